@@ -1,0 +1,16 @@
+"""riesz: derivatives of NumPy code, as linear maps.
+
+The derivative ∂f(x) of f at x is the linear map that takes a small change ẋ
+to the change in f. Forward mode evaluates it (``jvp``), reverse mode applies
+its transpose to a cotangent (``vjp``), and the gradient is the vector that
+represents it under the inner product (``grad``). See README.md.
+"""
+from . import numpy, tree  # noqa: F401
+from .core import NoRuleError
+from .transforms import grad, value_and_grad, vjp, jvp
+from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map
+
+__version__ = "0.1.0"
+
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
+           "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]

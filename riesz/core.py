@@ -1,0 +1,270 @@
+"""Tracing, trace levels, graph nodes and the backward pass.
+
+This module knows no array library. A *primitive* is an operation the engine
+knows, with one JVP rule and one VJP rule per argument; the array semantics
+live in :mod:`riesz.rules` and :mod:`riesz.numpy`.
+
+Nesting by levels. Every transform opens a *trace* with a level taken from a
+global, increasing counter, so a trace opened inside another has the higher
+level. ``bind`` hands an operation to the highest-level trace among its
+arguments; tracers of lower levels are constants to it. This is what keeps
+``d/dx [x * d/dy (x + y)]`` equal to 1 (no perturbation confusion).
+
+Forward mode (:class:`JVPTrace`) carries a tangent ẋ next to each primal x and
+evaluates the linear map ∂f(x)(ẋ) operation by operation.
+
+Reverse mode (:class:`VJPTrace`) records a tape of nodes; the backward pass
+walks it once in reverse, applying each primitive's transposed derivative
+∂f(x)ᵀ to the cotangent that reached it. Cotangents live in a list owned by
+the backward pass (no gradient state on the nodes); the walk is a loop, not a
+recursion, so a chain of any length works.
+"""
+import itertools
+
+__all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind",
+           "ZERO", "full_lower", "NoRuleError"]
+
+_levels = itertools.count(1)
+
+
+class NoRuleError(NotImplementedError):
+    """A primitive lacks the derivative rule a transform asked for."""
+
+
+class _Zero:
+    """Rule-table marker: the derivative with respect to this argument is zero."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "ZERO"
+
+
+ZERO = _Zero()
+
+
+class Primitive:
+    """An operation known to the engine.
+
+    ``impl(*args, **params)`` computes it on plain values. ``jvps[i](t, ans,
+    *args, **params)`` gives the part of ∂f(args)(ṫ) due to a tangent ``t`` of
+    argument ``i``; ``vjps[i](g, ans, *args, **params)`` gives the cotangent of
+    argument ``i`` for an output cotangent ``g``. Either entry may be
+    :data:`ZERO`. With ``multiple_results`` the primitive returns a tuple and
+    rules receive and return tuples for the outputs (``None`` for a zero
+    cotangent of one output).
+    """
+    __slots__ = ("name", "impl", "jvps", "vjps", "multiple_results")
+
+    def __init__(self, name, impl, jvps=(), vjps=(), multiple_results=False):
+        self.name = name
+        self.impl = impl
+        self.jvps = tuple(jvps)
+        self.vjps = tuple(vjps)
+        self.multiple_results = multiple_results
+
+    def __call__(self, *args, **params):
+        return bind(self, args, params)
+
+    def rule(self, kind, argnum):
+        rules = self.jvps if kind == "forward" else self.vjps
+        rule = rules[argnum] if argnum < len(rules) else None
+        if rule is None:
+            raise NoRuleError(
+                f"no {kind}-mode derivative rule for '{self.name}' with respect to "
+                f"argument {argnum}; differentiate with respect to the other arguments, "
+                f"or use the other mode")
+        return rule
+
+    def __repr__(self):
+        return f"Primitive({self.name})"
+
+
+class Tracer:
+    """A value being traced at some level. ``primal`` is its value one level down.
+
+    The array behaviour (operators, NumPy's dispatch protocols, attributes)
+    is installed by :mod:`riesz.numpy.dispatch`.
+    """
+    __slots__ = ("_trace", "primal")
+
+
+class Trace:
+    __slots__ = ("level",)
+
+    def __init__(self):
+        self.level = next(_levels)
+
+
+def bind(prim, args, params):
+    """Apply ``prim`` to ``args``: the highest-level trace among them handles it."""
+    top = None
+    for a in args:
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
+    if top is None:
+        return prim.impl(*args, **params)
+    return top.process(prim, args, params)
+
+
+def full_lower(x):
+    """The concrete value under every level of tracing."""
+    while isinstance(x, Tracer):
+        x = x.primal
+    return x
+
+
+# ---------------------------------------------------------------- forward mode
+
+class JVPTracer(Tracer):
+    __slots__ = ("tangent",)
+
+    def __init__(self, trace, primal, tangent):
+        self._trace = trace
+        self.primal = primal
+        self.tangent = tangent
+
+
+class JVPTrace(Trace):
+    """Forward mode: push tangents through each primitive's JVP rules."""
+    __slots__ = ()
+    add = None  # set by riesz.rules: the differentiable sum of two tangents
+
+    def process(self, prim, args, params):
+        primals = []
+        tangents = []
+        for a in args:
+            if type(a) is JVPTracer and a._trace is self:
+                primals.append(a.primal)
+                tangents.append(a.tangent)
+            else:
+                primals.append(a)
+                tangents.append(None)
+        ans = bind(prim, primals, params)
+        out = None
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            rule = prim.rule("forward", i)
+            if rule is ZERO:
+                continue
+            dout = rule(t, ans, *primals, **params)
+            out = dout if out is None else _add_tangents(out, dout, prim.multiple_results)
+        if prim.multiple_results:
+            out = out or (None,) * len(ans)
+            return tuple(v if t is None else JVPTracer(self, v, t) for v, t in zip(ans, out))
+        return ans if out is None else JVPTracer(self, ans, out)
+
+
+def _add_tangents(a, b, multiple):
+    add = JVPTrace.add
+    if not multiple:
+        return add(a, b)
+    return tuple(y if x is None else x if y is None else add(x, y) for x, y in zip(a, b))
+
+
+# ---------------------------------------------------------------- reverse mode
+
+class VJPTracer(Tracer):
+    __slots__ = ("slot",)
+
+    def __init__(self, trace, primal, slot):
+        self._trace = trace
+        self.primal = primal
+        self.slot = slot
+
+
+class Node:
+    """One recorded primitive application: what its VJP rules need, nothing more."""
+    __slots__ = ("prim", "params", "parents", "args", "ans")
+
+    def __init__(self, prim, params, parents, args, ans):
+        self.prim = prim
+        self.params = params
+        self.parents = parents  # ((argnum, slot of that argument), ...)
+        self.args = args
+        self.ans = ans
+
+
+class VJPTrace(Trace):
+    """Reverse mode: record a tape, then walk it backwards.
+
+    The tape is a list in creation order, which is a topological order. A
+    tape entry is a :class:`Node`, ``None`` for an input, or an ``int`` for the
+    output slots of a multiple-result node (pointing back to the node).
+    """
+    __slots__ = ("tape",)
+    add = None  # set by riesz.rules: the differentiable sum of two cotangents
+
+    def __init__(self):
+        super().__init__()
+        self.tape = []
+
+    def new_input(self, value):
+        self.tape.append(None)
+        return VJPTracer(self, value, len(self.tape) - 1)
+
+    def process(self, prim, args, params):
+        vals = []
+        parents = []
+        for i, a in enumerate(args):
+            if type(a) is VJPTracer and a._trace is self:
+                vals.append(a.primal)
+                parents.append((i, a.slot))
+            else:
+                vals.append(a)
+        ans = bind(prim, vals, params)
+        if not parents:
+            return ans
+        tape = self.tape
+        slot = len(tape)
+        tape.append(Node(prim, params, parents, vals, ans))
+        if prim.multiple_results:
+            outs = []
+            for k, v in enumerate(ans):
+                tape.append(slot)
+                outs.append(VJPTracer(self, v, slot + 1 + k))
+            return tuple(outs)
+        return VJPTracer(self, ans, slot)
+
+    def backward(self, seeds, consume=False):
+        """Cotangents of every slot reached from ``seeds`` (a list of (slot, g)).
+
+        Returns the list of cotangents indexed by slot; inputs keep theirs.
+        With ``consume`` the tape is emptied as it is walked, so memory is
+        given back while the pass runs.
+        """
+        tape = self.tape
+        cts = [None] * len(tape)
+        add = VJPTrace.add
+        for slot, g in seeds:
+            cts[slot] = g if cts[slot] is None else add(cts[slot], g)
+        for slot in range(len(tape) - 1, -1, -1):
+            node = tape[slot]
+            if node is None or type(node) is int:
+                continue
+            prim = node.prim
+            if prim.multiple_results:
+                n = len(node.ans)
+                g = tuple(cts[slot + 1: slot + 1 + n])
+                cts[slot + 1: slot + 1 + n] = [None] * n
+                if all(x is None for x in g):
+                    continue
+            else:
+                g = cts[slot]
+                if g is None:
+                    continue
+                cts[slot] = None
+            if consume:
+                tape[slot] = None
+            for argnum, parent in node.parents:
+                rule = prim.rule("reverse", argnum)
+                if rule is ZERO:
+                    continue
+                ct = rule(g, node.ans, *node.args, **node.params)
+                if ct is None:
+                    continue
+                old = cts[parent]
+                cts[parent] = ct if old is None else add(old, ct)
+        if consume:
+            tape.clear()
+        return cts

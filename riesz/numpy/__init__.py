@@ -1,0 +1,33 @@
+"""``riesz.numpy``: NumPy's names, with derivatives.
+
+Every NumPy function that riesz differentiates is available here under its
+NumPy name, and NumPy code reaches the same implementations through the
+dispatch protocols when it is called on traced values. Other names fall
+through to NumPy itself (constants, dtypes, ``riesz.numpy.random``). This
+namespace also holds what the protocols cannot reach, such as building an
+array from a list of traced values (:func:`array`).
+"""
+import numpy as _np
+
+from .. import rules as _rules  # noqa: F401  (registers the implementations)
+from .dispatch import HANDLED as _HANDLED
+from .creation import array, asarray, stack  # noqa: F401
+
+random = _np.random
+
+
+def __getattr__(name):
+    np_obj = getattr(_np, name)   # AttributeError for names NumPy lacks
+    return _HANDLED.get(np_obj, np_obj) if _hashable(np_obj) else np_obj
+
+
+def _hashable(x):
+    try:
+        hash(x)
+    except TypeError:
+        return False
+    return True
+
+
+def __dir__():
+    return sorted(set(dir(_np)) | {"array", "asarray", "stack"})

@@ -1,0 +1,195 @@
+"""How plain NumPy code reaches riesz: the dispatch protocols and ndarray behaviour
+of traced values.
+
+NumPy hands a call with a traced argument to ``Tracer.__array_ufunc__`` (ufuncs)
+or ``Tracer.__array_function__`` (everything else); both look the NumPy callable
+up in :data:`HANDLED`, which the rule modules fill with :func:`implements`. A
+NumPy function missing there raises :class:`~riesz.core.NoRuleError` naming it:
+never a silent conversion that would drop the derivative.
+"""
+import numpy as np
+
+from ..core import Tracer, NoRuleError, full_lower, JVPTracer, VJPTracer
+
+__all__ = ["HANDLED", "implements", "implements_constant", "lower_all"]
+
+HANDLED = {}
+
+
+def _qualname(func):
+    module = getattr(func, "__module__", None) or "numpy"
+    if isinstance(func, np.ufunc):
+        module = "numpy"
+    return f"{module}.{func.__name__}"
+
+
+def implements(*np_funcs):
+    """Register the decorated function as the implementation of ``np_funcs`` on traced values."""
+    def register(fn):
+        for f in np_funcs:
+            HANDLED[f] = fn
+        return fn
+    return register
+
+
+def lower_all(x):
+    """``x`` with every traced value replaced by its concrete value (through lists and tuples)."""
+    if isinstance(x, Tracer):
+        return full_lower(x)
+    if type(x) in (list, tuple):
+        return type(x)(lower_all(v) for v in x)
+    return x
+
+
+def implements_constant(*np_funcs):
+    """NumPy functions whose result carries no derivative (comparisons, argmax, floor, ...):
+    on traced values they run on the concrete values."""
+    for f in np_funcs:
+        HANDLED[f] = _constant(f)
+
+
+def _constant(f):
+    def run(*args, **kwargs):
+        return f(*lower_all(args), **{k: lower_all(v) for k, v in kwargs.items()})
+    run.__name__ = f.__name__
+    run.__doc__ = f"{_qualname(f)} on concrete values: its derivative is zero or undefined."
+    return run
+
+
+def _no_rule(func):
+    return NoRuleError(
+        f"no derivative rule for {_qualname(func)} on a traced value; supported functions "
+        f"are listed in docs/numpy.md (or wrap your own with riesz.custom_vjp)")
+
+
+# ---------------------------------------------------------------- the protocols
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if method != "__call__":
+        raise NoRuleError(f"numpy.{ufunc.__name__}.{method} is not supported on traced values; "
+                          f"use the function form (e.g. np.sum for np.add.reduce)")
+    if kwargs.get("out") is not None:
+        raise TypeError(f"numpy.{ufunc.__name__}(..., out=...) cannot write a traced value into "
+                        f"an array; assign the result instead (y = np.{ufunc.__name__}(...))")
+    impl = HANDLED.get(ufunc)
+    if impl is None:
+        raise _no_rule(ufunc)
+    kwargs.pop("out", None)
+    return impl(*inputs, **kwargs)
+
+
+def _array_function(self, func, types, args, kwargs):
+    impl = HANDLED.get(func)
+    if impl is None:
+        raise _no_rule(func)
+    return impl(*args, **kwargs)
+
+
+def _array(self, dtype=None, copy=None):
+    raise TypeError(
+        "converting a traced value to a NumPy array (np.asarray, np.array, or an assignment "
+        "into an ndarray) would drop its derivative; use riesz.numpy.asarray / riesz.numpy.array, "
+        "or keep the computation in array operations")
+
+
+def _float(self):
+    raise TypeError(
+        "float() of a traced value would drop its derivative; keep it as an array "
+        "(a 0-d array works wherever a float does), or use riesz.stop_gradient(x) "
+        "explicitly if you want a constant")
+
+
+def _complex(self):
+    raise TypeError("complex() of a traced value would drop its derivative; keep it as an array")
+
+
+def _item(self, *args):
+    raise TypeError("x.item() of a traced value would drop its derivative; index it instead "
+                    "(x[()] or x[i]) to keep a traced scalar")
+
+
+def _int(self):
+    return int(full_lower(self))   # integers carry no derivative
+
+
+def _bool(self):
+    return bool(full_lower(self))   # control flow uses the concrete value
+
+
+def _len(self):
+    shape = self.shape
+    if not shape:
+        raise TypeError("len() of a 0-d traced value")
+    return shape[0]
+
+
+def _iter(self):
+    return (self[i] for i in range(len(self)))
+
+
+def _repr(self):
+    kind = type(self).__name__
+    return f"{kind}(level={self._trace.level}, value={full_lower(self)!r})"
+
+
+def _install():
+    T = Tracer
+    T.__array_priority__ = 1000
+    T.__array_ufunc__ = _array_ufunc
+    T.__array_function__ = _array_function
+    T.__array__ = _array
+    T.__float__ = _float
+    T.__complex__ = _complex
+    T.__int__ = _int
+    T.__bool__ = _bool
+    T.__len__ = _len
+    T.__iter__ = _iter
+    T.__repr__ = _repr
+    T.item = _item
+    T.tolist = _item
+
+    T.shape = property(lambda self: np.shape(self.primal) if not hasattr(self.primal, "shape")
+                       else self.primal.shape)
+    T.dtype = property(lambda self: self.primal.dtype if hasattr(self.primal, "dtype")
+                       else np.result_type(self.primal))
+    T.ndim = property(lambda self: len(self.shape))
+    T.size = property(lambda self: int(np.prod(self.shape)))
+    T.T = property(lambda self: np.transpose(self))
+    T.mT = property(lambda self: np.swapaxes(self, -1, -2))
+    T.real = property(lambda self: np.real(self))
+    T.imag = property(lambda self: np.imag(self))
+
+    binary = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
+              "floordiv": np.floor_divide, "mod": np.remainder, "pow": np.power,
+              "matmul": np.matmul}
+    for name, f in binary.items():
+        setattr(T, f"__{name}__", lambda self, other, f=f: f(self, other))
+        setattr(T, f"__r{name}__", lambda self, other, f=f: f(other, self))
+    compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
+               "eq": np.equal, "ne": np.not_equal}
+    for name, f in compare.items():
+        setattr(T, f"__{name}__", lambda self, other, f=f: f(full_lower(self), full_lower(other)))
+    T.__hash__ = object.__hash__
+    T.__neg__ = lambda self: np.negative(self)
+    T.__pos__ = lambda self: self
+    T.__abs__ = lambda self: np.absolute(self)
+    T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)
+
+    # ndarray methods that are NumPy functions of the array: x.f(...) is np.f(x, ...)
+    for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
+                 "clip", "dot", "conj", "conjugate", "ravel", "squeeze", "swapaxes",
+                 "diagonal", "trace", "argmax", "argmin", "argsort", "any", "all", "round",
+                 "repeat", "take", "nonzero", "ptp", "sort", "searchsorted"):
+        setattr(T, name, lambda self, *a, _f=getattr(np, name), **k: _f(self, *a, **k))
+    T.reshape = lambda self, *shape, order="C": np.reshape(
+        self, shape[0] if len(shape) == 1 else shape, order=order)
+    T.transpose = lambda self, *axes: np.transpose(
+        self, axes[0] if len(axes) == 1 else (axes or None))
+    T.flatten = lambda self, order="C": np.ravel(self, order=order)
+    T.astype = lambda self, dtype, copy=True: HANDLED["astype"](self, dtype)
+    T.copy = lambda self: self
+    T.__copy__ = lambda self: self
+    T.__deepcopy__ = lambda self, memo: self
+
+
+_install()

@@ -1,0 +1,61 @@
+"""Reductions: each primitive with its JVP and VJP rules."""
+import numpy as np
+
+from ..numpy.dispatch import implements
+from .define import defprim, shape_of
+
+
+def normalize_axis(axis, ndim):
+    """``axis`` as a sorted tuple of non-negative ints (``None``: every axis)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
+        out.append(a % ndim)
+    return tuple(sorted(out))
+
+
+def expand_reduced(g, axis, keepdims, shape):
+    """Broadcast a reduction's cotangent ``g`` back over ``shape``: the transpose of summing
+    over ``axis`` is copying along it."""
+    from .shape import broadcast_to, reshape
+    if not keepdims:
+        g = reshape(g, tuple(1 if i in axis else n for i, n in enumerate(shape)))
+    return broadcast_to(g, shape)
+
+
+# ∂ Σ_axis x (ẋ) = Σ_axis ẋ (linear); the transpose copies g along the summed axes
+sum_p = defprim("sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+                jvp=[lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims)],
+                vjp=[lambda g, ans, x, axis, keepdims:
+                     expand_reduced(g, axis, keepdims, shape_of(x))])
+
+
+def _check_unsupported(name, **given):
+    bad = [k for k, v in given.items() if v is not None]
+    if bad:
+        raise TypeError(f"numpy.{name}: argument(s) {bad} are not supported on traced values")
+
+
+@implements(np.sum)
+def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    _check_unsupported("sum", out=out, initial=initial, where=where)
+    x = a if dtype is None else a.astype(dtype)
+    return sum_p(x, axis=normalize_axis(axis, len(shape_of(x))), keepdims=bool(keepdims))
+
+
+@implements(np.mean)
+def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    _check_unsupported("mean", out=out, where=where)
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    count = int(np.prod([shape[i] for i in axes]))
+    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
+    if np.issubdtype(np.result_type(total.dtype if hasattr(total, "dtype") else total),
+                     np.integer):
+        total = total * 1.0
+    return total / count

@@ -1,0 +1,44 @@
+"""check_grads is itself tested: it passes correct rules and fails deliberately wrong ones."""
+import numpy as np
+import pytest
+
+from riesz.core import Primitive
+from riesz.testing import check_grads, GradientCheckError
+
+# a deliberately wrong sine: its derivative rules say sin' = sin
+bad_sin = Primitive("bad_sin", np.sin,
+                    jvps=[lambda t, ans, x: t * np.sin(x)],
+                    vjps=[lambda g, ans, x: g * np.sin(x)])
+# right first derivative, wrong second: cos is treated as a constant in the rule
+const_cos = Primitive("const_cos", np.sin,
+                      jvps=[lambda t, ans, x: t * np.cos(np.asarray(x.primal if hasattr(x, "primal") else x))],
+                      vjps=[lambda g, ans, x: g * np.cos(np.asarray(x.primal if hasattr(x, "primal") else x))])
+x = np.random.default_rng(0).standard_normal(5)
+
+
+def test_passes_a_correct_function():
+    check_grads(lambda x: np.sin(x) * x, (x,))
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_fails_a_wrong_rule(mode):
+    with pytest.raises(GradientCheckError, match=f"{'forward' if mode == 'fwd' else 'reverse'} mode, order 1, argument 0"):
+        check_grads(bad_sin, (x,), modes=(mode,))
+
+
+@pytest.mark.parametrize("mode", ["fwd", "rev"])
+def test_fails_a_wrong_second_derivative(mode):
+    check_grads(const_cos, (x,), order=1, modes=(mode,))
+    with pytest.raises(GradientCheckError, match="order 2"):
+        check_grads(const_cos, (x,), order=2, modes=(mode,))
+
+
+def test_names_the_argument():
+    with pytest.raises(GradientCheckError, match="argument 1"):
+        check_grads(lambda a, b: a + bad_sin(b), (x, x), modes=("rev",))
+
+
+def test_float32():
+    check_grads(lambda x: np.tanh(x) ** 2, (x.astype(np.float32),))
+    with pytest.raises(GradientCheckError):
+        check_grads(bad_sin, (x.astype(np.float32),))
