@@ -7,10 +7,12 @@ represents it under the inner product (``grad``). See README.md.
 """
 from . import numpy, tree  # noqa: F401
 from .core import NoRuleError
+from .custom import custom_vjp
+from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map
 
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
-           "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]
+           "custom_vjp", "stop_gradient", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]

@@ -21,7 +21,7 @@ recursion, so a chain of any length works.
 """
 import itertools
 
-__all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind",
+__all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
            "ZERO", "full_lower", "NoRuleError"]
 
 _levels = itertools.count(1)
@@ -95,15 +95,35 @@ class Trace:
         self.level = next(_levels)
 
 
-def bind(prim, args, params):
-    """Apply ``prim`` to ``args``: the highest-level trace among them handles it."""
+def _top_trace(args):
     top = None
     for a in args:
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
+    return top
+
+
+def bind(prim, args, params):
+    """Apply ``prim`` to ``args``: the highest-level trace among them handles it."""
+    top = _top_trace(args)
     if top is None:
         return prim.impl(*args, **params)
     return top.process(prim, args, params)
+
+
+def bind_custom_vjp(name, fun, fwd, bwd, args):
+    """Call ``fun(*args)`` whose reverse mode is given by the user.
+
+    ``fwd(*args) -> (out, residuals)`` and ``bwd(residuals, g) -> cotangents``
+    (one per argument; ``g`` has ``None`` for a zero cotangent of an output of a
+    tuple-valued ``fun``). Reverse mode at the top level uses ``bwd``; forward
+    mode differentiates ``fun`` itself; lower levels see the operations of
+    ``fwd`` and ``bwd``, so derivatives of the rule come from nesting.
+    """
+    top = _top_trace(args)
+    if top is None:
+        return fun(*args)
+    return top.process_custom_vjp(name, fun, fwd, bwd, args)
 
 
 def full_lower(x):
@@ -154,6 +174,9 @@ class JVPTrace(Trace):
             return tuple(v if t is None else JVPTracer(self, v, t) for v, t in zip(ans, out))
         return ans if out is None else JVPTracer(self, ans, out)
 
+    def process_custom_vjp(self, name, fun, fwd, bwd, args):
+        return fun(*args)   # forward mode differentiates the primal implementation
+
 
 def _add_tangents(a, b, multiple):
     add = JVPTrace.add
@@ -203,7 +226,7 @@ class VJPTrace(Trace):
         self.tape.append(None)
         return VJPTracer(self, value, len(self.tape) - 1)
 
-    def process(self, prim, args, params):
+    def _unbox(self, args):
         vals = []
         parents = []
         for i, a in enumerate(args):
@@ -212,9 +235,34 @@ class VJPTrace(Trace):
                 parents.append((i, a.slot))
             else:
                 vals.append(a)
+        return vals, parents
+
+    def process(self, prim, args, params):
+        vals, parents = self._unbox(args)
         ans = bind(prim, vals, params)
         if not parents:
             return ans
+        return self._record(prim, params, parents, vals, ans)
+
+    def process_custom_vjp(self, name, fun, fwd, bwd, args):
+        vals, parents = self._unbox(args)
+        if not parents:
+            return fun(*vals)
+        ans, residuals = fwd(*vals)
+        last = [None, None]
+
+        def cotangents(g):
+            # the backward pass asks argument by argument with the same g: call bwd once
+            if last[0] is not g:
+                last[0], last[1] = g, tuple(bwd(residuals, g))
+            return last[1]
+
+        multiple = isinstance(ans, tuple)
+        prim = Primitive(f"custom_vjp({name})", fun, multiple_results=multiple,
+                         vjps=[(lambda g, ans, *a, i=i: cotangents(g)[i]) for i in range(len(args))])
+        return self._record(prim, {}, parents, vals, ans)
+
+    def _record(self, prim, params, parents, vals, ans):
         tape = self.tape
         slot = len(tape)
         tape.append(Node(prim, params, parents, vals, ans))

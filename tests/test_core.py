@@ -217,6 +217,35 @@ def test_riesz_numpy_array_of_traced_scalars():
     assert g == (4.0, 12.0)
 
 
+def test_stop_gradient():
+    f = lambda x: x * riesz.stop_gradient(x) ** 2
+    assert grad(f)(3.0) == 9.0
+    assert jvp(f, (3.0,), (1.0,))[1] == 9.0
+    assert grad(grad(f))(3.0) == 0.0
+
+
+def test_custom_vjp_is_used_and_nests():
+    calls = []
+
+    @riesz.custom_vjp
+    def f(x, y):
+        return np.sin(x) * y
+
+    def f_fwd(x, y):
+        return f(x, y), (np.cos(x), np.sin(x), y)
+
+    def f_bwd(res, g):
+        calls.append(1)
+        cos_x, sin_x, y = res
+        return (cos_x * y * g, sin_x * g)
+    f.defvjp(f_fwd, f_bwd)
+    x, y = rng.standard_normal(3), rng.standard_normal(3)
+    np.testing.assert_allclose(grad(lambda x: np.sum(f(x, y)))(x), np.cos(x) * y)
+    assert calls
+    from riesz.testing import check_grads
+    check_grads(f, (x, y), order=2)
+
+
 def test_constant_output_has_zero_gradient():
     assert grad(lambda x: 3.0)(1.0) == 0.0
 

@@ -20,6 +20,8 @@ def test_every_primitive_has_a_spec():
 @pytest.mark.parametrize("name,i,case,dtype", CASES,
                          ids=[f"{n}-{i}-{d}" for n, i, _, d in CASES])
 def test_rule(name, i, case, dtype):
+    if not case.modes:
+        pytest.skip("a derivative finite differences cannot see; checked by its own test")
     rng = np.random.default_rng(abs(hash((name, i))) % 2**32)
     args = case.args(rng, dtype)
     check_grads(case.fn, args, order=case.order, modes=case.modes, **case.extra)

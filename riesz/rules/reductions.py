@@ -59,3 +59,35 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
                      np.integer):
         total = total * 1.0
     return total / count
+
+
+def _tie_share(ans, x, axis, keepdims):
+    """1/k at each of the k places where x attains its extreme value along ``axis``, else 0:
+    ties share the derivative equally (the mean of the one-sided derivatives)."""
+    from ..core import full_lower
+    a, xv = np.asarray(full_lower(ans)), np.asarray(full_lower(x))
+    if not keepdims:
+        a = np.expand_dims(a, axis)
+    hit = xv == a
+    return (hit / hit.sum(axis=axis, keepdims=True)).astype(xv.dtype)
+
+
+def _extreme(name, impl):
+    # ∂ max_axis x (ẋ) = Σ_axis share ⊙ ẋ; the transpose copies g to the maximal places
+    prim = defprim(name, lambda x, axis, keepdims: impl(x, axis=axis, keepdims=keepdims),
+                   jvp=[lambda t, ans, x, axis, keepdims: sum_p(
+                       t * _tie_share(ans, x, axis, keepdims), axis=axis, keepdims=keepdims)],
+                   vjp=[lambda g, ans, x, axis, keepdims: expand_reduced(
+                       g, axis, keepdims, shape_of(x)) * _tie_share(ans, x, axis, keepdims)])
+
+    def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        _check_unsupported(name, out=out, initial=initial, where=where)
+        return prim(a, axis=normalize_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+    reduce.__name__ = name
+    return prim, reduce
+
+
+amax_p, amax = _extreme("amax", np.max)
+amin_p, amin = _extreme("amin", np.min)
+implements(np.max, np.amax)(amax)
+implements(np.min, np.amin)(amin)
