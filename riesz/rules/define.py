@@ -9,10 +9,13 @@ import numpy as np
 
 from ..core import Primitive, ZERO
 
-__all__ = ["PRIMITIVES", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
+__all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
            "shape_of", "dtype_of"]
 
 PRIMITIVES = {}
+# names of the primitives that act elementwise (with ufunc broadcasting): transforms
+# that need to know the family (batching, fusion) read it here
+ELEMENTWISE = set()
 
 
 def shape_of(x):
@@ -23,17 +26,21 @@ def dtype_of(x):
     return x.dtype if hasattr(x, "dtype") else np.result_type(x)
 
 
-def defprim(name, impl, jvp=(), vjp=(), broadcasting=False, multiple_results=False):
+def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
+            multiple_results=False):
     """Register primitive ``name``.
 
     ``jvp[i](t, ans, *args, **params)`` and ``vjp[i](g, ans, *args, **params)``
     are the rules for argument ``i`` (``ZERO`` where the derivative vanishes).
-    With ``broadcasting`` the arguments broadcast against each other like a
+    ``elementwise`` marks a function that acts entry by entry (a ufunc, say).
+    With ``broadcasting`` (which implies ``elementwise``) the arguments broadcast against each other like a
     ufunc's, and the engine-facing rules are wrapped so that a JVP returns a
     tangent of the output's shape and a VJP a cotangent of its argument's shape.
     """
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
+    if elementwise or broadcasting:
+        ELEMENTWISE.add(name)
     if broadcasting:
         jvp = tuple(r if r is ZERO else _fit_output(r) for r in jvp)
         vjp = tuple(r if r is ZERO else _unbroadcast_input(r, i) for i, r in enumerate(vjp))
@@ -49,7 +56,7 @@ def defunary(name, impl, derivative):
     f'(x) ⊙ g. (For complex x this is the bilinear transpose that JAX uses;
     see docs/complex.md.)
     """
-    return defprim(name, impl,
+    return defprim(name, impl, elementwise=True,
                    jvp=[lambda t, ans, x: t * derivative(ans, x)],
                    vjp=[lambda g, ans, x: g * derivative(ans, x)])
 

@@ -25,7 +25,7 @@ subtract = defprim("subtract", np.subtract, broadcasting=True,
                    vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)])
 
 # ∂(-x)(ẋ) = -ẋ, its own transpose
-negative = defprim("negative", np.negative,
+negative = defprim("negative", np.negative, elementwise=True,
                    jvp=[lambda t, ans, x: negative(t)],
                    vjp=[lambda g, ans, x: negative(g)])
 
@@ -141,7 +141,7 @@ implements_constant(np.greater, np.greater_equal, np.less, np.less_equal, np.equ
 
 
 # a change of dtype is linear; its transpose casts back to the argument's dtype
-astype = defprim("astype", lambda x, dtype: np.asarray(x).astype(dtype),
+astype = defprim("astype", lambda x, dtype: np.asarray(x).astype(dtype), elementwise=True,
                  jvp=[lambda t, ans, x, dtype: astype(t, dtype=dtype)],
                  vjp=[lambda g, ans, x, dtype: astype(g, dtype=dtype_of(x))])
 
@@ -155,4 +155,4 @@ def astype_(x, dtype):
 
 
 # the identity with a zero derivative: its result is a constant to every transform
-stop_gradient = defprim("stop_gradient", lambda x: x, jvp=[ZERO], vjp=[ZERO])
+stop_gradient = defprim("stop_gradient", lambda x: x, elementwise=True, jvp=[ZERO], vjp=[ZERO])
