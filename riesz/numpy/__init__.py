@@ -12,6 +12,7 @@ import numpy as _np
 from .. import rules as _rules  # noqa: F401  (registers the implementations)
 from .dispatch import HANDLED as _HANDLED
 from .creation import array, asarray, stack  # noqa: F401
+from ..rules.indexing import at  # noqa: F401
 
 random = _np.random
 
@@ -30,4 +31,4 @@ def _hashable(x):
 
 
 def __dir__():
-    return sorted(set(dir(_np)) | {"array", "asarray", "stack"})
+    return sorted(set(dir(_np)) | {"array", "asarray", "stack", "at"})

@@ -2,7 +2,7 @@
 import numpy as _np
 
 from ..core import Tracer
-from .dispatch import HANDLED, implements
+from .dispatch import implements, lower_all
 
 
 def _contains_tracer(x):
@@ -13,18 +13,34 @@ def _contains_tracer(x):
     return False
 
 
+def _leaves(x, out):
+    if isinstance(x, (list, tuple)):
+        for v in x:
+            _leaves(v, out)
+    else:
+        out.append(x)
+    return out
+
+
 def array(obj, dtype=None, copy=True, ndmin=0):
-    """``numpy.array`` that keeps derivatives: nested lists of traced values are stacked."""
+    """``numpy.array`` that keeps derivatives: a nested list of traced values (scalars or
+    arrays of one shape) becomes one concatenation of their entries, reshaped, so building
+    an n-entry array costs O(n)."""
+    from ..rules.define import shape_of
+    from ..rules.shape import concat, reshape
     if isinstance(obj, Tracer):
         out = obj
     elif isinstance(obj, (list, tuple)) and _contains_tracer(obj):
-        out = stack([array(v) for v in obj])
+        shape = _np.shape(lower_all(obj))   # raises for ragged nesting, as NumPy does
+        leaves = [v if isinstance(v, Tracer) else _np.asarray(v) for v in _leaves(obj, [])]
+        flat = [reshape(v, shape=(int(_np.prod(shape_of(v))),)) for v in leaves]
+        out = reshape(concat(flat, 0), shape=shape)
     else:
         return _np.array(obj, dtype=dtype, copy=copy, ndmin=ndmin)
     if dtype is not None:
         out = out.astype(dtype)
-    while out.ndim < ndmin:
-        out = out[None]
+    if out.ndim < ndmin:
+        out = reshape(out, shape=(1,) * (ndmin - out.ndim) + out.shape)
     return out
 
 
@@ -36,11 +52,14 @@ def asarray(a, dtype=None):
 
 
 @implements(_np.stack)
-def stack(arrays, axis=0, out=None, dtype=None):
-    """``numpy.stack`` that keeps derivatives: a sum of each array placed into a zero
-    array of the stacked shape (the transpose of taking the pieces apart)."""
-    from ..rules.indexing import scatter_add
+def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    """``numpy.stack`` that keeps derivatives: each array gets a new axis of length 1 and
+    they are concatenated along it (one primitive, whose transpose splits the cotangent)."""
     from ..rules.define import shape_of
+    from ..rules.shape import concat, reshape
+    if out is not None:
+        raise TypeError("numpy.stack(..., out=...) cannot write traced values into an array; "
+                        "use the returned array")
     arrays = list(arrays)
     if not arrays:
         raise ValueError("need at least one array to stack")
@@ -49,18 +68,9 @@ def stack(arrays, axis=0, out=None, dtype=None):
         raise ValueError(f"all input arrays must have the same shape, got {sorted(shapes)}")
     base = shapes.pop()
     ndim = len(base) + 1
+    if not -ndim <= axis < ndim:
+        raise _np.exceptions.AxisError(f"axis {axis} is out of bounds for array of dimension {ndim}")
     axis = axis % ndim
-    shape = base[:axis] + (len(arrays),) + base[axis:]
-    lead = (slice(None),) * axis
-    parts = [scatter_add(a, idx=lead + (i,), shape=shape) if isinstance(a, Tracer)
-             else None for i, a in enumerate(arrays)]
-    const = _np.zeros(shape, dtype=_np.result_type(*[
-        a.dtype if isinstance(a, Tracer) else _np.asarray(a).dtype for a in arrays]))
-    for i, a in enumerate(arrays):
-        if not isinstance(a, Tracer):
-            const[lead + (i,)] = a
-    out = const
-    for p in parts:
-        if p is not None:
-            out = out + p
-    return out if dtype is None else out.astype(dtype)
+    expanded = base[:axis] + (1,) + base[axis:]
+    result = concat([reshape(a, shape=expanded) for a in arrays], axis)
+    return result if dtype is None else result.astype(dtype)

@@ -89,14 +89,16 @@ def _array(self, dtype=None, copy=None):
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, or an assignment "
         "into an ndarray) would drop its derivative; use riesz.numpy.asarray / riesz.numpy.array, "
-        "or keep the computation in array operations")
+        "or keep the computation in array operations. For y[idx] = v into a NumPy array y, "
+        "write the update as a new array: y = riesz.numpy.at(y)[idx].set(v)")
 
 
 def _float(self):
     raise TypeError(
         "float() of a traced value would drop its derivative; keep it as an array "
         "(a 0-d array works wherever a float does), or use riesz.stop_gradient(x) "
-        "explicitly if you want a constant")
+        "explicitly if you want a constant. For y[idx] = v into a NumPy array y, write the "
+        "update as a new array: y = riesz.numpy.at(y)[idx].set(v)")
 
 
 def _complex(self):
@@ -130,6 +132,12 @@ def _iter(self):
 def _repr(self):
     kind = type(self).__name__
     return f"{kind}(level={self._trace.level}, value={full_lower(self)!r})"
+
+
+def _sort_in_place(self, axis=-1, kind=None, order=None):
+    # ndarray.sort sorts in place: the traced value is rebound to its sorted copy
+    from ..rules.indexing import rebind
+    rebind(self, np.sort(self, axis=axis, kind=kind, order=order), "x.sort()")
 
 
 def _install():
@@ -174,12 +182,14 @@ def _install():
     T.__pos__ = lambda self: self
     T.__abs__ = lambda self: np.absolute(self)
     T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)
+    # y[idx] = v (and y[idx] += v) rebinds the traced y to a functional update of itself
+    T.__setitem__ = lambda self, idx, value: HANDLED["setitem"](self, idx, value)
 
     # ndarray methods that are NumPy functions of the array: x.f(...) is np.f(x, ...)
     for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
                  "clip", "dot", "conj", "conjugate", "ravel", "squeeze", "swapaxes",
                  "diagonal", "trace", "argmax", "argmin", "argsort", "any", "all", "round",
-                 "repeat", "take", "nonzero", "ptp", "sort", "searchsorted"):
+                 "repeat", "take", "nonzero", "ptp", "searchsorted"):
         setattr(T, name, lambda self, *a, _f=getattr(np, name), **k: _f(self, *a, **k))
     T.reshape = lambda self, *shape, order="C": np.reshape(
         self, shape[0] if len(shape) == 1 else shape, order=order)
@@ -187,6 +197,7 @@ def _install():
         self, axes[0] if len(axes) == 1 else (axes or None))
     T.flatten = lambda self, order="C": np.ravel(self, order=order)
     T.astype = lambda self, dtype, copy=True: HANDLED["astype"](self, dtype)
+    T.sort = _sort_in_place
     T.copy = lambda self: self
     T.__copy__ = lambda self: self
     T.__deepcopy__ = lambda self, memo: self

@@ -5,12 +5,14 @@ module of its family, with its implementation, its JVP rules and its VJP rules
 side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
+import functools
+
 import numpy as np
 
 from ..core import Primitive, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of"]
+           "shape_of", "dtype_of", "defvariadic"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -95,3 +97,24 @@ def unbroadcast(g, shape):
     if axes:
         g = sum_p(g, axis=axes, keepdims=False)
     return reshape(g, shape) if shape_of(g) != shape else g
+
+
+class _Variadic(Primitive):
+    """A primitive of any number of arguments: one JVP rule and one VJP rule, each called
+    as ``rule(i, t_or_g, ans, *args, **params)`` with the position ``i`` of the argument."""
+    __slots__ = ()
+
+    def rule(self, kind, argnum):
+        rule = (self.jvps if kind == "forward" else self.vjps)[0]
+        return functools.partial(rule, argnum)
+
+
+def defvariadic(name, impl, jvp, vjp):
+    """Register primitive ``name`` taking any number of array arguments (``concatenate``,
+    ``einsum``): ``jvp(i, t, ans, *args, **params)`` and ``vjp(i, g, ans, *args, **params)``
+    are the rules for argument ``i``."""
+    if name in PRIMITIVES:
+        raise ValueError(f"primitive {name!r} is defined twice")
+    prim = _Variadic(name, impl, (jvp,), (vjp,))
+    PRIMITIVES[name] = prim
+    return prim

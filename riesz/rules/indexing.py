@@ -1,21 +1,28 @@
-"""Indexing: reading ``x[idx]`` and its transpose, the scatter-add."""
+"""Indexing: reading ``x[idx]``, its transpose the scatter-add, and indexed assignment
+``y[idx] = v`` as a functional update (the primitive ``index_update``).
+
+Indices are concrete (slices, integers, integer and boolean arrays, ``None``,
+``Ellipsis``, in any mix NumPy accepts); traced values inside an index are read
+at their concrete value, since an index carries no derivative.
+"""
 import numpy as np
 
-from ..core import Tracer, full_lower
+from ..core import Tracer
 from ..numpy.dispatch import implements, lower_all
-from .define import defprim, shape_of, dtype_of
+from .define import defprim, shape_of, dtype_of, unbroadcast
 
 
-def _is_basic(idx):
-    # slices, integers, None and Ellipsis only: each element is selected at most once
+def _selects_once(idx):
+    # no integer arrays: slices, integers, None, Ellipsis and boolean masks select each
+    # element at most once
     items = idx if isinstance(idx, tuple) else (idx,)
-    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
-               for i in items)
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer, bool))
+               or (isinstance(i, np.ndarray) and i.dtype == np.bool_) for i in items)
 
 
 def _scatter_add_impl(g, idx, shape):
     out = np.zeros(shape, dtype=np.result_type(g))
-    if _is_basic(idx):
+    if _selects_once(idx):
         out[idx] = g
     else:
         np.add.at(out, idx, g)   # repeated indices add up
@@ -48,3 +55,173 @@ def normalize_index(idx):
 @implements("getitem")
 def getitem_(x, idx):
     return getitem(x, idx=normalize_index(idx))
+
+
+# ------------------------------------------------------------ indexed assignment
+
+def _update_impl(y, v, idx):
+    out = np.array(y, copy=True)
+    out[idx] = v
+    return out
+
+
+def _selection_shape(shape, idx):
+    return np.broadcast_to(np.empty((), dtype=bool), shape)[idx].shape
+
+
+def _landed(idx, shape):
+    """Where an index repeats an element, NumPy keeps the last value written there: a boolean
+    mask over ``y[idx]`` marking the entries of ``v`` that land (None: all of them)."""
+    if _selects_once(idx):
+        return None
+    ids = np.full(shape, -1, dtype=np.intp)
+    order = np.arange(int(np.prod(_selection_shape(shape, idx)))).reshape(
+        _selection_shape(shape, idx))
+    ids[idx] = order
+    landed = ids[idx] == order
+    return None if landed.all() else landed
+
+
+def _update_vjp_v(g, ans, y, v, idx):
+    # the entries of v that land in the result receive g there; overwritten ones get 0
+    ct = getitem(g, idx=idx)
+    landed = _landed(idx, shape_of(y))
+    if landed is not None:
+        ct = ct * landed
+    return unbroadcast(ct, shape_of(v))
+
+
+# update(y, v) = y with y[idx] replaced by v, linear in (y, v) together:
+# ∂ = update(ẏ, 0) + update(0, v̇); the transpose sends g to (update(g, 0), g[idx] summed
+# back to v's shape), where update(·, 0) zeroes the overwritten entries
+index_update = defprim(
+    "index_update", _update_impl,
+    jvp=[lambda t, ans, y, v, idx: index_update(t, np.zeros((), dtype_of(t)), idx=idx),
+         lambda t, ans, y, v, idx: index_update(np.zeros(shape_of(ans), dtype_of(t)), t, idx=idx)],
+    vjp=[lambda g, ans, y, v, idx: index_update(g, np.zeros((), dtype_of(g)), idx=idx),
+         _update_vjp_v])
+
+
+def rebind(tracer, new, what):
+    """Make the traced value ``tracer`` hold ``new`` (an in-place update in NumPy code):
+    its fields are replaced by those of ``new``, so every name bound to it sees the update.
+    Both must be traced values of the same kind (forward or reverse mode)."""
+    if type(new) is not type(tracer):
+        raise TypeError(
+            f"{what}: the array is traced by an outer transform ({type(tracer).__name__}) and "
+            f"the assigned value by a different transform nested inside it "
+            f"({type(new).__name__}), so the array cannot be updated in place. Write the "
+            f"update as a new array instead: y = riesz.numpy.at(y)[idx].set(v)")
+    for cls in type(tracer).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            setattr(tracer, name, getattr(new, name))
+
+
+def cannot_write(what):
+    return TypeError(
+        f"{what}: a traced value cannot be written into a NumPy array (that would drop its "
+        f"derivative). Build the array from traced values (riesz.numpy.array, np.stack, "
+        f"np.concatenate), or write the update as a new array: "
+        f"y = riesz.numpy.at(y)[idx].set(v)")
+
+
+@implements("setitem")
+def setitem(y, idx, v):
+    """``y[idx] = v`` on a traced ``y``: ``y`` is rebound to ``update(y, v)``, so the
+    derivative flows to both the old ``y`` (outside ``idx``) and ``v`` (inside)."""
+    rebind(y, index_update(y, v, idx=normalize_index(idx)), "y[idx] = v")
+
+
+class at:
+    """Indexed updates that return a new array (JAX's ``x.at[idx]``), on NumPy arrays and
+    traced values alike::
+
+        y2 = riesz.numpy.at(y)[2:5].set(v)     # y with y[2:5] replaced by v
+        y3 = riesz.numpy.at(y)[[0, 0]].add(v)  # repeated indices add up, like np.add.at
+    """
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        self._array = array
+
+    def __getitem__(self, idx):
+        return _IndexedUpdate(self._array, normalize_index(idx))
+
+
+class _IndexedUpdate:
+    __slots__ = ("array", "idx")
+
+    def __init__(self, array, idx):
+        self.array, self.idx = array, idx
+
+    def set(self, values):
+        """The array with ``array[idx]`` replaced by ``values``."""
+        return index_update(self.array, values, idx=self.idx)
+
+    def add(self, values):
+        """The array with ``values`` added at ``idx`` (repeated indices add up)."""
+        from .shape import broadcast_to
+        shape = shape_of(self.array)
+        sel = _selection_shape(shape, self.idx)
+        if shape_of(values) != sel:
+            values = broadcast_to(values, shape=sel)
+        return self.array + scatter_add(values, idx=self.idx, shape=shape)
+
+
+# ------------------------------------------------------------ take and friends
+
+def along_axis_index(shape, indices, axis):
+    """The index that picks ``indices`` along ``axis`` and every position along the others
+    (``numpy.take_along_axis``'s selection)."""
+    ndim = len(shape)
+    if np.ndim(indices) != ndim:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    return tuple(indices if d == axis else
+                 np.arange(n).reshape([-1 if e == d else 1 for e in range(ndim)])
+                 for d, n in enumerate(shape))
+
+
+def _axis(axis, ndim):
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+@implements(np.take)
+def take(a, indices, axis=None, out=None, mode="raise"):
+    """``numpy.take``: a gather along ``axis`` (repeated indices add up in the transpose)."""
+    if out is not None:
+        raise cannot_write("numpy.take(..., out=...)")
+    if axis is None:
+        a, axis = np.reshape(a, -1), 0
+    axis = _axis(int(axis), len(shape_of(a)))
+    n = shape_of(a)[axis]
+    indices = np.asarray(lower_all(indices))
+    if mode == "wrap":
+        indices = indices % n
+    elif mode == "clip":
+        indices = np.clip(indices, 0, n - 1)
+    return getitem(a, idx=(slice(None),) * axis + (indices,))
+
+
+@implements(np.take_along_axis)
+def take_along_axis(arr, indices, axis=-1):
+    """``arr`` gathered along ``axis`` at ``indices`` (argsort's output, say)."""
+    if axis is None:
+        arr, axis = np.reshape(arr, -1), 0
+    axis = _axis(int(axis), len(shape_of(arr)))
+    return getitem(arr, idx=along_axis_index(shape_of(arr), np.asarray(lower_all(indices)), axis))
+
+
+@implements(np.put_along_axis)
+def put_along_axis(arr, indices, values, axis):
+    """``arr[...] = values`` at ``indices`` along ``axis``, in place on a traced ``arr`` (a
+    functional update rebound to ``arr``; see :func:`setitem`)."""
+    if not isinstance(arr, Tracer):
+        raise cannot_write("numpy.put_along_axis(arr, ..., values) with a NumPy arr")
+    if axis is None:
+        raise NotImplementedError("numpy.put_along_axis(axis=None) is not supported on traced "
+                                  "values; reshape arr to 1-D and use axis=0")
+    axis = _axis(int(axis), len(shape_of(arr)))
+    idx = along_axis_index(shape_of(arr), np.asarray(lower_all(indices)), axis)
+    rebind(arr, index_update(arr, values, idx=idx), "numpy.put_along_axis")

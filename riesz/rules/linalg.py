@@ -1,10 +1,27 @@
-"""Products of arrays: each primitive with its JVP and VJP rules."""
+"""Products of arrays and ``numpy.linalg``: each primitive with its JVP and VJP rules.
+
+Primitives: matmul, einsum, inv, solve, det, slogdet, cholesky, qr, eigh, eigvalsh, svd,
+svdvals, pinv. The other functions (dot, vdot, inner, outer, kron, cross, tensordot, lstsq,
+matrix_power, multi_dot, tensorsolve) are compositions of primitives. Rules are written
+with riesz's own operations, so they differentiate again for higher orders. Matrices may
+carry leading batch axes (..., m, n) wherever NumPy accepts them.
+
+Where a derivative does not exist (repeated eigenvalues or singular values, zero singular
+values with a non-square matrix, singular matrices) the rules say so: a RuntimeWarning
+naming the function and the convention used, or a LinAlgError naming it.
+"""
+import string
+import warnings
+
 import numpy as np
 
-from ..numpy.dispatch import implements
-from .define import defprim, shape_of, unbroadcast
-from .elementwise import multiply
-from .shape import reshape, transpose
+from ..core import full_lower
+from ..numpy.dispatch import implements, lower_all
+from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from .elementwise import multiply, where
+from .indexing import scatter_add
+from .reductions import sum_p
+from .shape import broadcast_to, concat, moveaxis, ravel, reshape, transpose
 
 
 def _mT(x):
@@ -79,3 +96,678 @@ def dot(a, b, out=None):
     if nb <= 2:
         return matmul(a, b)
     return tensordot(a, b, axes=([na - 1], [nb - 2]))
+
+
+# ------------------------------------------------------------ products built from matmul
+
+@implements(np.vdot)
+def vdot(a, b):
+    """Σ conj(aᵢ) bᵢ over the flattened arrays."""
+    if dtype_of(a).kind == "c":
+        a = np.conjugate(a)
+    return matmul(ravel(a), ravel(b))
+
+
+@implements(np.inner)
+def inner(a, b):
+    """Σ over the last axes of both: tensordot(a, b, (-1, -1))."""
+    if not shape_of(a) or not shape_of(b):
+        return multiply(a, b)
+    return tensordot(a, b, axes=([-1], [-1]))
+
+
+@implements(np.outer)
+def outer(a, b, out=None):
+    """aᵢ bⱼ of the flattened arrays (a broadcast product)."""
+    if out is not None:
+        raise TypeError("numpy.outer(..., out=...) is not supported on traced values")
+    a, b = ravel(a), ravel(b)
+    return reshape(a, shape=shape_of(a) + (1,)) * reshape(b, shape=(1,) + shape_of(b))
+
+
+@implements(np.kron)
+def kron(a, b):
+    """The Kronecker product: a broadcast product of a with axes (a₀, 1, a₁, 1, ...) and b with
+    (1, b₀, 1, b₁, ...), merged pairwise."""
+    sa, sb = shape_of(a), shape_of(b)
+    nd = max(len(sa), len(sb))
+    sa, sb = (1,) * (nd - len(sa)) + sa, (1,) * (nd - len(sb)) + sb
+    prod = (reshape(a, shape=tuple(x for n in sa for x in (n, 1)))
+            * reshape(b, shape=tuple(x for n in sb for x in (1, n))))
+    return reshape(prod, shape=tuple(p * q for p, q in zip(sa, sb)))
+
+
+@implements(np.cross)
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The cross product of 2- or 3-vectors along the given axes (bilinear: products and
+    differences of the components)."""
+    from ..numpy.creation import stack
+    from .shape import broadcast_arrays
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = moveaxis(a, axisa, -1), moveaxis(b, axisb, -1)
+    na, nb = shape_of(a)[-1], shape_of(b)[-1]
+    if na not in (2, 3) or nb not in (2, 3):
+        raise ValueError("incompatible dimensions for cross product\n(dimension must be 2 or 3)")
+    a0, a1, b0, b1 = a[..., 0], a[..., 1], b[..., 0], b[..., 1]
+    z = a0 * b1 - a1 * b0
+    if na == 2 and nb == 2:
+        return z
+    a2 = a[..., 2] if na == 3 else 0.0
+    b2 = b[..., 2] if nb == 3 else 0.0
+    parts = broadcast_arrays(a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, z)
+    return moveaxis(stack(parts, axis=-1), -1, axisc)
+
+
+# ------------------------------------------------------------ einsum
+
+_LABELS = string.ascii_letters
+
+
+def _einsum_impl(*operands, subscripts):
+    ins, out = subscripts
+    return np.einsum(",".join(ins) + "->" + out, *operands, optimize=len(operands) > 2)
+
+
+def _einsum_jvp(i, t, ans, *operands, subscripts):
+    # einsum is linear in each operand: ∂ᵢ = the same einsum with ẋᵢ in place of xᵢ
+    ops = list(operands)
+    ops[i] = t
+    return einsum_p(*ops, subscripts=subscripts)
+
+
+def _einsum_vjp(i, g, ans, *operands, subscripts):
+    """The transpose for operand i: contract g (labels ``out``) with the other operands onto
+    operand i's labels. Labels of operand i found nowhere else were summed over inside it,
+    so the cotangent is constant along them (a broadcast); a label repeated in operand i
+    (a diagonal) puts the result on that diagonal of zeros."""
+    ins, out = subscripts
+    sub = ins[i]
+    sizes = dict(zip(sub, shape_of(operands[i])))
+    others = [j for j in range(len(ins)) if j != i]
+    unique = "".join(dict.fromkeys(sub))
+    reachable = set(out).union(*(set(ins[j]) for j in others))
+    kept = "".join(c for c in unique if c in reachable)
+    ct = einsum_p(g, *(operands[j] for j in others),
+                  subscripts=((out,) + tuple(ins[j] for j in others), kept))
+    if kept != unique:
+        ct = reshape(ct, shape=tuple(sizes[c] if c in kept else 1 for c in unique))
+        ct = broadcast_to(ct, shape=tuple(sizes[c] for c in unique))
+    if unique != sub:
+        diagonal = tuple(np.arange(sizes[c]).reshape(
+            [-1 if d == unique.index(c) else 1 for d in range(len(unique))]) for c in sub)
+        ct = scatter_add(ct, idx=diagonal, shape=shape_of(operands[i]))
+    return ct
+
+
+einsum_p = defvariadic("einsum", _einsum_impl, jvp=_einsum_jvp, vjp=_einsum_vjp)
+
+
+def _parse_einsum(args):
+    """(operand labels, output labels, operands) for either calling form of ``numpy.einsum``,
+    with ``...`` replaced by fresh labels (right-aligned, as NumPy broadcasts them) and the
+    implicit output (the labels used once, sorted, after the broadcast ones) made explicit."""
+    if isinstance(args[0], str):
+        spec, operands = args[0].replace(" ", ""), list(args[1:])
+        ins, arrow, out = spec.partition("->")
+        ins, out = ins.split(","), (out if arrow else None)
+    else:   # einsum(op0, sublist0, op1, sublist1, ..., [sublist_out])
+        operands = list(args[0:len(args) - len(args) % 2:2])
+
+        def labels(sublist):
+            return "".join("..." if s is Ellipsis else _LABELS[int(s)] for s in sublist)
+        ins = [labels(s) for s in args[1::2]]
+        out = labels(args[-1]) if len(args) % 2 else None
+    if len(ins) != len(operands):
+        raise ValueError(f"einsum: {len(ins)} subscript groups for {len(operands)} operands")
+    used = set("".join(ins) + (out or "")) - set(".")
+    fresh = [c for c in _LABELS if c not in used]
+    ranks = []
+    for sub, op in zip(ins, operands):
+        explicit = len(sub.replace("...", ""))
+        if "..." not in sub and explicit != len(shape_of(op)):
+            raise ValueError(f"einsum: operand has {len(shape_of(op))} dimensions but "
+                             f"subscripts {sub!r} name {explicit}")
+        ranks.append(len(shape_of(op)) - explicit if "..." in sub else 0)
+    n_ell = max(ranks, default=0)
+    ell = "".join(fresh[:n_ell])
+    ins = [sub.replace("...", ell[n_ell - r:]) for sub, r in zip(ins, ranks)]
+    if out is None:
+        joined = "".join(ins)
+        out = ell + "".join(sorted(c for c in set(joined) - set(ell) if joined.count(c) == 1))
+    else:
+        out = out.replace("...", ell)
+    return ins, out, operands
+
+
+@implements(np.einsum)
+def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="safe"):
+    """``numpy.einsum`` in both calling forms, with repeated labels (diagonals), ``...`` and
+    implicit outputs. Broadcast (size-1) axes are expanded first, so the primitive sees
+    labels of one size each; ``optimize`` is ignored (riesz picks the contraction order)."""
+    if out is not None or dtype is not None:
+        raise TypeError("numpy.einsum(out=..., dtype=...) is not supported on traced values")
+    ins, out_labels, ops = _parse_einsum(operands)
+    sizes = {}
+    for sub, op in zip(ins, ops):
+        for c, n in zip(sub, shape_of(op)):
+            if sizes.get(c, 1) not in (1, n) and n != 1:
+                raise ValueError(f"einsum: label {c!r} has sizes {sizes[c]} and {n}")
+            sizes[c] = max(sizes.get(c, 1), n)
+    ops = [op if shape_of(op) == tuple(sizes[c] for c in sub)
+           else broadcast_to(op, shape=tuple(sizes[c] for c in sub)) for sub, op in zip(ins, ops)]
+    return einsum_p(*ops, subscripts=(tuple(ins), out_labels))
+
+
+# ------------------------------------------------------------ numpy.linalg: helpers
+
+def _eye(n, dtype):
+    return np.eye(n, dtype=dtype)
+
+
+def _diag_embed(v):
+    """(..., k) → (..., k, k) with v on the diagonal."""
+    k = shape_of(v)[-1]
+    return reshape(v, shape=shape_of(v)[:-1] + (1, k)) * _eye(k, dtype_of(v))
+
+
+def _diag_part(x):
+    """(..., k, k) → (..., k): the diagonal."""
+    return sum_p(x * _eye(shape_of(x)[-1], dtype_of(x)), axis=(len(shape_of(x)) - 1,),
+                 keepdims=False)
+
+
+def _col(v):
+    """(..., k) → (..., 1, k): v as a row that broadcasts down the columns."""
+    return reshape(v, shape=shape_of(v)[:-1] + (1, shape_of(v)[-1]))
+
+
+def _lower_mask(n, k=0, dtype=np.float64):
+    return np.tril(np.ones((n, n), dtype=dtype), k)
+
+
+def _symmetric_from(t, uplo):
+    """The symmetric matrix NumPy's eigh and cholesky actually read from t: its lower (or
+    upper) triangle mirrored, S = tril(t) + tril(t, −1)ᵀ."""
+    n = shape_of(t)[-1]
+    low = t if uplo == "L" else _mT(t)
+    return low * _lower_mask(n, 0, dtype_of(t)) + _mT(low * _lower_mask(n, -1, dtype_of(t)))
+
+
+def _symmetric_from_transpose(s, uplo):
+    """The transpose of :func:`_symmetric_from`: Ā = tril(S̄) + tril(S̄ᵀ, −1) (mirrored for 'U')."""
+    n = shape_of(s)[-1]
+    low = s * _lower_mask(n, 0, dtype_of(s)) + _mT(s) * _lower_mask(n, -1, dtype_of(s))
+    return low if uplo == "L" else _mT(low)
+
+
+def _gap_inverse(name, values, squared=False):
+    """F with F_ij = 1/(λⱼ − λᵢ) (or 1/(σⱼ² − σᵢ²)) off the diagonal and 0 on it, built
+    with riesz ops so it differentiates again. Where two values coincide (to rounding) the
+    derivative does not exist; F is taken as 0 there and a RuntimeWarning says so."""
+    lam = values * values if squared else values
+    gaps = _col(lam) - reshape(lam, shape=shape_of(lam) + (1,))
+    concrete = np.asarray(full_lower(gaps))
+    v = np.asarray(full_lower(lam))
+    scale = np.max(np.abs(v), axis=-1, keepdims=True)[..., None] if v.size else 1.0
+    tol = 100 * np.finfo(np.result_type(v.dtype, np.float32)).eps * np.maximum(scale, 1e-300)
+    k = shape_of(values)[-1]
+    off = ~np.eye(k, dtype=bool)
+    repeated = off & (np.abs(concrete) <= tol)
+    if repeated.any():
+        what = "singular values" if squared else "eigenvalues"
+        warnings.warn(f"{name}: repeated {what}; the derivative of the "
+                      f"{'singular vectors' if squared else 'eigenvectors'} does not exist "
+                      f"there. riesz leaves out the rotation within each repeated subspace "
+                      f"(takes it as zero)", RuntimeWarning, stacklevel=4)
+    keep = off & ~repeated
+    return where(keep, 1.0 / where(keep, gaps, 1.0), 0.0)
+
+
+def _solve_T(a, x):
+    """a⁻ᵀ x."""
+    return solve_p(_mT(a), x)
+
+
+def _right_solve(x, a):
+    """x a⁻¹ = (a⁻ᵀ xᵀ)ᵀ."""
+    return _mT(_solve_T(a, _mT(x)))
+
+
+def _named_linalg_error(name, fn, *args):
+    try:
+        return fn(*args)
+    except np.linalg.LinAlgError as err:
+        raise np.linalg.LinAlgError(f"{name}: {err}; its derivative needs an invertible "
+                                    f"matrix") from err
+
+
+# ------------------------------------------------------------ inverse, solve, determinant
+
+# ∂(A⁻¹)(Ȧ) = −A⁻¹ Ȧ A⁻¹; transpose: g ↦ −A⁻ᵀ g A⁻ᵀ
+inv_p = defprim("inv", np.linalg.inv,
+                jvp=[lambda t, ans, a: -matmul(ans, matmul(t, ans))],
+                vjp=[lambda g, ans, a: -matmul(_mT(ans), matmul(g, _mT(ans)))])
+
+# x = A⁻¹b with b (..., m, k): ∂x(Ȧ, ḃ) = A⁻¹(ḃ − Ȧ x); transpose: with ḡ = A⁻ᵀ g,
+# (−ḡ xᵀ, ḡ), summed over broadcast batch axes
+solve_p = defprim(
+    "solve", np.linalg.solve,
+    jvp=[lambda t, ans, a, b: -solve_p(a, matmul(t, ans)), lambda t, ans, a, b: solve_p(a, t)],
+    vjp=[lambda g, ans, a, b: unbroadcast(-matmul(_solve_T(a, g), _mT(ans)), shape_of(a)),
+         lambda g, ans, a, b: unbroadcast(_solve_T(a, g), shape_of(b))])
+
+
+def _inv_T(name, a):
+    return _mT(_named_linalg_error(name, inv_p, a))
+
+
+# ∂ det(A)(Ȧ) = det(A) tr(A⁻¹Ȧ) = det(A) Σ A⁻ᵀ ⊙ Ȧ; transpose: g ↦ g det(A) A⁻ᵀ
+det_p = defprim(
+    "det", np.linalg.det,
+    jvp=[lambda t, ans, a: ans * _sum_last2(_inv_T("numpy.linalg.det", a) * t)],
+    vjp=[lambda g, ans, a: _expand2(g * ans) * _inv_T("numpy.linalg.det", a)])
+
+
+def _sum_last2(x):
+    nd = len(shape_of(x))
+    return sum_p(x, axis=(nd - 2, nd - 1), keepdims=False)
+
+
+def _expand2(x):
+    return reshape(x, shape=shape_of(x) + (1, 1))
+
+
+# (sign, log|det A|): ∂ log|det A|(Ȧ) = tr(A⁻¹Ȧ); the sign is locally constant (real A)
+slogdet_p = defprim(
+    "slogdet", lambda a: tuple(np.linalg.slogdet(a)), multiple_results=True,
+    jvp=[lambda t, ans, a: (None, _sum_last2(_inv_T("numpy.linalg.slogdet", a) * t))],
+    vjp=[lambda g, ans, a: None if g[1] is None
+         else _expand2(g[1]) * _inv_T("numpy.linalg.slogdet", a)])
+
+
+# ------------------------------------------------------------ Cholesky
+
+def _phi(x):
+    """Φ(X) = tril(X) − ½ diag(X): the lower-triangular half of a symmetric change."""
+    n = shape_of(x)[-1]
+    return x * (_lower_mask(n, 0, dtype_of(x)) - 0.5 * _eye(n, dtype_of(x)))
+
+
+def _cholesky_jvp(t, ans, a):
+    # A = LLᵀ reading A's lower triangle: with S the symmetric matrix read from Ȧ,
+    # L̇ = L Φ(L⁻¹ S L⁻ᵀ)
+    s = _symmetric_from(t, "L")
+    return matmul(ans, _phi(solve_p(ans, _mT(solve_p(ans, s)))))
+
+
+def _cholesky_vjp(g, ans, a):
+    # transpose: P = Φ(Lᵀ ḡ), S̄ = L⁻ᵀ P L⁻¹, then back through the lower-triangle reading
+    p = _phi(matmul(_mT(ans), g))
+    s_bar = _right_solve(_solve_T(ans, p), ans)
+    return _symmetric_from_transpose(s_bar, "L")
+
+
+cholesky_p = defprim("cholesky", np.linalg.cholesky, jvp=[_cholesky_jvp], vjp=[_cholesky_vjp])
+
+
+# ------------------------------------------------------------ QR (reduced, m ≥ n)
+
+def _qr_jvp(t, ans, a):
+    # A = QR: with B = Ȧ R⁻¹, C = QᵀB and D = tril(C, −1) − tril(C, −1)ᵀ (skew),
+    # Q̇ = Q(D − C) + B and Ṙ = (C − D)R
+    q, r = ans
+    b = _right_solve(t, r)
+    c = matmul(_mT(q), b)
+    low = c * _lower_mask(shape_of(c)[-1], -1, dtype_of(c))
+    d = low - _mT(low)
+    return matmul(q, d - c) + b, matmul(c - d, r)
+
+
+def _qr_vjp(g, ans, a):
+    # transpose of the JVP: M = R̄Rᵀ − QᵀQ̄, C̄ = M + tril(Mᵀ − M, −1), Ā = (Q̄ + QC̄) R⁻ᵀ
+    q, r = ans
+    q_bar, r_bar = g
+    m = 0.0
+    if r_bar is not None:
+        m = matmul(r_bar, _mT(r))
+    if q_bar is not None:
+        m = m - matmul(_mT(q), q_bar)
+    c_bar = m + (_mT(m) - m) * _lower_mask(shape_of(r)[-1], -1, dtype_of(r))
+    b_bar = matmul(q, c_bar) if q_bar is None else q_bar + matmul(q, c_bar)
+    return _mT(solve_p(r, _mT(b_bar)))
+
+
+qr_p = defprim("qr", lambda a: tuple(np.linalg.qr(a, mode="reduced")), multiple_results=True,
+               jvp=[_qr_jvp], vjp=[_qr_vjp])
+
+
+# ------------------------------------------------------------ symmetric eigenproblems
+
+def _eigh_jvp(t, ans, a, uplo):
+    # A = V diag(w) Vᵀ: with X = Vᵀ S V (S the symmetric matrix read from Ȧ),
+    # ẇ = diag(X) and V̇ = V (F ⊙ X), F_ij = 1/(wⱼ − wᵢ)
+    w, v = ans
+    x = matmul(_mT(v), matmul(_symmetric_from(t, uplo), v))
+    return _diag_part(x), matmul(v, _gap_inverse("numpy.linalg.eigh", w) * x)
+
+
+def _eigh_vjp(g, ans, a, uplo):
+    # transpose: S̄ = V (diag(w̄) + F ⊙ VᵀV̄) Vᵀ, then back through the triangle reading
+    w, v = ans
+    w_bar, v_bar = g
+    inner = 0.0
+    if w_bar is not None:
+        inner = _diag_embed(w_bar)
+    if v_bar is not None:
+        inner = inner + _gap_inverse("numpy.linalg.eigh", w) * matmul(_mT(v), v_bar)
+    return _symmetric_from_transpose(matmul(v, matmul(inner, _mT(v))), uplo)
+
+
+eigh_p = defprim("eigh", lambda a, uplo: tuple(np.linalg.eigh(a, UPLO=uplo)),
+                 multiple_results=True, jvp=[_eigh_jvp], vjp=[_eigh_vjp])
+
+
+def _eigvalsh_jvp(t, ans, a, uplo):
+    # ẇᵢ = vᵢᵀ S vᵢ with the eigenvectors vᵢ (from eigh, so they differentiate again)
+    v = eigh_p(a, uplo=uplo)[1]
+    return sum_p(v * matmul(_symmetric_from(t, uplo), v), axis=(len(shape_of(v)) - 2,),
+                 keepdims=False)
+
+
+def _eigvalsh_vjp(g, ans, a, uplo):
+    # transpose: S̄ = V diag(w̄) Vᵀ
+    v = eigh_p(a, uplo=uplo)[1]
+    return _symmetric_from_transpose(matmul(v * _col(g), _mT(v)), uplo)
+
+
+eigvalsh_p = defprim("eigvalsh", lambda a, uplo: np.linalg.eigvalsh(a, UPLO=uplo),
+                     jvp=[_eigvalsh_jvp], vjp=[_eigvalsh_vjp])
+
+
+# ------------------------------------------------------------ singular values
+
+def _safe_reciprocal(name, s):
+    # 1/σ, taken as 0 where σ = 0 (that direction's derivative does not exist)
+    zero = np.asarray(full_lower(s)) == 0
+    if zero.any():
+        warnings.warn(f"{name}: zero singular values of a non-square matrix; the derivative "
+                      f"of the singular vectors does not exist there (taken as zero)",
+                      RuntimeWarning, stacklevel=4)
+    return where(zero, 0.0, 1.0 / where(zero, 1.0, s))
+
+
+def _svd_jvp(t, ans, a):
+    # A = U S Vᵀ (reduced): with Ṡ = Uᵀ Ȧ V and F_ij = 1/(σⱼ² − σᵢ²),
+    # σ̇ = diag(Ṡ), U̇ = U (F ⊙ (Ṡ S + S Ṡᵀ)) + (I − UUᵀ) Ȧ V S⁻¹,
+    # V̇ = V (F ⊙ (S Ṡ + Ṡᵀ S)) + (I − VVᵀ) Ȧᵀ U S⁻¹
+    u, s, vh = ans
+    v = _mT(vh)
+    ds = matmul(_mT(u), matmul(t, v))
+    f = _gap_inverse("numpy.linalg.svd", s, squared=True)
+    s_row, s_col = _col(s), reshape(s, shape=shape_of(s) + (1,))
+    du = matmul(u, f * (ds * s_row + s_col * _mT(ds)))
+    dv = matmul(v, f * (s_col * ds + _mT(ds) * s_row))
+    m, n = shape_of(a)[-2:]
+    if m > n:
+        tv = matmul(t, v)
+        du = du + (tv - matmul(u, matmul(_mT(u), tv))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
+    if n > m:
+        tu = matmul(_mT(t), u)
+        dv = dv + (tu - matmul(v, matmul(vh, tu))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
+    return du, _diag_part(ds), _mT(dv)
+
+
+def _svd_vjp(g, ans, a):
+    # the transpose (Townsend 2016): Ā = U [(F ⊙ (UᵀŪ − ŪᵀU)) S + diag(σ̄) + S (F ⊙ (VᵀV̄ − V̄ᵀV))] Vᵀ
+    #   + (I − UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I − VVᵀ)
+    u, s, vh = ans
+    u_bar, s_bar, vh_bar = g
+    v = _mT(vh)
+    f = _gap_inverse("numpy.linalg.svd", s, squared=True) if (
+        u_bar is not None or vh_bar is not None) else None
+    s_row, s_col = _col(s), reshape(s, shape=shape_of(s) + (1,))
+    core = 0.0 if s_bar is None else _diag_embed(s_bar)
+    m, n = shape_of(a)[-2:]
+    extra = 0.0
+    if u_bar is not None:
+        utu = matmul(_mT(u), u_bar)
+        core = core + f * (utu - _mT(utu)) * s_row
+        if m > n:
+            proj = u_bar - matmul(u, utu)
+            extra = extra + matmul(proj * _col(_safe_reciprocal("numpy.linalg.svd", s)), vh)
+    if vh_bar is not None:
+        v_bar = _mT(vh_bar)
+        vtv = matmul(vh, v_bar)
+        core = core + s_col * (f * (vtv - _mT(vtv)))
+        if n > m:
+            proj = v_bar - matmul(v, vtv)
+            extra = extra + matmul(u * _col(_safe_reciprocal("numpy.linalg.svd", s)), _mT(proj))
+    return matmul(u, matmul(core, vh)) + extra
+
+
+svd_p = defprim("svd", lambda a: tuple(np.linalg.svd(a, full_matrices=False)),
+                multiple_results=True, jvp=[_svd_jvp], vjp=[_svd_vjp])
+
+
+def _svdvals_jvp(t, ans, a):
+    # σ̇ᵢ = uᵢᵀ Ȧ vᵢ with the singular vectors (from svd, so they differentiate again)
+    u, _, vh = svd_p(a)
+    return sum_p(u * matmul(t, _mT(vh)), axis=(len(shape_of(u)) - 2,), keepdims=False)
+
+
+def _svdvals_vjp(g, ans, a):
+    # transpose: Ā = U diag(σ̄) Vᵀ
+    u, _, vh = svd_p(a)
+    return matmul(u * _col(g), vh)
+
+
+svdvals_p = defprim("svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
+                    jvp=[_svdvals_jvp], vjp=[_svdvals_vjp])
+
+
+# ------------------------------------------------------------ pseudo-inverse
+
+def _pinv_jvp(t, ans, a, rcond):
+    # at constant rank (Golub & Pereyra 1973), with P = A⁺:
+    # Ṗ = −P Ȧ P + P Pᵀ Ȧᵀ (I − A P) + (I − P A) Ȧᵀ Pᵀ P
+    p = ans
+    m, n = shape_of(a)[-2:]
+    left = _eye(m, dtype_of(p)) - matmul(a, p)
+    right = _eye(n, dtype_of(p)) - matmul(p, a)
+    return (-matmul(p, matmul(t, p)) + matmul(matmul(p, _mT(p)), matmul(_mT(t), left))
+            + matmul(right, matmul(_mT(t), matmul(_mT(p), p))))
+
+
+def _pinv_vjp(g, ans, a, rcond):
+    # transpose: Ā = −Pᵀ ḡ Pᵀ + (I − A P) ḡᵀ P Pᵀ + Pᵀ P ḡᵀ (I − P A)
+    p = ans
+    m, n = shape_of(a)[-2:]
+    left = _eye(m, dtype_of(p)) - matmul(a, p)
+    right = _eye(n, dtype_of(p)) - matmul(p, a)
+    return (-matmul(_mT(p), matmul(g, _mT(p))) + matmul(left, matmul(_mT(g), matmul(p, _mT(p))))
+            + matmul(matmul(_mT(p), p), matmul(_mT(g), right)))
+
+
+pinv_p = defprim("pinv", lambda a, rcond: np.linalg.pinv(a, rcond=rcond),
+                 jvp=[_pinv_jvp], vjp=[_pinv_vjp])
+
+
+# ------------------------------------------------------------ the numpy.linalg names
+
+def _square(name, a):
+    s = shape_of(a)
+    if len(s) < 2 or s[-1] != s[-2]:
+        raise np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square, "
+                                    f"got shape {s}")
+
+
+def _result(kind, *values):
+    return getattr(np.linalg._linalg, kind)(*values)
+
+
+@implements(np.linalg.inv)
+def inv(a):
+    """A⁻¹ (batched)."""
+    _square("numpy.linalg.inv", a)
+    return inv_p(a)
+
+
+@implements(np.linalg.solve)
+def solve(a, b):
+    """x with A x = b; b is (m,) or (..., m, k), as in NumPy 2."""
+    _square("numpy.linalg.solve", a)
+    if len(shape_of(b)) == 1:
+        x = solve_p(a, reshape(b, shape=shape_of(b) + (1,)))
+        return reshape(x, shape=shape_of(x)[:-1])
+    return solve_p(a, b)
+
+
+@implements(np.linalg.det)
+def det(a):
+    """det A (batched). The derivative det(A) A⁻ᵀ needs A invertible (a LinAlgError names
+    det otherwise)."""
+    _square("numpy.linalg.det", a)
+    return det_p(a)
+
+
+@implements(np.linalg.slogdet)
+def slogdet(a):
+    """(sign, log|det A|); the sign has zero derivative (real A)."""
+    _square("numpy.linalg.slogdet", a)
+    return _result("SlogdetResult", *slogdet_p(a))
+
+
+@implements(np.linalg.cholesky)
+def cholesky(a, /, *, upper=False):
+    """The Cholesky factor, reading A's lower triangle (upper with ``upper=True``) as NumPy
+    does, so the gradient is lower (upper) triangular: ⟨∇, Ȧ⟩ covers exactly the entries
+    NumPy reads. Symmetrize (A + Aᵀ)/2 first if you want a symmetric gradient."""
+    _square("numpy.linalg.cholesky", a)
+    return _mT(cholesky_p(_mT(a))) if upper else cholesky_p(a)
+
+
+@implements(np.linalg.qr)
+def qr(a, mode="reduced"):
+    """Reduced QR of an m×n matrix with m ≥ n (full column rank); ``mode='r'`` gives R.
+    For m < n the factors' derivative is not implemented (an error says so)."""
+    m, n = shape_of(a)[-2:]
+    if mode not in ("reduced", "r"):
+        raise NotImplementedError(f"numpy.linalg.qr(mode={mode!r}) is not differentiable in "
+                                  f"riesz; use mode='reduced' or 'r'")
+    if m < n:
+        raise NotImplementedError("numpy.linalg.qr: the derivative of QR of a wide matrix "
+                                  "(m < n) is not implemented; factor the transpose instead")
+    q, r = qr_p(a)
+    return r if mode == "r" else _result("QRResult", q, r)
+
+
+@implements(np.linalg.eigh)
+def eigh(a, UPLO="L"):
+    """Eigenvalues (ascending) and eigenvectors of a symmetric matrix, reading the triangle
+    ``UPLO`` as NumPy does. The eigenvectors' derivative needs distinct eigenvalues: at
+    repeated ones a RuntimeWarning names eigh and the rotation within the repeated
+    eigenspace is taken as zero."""
+    _square("numpy.linalg.eigh", a)
+    return _result("EighResult", *eigh_p(a, uplo=UPLO.upper()))
+
+
+@implements(np.linalg.eigvalsh)
+def eigvalsh(a, UPLO="L"):
+    """Eigenvalues of a symmetric matrix: ẇᵢ = vᵢᵀ Ȧ vᵢ."""
+    _square("numpy.linalg.eigvalsh", a)
+    return eigvalsh_p(a, uplo=UPLO.upper())
+
+
+@implements(np.linalg.svd)
+def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
+    """Singular values, with the reduced factors when ``compute_uv``. Differentiating the
+    factors needs ``full_matrices=False`` and distinct nonzero singular values (at repeated
+    ones a RuntimeWarning names svd); the singular values alone differentiate anywhere they
+    are distinct."""
+    if not compute_uv:
+        return svdvals_p(a)
+    if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
+        raise NotImplementedError(
+            "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
+            "vectors are not unique, so they have no derivative; pass full_matrices=False")
+    return _result("SVDResult", *svd_p(a))
+
+
+@implements(np.linalg.svdvals)
+def svdvals(x, /):
+    return svdvals_p(x)
+
+
+@implements(np.linalg.pinv)
+def pinv(a, rcond=None, hermitian=False, **kwargs):
+    """The Moore–Penrose pseudo-inverse A⁺; its derivative exists where the rank is locally
+    constant (singular values far from the ``rcond`` cutoff)."""
+    if kwargs:
+        raise TypeError(f"numpy.linalg.pinv: {sorted(kwargs)} not supported on traced values; "
+                        f"use rcond")
+    if rcond is None:
+        rcond = max(shape_of(a)[-2:]) * np.finfo(np.result_type(dtype_of(a), np.float32)).eps
+    return pinv_p(a, rcond=rcond)
+
+
+@implements(np.linalg.lstsq)
+def lstsq(a, b, rcond=None):
+    """(x, residuals, rank, singular values) as NumPy returns them, with x = A⁺b: the minimum-
+    norm least-squares solution, differentiable where A's rank is locally constant."""
+    m, n = shape_of(a)
+    x = matmul(pinv(a, rcond=rcond), b)
+    rank = np.linalg.matrix_rank(np.asarray(full_lower(a)))
+    if rank == n and m > n:
+        r = matmul(a, x) - b
+        residuals = sum_p(r * r, axis=(0,), keepdims=False)
+        if len(shape_of(b)) == 1:
+            residuals = reshape(residuals, shape=(1,))
+    else:
+        residuals = np.empty((0,), dtype=dtype_of(x))
+    return x, residuals, rank, svdvals_p(a)
+
+
+@implements(np.linalg.matrix_power)
+def matrix_power(a, n):
+    """Aⁿ by repeated squaring (A⁻¹ first for n < 0; the identity, a constant, for n = 0)."""
+    _square("numpy.linalg.matrix_power", a)
+    n = int(n)
+    if n == 0:
+        return np.broadcast_to(_eye(shape_of(a)[-1], dtype_of(a)), shape_of(a)).copy()
+    if n < 0:
+        a, n = inv(a), -n
+    result, power = None, a
+    while n:
+        if n & 1:
+            result = power if result is None else matmul(result, power)
+        n >>= 1
+        if n:
+            power = matmul(power, power)
+    return result
+
+
+@implements(np.linalg.multi_dot)
+def multi_dot(arrays, *, out=None):
+    """A chain of matrix products (a first 1-D array is a row, a last one a column)."""
+    if out is not None:
+        raise TypeError("numpy.linalg.multi_dot(..., out=...) is not supported on traced values")
+    arrays = list(arrays)
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    result = arrays[0]
+    for x in arrays[1:]:
+        result = matmul(result, x)
+    return result
+
+
+@implements(np.linalg.tensorsolve)
+def tensorsolve(a, b, axes=None):
+    """x with tensordot(a, x, x.ndim) = b: the same reshaping into one square solve as NumPy."""
+    if axes is not None:
+        order = [i for i in range(len(shape_of(a))) if i not in [k % len(shape_of(a)) for k in axes]]
+        a = transpose(a, axes=tuple(order + [k % len(shape_of(a)) for k in axes]))
+    x_shape = shape_of(a)[len(shape_of(b)):]
+    size = int(np.prod(x_shape))
+    x = solve(reshape(a, shape=(size, size)), reshape(b, shape=(size,)))
+    return reshape(x, shape=x_shape)

@@ -1,9 +1,18 @@
-"""Shape functions: each primitive with its JVP and VJP rules. All are linear:
-the JVP applies the same function to the tangent, the VJP its transpose."""
+"""Shape and assembly: each primitive with its JVP and VJP rules, and the NumPy functions
+built from them. All are linear: the JVP applies the same function to the tangent, the VJP
+its transpose.
+
+The primitives are reshape, transpose, broadcast_to and concatenate (with getitem and
+scatter_add from :mod:`riesz.rules.indexing`); everything else here (stacking, splitting,
+tile, repeat, pad, flip, roll, rot90, triangles, diagonals, sort, select, ...) is a
+composition of them, so its derivatives, to any order, come from theirs.
+"""
 import numpy as np
 
-from ..numpy.dispatch import implements
-from .define import defprim, shape_of, unbroadcast
+from ..core import Tracer, full_lower
+from ..numpy.dispatch import implements, lower_all
+from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from .indexing import along_axis_index, getitem, scatter_add
 
 # the transpose of reshaping is reshaping back
 reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
@@ -89,3 +98,427 @@ def squeeze(a, axis=None):
         if any(shape[i] != 1 for i in axes):
             raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
     return reshape(a, shape=tuple(n for i, n in enumerate(shape) if i not in axes))
+
+
+# ------------------------------------------------------------ assembly: concatenate
+
+def _piece(axis, offsets, i):
+    """The index of argument ``i``'s block in the concatenation along ``axis``."""
+    return (slice(None),) * axis + (slice(offsets[i], offsets[i + 1]),)
+
+
+# concatenate(x₀, …, xₖ) is linear: ∂ = concatenate(ẋ₀, …, ẋₖ), one block per argument (the
+# block of ẋᵢ placed into zeros); the transpose splits the cotangent, g ↦ g[block i].
+# ``offsets`` are where the blocks start along ``axis`` (and the total at the end).
+concatenate = defvariadic(
+    "concatenate", lambda *arrays, axis, offsets: np.concatenate(arrays, axis=axis),
+    jvp=lambda i, t, ans, *arrays, axis, offsets: scatter_add(
+        t, idx=_piece(axis, offsets, i), shape=shape_of(ans)),
+    vjp=lambda i, g, ans, *arrays, axis, offsets: getitem(g, idx=_piece(axis, offsets, i)))
+
+
+def concat(arrays, axis):
+    """Join ``arrays`` (same shape except along ``axis``) along ``axis``."""
+    shapes = [shape_of(a) for a in arrays]
+    if not shapes:
+        raise ValueError("need at least one array to concatenate")
+    ndim = len(shapes[0])
+    if ndim == 0:
+        raise ValueError("zero-dimensional arrays cannot be concatenated")
+    axis = _axis(axis, ndim)
+    for s in shapes:
+        if len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]:
+            raise ValueError(f"concatenate: all the input array dimensions except for the "
+                             f"concatenation axis must match exactly, got shapes {shapes}")
+    offsets = (0,) + tuple(int(o) for o in np.cumsum([s[axis] for s in shapes]))
+    if len(arrays) == 1:
+        return arrays[0]
+    return concatenate(*arrays, axis=axis, offsets=offsets)
+
+
+def _axis(axis, ndim):
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise np.exceptions.AxisError(f"axis {axis} is out of bounds for array of dimension {ndim}")
+    return axis % ndim
+
+
+@implements(np.concatenate)
+def concatenate_(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+    if out is not None:
+        raise TypeError("numpy.concatenate(..., out=...) cannot write traced values into an "
+                        "array; use the returned array")
+    arrays = list(arrays)
+    if axis is None:
+        arrays, axis = [ravel(a) for a in arrays], 0
+    out = concat(arrays, axis)
+    return out if dtype is None else out.astype(dtype)
+
+
+def _atleast(ndim, *arys):
+    # 0-d → (1,…), 1-D (n,) → (1, n) and (1, n, 1), 2-D (m, n) → (m, n, 1): NumPy's placements
+    out = []
+    for a in arys:
+        s = shape_of(a)
+        if len(s) < ndim:
+            s = {0: (1,) * ndim, 1: (1,) + s + (1,) * (ndim - 2), 2: s + (1,)}[len(s)]
+            a = reshape(a, shape=s)
+        out.append(a)
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@implements(np.atleast_1d)
+def atleast_1d(*arys):
+    return _atleast(1, *arys)
+
+
+@implements(np.atleast_2d)
+def atleast_2d(*arys):
+    return _atleast(2, *arys)
+
+
+@implements(np.atleast_3d)
+def atleast_3d(*arys):
+    return _atleast(3, *arys)
+
+
+def _as_list(x):
+    out = _atleast(1, *x)
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+@implements(np.hstack)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    arrays = _as_list(tup)
+    return concatenate_(arrays, axis=0 if len(shape_of(arrays[0])) == 1 else 1, dtype=dtype)
+
+
+@implements(np.vstack)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    return concatenate_([atleast_2d(a) for a in tup], axis=0, dtype=dtype)
+
+
+@implements(np.dstack)
+def dstack(tup):
+    return concatenate_([atleast_3d(a) for a in tup], axis=2)
+
+
+@implements(np.column_stack)
+def column_stack(tup):
+    cols = [reshape(a, shape=shape_of(a) + (1,)) if len(shape_of(a)) < 2 else a
+            for a in (atleast_1d(a) for a in tup)]
+    return concatenate_(cols, axis=1)
+
+
+# ------------------------------------------------------------ splitting
+
+def _split(ary, indices_or_sections, axis, equal):
+    shape = shape_of(ary)
+    axis = _axis(axis, len(shape))
+    n = shape[axis]
+    if np.ndim(indices_or_sections) == 0:
+        sections = int(indices_or_sections)
+        if sections <= 0:
+            raise ValueError("number sections must be larger than 0.")
+        if equal and n % sections:
+            raise ValueError("array split does not result in an equal division")
+        each, extra = divmod(n, sections)
+        bounds = np.cumsum([0] + extra * [each + 1] + (sections - extra) * [each])
+    else:
+        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+    lead = (slice(None),) * axis
+    return [getitem(ary, idx=lead + (slice(int(a), int(b)),)) for a, b in zip(bounds, bounds[1:])]
+
+
+@implements(np.split)
+def split(ary, indices_or_sections, axis=0):
+    return _split(ary, indices_or_sections, axis, equal=True)
+
+
+@implements(np.array_split)
+def array_split(ary, indices_or_sections, axis=0):
+    return _split(ary, indices_or_sections, axis, equal=False)
+
+
+@implements(np.hsplit)
+def hsplit(ary, indices_or_sections):
+    return split(ary, indices_or_sections, axis=1 if len(shape_of(ary)) > 1 else 0)
+
+
+@implements(np.vsplit)
+def vsplit(ary, indices_or_sections):
+    if len(shape_of(ary)) < 2:
+        raise ValueError("vsplit only works on arrays of 2 or more dimensions")
+    return split(ary, indices_or_sections, axis=0)
+
+
+@implements(np.dsplit)
+def dsplit(ary, indices_or_sections):
+    if len(shape_of(ary)) < 3:
+        raise ValueError("dsplit only works on arrays of 3 or more dimensions")
+    return split(ary, indices_or_sections, axis=2)
+
+
+# ------------------------------------------------------------ copies: tile, repeat, broadcast
+
+@implements(np.tile)
+def tile(A, reps):
+    """Copies of ``A`` side by side: each axis of size n becomes (r, n) by broadcasting, then
+    merged to r·n, so the transpose (summing the copies) comes from broadcast_to."""
+    reps = (int(reps),) if np.ndim(reps) == 0 else tuple(int(r) for r in reps)
+    shape = shape_of(A)
+    d = max(len(shape), len(reps))
+    shape = (1,) * (d - len(shape)) + shape
+    reps = (1,) * (d - len(reps)) + reps
+    spread = tuple(x for r, n in zip(reps, shape) for x in (1, n))
+    copies = broadcast_to(reshape(A, shape=spread),
+                          shape=tuple(x for r, n in zip(reps, shape) for x in (r, n)))
+    return reshape(copies, shape=tuple(r * n for r, n in zip(reps, shape)))
+
+
+@implements(np.repeat)
+def repeat(a, repeats, axis=None):
+    """Each element repeated along ``axis``: a broadcast for a scalar count, else a gather."""
+    if axis is None:
+        a, axis = ravel(a), 0
+    shape = shape_of(a)
+    axis = _axis(axis, len(shape))
+    if np.ndim(repeats) == 0 or np.size(repeats) == 1:
+        r = int(np.reshape(repeats, -1)[0])
+        spread = shape[:axis + 1] + (1,) + shape[axis + 1:]
+        copies = broadcast_to(reshape(a, shape=spread), shape=spread[:axis + 1] + (r,) + spread[axis + 2:])
+        return reshape(copies, shape=shape[:axis] + (shape[axis] * r,) + shape[axis + 1:])
+    index = np.repeat(np.arange(shape[axis]), np.asarray(repeats))
+    return getitem(a, idx=(slice(None),) * axis + (index,))
+
+
+@implements(np.broadcast_arrays)
+def broadcast_arrays(*args, subok=False):
+    shape = np.broadcast_shapes(*(shape_of(a) for a in args))
+    return tuple(a if shape_of(a) == shape else broadcast_to(a, shape=shape) for a in args)
+
+
+# ------------------------------------------------------------ reordering: flip, roll, rot90
+
+def _axes(axis, ndim):
+    return tuple(range(ndim)) if axis is None else tuple(
+        _axis(a, ndim) for a in np.atleast_1d(axis))
+
+
+@implements(np.flip)
+def flip(m, axis=None):
+    """``m`` reversed along ``axis``: a slice with step −1 (its transpose reverses back)."""
+    ndim = len(shape_of(m))
+    axes = _axes(axis, ndim)
+    return getitem(m, idx=tuple(slice(None, None, -1) if i in axes else slice(None)
+                                for i in range(ndim)))
+
+
+@implements(np.fliplr)
+def fliplr(m):
+    if len(shape_of(m)) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return flip(m, axis=1)
+
+
+@implements(np.flipud)
+def flipud(m):
+    if len(shape_of(m)) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return flip(m, axis=0)
+
+
+@implements(np.roll)
+def roll(a, shift, axis=None):
+    """``a`` shifted cyclically: the two pieces on either side of the cut, concatenated the
+    other way round (linear; the transpose rolls back)."""
+    if axis is None:
+        return reshape(roll(ravel(a), shift, 0), shape=shape_of(a))
+    shape = shape_of(a)
+    shifts, axes = np.broadcast_arrays(np.asarray(shift), np.asarray(axis))
+    total = {}
+    for s, ax in zip(shifts.ravel(), axes.ravel()):
+        ax = _axis(ax, len(shape))
+        total[ax] = total.get(ax, 0) + int(s)
+    for ax, s in total.items():
+        n = shape[ax]
+        s = s % n if n else 0
+        if s:
+            lead = (slice(None),) * ax
+            a = concat([getitem(a, idx=lead + (slice(n - s, None),)),
+                        getitem(a, idx=lead + (slice(None, n - s),))], ax)
+    return a
+
+
+@implements(np.rot90)
+def rot90(m, k=1, axes=(0, 1)):
+    """NumPy's composition of a flip and a transpose."""
+    ndim = len(shape_of(m))
+    a0, a1 = (_axis(a, ndim) for a in axes)
+    if a0 == a1:
+        raise ValueError("Axes must be different.")
+    k %= 4
+    if k == 0:
+        return m
+    if k == 2:
+        return flip(flip(m, a0), a1)
+    perm = list(range(ndim))
+    perm[a0], perm[a1] = perm[a1], perm[a0]
+    if k == 1:
+        return transpose(flip(m, a1), axes=tuple(perm))
+    return flip(transpose(m, axes=tuple(perm)), a1)
+
+
+# ------------------------------------------------------------ triangles and diagonals
+
+def _triangle(m, k, upper):
+    from .elementwise import where
+    shape = shape_of(m)
+    rows, cols = shape[-2:] if len(shape) >= 2 else (shape[-1], shape[-1])
+    keep = np.ones((rows, cols), dtype=bool)
+    keep = np.triu(keep, k) if upper else np.tril(keep, k)
+    return where(keep, m, np.zeros((), dtype=np.result_type(dtype_of(m), np.float16)))
+
+
+@implements(np.triu)
+def triu(m, k=0):
+    """The upper triangle: entries below diagonal ``k`` set to (an exact) zero."""
+    return _triangle(m, int(k), upper=True)
+
+
+@implements(np.tril)
+def tril(m, k=0):
+    """The lower triangle: entries above diagonal ``k`` set to (an exact) zero."""
+    return _triangle(m, int(k), upper=False)
+
+
+def _diagonal_index(rows, cols, k):
+    n = max(0, min(rows - max(-k, 0), cols - max(k, 0)))
+    return np.arange(n) + max(-k, 0), np.arange(n) + max(k, 0)
+
+
+@implements(np.diag)
+def diag(v, k=0):
+    """A 1-D ``v`` placed on diagonal ``k`` of a square zero matrix, or diagonal ``k`` of a
+    2-D ``v``; the two are each other's transposes."""
+    shape = shape_of(v)
+    k = int(k)
+    if len(shape) == 1:
+        n = shape[0] + abs(k)
+        return scatter_add(v, idx=_diagonal_index(n, n, k), shape=(n, n))
+    if len(shape) == 2:
+        return getitem(v, idx=_diagonal_index(*shape, k))
+    raise ValueError("Input must be 1- or 2-d.")
+
+
+@implements(np.diagflat)
+def diagflat(v, k=0):
+    return diag(ravel(v), k)
+
+
+# ------------------------------------------------------------ padding
+
+def _pad_widths(pad_width, ndim):
+    widths = np.broadcast_to(np.asarray(lower_all(pad_width), dtype=np.intp), (ndim, 2))
+    if (widths < 0).any():
+        raise ValueError("index can't contain negative values")
+    return [(int(b), int(a)) for b, a in widths]
+
+
+@implements(np.pad)
+def pad(array, pad_width, mode="constant", **kwargs):
+    """``numpy.pad`` for modes 'constant' (a scalar ``constant_values``, which may be traced),
+    'edge', 'reflect', 'symmetric' and 'wrap'.
+
+    'constant' places ``array`` into zeros (scatter_add, whose transpose is the slice back)
+    and adds the constant on the border; the other modes gather indices that NumPy's own
+    ``pad`` computes on ``arange(n)``, so repeated border entries add up in the transpose.
+    """
+    shape = shape_of(array)
+    widths = _pad_widths(pad_width, len(shape))
+    if mode == "constant":
+        c = kwargs.pop("constant_values", 0)
+        if kwargs or np.ndim(c) != 0:
+            raise NotImplementedError("numpy.pad on traced values: mode='constant' takes one "
+                                      "scalar constant_values")
+        padded = tuple(n + b + a for n, (b, a) in zip(shape, widths))
+        inner = tuple(slice(b, b + n) for n, (b, a) in zip(shape, widths))
+        out = scatter_add(array, idx=inner, shape=padded)
+        if isinstance(c, Tracer) or c != 0:
+            border = np.ones(padded, dtype=dtype_of(out))
+            border[inner] = 0
+            out = out + c * border
+        return out
+    if mode not in ("edge", "reflect", "symmetric", "wrap") or kwargs.get("reflect_type", "even") != "even":
+        raise NotImplementedError(
+            f"numpy.pad(mode={mode!r}, {kwargs}) is not supported on traced values; supported: "
+            f"'constant' (scalar value), 'edge', 'reflect', 'symmetric', 'wrap' (reflect_type='even')")
+    for axis, (n, (b, a)) in enumerate(zip(shape, widths)):
+        if b or a:
+            index = np.pad(np.arange(n), (b, a), mode=mode)
+            array = getitem(array, idx=(slice(None),) * axis + (index,))
+    return array
+
+
+# ------------------------------------------------------------ sorting and selecting
+
+def _reorder(a, axis, order_of):
+    """``a`` gathered along ``axis`` by the permutation ``order_of(values, axis)`` computed on
+    its concrete values: the derivative follows the same permutation."""
+    if axis is None:
+        a, axis = ravel(a), 0
+    axis = _axis(axis, len(shape_of(a)))
+    perm = order_of(np.asarray(full_lower(a)), axis)
+    return getitem(a, idx=along_axis_index(shape_of(a), perm, axis))
+
+
+@implements(np.sort)
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """Sorted values; the derivative follows the sorting permutation (entries that tie keep
+    the order NumPy's argsort gives them)."""
+    if order is not None:
+        raise NotImplementedError("numpy.sort(order=...) of structured arrays is not supported")
+    return _reorder(a, axis, lambda x, ax: np.argsort(x, axis=ax, kind=kind, stable=stable))
+
+
+@implements(np.partition)
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """Partitioned values; the derivative follows NumPy's argpartition permutation."""
+    if order is not None:
+        raise NotImplementedError("numpy.partition(order=...) of structured arrays is not supported")
+    return _reorder(a, axis, lambda x, ax: np.argpartition(x, kth, axis=ax, kind=kind))
+
+
+@implements(np.select)
+def select(condlist, choicelist, default=0):
+    """The first choice whose condition holds, else ``default``: a chain of ``where`` (each
+    unselected choice gets an exact zero cotangent)."""
+    from .elementwise import where
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    out = default
+    for cond, choice in reversed(list(zip(condlist, choicelist))):
+        out = where(np.asarray(lower_all(cond), dtype=bool), choice, out)
+    shape = np.broadcast_shapes(*(shape_of(c) for c in (*condlist, *choicelist, default)))
+    return out if shape_of(out) == shape else broadcast_to(out, shape=shape)
+
+
+@implements(np.choose)
+def choose(a, choices, out=None, mode="raise"):
+    """``choices[a]`` entry by entry: a chain of ``where`` on the concrete integer array ``a``."""
+    from .elementwise import where
+    if out is not None:
+        raise TypeError("numpy.choose(..., out=...) cannot write traced values into an array")
+    a = np.asarray(lower_all(a))
+    n = len(choices)
+    if mode == "wrap":
+        a = a % n
+    elif mode == "clip":
+        a = np.clip(a, 0, n - 1)
+    elif ((a < 0) | (a >= n)).any():
+        raise ValueError("invalid entry in choice array")
+    shape = np.broadcast_shapes(a.shape, *(shape_of(c) for c in choices))
+    result = broadcast_to(choices[0], shape=shape) if shape_of(choices[0]) != shape else choices[0]
+    for i in range(1, n):
+        result = where(a == i, choices[i], result)
+    return result

@@ -8,7 +8,8 @@ import numpy as np
 class Case:
     fn: callable
     shapes: list
-    domain: str = "real"         # "real", "positive" (> 0.5), "unit" (in (-0.9, 0.9)), "separated"
+    domain: str = "real"         # "real", "positive" (> 0.5), "unit" (in (-0.9, 0.9)), "separated",
+    #                              "conditioned", "spaced", "spaced_symmetric" (matrices)
     modes: tuple = ("fwd", "rev")
     order: int = 2
     dtypes: tuple = ("float64", "float32")
@@ -24,8 +25,22 @@ class Case:
                 x = np.tanh(x) * 0.9
             elif self.domain == "separated":   # distinct values with gaps (max, sort, ...)
                 x = rng.permutation(np.arange(int(np.prod(shape)), dtype=float)).reshape(shape) * 0.5
+            elif self.domain == "conditioned" and len(shape) > 1 and shape[-1] == shape[-2]:
+                x = x / np.sqrt(shape[-1]) + 2 * np.eye(shape[-1])   # eigenvalues near 2
+            elif self.domain in ("spaced", "spaced_symmetric") and len(shape) > 1:
+                x = _spaced(rng, shape, symmetric=self.domain == "spaced_symmetric")   # σ or λ = 1, 2, ...
             out.append(np.asarray(x, dtype=dtype))
         return tuple(out)
+
+
+def _spaced(rng, shape, symmetric):
+    """Matrices U diag(1, 2, ..., k) Vᵀ with random orthonormal U, V (V = U when symmetric):
+    well separated singular values or eigenvalues, as derivatives of factorizations need."""
+    *batch, m, n = shape
+    k = min(m, n)
+    u = np.linalg.qr(rng.standard_normal((*batch, m, k)))[0]
+    v = u if symmetric else np.linalg.qr(rng.standard_normal((*batch, n, k)))[0]
+    return (u * np.arange(1.0, k + 1)) @ np.swapaxes(v, -1, -2)
 
 
 BROADCAST_PAIRS = [[(3, 4), (3, 4)], [(3, 4), (4,)], [(2, 1, 4), (3, 1)], [(), (2, 3)]]

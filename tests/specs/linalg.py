@@ -1,10 +1,66 @@
 import numpy as np
 
+import riesz.numpy as rnp
+
 from .case import Case
+
+
+def _sign_fixed(v):
+    # eigen/singular vectors are unique up to sign: each column times its first entry is not
+    return v * v[..., :1, :]
+
 
 SPECS = {
     "matmul": [Case(lambda a, b: a @ b, s) for s in
                [[(3, 4), (4, 2)], [(4,), (4, 2)], [(3, 4), (4,)], [(4,), (4,)],
                 [(2, 3, 4), (4, 5)], [(2, 1, 3, 4), (5, 4, 2)]]]
-    + [Case(lambda a, b: np.dot(a, b), [(2, 3, 4), (5, 4, 2)])],
+    + [Case(lambda a, b: np.dot(a, b), [(2, 3, 4), (5, 4, 2)]),
+       Case(lambda a, b: np.vdot(a, b) + np.inner(a, b).sum(), [(2, 3), (2, 3)]),
+       Case(lambda a, b: np.tensordot(a, b, axes=([0, 2], [2, 0])), [(2, 3, 4), (4, 5, 2)]),
+       Case(lambda a, b, c: np.linalg.multi_dot([a, b, c]), [(3,), (3, 4), (4,)]),
+       Case(lambda a: np.linalg.matrix_power(a, 3) + np.linalg.matrix_power(a, -2), [(3, 3)],
+            domain="conditioned"),
+       Case(lambda a, b: np.linalg.tensorsolve(a, b), [(2, 3, 6), (2, 3)], domain="conditioned")],
+    "einsum": [Case(lambda a, b: np.einsum("ij,jk->ik", a, b), [(2, 3), (3, 4)]),
+               Case(lambda a: np.einsum("ii->i", a) + np.einsum("ii", a), [(3, 3)]),
+               Case(lambda a, b: np.einsum("iij,j->ij", a, b), [(3, 3, 2), (2,)]),
+               Case(lambda a, b: np.einsum("...ij,...j", a, b), [(2, 3, 4), (4,)]),
+               Case(lambda a, b: np.einsum("ij,k", a, b), [(2, 3), (2,)]),
+               Case(lambda a, b, c: np.einsum(a, [0, 1], b, [1, 2], c, [2], [0]),
+                    [(2, 3), (3, 4), (4,)]),
+               Case(lambda a: np.einsum("ij->", a), [(2, 3)])],
+    "inv": [Case(np.linalg.inv, [(3, 3)], domain="conditioned"),
+            Case(np.linalg.inv, [(2, 3, 3)], domain="conditioned")],
+    "solve": [Case(np.linalg.solve, [(3, 3), (3,)], domain="conditioned"),
+              Case(np.linalg.solve, [(2, 3, 3), (3, 2)], domain="conditioned")],
+    "det": [Case(np.linalg.det, [(3, 3)], domain="conditioned"),
+            Case(np.linalg.det, [(2, 2, 2)], domain="conditioned")],
+    "slogdet": [Case(lambda a: np.linalg.slogdet(a)[1], [(2, 3, 3)], domain="conditioned"),
+                Case(lambda a: np.linalg.slogdet(a).logabsdet * np.linalg.slogdet(a).sign,
+                     [(3, 3)], domain="conditioned")],
+    "cholesky": [Case(np.linalg.cholesky, [(3, 3)], domain="spaced_symmetric"),
+                 Case(lambda a: np.linalg.cholesky(a, upper=True), [(2, 3, 3)],
+                      domain="spaced_symmetric")],
+    "qr": [Case(lambda a: np.linalg.qr(a), [(4, 3)]),
+           Case(lambda a: np.linalg.qr(a).Q, [(2, 3, 3)], domain="conditioned"),
+           Case(lambda a: np.linalg.qr(a, mode="r"), [(3, 2)])],
+    "eigh": [Case(lambda a: np.linalg.eigh(a)[0], [(3, 3)], domain="spaced_symmetric"),
+             Case(lambda a: _sign_fixed(np.linalg.eigh(a)[1]), [(3, 3)], domain="spaced_symmetric"),
+             Case(lambda a: _sign_fixed(np.linalg.eigh(a, UPLO="U").eigenvectors), [(2, 3, 3)],
+                  domain="spaced_symmetric")],
+    "eigvalsh": [Case(np.linalg.eigvalsh, [(3, 3)], domain="spaced_symmetric"),
+                 Case(lambda a: np.linalg.eigvalsh(a, UPLO="U"), [(2, 3, 3)],
+                      domain="spaced_symmetric")],
+    "svd": [Case(lambda a: np.linalg.svd(a, full_matrices=False)[1], [(4, 3)], domain="spaced"),
+            Case(lambda a: [_sign_fixed(u) for u in np.linalg.svd(a, full_matrices=False)[::2]],
+                 [(4, 3)], domain="spaced"),
+            Case(lambda a: [_sign_fixed(u) for u in np.linalg.svd(a, full_matrices=False)[::2]],
+                 [(2, 3)], domain="spaced"),
+            Case(lambda a: _sign_fixed(np.linalg.svd(a).U), [(2, 3, 3)], domain="spaced")],
+    "svdvals": [Case(lambda a: np.linalg.svd(a, compute_uv=False), [(4, 3)], domain="spaced"),
+                Case(np.linalg.svdvals, [(2, 2, 3)], domain="spaced")],
+    "pinv": [Case(np.linalg.pinv, [(4, 3)], domain="spaced"),
+             Case(np.linalg.pinv, [(2, 4)], domain="spaced"),
+             Case(lambda a, b: np.linalg.lstsq(a, b)[0] + np.linalg.lstsq(a, b)[1],
+                  [(5, 3), (5,)], domain="spaced")],
 }

@@ -1,0 +1,33 @@
+import numpy as np
+
+from .case import Case
+
+_W = np.linspace(0.5, 1.5, 4)   # a real filter on the 4 rfft frequencies of a length-6 signal
+
+
+def _filtered(x, **kw):
+    # real → real: filter in the frequency domain, back to the signal
+    return np.fft.irfft(np.fft.rfft(x, **kw) * _W, n=6, **kw)
+
+
+SPECS = {
+    "fftn": [Case(lambda x: np.fft.fft(x), [(4,)]),
+             Case(lambda x: np.fft.ifft(np.fft.fft(x, n=6) * 1j, norm="ortho"), [(2, 4)]),
+             Case(lambda x: np.fft.fft2(x, s=(3, 5), norm="forward"), [(2, 4, 3)]),
+             Case(lambda x: np.fft.ifftn(x, axes=(0,)) + np.fft.ifft2(x), [(3, 4)])],
+    "rfft": [Case(lambda x: np.fft.rfft(x), [(6,)]),
+             Case(lambda x: np.fft.rfft(x, n=5, axis=0, norm="ortho"), [(4, 3)]),
+             Case(lambda x: np.fft.rfftn(x), [(2, 3, 4)]),
+             Case(lambda x: np.fft.rfft2(x, norm="forward"), [(3, 4)])],
+    "rfft_transpose": [Case(_filtered, [(6,)]), Case(lambda x: _filtered(x, norm="ortho"), [(2, 6)])],
+    "irfft": [Case(lambda z: np.fft.irfft(z * (1 + 0.5j)), [(4,)]),
+              Case(lambda z: np.fft.irfft(z * 1j, n=5, axis=0, norm="forward"), [(3, 2)]),
+              Case(lambda z: np.fft.irfftn(z * (1 - 1j), s=(3, 4), axes=(1, 2)), [(2, 3, 3)]),
+              Case(lambda z: np.fft.irfft2(z + 0j, norm="ortho"), [(3, 4)])],
+    "irfft_transpose": [Case(lambda z: np.fft.rfft(np.fft.irfft(z + 2j * z, n=5)), [(3,)]),
+                        Case(lambda z: _filtered(np.fft.irfft(z, n=6)), [(4,)])],
+}
+
+# shifting is a roll, so these reach concatenate; checked here with the other FFT names
+SHIFT_CASES = [Case(lambda x: np.fft.fftshift(x) + np.fft.ifftshift(x, axes=0), [(3, 4)]),
+               Case(lambda x: np.fft.ifftshift(np.fft.fftshift(x, axes=(0,))), [(5,)])]
