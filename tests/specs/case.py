@@ -26,7 +26,7 @@ class Case:
             elif self.domain == "separated":   # distinct values with gaps (max, sort, ...)
                 x = rng.permutation(np.arange(int(np.prod(shape)), dtype=float)).reshape(shape) * 0.5
             elif self.domain == "conditioned" and len(shape) > 1 and shape[-1] == shape[-2]:
-                x = x / np.sqrt(shape[-1]) + 2 * np.eye(shape[-1])   # eigenvalues near 2
+                x = 0.5 * x / np.sqrt(shape[-1]) + 2 * np.eye(shape[-1])   # eigenvalues near 2
             elif self.domain in ("spaced", "spaced_symmetric") and len(shape) > 1:
                 x = _spaced(rng, shape, symmetric=self.domain == "spaced_symmetric")   # σ or λ = 1, 2, ...
             out.append(np.asarray(x, dtype=dtype))
