@@ -266,3 +266,14 @@ def test_rfft_gradient_of_filtered_power():
     f = lambda x: np.sum(np.fft.irfft(np.fft.rfft(x) * h, n=6) * x)
     np.testing.assert_allclose(f(x), np.sum(c * h * np.abs(np.fft.rfft(x)) ** 2) / 6)
     np.testing.assert_allclose(grad(f)(x), 2 * np.fft.irfft(np.fft.rfft(x) * h, n=6), rtol=1e-12)
+
+
+@pytest.mark.parametrize("make_copy", [lambda y: y.copy(), lambda y: np.copy(y),
+                                       lambda y: rnp.array(y), lambda y: y.astype(y.dtype)])
+def test_copies_are_independent_of_the_original(make_copy):
+    def f(x):
+        y = x * 1.0
+        z = make_copy(y)
+        z[0] = 0.0
+        return np.sum(y) + 2 * np.sum(z)
+    np.testing.assert_allclose(grad(f)(np.ones(3)), [1.0, 3.0, 3.0])

@@ -29,7 +29,7 @@ def array(obj, dtype=None, copy=True, ndmin=0):
     from ..rules.define import shape_of
     from ..rules.shape import concat, reshape
     if isinstance(obj, Tracer):
-        out = obj
+        out = _np.copy(obj) if copy else obj
     elif isinstance(obj, (list, tuple)) and _contains_tracer(obj):
         shape = _np.shape(lower_all(obj))   # raises for ragged nesting, as NumPy does
         leaves = [v if isinstance(v, Tracer) else _np.asarray(v) for v in _leaves(obj, [])]

@@ -140,6 +140,10 @@ def _sort_in_place(self, axis=-1, kind=None, order=None):
     rebind(self, np.sort(self, axis=axis, kind=kind, order=order), "x.sort()")
 
 
+def _copied(x, result):
+    return HANDLED[np.copy](result) if result is x else result
+
+
 def _install():
     T = Tracer
     T.__array_priority__ = 1000
@@ -196,11 +200,12 @@ def _install():
     T.transpose = lambda self, *axes: np.transpose(
         self, axes[0] if len(axes) == 1 else (axes or None))
     T.flatten = lambda self, order="C": np.ravel(self, order=order)
-    T.astype = lambda self, dtype, copy=True: HANDLED["astype"](self, dtype)
+    # copies are new objects, so that y[idx] = v on one leaves the other as it was
+    T.astype = lambda self, dtype, copy=True: _copied(self, HANDLED["astype"](self, dtype))
     T.sort = _sort_in_place
-    T.copy = lambda self: self
-    T.__copy__ = lambda self: self
-    T.__deepcopy__ = lambda self, memo: self
+    T.copy = lambda self, order="C": HANDLED[np.copy](self)
+    T.__copy__ = lambda self: HANDLED[np.copy](self)
+    T.__deepcopy__ = lambda self, memo: HANDLED[np.copy](self)
 
 
 _install()

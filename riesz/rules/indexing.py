@@ -112,9 +112,24 @@ def rebind(tracer, new, what):
             f"the assigned value by a different transform nested inside it "
             f"({type(new).__name__}), so the array cannot be updated in place. Write the "
             f"update as a new array instead: y = riesz.numpy.at(y)[idx].set(v)")
-    for cls in type(tracer).__mro__:
-        for name in getattr(cls, "__slots__", ()):
-            setattr(tracer, name, getattr(new, name))
+    for name in _fields(type(tracer)):
+        setattr(tracer, name, getattr(new, name))
+
+
+def _fields(cls):
+    return [name for c in cls.__mro__ for name in getattr(c, "__slots__", ())]
+
+
+@implements(np.copy)
+def copy(a, order="K", subok=False):
+    """A copy of a traced value: a new object holding the same value, so that assigning into
+    one (``y[idx] = v``) leaves the other as it was, as with NumPy arrays."""
+    if not isinstance(a, Tracer):
+        return np.copy(a, order=order)
+    new = object.__new__(type(a))
+    for name in _fields(type(a)):
+        setattr(new, name, getattr(a, name))
+    return new
 
 
 def cannot_write(what):
