@@ -70,7 +70,9 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
                           f"use the function form (e.g. np.sum for np.add.reduce)")
     if kwargs.get("out") is not None:
         raise TypeError(f"numpy.{ufunc.__name__}(..., out=...) cannot write a traced value into "
-                        f"an array; assign the result instead (y = np.{ufunc.__name__}(...))")
+                        f"a NumPy array; assign the result instead (y = np.{ufunc.__name__}(...)). "
+                        f"For y[idx] += v or y += v with y a NumPy array, write "
+                        f"y = riesz.numpy.at(y)[idx].add(v) or y = y + v")
     impl = HANDLED.get(ufunc)
     if impl is None:
         raise _no_rule(ufunc)
