@@ -10,6 +10,7 @@ Where a derivative does not exist (repeated eigenvalues or singular values, zero
 values with a non-square matrix, singular matrices) the rules say so: a RuntimeWarning
 naming the function and the convention used, or a LinAlgError naming it.
 """
+import functools
 import string
 import warnings
 
@@ -261,8 +262,11 @@ def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="
 
 # ------------------------------------------------------------ numpy.linalg: helpers
 
+@functools.lru_cache(maxsize=64)
 def _eye(n, dtype):
-    return np.eye(n, dtype=dtype)
+    eye = np.eye(n, dtype=dtype)
+    eye.flags.writeable = False
+    return eye
 
 
 def _diag_embed(v):
@@ -282,8 +286,11 @@ def _col(v):
     return reshape(v, shape=shape_of(v)[:-1] + (1, shape_of(v)[-1]))
 
 
-def _lower_mask(n, k=0, dtype=np.float64):
-    return np.tril(np.ones((n, n), dtype=dtype), k)
+@functools.lru_cache(maxsize=64)
+def _lower_mask(n, k, dtype):
+    mask = np.tril(np.ones((n, n), dtype=dtype), k)
+    mask.flags.writeable = False
+    return mask
 
 
 def _symmetric_from(t, uplo):
@@ -396,15 +403,15 @@ def _phi(x):
 
 def _cholesky_jvp(t, ans, a):
     # A = LLᵀ reading A's lower triangle: with S the symmetric matrix read from Ȧ,
-    # L̇ = L Φ(L⁻¹ S L⁻ᵀ)
-    s = _symmetric_from(t, "L")
-    return matmul(ans, _phi(solve_p(ans, _mT(solve_p(ans, s)))))
+    # L̇ = L Φ(L⁻¹ S L⁻ᵀ)  (one inverse of L, then matrix products)
+    l_inv = inv_p(ans)
+    return matmul(ans, _phi(matmul(l_inv, matmul(_symmetric_from(t, "L"), _mT(l_inv)))))
 
 
 def _cholesky_vjp(g, ans, a):
     # transpose: P = Φ(Lᵀ ḡ), S̄ = L⁻ᵀ P L⁻¹, then back through the lower-triangle reading
-    p = _phi(matmul(_mT(ans), g))
-    s_bar = _right_solve(_solve_T(ans, p), ans)
+    l_inv = inv_p(ans)
+    s_bar = matmul(_mT(l_inv), matmul(_phi(matmul(_mT(ans), g)), l_inv))
     return _symmetric_from_transpose(s_bar, "L")
 
 

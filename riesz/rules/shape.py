@@ -130,10 +130,19 @@ def concat(arrays, axis):
         if len(s) != ndim or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]:
             raise ValueError(f"concatenate: all the input array dimensions except for the "
                              f"concatenation axis must match exactly, got shapes {shapes}")
-    offsets = (0,) + tuple(int(o) for o in np.cumsum([s[axis] for s in shapes]))
     if len(arrays) == 1:
         return arrays[0]
+    if len(arrays) > _FAN_IN:
+        # each argument's rule receives all k arguments, so one concatenate of k arrays costs
+        # O(k²) in the backward pass and its JVP O(k·size): a tree of concatenates of at most
+        # _FAN_IN arrays keeps both near linear
+        return concat([concat(arrays[i:i + _FAN_IN], axis)
+                       for i in range(0, len(arrays), _FAN_IN)], axis)
+    offsets = (0,) + tuple(int(o) for o in np.cumsum([s[axis] for s in shapes]))
     return concatenate(*arrays, axis=axis, offsets=offsets)
+
+
+_FAN_IN = 32
 
 
 def _axis(axis, ndim):
