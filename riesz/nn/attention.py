@@ -39,9 +39,10 @@ IMPLS = ("auto", "naive", "fused")
 # impl="auto" materializes the scores when batch·t_q·t_k is at most this many entries
 # (64 MiB in float32); beyond it the fused kernel keeps memory at O(t·d)
 AUTO_NAIVE_MAX_SCORES = 1 << 24
-# default (query block, key block) of the fused kernel: a 128×1024 block of scores is
-# 512 KiB in float32, which stays in a core's L2 cache
-DEFAULT_BLOCK_SIZE = (128, 1024)
+# default (query block, key block) of the fused kernel: a 512×1024 block of scores is
+# 2 MiB in float32, a core's L2 cache here; the fastest of (64…1024)×(256…2048) at
+# t = 1024, d = 64 (benchmarks/attention.py)
+DEFAULT_BLOCK_SIZE = (512, 1024)
 
 
 def attention(q, k, v, *, normalizer="softmax", mask=None, causal=False, scale=None,
