@@ -37,12 +37,13 @@ NORMALIZERS = ("softmax", "simplex", "sphere")
 IMPLS = ("auto", "naive", "fused")
 
 # impl="auto" materializes the scores when batch·t_q·t_k is at most this many entries
-# (64 MiB in float32); beyond it the fused kernel keeps memory at O(t·d)
-AUTO_NAIVE_MAX_SCORES = 1 << 24
-# default (query block, key block) of the fused kernel: a 512×1024 block of scores is
-# 2 MiB in float32, a core's L2 cache here; the fastest of (64…1024)×(256…2048) at
-# t = 1024, d = 64 (benchmarks/attention.py)
-DEFAULT_BLOCK_SIZE = (512, 1024)
+# (8 MiB in float32); beyond it the fused kernel is faster here, as well as O(t·d) in memory
+AUTO_NAIVE_MAX_SCORES = 1 << 21
+# the fused kernel's default blocks: 1024 keys, and as many query rows (16 to 512) as keep
+# a block of scores over all batch entries at 2¹⁹ entries (2 MiB in float32, a core's L2
+# cache here); 512×1024 was the fastest of (64…1024)×(256…2048) at t = 1024, d = 64
+DEFAULT_KEY_BLOCK = 1024
+DEFAULT_BLOCK_ENTRIES = 1 << 19
 
 
 def attention(q, k, v, *, normalizer="softmax", mask=None, causal=False, scale=None,
@@ -61,8 +62,9 @@ def attention(q, k, v, *, normalizer="softmax", mask=None, causal=False, scale=N
     scale: s, default 1/√d; a constant, not differentiated.
     impl: ``"naive"`` materializes the t_q×t_k matrices and keeps A for the backward
         pass; ``"fused"`` runs blocks of ``block_size`` = (query rows, key rows) with an
-        online softmax and keeps only one statistic per row (memory O(t·d)); ``"auto"``
-        picks naive up to ``AUTO_NAIVE_MAX_SCORES`` score entries.
+        online softmax and keeps only one statistic per row (memory O(t·d)); by default
+        1024 keys and 16 to 512 queries, fewer with more batch entries. ``"auto"`` picks
+        naive up to ``AUTO_NAIVE_MAX_SCORES`` score entries (batch·t_q·t_k).
 
     Rows that attend to nothing (every key masked), and sphere/simplex rows whose
     scores are all zero, output zeros and pass back zero gradient; no NaN.
@@ -121,7 +123,11 @@ def _configure(q, k, v, normalizer, mask, causal, scale, impl, block_size):
     scale = 1.0 / np.sqrt(q.shape[-1]) if scale is None else float(scale)
     if impl == "auto":
         impl = "naive" if int(np.prod(batch)) * t_q * t_k <= AUTO_NAIVE_MAX_SCORES else "fused"
-    block_size = DEFAULT_BLOCK_SIZE if block_size is None else tuple(int(b) for b in block_size)
+    if block_size is None:
+        key_block = min(DEFAULT_KEY_BLOCK, t_k)
+        rows = DEFAULT_BLOCK_ENTRIES // (int(np.prod(batch)) * key_block)
+        block_size = (min(512, max(16, rows)), key_block)
+    block_size = tuple(int(b) for b in block_size)
     if len(block_size) != 2 or min(block_size) < 1:
         raise ValueError(f"attention: block_size={block_size} must be two positive sizes "
                          f"(query rows, key rows)")
