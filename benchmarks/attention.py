@@ -13,8 +13,10 @@ d = 64, float32, for the fused path and for the naive one (which holds t×t matr
     OPENBLAS_NUM_THREADS=1 python benchmarks/attention.py --speed   # every library on 1 thread
     python benchmarks/attention.py --speed --rounds 21
     python benchmarks/attention.py --memory --naive-t 8192   # naive measured at 8192, scaled
+    python benchmarks/attention.py --speed --long  # also t = 2048 and 4096 (5 rounds)
 """
 import argparse
+import functools
 import os
 import time
 import tracemalloc
@@ -70,17 +72,14 @@ def jax_step():
     import jax
     import jax.numpy as jnp
 
-    def f(q, k, v, scale):
-        return jax.nn.softmax((q @ k.T) * scale, axis=-1) @ v
-
-    @jax.jit
-    def fwd_bwd(q, k, v, g):
-        Y, pullback = jax.vjp(lambda q, k, v: f(q, k, v, 1 / 8), q, k, v)
+    @functools.partial(jax.jit, static_argnums=4)
+    def fwd_bwd(q, k, v, g, scale):
+        Y, pullback = jax.vjp(lambda q, k, v: jax.nn.softmax((q @ k.T) * scale, axis=-1) @ v,
+                              q, k, v)
         return (Y,) + pullback(g)
 
     def step(q, k, v, g, scale):
-        assert scale == 1 / 8
-        return tuple(np.asarray(x) for x in jax.block_until_ready(fwd_bwd(q, k, v, g)))
+        return tuple(np.asarray(x) for x in jax.block_until_ready(fwd_bwd(q, k, v, g, scale)))
     return step
 
 
@@ -150,12 +149,15 @@ def main():
     parser.add_argument("--speed", action="store_true", help="only the t=1024 timing")
     parser.add_argument("--memory", action="store_true", help="only the t=16384 memory")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--long", action="store_true", help="also time t=2048 and t=4096")
     parser.add_argument("--naive-t", type=int, default=16384,
                         help="measure the naive path at this t (and scale up to 16384)")
     args = parser.parse_args()
     both = not (args.speed or args.memory)
     if args.speed or both:
         speed(1024, 64, args.rounds)
+        for t in (2048, 4096) if args.long else ():
+            speed(t, 64, 5)
     if args.memory or both:
         memory(16384, 64, args.naive_t)
 
