@@ -143,6 +143,7 @@ def _configure(q, k, v, normalizer, mask, causal, scale, impl, block_size):
 # plain compositions of NumPy operations, so riesz can differentiate them (second order).
 
 class _Softmax:
+    """Aᵢ = f_α(exp Bᵢ); statistic log Σⱼ exp Bᵢⱼ."""
     fill = -np.inf      # a masked score: exp(−∞) = 0 leaves it out of the row
     shifted = True      # E = exp(S − shift) with the running row maximum as shift
 
@@ -173,6 +174,7 @@ class _Softmax:
 
 
 class _Simplex:
+    """Aᵢ = f_α(Bᵢ) = Bᵢ / Σⱼ Bᵢⱼ on nonnegative scores; statistic Σⱼ Bᵢⱼ."""
     fill = 0.0
     shifted = False
 
@@ -202,13 +204,8 @@ class _Simplex:
         return np.divide(np.subtract(dA, D, out=out), stat, out=out)
 
 
-class _Sphere:
-    fill = 0.0
-    shifted = False
-
-    @staticmethod
-    def unnormalized(S, shift, out=None):
-        return S
+class _Sphere(_Simplex):
+    """The simplex's masking and weights S / statistic, with the row norm as statistic."""
 
     @staticmethod
     def mass(E):
@@ -221,10 +218,6 @@ class _Sphere:
     @staticmethod
     def statistic(shift, mass):
         return np.sqrt(mass)                    # ‖Bᵢ‖ = 1/β(Bᵢ)
-
-    @staticmethod
-    def weights(S, stat, out=None):
-        return np.divide(S, stat, out=out)
 
     @staticmethod
     def score_cotangent(dA, A, D, stat, out=None):
@@ -417,8 +410,9 @@ def _fused_forward(q, k, v, config):
     stat = np.empty(config.batch + (config.t_q, 1), dtype)
     buffers = _Buffers(dtype)
     for rows, blocks in _blocks(config):
-        acc = mass = None
-        shift = np.full(config.batch + (rows.stop - rows.start, 1), -np.inf, dtype)
+        acc = mass = shift = None
+        if norm.shifted:
+            shift = np.full(config.batch + (rows.stop - rows.start, 1), -np.inf, dtype)
         for keys, blocked in blocks:
             S = _block_scores(qs, k, rows, keys, blocked, norm, buffers)
             if config.normalizer == "simplex":
