@@ -139,6 +139,20 @@ def test_nested_derivatives_through_the_custom_rule(normalizer):
             assert relative_error(g, w) < 1e-10
 
 
+@pytest.mark.parametrize("t_q, t_k", [(6, 6), (4, 7), (7, 4)])
+@pytest.mark.parametrize("impl, block_size", PATHS)
+def test_causal_query_sees_keys_up_to_its_aligned_position(t_q, t_k, impl, block_size):
+    q, k, v = inputs("softmax", t_q, t_k, np.float64, batch=())
+    f = lambda k, v: attention(q, k, v, causal=True, impl=impl, block_size=block_size)
+    before = f(k, v)
+    for j in range(t_k):                 # change key j: rows i with j ≤ i + t_k − t_q move
+        k2, v2 = k.copy(), v.copy()
+        k2[j] += 1.0
+        v2[j] -= 1.0
+        changed = np.any(f(k2, v2) != before, axis=-1)
+        np.testing.assert_array_equal(changed, np.arange(t_q) + t_k - t_q >= j)
+
+
 def test_leading_axes_broadcast_and_gradients_sum_over_them():
     q, k, v = inputs("softmax", 6, 7, np.float64, batch=(2, 3))
     k1, v1 = k[:1, :1], v[0, 0]                  # (1, 1, t, d) and (t, d_v)

@@ -344,7 +344,8 @@ def _naive_backward(q, k, v, out, stat, A, g, config):
 # ---------------------------------------------------------------- fused: blocks, O(t·d) memory
 
 def _blocks(config):
-    """(query slice, key slice, blocked) for every block that attends to something;
+    """For each query block: (query slice, [(key slice, blocked), ...]) over the key blocks
+    that attend to something (causal blocks right of the diagonal are left out);
     ``blocked`` is the (…, bq, bk) boolean of masked entries, or None if none are."""
     bq, bk = config.block_size
     offset = config.t_k - config.t_q      # causal: key j is allowed for query i iff j ≤ i + offset
