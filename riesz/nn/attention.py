@@ -39,11 +39,12 @@ IMPLS = ("auto", "naive", "fused")
 # impl="auto" materializes the scores when batch·t_q·t_k is at most this many entries
 # (8 MiB in float32); beyond it the fused kernel is faster here, as well as O(t·d) in memory
 AUTO_NAIVE_MAX_SCORES = 1 << 21
-# the fused kernel's default blocks: 1024 keys, and as many query rows (16 to 512) as keep
-# a block of scores over all batch entries at 2¹⁹ entries (2 MiB in float32, a core's L2
-# cache here); 512×1024 was the fastest of (64…1024)×(256…2048) at t = 1024, d = 64
+# the fused kernel's default blocks: 1024 keys, and as many query rows (16 to 1024) as keep
+# a block of scores over all batch entries at 2²⁰ entries (4 MiB in float32). At t = 1024,
+# d = 64 on one thread 256 to 512 rows were as fast (within this machine's noise), and with
+# threaded BLAS 1024 rows were faster: fewer, larger products
 DEFAULT_KEY_BLOCK = 1024
-DEFAULT_BLOCK_ENTRIES = 1 << 19
+DEFAULT_BLOCK_ENTRIES = 1 << 20
 
 
 def attention(q, k, v, *, normalizer="softmax", mask=None, causal=False, scale=None,
@@ -63,7 +64,7 @@ def attention(q, k, v, *, normalizer="softmax", mask=None, causal=False, scale=N
     impl: ``"naive"`` materializes the t_q×t_k matrices and keeps A for the backward
         pass; ``"fused"`` runs blocks of ``block_size`` = (query rows, key rows) with an
         online softmax and keeps only one statistic per row (memory O(t·d)); by default
-        1024 keys and 16 to 512 queries, fewer with more batch entries. ``"auto"`` picks
+        1024 keys and 16 to 1024 queries, fewer with more batch entries. ``"auto"`` picks
         naive up to ``AUTO_NAIVE_MAX_SCORES`` score entries (batch·t_q·t_k).
 
     Rows that attend to nothing (every key masked), and sphere/simplex rows whose
@@ -126,7 +127,7 @@ def _configure(q, k, v, normalizer, mask, causal, scale, impl, block_size):
     if block_size is None:
         key_block = min(DEFAULT_KEY_BLOCK, t_k)
         rows = DEFAULT_BLOCK_ENTRIES // (int(np.prod(batch)) * key_block)
-        block_size = (min(512, max(16, rows)), key_block)
+        block_size = (min(1024, max(16, rows)), key_block)
     block_size = tuple(int(b) for b in block_size)
     if len(block_size) != 2 or min(block_size) < 1:
         raise ValueError(f"attention: block_size={block_size} must be two positive sizes "
