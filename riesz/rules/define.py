@@ -5,12 +5,14 @@ module of its family, with its implementation, its JVP rules and its VJP rules
 side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
+import math
+
 import numpy as np
 
-from ..core import Primitive, ZERO
+from ..core import Primitive, Tracer, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of"]
+           "shape_of", "dtype_of", "scale", "defbinary", "is_complex"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -49,16 +51,70 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     return prim
 
 
-def defunary(name, impl, derivative):
+def defunary(name, impl, derivative, finite_derivative=False):
     """An elementwise function with f'(x) = ``derivative(ans, x)``.
 
     ∂f(x)(ẋ) = f'(x) ⊙ ẋ, and the map is its own transpose: the VJP is
     f'(x) ⊙ g. (For complex x this is the bilinear transpose that JAX uses;
-    see docs/complex.md.)
+    see docs/complex.md.) The product is :func:`scale`, so an exact zero
+    cotangent stays zero where f'(x) is infinite. With ``finite_derivative``
+    (f' is finite and nonzero wherever f is finite: sin, tanh, ...) the plain
+    product is used, which saves the check.
     """
+    product = _times if finite_derivative else scale
     return defprim(name, impl, elementwise=True,
-                   jvp=[lambda t, ans, x: t * derivative(ans, x)],
-                   vjp=[lambda g, ans, x: g * derivative(ans, x)])
+                   jvp=[lambda t, ans, x: product(t, derivative(ans, x))],
+                   vjp=[lambda g, ans, x: product(g, derivative(ans, x))])
+
+
+def defbinary(name, impl, dx, dy):
+    """An elementwise function of two broadcasting arguments with partial derivatives
+    ∂ₓf = ``dx(ans, x, y)`` and ∂ᵧf = ``dy(ans, x, y)`` (either may be ``ZERO``).
+
+    ∂f(x, y)(ẋ, ẏ) = ∂ₓf ⊙ ẋ + ∂ᵧf ⊙ ẏ; the transpose sends g to (∂ₓf ⊙ g, ∂ᵧf ⊙ g),
+    each summed back to its argument's shape. Products are :func:`scale`.
+    """
+    def rules(partial):
+        if partial is ZERO:
+            return ZERO, ZERO
+        return (lambda t, ans, x, y: scale(t, partial(ans, x, y)),
+                lambda g, ans, x, y: scale(g, partial(ans, x, y)))
+    (jx, vx), (jy, vy) = rules(dx), rules(dy)
+    return defprim(name, impl, broadcasting=True, jvp=[jx, jy], vjp=[vx, vy])
+
+
+def _times(a, b):
+    return a * b
+
+
+# ------------------------------------------------------------ the zero-safe product
+
+def _zero_safe_product(g, d):
+    out = g * d
+    if type(d) is float and d != 0.0 and math.isfinite(d):
+        return out   # a finite nonzero factor cannot meet 0 × ∞
+    # Σ|out|² is finite exactly when every entry is: the common case costs one dot product
+    if math.isfinite(np.vdot(out, out).real):
+        return out
+    return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), out.dtype), out)
+
+
+def scale(g, d):
+    """g ⊙ d for a tangent or cotangent ``g`` and a derivative factor ``d``, with
+    0 × ∞ = 0: where either factor is exactly zero the product is zero, even if
+    the other is infinite or NaN.
+
+    This is how riesz keeps singular points finite. ``where(x > 0, sqrt(x), 0)``
+    sends an exact zero cotangent to ``sqrt`` at x = 0, where sqrt'(0) = ∞; the
+    zero stays zero. ``sqrt(sum(x**2))`` at x = 0 sends ∞ back to ``x**2``,
+    whose derivative 2x is 0 there, and the gradient is 0, the minimum-norm
+    subgradient. Rules use it for every product of an incoming (co)tangent
+    with a derivative that may be infinite; it only pays for the guard (one
+    dot product) on the common, finite path.
+    """
+    if isinstance(g, Tracer) or isinstance(d, Tracer):
+        return zero_safe_multiply(g, d)
+    return _zero_safe_product(g, d)
 
 
 def _fit_output(rule):
@@ -67,9 +123,19 @@ def _fit_output(rule):
     return jvp
 
 
+def is_complex(x):
+    return getattr(x, "dtype", None) is not None and x.dtype.kind == "c" or type(x) is complex
+
+
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
-        return unbroadcast(rule(g, ans, *args, **params), shape_of(args[argnum]))
+        x = args[argnum]
+        ct = rule(g, ans, *args, **params)
+        if is_complex(ct) and not is_complex(x):
+            # a real argument's cotangent is the real part: Re⟨c, ẋ⟩ only sees Re c for real ẋ
+            from .elementwise import real
+            ct = real(ct)
+        return unbroadcast(ct, shape_of(x))
     return vjp
 
 
@@ -95,3 +161,11 @@ def unbroadcast(g, shape):
     if axes:
         g = sum_p(g, axis=axes, keepdims=False)
     return reshape(g, shape) if shape_of(g) != shape else g
+
+
+# ∂(g ⊙ d)(ġ, ḋ) = ġ ⊙ d + g ⊙ ḋ; transpose: c ↦ (c ⊙ d, g ⊙ c), all with 0 × ∞ = 0,
+# so the rule nests: a zero that reached a rule stays zero at every order
+zero_safe_multiply = defprim(
+    "zero_safe_multiply", _zero_safe_product, broadcasting=True,
+    jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
+    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])
