@@ -89,16 +89,6 @@ def _times(a, b):
 
 # ------------------------------------------------------------ the zero-safe product
 
-def _zero_safe_product(g, d):
-    out = g * d
-    if type(d) is float and d != 0.0 and math.isfinite(d):
-        return out   # a finite nonzero factor cannot meet 0 × ∞
-    # Σ|out|² is finite exactly when every entry is: the common case costs one dot product
-    if math.isfinite(np.vdot(out, out).real):
-        return out
-    return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), out.dtype), out)
-
-
 def scale(g, d):
     """g ⊙ d for a tangent or cotangent ``g`` and a derivative factor ``d``, with
     0 × ∞ = 0: where either factor is exactly zero the product is zero, even if
@@ -109,12 +99,18 @@ def scale(g, d):
     zero stays zero. ``sqrt(sum(x**2))`` at x = 0 sends ∞ back to ``x**2``,
     whose derivative 2x is 0 there, and the gradient is 0, the minimum-norm
     subgradient. Rules use it for every product of an incoming (co)tangent
-    with a derivative that may be infinite; it only pays for the guard (one
-    dot product) on the common, finite path.
+    with a derivative that may be infinite; on the common, finite path it
+    costs one dot product (nothing for a finite nonzero Python constant).
     """
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
-    return _zero_safe_product(g, d)
+    out = g * d
+    if type(d) is float and d != 0.0 and math.isfinite(d):
+        return out   # a finite nonzero constant cannot meet 0 × ∞
+    # Σ|out|² is finite exactly when every entry is
+    if math.isfinite(np.vdot(out, out).real):
+        return out
+    return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), out.dtype), out)
 
 
 def _fit_output(rule):
@@ -166,6 +162,6 @@ def unbroadcast(g, shape):
 # ∂(g ⊙ d)(ġ, ḋ) = ġ ⊙ d + g ⊙ ḋ; transpose: c ↦ (c ⊙ d, g ⊙ c), all with 0 × ∞ = 0,
 # so the rule nests: a zero that reached a rule stays zero at every order
 zero_safe_multiply = defprim(
-    "zero_safe_multiply", _zero_safe_product, broadcasting=True,
+    "zero_safe_multiply", scale, broadcasting=True,   # on plain values scale computes it
     jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
     vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])

@@ -41,12 +41,20 @@ negative = defprim("negative", np.negative, elementwise=True,
 
 # ------------------------------------------------------------ products and quotients
 
+def _inverse(v):
+    # 1/v as NumPy computes it: a Python 0.0 gives inf (1.0 / 0.0 would raise), an int
+    # gives a float (np.reciprocal would truncate)
+    return np.true_divide(1.0, v)
+
+
 # ∂(x ⊙ y)(ẋ, ẏ) = ẋ ⊙ y + x ⊙ ẏ; transpose: g ↦ (g ⊙ y, x ⊙ g)
-multiply = defbinary("multiply", np.multiply, lambda ans, x, y: y, lambda ans, x, y: x)
+multiply = defprim("multiply", np.multiply, broadcasting=True,
+                   jvp=[lambda t, ans, x, y: scale(t, y), lambda t, ans, x, y: scale(x, t)],
+                   vjp=[lambda g, ans, x, y: scale(g, y), lambda g, ans, x, y: scale(x, g)])
 
 # ∂(x / y)(ẋ, ẏ) = ẋ / y - (x / y²) ⊙ ẏ = (ẋ - ans ⊙ ẏ) / y
 divide = defbinary("divide", np.true_divide,
-                   lambda ans, x, y: np.reciprocal(y), lambda ans, x, y: -ans / y)
+                   lambda ans, x, y: _inverse(y), lambda ans, x, y: -ans / y)
 
 
 def _power_dx(ans, x, y):
@@ -71,8 +79,8 @@ logaddexp2 = defbinary("logaddexp2", np.logaddexp2,
 
 # arctan2(y, x) is the angle of (x, y): ∂ = (x ẏ - y ẋ) / (x² + y²)
 arctan2 = defbinary("arctan2", np.arctan2,
-                    lambda ans, y, x: x * np.reciprocal(x * x + y * y),
-                    lambda ans, y, x: -y * np.reciprocal(x * x + y * y))
+                    lambda ans, y, x: x * _inverse(x * x + y * y),
+                    lambda ans, y, x: -y * _inverse(x * x + y * y))
 
 
 def _hypot_partial(ans, x, y):
@@ -128,15 +136,14 @@ where = defprim("where", np.where, broadcasting=True,
 # ------------------------------------------------------------ unary functions: f'(x)
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
-# (np.reciprocal rather than 1.0 / x: x may be a Python float, where 1.0 / 0.0 raises)
 
 exp = defunary("exp", np.exp, lambda ans, x: ans)
 exp2 = defunary("exp2", np.exp2, lambda ans, x: ans * LN2)
 expm1 = defunary("expm1", np.expm1, lambda ans, x: ans + 1.0)
-log = defunary("log", np.log, lambda ans, x: np.reciprocal(x))
-log2 = defunary("log2", np.log2, lambda ans, x: np.reciprocal(x * LN2))
-log10 = defunary("log10", np.log10, lambda ans, x: np.reciprocal(x * LN10))
-log1p = defunary("log1p", np.log1p, lambda ans, x: np.reciprocal(x + 1.0))
+log = defunary("log", np.log, lambda ans, x: _inverse(x))
+log2 = defunary("log2", np.log2, lambda ans, x: _inverse(x * LN2))
+log10 = defunary("log10", np.log10, lambda ans, x: _inverse(x * LN10))
+log1p = defunary("log1p", np.log1p, lambda ans, x: _inverse(x + 1.0))
 sqrt = defunary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
 cbrt = defunary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
 square = defunary("square", np.square, lambda ans, x: 2.0 * x)
@@ -147,7 +154,7 @@ cos = defunary("cos", np.cos, lambda ans, x: negative(sin(x)))
 tan = defunary("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
 arcsin = defunary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x))
 arccos = defunary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x))
-arctan = defunary("arctan", np.arctan, lambda ans, x: np.reciprocal(1.0 + x * x))
+arctan = defunary("arctan", np.arctan, lambda ans, x: _inverse(1.0 + x * x))
 
 sinh = defunary("sinh", np.sinh, lambda ans, x: cosh(x))
 cosh = defunary("cosh", np.cosh, lambda ans, x: sinh(x))
@@ -156,7 +163,7 @@ arcsinh = defunary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0)
 # 1/√(x² - 1) written as 1/(√(x - 1) √(x + 1)): the same for real x > 1, the right branch
 # for complex x
 arccosh = defunary("arccosh", np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
-arctanh = defunary("arctanh", np.arctanh, lambda ans, x: np.reciprocal(1.0 - x * x))
+arctanh = defunary("arctanh", np.arctanh, lambda ans, x: _inverse(1.0 - x * x))
 
 # |x|' = sign(x) for real x, 0 at x = 0 (the minimum-norm subgradient)
 fabs = defunary("fabs", np.fabs, lambda ans, x: np.sign(full_lower(x)))

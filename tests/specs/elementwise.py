@@ -33,13 +33,16 @@ SPECS = {
     + [Case(lambda x: np.fmax(x, np.array([np.nan, 0.25, 1.25])), [(2, 3)], domain="separated")],
     "fmin": binary(lambda x, y: np.fmin(x + 0.25, y), "separated", BROADCAST_PAIRS[:2])
     + [Case(lambda x: np.fmin(np.array([np.nan, 0.25, 1.25]), x), [(2, 3)], domain="separated")],
-    "where": [Case(lambda x, y: np.where(x > 0, x, y), [(3, 4), (4,)]),
+    "where": [Case(lambda x, y: np.where(x > 0.25, x, y), [(3, 4), (4,)], domain="separated"),
               Case(lambda x: np.where(x > 0, x ** 2, 0.0), [(5,)])],
     "logaddexp": binary(np.logaddexp),
     "logaddexp2": binary(np.logaddexp2),
-    "arctan2": binary(np.arctan2),
-    "hypot": binary(np.hypot),
-    "copysign": binary(np.copysign, pairs=BROADCAST_PAIRS[:2]),
+    # both singular at the origin: kept a distance 1.5 away from it
+    "arctan2": binary(lambda y, x: np.arctan2(y, np.exp(x) + 1.0)),
+    "hypot": binary(lambda x, y: np.hypot(np.exp(x) + 1.0, y)),
+    # kinks at 0: arguments on the grid 0.5ℤ - 1.25, a distance 0.25 or more from them
+    "copysign": binary(lambda x, y: np.copysign(x - 1.25, y - 1.25), "separated",
+                       BROADCAST_PAIRS[:2]),
     # quotients (x/2 + 5)/(y/2 + 3.5) stay in (1.15, 1.79): ⌊·⌋ = 1 near every sample
     "remainder": binary(lambda x, y: np.remainder(x * 0.5 + 5.0, y * 0.5 + 3.5), "unit")
     + [Case(lambda x: (x * 0.5 + 5.0) % 3.5, [(4,)], domain="unit")],
@@ -66,9 +69,10 @@ SPECS = {
     "arcsinh": unary(np.arcsinh),
     "arccosh": unary(lambda x: np.arccosh(x + 1.0), "positive"),
     "arctanh": unary(np.arctanh, "unit"),
-    "fabs": unary(np.fabs),
+    "fabs": unary(lambda x: np.fabs(x - 1.25), "separated"),
     "sinc": unary(np.sinc) + unary(lambda x: np.sinc(x * 1e-4)),
-    "absolute": [Case(np.abs, [(3, 4)]), Case(lambda x: abs(-x), [(4,)]),
+    "absolute": [Case(lambda x: np.abs(x - 1.25), [(3, 4)], domain="separated"),
+                 Case(lambda x: abs(1.25 - x), [(4,)], domain="separated"),
                  Case(lambda x, y: np.abs(x + 1j * y), [(3,), (3,)])],
     # complex values built from real arguments: the real-linear rules of Re, Im, conj
     "real": [Case(lambda x, y: np.real((x + 1j * y) ** 2), [(3,), (3, 1)]),
@@ -82,4 +86,16 @@ SPECS = {
     "astype": [Case(lambda x: x.astype(np.float64) * 2, [(3,)], dtypes=("float32",)),
                Case(lambda x: x.astype(np.float32) * 2, [(3,)], dtypes=("float64",)),
                Case(lambda x: np.abs(x.astype(np.complex128) * (1 + 2j)), [(3,)])],
+}
+
+# NumPy functions built from other primitives, checked the same way
+# (tests/test_numpy_functions.py)
+FUNCTIONS = {
+    "positive": unary(np.positive),
+    "deg2rad": unary(np.deg2rad) + unary(np.radians),
+    "rad2deg": unary(np.rad2deg) + unary(np.degrees),
+    "float_power": binary(np.float_power, "positive", BROADCAST_PAIRS[:2]),
+    "clip": [Case(lambda x: np.clip(x, -0.25, None), [(5,)], domain="separated"),
+             Case(lambda x: x.clip(max=1.25), [(5,)], domain="separated")],
+    "angle": [Case(lambda x, y: np.angle(x + 1j * y), [(3,), (3,)])],
 }
