@@ -63,8 +63,12 @@ def _power_dx(ans, x, y):
 
 
 def _power_dy(ans, x, y):
-    # ∂ᵧ xʸ = log(x) xʸ, taken as 0 at x = 0 (the limit from x > 0 for y > 0)
-    return ans * log(where(x == 0, 1.0, x))
+    # ∂ᵧ xʸ = log(x) xʸ, taken as 0 at x = 0 (the limit from x > 0 for y > 0); for a
+    # complex power of a real x, log x is the complex logarithm (log(-2) = log 2 + iπ)
+    base = where(x == 0, 1.0, x)
+    if is_complex(ans) and not is_complex(x):
+        base = base + 0j
+    return ans * log(base)
 
 
 # ∂(xʸ)(ẋ, ẏ) = y xʸ⁻¹ ẋ + log(x) xʸ ẏ
@@ -264,7 +268,10 @@ def positive(x):
     return x
 
 
-implements(np.sinc)(sinc)
+@implements(np.sinc)
+def sinc_(x):
+    """sin(πx)/(πx), with sinc'(0) = 0 and sinc''(0) = -π²/3 (a Taylor series near 0)."""
+    return sinc(x)
 
 
 @implements(np.deg2rad)
@@ -317,7 +324,7 @@ def where_(condition, x=None, y=None):
 
 # piecewise constant (zero derivative) or boolean-valued: computed on the concrete values
 implements_constant(np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
-                    np.not_equal, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round,
+                    np.not_equal, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round, np.around,
                     np.isnan, np.isfinite, np.isinf, np.logical_and, np.logical_or,
                     np.logical_not, np.logical_xor, np.floor_divide, np.heaviside, np.signbit)
 
