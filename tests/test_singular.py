@@ -73,6 +73,9 @@ def test_abs_and_hypot_at_zero():
     assert grad(abs)(0.0 + 0.0j) == 0.0
     assert grad(lambda x: np.hypot(x, 0.0))(0.0) == 0.0
     assert vjp(np.hypot, 0.0, 0.0)[1](1.0) == (0.0, 0.0)
+    # the angle has no derivative at the origin: taken as 0, not NaN
+    assert vjp(np.arctan2, 0.0, 0.0)[1](1.0) == (0.0, 0.0)
+    assert grad(np.angle)(0j) == 0.0
 
 
 def test_no_warning_on_the_finite_path():

@@ -61,10 +61,13 @@ def defunary(name, impl, derivative, finite_derivative=False):
     (f' is finite and nonzero wherever f is finite: sin, tanh, ...) the plain
     product is used, which saves the check.
     """
-    product = _times if finite_derivative else scale
+    if finite_derivative:
+        return defprim(name, impl, elementwise=True,
+                       jvp=[lambda t, ans, x: t * derivative(ans, x)],
+                       vjp=[lambda g, ans, x: g * derivative(ans, x)])
     return defprim(name, impl, elementwise=True,
-                   jvp=[lambda t, ans, x: product(t, derivative(ans, x))],
-                   vjp=[lambda g, ans, x: product(g, derivative(ans, x))])
+                   jvp=[lambda t, ans, x: scale(t, derivative(ans, x))],
+                   vjp=[lambda g, ans, x: scale(g, derivative(ans, x))])
 
 
 def defbinary(name, impl, dx, dy):
@@ -83,10 +86,6 @@ def defbinary(name, impl, dx, dy):
     return defprim(name, impl, broadcasting=True, jvp=[jx, jy], vjp=[vx, vy])
 
 
-def _times(a, b):
-    return a * b
-
-
 # ------------------------------------------------------------ the zero-safe product
 
 def scale(g, d):
@@ -100,15 +99,14 @@ def scale(g, d):
     whose derivative 2x is 0 there, and the gradient is 0, the minimum-norm
     subgradient. Rules use it for every product of an incoming (co)tangent
     with a derivative that may be infinite; on the common, finite path it
-    costs one dot product (nothing for a finite nonzero Python constant).
+    costs one finiteness check (nothing for a finite nonzero Python constant).
     """
+    if type(d) is float and d != 0.0 and math.isfinite(d) and not isinstance(g, Tracer):
+        return g * d   # a finite nonzero constant cannot meet 0 × ∞
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
     out = g * d
-    if type(d) is float and d != 0.0 and math.isfinite(d):
-        return out   # a finite nonzero constant cannot meet 0 × ∞
-    # Σ|out|² is finite exactly when every entry is
-    if math.isfinite(np.vdot(out, out).real):
+    if _all_finite(out):
         return out
     return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), out.dtype), out)
 
@@ -119,15 +117,18 @@ def _fit_output(rule):
     return jvp
 
 
+_REAL = np.dtype(float)
+
+
 def is_complex(x):
-    return getattr(x, "dtype", None) is not None and x.dtype.kind == "c" or type(x) is complex
+    return getattr(x, "dtype", _REAL).kind == "c" or type(x) is complex
 
 
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
         ct = rule(g, ans, *args, **params)
-        if is_complex(ct) and not is_complex(x):
+        if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
             # a real argument's cotangent is the real part: Re⟨c, ẋ⟩ only sees Re c for real ẋ
             from .elementwise import real
             ct = real(ct)
@@ -157,6 +158,18 @@ def unbroadcast(g, shape):
     if axes:
         g = sum_p(g, axis=axes, keepdims=False)
     return reshape(g, shape) if shape_of(g) != shape else g
+
+
+# above this size the dot product may go to a multithreaded BLAS, which is slow on a busy
+# machine: a plain elementwise test is then the cheaper one
+_DOT_CHECK_SIZE = 8192
+
+
+def _all_finite(x):
+    if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
+        # Σ|x|² is finite exactly when every entry is (or it overflows: then the slow path)
+        return math.isfinite(np.vdot(x, x).real)
+    return bool(np.isfinite(x).all())
 
 
 # ∂(g ⊙ d)(ġ, ḋ) = ġ ⊙ d + g ⊙ ḋ; transpose: c ↦ (c ⊙ d, g ⊙ c), all with 0 × ∞ = 0,

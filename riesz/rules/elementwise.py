@@ -81,10 +81,16 @@ logaddexp = defbinary("logaddexp", np.logaddexp,
 logaddexp2 = defbinary("logaddexp2", np.logaddexp2,
                        lambda ans, x, y: exp2(x - ans), lambda ans, x, y: exp2(y - ans))
 
-# arctan2(y, x) is the angle of (x, y): ∂ = (x ẏ - y ẋ) / (x² + y²)
+def _over_squared_radius(v, y, x):
+    # v / (x² + y²), taken as 0 at the origin, where the angle has no derivative
+    r2 = x * x + y * y
+    return v / where(r2 == 0, 1.0, r2)
+
+
+# arctan2(y, x) is the angle of (x, y): ∂ = (x ẏ - y ẋ) / (x² + y²), 0 at the origin
 arctan2 = defbinary("arctan2", np.arctan2,
-                    lambda ans, y, x: x * _inverse(x * x + y * y),
-                    lambda ans, y, x: -y * _inverse(x * x + y * y))
+                    lambda ans, y, x: _over_squared_radius(x, y, x),
+                    lambda ans, y, x: _over_squared_radius(-y, y, x))
 
 
 def _hypot_partial(ans, x, y):
@@ -230,7 +236,7 @@ def imag_(val):
 @implements(np.angle)
 def angle(z, deg=False):
     """``numpy.angle`` = arctan2(Im z, Re z); constant (0 or π) for real values.
-    Its derivative at z = 0 is 0 (arctan2's convention at the origin)."""
+    Its derivative at z = 0 is taken as 0 (arctan2's convention at the origin)."""
     if not is_complex(z):
         return np.angle(full_lower(z), deg=deg)
     a = arctan2(imag(z), real(z))
