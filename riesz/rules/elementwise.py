@@ -251,12 +251,32 @@ def _no_kwargs(name, kwargs):
                         f"on traced values")
 
 
+# the convention of each ufunc at the points where its derivative does not exist
+# (docs/numpy.md repeats them)
+_CONVENTIONS = {
+    "power": "∂/∂x is taken as 0 where y = 0, ∂/∂y as 0 at x = 0.",
+    "sqrt": "sqrt'(0) = ∞, and 0 under a zero cotangent (0 × ∞ = 0).",
+    "cbrt": "cbrt'(0) = ∞, and 0 under a zero cotangent (0 × ∞ = 0).",
+    "absolute": "The derivative at 0 is 0, the minimum-norm subgradient.",
+    "fabs": "The derivative at 0 is 0, the minimum-norm subgradient.",
+    "hypot": "The gradient at (0, 0) is 0, the minimum-norm subgradient.",
+    "arctan2": "The derivative at the origin is taken as 0.",
+    "copysign": "∂/∂x = sign(x) sign(y), 0 at x = 0; the derivative in y is 0.",
+    "remainder": "∂/∂x = 1, ∂/∂y = -floor(x / y), which jumps where x / y is an integer.",
+    "maximum": "At ties each argument gets half the derivative.",
+    "minimum": "At ties each argument gets half the derivative.",
+    "fmax": "At ties each argument gets half; where one is NaN the other gets it all.",
+    "fmin": "At ties each argument gets half; where one is NaN the other gets it all.",
+}
+
+
 def _ufunc(prim, ufunc):
     def call(*args, **kwargs):
         _no_kwargs(ufunc.__name__, kwargs)
         return prim(*args)
     call.__name__ = ufunc.__name__
-    call.__doc__ = f"numpy.{ufunc.__name__} with derivatives (primitive {prim.name!r})."
+    call.__doc__ = (f"numpy.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
+                    + _CONVENTIONS.get(prim.name, ""))
     implements(ufunc)(call)
     return call
 
@@ -323,6 +343,9 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
 
 @implements(np.where)
 def where_(condition, x=None, y=None):
+    """``numpy.where(c, x, y)``: the unselected branch gets an exact zero cotangent, which
+    stays zero through that branch's rules (so ``where(x > 0, sqrt(x), 0)`` has a finite
+    gradient at 0). With the condition alone, the indices (a constant)."""
     if x is None and y is None:
         return np.where(full_lower(condition))
     return where(full_lower(condition), x, y)

@@ -261,7 +261,7 @@ def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
                                  f"array's shape, or 1-D weights along one axis")
             w = reshape(w, shape=tuple(wshape[0] if i == axes[0] else 1
                                        for i in range(len(shape))))
-        w = w + np.zeros(shape)   # broadcast the weights to the array's shape
+        w = w + np.zeros(shape, dtype=dtype_of(w))   # broadcast the weights to the array's shape
         scl = sum(w, axis=axes, keepdims=keepdims)
         avg = sum(a * w, axis=axes, keepdims=keepdims) / scl
     return (avg, scl) if returned else avg
@@ -287,7 +287,8 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     _check_unsupported("nanmean", out=out, where=where)
     count = np.sum(~np.isnan(full_lower(a)), axis=normalize_axis(axis, len(shape_of(a))),
                    keepdims=keepdims)
-    return nansum(a, axis=axis, dtype=dtype, keepdims=keepdims) / count
+    total = nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return total / count.astype(dtype_of(total))
 
 
 # ------------------------------------------------------------ order statistics
@@ -306,7 +307,12 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     if method not in _QUANTILE_METHODS:
         raise NotImplementedError(f"numpy.quantile(method={method!r}) on traced values: "
                                   f"supported methods are {_QUANTILE_METHODS}")
-    qv = np.asarray(full_lower(q), dtype=float)
+    q = full_lower(q)
+    qv = np.asarray(q, dtype=float)
+    # NumPy's dtype: the array's, promoted by q where q enters the arithmetic (interpolating
+    # methods) unless q is a Python number
+    weak = isinstance(q, (int, float)) or method in ("lower", "higher")
+    out_dtype = np.result_type(dtype_of(a), *(() if weak else (qv.dtype,)))
     if np.any((qv < 0) | (qv > 1)):
         raise ValueError("Quantiles must be in the range [0, 1]")
     shape = shape_of(a)
@@ -338,14 +344,16 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
         result = transpose(result, axes=tuple(range(nr, nr + nq)) + tuple(range(nr)))
     if keepdims:
         result = reshape(result, shape=qv.shape + _kept_shape(shape, axes))
-    return result
+    return result if dtype_of(result) == out_dtype else result.astype(out_dtype)
 
 
 @implements(np.percentile)
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                keepdims=False, *, weights=None, interpolation=None):
     """``numpy.percentile`` = quantile(a, q / 100)."""
-    return quantile(a, np.asarray(full_lower(q), dtype=float) / 100, axis=axis, out=out,
+    q = full_lower(q)
+    return quantile(a, q / 100 if isinstance(q, (int, float)) else np.asarray(q) / 100,
+                    axis=axis, out=out,
                     method=method, keepdims=keepdims, weights=weights,
                     interpolation=interpolation)
 
