@@ -58,8 +58,9 @@ def defunary(name, impl, derivative, finite_derivative=False):
     f'(x) ⊙ g. (For complex x this is the bilinear transpose that JAX uses;
     see docs/complex.md.) The product is :func:`scale`, so an exact zero
     cotangent stays zero where f'(x) is infinite. With ``finite_derivative``
-    (f' is finite and nonzero wherever f is finite: sin, tanh, ...) the plain
-    product is used, which saves the check.
+    (f' is finite wherever f is: sin, tanh) the plain product is used, which
+    saves the check: a zero cotangent still gives exactly zero, and only an
+    infinite cotangent meeting f'(x) = 0 (tanh saturated to ±1) could give NaN.
     """
     if finite_derivative:
         return defprim(name, impl, elementwise=True,
