@@ -233,6 +233,13 @@ def imag_(val):
     return imag(val) if is_complex(val) else np.zeros_like(full_lower(val))
 
 
+@implements(np.conjugate)
+def conjugate_(x, **kwargs):
+    """``numpy.conjugate`` (``numpy.conj``): the identity on real values."""
+    _no_kwargs("conjugate", kwargs)
+    return conjugate(x) if is_complex(x) else x
+
+
 @implements(np.angle)
 def angle(z, deg=False):
     """``numpy.angle`` = arctan2(Im z, Re z); constant (0 or π) for real values.
@@ -284,7 +291,7 @@ def _ufunc(prim, ufunc):
 for _prim in [add, subtract, negative, multiply, power, logaddexp, logaddexp2, arctan2, hypot,
               copysign, remainder, maximum, minimum, fmax, fmin, exp, exp2, expm1, log, log2,
               log10, log1p, sqrt, cbrt, square, reciprocal, sin, cos, tan, arcsin, arccos, arctan,
-              sinh, cosh, tanh, arcsinh, arccosh, arctanh, fabs, absolute, conjugate]:
+              sinh, cosh, tanh, arcsinh, arccosh, arctanh, fabs, absolute]:
     _ufunc(_prim, getattr(np, _prim.name))
 _ufunc(divide, np.true_divide)   # np.divide is np.true_divide; np.mod is np.remainder
 
