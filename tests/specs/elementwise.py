@@ -85,7 +85,7 @@ SPECS = {
     "stop_gradient": [Case(lambda x: x * riesz.stop_gradient(x), [(3,)], modes=())],
     "astype": [Case(lambda x: x.astype(np.float64) * 2, [(3,)], dtypes=("float32",)),
                Case(lambda x: x.astype(np.float32) * 2, [(3,)], dtypes=("float64",)),
-               Case(lambda x: np.abs(x.astype(np.complex128) * (1 + 2j)), [(3,)])],
+               Case(lambda x: np.abs(x.astype(np.complex128) * (1 + 2j) + 2j), [(3,)])],
 }
 
 # NumPy functions built from other primitives, checked the same way
