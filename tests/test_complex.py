@@ -13,7 +13,7 @@ w = rng.standard_normal((3,)) + 1j * rng.standard_normal((3,))
 
 
 def test_grad_of_abs_squared_is_the_conjugate_direction():
-    assert grad(lambda z: abs(z) ** 2)(3 + 4j) == pytest.approx(6 - 8j, rel=1e-15)
+    assert grad(lambda z: abs(z) ** 2)(3 + 4j) == 6 - 8j
     assert grad(lambda z: np.real(z * np.conj(z)))(3 + 4j) == 6 - 8j
     # steepest ascent of |z|² at z is 2z: a small step along conj(grad) increases f most
     g = np.conj(grad(lambda z: abs(z) ** 2)(3 + 4j))
