@@ -81,6 +81,7 @@ logaddexp = defbinary("logaddexp", np.logaddexp,
 logaddexp2 = defbinary("logaddexp2", np.logaddexp2,
                        lambda ans, x, y: exp2(x - ans), lambda ans, x, y: exp2(y - ans))
 
+
 def _over_squared_radius(v, y, x):
     # v / (x² + y²), taken as 0 at the origin, where the angle has no derivative
     r2 = x * x + y * y
@@ -361,8 +362,8 @@ def where_(condition, x=None, y=None):
 
 # piecewise constant (zero derivative) or boolean-valued: computed on the concrete values
 implements_constant(np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
-                    np.not_equal, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round, np.around,
-                    np.isnan, np.isfinite, np.isinf, np.logical_and, np.logical_or,
+                    np.not_equal, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round,
+                    np.around, np.isnan, np.isfinite, np.isinf, np.logical_and, np.logical_or,
                     np.logical_not, np.logical_xor, np.floor_divide, np.heaviside, np.signbit)
 
 
