@@ -137,6 +137,26 @@ def _unbroadcast_input(rule, argnum):
     return vjp
 
 
+# above this size the dot product may go to a multithreaded BLAS, which is slow on a busy
+# machine: a plain elementwise test is then the cheaper one
+_DOT_CHECK_SIZE = 8192
+
+
+def _all_finite(x):
+    if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
+        # Σ|x|² is finite exactly when every entry is (or it overflows: then the slow path)
+        return math.isfinite(np.vdot(x, x).real)
+    return bool(np.isfinite(x).all())
+
+
+# ∂(g ⊙ d)(ġ, ḋ) = ġ ⊙ d + g ⊙ ḋ; transpose: c ↦ (c ⊙ d, g ⊙ c), all with 0 × ∞ = 0,
+# so the rule nests: a zero that reached a rule stays zero at every order
+zero_safe_multiply = defprim(
+    "zero_safe_multiply", scale, broadcasting=True,   # on plain values scale computes it
+    jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
+    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])
+
+
 def fit_shape(t, shape):
     """Broadcast a tangent to ``shape`` (the transpose of :func:`unbroadcast`)."""
     if shape_of(t) == shape:
@@ -159,23 +179,3 @@ def unbroadcast(g, shape):
     if axes:
         g = sum_p(g, axis=axes, keepdims=False)
     return reshape(g, shape) if shape_of(g) != shape else g
-
-
-# above this size the dot product may go to a multithreaded BLAS, which is slow on a busy
-# machine: a plain elementwise test is then the cheaper one
-_DOT_CHECK_SIZE = 8192
-
-
-def _all_finite(x):
-    if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
-        # Σ|x|² is finite exactly when every entry is (or it overflows: then the slow path)
-        return math.isfinite(np.vdot(x, x).real)
-    return bool(np.isfinite(x).all())
-
-
-# ∂(g ⊙ d)(ġ, ḋ) = ġ ⊙ d + g ⊙ ḋ; transpose: c ↦ (c ⊙ d, g ⊙ c), all with 0 × ∞ = 0,
-# so the rule nests: a zero that reached a rule stays zero at every order
-zero_safe_multiply = defprim(
-    "zero_safe_multiply", scale, broadcasting=True,   # on plain values scale computes it
-    jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
-    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])

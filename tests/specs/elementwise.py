@@ -89,7 +89,7 @@ SPECS = {
 }
 
 # NumPy functions built from other primitives, checked the same way
-# (tests/test_numpy_functions.py)
+# (tests/test_derived_functions.py)
 FUNCTIONS = {
     "positive": unary(np.positive),
     "deg2rad": unary(np.deg2rad) + unary(np.radians),

@@ -22,7 +22,7 @@ SPECS = {
 }
 
 # NumPy functions built from other primitives, checked the same way
-# (tests/test_numpy_functions.py)
+# (tests/test_derived_functions.py)
 FUNCTIONS = {
     "prod": [Case(np.prod, [(3, 4)]), Case(lambda x: np.prod(x, axis=1), [(3, 5)]),
              Case(lambda x: x.prod(axis=(0, 2), keepdims=True), [(2, 3, 3)]),
