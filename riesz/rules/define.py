@@ -102,8 +102,8 @@ def scale(g, d):
     with a derivative that may be infinite; on the common, finite path it
     costs one finiteness check (nothing for a finite nonzero Python constant).
     """
-    if type(d) is float and d != 0.0 and math.isfinite(d) and not isinstance(g, Tracer):
-        return g * d   # a finite nonzero constant cannot meet 0 × ∞
+    if type(d) is float and d != 0.0 and math.isfinite(d):
+        return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
     out = g * d
