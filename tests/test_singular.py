@@ -127,3 +127,13 @@ def test_cumprod_with_zeros():
     # second order: ∂²y₃/∂x₁∂xⱼ = ∏_{k≠1,j} xₖ
     h = hessian(lambda x: np.cumprod(x)[3], x)
     assert np.array_equal(h[1], [15, 0, 10, 6])
+
+
+@pytest.mark.parametrize("size", [5, 20_000])   # the dot-product check, and the elementwise one
+def test_scale_takes_zero_times_infinity_as_zero(size):
+    from riesz.rules.define import scale
+    g = np.resize([0.0, 1.0, 0.0, 2.0, np.inf], size)
+    d = np.resize([np.inf, 0.0, np.nan, 3.0, 0.0], size)
+    assert np.array_equal(scale(g, d), np.resize([0.0, 0.0, 0.0, 6.0, 0.0], size))
+    assert np.array_equal(scale(g, 2.0), 2.0 * g)
+    assert np.array_equal(scale(g[:4], np.inf), [0.0, np.inf, 0.0, np.inf])
