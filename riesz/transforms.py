@@ -9,6 +9,7 @@ vector ∇f(x) that represents it under the inner product:
 matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 """
 import functools
+import math
 
 import numpy as np
 
@@ -86,29 +87,40 @@ def vjp(f, *primals, has_aux=False):
 
     The pullback can be called many times; it holds the recorded graph until it is freed.
     """
-    flat, in_tree = tree_flatten(primals)
-    _check_differentiable(flat, "vjp: an input")
-    out, aux, trace, in_slots = _trace_vjp(f, primals, flat, in_tree, has_aux)
-    out_flat, out_tree = tree_flatten(out)
-    lowered = [_lower(o, trace) for o in out_flat]
-    out_vals = tree_unflatten(out_tree, [v for v, _ in lowered])
+    rec = Recording(f, primals, has_aux)
+    return (rec.out, rec.pullback, rec.aux) if has_aux else (rec.out, rec.pullback)
 
-    def pullback(ct):
+
+class Recording:
+    """``f`` evaluated at ``primals`` with its tape recorded: the output, and the
+    slots that tie inputs and outputs to the tape (for :func:`vjp` and
+    :func:`riesz.linearize`)."""
+
+    def __init__(self, f, primals, has_aux):
+        self.flat, self.in_tree = tree_flatten(primals)
+        _check_differentiable(self.flat, "vjp: an input")
+        out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
+                                                              self.in_tree, has_aux)
+        out_flat, self.out_tree = tree_flatten(out)
+        self.lowered = [_lower(o, self.trace) for o in out_flat]
+        self.out = tree_unflatten(self.out_tree, [v for v, _ in self.lowered])
+
+    def pullback(self, ct):
+        """∂f(primals)ᵀ ct, one cotangent per primal."""
         ct_flat, ct_tree = tree_flatten(ct)
-        if ct_tree != out_tree:
+        if ct_tree != self.out_tree:
             raise ValueError(f"pullback: the cotangent has structure {ct_tree} but the "
-                             f"output has structure {out_tree}")
+                             f"output has structure {self.out_tree}")
         seeds = []
-        for k, ((v, slot), c) in enumerate(zip(lowered, ct_flat)):
+        for k, ((v, slot), c) in enumerate(zip(self.lowered, ct_flat)):
             if shape_of(c) != shape_of(v):
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
                                  f"output it pairs with has shape {shape_of(v)}")
             if slot is not None:
                 seeds.append((slot, c))
-        cts = trace.backward(seeds)
-        return tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
-
-    return (out_vals, pullback, aux) if has_aux else (out_vals, pullback)
+        cts = self.trace.backward(seeds)
+        return tree_unflatten(self.in_tree,
+                              [_like(cts[s], x) for s, x in zip(self.in_slots, self.flat)])
 
 
 def _trace_vjp(f, args, flat, in_tree, has_aux):
@@ -338,7 +350,7 @@ def jvp(f, primals, tangents, has_aux=False):
 # ---------------------------------------------------------------- Jacobians and Hessians
 
 def _size(x):
-    return int(np.prod(shape_of(x)))
+    return math.prod(shape_of(x))
 
 
 def _standard_basis(leaves):
@@ -366,14 +378,14 @@ def _push_basis(fn, basis, n):
     return [v if b else np.broadcast_to(v, (n,) + shape_of(v)) for v, b in zip(vals, batched)], tree
 
 
-def _blocks(stacked, leaves, basis_first):
+def _blocks(stacked, leaves, move_basis_last):
     """Cut the results of :func:`_push_basis` into Jacobian blocks.
 
     ``stacked[i]`` has shape (n,) + sᵢ, n running over the entries of ``leaves``
     (the side the basis came from). Block (i, j) is the part from leaf j: its
-    entries come as (size_j,) + sᵢ. Reverse mode (``basis_first`` False) pushed
-    output basis vectors, so the block is shape_j + sᵢ (output before input);
-    forward mode pushed input basis vectors, so the block is moved to sᵢ + shape_j.
+    entries come as (size_j,) + sᵢ. Reverse mode pushed output basis vectors, so the
+    block is shape_j + sᵢ (output before input); forward mode pushed input basis
+    vectors, so with ``move_basis_last`` the block becomes sᵢ + shape_j.
     """
     out = []
     for rows in stacked:
@@ -383,7 +395,7 @@ def _blocks(stacked, leaves, basis_first):
             size, shape = _size(x), shape_of(x)
             part = rows[start:start + size]
             start += size
-            if basis_first:
+            if move_basis_last:
                 # (size_j,) + s_i → s_i + shape_j
                 part = np.reshape(part, (size,) + s_i)
                 part = np.transpose(part, tuple(range(1, len(s_i) + 1)) + (0,))
@@ -416,7 +428,7 @@ def jacfwd(f, argnums=0, has_aux=False):
         tangents, out_tree = _push_basis(push, basis, n)
         # tangents[i][k] = ∂f(x)(e_k) for output leaf i: the k-th column, so block (i, j)
         # has shape (shape_j) + out_shape_i and is moved to out_shape_i + shape_j
-        jac = _assemble(_blocks(tangents, flat, basis_first=True), out_tree,
+        jac = _assemble(_blocks(tangents, flat, move_basis_last=True), out_tree,
                         in_tree, single)
         return (jac, result[1]) if has_aux else jac
 
@@ -446,7 +458,7 @@ def _jacrev_from_pullback(out, pullback, diff_args, single):
     cts, _ = _push_basis(lambda *c: pullback(tree_unflatten(out_tree, c)), basis, m)
     # cts[j][k] = ∂f(x)ᵀ e_k for input leaf j: the k-th row, so block (i, j) is the
     # rows of output leaf i, of shape out_shape_i + shape_j
-    by_input = _blocks(cts, out_flat, basis_first=False)
+    by_input = _blocks(cts, out_flat, move_basis_last=False)
     by_output = [[by_input[j][i] for j in range(len(flat))] for i in range(len(out_flat))]
     return _assemble(by_output, out_tree, in_tree, single)
 

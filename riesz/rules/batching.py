@@ -71,7 +71,9 @@ def _transpose(prim, vals, batched, size, axes):
     return transpose(vals[0], axes=(0,) + tuple(a + 1 for a in axes))
 
 
-def _broadcast_to(prim, vals, batched, size, shape):
+def _broadcast_to(prim, vals, batched, size, shape=None):
+    # riesz.rules.define.fit_shape passes the shape positionally, as a second argument
+    shape = vals[1] if shape is None else shape
     return broadcast_to(_expand_after_batch(vals[0], len(shape)), shape=(size,) + tuple(shape))
 
 
@@ -125,10 +127,12 @@ def _matmul(prim, vals, batched, size):
         rows = int(np.prod(sa[:-1]))
         out = reshape(matmul(reshape(a, shape=(rows, sa[-1])), b), shape=sa[:-1] + sb[-1:])
     elif bb and not ba and len(sa) == 2 and len(sb) == 3:
-        # (n, k) @ (B, k, m): a @ [b₁ ⋯ b_B] as one (n × k) @ (k × B m) product
-        n, (_, k, m) = sa[0], sb
-        wide = reshape(transpose(b, axes=(1, 0, 2)), shape=(k, size * m))
-        out = transpose(reshape(matmul(a, wide), shape=(n, size, m)), axes=(1, 0, 2))
+        # (n, k) @ (B, k, m): transposed, (B m × k) @ (k × n), one product; for a
+        # column (m = 1, a matrix times a batch of vectors) every reshape is a view
+        (n, k), (_, _, m) = sa, sb
+        rows = reshape(transpose(b, axes=(0, 2, 1)), shape=(size * m, k))
+        out_t = reshape(matmul(rows, transpose(a, axes=(1, 0))), shape=(size, m, n))
+        out = transpose(out_t, axes=(0, 2, 1))
     else:
         rank = max(len(sa) - ba, len(sb) - bb)
         a = _expand_after_batch(a, rank) if ba else a
