@@ -390,7 +390,7 @@ def _peak_bytes(fn):
 
 
 def test_checkpoint_memory_and_identical_gradients():
-    params, x, block = _mlp(n_layers=32, width=32, batch=64)
+    params, x, block = _mlp(n_layers=32, width=64, batch=256)
     ck_block = checkpoint(block)
 
     def loss(params, step):   # 8 blocks of 4 layers
@@ -400,9 +400,10 @@ def test_checkpoint_memory_and_identical_gradients():
         return np.sum(h ** 2)
     plain, plain_grads = _peak_bytes(lambda: grad(loss)(params, block))
     ck, ck_grads = _peak_bytes(lambda: grad(loss)(params, ck_block))
-    # stored: 8 block inputs and one block's recomputed record, instead of three
-    # activations (x W, + b, tanh) for each of the 32 layers
-    assert ck < plain / 3, (ck, plain)
+    # plain: three activations (x W, + b, tanh) for each of the 32 layers (96 arrays of
+    # 256×64) plus the parameters' gradients (the size of 16 such arrays); checkpointed:
+    # 8 block inputs and one block's recomputed record (12), plus the same gradients
+    assert ck < plain / 2.5, (ck, plain)
     for (gW, gb), (cW, cb) in zip(plain_grads, ck_grads):
         np.testing.assert_array_equal(gW, cW)
         np.testing.assert_array_equal(gb, cb)
