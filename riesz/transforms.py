@@ -519,8 +519,10 @@ def hessian(f, argnums=0, has_aux=False):
 
 def hvp(f, primals, tangents):
     """The Hessian-vector product ∇²f(x) v of a real-scalar ``f``, without forming
-    the Hessian: the JVP of the gradient (forward over reverse), one forward and one
-    backward pass.
+    the Hessian: the gradient of the directional derivative x ↦ ∂f(x)(v)
+    (reverse over forward), since ∇ₓ⟨∇f(x), v⟩ = ∇²f(x) v. One forward pass carrying
+    v and one backward pass; unlike forward over reverse it does not also compute
+    ∇f(x), which saves a product with each weight matrix.
 
     ``primals`` and ``tangents`` are tuples (one entry per argument of ``f``); the
     Hessian is taken with respect to all of them together. The result is one array
@@ -529,8 +531,12 @@ def hvp(f, primals, tangents):
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. hvp(f, (x,), (v,))")
-    argnums = tuple(range(len(primals)))
-    out = jvp(grad(f, argnums=argnums), tuple(primals), tuple(tangents))[1]
+    tangents = tuple(tangents)
+
+    def directional_derivative(*xs):
+        return jvp(f, xs, tangents)[1]
+
+    out = grad(directional_derivative, argnums=tuple(range(len(primals))))(*primals)
     return out[0] if len(primals) == 1 else out
 
 
