@@ -18,7 +18,7 @@ import functools
 
 import numpy as np
 
-from .core import Trace, Tracer
+from .core import Trace, Tracer, bind_custom_vjp, bind_custom_jvp
 from .rules.batching import rule_for
 from .rules.define import shape_of, dtype_of
 from .tree import tree_flatten, tree_unflatten
@@ -59,22 +59,73 @@ class BatchTrace(Trace):
         self.size = size
 
     def process(self, prim, args, params):
-        vals, batched = [], []
-        for a in args:
-            mine = type(a) is BatchTracer and a._trace is self
-            vals.append(a.val if mine else a)
-            batched.append(mine)
+        vals, batched = self._unbox(args)
         out = rule_for(prim)(prim, vals, batched, self.size, **params)
         if prim.multiple_results:
             return tuple(BatchTracer(self, o) for o in out)
         return BatchTracer(self, out)
 
+    # A function with custom rules, called on a batch inside a transform of a lower
+    # level (grad(vmap(f)), say): the lower level gets the batched function with
+    # batched rules, so the user's rules are still the ones differentiated.
+
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
-        # a batch of calls of fun: its own derivative rules are not needed at this level
-        return fun(*args)
+        vals, batched = self._unbox(args)
+        fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
+        return self._box_out(bind_custom_vjp(name, fun_b, fwd_b, bwd_b, vals))
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
-        return fun(*args)
+        vals, batched = self._unbox(args)
+        fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
+
+        def jvp_b(primals, tangents):
+            # a tangent has its primal's shape, so it is batched exactly when the primal is
+            out, t_out = jvp(self._box(primals, batched), self._box(tangents, batched))
+            return self._unbox_out(out), self._unbox_out(t_out)
+        return self._box_out(bind_custom_jvp(name, fun_b, jvp_b, fwd_b, bwd_b, vals))
+
+    def _unbox(self, args):
+        vals, batched = [], []
+        for a in args:
+            mine = type(a) is BatchTracer and a._trace is self
+            vals.append(a.val if mine else a)
+            batched.append(mine)
+        return vals, batched
+
+    def _box(self, vals, batched):
+        return [BatchTracer(self, v) if b and v is not None else v for v, b in zip(vals, batched)]
+
+    def _box_out(self, out):
+        if isinstance(out, tuple):
+            return tuple(BatchTracer(self, o) for o in out)
+        return BatchTracer(self, out)
+
+    def _unbox_out(self, out):
+        """Outputs (one, or a tuple with None for zeros) as values batched along axis 0."""
+        if isinstance(out, tuple):
+            return tuple(None if o is None else self._unbox_out(o) for o in out)
+        if type(out) is BatchTracer and out._trace is self:
+            return out.val
+        return np.broadcast_to(out, (self.size,) + shape_of(out))
+
+    def _batched_rules(self, fun, fwd, bwd, batched):
+        def fun_b(*vals):
+            return self._unbox_out(fun(*self._box(vals, batched)))
+
+        def fwd_b(*vals):
+            out, res = fwd(*self._box(vals, batched))
+            return self._unbox_out(out), res
+
+        def bwd_b(res, g):
+            g = tuple(self._box(g, [True] * len(g))) if isinstance(g, tuple) \
+                else BatchTracer(self, g)
+            cts = []
+            for ct, b in zip(bwd(res, g), batched):
+                ct = self._unbox_out(ct)
+                # an argument shared by the batch collects the cotangents of all examples
+                cts.append(ct if b else np.sum(ct, axis=0))
+            return cts
+        return fun_b, fwd_b, bwd_b
 
 
 def batch_map(f, leaves, batched, size):
