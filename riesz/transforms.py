@@ -393,7 +393,7 @@ def _blocks(stacked, leaves, move_basis_last):
         blocks, start = [], 0
         for x in leaves:
             size, shape = _size(x), shape_of(x)
-            part = rows[start:start + size]
+            part = rows if len(leaves) == 1 else rows[start:start + size]
             start += size
             if move_basis_last:
                 # (size_j,) + s_i → s_i + shape_j
