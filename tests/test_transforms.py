@@ -199,8 +199,8 @@ def _spec_cases():
 @pytest.mark.parametrize("name,k", _spec_cases())
 def test_every_primitive_batches(name, k):
     """vmap of every spec-table case (every primitive, including ones without a batching
-    rule of their own) equals the loop over the examples, and forward- and reverse-mode
-    Jacobians (a batched JVP and a batched VJP) agree."""
+    rule of their own) equals the loop over the examples and differentiates correctly,
+    and forward- and reverse-mode Jacobians (a batched JVP and a batched VJP) agree."""
     case = SPECS[name][k]
     examples = [case.args(np.random.default_rng(k * 10 + e), "float64") for e in range(3)]
     batch = [np.stack(parts) for parts in zip(*examples)]
@@ -213,6 +213,9 @@ def test_every_primitive_batches(name, k):
         # the documented limit (riesz/batching.py): the case branches on the values
         # themselves, e.g. np.where(x > 0, ...); its Jacobians are still checked below
         assert name in BRANCH_ON_VALUES or name not in KNOWN_PRIMITIVES, name
+    else:
+        if case.modes == ("fwd", "rev"):   # the batched primitives differentiate correctly
+            check_grads(vmap(case.fn), batch, order=1)
     if case.modes == ("fwd", "rev"):
         nums = tuple(range(len(case.shapes)))
         fwd = jacfwd(case.fn, argnums=nums)(*examples[0])
