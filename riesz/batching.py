@@ -7,12 +7,12 @@ each primitive is applied to the batch at once by its batching rule
 pass: ``jacfwd`` pushes the whole basis of tangents through ``jvp`` as one
 batch, ``jacrev`` the whole basis of cotangents through the pullback.
 
-Python control flow inside a vmapped function sees no concrete value (there
-is one per example): ``if x > 0`` on a batched ``x`` raises. Derivative rules
-that look at concrete values (the ties of ``max``, ``maximum``, the mask of
-``where``) therefore work when the batch holds tangents or cotangents (as in
-``jacobian`` and ``hessian``) but not when it holds the points themselves
-(``vmap(grad(f))`` of such an ``f``).
+A batched value has no single concrete value (there is one per example). When
+the function needs one (Python control flow such as ``if x > 0``, a comparison
+feeding ``np.where``, a derivative rule that looks at ties of ``max``), vmap
+falls back to calling the function once per example and stacking the results:
+correct, but a Python loop. Batches of tangents or cotangents (``jacobian``,
+``hessian``) never need it, since the points themselves are not batched.
 """
 import functools
 
@@ -23,7 +23,12 @@ from .rules.batching import rule_for
 from .rules.define import shape_of, dtype_of
 from .tree import tree_flatten, tree_unflatten
 
-__all__ = ["vmap", "BatchTrace", "BatchTracer"]
+__all__ = ["vmap", "BatchTrace", "BatchTracer", "BatchedValueError"]
+
+
+class BatchedValueError(TypeError):
+    """The concrete value of a batched value was asked for: vmap maps the function over
+    the examples one at a time instead."""
 
 
 class BatchTracer(Tracer):
@@ -39,11 +44,9 @@ class BatchTracer(Tracer):
 
     @property
     def primal(self):
-        raise TypeError(
+        raise BatchedValueError(
             "vmap: this needs the concrete value of a batched value, and there is one per "
-            "example (Python control flow such as `if x > 0`, float(x), or a derivative rule "
-            "that compares values). Use np.where for branches, or move the batched "
-            "computation out of the function that needs the value")
+            "example (Python control flow such as `if x > 0`, float(x), or a comparison)")
 
     def __repr__(self):
         return (f"BatchTracer(level={self._trace.level}, {self._trace.size} examples of "
@@ -135,13 +138,25 @@ def batch_map(f, leaves, batched, size):
     batched input is returned once, unbatched)."""
     trace = BatchTrace(size)
     boxed = [BatchTracer(trace, x) if b else x for x, b in zip(leaves, batched)]
-    out_leaves, out_tree = tree_flatten(f(*boxed))
+    try:
+        out_leaves, out_tree = tree_flatten(f(*boxed))
+    except BatchedValueError:
+        return _map_by_loop(f, leaves, batched, size)
     vals, flags = [], []
     for o in out_leaves:
         mine = type(o) is BatchTracer and o._trace is trace
         vals.append(o.val if mine else o)
         flags.append(mine)
     return vals, out_tree, flags
+
+
+def _map_by_loop(f, leaves, batched, size):
+    """:func:`batch_map` one example at a time, for functions that need concrete values."""
+    per_example = [tree_flatten(f(*[x[k] if b else x for x, b in zip(leaves, batched)]))
+                   for k in range(size)]
+    out_tree = per_example[0][1]
+    vals = [np.stack(list(parts)) for parts in zip(*[outs for outs, _ in per_example])]
+    return vals, out_tree, [True] * len(vals)
 
 
 def vmap(f, in_axes=0, out_axes=0):
@@ -152,7 +167,8 @@ def vmap(f, in_axes=0, out_axes=0):
     to every leaf of that argument. ``out_axes`` is an int or ``None``, or a tuple
     with one per element of a tuple output; outputs that do not depend on a batched
     input are broadcast along the batch axis (``None`` requires that). vmap nests
-    with itself and with every other transform.
+    with itself and with every other transform. A function that needs the concrete
+    value of a batched argument (``if x > 0``) is called once per example instead.
 
     >>> import numpy as np, riesz
     >>> riesz.vmap(lambda x, y: x @ y, in_axes=(0, None))(np.ones((5, 3)), np.ones(3)).shape

@@ -150,8 +150,6 @@ def test_vmap_errors():
         vmap(lambda a, b: a + b)(np.ones(2), np.ones(3))
     with pytest.raises(ValueError, match="no argument is batched"):
         vmap(np.sin, in_axes=None)(np.ones(2))
-    with pytest.raises(TypeError, match="one per example"):
-        vmap(lambda x: x if x > 0 else -x)(np.ones(3))
 
 
 MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)),
@@ -181,16 +179,6 @@ def test_vmap_indexing_and_its_transpose(index):
     np.testing.assert_allclose(vmap(lambda g: pullback(g)[0])(G), expected)
 
 
-# spec cases that branch on the values themselves (np.where(x > 0, ...)): vmap over the
-# points cannot give them one concrete value (see riesz/batching.py). Primitives added
-# after these tests were written may do the same; the known ones may not.
-BRANCH_ON_VALUES = {"where"}
-KNOWN_PRIMITIVES = {"add", "subtract", "negative", "multiply", "divide", "power", "maximum",
-                    "minimum", "where", "exp", "log", "sin", "cos", "tanh", "sqrt", "absolute",
-                    "astype", "stop_gradient", "sum", "amax", "amin", "reshape", "transpose",
-                    "broadcast_to", "getitem", "scatter_add", "matmul"}
-
-
 def _spec_cases():
     return [pytest.param(name, k, id=f"{name}-{k}") for name, cases in SPECS.items()
             for k in range(len(cases))]
@@ -205,17 +193,9 @@ def test_every_primitive_batches(name, k):
     examples = [case.args(np.random.default_rng(k * 10 + e), "float64") for e in range(3)]
     batch = [np.stack(parts) for parts in zip(*examples)]
     expected = np.stack([np.asarray(case.fn(*ex)) for ex in examples])
-    try:
-        np.testing.assert_allclose(vmap(case.fn)(*batch), expected, rtol=1e-12)
-    except TypeError as e:
-        if "one per example" not in str(e):
-            raise
-        # the documented limit (riesz/batching.py): the case branches on the values
-        # themselves, e.g. np.where(x > 0, ...); its Jacobians are still checked below
-        assert name in BRANCH_ON_VALUES or name not in KNOWN_PRIMITIVES, name
-    else:
-        if case.modes == ("fwd", "rev"):   # the batched primitives differentiate correctly
-            check_grads(vmap(case.fn), batch, order=1)
+    np.testing.assert_allclose(vmap(case.fn)(*batch), expected, rtol=1e-12)
+    if case.modes == ("fwd", "rev"):   # the batched primitives differentiate correctly
+        check_grads(vmap(case.fn), batch, order=1)
     if case.modes == ("fwd", "rev"):
         nums = tuple(range(len(case.shapes)))
         fwd = jacfwd(case.fn, argnums=nums)(*examples[0])
@@ -235,6 +215,18 @@ def test_primitive_without_batching_rule_loops():
     np.testing.assert_allclose(jacfwd(lambda x: np.sin(cumsum(x)))(X[0]),
                                jacrev(lambda x: np.sin(cumsum(x)))(X[0]), rtol=1e-14)
     np.testing.assert_allclose(jacrev(cumsum)(X[0]), np.tril(np.ones((4, 4))))
+
+
+def test_vmap_needing_concrete_values_maps_one_example_at_a_time():
+    X = rng.standard_normal((4, 3))
+    branchy = lambda x: x * 2 if np.sum(x) > 0 else -x       # Python control flow
+    np.testing.assert_allclose(vmap(branchy)(X), np.stack([branchy(x) for x in X]))
+    # per-example gradients of a ReLU network: maximum's rule compares the values
+    W = rng.standard_normal((3, 2))
+    loss = lambda W, x: np.sum(np.maximum(x @ W, 0.0) ** 2)
+    per_example = vmap(grad(loss), in_axes=(None, 0))(W, X)
+    np.testing.assert_allclose(per_example, np.stack([grad(loss)(W, x) for x in X]))
+    assert per_example.shape == (4, 3, 2)
 
 
 def test_vmap_of_grad_per_example_gradients():
