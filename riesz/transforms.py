@@ -417,12 +417,12 @@ def jacfwd(f, argnums=0, has_aux=False):
         f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacfwd")
         flat, in_tree = tree_flatten(diff_args)
         basis, n = _standard_basis(flat)
-        result = []
+        aux = []
 
         def push(*tangent_leaves):
             out = jvp(f_of_diff, diff_args, tree_unflatten(in_tree, tangent_leaves),
                       has_aux=has_aux)
-            result[:] = [out[0]] + ([out[2]] if has_aux else [])
+            aux[:] = out[2:]
             return out[1]
 
         tangents, out_tree = _push_basis(push, basis, n)
@@ -430,7 +430,7 @@ def jacfwd(f, argnums=0, has_aux=False):
         # has shape (shape_j) + out_shape_i and is moved to out_shape_i + shape_j
         jac = _assemble(_blocks(tangents, flat, move_basis_last=True), out_tree,
                         in_tree, single)
-        return (jac, result[1]) if has_aux else jac
+        return (jac, aux[0]) if has_aux else jac
 
     return jac_f
 
