@@ -12,8 +12,10 @@ SPECS = {
     "power": [Case(lambda x, y: x ** y, s, domain="positive") for s in BROADCAST_PAIRS]
     + [Case(lambda x: x ** 3, [(3, 2)])],
     "negative": [Case(lambda x: -x, [(3, 4)])],
-    "maximum": [Case(lambda x, y: np.maximum(x, y), s) for s in BROADCAST_PAIRS[:2]],
-    "minimum": [Case(lambda x, y: np.minimum(x, y), s) for s in BROADCAST_PAIRS[:2]],
+    "maximum": [Case(lambda x, y: np.maximum(x, y), s, domain="separated")
+                for s in BROADCAST_PAIRS[:2]],
+    "minimum": [Case(lambda x, y: np.minimum(x, y), s, domain="separated")
+                for s in BROADCAST_PAIRS[:2]],
     "where": [Case(lambda x, y: np.where(x > 0, x, y), [(3, 4), (4,)]),
               Case(lambda x: np.where(x > 0, x ** 2, 0.0), [(5,)])],
     "exp": [Case(np.exp, [(3, 4)])],
