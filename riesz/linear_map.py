@@ -17,8 +17,7 @@ import numpy as np
 
 from .core import JVPTrace, ZERO
 from .rules.define import shape_of, dtype_of
-from .transforms import (Recording, jvp, _like, _standard_basis, _push_basis, _blocks,
-                         _assemble)
+from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["LinearMap", "linearize", "linear_transpose"]
@@ -140,19 +139,14 @@ class LinearMap:
         Built in one batched pass over the basis of the smaller space (the map on
         V's basis, or its transpose on W's); meant for small maps.
         """
-        n_in, n_out = self.in_space.size, self.out_space.size
-        if n_in <= n_out:
-            basis, n = _standard_basis(self.in_space.leaves)
-            cols, _ = _push_basis(lambda *v: self._apply(tree_unflatten(self.in_space.tree, v)),
-                                  basis, n)
-            blocks = _blocks(cols, self.in_space.leaves, move_basis_last=True)
+        if self.in_space.size <= self.out_space.size:
+            blocks, _ = jacobian_blocks(
+                lambda *v: self._apply(tree_unflatten(self.in_space.tree, v)),
+                self.in_space.leaves, forward=True)
         else:
-            basis, n = _standard_basis(self.out_space.leaves)
-            rows, _ = _push_basis(
-                lambda *w: self._transpose(tree_unflatten(self.out_space.tree, w)), basis, n)
-            by_input = _blocks(rows, self.out_space.leaves, move_basis_last=False)
-            blocks = [[by_input[j][i] for j in range(len(by_input))]
-                      for i in range(len(self.out_space.leaves))]
+            blocks, _ = jacobian_blocks(
+                lambda *w: self._transpose(tree_unflatten(self.out_space.tree, w)),
+                self.out_space.leaves, forward=False)
         return _assemble(blocks, self.out_space.tree, self.in_space.tree, single=False)
 
     def __repr__(self):

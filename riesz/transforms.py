@@ -378,14 +378,16 @@ def _push_basis(fn, basis, n):
     return [v if b else np.broadcast_to(v, (n,) + shape_of(v)) for v, b in zip(vals, batched)], tree
 
 
-def _blocks(stacked, leaves, move_basis_last):
-    """Cut the results of :func:`_push_basis` into Jacobian blocks.
+def _blocks(stacked, leaves, forward):
+    """Cut the results of :func:`_push_basis` into Jacobian blocks, indexed
+    [output leaf][input leaf].
 
     ``stacked[i]`` has shape (n,) + sᵢ, n running over the entries of ``leaves``
-    (the side the basis came from). Block (i, j) is the part from leaf j: its
-    entries come as (size_j,) + sᵢ. Reverse mode pushed output basis vectors, so the
-    block is shape_j + sᵢ (output before input); forward mode pushed input basis
-    vectors, so with ``move_basis_last`` the block becomes sᵢ + shape_j.
+    (the side the basis came from), and the part from leaf j comes as
+    (size_j,) + sᵢ. Forward mode pushed input basis vectors (``stacked`` is per
+    output leaf): the block is moved to sᵢ + shape_j. Reverse mode pushed output
+    basis vectors (``stacked`` is per input leaf): the block is shape_j + sᵢ, output
+    before input already.
     """
     out = []
     for rows in stacked:
@@ -395,7 +397,7 @@ def _blocks(stacked, leaves, move_basis_last):
             size, shape = _size(x), shape_of(x)
             part = rows if len(leaves) == 1 else rows[start:start + size]
             start += size
-            if move_basis_last:
+            if forward:
                 # (size_j,) + s_i → s_i + shape_j
                 part = np.reshape(part, (size,) + s_i)
                 part = np.transpose(part, tuple(range(1, len(s_i) + 1)) + (0,))
@@ -403,7 +405,16 @@ def _blocks(stacked, leaves, move_basis_last):
             else:
                 blocks.append(np.reshape(part, shape + s_i))
         out.append(blocks)
-    return out
+    return out if forward else [list(row) for row in zip(*out)]
+
+
+def jacobian_blocks(fn, leaves, forward):
+    """A linear ``fn`` (taking the leaves of one side) applied to that side's whole
+    standard basis in one batched pass, cut into Jacobian blocks [output leaf][input
+    leaf] by :func:`_blocks`. Returns the blocks and the tree of ``fn``'s output."""
+    basis, n = _standard_basis(leaves)
+    stacked, tree = _push_basis(fn, basis, n)
+    return _blocks(stacked, leaves, forward), tree
 
 
 def jacfwd(f, argnums=0, has_aux=False):
@@ -416,7 +427,6 @@ def jacfwd(f, argnums=0, has_aux=False):
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacfwd")
         flat, in_tree = tree_flatten(diff_args)
-        basis, n = _standard_basis(flat)
         aux = []
 
         def push(*tangent_leaves):
@@ -425,11 +435,9 @@ def jacfwd(f, argnums=0, has_aux=False):
             aux[:] = out[2:]
             return out[1]
 
-        tangents, out_tree = _push_basis(push, basis, n)
-        # tangents[i][k] = ∂f(x)(e_k) for output leaf i: the k-th column, so block (i, j)
-        # has shape (shape_j) + out_shape_i and is moved to out_shape_i + shape_j
-        jac = _assemble(_blocks(tangents, flat, move_basis_last=True), out_tree,
-                        in_tree, single)
+        # push(e_k) = ∂f(x)(e_k): the k-th column of the Jacobian
+        blocks, out_tree = jacobian_blocks(push, flat, forward=True)
+        jac = _assemble(blocks, out_tree, in_tree, single)
         return (jac, aux[0]) if has_aux else jac
 
     return jac_f
@@ -453,13 +461,10 @@ def jacrev(f, argnums=0, has_aux=False):
 
 def _jacrev_from_pullback(out, pullback, diff_args, single):
     out_flat, out_tree = tree_flatten(out)
-    flat, in_tree = tree_flatten(diff_args)
-    basis, m = _standard_basis(out_flat)
-    cts, _ = _push_basis(lambda *c: pullback(tree_unflatten(out_tree, c)), basis, m)
-    # cts[j][k] = ∂f(x)ᵀ e_k for input leaf j: the k-th row, so block (i, j) is the
-    # rows of output leaf i, of shape out_shape_i + shape_j
-    by_input = _blocks(cts, out_flat, move_basis_last=False)
-    by_output = [[by_input[j][i] for j in range(len(flat))] for i in range(len(out_flat))]
+    in_tree = tree_flatten(diff_args)[1]
+    # ∂f(x)ᵀ e_k: the k-th row of the Jacobian
+    by_output, _ = jacobian_blocks(lambda *c: pullback(tree_unflatten(out_tree, c)),
+                                   out_flat, forward=False)
     return _assemble(by_output, out_tree, in_tree, single)
 
 
