@@ -19,5 +19,7 @@ __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
            "custom_vjp", "stop_gradient",
-           "custom_jvp", "checkpoint", "remat", "vmap", "LinearMap", "linearize", "linear_transpose",
-           "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]
+           "custom_jvp", "checkpoint", "remat", "vmap",
+           "LinearMap", "linearize", "linear_transpose",
+           "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
+           "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]

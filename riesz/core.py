@@ -21,8 +21,8 @@ recursion, so a chain of any length works.
 """
 import itertools
 
-__all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp", "bind_custom_jvp",
-           "ZERO", "full_lower", "NoRuleError"]
+__all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
+           "bind_custom_jvp", "ZERO", "full_lower", "NoRuleError"]
 
 _levels = itertools.count(1)
 
