@@ -319,6 +319,9 @@ def test_custom_jvp_both_modes_to_second_order():
                                sigmoid * (1 - sigmoid), rtol=1e-12)
     np.testing.assert_allclose(hessian(lambda x: np.sum(softplus(x)))(x),
                                np.diag(sigmoid * (1 - sigmoid)), rtol=1e-12, atol=1e-15)
+    # a batch of cotangents through the transposed rule, twice
+    third_order = np.einsum("i,ij,ik->ijk", sigmoid * (1 - sigmoid), np.eye(4), np.eye(4))
+    np.testing.assert_allclose(jacrev(jacrev(softplus))(x), third_order, atol=1e-15)
     check_grads(softplus, (x,), order=2)
 
 
