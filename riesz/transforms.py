@@ -210,8 +210,8 @@ def grad(f, argnums=0, has_aux=False, *, metric=None):
 
     ``metric`` changes the inner product the gradient represents ∂f(x) under:
     with ⟨u, v⟩_M = uᵀMv the gradient is the vector g with ⟨g, ẋ⟩_M = ∂f(x)(ẋ),
-    that is g = M⁻¹∇f(x). Give a symmetric positive-definite matrix M (of size
-    x.size × x.size, acting on x flattened), or a callable that applies M⁻¹ to an
+    that is g = M⁻¹∇f(x). Give a symmetric positive-definite matrix M (an ndarray of
+    size x.size × x.size, acting on x flattened), or a callable that applies M⁻¹ to an
     array of x's shape; for several arguments or pytrees, a pytree of those with
     the gradient's structure (``None`` for the plain inner product of a leaf).
     See docs/metric.md.
@@ -239,7 +239,7 @@ def _metric_inverse(metric, fname):
     """The map ∇f ↦ M⁻¹∇f for a ``metric`` of :func:`grad`, leaf by leaf."""
     if metric is None:
         return lambda g: g
-    if callable(metric) or _is_matrix(metric):
+    if callable(metric) or isinstance(metric, np.ndarray):
         apply_one = _leaf_metric_inverse(metric, fname)
 
         def riesz_map_single(g):
@@ -257,10 +257,6 @@ def _metric_inverse(metric, fname):
         return tree_unflatten(tree, [x if m is None else _leaf_metric_inverse(m, fname)(x)
                                      for x, m in zip(leaves, per_leaf)])
     return riesz_map_tree
-
-
-def _is_matrix(x):
-    return isinstance(x, np.ndarray) or (isinstance(x, list) and np.ndim(x) == 2)
 
 
 def _leaf_metric_inverse(metric, fname):

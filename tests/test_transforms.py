@@ -488,6 +488,9 @@ def test_grad_metric_per_leaf_and_matrix_arguments():
     plain_X, plain_y = grad(f, argnums=(0, 1))(X, y)
     np.testing.assert_allclose(gX, (plain_X.ravel() / np.arange(1.0, 7.0)).reshape(2, 3))
     np.testing.assert_allclose(gy, plain_y)
+    gX, gy = grad(f, argnums=(0, 1), metric=[None, 2 * np.eye(2)])(X, y)
+    np.testing.assert_allclose(gX, plain_X)
+    np.testing.assert_allclose(gy, plain_y / 2)
     g = grad(lambda p: f(p["X"], p["y"]), metric={"X": None, "y": lambda v: 3 * v})
     np.testing.assert_allclose(g({"X": X, "y": y})["y"], 3 * plain_y)
 
