@@ -217,7 +217,7 @@ def grad(f, argnums=0, has_aux=False, *, metric=None):
     See docs/metric.md.
 
     >>> import numpy as np, riesz
-    >>> float(riesz.grad(np.tanh)(2.0)) == 1 - np.tanh(2.0) ** 2
+    >>> bool(riesz.grad(np.tanh)(2.0) == 1 - np.tanh(2.0) ** 2)
     True
     >>> M = np.diag([1.0, 4.0])
     >>> riesz.grad(lambda x: x @ x, metric=M)(np.ones(2))
