@@ -22,7 +22,7 @@ recursion, so a chain of any length works.
 import itertools
 
 __all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
-           "ZERO", "full_lower", "NoRuleError"]
+           "bind_custom_jvp", "ZERO", "full_lower", "NoRuleError"]
 
 _levels = itertools.count(1)
 
@@ -129,6 +129,20 @@ def bind_custom_vjp(name, fun, fwd, bwd, args):
     return top.process_custom_vjp(name, fun, fwd, bwd, args)
 
 
+def bind_custom_jvp(name, fun, jvp, fwd, bwd, args):
+    """Call ``fun(*args)`` whose forward mode is given by the user.
+
+    ``jvp(primals, tangents) -> (out, tangent_out)`` (``None`` for the tangent of
+    an argument that is not perturbed). Forward mode uses ``jvp``; reverse mode
+    uses ``fwd``/``bwd``, the transpose of ``jvp``'s linear map built by the caller,
+    as a custom VJP.
+    """
+    top = _top_trace(args)
+    if top is None:
+        return fun(*args)
+    return top.process_custom_jvp(name, fun, jvp, fwd, bwd, args)
+
+
 def full_lower(x):
     """The concrete value under every level of tracing."""
     while isinstance(x, Tracer):
@@ -179,6 +193,17 @@ class JVPTrace(Trace):
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
         return fun(*args)   # forward mode differentiates the primal implementation
+
+    def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        primals, tangents = [], []
+        for a in args:
+            mine = type(a) is JVPTracer and a._trace is self
+            primals.append(a.primal if mine else a)
+            tangents.append(a.tangent if mine else None)
+        out, t_out = jvp(primals, tangents)
+        if isinstance(out, tuple):
+            return tuple(JVPTracer(self, o, t) for o, t in zip(out, t_out))
+        return JVPTracer(self, out, t_out)
 
 
 def _add_tangents(a, b, multiple):
@@ -250,6 +275,9 @@ class VJPTrace(Trace):
         if not parents:
             return ans
         return self._record(prim, params, parents, vals, ans)
+
+    def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        return self.process_custom_vjp(name, fun, fwd, bwd, args)
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
         vals, parents, _ = self._unbox(args)
