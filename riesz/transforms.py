@@ -154,13 +154,14 @@ def _split_args(f, args, kwargs, argnums, what):
     return f_of_diff, tuple(args[i] for i in nums), single
 
 
-def value_and_grad(f, argnums=0, has_aux=False, *, metric=None):
+def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """The function ``x ↦ (f(x), ∇f(x))`` for a real-scalar-valued ``f``.
 
     The gradient has the structure, shapes and dtypes of the arguments named by
     ``argnums`` (an int, or a tuple giving a tuple of gradients). With
     ``has_aux`` ``f`` returns ``(value, aux)`` and the result is
-    ``((value, aux), grad)``. ``metric`` is described in :func:`grad`.
+    ``((value, aux), grad)``. ``metric`` and ``holomorphic`` are described in
+    :func:`grad`.
     """
     fname = getattr(f, "__name__", "f")
     riesz_map = _metric_inverse(metric, fname)
@@ -169,9 +170,11 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None):
     def value_and_grad_f(*args, **kwargs):
         f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "grad")
         flat, in_tree = tree_flatten(diff_args)
+        if holomorphic:
+            _check_complex_inputs(flat, fname)
         out, aux, trace, in_slots = _trace_vjp(f_of_diff, diff_args, flat, in_tree, has_aux)
         value, slot = _lower(out, trace)
-        _check_scalar_output(value, fname)
+        _check_scalar_output(value, fname, holomorphic)
         if slot is None:
             cts = [None] * len(trace.tape)
         else:
@@ -184,7 +187,15 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None):
     return value_and_grad_f
 
 
-def _check_scalar_output(value, fname):
+def _check_complex_inputs(leaves, fname):
+    for x in leaves:
+        if not np.issubdtype(dtype_of(x), np.complexfloating):
+            raise TypeError(f"grad(..., holomorphic=True): {fname} was called with an argument "
+                            f"of dtype {dtype_of(x)}; a holomorphic derivative needs complex "
+                            f"inputs (pass x.astype(complex))")
+
+
+def _check_scalar_output(value, fname, holomorphic=False):
     if isinstance(value, (tuple, list, dict)):
         raise TypeError(f"grad: {fname} returned a {type(value).__name__}; grad needs a real "
                         f"scalar output. Use has_aux=True to return extra values, or vjp / "
@@ -194,12 +205,18 @@ def _check_scalar_output(value, fname):
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "
                         f"scalar output. Reduce it (e.g. np.sum), or use riesz.vjp or "
                         f"riesz.jacobian for non-scalar outputs")
-    if not np.issubdtype(dtype, np.floating):
+    if holomorphic and not np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(f"grad(..., holomorphic=True): {fname} returned a value of dtype "
+                        f"{dtype}; a holomorphic function returns a complex scalar")
+    if not holomorphic and not np.issubdtype(dtype, np.floating):
+        hint = (" For a holomorphic f of complex z use grad(f, holomorphic=True), which gives "
+                "f'(z); for other complex outputs use riesz.vjp"
+                if np.issubdtype(dtype, np.complexfloating) else "")
         raise TypeError(f"grad: {fname} returned a value of dtype {dtype}; grad needs a real "
-                        f"floating-point scalar (for complex outputs use riesz.vjp)")
+                        f"floating-point scalar.{hint}")
 
 
-def grad(f, argnums=0, has_aux=False, *, metric=None):
+def grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """The gradient of a real-scalar-valued ``f``: the vector ∇f(x) with
     ⟨∇f(x), ẋ⟩ = ∂f(x)(ẋ) for every change ẋ.
 
@@ -216,6 +233,12 @@ def grad(f, argnums=0, has_aux=False, *, metric=None):
     the gradient's structure (``None`` for the plain inner product of a leaf).
     See docs/metric.md.
 
+    For a real-valued f of complex z the gradient is the conjugate of the
+    steepest-ascent direction (JAX's convention, docs/complex.md):
+    ``grad(lambda z: abs(z)**2)(3+4j) == 6-8j``. With ``holomorphic=True`` a
+    holomorphic f of complex z gives its complex derivative f'(z)
+    (``grad(lambda z: z**2, holomorphic=True)(z) == 2*z``).
+
     >>> import numpy as np, riesz
     >>> bool(riesz.grad(np.tanh)(2.0) == 1 - np.tanh(2.0) ** 2)
     True
@@ -223,7 +246,7 @@ def grad(f, argnums=0, has_aux=False, *, metric=None):
     >>> riesz.grad(lambda x: x @ x, metric=M)(np.ones(2))
     array([2. , 0.5])
     """
-    vg = value_and_grad(f, argnums, has_aux, metric=metric)
+    vg = value_and_grad(f, argnums, has_aux, metric=metric, holomorphic=holomorphic)
 
     @functools.wraps(f)
     def grad_f(*args, **kwargs):
