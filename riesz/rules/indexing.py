@@ -112,12 +112,19 @@ def rebind(tracer, new, what):
             f"the assigned value by a different transform nested inside it "
             f"({type(new).__name__}), so the array cannot be updated in place. Write the "
             f"update as a new array instead: y = riesz.numpy.at(y)[idx].set(v)")
-    for name in _fields(type(tracer)):
-        setattr(tracer, name, getattr(new, name))
+    _copy_fields(new, tracer)
 
 
-def _fields(cls):
-    return [name for c in cls.__mro__ for name in getattr(c, "__slots__", ())]
+def _copy_fields(src, dst):
+    # every slot of every class of src, read and written through the slot descriptors
+    # (a subclass may shadow a slot with a property); slots a class leaves unset are skipped
+    for cls in type(src).__mro__:
+        for name in getattr(cls, "__slots__", ()):
+            slot = cls.__dict__[name]
+            try:
+                slot.__set__(dst, slot.__get__(src))
+            except AttributeError:
+                pass
 
 
 @implements(np.copy)
@@ -127,8 +134,7 @@ def copy(a, order="K", subok=False):
     if not isinstance(a, Tracer):
         return np.copy(a, order=order)
     new = object.__new__(type(a))
-    for name in _fields(type(a)):
-        setattr(new, name, getattr(a, name))
+    _copy_fields(a, new)
     return new
 
 

@@ -12,7 +12,12 @@ def _sign_fixed(v):
 
 def _svd_vectors(a):
     u, _, vh = np.linalg.svd(a, full_matrices=False)
-    return [_sign_fixed(u), _sign_fixed(np.swapaxes(vh, -1, -2))]
+    return np.concatenate([_sign_fixed(u).ravel(), _sign_fixed(np.swapaxes(vh, -1, -2)).ravel()])
+
+
+def _qr_factors(a):
+    q, r = np.linalg.qr(a)
+    return np.concatenate([q.ravel(), r.ravel()])
 
 
 SPECS = {
@@ -47,7 +52,7 @@ SPECS = {
     "cholesky": [Case(np.linalg.cholesky, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.cholesky(a, upper=True), [(2, 3, 3)],
                       domain="spaced_symmetric")],
-    "qr": [Case(lambda a: np.linalg.qr(a), [(4, 3)], domain="spaced"),
+    "qr": [Case(_qr_factors, [(4, 3)], domain="spaced"),
            Case(lambda a: np.linalg.qr(a).Q, [(2, 3, 3)], domain="conditioned"),
            Case(lambda a: np.linalg.qr(a, mode="r"), [(3, 2)], domain="spaced")],
     "eigh": [Case(lambda a: np.linalg.eigh(a)[0], [(3, 3)], domain="spaced_symmetric"),
