@@ -277,3 +277,15 @@ def test_copies_are_independent_of_the_original(make_copy):
         z[0] = 0.0
         return np.sum(y) + 2 * np.sum(z)
     np.testing.assert_allclose(grad(f)(np.ones(3)), [1.0, 3.0, 3.0])
+
+
+def test_complex_linear_algebra_and_fft():
+    # the holomorphic ones follow JAX's convention (bilinear transposes)
+    c = lambda *s: rng.standard_normal(s) + 1j * rng.standard_normal(s)
+    a = c(3, 3) + 3 * np.eye(3)
+    check_grads(lambda a, b: np.linalg.solve(a, b) + np.linalg.det(a), (a, c(3)), order=2)
+    check_grads(lambda a, b: np.einsum("ij,jk", np.linalg.inv(a), b), (a, c(3, 2)), order=2)
+    check_grads(lambda z: np.fft.ifft2(np.fft.fft(z) * 2j), (c(2, 3),), order=2)
+    # the factorizations are written for real matrices and say so
+    with pytest.raises(NotImplementedError, match="numpy.linalg.eigh of a complex matrix"):
+        grad(lambda a: np.sum(np.linalg.eigh(a)[0]))(a)

@@ -609,6 +609,14 @@ def _square(name, a):
                                     f"got shape {s}")
 
 
+def _real_only(name, a):
+    if dtype_of(a).kind == "c":
+        raise NotImplementedError(
+            f"{name} of a complex matrix: riesz's rule for it is written for real matrices "
+            f"(the complex case needs the phase conventions of the factors); "
+            f"differentiate the real and imaginary parts as a real block matrix instead")
+
+
 def _result(kind, *values):
     return getattr(np.linalg._linalg, kind)(*values)
 
@@ -642,6 +650,7 @@ def det(a):
 def slogdet(a):
     """(sign, log|det A|); the sign has zero derivative (real A)."""
     _square("numpy.linalg.slogdet", a)
+    _real_only("numpy.linalg.slogdet", a)
     return _result("SlogdetResult", *slogdet_p(a))
 
 
@@ -651,6 +660,7 @@ def cholesky(a, /, *, upper=False):
     does, so the gradient is lower (upper) triangular: ⟨∇, Ȧ⟩ covers exactly the entries
     NumPy reads. Symmetrize (A + Aᵀ)/2 first if you want a symmetric gradient."""
     _square("numpy.linalg.cholesky", a)
+    _real_only("numpy.linalg.cholesky", a)
     return _mT(cholesky_p(_mT(a))) if upper else cholesky_p(a)
 
 
@@ -658,6 +668,7 @@ def cholesky(a, /, *, upper=False):
 def qr(a, mode="reduced"):
     """Reduced QR of an m×n matrix with m ≥ n (full column rank); ``mode='r'`` gives R.
     For m < n the factors' derivative is not implemented (an error says so)."""
+    _real_only("numpy.linalg.qr", a)
     m, n = shape_of(a)[-2:]
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"numpy.linalg.qr(mode={mode!r}) is not differentiable in "
@@ -676,6 +687,7 @@ def eigh(a, UPLO="L"):
     repeated ones a RuntimeWarning names eigh and the rotation within the repeated
     eigenspace is taken as zero."""
     _square("numpy.linalg.eigh", a)
+    _real_only("numpy.linalg.eigh", a)
     return _result("EighResult", *eigh_p(a, uplo=UPLO.upper()))
 
 
@@ -683,6 +695,7 @@ def eigh(a, UPLO="L"):
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues of a symmetric matrix: ẇᵢ = vᵢᵀ Ȧ vᵢ."""
     _square("numpy.linalg.eigvalsh", a)
+    _real_only("numpy.linalg.eigvalsh", a)
     return eigvalsh_p(a, uplo=UPLO.upper())
 
 
@@ -692,6 +705,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     factors needs ``full_matrices=False`` and distinct nonzero singular values (at repeated
     ones a RuntimeWarning names svd); the singular values alone differentiate anywhere they
     are distinct."""
+    _real_only("numpy.linalg.svd", a)
     if not compute_uv:
         return svdvals_p(a)
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
@@ -703,6 +717,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 @implements(np.linalg.svdvals)
 def svdvals(x, /):
+    _real_only("numpy.linalg.svdvals", x)
     return svdvals_p(x)
 
 
@@ -713,6 +728,7 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     if kwargs:
         raise TypeError(f"numpy.linalg.pinv: {sorted(kwargs)} not supported on traced values; "
                         f"use rcond")
+    _real_only("numpy.linalg.pinv", a)
     if rcond is None:
         rcond = max(shape_of(a)[-2:]) * np.finfo(np.result_type(dtype_of(a), np.float32)).eps
     return pinv_p(a, rcond=rcond)
