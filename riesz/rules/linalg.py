@@ -1,7 +1,7 @@
 """Products of arrays and ``numpy.linalg``: each primitive with its JVP and VJP rules.
 
 Primitives: matmul, einsum, inv, solve, det, slogdet, cholesky, qr, eigh, eigvalsh, svd,
-svdvals, pinv. The other functions (dot, vdot, inner, outer, kron, cross, tensordot, lstsq,
+pinv (the singular values alone are reductions.singular_values). The other functions (dot, vdot, inner, outer, kron, cross, tensordot, lstsq,
 matrix_power, multi_dot, tensorsolve) are compositions of primitives. Rules are written
 with riesz's own operations, so they differentiate again for higher orders. Matrices may
 carry leading batch axes (..., m, n) wherever NumPy accepts them.
@@ -21,7 +21,7 @@ from ..numpy.dispatch import implements, lower_all
 from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import multiply, where
 from .indexing import scatter_add
-from .reductions import sum_p
+from .reductions import singular_values, sum_p
 from .shape import broadcast_to, concat, moveaxis, ravel, reshape, transpose
 
 
@@ -557,22 +557,6 @@ svd_p = defprim("svd", lambda a: tuple(np.linalg.svd(a, full_matrices=False)),
                 multiple_results=True, jvp=[_svd_jvp], vjp=[_svd_vjp])
 
 
-def _svdvals_jvp(t, ans, a):
-    # σ̇ᵢ = uᵢᵀ Ȧ vᵢ with the singular vectors (from svd, so they differentiate again)
-    u, _, vh = svd_p(a)
-    return sum_p(u * matmul(t, _mT(vh)), axis=(len(shape_of(u)) - 2,), keepdims=False)
-
-
-def _svdvals_vjp(g, ans, a):
-    # transpose: Ā = U diag(σ̄) Vᵀ
-    u, _, vh = svd_p(a)
-    return matmul(u * _col(g), vh)
-
-
-svdvals_p = defprim("svdvals", lambda a: np.linalg.svd(a, compute_uv=False),
-                    jvp=[_svdvals_jvp], vjp=[_svdvals_vjp])
-
-
 # ------------------------------------------------------------ pseudo-inverse
 
 def _pinv_jvp(t, ans, a, rcond):
@@ -705,9 +689,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     factors needs ``full_matrices=False`` and distinct nonzero singular values (at repeated
     ones a RuntimeWarning names svd); the singular values alone differentiate anywhere they
     are distinct."""
-    _real_only("numpy.linalg.svd", a)
     if not compute_uv:
-        return svdvals_p(a)
+        return singular_values(a)
+    _real_only("numpy.linalg.svd", a)
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
         raise NotImplementedError(
             "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
@@ -717,8 +701,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 @implements(np.linalg.svdvals)
 def svdvals(x, /):
-    _real_only("numpy.linalg.svdvals", x)
-    return svdvals_p(x)
+    return singular_values(x)
 
 
 @implements(np.linalg.pinv)
@@ -748,7 +731,7 @@ def lstsq(a, b, rcond=None):
             residuals = reshape(residuals, shape=(1,))
     else:
         residuals = np.empty((0,), dtype=dtype_of(x))
-    return x, residuals, rank, svdvals_p(a)
+    return x, residuals, rank, singular_values(a)
 
 
 @implements(np.linalg.matrix_power)
