@@ -18,6 +18,8 @@ correct but maps the primitive over the examples one at a time
 (:func:`batch_by_loop`, a Python loop), so Jacobians and Hessians that use it
 become slow.
 """
+import string
+
 import numpy as np
 
 from .define import ELEMENTWISE, shape_of
@@ -181,6 +183,46 @@ BATCH_RULES = {
     "scatter_add": _scatter_add,
     "matmul": _matmul,
 }
+
+
+# ------------------------------------------------------------ assembly, einsum, numpy.linalg,
+# numpy.fft (issue 3); index_update maps by the loop
+
+def _concatenate(prim, vals, batched, size, axis, offsets):
+    # joining examples along axis a is joining the batch along a + 1 (shared pieces copied)
+    return prim(*[v if b else broadcast_to(v, shape=(size,) + shape_of(v))
+                  for v, b in zip(vals, batched)], axis=axis + 1, offsets=offsets)
+
+
+def _einsum(prim, vals, batched, size, subscripts):
+    # a fresh label for the batch axis, on the batched operands and on the output
+    ins, out = subscripts
+    label = next(c for c in string.ascii_letters if c not in "".join(ins) + out)
+    return prim(*vals, subscripts=(tuple(label + s if b else s for s, b in zip(ins, batched)),
+                                   label + out))
+
+
+def _matrix_stack(prim, vals, batched, size, **params):
+    """numpy.linalg's functions act on stacks (..., m, n) and broadcast the stacks of their
+    arguments, so the batch is one more stack axis in front: the same alignment as an
+    elementwise primitive's."""
+    return batch_elementwise(prim, vals, batched, size, **params)
+
+
+def _fft_axes(prim, vals, batched, size, **params):
+    # transforming an example's axis a is transforming the batch's axis a + 1
+    if "axes" in params:
+        params["axes"] = tuple(a + 1 for a in params["axes"])
+    else:
+        params["axis"] += 1
+    return prim(vals[0], **params)
+
+
+BATCH_RULES.update({"concatenate": _concatenate, "einsum": _einsum})
+BATCH_RULES.update({name: _matrix_stack for name in (
+    "inv", "solve", "det", "slogdet", "cholesky", "qr", "eigh", "eigvalsh", "svd", "pinv")})
+BATCH_RULES.update({name: _fft_axes for name in (
+    "fftn", "rfft", "rfft_transpose", "irfft", "irfft_transpose")})
 
 
 def rule_for(prim):

@@ -15,6 +15,8 @@ from .define import defprim, shape_of, dtype_of, unbroadcast
 def _selects_once(idx):
     # no integer arrays: slices, integers, None, Ellipsis and boolean masks select each
     # element at most once
+    if isinstance(idx, (int, np.integer, slice)):
+        return True
     items = idx if isinstance(idx, tuple) else (idx,)
     return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer, bool))
                or (isinstance(i, np.ndarray) and i.dtype == np.bool_) for i in items)
