@@ -17,12 +17,12 @@ import warnings
 import numpy as np
 
 from ..core import full_lower
-from ..numpy.dispatch import implements, lower_all
+from ..numpy.dispatch import implements
 from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import multiply, where
 from .indexing import scatter_add
 from .reductions import singular_values, sum_p
-from .shape import broadcast_to, concat, moveaxis, ravel, reshape, transpose
+from .shape import broadcast_to, moveaxis, ravel, reshape, transpose
 
 
 def _mT(x):

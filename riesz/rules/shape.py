@@ -12,6 +12,7 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, lower_all
 from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from .elementwise import where
 from .indexing import along_axis_index, getitem, scatter_add
 
 # the transpose of reshaping is reshaping back
@@ -381,12 +382,11 @@ def rot90(m, k=1, axes=(0, 1)):
 # ------------------------------------------------------------ triangles and diagonals
 
 def _triangle(m, k, upper):
-    from .elementwise import where
     shape = shape_of(m)
     rows, cols = shape[-2:] if len(shape) >= 2 else (shape[-1], shape[-1])
     keep = np.ones((rows, cols), dtype=bool)
     keep = np.triu(keep, k) if upper else np.tril(keep, k)
-    return where(keep, m, np.zeros((), dtype=np.result_type(dtype_of(m), np.float16)))
+    return where(keep, m, np.zeros((), dtype=dtype_of(m)))
 
 
 @implements(np.triu)
@@ -502,7 +502,6 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
 def select(condlist, choicelist, default=0):
     """The first choice whose condition holds, else ``default``: a chain of ``where`` (each
     unselected choice gets an exact zero cotangent)."""
-    from .elementwise import where
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     out = default
@@ -515,7 +514,6 @@ def select(condlist, choicelist, default=0):
 @implements(np.choose)
 def choose(a, choices, out=None, mode="raise"):
     """``choices[a]`` entry by entry: a chain of ``where`` on the concrete integer array ``a``."""
-    from .elementwise import where
     if out is not None:
         raise TypeError("numpy.choose(..., out=...) cannot write traced values into an array")
     a = np.asarray(lower_all(a))

@@ -1,6 +1,5 @@
 import numpy as np
 
-import riesz.numpy as rnp
 
 from .case import Case
 
