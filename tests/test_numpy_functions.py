@@ -132,6 +132,15 @@ def test_assignment_gradient_flows_to_array_and_value():
     np.testing.assert_allclose(gv, [2.0 + 2.0, 3.0])
 
 
+def test_assignment_of_a_list_of_traced_values():
+    def f(x):
+        y = x * 1.0
+        y[1:] = [x[0] * x[1], 3.0]
+        return y
+    np.testing.assert_allclose(riesz.jacobian(f)(np.array([2.0, 5.0, 7.0])),
+                               [[1, 0, 0], [5, 2, 0], [0, 0, 0]])
+
+
 def test_assignment_rebinds_every_name_of_the_array():
     def f(x):
         y = x * 1.0

@@ -152,7 +152,15 @@ def cannot_write(what):
 def setitem(y, idx, v):
     """``y[idx] = v`` on a traced ``y``: ``y`` is rebound to ``update(y, v)``, so the
     derivative flows to both the old ``y`` (outside ``idx``) and ``v`` (inside)."""
-    rebind(y, index_update(y, v, idx=normalize_index(idx)), "y[idx] = v")
+    rebind(y, index_update(y, _as_value(v), idx=normalize_index(idx)), "y[idx] = v")
+
+
+def _as_value(v):
+    # a list of (possibly traced) values is one array, as NumPy reads it
+    if isinstance(v, (list, tuple)):
+        from ..numpy.creation import asarray
+        return asarray(v)
+    return v
 
 
 class at:
@@ -179,11 +187,12 @@ class _IndexedUpdate:
 
     def set(self, values):
         """The array with ``array[idx]`` replaced by ``values``."""
-        return index_update(self.array, values, idx=self.idx)
+        return index_update(self.array, _as_value(values), idx=self.idx)
 
     def add(self, values):
         """The array with ``values`` added at ``idx`` (repeated indices add up)."""
         from .shape import broadcast_to
+        values = _as_value(values)
         shape = shape_of(self.array)
         sel = _selection_shape(shape, self.idx)
         if shape_of(values) != sel:
@@ -247,4 +256,4 @@ def put_along_axis(arr, indices, values, axis):
                                   "values; reshape arr to 1-D and use axis=0")
     axis = _axis(int(axis), len(shape_of(arr)))
     idx = along_axis_index(shape_of(arr), np.asarray(lower_all(indices)), axis)
-    rebind(arr, index_update(arr, values, idx=idx), "numpy.put_along_axis")
+    rebind(arr, index_update(arr, _as_value(values), idx=idx), "numpy.put_along_axis")
