@@ -59,37 +59,20 @@ def batch_by_loop(prim, vals, batched, size, **params):
     return np.stack(outs)
 
 
-def _takes(n_arrays, *names):
-    """A rule for a primitive with ``n_arrays`` array arguments and params ``names``. Some
-    rule code binds params positionally (``reshape(g, shape)``): they arrive in ``vals``
-    after the arrays, and are handed to the rule as keywords either way."""
-    def wrap(rule):
-        def batch_rule(prim, vals, batched, size, **params):
-            params.update(zip(names, vals[n_arrays:]))
-            return rule(prim, vals[:n_arrays], batched[:n_arrays], size, **params)
-        batch_rule.__name__ = rule.__name__
-        return batch_rule
-    return wrap
-
-
-@_takes(1, "axis", "keepdims")
 def _reduction(prim, vals, batched, size, axis, keepdims):
     # reducing an example's axis a is reducing the batch's axis a + 1
     (x,) = vals
     return prim(x, axis=tuple(a + 1 for a in axis), keepdims=keepdims)
 
 
-@_takes(1, "shape")
 def _reshape(prim, vals, batched, size, shape):
     return reshape(vals[0], shape=(size,) + tuple(shape))
 
 
-@_takes(1, "axes")
 def _transpose(prim, vals, batched, size, axes):
     return transpose(vals[0], axes=(0,) + tuple(a + 1 for a in axes))
 
 
-@_takes(1, "shape")
 def _broadcast_to(prim, vals, batched, size, shape):
     return broadcast_to(_expand_after_batch(vals[0], len(shape)), shape=(size,) + tuple(shape))
 
@@ -111,7 +94,6 @@ def _batch_index(idx):
     return (slice(None),) + items
 
 
-@_takes(1, "idx")
 def _getitem(prim, vals, batched, size, idx):
     batch_idx = _batch_index(idx)
     if batch_idx is None:
@@ -119,7 +101,6 @@ def _getitem(prim, vals, batched, size, idx):
     return getitem(vals[0], idx=batch_idx)
 
 
-@_takes(1, "idx", "shape")
 def _scatter_add(prim, vals, batched, size, idx, shape):
     # g is placed (added) at idx of zeros of each example's shape
     batch_idx = _batch_index(idx)
@@ -130,7 +111,6 @@ def _scatter_add(prim, vals, batched, size, idx, shape):
     return scatter_add(g, idx=batch_idx, shape=(size,) + tuple(shape))
 
 
-@_takes(2)
 def _matmul(prim, vals, batched, size):
     """Batched ``a @ b``. 1-D operands are promoted to matrices as matmul does (a to a
     row, b to a column) and the added axis dropped at the end. A batch of matrices

@@ -163,7 +163,7 @@ def fit_shape(t, shape):
     if shape_of(t) == shape:
         return t
     from .shape import broadcast_to
-    return broadcast_to(t, shape)
+    return broadcast_to(t, shape=shape)
 
 
 def unbroadcast(g, shape):
@@ -179,7 +179,7 @@ def unbroadcast(g, shape):
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     if axes:
         g = sum_p(g, axis=axes, keepdims=False)
-    return reshape(g, shape) if shape_of(g) != shape else g
+    return reshape(g, shape=shape) if shape_of(g) != shape else g
 
 
 class _Variadic(Primitive):

@@ -29,8 +29,8 @@ def expand_reduced(g, axis, keepdims, shape):
     over ``axis`` is copying along it."""
     from .shape import broadcast_to
     if not keepdims:
-        g = reshape(g, tuple(1 if i in axis else n for i, n in enumerate(shape)))
-    return broadcast_to(g, shape)
+        g = reshape(g, shape=tuple(1 if i in axis else n for i, n in enumerate(shape)))
+    return broadcast_to(g, shape=shape)
 
 
 # ∂ Σ_axis x (ẋ) = Σ_axis ẋ (linear); the transpose copies g along the summed axes
