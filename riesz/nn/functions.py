@@ -9,6 +9,8 @@ the derivative, and every exponent is ≤ 0, so nothing overflows at inputs of
 ±1000. The losses are written in terms of it (and of softplus) for the same
 reason.
 """
+import math
+
 import numpy as np
 
 from .. import stop_gradient
@@ -27,7 +29,7 @@ def relu(x):
 
 def gelu(x):
     """GELU, tanh approximation: ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
-    return 0.5 * x * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * (x * x * x))))
 
 
 def tanh(x):
@@ -53,25 +55,34 @@ def silu(x):
 # ------------------------------------------------------------ log-sum-exp and softmax
 
 
+def _shifted(x, axis):
+    """``(x - m, m)`` with m the maximum along ``axis`` as a constant (0 where it is ±inf)."""
+    shift = np.max(stop_gradient(x), axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0.0)
+    return x - shift, shift
+
+
 def logsumexp(x, axis=-1, keepdims=False):
     """log Σ exp(x) along ``axis``, without overflow; its gradient is softmax(x).
 
     Rows that are all -inf give -inf (an empty sum), not NaN.
     """
-    shift = np.max(stop_gradient(x), axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0.0)
-    out = np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True)) + shift
+    shifted, shift = _shifted(x, axis)
+    out = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True)) + shift
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x): the log of the softmax, exact where softmax underflows to 0."""
-    return x - logsumexp(x, axis=axis, keepdims=True)
+    shifted, _ = _shifted(x, axis)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(x, axis=-1):
-    """exp(x) / Σ exp(x) along ``axis``, without overflow."""
-    return np.exp(log_softmax(x, axis=axis))
+    """exp(x) / Σ exp(x) along ``axis``, without overflow (every exponent is ≤ 0)."""
+    shifted, _ = _shifted(x, axis)
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=axis, keepdims=True)
 
 
 # ------------------------------------------------------------ losses
@@ -136,7 +147,8 @@ def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0)
 
 def mse(predictions, targets, reduction="mean"):
     """Squared error (predictions - targets)², averaged (or summed) over every entry."""
-    return _reduce((predictions - targets) ** 2, reduction)
+    error = predictions - targets
+    return _reduce(error * error, reduction)
 
 
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):

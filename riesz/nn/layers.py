@@ -5,6 +5,8 @@ pytree of its parameters. Layers with random initial values take an explicit
 ``rng`` (a ``numpy.random.Generator``): the same generator state gives the same
 model. ``dtype`` sets the parameters' floating-point type (float64 by default).
 """
+import math
+
 import numpy as np
 
 from .attention import attention
@@ -100,7 +102,7 @@ class LayerNorm(Module):
 
     def __call__(self, x):
         centred = x - np.mean(x, axis=-1, keepdims=True)
-        variance = np.mean(centred ** 2, axis=-1, keepdims=True)
+        variance = np.mean(centred * centred, axis=-1, keepdims=True)
         return centred / np.sqrt(variance + self.eps) * self.gain + self.bias
 
     def describe(self):
@@ -122,7 +124,7 @@ class Dropout(Module):
         if rng is None or self.rate == 0.0:
             return x
         _require_generator(rng, "Dropout")
-        keep = rng.random(np.shape(x)) >= self.rate
+        keep = rng.random(x.shape) >= self.rate
         return x * (keep / (1.0 - self.rate)).astype(x.dtype)
 
 
@@ -188,7 +190,9 @@ class MultiHeadAttention(Module):
         context = x if context is None else context
         q, k, v = (self._split(f(y)) for f, y in
                    ((self.query, x), (self.key, context), (self.value, context)))
-        y = attention(q, k, v, causal=self.causal)          # (batch, heads, t, d)
+        # a Python-float scale keeps float32 activations float32
+        scale = 1.0 / math.sqrt(q.shape[-1])
+        y = attention(q, k, v, causal=self.causal, scale=scale)   # (batch, heads, t, d)
         batch, _, t, _ = y.shape
         return self.output(np.reshape(np.swapaxes(y, 1, 2), (batch, t, -1)))
 

@@ -86,7 +86,7 @@ class Adam(Optimizer):
     """Adam (Kingma & Ba). With m, v the running means of g and g² and t the step:
 
     m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²;
-    p ← p − lr · [m / (1 − β₁ᵗ)] / (√(v / (1 − β₂ᵗ)) + ε) − lr · λ p.
+    p ← (1 − lr · λ) p − lr · [m / (1 − β₁ᵗ)] / (√(v / (1 − β₂ᵗ)) + ε).
 
     The last term is decoupled weight decay (λ = ``weight_decay``, AdamW); plain Adam
     has λ = 0.
@@ -109,8 +109,9 @@ class Adam(Optimizer):
         root_correction = math.sqrt(1 - b2 ** t)
 
         def move(p, m, v):
-            p = p - step_size * m / (np.sqrt(v) / root_correction + eps)
-            return p - (lr * decay) * p if decay else p
+            if decay:
+                p = p * (1 - lr * decay)    # decay the old value first, as PyTorch does
+            return p - step_size * m / (np.sqrt(v) / root_correction + eps)
 
         params = tree_map(move, params, mean, second)
         return params, AdamState(t, mean, second)
