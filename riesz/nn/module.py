@@ -20,8 +20,8 @@ __all__ = ["Module"]
 
 def _is_parameter(value):
     """A floating-point (or complex) array, NumPy scalar or traced value."""
-    return (hasattr(value, "shape") and hasattr(value, "dtype")
-            and np.issubdtype(value.dtype, np.inexact))
+    dtype = getattr(value, "dtype", None)
+    return isinstance(dtype, np.dtype) and dtype.kind in "fc" and hasattr(value, "shape")
 
 
 def _is_child(value):
