@@ -11,7 +11,8 @@ plain SGD update, for two networks:
 
 riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``; the
 NumPy baseline is the same step written out by hand (the seeds' backward pass of
-a linear layer, with in-place updates). Reports the median over repeated runs
+a linear layer, with in-place updates). Reports the median over repeated runs (the
+implementations timed in turn within each repeat)
 and the ratio to hand-written NumPy. BLAS runs with ``--threads`` threads
 (threadpoolctl; default 1, as this machine's cores are shared). ``--profile``
 breaks riesz's step into its parts and lists the functions that take the time.
@@ -110,6 +111,18 @@ def median_time(fn, number, repeat=11):
     return float(np.median(timeit.repeat(fn, number=number, repeat=repeat))) / number
 
 
+def median_times(fns, number, repeat=11):
+    """``{name: median seconds per call}``, timing the functions in turn within each
+    repeat so that a change in the machine's load hits them all alike."""
+    for fn in fns.values():
+        fn()
+    samples = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            samples[name].append(timeit.timeit(fn, number=number) / number)
+    return {name: float(np.median(s)) for name, s in samples.items()}
+
+
 def check_same_step(widths, x, y, dtype):
     """riesz and the hand-written step agree after a few steps."""
     r_step, box = riesz_step(widths, x, y, dtype)
@@ -169,12 +182,11 @@ def main():
         for title, (widths, batch, number) in CONFIGS.items():
             x, y = data(widths, batch, dtype)
             check_same_step(widths, x, y, dtype)
-            results = {"hand-written NumPy": median_time(numpy_step(widths, x, y, dtype)[0],
-                                                         number),
-                       "riesz.nn": median_time(riesz_step(widths, x, y, dtype)[0], number)}
+            steps = {"hand-written NumPy": numpy_step(widths, x, y, dtype)[0],
+                     "riesz.nn": riesz_step(widths, x, y, dtype)[0]}
             if torch is not None:
-                results["PyTorch (CPU, eager)"] = median_time(
-                    torch_step(widths, x, y, dtype)[0], number)
+                steps["PyTorch (CPU, eager)"] = torch_step(widths, x, y, dtype)[0]
+            results = median_times(steps, number)
             base = results["hand-written NumPy"]
             print(f"{title}, {args.dtype}, {args.threads} thread(s): median of 11")
             print(f"    {'':24s} {'µs/step':>10s} {'ratio to NumPy':>15s}")

@@ -200,3 +200,23 @@ def test_digits_example_reaches_97_percent_deterministically(tmp_path):
     assert accuracy >= 0.97
     assert history["val_accuracy"][-1] == accuracy
     assert_identical(short, again)      # the seed fixes the run bit for bit
+
+
+def test_charlm_pieces_train_and_sample():
+    """A tiny version of the charlm example: its loss falls within a few dozen steps."""
+    from scipy import stats
+    from riesz.examples import charlm
+    ids = charlm.encode(charlm.stdlib_text(20_000))
+    assert charlm.decode(charlm.encode("def f(x):\n\treturn")) == "def f(x):\n?return"
+    p = np.bincount(ids) / len(ids)
+    assert charlm.unigram_entropy(ids) == pytest.approx(stats.entropy(p[p > 0]))
+    x, y = charlm.windows(ids, 16, stride=8)
+    np.testing.assert_array_equal(x[:, 1:], y[:, :-1])          # targets: the next characters
+    rng = np.random.default_rng(0)
+    model = charlm.CharTransformer(16, dim=16, heads=2, layers=1, rng=rng)
+    result = nn.fit(model, charlm.loss_fn, optim.Adam(1e-2), (x, y), rng=rng, max_steps=40,
+                    batch_size=16, validation=(x[:64], y[:64]), eval_every=20, progress=False)
+    first = nn.evaluate(model, charlm.loss_fn, (x[:64], y[:64]))["loss"]
+    assert result.history["val_loss"][-1] < first - 0.5
+    text = charlm.sample(result.model, "def ", 20, 16, rng)
+    assert text.startswith("def ") and len(text) == 24
