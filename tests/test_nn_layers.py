@@ -127,3 +127,33 @@ def test_bad_construction_and_input_errors_say_what_to_do():
         nn.Dropout(1.5)
     with pytest.raises(TypeError, match="ids must be integers"):
         nn.Embedding(4, 2, rng=rng())(np.array([0.5]))
+
+
+class Mixture(nn.Module):
+    """A user-defined module holding a dict of modules, a list of arrays and static data."""
+
+    def __init__(self, rng):
+        self.experts = {"a": nn.Linear(3, 2, rng=rng), "b": nn.Linear(3, 2, rng=rng)}
+        self.scales = [np.ones(2), np.full(2, 0.5)]
+        self.name = "mixture"
+
+    def __call__(self, x):
+        return (self.experts["a"](x) * self.scales[0] + self.experts["b"](x) * self.scales[1])
+
+
+def test_user_module_with_containers_is_a_pytree(tmp_path):
+    model = Mixture(rng())
+    x = rng().standard_normal((4, 3))
+    assert list(model.named_parameters()) == [
+        "experts.a.weight", "experts.a.bias", "experts.b.weight", "experts.b.bias",
+        "scales.0", "scales.1"]
+    assert model.num_parameters == 2 * (3 * 2 + 2) + 4
+    g = riesz.grad(lambda m: np.sum(m(x)))(model)
+    assert type(g) is Mixture and g.name == "mixture"
+    np.testing.assert_allclose(g.scales[1], np.sum(model.experts["b"](x), axis=0))
+    check_grads(lambda m: m(x), (model,), order=2)
+    model.save(tmp_path / "mixture.npz")
+    loaded = Mixture(np.random.default_rng(5)).load(tmp_path / "mixture.npz")
+    for a, b in zip(loaded.parameters(), model.parameters()):
+        np.testing.assert_array_equal(a, b)
+    assert "experts['a']: Linear(3 → 2)" in repr(model)

@@ -1,6 +1,4 @@
 """riesz.nn training: save/load round trips and their errors, the fit loop, the digits run."""
-import os
-
 import numpy as np
 import pytest
 

@@ -1,6 +1,5 @@
 """riesz.optim: update rules against their formulas (and PyTorch when installed), clipping,
 schedules, and Newton's method with Hessian-vector products."""
-import math
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ def run(opt, params, grads):
     return params, state
 
 
-def reference(update, params, grads, **slots):
+def reference(update, params, grads, slots):
     """Apply ``update(p, g, t, slots) -> p`` leaf by leaf (t = 1, 2, ...): the textbook
     formulas written out with per-leaf state."""
     out = {}
@@ -76,7 +75,7 @@ def test_update_rules_follow_their_formulas(case):
     opt, update, slots = CASES[case]
     params, grads = params_and_grads_sequence()
     got, state = run(opt, params, grads)
-    want = reference(update, params, grads, **{k: None for k in slots})
+    want = reference(update, params, grads, slots)
     for name in params:
         np.testing.assert_allclose(got[name], want[name], rtol=1e-13, atol=1e-15)
     assert state.step == len(grads)

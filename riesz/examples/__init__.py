@@ -1,4 +1,5 @@
-"""Runnable examples: ``python -m riesz.examples.digits`` and ``python -m riesz.examples.charlm``."""
+"""Runnable examples: ``python -m riesz.examples.digits`` and
+``python -m riesz.examples.charlm``."""
 import contextlib
 
 

@@ -1,8 +1,8 @@
 """``Module``: a layer or model whose instances are pytrees of their parameters.
 
 A module's *children* are its attributes that hold floating-point arrays (the
-parameters), other modules, or lists of modules; every other attribute (sizes,
-activation functions, flags) is static structure. Subclasses register
+parameters), other modules, or lists, tuples and dicts of them; every other
+attribute (sizes, activation functions, flags) is static structure. Subclasses register
 themselves with :func:`riesz.register_pytree_node`, so transforms see a model as
 a container of arrays: ``riesz.grad(loss)(model, x, y)`` returns a gradient of
 the same class with the gradient arrays in place of the parameters, and
@@ -25,10 +25,14 @@ def _is_parameter(value):
 
 
 def _is_child(value):
+    """A parameter, a module, or a list, tuple or dict holding any (at any depth)."""
     if isinstance(value, Module) or _is_parameter(value):
         return True
-    return (isinstance(value, (list, tuple)) and len(value) > 0
-            and all(isinstance(v, Module) for v in value))
+    if isinstance(value, (list, tuple)):
+        return any(_is_child(v) for v in value)
+    if isinstance(value, dict):
+        return any(_is_child(v) for v in value.values())
+    return False
 
 
 def _flatten_module(module):
@@ -71,7 +75,7 @@ class Module:
         _register(cls)
 
     def children(self):
-        """``[(attribute name, child)]``: parameters, sub-modules and lists of modules."""
+        """``[(attribute name, child)]``: parameters, sub-modules and containers of them."""
         names, _ = _flatten_module(self)[1]
         return [(name, getattr(self, name)) for name in names]
 
@@ -116,18 +120,22 @@ class Module:
             head += f"  # {self.num_parameters:,} parameters"
         lines = [head]
         for name, child in self.children():
-            if isinstance(child, Module):
-                sub = child._repr_lines()
-                lines.append(f"  {name}: {sub[0]}")
-                lines.extend("  " + line for line in sub[1:])
-            elif isinstance(child, (list, tuple)):
-                for i, module in enumerate(child):
-                    sub = module._repr_lines()
-                    lines.append(f"  {name}[{i}]: {sub[0]}")
-                    lines.extend("  " + line for line in sub[1:])
+            if isinstance(child, (list, tuple, dict)):
+                items = child.items() if isinstance(child, dict) else enumerate(child)
+                for key, value in items:
+                    lines.extend(_child_lines(f"{name}[{key!r}]", value))
             else:
-                lines.append(f"  {name}: {np.dtype(child.dtype).name}{list(np.shape(child))}")
+                lines.extend(_child_lines(name, child))
         return lines
+
+
+def _child_lines(name, child):
+    if isinstance(child, Module):
+        sub = child._repr_lines()
+        return [f"  {name}: {sub[0]}"] + ["  " + line for line in sub[1:]]
+    if _is_parameter(child):
+        return [f"  {name}: {np.dtype(child.dtype).name}{list(child.shape)}"]
+    return [f"  {name}: {_short(child)}"]
 
 
 _register(Module)
