@@ -180,6 +180,12 @@ def _has(module):
     return True
 
 
+def test_fit_time_limit_stops_with_an_evaluation():
+    result = nn.fit(small_model(), loss_fn, optim.SGD(0.1), blobs(), rng=np.random.default_rng(0),
+                    epochs=100, validation=blobs(30, 1), max_seconds=0.0, progress=False)
+    assert result.history["step"] == [1] and result.history["eval_step"] == [1]
+
+
 def test_fit_rejects_a_seed_in_place_of_a_generator():
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         nn.fit(small_model(), loss_fn, optim.SGD(0.1), blobs(), rng=0)

@@ -1,7 +1,7 @@
 """Train a small character-level transformer language model on Python's own standard
 library source and print samples.
 
-    python -m riesz.examples.charlm [--seed 0] [--steps 600] [--plot charlm.png]
+    python -m riesz.examples.charlm [--seed 0] [--steps 600] [--minutes 4] [--plot charlm.png]
 
 The text needs no download: it is the source of the standard-library modules
 next to ``os.py``, read in sorted order. The model is a GPT-style decoder:
@@ -114,6 +114,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--minutes", type=float, default=4.0,
+                        help="stop training after this long even if steps remain")
     parser.add_argument("--chars", type=int, default=600_000, help="characters of text")
     parser.add_argument("--context", type=int, default=64)
     parser.add_argument("--plot", default="charlm.png", help="PNG path for the loss curves")
@@ -134,9 +136,10 @@ def main(argv=None):
     print(model)
     schedule = optim.linear_warmup(optim.cosine_decay(3e-3, args.steps, final=3e-4), 100)
     result = nn.fit(model, loss_fn, optim.AdamW(lr=schedule, weight_decay=0.01), train_set,
-                    rng=rng, epochs=10 ** 6, max_steps=args.steps, batch_size=32,
-                    validation=val_set, eval_every=max(1, args.steps // 10), clip_norm=1.0,
-                    plot=args.plot)
+                    rng=rng, epochs=10 ** 6, max_steps=args.steps,
+                    max_seconds=60 * args.minutes, batch_size=32,
+                    validation=val_set, eval_every=max(1, args.steps // 10), clip_norm=1.0)
+    nn.plot_history(result.history, args.plot, reference_losses={"unigram entropy": entropy})
     val_loss = result.history["val_loss"][-1]
     verdict = "below" if val_loss < entropy else "NOT below"
     print(f"validation loss {val_loss:.3f} nats/char, {verdict} the unigram entropy "

@@ -38,7 +38,7 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
 
 def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, validation=None,
         metrics=None, eval_every=None, patience=None, clip_norm=None, max_steps=None,
-        opt_state=None, progress=True, plot=None, eval_batch_size=256):
+        max_seconds=None, opt_state=None, progress=True, plot=None, eval_batch_size=256):
     """Train ``model`` by minibatch gradient steps; returns ``FitResult(model, opt_state,
     history)``.
 
@@ -50,7 +50,9 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
     * every ``eval_every`` steps (default: once an epoch) the validation set is
       evaluated; with ``patience`` training stops after that many evaluations without
       a lower validation loss, and the best model is returned.
-    * ``clip_norm`` clips each gradient to that global norm; ``max_steps`` caps the steps.
+    * ``clip_norm`` clips each gradient to that global norm; ``max_steps`` caps the
+      steps and ``max_seconds`` the training time (the run then ends with an evaluation;
+      a time limit makes the number of steps depend on the machine).
     * ``progress`` shows a progress bar (tqdm if installed, else plain lines);
       ``plot`` is a PNG path for :func:`plot_history`.
 
@@ -87,6 +89,8 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                     grads, _ = clip_by_global_norm(grads, clip_norm)
                 model, opt_state = optimizer.update(model, grads, opt_state)
                 step += 1
+                if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                    total = step
                 history["step"].append(step)
                 history["train_loss"].append(float(loss))
                 bar.advance(float(loss))
@@ -182,9 +186,11 @@ class _PlainProgress(_Silent):
 # ------------------------------------------------------------ plot
 
 
-def plot_history(history, path):
+def plot_history(history, path, reference_losses=None):
     """Save the training and validation loss (left) and the validation metrics (right)
-    as a PNG at ``path``; returns the path, or None (with a note) without matplotlib."""
+    as a PNG at ``path``; ``reference_losses`` ({label: value}) draws horizontal lines
+    on the loss plot (a baseline to beat). Returns the path, or None (with a note)
+    without matplotlib."""
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -205,6 +211,8 @@ def plot_history(history, path):
         ax.plot(steps[window - 1:], smooth, color="C0", label=f"train (mean of {window})")
     if history["val_loss"]:
         ax.plot(history["eval_step"], history["val_loss"], "o-", color="C1", label="validation")
+    for k, (label, value) in enumerate((reference_losses or {}).items()):
+        ax.axhline(value, linestyle="--", color=f"C{k + 2}", label=label)
     ax.set(xlabel="step", ylabel="loss", yscale="log", title="loss")
     ax.legend()
     for name in metric_names:
