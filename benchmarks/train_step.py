@@ -1,6 +1,7 @@
 """One training step of an MLP: riesz.nn against hand-written NumPy (and PyTorch on the CPU).
 
-    python benchmarks/train_step.py [--threads 1] [--profile]
+    python benchmarks/train_step.py [--threads 1] [--dtype float32] [--repeat 11] [--clock wall|cpu]
+        [--profile]
 
 A step is the forward pass, the softmax cross-entropy, the backward pass and a
 plain SGD update, for two networks:
@@ -11,8 +12,8 @@ plain SGD update, for two networks:
 
 riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``; the
 NumPy baseline is the same step written out by hand (the seeds' backward pass of
-a linear layer, with in-place updates). Reports the median over repeated runs (the
-implementations timed in turn within each repeat)
+a linear layer, with in-place updates). Reports the median and the best of repeated runs
+(the implementations timed in turn within each repeat)
 and the ratio to hand-written NumPy. BLAS runs with ``--threads`` threads
 (threadpoolctl; default 1, as this machine's cores are shared). ``--profile``
 breaks riesz's step into its parts and lists the functions that take the time.
@@ -21,6 +22,7 @@ import argparse
 import cProfile
 import contextlib
 import pstats
+import time
 import timeit
 
 import numpy as np
@@ -111,16 +113,17 @@ def median_time(fn, number, repeat=11):
     return float(np.median(timeit.repeat(fn, number=number, repeat=repeat))) / number
 
 
-def median_times(fns, number, repeat=11):
-    """``{name: median seconds per call}``, timing the functions in turn within each
-    repeat so that a change in the machine's load hits them all alike."""
+def interleaved_times(fns, number, repeat=11, timer=time.perf_counter):
+    """``{name: (median, minimum) seconds per call}``, timing the functions in turn within
+    each repeat so that a change in the machine's load hits them all alike. The minimum
+    is the least disturbed run, the better figure on a busy machine."""
     for fn in fns.values():
         fn()
     samples = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            samples[name].append(timeit.timeit(fn, number=number) / number)
-    return {name: float(np.median(s)) for name, s in samples.items()}
+            samples[name].append(timeit.timeit(fn, number=number, timer=timer) / number)
+    return {name: (float(np.median(s)), float(np.min(s))) for name, s in samples.items()}
 
 
 def check_same_step(widths, x, y, dtype):
@@ -170,6 +173,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="BLAS (and torch) threads")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--repeat", type=int, default=11)
+    parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+                        help="cpu: this process's CPU time, which leaves out the time other "
+                             "processes hold the cores (use it on a busy machine)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     dtype = np.dtype(args.dtype).type
@@ -186,12 +193,15 @@ def main():
                      "riesz.nn": riesz_step(widths, x, y, dtype)[0]}
             if torch is not None:
                 steps["PyTorch (CPU, eager)"] = torch_step(widths, x, y, dtype)[0]
-            results = median_times(steps, number)
-            base = results["hand-written NumPy"]
-            print(f"{title}, {args.dtype}, {args.threads} thread(s): median of 11")
-            print(f"    {'':24s} {'µs/step':>10s} {'ratio to NumPy':>15s}")
-            for name, t in results.items():
-                print(f"    {name:24s} {t * 1e6:10.1f} {t / base:15.2f}")
+            timer = time.process_time if args.clock == "cpu" else time.perf_counter
+            results = interleaved_times(steps, number, args.repeat, timer)
+            base_median, base_min = results["hand-written NumPy"]
+            print(f"{title}, {args.dtype}, {args.threads} thread(s), {args.repeat} repeats, "
+                  f"{args.clock} clock")
+            print(f"    {'':24s} {'median µs':>10s} {'ratio':>6s} {'best µs':>10s} {'ratio':>6s}")
+            for name, (median, best) in results.items():
+                print(f"    {name:24s} {median * 1e6:10.1f} {median / base_median:6.2f} "
+                      f"{best * 1e6:10.1f} {best / base_min:6.2f}")
             if args.profile:
                 profile_riesz(widths, x, y, dtype, number)
 

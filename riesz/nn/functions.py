@@ -60,9 +60,13 @@ def silu(x):
 
 
 def _shifted(x, axis):
-    """``(x - m, m)`` with m the maximum along ``axis`` as a constant (0 where it is ±inf)."""
-    shift = np.max(stop_gradient(x), axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0.0)
+    """``(x - m, m)`` with m the maximum along ``axis`` as a constant (0 where it is ±inf).
+
+    The constant is made last (stop_gradient of the finished shift), so the backward
+    pass stops right there instead of walking back through the max.
+    """
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = stop_gradient(np.where(np.isfinite(shift), shift, 0.0))
     return x - shift, shift
 
 
@@ -104,7 +108,7 @@ def _reduce(losses, reduction):
 
 def _check_labels(labels, scores, name):
     labels = np.asarray(labels)
-    if not np.issubdtype(labels.dtype, np.integer):
+    if labels.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integer class indices, got dtype {labels.dtype}")
     if labels.shape != tuple(scores.shape[:-1]):
         raise ValueError(f"{name}: labels have shape {labels.shape} but the scores have shape "
