@@ -1,7 +1,7 @@
 """One training step of an MLP: riesz.nn against hand-written NumPy (and PyTorch on the CPU).
 
-    python benchmarks/train_step.py [--threads 1] [--dtype float32] [--repeat 11] [--clock wall|cpu]
-        [--profile]
+    python benchmarks/train_step.py [--threads 1] [--dtype float32] [--repeat 11]
+                                    [--clock wall|cpu] [--profile]
 
 A step is the forward pass, the softmax cross-entropy, the backward pass and a
 plain SGD update, for two networks:
@@ -12,9 +12,9 @@ plain SGD update, for two networks:
 
 riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``; the
 NumPy baseline is the same step written out by hand (the seeds' backward pass of
-a linear layer, with in-place updates). Reports the median and the best of repeated runs
-(the implementations timed in turn within each repeat)
-and the ratio to hand-written NumPy. BLAS runs with ``--threads`` threads
+a linear layer, with in-place updates). Reports the median and the best of repeated
+runs (the implementations timed in turn within each repeat) and the ratios to
+hand-written NumPy. BLAS runs with ``--threads`` threads
 (threadpoolctl; default 1, as this machine's cores are shared). ``--profile``
 breaks riesz's step into its parts and lists the functions that take the time.
 """

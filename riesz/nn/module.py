@@ -65,7 +65,8 @@ class Module:
     """Base class of layers and models: a pytree of its parameters.
 
     Subclasses set their parameters (float arrays) and sub-modules as attributes in
-    ``__init__`` and define ``__call__``. ``stochastic`` is True for modules whose
+    ``__init__`` and define ``__call__``. A trainable scalar must be an array
+    (``np.array(1.0)``): a Python float attribute is a fixed setting, like ``eps``. ``stochastic`` is True for modules whose
     call takes a random generator (``rng=``), such as :class:`~riesz.nn.Dropout`.
     """
     stochastic = False
