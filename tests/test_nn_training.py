@@ -186,9 +186,12 @@ def test_fit_time_limit_stops_with_an_evaluation():
     assert result.history["step"] == [1] and result.history["eval_step"] == [1]
 
 
-def test_fit_rejects_a_seed_in_place_of_a_generator():
+def test_fit_rejects_bad_arguments():
     with pytest.raises(TypeError, match="numpy.random.Generator"):
         nn.fit(small_model(), loss_fn, optim.SGD(0.1), blobs(), rng=0)
+    with pytest.raises(ValueError, match="3 inputs and 2 targets"):
+        nn.fit(small_model(), loss_fn, optim.SGD(0.1), (np.zeros((3, 2)), np.zeros(2, int)),
+               rng=np.random.default_rng(0))
 
 
 # ------------------------------------------------------------ the digits example

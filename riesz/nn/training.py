@@ -63,8 +63,9 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
         raise TypeError("fit: rng must be a numpy.random.Generator, e.g. np.random.default_rng(0)")
     x, y = train
     n = len(x)
-    if len(y) != n:
-        raise ValueError(f"fit: train has {n} inputs but {len(y)} targets")
+    if n == 0 or len(y) != n:
+        raise ValueError(f"fit: train has {n} inputs and {len(y)} targets; it needs the same "
+                         f"positive number of each")
     steps_per_epoch = max(1, -(-n // batch_size))
     total = epochs * steps_per_epoch if max_steps is None else min(max_steps,
                                                                     epochs * steps_per_epoch)
