@@ -58,6 +58,12 @@ def test_model_and_optimizer_state_round_trip_bit_for_bit(tmp_path):
         assert "model.layers.0.weight" in f.files and "opt_state.mean.layers.2.bias" in f.files
 
 
+def test_any_parameter_name_round_trips(tmp_path):
+    tree = {"file": np.arange(3.0), "allow_pickle": np.ones(2, np.float32), "n": 7}
+    nn.save(tmp_path / "names.npz", tree)
+    assert_identical(nn.load(tmp_path / "names.npz", like=tree), tree)
+
+
 def test_module_save_and_load_methods_and_float32(tmp_path):
     model = nn.MLP([3, 5, 2], rng=np.random.default_rng(0), dtype=np.float32)
     model.save(tmp_path / "mlp.npz")

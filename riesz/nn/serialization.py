@@ -56,9 +56,13 @@ def _collect(tree, prefix, out):
 def save(path, tree):
     """Write the leaves of ``tree`` (a model, an optimizer state, or a dict of them) to
     ``path`` as an ``.npz`` file, one array per leaf under its dotted name."""
-    arrays = {name: np.asarray(leaf) for name, leaf in named_leaves(tree).items()}
-    with open(path, "wb") as f:
-        np.savez(f, **arrays)
+    # the .npz layout that np.savez writes (one NAME.npy per array in a zip), written
+    # directly so that any name works (np.savez(file, **arrays) reserves "file") and
+    # an object array fails here rather than when it is loaded
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, leaf in named_leaves(tree).items():
+            with archive.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asarray(leaf), allow_pickle=False)
 
 
 def load(path, like):
