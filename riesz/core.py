@@ -105,7 +105,10 @@ def _top_trace(args):
 
 def bind(prim, args, params):
     """Apply ``prim`` to ``args``: the highest-level trace among them handles it."""
-    top = _top_trace(args)
+    top = None
+    for a in args:   # _top_trace, inlined: this is the hottest loop of the engine
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
     if top is None:
         return prim.impl(*args, **params)
     return top.process(prim, args, params)
@@ -227,25 +230,29 @@ class VJPTrace(Trace):
         return VJPTracer(self, value, len(self.tape) - 1)
 
     def _unbox(self, args):
+        """The arguments one level down, ((argnum, slot), ...) of those traced here,
+        and whether any argument is still traced at a lower level."""
         vals = []
         parents = []
+        lower = False
         for i, a in enumerate(args):
             if type(a) is VJPTracer and a._trace is self:
-                vals.append(a.primal)
-                parents.append((i, a.slot))
-            else:
-                vals.append(a)
-        return vals, parents
+                a = a.primal
+                parents.append((i, args[i].slot))
+            vals.append(a)
+            if not lower and isinstance(a, Tracer):
+                lower = True
+        return vals, parents, lower
 
     def process(self, prim, args, params):
-        vals, parents = self._unbox(args)
-        ans = bind(prim, vals, params)
+        vals, parents, lower = self._unbox(args)
+        ans = bind(prim, vals, params) if lower else prim.impl(*vals, **params)
         if not parents:
             return ans
         return self._record(prim, params, parents, vals, ans)
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
-        vals, parents = self._unbox(args)
+        vals, parents, _ = self._unbox(args)
         if not parents:
             return fun(*vals)
         ans, residuals = fwd(*vals)

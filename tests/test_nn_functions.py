@@ -50,6 +50,13 @@ def test_logsumexp_softmax_log_softmax_agree_with_scipy_at_extremes(dtype):
     assert g.dtype == dtype
 
 
+def test_softplus_keeps_precision_where_it_is_tiny():
+    x = np.array([-30.0, -700.0])
+    np.testing.assert_allclose(nn.softplus(x), np.logaddexp(0.0, x), rtol=1e-15)
+    np.testing.assert_allclose(riesz.grad(lambda x: np.sum(nn.softplus(x)))(x),
+                               special.expit(x), rtol=1e-14)
+
+
 def test_logsumexp_of_an_all_minus_inf_row_is_minus_inf():
     with np.errstate(divide="ignore"):
         out = nn.logsumexp(np.array([[-np.inf, -np.inf], [0.0, 0.0]]))

@@ -47,8 +47,9 @@ def sigmoid(x):
 
 
 def softplus(x):
-    """log(1 + eˣ) = max(x, 0) + log(1 + e^-|x|), which never overflows; softplus' = sigmoid."""
-    return np.maximum(x, 0.0) + np.log(1.0 + np.exp(-np.abs(x)))
+    """log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), which never overflows and keeps full
+    precision where it is tiny (x ≪ 0); softplus' = sigmoid."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
 def silu(x):
