@@ -1,0 +1,147 @@
+"""``Module``: a layer or model whose instances are pytrees of their parameters.
+
+A module's *children* are its attributes that hold floating-point arrays (the
+parameters), other modules, or lists, tuples and dicts of them; every other
+attribute (sizes, activation functions, flags) is static structure. Subclasses register
+themselves with :func:`riesz.register_pytree_node`, so transforms see a model as
+a container of arrays: ``riesz.grad(loss)(model, x, y)`` returns a gradient of
+the same class with the gradient arrays in place of the parameters, and
+``riesz.tree_map`` over a model (an optimizer step, say) builds a new model.
+
+Modules are immutable in practice: a training step returns a new model rather
+than writing into the old one.
+"""
+import numpy as np
+
+from ..tree import register_pytree_node, tree_flatten
+
+__all__ = ["Module"]
+
+
+def _is_parameter(value):
+    """A floating-point (or complex) array, NumPy scalar or traced value."""
+    dtype = getattr(value, "dtype", None)
+    return isinstance(dtype, np.dtype) and dtype.kind in "fc" and hasattr(value, "shape")
+
+
+def _is_child(value):
+    """A parameter, a module, or a list, tuple or dict holding any (at any depth)."""
+    if isinstance(value, Module) or _is_parameter(value):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_is_child(v) for v in value)
+    if isinstance(value, dict):
+        return any(_is_child(v) for v in value.values())
+    return False
+
+
+def _flatten_module(module):
+    children, names, static = [], [], []
+    for name, value in vars(module).items():
+        if _is_child(value):
+            names.append(name)
+            children.append(value)
+        else:
+            static.append((name, value))
+    return children, (tuple(names), tuple(static))
+
+
+def _unflatten_module(cls, aux, children):
+    names, static = aux
+    module = cls.__new__(cls)
+    for name, value in zip(names, children):
+        setattr(module, name, value)
+    for name, value in static:
+        setattr(module, name, value)
+    return module
+
+
+def _register(cls):
+    register_pytree_node(cls, _flatten_module,
+                         lambda aux, children: _unflatten_module(cls, aux, children))
+
+
+class Module:
+    """Base class of layers and models: a pytree of its parameters.
+
+    Subclasses set their parameters (float arrays) and sub-modules as attributes in
+    ``__init__`` and define ``__call__``. A trainable scalar must be an array
+    (``np.array(1.0)``): a Python float attribute is a fixed setting, like ``eps``. ``stochastic`` is True for modules whose
+    call takes a random generator (``rng=``), such as :class:`~riesz.nn.Dropout`.
+    """
+    stochastic = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _register(cls)
+
+    def children(self):
+        """``[(attribute name, child)]``: parameters, sub-modules and containers of them."""
+        names, _ = _flatten_module(self)[1]
+        return [(name, getattr(self, name)) for name in names]
+
+    def parameters(self):
+        """The parameter arrays, in pytree order."""
+        return tree_flatten(self)[0]
+
+    def named_parameters(self):
+        """``{dotted name: array}``, e.g. ``{"layers.0.weight": ..., ...}``."""
+        from .serialization import named_leaves
+        return named_leaves(self)
+
+    @property
+    def num_parameters(self):
+        """The number of scalar parameters."""
+        return int(sum(np.size(p) for p in self.parameters()))
+
+    def save(self, path):
+        """Write the parameters to an ``.npz`` file (see :func:`riesz.nn.save`)."""
+        from .serialization import save
+        save(path, self)
+
+    def load(self, path):
+        """A copy of this module with the parameters read from ``path``; the file must hold
+        exactly this module's parameters, with these shapes and dtypes."""
+        from .serialization import load
+        return load(path, like=self)
+
+    # ------------------------------------------------------------ printing
+
+    def describe(self):
+        """One line saying what this module is, without its children (override it)."""
+        static = [(k, v) for k, v in _flatten_module(self)[1][1] if not k.startswith("_")]
+        return f"{type(self).__name__}({', '.join(f'{k}={_short(v)}' for k, v in static)})"
+
+    def __repr__(self):
+        return "\n".join(self._repr_lines(top=True))
+
+    def _repr_lines(self, top=False):
+        head = self.describe()
+        if top:
+            head += f"  # {self.num_parameters:,} parameters"
+        lines = [head]
+        for name, child in self.children():
+            if isinstance(child, (list, tuple, dict)):
+                items = child.items() if isinstance(child, dict) else enumerate(child)
+                for key, value in items:
+                    lines.extend(_child_lines(f"{name}[{key!r}]", value))
+            else:
+                lines.extend(_child_lines(name, child))
+        return lines
+
+
+def _child_lines(name, child):
+    if isinstance(child, Module):
+        sub = child._repr_lines()
+        return [f"  {name}: {sub[0]}"] + ["  " + line for line in sub[1:]]
+    if _is_parameter(child):
+        return [f"  {name}: {np.dtype(child.dtype).name}{list(child.shape)}"]
+    return [f"  {name}: {_short(child)}"]
+
+
+_register(Module)
+
+
+def _short(value):
+    """A short readable form of a static attribute: functions by name."""
+    return getattr(value, "__name__", None) or repr(value)

@@ -1,0 +1,227 @@
+"""A ``fit`` loop: minibatch training with a progress bar, periodic evaluation, early
+stopping and a PNG plot of the loss and metric curves.
+
+tqdm (for the progress bar) and matplotlib (for the plot) are optional extras:
+without tqdm a plain progress line is printed; without matplotlib the plot is
+skipped with a note.
+"""
+import sys
+import time
+from collections import namedtuple
+
+import numpy as np
+
+from .. import value_and_grad
+from ..optim.optimizers import clip_by_global_norm
+
+__all__ = ["fit", "evaluate", "plot_history", "FitResult"]
+
+FitResult = namedtuple("FitResult", ["model", "opt_state", "history"])
+
+
+def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
+    """``{"loss": ..., metric: ...}`` over ``data`` = (x, y), in batches, without dropout
+    (``loss_fn`` gets ``rng=None``); each value is the example-weighted mean over the
+    batches, so ``loss_fn`` and the metrics should return means."""
+    x, y = data
+    n = len(x)
+    totals = {}
+    for start in range(0, n, batch_size):
+        xb, yb = x[start:start + batch_size], y[start:start + batch_size]
+        values = {"loss": float(loss_fn(model, xb, yb, None))}
+        for name, metric in (metrics or {}).items():
+            values[name] = float(metric(model, xb, yb))
+        for name, value in values.items():
+            totals[name] = totals.get(name, 0.0) + value * len(xb)
+    return {name: total / n for name, total in totals.items()}
+
+
+def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, validation=None,
+        metrics=None, eval_every=None, patience=None, clip_norm=None, max_steps=None,
+        max_seconds=None, opt_state=None, progress=True, plot=None, eval_batch_size=256):
+    """Train ``model`` by minibatch gradient steps; returns ``FitResult(model, opt_state,
+    history)``.
+
+    * ``loss_fn(model, x, y, rng)`` returns the mean loss of a batch; ``rng`` is a
+      ``numpy.random.Generator`` for dropout during training and None in evaluation.
+    * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
+      shuffles the training set each epoch, so a seed fixes the whole run.
+    * ``metrics``: ``{name: fn(model, x, y) -> float}`` reported on the validation set.
+    * every ``eval_every`` steps (default: once an epoch) the validation set is
+      evaluated; with ``patience`` training stops after that many evaluations without
+      a lower validation loss, and the best model is returned.
+    * ``clip_norm`` clips each gradient to that global norm; ``max_steps`` caps the
+      steps and ``max_seconds`` the training time (the run then ends with an evaluation;
+      a time limit makes the number of steps depend on the machine).
+    * ``progress`` shows a progress bar (tqdm if installed, else plain lines);
+      ``plot`` is a PNG path for :func:`plot_history`.
+
+    ``history`` holds ``step`` and ``train_loss`` per step and ``eval_step``,
+    ``val_loss`` and ``val_<metric>`` per evaluation.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError("fit: rng must be a numpy.random.Generator, e.g. np.random.default_rng(0)")
+    x, y = train
+    n = len(x)
+    if n == 0 or len(y) != n:
+        raise ValueError(f"fit: train has {n} inputs and {len(y)} targets; it needs the same "
+                         f"positive number of each")
+    steps_per_epoch = max(1, -(-n // batch_size))
+    total = epochs * steps_per_epoch if max_steps is None else min(max_steps,
+                                                                    epochs * steps_per_epoch)
+    eval_every = eval_every or steps_per_epoch
+    opt_state = optimizer.init(model) if opt_state is None else opt_state
+    history = {"step": [], "train_loss": [], "eval_step": [], "val_loss": []}
+    step_fn = value_and_grad(loss_fn)
+    best = (np.inf, model, opt_state)
+    stale = 0
+    bar = _progress_bar(total, progress)
+    start = time.perf_counter()
+    step = 0
+    try:
+        while step < total:
+            order = rng.permutation(n)
+            for first in range(0, n, batch_size):
+                if step >= total:
+                    break
+                idx = order[first:first + batch_size]
+                loss, grads = step_fn(model, x[idx], y[idx], rng)
+                if clip_norm is not None:
+                    grads, _ = clip_by_global_norm(grads, clip_norm)
+                model, opt_state = optimizer.update(model, grads, opt_state)
+                step += 1
+                if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                    total = step
+                history["step"].append(step)
+                history["train_loss"].append(float(loss))
+                bar.advance(float(loss))
+                if validation is None or (step % eval_every and step != total):
+                    continue
+                scores = evaluate(model, loss_fn, validation, metrics, eval_batch_size)
+                history["eval_step"].append(step)
+                for name, value in scores.items():
+                    history.setdefault(f"val_{name}", []).append(value)
+                bar.note(f"step {step}: " + "  ".join(f"val_{k} {v:.4f}"
+                                                      for k, v in scores.items())
+                         + f"  ({time.perf_counter() - start:.1f} s)")
+                if scores["loss"] < best[0]:
+                    best, stale = (scores["loss"], model, opt_state), 0
+                else:
+                    stale += 1
+                if patience is not None and stale >= patience:
+                    bar.note(f"early stop at step {step}: no better validation loss in "
+                             f"{patience} evaluations; keeping step "
+                             f"{history['eval_step'][int(np.argmin(history['val_loss']))]}")
+                    model, opt_state = best[1], best[2]
+                    total = step
+                    break
+    finally:
+        bar.close()
+    if plot is not None:
+        plot_history(history, plot)
+    return FitResult(model, opt_state, history)
+
+
+# ------------------------------------------------------------ progress
+
+
+def _progress_bar(total, enabled):
+    if not enabled:
+        return _Silent()
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _PlainProgress(total)
+    return _TqdmProgress(tqdm(total=total, unit="step", dynamic_ncols=True))
+
+
+class _Silent:
+    def advance(self, loss):
+        pass
+
+    def note(self, text):
+        pass
+
+    def close(self):
+        pass
+
+
+class _TqdmProgress(_Silent):
+    def __init__(self, bar):
+        self.bar = bar
+        self.smoothed = None
+
+    def advance(self, loss):
+        self.smoothed = loss if self.smoothed is None else 0.95 * self.smoothed + 0.05 * loss
+        self.bar.update(1)
+        self.bar.set_postfix(loss=f"{self.smoothed:.4f}", refresh=False)
+
+    def note(self, text):
+        self.bar.write(text)
+
+    def close(self):
+        self.bar.close()
+
+
+class _PlainProgress(_Silent):
+    """Without tqdm: a line every 5% of the steps (install riesz[progress] for a bar)."""
+
+    def __init__(self, total):
+        self.total, self.done = total, 0
+        self.every = max(1, total // 20)
+        self.smoothed = None
+        self.start = time.perf_counter()
+
+    def advance(self, loss):
+        self.done += 1
+        self.smoothed = loss if self.smoothed is None else 0.95 * self.smoothed + 0.05 * loss
+        if self.done % self.every == 0 or self.done == self.total:
+            elapsed = time.perf_counter() - self.start
+            print(f"[{self.done:>{len(str(self.total))}}/{self.total}] loss "
+                  f"{self.smoothed:.4f}  {elapsed:.1f} s", file=sys.stderr, flush=True)
+
+    def note(self, text):
+        print(text, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------ plot
+
+
+def plot_history(history, path, reference_losses=None):
+    """Save the training and validation loss (left) and the validation metrics (right)
+    as a PNG at ``path``; ``reference_losses`` ({label: value}) draws horizontal lines
+    on the loss plot (a baseline to beat). Returns the path, or None (with a note)
+    without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(f"riesz.nn: matplotlib is not installed, so no plot was written to {path} "
+              f"(pip install 'riesz[plot]')", file=sys.stderr)
+        return None
+    metric_names = [k for k in history if k.startswith("val_") and k != "val_loss"]
+    fig, axes = plt.subplots(1, 2 if metric_names else 1, figsize=(11 if metric_names else 6, 4),
+                             squeeze=False)
+    ax = axes[0, 0]
+    steps, losses = np.asarray(history["step"]), np.asarray(history["train_loss"])
+    ax.plot(steps, losses, alpha=0.3, color="C0", label="train (per step)")
+    if len(losses) >= 10:
+        window = max(1, len(losses) // 50)
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        ax.plot(steps[window - 1:], smooth, color="C0", label=f"train (mean of {window})")
+    if history["val_loss"]:
+        ax.plot(history["eval_step"], history["val_loss"], "o-", color="C1", label="validation")
+    for k, (label, value) in enumerate((reference_losses or {}).items()):
+        ax.axhline(value, linestyle="--", color=f"C{k + 2}", label=label)
+    ax.set(xlabel="step", ylabel="loss", yscale="log", title="loss")
+    ax.legend()
+    for name in metric_names:
+        axes[0, 1].plot(history["eval_step"], history[name], "o-", label=name)
+    if metric_names:
+        axes[0, 1].set(xlabel="step", title="validation metrics")
+        axes[0, 1].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

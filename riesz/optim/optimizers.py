@@ -1,0 +1,162 @@
+"""First-order optimizers on pytrees: SGD (momentum, Nesterov), Adam, AdamW, RMSprop.
+
+An optimizer holds hyperparameters only. Its state is a pytree (a namedtuple of
+the step count and model-shaped moment estimates), so it is saved and loaded
+with :func:`riesz.nn.save` / :func:`riesz.nn.load` like the model itself::
+
+    opt = riesz.optim.Adam(lr=1e-3)
+    state = opt.init(model)
+    loss, grads = riesz.value_and_grad(loss_fn)(model, x, y)
+    model, state = opt.update(model, grads, state)
+
+``lr`` is a number or a schedule (a function of the step count, see
+:mod:`riesz.optim.schedules`).
+"""
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from ..tree import tree_map
+from .tree_math import tree_norm, tree_scale, tree_zeros_like
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm",
+           "SGDState", "AdamState", "RMSpropState"]
+
+SGDState = namedtuple("SGDState", ["step", "velocity"])
+AdamState = namedtuple("AdamState", ["step", "mean", "second_moment"])
+RMSpropState = namedtuple("RMSpropState", ["step", "mean_square", "velocity"])
+
+
+class Optimizer:
+    """Base class: ``init(params) -> state`` and ``update(params, grads, state) ->
+    (params, state)``, both pure functions of their arguments."""
+
+    def __init__(self, lr):
+        self.lr = lr
+
+    def learning_rate(self, step):
+        """The learning rate at ``step`` (0 for the first update)."""
+        return float(self.lr(step)) if callable(self.lr) else float(self.lr)
+
+    def init(self, params):
+        raise NotImplementedError
+
+    def update(self, params, grads, state):
+        raise NotImplementedError
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, PyTorch's convention for momentum μ:
+
+    v ← μ v + g;  p ← p − lr · v, or with Nesterov p ← p − lr · (g + μ v).
+    ``weight_decay`` λ adds λ p to the gradient (L2 regularisation).
+    """
+
+    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+        if nesterov and not momentum:
+            raise ValueError("SGD: nesterov=True needs momentum > 0")
+        super().__init__(lr)
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.weight_decay = weight_decay
+
+    def init(self, params):
+        return SGDState(0, tree_zeros_like(params) if self.momentum else None)
+
+    def update(self, params, grads, state):
+        lr, mu = self.learning_rate(state.step), self.momentum
+        if self.weight_decay:
+            grads = tree_map(lambda g, p: g + self.weight_decay * p, grads, params)
+        velocity = None
+        direction = grads
+        if mu:
+            velocity = tree_map(lambda v, g: mu * v + g, state.velocity, grads)
+            direction = (tree_map(lambda v, g: g + mu * v, velocity, grads) if self.nesterov
+                         else velocity)
+        params = tree_map(lambda p, d: p - lr * d, params, direction)
+        return params, SGDState(state.step + 1, velocity)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba). With m, v the running means of g and g² and t the step:
+
+    m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²;
+    p ← (1 − lr · λ) p − lr · [m / (1 − β₁ᵗ)] / (√(v / (1 − β₂ᵗ)) + ε).
+
+    The last term is decoupled weight decay (λ = ``weight_decay``, AdamW); plain Adam
+    has λ = 0.
+    """
+
+    def __init__(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        self.b1, self.b2, self.eps = b1, b2, eps
+        self.weight_decay = weight_decay
+
+    def init(self, params):
+        return AdamState(0, tree_zeros_like(params), tree_zeros_like(params))
+
+    def update(self, params, grads, state):
+        b1, b2, eps, decay = self.b1, self.b2, self.eps, self.weight_decay
+        lr, t = self.learning_rate(state.step), state.step + 1
+        mean = tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.mean, grads)
+        second = tree_map(lambda v, g: b2 * v + (1 - b2) * (g * g), state.second_moment, grads)
+        step_size = lr / (1 - b1 ** t)
+        root_correction = math.sqrt(1 - b2 ** t)
+
+        def move(p, m, v):
+            if decay:
+                p = p * (1 - lr * decay)    # decay the old value first, as PyTorch does
+            return p - step_size * m / (np.sqrt(v) / root_correction + eps)
+
+        params = tree_map(move, params, mean, second)
+        return params, AdamState(t, mean, second)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), λ = 0.01 by default."""
+
+    def __init__(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01):
+        super().__init__(lr, b1, b2, eps, weight_decay)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, PyTorch's convention: s ← α s + (1 − α) g²; with momentum μ,
+    b ← μ b + g / (√s + ε) and p ← p − lr · b; without, p ← p − lr · g / (√s + ε)."""
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0):
+        super().__init__(lr)
+        self.alpha, self.eps, self.momentum = alpha, eps, momentum
+
+    def init(self, params):
+        return RMSpropState(0, tree_zeros_like(params),
+                            tree_zeros_like(params) if self.momentum else None)
+
+    def update(self, params, grads, state):
+        lr, alpha, eps, mu = self.learning_rate(state.step), self.alpha, self.eps, self.momentum
+        mean_square = tree_map(lambda s, g: alpha * s + (1 - alpha) * (g * g),
+                               state.mean_square, grads)
+        direction = tree_map(lambda g, s: g / (np.sqrt(s) + eps), grads, mean_square)
+        velocity = None
+        if mu:
+            velocity = tree_map(lambda b, d: mu * b + d, state.velocity, direction)
+            direction = velocity
+        params = tree_map(lambda p, d: p - lr * d, params, direction)
+        return params, RMSpropState(state.step + 1, mean_square, velocity)
+
+
+def clip_by_global_norm(grads, max_norm):
+    """``(grads scaled to global norm ≤ max_norm, the norm before clipping)``.
+
+    The global norm is ‖g‖ = √(Σ over every leaf of Σ gᵢ²); when it exceeds
+    ``max_norm`` every leaf is multiplied by max_norm / ‖g‖, which keeps the
+    direction of the whole gradient.
+    """
+    norm = tree_norm(grads)
+    if norm <= max_norm or norm == 0.0:
+        return grads, norm
+    return tree_scale(max_norm / norm, grads), norm

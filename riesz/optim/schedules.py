@@ -1,0 +1,44 @@
+"""Learning-rate schedules: functions of the step count (0 for the first update)."""
+import math
+
+__all__ = ["cosine_decay", "linear_warmup"]
+
+
+class cosine_decay:
+    """lr(t) = final + (peak − final) · ½ (1 + cos(π · min(t, total_steps) / total_steps))."""
+
+    def __init__(self, peak, total_steps, final=0.0):
+        if total_steps <= 0:
+            raise ValueError(f"cosine_decay: total_steps={total_steps} must be positive")
+        self.peak, self.total_steps, self.final = peak, total_steps, final
+
+    def __call__(self, step):
+        progress = min(step, self.total_steps) / self.total_steps
+        return self.final + (self.peak - self.final) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    def __repr__(self):
+        return f"cosine_decay({self.peak}, total_steps={self.total_steps}, final={self.final})"
+
+
+class linear_warmup:
+    """Ramp linearly up to ``schedule`` over ``warmup_steps``, then follow it:
+
+    lr(t) = s(0) · (t + 1) / warmup_steps for t < warmup_steps, else s(t − warmup_steps),
+    with s = ``schedule`` (a number is a constant schedule).
+    """
+
+    def __init__(self, schedule, warmup_steps):
+        if warmup_steps <= 0:
+            raise ValueError(f"linear_warmup: warmup_steps={warmup_steps} must be positive")
+        self.schedule, self.warmup_steps = schedule, warmup_steps
+
+    def _after(self, step):
+        return self.schedule(step) if callable(self.schedule) else self.schedule
+
+    def __call__(self, step):
+        if step < self.warmup_steps:
+            return self._after(0) * (step + 1) / self.warmup_steps
+        return self._after(step - self.warmup_steps)
+
+    def __repr__(self):
+        return f"linear_warmup({self.schedule!r}, warmup_steps={self.warmup_steps})"

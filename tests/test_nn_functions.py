@@ -1,0 +1,132 @@
+"""riesz.nn functions: activations, stable softmax family and losses, at extreme inputs."""
+import numpy as np
+import pytest
+from scipy import special
+
+import riesz
+from riesz import nn
+from riesz.testing import check_grads
+
+EXTREME = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -999.0], [3.0, 1e-3, -2.0]])
+
+
+def points(dtype=np.float64):
+    return np.random.default_rng(0).standard_normal((4, 5)).astype(dtype)
+
+
+ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0), "tanh": np.tanh,
+               "sigmoid": special.expit, "softplus": lambda x: np.logaddexp(x, 0),
+               "silu": lambda x: x * special.expit(x),
+               "gelu": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi)
+                                                        * (x + 0.044715 * x ** 3)))}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activations_values_gradients_and_extremes(name):
+    f = getattr(nn, name)
+    x = points()
+    np.testing.assert_allclose(f(x), ACTIVATIONS[name](x), rtol=1e-12, atol=1e-15)
+    check_grads(f, (x,), order=2)
+    check_grads(f, (x.astype(np.float32),), order=1)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):   # underflow is fine
+        y = f(np.array([-1000.0, 1000.0]))
+        g = riesz.grad(lambda x: np.sum(f(x)))(np.array([-1000.0, 1000.0]))
+    assert np.all(np.isfinite(y)) and np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_logsumexp_softmax_log_softmax_agree_with_scipy_at_extremes(dtype):
+    x = EXTREME.astype(dtype)
+    with np.errstate(over="raise", invalid="raise"):
+        np.testing.assert_allclose(nn.logsumexp(x), special.logsumexp(x.astype(float), -1),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(nn.softmax(x), special.softmax(x.astype(float), -1),
+                                   rtol=1e-6, atol=1e-30)
+        np.testing.assert_allclose(nn.log_softmax(x), special.log_softmax(x.astype(float), -1),
+                                   rtol=1e-6)
+        # ∇ logsumexp = softmax (the seeds' example)
+        g = riesz.grad(lambda x: np.sum(nn.logsumexp(x)))(x)
+    np.testing.assert_allclose(g, special.softmax(x.astype(float), -1), rtol=1e-6, atol=1e-30)
+    assert g.dtype == dtype
+
+
+def test_softplus_keeps_precision_where_it_is_tiny():
+    x = np.array([-30.0, -700.0])
+    np.testing.assert_allclose(nn.softplus(x), np.logaddexp(0.0, x), rtol=1e-15)
+    np.testing.assert_allclose(riesz.grad(lambda x: np.sum(nn.softplus(x)))(x),
+                               special.expit(x), rtol=1e-14)
+
+
+def test_logsumexp_of_an_all_minus_inf_row_is_minus_inf():
+    with np.errstate(divide="ignore"):
+        out = nn.logsumexp(np.array([[-np.inf, -np.inf], [0.0, 0.0]]))
+    assert out[0] == -np.inf and out[1] == pytest.approx(np.log(2))
+
+
+def test_softmax_family_derivatives():
+    x = points()
+    for f in (nn.logsumexp, nn.softmax, nn.log_softmax,
+              lambda x: nn.logsumexp(x, axis=0, keepdims=True)):
+        check_grads(f, (x,), order=2)
+    check_grads(nn.log_softmax, (EXTREME,), order=2)
+
+
+def test_softmax_cross_entropy_values_options_and_extremes():
+    x, labels = EXTREME, np.array([1, 0, 2])
+    expected = -special.log_softmax(x, -1)[np.arange(3), labels]
+    with np.errstate(over="raise", invalid="raise"):
+        np.testing.assert_allclose(nn.softmax_cross_entropy(x, labels, reduction="none"),
+                                   expected, rtol=1e-12)
+        np.testing.assert_allclose(nn.softmax_cross_entropy(x, labels), expected.mean())
+        np.testing.assert_allclose(nn.softmax_cross_entropy(x, labels, reduction="sum"),
+                                   expected.sum())
+        smoothed = nn.softmax_cross_entropy(x, labels, reduction="none", label_smoothing=0.1)
+        target = 0.9 * np.eye(3)[labels] + 0.1 / 3
+        np.testing.assert_allclose(smoothed, -np.sum(target * special.log_softmax(x, -1), -1),
+                                   rtol=1e-12)
+        g = riesz.grad(lambda x: nn.softmax_cross_entropy(x, labels))(x)
+    # ∂/∂logits of the mean cross-entropy = (softmax − onehot) / n
+    np.testing.assert_allclose(g, (special.softmax(x, -1) - np.eye(3)[labels]) / 3, atol=1e-15)
+    check_grads(lambda x: nn.softmax_cross_entropy(x, labels, label_smoothing=0.2), (x,))
+    # batch axes: (2, 3, classes) logits with (2, 3) labels
+    x3 = np.random.default_rng(1).standard_normal((2, 3, 4))
+    y3 = np.array([[0, 1, 3], [2, 2, 0]])
+    np.testing.assert_allclose(nn.softmax_cross_entropy(x3, y3, reduction="none"),
+                               -special.log_softmax(x3, -1)[np.arange(2)[:, None],
+                                                            np.arange(3), y3])
+
+
+def test_nll_is_cross_entropy_of_log_probabilities():
+    x, labels = points(), np.array([0, 4, 2, 1])
+    np.testing.assert_allclose(nn.nll(nn.log_softmax(x), labels),
+                               nn.softmax_cross_entropy(x, labels), rtol=1e-14)
+    check_grads(lambda lp: nn.nll(lp, labels, reduction="sum"), (x,), order=2)
+
+
+def test_mse_and_binary_cross_entropy_with_logits():
+    p, t = points(), points() * 0.5
+    np.testing.assert_allclose(nn.mse(p, t), np.mean((p - t) ** 2))
+    check_grads(nn.mse, (p, t), order=2)
+    logits = np.array([-1000.0, -30.0, 0.0, 2.0, 1000.0])
+    y = np.array([0.0, 1.0, 1.0, 0.3, 0.0])
+    with np.errstate(over="raise", invalid="raise"):
+        losses = nn.binary_cross_entropy_with_logits(logits, y, reduction="none")
+        g = riesz.grad(lambda x: nn.binary_cross_entropy_with_logits(x, y, "sum"))(logits)
+    expected = np.logaddexp(0, logits) - logits * y
+    np.testing.assert_allclose(losses, expected, rtol=1e-12)
+    np.testing.assert_allclose(g, special.expit(logits) - y, atol=1e-15)   # σ(x) − y
+    check_grads(nn.binary_cross_entropy_with_logits, (p, special.expit(t)), order=2)
+
+
+def test_loss_input_errors_name_the_problem():
+    x = points()
+    with pytest.raises(TypeError, match="integer class indices"):
+        nn.softmax_cross_entropy(x, np.zeros(4))
+    with pytest.raises(ValueError, match="labels have shape"):
+        nn.softmax_cross_entropy(x, np.zeros(5, dtype=int))
+    with pytest.raises(ValueError, match=r"must lie in \[0, 5\)"):
+        nn.softmax_cross_entropy(x, np.array([0, 1, 2, 5]))
+    with pytest.raises(ValueError, match="reduction="):
+        nn.mse(x, x, reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        nn.softmax_cross_entropy(x, np.zeros(4, dtype=int), label_smoothing=1.0)
