@@ -177,6 +177,21 @@ def test_pytree_arguments_and_dtypes():
     np.testing.assert_allclose(g["b"][0], 2 * np.sum(x @ params["W"], axis=0), rtol=1e-5)
 
 
+@pytest.mark.parametrize("reduce", [np.mean, np.sum, lambda x: np.sum(x) / 3, np.var])
+def test_float32_cotangents_stay_float32(reduce):
+    # a float64 constant inside a rule would turn every later backward product float64
+    seen = []
+
+    @riesz.custom_vjp
+    def spy(x):
+        return x
+    spy.defvjp(lambda x: (x, None), lambda _, g: (seen.append(g.dtype) or g,))
+    x = rng.standard_normal((4, 3)).astype(np.float32)
+    W = rng.standard_normal((3, 2)).astype(np.float32)
+    grad(lambda x: reduce(np.tanh(spy(x) @ W) / 2 + 1))(x)
+    assert seen == [np.float32]
+
+
 def test_registered_container():
     class Pair:
         def __init__(self, a, b):

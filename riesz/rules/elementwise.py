@@ -43,7 +43,10 @@ negative = defprim("negative", np.negative, elementwise=True,
 
 def _inverse(v):
     # 1/v as NumPy computes it: a Python 0.0 gives inf (1.0 / 0.0 would raise), an int
-    # gives a float (np.reciprocal would truncate)
+    # gives a float (np.reciprocal would truncate). A Python number stays a Python
+    # float, which NumPy treats as weakly typed: g / count keeps a float32 g float32.
+    if type(v) in (int, float, bool):
+        return 1.0 / v if v != 0 else math.copysign(math.inf, v)
     return np.true_divide(1.0, v)
 
 
