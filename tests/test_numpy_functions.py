@@ -298,3 +298,20 @@ def test_complex_linear_algebra_and_fft():
     # the factorizations are written for real matrices and say so
     with pytest.raises(NotImplementedError, match="numpy.linalg.eigh of a complex matrix"):
         grad(lambda a: np.sum(np.linalg.eigh(a)[0]))(a)
+
+
+@pytest.mark.parametrize("make", [np.zeros_like, np.ones_like, lambda x: np.full_like(x, 2.0)])
+def test_assign_into_a_like_array(make):
+    # the NumPy idiom y = np.zeros_like(x); y[i] = ... works in both modes, to second order
+    def f(x):
+        y = make(x)
+        y[0] = x[1] ** 2
+        y[1:] = x[:-1] * 3
+        return y * x
+    x = np.array([0.5, -1.0, 2.0])
+    check_grads(f, (x,), order=2)
+    g = riesz.grad(lambda x: np.sum(f(x)))(x)
+    # Σ y ⊙ x = x₁² x₀ + 3 x₀ x₁ + 3 x₁ x₂
+    by_hand = np.array([x[1] ** 2 + 3 * x[1], 2 * x[1] * x[0] + 3 * x[0] + 3 * x[2], 3 * x[1]])
+    np.testing.assert_allclose(g, by_hand)
+    assert not isinstance(np.zeros_like(x), riesz.core.Tracer)

@@ -74,3 +74,25 @@ def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
     expanded = base[:axis] + (1,) + base[axis:]
     result = concat([reshape(a, shape=expanded) for a in arrays], axis)
     return result if dtype is None else result.astype(dtype)
+
+
+def _constant_like(np_like):
+    """``numpy.zeros_like`` and friends on a traced value: the constant array, carried at the
+    argument's trace level with a zero derivative, so that the common idiom
+    ``y = np.zeros_like(x); y[i] = f(x)`` can assign traced values into ``y``."""
+    def like(a, *args, **kwargs):
+        from ..core import full_lower
+        from ..rules.elementwise import where
+        value = np_like(full_lower(a), *lower_all(args), **{k: lower_all(v) for k, v in kwargs.items()})
+        if (not isinstance(a, Tracer) or value.shape != _np.shape(full_lower(a))
+                or not _np.issubdtype(value.dtype, _np.inexact)):
+            return value
+        # where(True, value, a) has the value of `value` and derivative where(True, 0, ȧ) = 0
+        return where(True, value, a)
+    like.__name__ = np_like.__name__
+    like.__doc__ = f"numpy.{np_like.__name__}: a constant, traced along with its argument."
+    return implements(np_like)(like)
+
+
+for _like in (_np.zeros_like, _np.ones_like, _np.full_like, _np.empty_like):
+    _constant_like(_like)

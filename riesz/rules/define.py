@@ -110,7 +110,7 @@ def scale(g, d):
     out = g * d
     if _all_finite(out):
         return out
-    return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), out.dtype), out)
+    return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), dtype_of(out)), out)
 
 
 def _fit_output(rule):

@@ -482,5 +482,4 @@ def norm(x, ord=None, axis=None, keepdims=False):
 # integer- or boolean-valued, or properties of the shape: computed on the concrete values
 implements_constant(np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
                     np.count_nonzero, np.all, np.any, np.allclose, np.isclose, np.array_equal,
-                    np.searchsorted, np.unique, np.shape, np.size, np.ndim, np.zeros_like,
-                    np.ones_like, np.full_like, np.empty_like)
+                    np.searchsorted, np.unique, np.shape, np.size, np.ndim)
