@@ -11,8 +11,12 @@ from .custom import custom_vjp
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map
+from .staging import trace, Program, ConcretizationError
+from .source import source
+from .jit import jit
 
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
-           "custom_vjp", "stop_gradient", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]
+           "custom_vjp", "stop_gradient", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map",
+           "trace", "Program", "ConcretizationError", "source", "jit"]

@@ -7,10 +7,10 @@ tests and the docs.
 """
 import numpy as np
 
-from ..core import Primitive, ZERO
+from ..core import Primitive, Tracer, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of"]
+           "shape_of", "dtype_of", "as_dtype"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -24,6 +24,13 @@ def shape_of(x):
 
 def dtype_of(x):
     return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+
+
+def as_dtype(x, dtype):
+    """``x`` (a traced value, an array or a Python scalar) as an array of ``dtype``."""
+    if isinstance(x, Tracer):
+        return x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
 
 
 def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,

@@ -8,9 +8,9 @@ so they differentiate again for higher orders.
 """
 import numpy as np
 
-from ..core import full_lower
+from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, implements_constant
-from .define import defprim, defunary, dtype_of, ZERO
+from .define import defprim, defunary, dtype_of, as_dtype, ZERO
 
 # ------------------------------------------------------------ linear functions
 
@@ -62,7 +62,8 @@ power = defprim("power", np.power, broadcasting=True,
 
 def _share(x, y, dtype):
     # where x and y tie, each gets half: the gradient is the mean of the one-sided ones
-    return np.asarray((x > y) + 0.5 * (x == y), dtype=dtype)
+    # (computed with array operations, so that a staged program computes it too)
+    return as_dtype((x > y) + 0.5 * (x == y), dtype)
 
 
 # ∂max(x, y) = 1 where x > y, 0 where x < y, ½ at ties (the same convention as JAX)
@@ -131,7 +132,10 @@ def positive(x):
 @implements(np.where)
 def where_(condition, x=None, y=None):
     if x is None and y is None:
-        return np.where(full_lower(condition))
+        condition = full_lower(condition)
+        if isinstance(condition, Tracer):   # staged: the result's shape depends on the values
+            raise condition.concretization_error("np.where(condition) with one argument")
+        return np.where(condition)
     return where(full_lower(condition), x, y)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..numpy.dispatch import implements
-from .define import defprim, shape_of
+from .define import defprim, shape_of, dtype_of
 
 
 def normalize_axis(axis, ndim):
@@ -65,11 +65,12 @@ def _tie_share(ans, x, axis, keepdims):
     """1/k at each of the k places where x attains its extreme value along ``axis``, else 0:
     ties share the derivative equally (the mean of the one-sided derivatives)."""
     from ..core import full_lower
-    a, xv = np.asarray(full_lower(ans)), np.asarray(full_lower(x))
+    from .define import as_dtype
+    a, xv = full_lower(ans), full_lower(x)   # array operations, so a staged program has them
     if not keepdims:
         a = np.expand_dims(a, axis)
-    hit = xv == a
-    return (hit / hit.sum(axis=axis, keepdims=True)).astype(xv.dtype)
+    hit = as_dtype(xv == a, dtype_of(xv))
+    return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
 def _extreme(name, impl):
