@@ -66,16 +66,17 @@ def _rewrite(eqns, named):
     st = _State()
     st.named = named
     out = []
-    for e in eqns:
+    todo = list(reversed(eqns))   # a stack: rewritten equations are simplified in turn
+    while todo:
+        e = todo.pop()
         inputs = [st.resolve(i) for i in e.inputs]
         e = Eqn(e.prim, inputs, e.params, e.outputs, e.where, e.group, e.names)
         if _fold(e, st) or _identity(e, st):
             continue
-        replacement = _sum_of_broadcast(e, st) or _matrix_vector(e, st)
+        replacement = (_sum_of_broadcast(e, st) or _matrix_vector(e, st)
+                       or _reshape_like(e, st))
         if replacement is not None:
-            out.extend(replacement)
-            for r in replacement:
-                st.producer[id(r.outputs[0])] = r
+            todo.extend(reversed(replacement))
             continue
         key = _cse_key(e)
         if key is not None and key in st.seen:
@@ -143,7 +144,9 @@ def _kept_input(e, st):
         return None
     if name == "negative":
         return inner.inputs[0]   # −(−x) = x
-    if name == "transpose" and tuple(np.take(inner.params["axes"], p["axes"])) == tuple(range(len(p["axes"]))):
+    axes, inner_axes = e.param("axes", 1), inner.param("axes", 1)
+    if name == "transpose" and axes is not None and inner_axes is not None and \
+            tuple(np.take(inner_axes, axes)) == tuple(range(len(axes))):
         return inner.inputs[0]   # the second permutation undoes the first
     return None
 
@@ -155,11 +158,13 @@ def _sum_of_broadcast(e, st):
     inner = st.producer.get(id(e.inputs[0]))
     if inner is None or inner.prim.name != "broadcast_to":
         return None
-    y, shape = inner.inputs[0], inner.params["shape"]
+    y, shape, axis = inner.inputs[0], inner.param("shape", 1), e.param("axis", 1)
+    if shape is None or axis is None or not isinstance(y, Var) or len(e.inputs) != 1:
+        return None
     lead = len(shape) - len(y.shape)
     created = set(range(lead)) | {lead + i for i, n in enumerate(y.shape)
                                   if n == 1 and shape[lead + i] != 1}
-    axes = set(e.params["axis"])
+    axes = set(axis)
     if axes != created or not axes:
         return None
     count = int(np.prod([shape[a] for a in axes]))
@@ -177,10 +182,29 @@ def _sum_of_broadcast(e, st):
     return new
 
 
+def _reshape_like(e, st):
+    """A transpose that keeps the order of the axes longer than 1 moves unit axes only: it is a
+    reshape; and a reshape of a reshape is one reshape. None when neither applies."""
+    from .rules.shape import reshape
+    x, out = e.inputs[0], e.outputs[0]
+    if e.prim.name == "transpose":
+        axes = e.param("axes", 1)
+        moved = [a for a in (axes or ()) if x.shape[a] != 1]
+        if axes is None or moved != sorted(moved):
+            return None
+        return [Eqn(reshape, [x], {"shape": out.shape}, [out], e.where, e.group, e.names)]
+    if e.prim.name == "reshape" and isinstance(x, Var):
+        inner = st.producer.get(id(x))
+        if inner is not None and inner.prim is reshape:
+            return [Eqn(reshape, [inner.inputs[0]], {"shape": out.shape}, [out], e.where,
+                        e.group, e.names)]
+    return None
+
+
 def _vector_under(x, st, shape):
     """The vector v when ``x`` is ``reshape(v, shape)``, else None."""
     inner = st.producer.get(id(x)) if isinstance(x, Var) else None
-    if inner is None or inner.prim.name != "reshape" or inner.params["shape"] != shape:
+    if inner is None or inner.prim.name != "reshape" or inner.param("shape", 1) != shape:
         return None
     v = inner.inputs[0]
     return v if len(v.shape) == 1 else None

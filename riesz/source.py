@@ -60,18 +60,20 @@ def _negative(e, args):
 
 def _transpose(e, args):
     x = e.inputs[0]
-    if isinstance(x, Var) and not x.scalar_type and e.params["axes"] == tuple(range(len(x.shape)))[::-1]:
+    if isinstance(x, Var) and not x.scalar_type and e.param("axes", 1) == tuple(range(len(x.shape)))[::-1]:
         return f"{args[0]}.T"
     return None
 
 
 def _getitem(e, args, ctx):
+    if len(e.inputs) != 1:
+        return None
     return f"{args[0]}[{_index_source(e.params['idx'], ctx)}]"
 
 
 def _reshape(e, args):
     # a reshape that only inserts or drops unit axes reads as indexing: dy[:, None]
-    x, shape = e.inputs[0], e.params["shape"]
+    x, shape = e.inputs[0], e.param("shape", 1)
     if not isinstance(x, Var) or x.scalar_type or not x.shape or not shape:
         return None
     if [n for n in x.shape if n != 1] != [n for n in shape if n != 1]:
@@ -92,13 +94,15 @@ def _reshape(e, args):
 
 def _astype(e, args):
     x = e.inputs[0]
-    if isinstance(x, Var) and not x.scalar_type:
+    if isinstance(x, Var) and not x.scalar_type and len(e.inputs) == 1:
         return f"{args[0]}.astype({_dtype_source(e.params['dtype'])})"
     return None
 
 
 def _sum(e, args):
-    x, axis, keepdims = e.inputs[0], e.params["axis"], e.params["keepdims"]
+    x, axis, keepdims = e.inputs[0], e.param("axis", 1), e.param("keepdims", 2)
+    if axis is None or len(e.inputs) > 1:
+        return None
     text = f"np.sum({args[0]}"
     if tuple(axis) != tuple(range(len(x.shape))):
         text += f", axis={axis[0] if len(axis) == 1 else axis}"
@@ -436,6 +440,8 @@ def program_source(program, name=None, inplace=True):
     ends = _group_ends(program.eqns)
     owned = set()          # ids of Vars whose buffer the program may overwrite
     viewed = _viewed(program)
+    consumers = _consumers(program)
+    inlined = {}           # id(Var) -> its expression, written into its one consumer
     where_key = None
     for i, e in enumerate(program.eqns):
         if e.where is not None and e.where.key() != where_key:
@@ -443,9 +449,15 @@ def program_source(program, name=None, inplace=True):
             where_key = e.where.key()
         elif e.where is None and where_key is not None:
             where_key = None
-        args = [ctx.literal(x.value) if isinstance(x, Literal) else namer.names[id(x)]
-                for x in e.inputs]
+        args = [ctx.literal(x.value) if isinstance(x, Literal)
+                else inlined.get(id(x)) or namer.names[id(x)] for x in e.inputs]
         args = [f"({a})" if a.startswith("-") else a for a in args]
+        view = _inline_view(e, args, ctx, consumers, program.outputs)
+        if view is not None:   # written where it is used: x[None, :] @ ..., W.T @ ...
+            inlined[id(e.outputs[0])] = view
+            x = e.inputs[0]
+            namer.last[id(x)] = max(namer.last.get(id(x), -1), consumers[id(e.outputs[0])][0])
+            continue
         reuse = _reusable_input(e, i, namer, owned, viewed) if inplace else None
         if e.prim.multiple_results:
             outs = [namer.bind(v, None, i) for v in e.outputs]
@@ -478,6 +490,29 @@ def program_source(program, name=None, inplace=True):
     lines.append(f'    """{program.name}, staged by riesz: {len(program.eqns)} operations."""')
     lines.extend("    " + line for line in body)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
+
+
+def _consumers(program):
+    """id(Var) -> indices of the equations that read it."""
+    out = {}
+    for i, e in enumerate(program.eqns):
+        for x in e.inputs:
+            if isinstance(x, Var):
+                out.setdefault(id(x), []).append(i)
+    return out
+
+
+def _inline_view(e, args, ctx, consumers, outputs):
+    """The expression of a view (``x[None, :]``, ``W.T``) read once, to be written into
+    its reader; None when it gets its own line."""
+    if e.prim.name not in ("reshape", "transpose") or not isinstance(e.inputs[0], Var):
+        return None
+    out = e.outputs[0]
+    if len(consumers.get(id(out), ())) != 1 or any(o is out for o in outputs):
+        return None
+    text = _expression(e, args, ctx)
+    rest = text[len(args[0]):]
+    return text if text.startswith(args[0]) and rest[:1] in ("[", ".") and " " not in rest.replace(", ", ",") else None
 
 
 def _identifier(name):

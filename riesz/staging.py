@@ -97,6 +97,15 @@ class Eqn:
         self.where, self.group = where, group
         self.names = names   # (name for the result, name of the statement's target) hints
 
+    def param(self, name, position):
+        """Parameter ``name``, given by keyword or as the literal input at ``position``
+        (None when it is neither)."""
+        if name in self.params:
+            return self.params[name]
+        if position < len(self.inputs) and isinstance(self.inputs[position], Literal):
+            return self.inputs[position].value
+        return None
+
 
 # ---------------------------------------------------------------- the staging trace
 
