@@ -43,6 +43,7 @@ class _State:
         self.fill = {}       # id(Var) -> c when every element of it is the scalar c
         self.seen = {}       # CSE key -> outputs of the first equation with that key
         self.named = set()   # ids of arrays the user named: never folded
+        self.uniform_arrays = {}   # id(array) -> its one value, or None
 
     def resolve(self, x):
         while isinstance(x, Var) and id(x) in self.subst:
@@ -55,8 +56,10 @@ class _State:
             v = x.value
             if isinstance(v, (bool, int, float, complex, np.generic)):
                 return v
-            if isinstance(v, np.ndarray) and v.size and v.size <= FOLD_LIMIT and np.all(v == v.flat[0]):
-                return v.flat[0]
+            if isinstance(v, np.ndarray) and v.size and id(v) not in self.named:
+                if id(v) not in self.uniform_arrays:   # the seed cotangent 1, broadcast
+                    self.uniform_arrays[id(v)] = v.flat[0] if np.all(v == v.flat[0]) else None
+                return self.uniform_arrays[id(v)]
             return None
         return self.fill.get(id(x))
 
