@@ -16,6 +16,7 @@ A backward pass walk then drops every equation no output needs.
 """
 import numpy as np
 
+from .rules.define import ELEMENTWISE
 from .staging import Eqn, Literal, Program, Var
 
 __all__ = ["simplify"]
@@ -72,12 +73,12 @@ def _rewrite(eqns, named):
     todo = list(reversed(eqns))   # a stack: rewritten equations are simplified in turn
     while todo:
         e = todo.pop()
-        inputs = [st.resolve(i) for i in e.inputs]
+        inputs = _narrow(e, [st.resolve(i) for i in e.inputs], st)
         e = Eqn(e.prim, inputs, e.params, e.outputs, e.where, e.group, e.names)
         if _fold(e, st) or _identity(e, st):
             continue
         replacement = (_sum_of_broadcast(e, st) or _matrix_vector(e, st)
-                       or _reshape_like(e, st))
+                       or _reshape_like(e, st) or _negation(e, st))
         if replacement is not None:
             todo.extend(reversed(replacement))
             continue
@@ -94,6 +95,39 @@ def _rewrite(eqns, named):
             st.fill[id(e.outputs[0])] = st.uniform(inputs[0])
         out.append(e)
     return out, st
+
+
+def _narrow(e, inputs, st):
+    """The inputs of an elementwise equation with broadcasts undone where the operation
+    broadcasts anyway: broadcast_to(v, S) as v, a literal array of one value as a scalar
+    of its dtype (the same result, dtype and shape; less memory traffic)."""
+    elementwise_ufunc = isinstance(e.prim.impl, np.ufunc) and e.prim.impl.signature is None
+    if (e.prim.name not in ELEMENTWISE and not elementwise_ufunc) or e.prim.multiple_results:
+        return inputs
+    narrow = []
+    for x in inputs:
+        inner = st.producer.get(id(x)) if isinstance(x, Var) else None
+        while inner is not None and (inner.prim.name == "broadcast_to" or _adds_leading_axes(inner)):
+            x = inner.inputs[0]
+            inner = st.producer.get(id(x)) if isinstance(x, Var) else None
+        if (isinstance(x, Literal) and isinstance(x.value, np.ndarray) and x.value.ndim
+              and st.uniform(x) is not None):
+            x = Literal(x.value.dtype.type(st.uniform(x)))
+        narrow.append(x)
+    try:
+        same = np.broadcast_shapes(*[x.shape for x in narrow]) == e.outputs[0].shape
+    except ValueError:
+        same = False
+    return narrow if same else inputs
+
+
+def _adds_leading_axes(e):
+    """Whether ``e`` is a reshape that only puts unit axes in front (which broadcasting does)."""
+    if e.prim.name != "reshape":
+        return False
+    shape, inner = e.outputs[0].shape, e.inputs[0].shape
+    lead = len(shape) - len(inner)
+    return lead >= 0 and shape[lead:] == inner and set(shape[:lead]) <= {1}
 
 
 def _fold(e, st):
@@ -122,6 +156,9 @@ def _identity(e, st):
     if kept is None or not _same_type(e.outputs[0], kept):
         return False
     st.subst[id(e.outputs[0])] = kept
+    producer = st.producer.get(id(kept))
+    if e.names is not None and producer is not None and producer.group == e.group:
+        producer.names = e.names   # g * 1 was the statement's result: now g is
     return True
 
 
@@ -201,6 +238,18 @@ def _reshape_like(e, st):
         if inner is not None and inner.prim is reshape:
             return [Eqn(reshape, [inner.inputs[0]], {"shape": out.shape}, [out], e.where,
                         e.group, e.names)]
+    return None
+
+
+def _negation(e, st):
+    """x ⊙ (−1) as −x (so that −(−x) cancels); None otherwise."""
+    if e.prim.name != "multiply" or e.params:
+        return None
+    from .rules.elementwise import negative
+    for k in (0, 1):
+        x = e.inputs[1 - k]
+        if st.uniform(e.inputs[k]) == -1 and isinstance(x, Var) and _same_type(e.outputs[0], x):
+            return [Eqn(negative, [x], {}, e.outputs, e.where, e.group, e.names)]
     return None
 
 

@@ -99,13 +99,19 @@ def _astype(e, args):
     return None
 
 
-def _sum(e, args):
-    x, axis, keepdims = e.inputs[0], e.param("axis", 1), e.param("keepdims", 2)
-    if axis is None or len(e.inputs) > 1:
-        return None
-    text = f"np.sum({args[0]}"
+def _reduction(np_name):
+    def hint(e, args):
+        x, axis, keepdims = e.inputs[0], e.param("axis", 1), e.param("keepdims", 2)
+        if axis is None or len(e.inputs) > 1 or set(e.params) != {"axis", "keepdims"}:
+            return None
+        return _reduction_call(np_name, x, args[0], axis, keepdims)
+    return hint
+
+
+def _reduction_call(np_name, x, arg, axis, keepdims):
+    text = f"np.{np_name}({arg}"
     if tuple(axis) != tuple(range(len(x.shape))):
-        text += f", axis={axis[0] if len(axis) == 1 else axis}"
+        text += f", axis={axis[0] if len(axis) == 1 else tuple(axis)}"
     return text + (", keepdims=True)" if keepdims else ")")
 
 
@@ -113,7 +119,8 @@ def _sum(e, args):
 # print it the general way; optional: every primitive prints without one
 HINTS = {name: _infix(op) for name, op in _INFIX.items()}
 HINTS.update(negative=_negative, transpose=_transpose, getitem=_getitem, astype=_astype,
-             sum=_sum, reshape=_reshape)
+             reshape=_reshape, sum=_reduction("sum"), amax=_reduction("max"),
+             amin=_reduction("min"))
 
 
 # ---------------------------------------------------------------- literals
@@ -364,11 +371,6 @@ def _last_uses(program):
     return last
 
 
-def _group_ends(eqns):
-    """Indices of equations that end their group (the result a statement assigns)."""
-    return {i for i, e in enumerate(eqns) if i + 1 == len(eqns) or eqns[i + 1].group != e.group}
-
-
 class _Namer:
     """Python names for a program's variables: the user's names where known, reused once
     the variable holding a name is dead (straight-line code may rebind a name)."""
@@ -379,6 +381,7 @@ class _Namer:
         self.names = {}       # id(Var) -> name
         self.holder = {}      # name -> id(Var) holding it
         self.temps = 0
+        self.temp_names = set()
 
     def bind(self, var, preferred, at):
         if preferred is not None:
@@ -392,6 +395,7 @@ class _Namer:
             while name is None or not self._free(name, at):
                 self.temps += 1
                 name = f"t{self.temps}"
+            self.temp_names.add(name)
         self.names[id(var)] = name
         self.holder[name] = id(var)
         self.ctx.used.add(name)
@@ -403,8 +407,8 @@ class _Namer:
         return name not in self.ctx.used and not hasattr(builtins, name)
 
 
-def _preferred_name(e, program_names, is_end):
-    if not is_end or e.names is None or len(e.outputs) != 1:
+def _preferred_name(e, program_names):
+    if e.names is None or len(e.outputs) != 1:
         return None
     kind, what = e.names
     if kind == "assign":
@@ -437,7 +441,6 @@ def program_source(program, name=None, inplace=True):
     namer = _Namer(program, ctx)
     params = [namer.bind(v, v.hint or f"a{i}", -1) for i, v in enumerate(program.invars)]
     body = []
-    ends = _group_ends(program.eqns)
     owned = set()          # ids of Vars whose buffer the program may overwrite
     viewed = _viewed(program)
     consumers = _consumers(program)
@@ -449,7 +452,7 @@ def program_source(program, name=None, inplace=True):
             where_key = e.where.key()
         elif e.where is None and where_key is not None:
             where_key = None
-        args = [ctx.literal(x.value) if isinstance(x, Literal)
+        args = [ctx.literal(_weak_literal(e, x)) if isinstance(x, Literal)
                 else inlined.get(id(x)) or namer.names[id(x)] for x in e.inputs]
         args = [f"({a})" if a.startswith("-") else a for a in args]
         view = _inline_view(e, args, ctx, consumers, program.outputs)
@@ -464,7 +467,7 @@ def program_source(program, name=None, inplace=True):
             body.append(f"{', '.join(outs)}, = {_expression(e, args, ctx)}")
             continue
         out = e.outputs[0]
-        preferred = _preferred_name(e, namer.names, i in ends)
+        preferred = _preferred_name(e, namer.names)
         if reuse is not None:
             text = _inplace_line(e, args, reuse, namer, preferred, i)
             if text is not None:
@@ -490,6 +493,21 @@ def program_source(program, name=None, inplace=True):
     lines.append(f'    """{program.name}, staged by riesz: {len(program.eqns)} operations."""')
     lines.extend("    " + line for line in body)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
+
+
+def _weak_literal(e, literal):
+    """A NumPy scalar literal as a Python number (``0.5`` for ``np.float64(0.5)``) where
+    NumPy's promotion gives the same result dtype with either."""
+    v = literal.value
+    if not isinstance(v, np.generic) or not isinstance(e.prim.impl, np.ufunc):
+        return v
+    others = [x.scalar_type(0) if isinstance(x, Var) and x.scalar_type else
+              np.empty(0, x.dtype) for x in e.inputs if x is not literal]
+    try:
+        same = np.result_type(*others, v.item()) == e.outputs[0].dtype
+    except TypeError:
+        return v
+    return v.item() if same else v
 
 
 def _consumers(program):
@@ -551,7 +569,9 @@ def _inplace_line(e, args, k, namer, preferred, i):
     large result; None when neither is worth it."""
     target = e.inputs[k]
     name = namer.names[id(target)]
-    name_ok = preferred is None or preferred == name
+    # y *= 2 would read as if the user's y changed: reuse names only for results of the same
+    # name (dx += t: an accumulation) or temporaries
+    name_ok = preferred == name or (preferred is None and name in namer.temp_names)
     commutes = e.prim.name in ("add", "multiply")
     if e.prim.name in _AUGMENTED and name_ok and (k == 0 or commutes) and not e.params:
         other = args[1 - k]
@@ -572,11 +592,10 @@ def program_listing(program):
     params = [f"{namer.bind(v, v.hint or f'a{i}', -1)}: {v.type_str()}"
               for i, v in enumerate(program.invars)]
     lines = [f"{{ lambda {', '.join(params)} ."]
-    ends = _group_ends(program.eqns)
     for i, e in enumerate(program.eqns):
         args = [_short_literal(x.value) if isinstance(x, Literal) else namer.names[id(x)]
                 for x in e.inputs]
-        outs = [f"{namer.bind(v, _preferred_name(e, namer.names, i in ends), i)}:{v.type_str()}"
+        outs = [f"{namer.bind(v, _preferred_name(e, namer.names), i)}:{v.type_str()}"
                 for v in e.outputs]
         params_text = "".join(f" {k}={_short_literal(v)}" for k, v in e.params.items())
         lines.append(f"    {' '.join(outs)} = {e.prim.name}{params_text} {' '.join(args)}")

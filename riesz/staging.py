@@ -192,11 +192,12 @@ def _has_tracer(x):
 
 class StagingTrace(Trace):
     """Record every primitive applied to staged values as an equation of a program."""
-    __slots__ = ("eqns", "_last_site", "_group")
+    __slots__ = ("eqns", "_last_site", "_group", "renamable")
 
     def __init__(self):
         super().__init__()
         self.eqns = []
+        self.renamable = set()   # ids of input Vars still named by their pytree position
         self._last_site = None
         self._group = 0
 
@@ -254,6 +255,8 @@ class StagingTrace(Trace):
         frame = user_frame()
         if frame is None:
             return None, self._next_group(None), None
+        if self.renamable:
+            self._rename_inputs(frame)
         filename, lineno = frame.f_code.co_filename, frame.f_lineno
         key = (id(frame), lineno)
         # a new execution of the same line (the next loop iteration) jumps back
@@ -262,6 +265,13 @@ class StagingTrace(Trace):
         self._last_site = (key, frame.f_lasti)
         where = Where(filename, lineno, _line_text(filename, lineno))
         return where, self._next_group(key), ("assign", _assign_target(filename, lineno))
+
+    def _rename_inputs(self, frame):
+        for name, value in frame.f_locals.items():
+            var = _var_of(value) if isinstance(value, Tracer) else None
+            if var is not None and id(var) in self.renamable:
+                var.hint = name
+                self.renamable.discard(id(var))
 
     def _next_group(self, key):
         if not self.eqns or self.eqns[-1].group is None or self.eqns[-1].group[0] != key:
@@ -371,8 +381,9 @@ class Program:
 
 
 def _arg_names(f, args):
-    """One name per flattened argument leaf: the parameter names of ``f`` (``x``, ``params_0``,
-    ``params_W`` for a dict entry), or ``a0``, ``a1``, ... where they cannot be read."""
+    """(name, whether it is made up from a pytree position) per flattened argument leaf: the
+    parameter names of ``f`` (``x``; ``params_0``, ``params_W`` for a tuple's or a dict's
+    entries), or ``a0``, ``a1``, ... where they cannot be read."""
     try:
         params = [p.name for p in inspect.signature(f).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -383,12 +394,12 @@ def _arg_names(f, args):
         base = params[i] if i < len(params) else f"a{i}"
         leaves, tree = tree_flatten(a)
         if len(leaves) == 1 and tree.kind is None:
-            names.append(base)
+            names.append((base, False))
             continue
         keys = list(a.keys()) if isinstance(a, dict) else None
         for k in range(len(leaves)):
             key = keys[k] if keys is not None and len(keys) == len(leaves) else k
-            names.append(f"{base}_{key}")
+            names.append((f"{base}_{key}", True))
     return names
 
 
@@ -398,7 +409,9 @@ def stage(f, args, name=None):
     leaves, in_tree = tree_flatten(tuple(args))
     names = _arg_names(f, args)
     staging = StagingTrace()
-    boxed = [staging.new_input(_example(x), n) for x, n in zip(leaves, names)]
+    boxed = [staging.new_input(_example(x), n) for x, (n, _) in zip(leaves, names)]
+    # W1, b1 = params: the user's own names for pytree leaves, found in their frames
+    staging.renamable = {id(b.var) for b, (_, made_up) in zip(boxed, names) if made_up}
     out = f(*tree_unflatten(in_tree, boxed))
     out_leaves, out_tree = tree_flatten(out)
     outputs = []
@@ -408,8 +421,9 @@ def stage(f, args, name=None):
             raise TypeError(f"{name or f.__name__}: an output is traced by a transform that "
                             f"was still open when the function returned")
         outputs.append(var if var is not None else Literal(o))
+    _keep_names_at_group_ends(staging.eqns)
     program = Program(name or getattr(f, "__name__", "f"), [b.var for b in boxed], outputs,
-                      staging.eqns, in_tree, out_tree, tuple(names))
+                      staging.eqns, in_tree, out_tree, tuple(n for n, _ in names))
     program.const_hints = _user_array_names(f)
     from .simplify import simplify
     return simplify(program)
@@ -438,6 +452,14 @@ def _cell_filled(cell):
     except ValueError:
         return False
     return True
+
+
+def _keep_names_at_group_ends(eqns):
+    """Only the last equation of a group computes what the statement assigns (or the
+    cotangent the transposed operation returns): the others are temporaries."""
+    for e, after in zip(eqns, eqns[1:] + [None]):
+        if after is not None and after.group == e.group:
+            e.names = None
 
 
 def _bottom(x):
