@@ -24,15 +24,19 @@ import riesz  # noqa: E402
 from overhead import chain, by_hand, SIZE, N_OPS  # noqa: E402
 
 
-def median_time(fn, number, repeat=15):
-    fn()
-    return float(np.median(timeit.repeat(fn, number=number, repeat=repeat))) / number
-
-
-def report(title, rows):
-    base = rows[0][1]
+def report(title, candidates, number, repeat=15):
+    """Time the candidates in interleaved rounds (this machine is shared and noisy, so
+    each round sees the same load) and print medians and ratios to the first."""
+    for _, fn in candidates:
+        fn()
+    times = {name: [] for name, _ in candidates}
+    for _ in range(repeat):
+        for name, fn in candidates:
+            times[name].append(timeit.timeit(fn, number=number) / number)
+    base = float(np.median(times[candidates[0][0]]))
     print(title)
-    for name, t in rows:
+    for name, _ in candidates:
+        t = float(np.median(times[name]))
         print(f"  {name:28s} {t * 1e6:10.1f} µs   {t / base:6.2f}×")
 
 
@@ -44,10 +48,10 @@ def bench_chain():
     g_eager = riesz.grad(lambda x: chain(np, x))
     np.testing.assert_allclose(g_jit(x), by_hand(x), rtol=1e-12)
     report(f"jit(grad) of {N_OPS} elementwise ops on a {SIZE}-vector", [
-        ("hand-written NumPy", median_time(lambda: by_hand(x), 200)),
-        ("riesz.jit(riesz.grad(f))", median_time(lambda: g_jit(x), 200)),
-        ("riesz.grad(f), eager", median_time(lambda: g_eager(x), 20)),
-    ])
+        ("hand-written NumPy", lambda: by_hand(x)),
+        ("riesz.jit(riesz.grad(f))", lambda: g_jit(x)),
+        ("riesz.grad(f), eager", lambda: g_eager(x)),
+    ], number=50)
 
 
 # ---------------------------------------------------------------- 2. Hessian
@@ -78,9 +82,9 @@ def bench_hessian():
     h = riesz.jit(riesz.hessian(logsumexp_plus_norm(A)))
     np.testing.assert_allclose(h(x), hessian_by_hand(A, x), rtol=1e-10, atol=1e-12)
     report("full 50×50 Hessian of logsumexp(A x) + ½xᵀx, A 100×50", [
-        ("hand-written NumPy", median_time(lambda: hessian_by_hand(A, x), 200)),
-        ("riesz.jit(riesz.hessian(f))", median_time(lambda: h(x), 50)),
-    ])
+        ("hand-written NumPy", lambda: hessian_by_hand(A, x)),
+        ("riesz.jit(riesz.hessian(f))", lambda: h(x)),
+    ], number=50)
 
 
 # ---------------------------------------------------------------- 3. MLP training step
@@ -125,10 +129,10 @@ def bench_mlp():
     for a, b in zip(step(params, x, y), sgd_step_by_hand(params, x, y)):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
     report("one SGD step of a 784→1024→10 MLP, batch 128", [
-        ("hand-written NumPy", median_time(lambda: sgd_step_by_hand(params, x, y), 5)),
-        ("riesz.jit(step)", median_time(lambda: step(params, x, y), 5)),
-        ("step, eager riesz", median_time(lambda: sgd_step(params, x, y), 5)),
-    ])
+        ("hand-written NumPy", lambda: sgd_step_by_hand(params, x, y)),
+        ("riesz.jit(step)", lambda: step(params, x, y)),
+        ("step, eager riesz", lambda: sgd_step(params, x, y)),
+    ], number=3)
 
 
 if __name__ == "__main__":

@@ -144,3 +144,22 @@ def test_unprintable_primitive_names_the_fix():
                   jvps=[lambda t, ans, x: t])
     with pytest.raises(NotImplementedError, match="printing hint"):
         riesz.source(lambda x: p(x), np.ones(2))
+
+
+def test_docs_show_the_generated_source_of_the_seeds_examples():
+    import os
+    import sys
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(root, "examples"))
+    try:
+        import seeds_source
+    finally:
+        sys.path.pop(0)
+    with open(os.path.join(root, "docs", "source.md"), encoding="utf-8") as fh:
+        doc = fh.read()
+    for name, text in seeds_source.generated().items():
+        assert text in doc, f"docs/source.md is out of date for the {name} example:\n{text}"
+    f, args = seeds_source.EXAMPLES["four variables"]
+    namespace = {}
+    exec(seeds_source.generated()["four variables"], namespace)
+    assert namespace["four_variables"](*args) == (-4096.0,) * 4
