@@ -18,5 +18,6 @@ from .jit import jit
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
-           "custom_vjp", "stop_gradient", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map",
-           "trace", "Program", "ConcretizationError", "source", "jit"]
+           "custom_vjp", "stop_gradient", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]
+# staging (docs/source.md)
+__all__ += ["trace", "Program", "ConcretizationError", "source", "jit"]
