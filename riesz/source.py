@@ -184,7 +184,9 @@ class _Context:
         self.constants = {}      # name -> value, passed to the function
         self.const_ids = {}      # id(value) -> name
         self.helpers = {}        # id(function) -> name
-        self.helper_lines = []
+        self.helper_defs = []      # source of copied functions
+        self.helper_aliases = []   # the globals they read, defined after them
+        self.defined = set()
         self.const_hints = {}
 
     def fresh(self, base):
@@ -248,25 +250,38 @@ class _Context:
         name = fn.__name__
         self.helpers[id(fn)] = name
         self.used.add(name)
-        code = textwrap.dedent(inspect.getsource(fn))
-        for dep in _global_names(fn.__code__):
-            value = fn.__globals__.get(dep, getattr(builtins, dep, None))
-            if dep in fn.__globals__:
-                self._define(dep, value, fn)
-        self.helper_lines.append(code)
+        self.helper_defs.append(textwrap.dedent(inspect.getsource(fn)))
+        for dep in sorted(_global_names(fn.__code__)):
+            if dep in fn.__globals__ and dep not in self.defined:
+                self.defined.add(dep)
+                self._define(dep, fn.__globals__[dep], fn)
         return name
 
     def _define(self, name, value, user):
-        if isinstance(value, type(np)) or _numpy_path(value) is not None:
-            path = _numpy_path(value) if value is not np else "np"
-            if path is None:
-                raise _unprintable(f"module {value.__name__} used by {user.__name__}")
+        """Define a global that a copied helper reads: modules are imported, a primitive
+        stands for its implementation (what bind does on plain values), and a riesz class
+        is a stand-in no value is an instance of (no value in generated code is traced)."""
+        from .core import Primitive
+        if isinstance(value, type(np)):
+            path = _numpy_path(value)
+            line = f"{name} = {path}" if path else f"import {value.__name__} as {name}"
             if path != name:
-                self.helper_lines.append(f"{name} = {path}\n")
+                self.helper_aliases.append(line)
+        elif _numpy_path(value) is not None:
+            self.helper_aliases.append(f"{name} = {_numpy_path(value)}")
         elif inspect.isfunction(value):
-            self.helper(value)
+            self.helper_aliases.append(f"{name} = {self.helper(value)}")
+        elif isinstance(value, Primitive):
+            impl = _numpy_path(value.impl) or (self.helper(value.impl)
+                                               if inspect.isfunction(value.impl) else None)
+            if impl is None:
+                raise _unprintable(f"primitive {value.name!r} used by {user.__name__}")
+            self.helper_aliases.append(f"{name} = {impl}   # primitive {value.name!r}")
+        elif isinstance(value, type) and value.__module__.startswith("riesz"):
+            self.helper_aliases.append(f"class {name}:   # stands for riesz's {value.__name__}\n"
+                                       f"    pass")
         elif isinstance(value, (int, float, str, tuple, bool)) or value is None:
-            self.helper_lines.append(f"{name} = {value!r}\n")
+            self.helper_aliases.append(f"{name} = {value!r}")
         else:
             raise _unprintable(f"{name!r} used by {user.__name__}")
         self.used.add(name)
@@ -485,10 +500,11 @@ def program_source(program, name=None, inplace=True):
     if ctx.constants:
         signature += (", *, " if params else "*, ") + ", ".join(ctx.constants)
     lines = ["import numpy as np", ""]
-    for h in ctx.helper_lines:
-        lines.extend(h.rstrip("\n").split("\n"))
-    if ctx.helper_lines:
-        lines.append("")
+    for h in ctx.helper_defs:
+        lines.extend(h.rstrip("\n").split("\n") + ["", ""])
+    lines.extend(a for a in ctx.helper_aliases if a != "")
+    if ctx.helper_aliases:
+        lines.extend(["", ""])
     lines.append(f"def {fname}({signature}):")
     lines.append(f'    """{program.name}, staged by riesz: {len(program.eqns)} operations."""')
     lines.extend("    " + line for line in body)
