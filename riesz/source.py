@@ -264,7 +264,9 @@ class _Context:
         from .core import Primitive
         if isinstance(value, type(np)):
             path = _numpy_path(value)
-            line = f"{name} = {path}" if path else f"import {value.__name__} as {name}"
+            line = f"{name} = {path}" if path else (
+                f"import {value.__name__}" if value.__name__ == name
+                else f"import {value.__name__} as {name}")
             if path != name:
                 self.helper_aliases.append(line)
         elif _numpy_path(value) is not None:
@@ -278,8 +280,8 @@ class _Context:
                 raise _unprintable(f"primitive {value.name!r} used by {user.__name__}")
             self.helper_aliases.append(f"{name} = {impl}   # primitive {value.name!r}")
         elif isinstance(value, type) and value.__module__.startswith("riesz"):
-            self.helper_aliases.append(f"class {name}:   # stands for riesz's {value.__name__}\n"
-                                       f"    pass")
+            self.helper_aliases.append(f"# a stand-in: no value in this code is a {value.__name__}\n"
+                                       f"class {name}:\n    pass")
         elif isinstance(value, (int, float, str, tuple, bool)) or value is None:
             self.helper_aliases.append(f"{name} = {value!r}")
         else:
