@@ -65,8 +65,7 @@ def test_generated_derivatives_match_eager(name, i, case, dtype):
         except riesz.NoRuleError:
             continue   # the mode is not supported eagerly either
         text = riesz.source(fn, *fargs)
-        code = [line for line in text.splitlines() if not line.strip().startswith(("#", '"""'))]
-        assert not any("riesz" in line for line in code), text
+        assert "import riesz" not in text and "from riesz" not in text, text
         got = _run_source(text, kind, fargs)
         for g, e in zip(riesz.tree_flatten(got)[0], riesz.tree_flatten(expected)[0]):
             np.testing.assert_allclose(g, e, err_msg=f"{kind} of {name} case {i}\n{text}", **tol)
