@@ -12,11 +12,12 @@ the program's equations are applied with ``bind``, so the transform sees every
 primitive and differentiates it with the same rule table.
 """
 import functools
+import warnings
 
 import numpy as np
 
 from .core import Tracer
-from .staging import trace
+from .staging import ConcretizationError, trace
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["jit"]
@@ -40,6 +41,22 @@ def _static_key(fixed):
                         f"a static argument is part of the cache key (use a tuple instead of "
                         f"a list, or pass arrays as ordinary arguments)") from None
     return key
+
+
+_EAGER = "eager"   # the cache entry of a signature whose function cannot be staged
+
+
+def _stage_or_eager(staged, args):
+    """The program for ``args``; or, where a rule of the library (not the user's code)
+    needs concrete values, a warning and eager execution for this signature."""
+    try:
+        return staged(*args)
+    except ConcretizationError as error:
+        if not getattr(error, "in_library", False):
+            raise
+        warnings.warn(f"riesz.jit runs {getattr(staged, '__name__', 'f')} eagerly for this "
+                      f"signature: {error}", RuntimeWarning, stacklevel=3)
+        return _EAGER
 
 
 def jit(f, static_argnums=()):
@@ -69,7 +86,9 @@ def jit(f, static_argnums=()):
                _static_key(fixed))
         program = cache.get(key)
         if program is None:
-            program = cache[key] = staged(*args)
+            program = cache[key] = _stage_or_eager(staged, args)
+        if program is _EAGER:
+            return f(*args)
         if any(isinstance(x, Tracer) for x in leaves):
             return tree_unflatten(program.out_tree, program.bind_eval(leaves))
         out = program.compiled()(*leaves)

@@ -242,6 +242,29 @@ class _Context:
             self.constants[name] = v
         return name
 
+    def function(self, fn):
+        """An expression for a function: its NumPy name, a lambda written out, or the name of
+        a copied helper."""
+        path = _numpy_path(fn)
+        if path is not None:
+            return path
+        if inspect.isfunction(fn) and fn.__name__ == "<lambda>":
+            node = _lambda_node(fn)
+            if node is None:
+                raise _unprintable("a lambda whose source cannot be read")
+            self._define_free_names(fn, node, {a.arg for a in node.args.args})
+            return f"({ast.unparse(node)})"
+        if inspect.isfunction(fn):
+            return self.helper(fn)
+        raise _unprintable(f"{fn!r}")
+
+    def _define_free_names(self, fn, node, bound):
+        scope = {**fn.__globals__, **_closure_values(fn)}
+        for free in sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name)} - bound):
+            if free in scope and free not in self.defined:
+                self.defined.add(free)
+                self._define(free, scope[free], fn)
+
     def helper(self, fn):
         """The name of a Python function copied into the module (with what it uses)."""
         name = self.helpers.get(id(fn))
@@ -272,13 +295,10 @@ class _Context:
         elif _numpy_path(value) is not None:
             self.helper_aliases.append(f"{name} = {_numpy_path(value)}")
         elif inspect.isfunction(value):
-            self.helper_aliases.append(f"{name} = {self.helper(value)}")
+            self.helper_aliases.append(f"{name} = {self.function(value)}")
         elif isinstance(value, Primitive):
-            impl = _numpy_path(value.impl) or (self.helper(value.impl)
-                                               if inspect.isfunction(value.impl) else None)
-            if impl is None:
-                raise _unprintable(f"primitive {value.name!r} used by {user.__name__}")
-            self.helper_aliases.append(f"{name} = {impl}   # primitive {value.name!r}")
+            self.helper_aliases.append(f"{name} = {self.function(value.impl)}   "
+                                       f"# primitive {value.name!r}")
         elif isinstance(value, type) and value.__module__.startswith("riesz"):
             self.helper_aliases.append(f"# a stand-in: no value in this code is a {value.__name__}\n"
                                        f"class {name}:\n    pass")
@@ -358,11 +378,11 @@ def _call_source(e, args, ctx):
         for free in {n.id for n in ast.walk(node.body) if isinstance(n, ast.Name)} - set(names):
             if free in scope:
                 value = scope[free]
-                mapping[free] = ctx.helper(value) if inspect.isfunction(value) else ctx.literal(value)
+                mapping[free] = ctx.function(value) if inspect.isfunction(value) else ctx.literal(value)
         return ast.unparse(_Substitute(mapping).visit(node.body))
     if inspect.isfunction(impl):
         return f"{ctx.helper(impl)}({', '.join(args)}{kwargs})"
-    raise _unprintable(f"the implementation of primitive {e.prim.name!r}")
+    raise _unprintable(f"the implementation of primitive {e.prim.name!r} ({impl!r})")
 
 
 def _expression(e, args, ctx):

@@ -23,6 +23,7 @@ import sys
 import numpy as np
 
 from .core import Trace, Tracer, VJPTrace, bind, full_lower
+from .numpy.dispatch import HANDLED, implements_constant
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["trace", "Program", "ConcretizationError", "StagingTrace", "Var", "Literal", "Eqn"]
@@ -110,7 +111,8 @@ class Eqn:
 # ---------------------------------------------------------------- the staging trace
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_SKIP_DIRS = (_PACKAGE_DIR, os.path.dirname(np.__file__), os.path.dirname(functools.__file__))
+_NUMPY_DIR = os.path.dirname(np.__file__)
+_SKIP_DIRS = (_PACKAGE_DIR, _NUMPY_DIR, os.path.dirname(functools.__file__))
 
 
 def _is_library_frame(frame):
@@ -157,12 +159,31 @@ class StagingTracer(Tracer):
         where = "" if frame is None else (
             f" at {frame.f_code.co_filename}:{frame.f_lineno} "
             f"({_line_text(frame.f_code.co_filename, frame.f_lineno)!r})")
-        return ConcretizationError(
+        error = ConcretizationError(
             f"{what} needs the concrete value of a staged {self.var.type_str()} value{where}: "
             f"riesz.jit and riesz.trace stage the function once for every value of this "
             f"shape and dtype, so Python control flow cannot depend on the values. Pass the "
             f"argument as static (riesz.jit(f, static_argnums=...)), use np.where for a "
             f"choice between values, or run the function eagerly (without jit)")
+        error.in_library = False
+        return error
+
+    def __array__(self, dtype=None, copy=None):
+        # inside riesz: a rule or a NumPy function's implementation wants concrete values
+        frame = sys._getframe(1)
+        while frame is not None and frame.f_code.co_filename.startswith(_NUMPY_DIR):
+            frame = frame.f_back
+        if frame is None or not frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            raise self.concretization_error("np.asarray() (a conversion to a NumPy array)")
+        error = ConcretizationError(
+            f"{frame.f_code.co_filename}:{frame.f_lineno} converts a staged "
+            f"{self.var.type_str()} value to a NumPy array "
+            f"({_line_text(frame.f_code.co_filename, frame.f_lineno)!r}), so it cannot be "
+            f"staged: a rule must compute masks and other zero-derivative values with array "
+            f"operations (riesz.rules.define.as_dtype instead of np.asarray), or mark its "
+            f"helper with riesz.numpy.dispatch.constant_function")
+        error.in_library = True
+        raise error
 
     def __bool__(self):
         raise self.concretization_error("bool() (an if, while, and/or or assert)")
@@ -178,6 +199,33 @@ class StagingTracer(Tracer):
 
     def __repr__(self):
         return f"StagingTracer({self.var.type_str()})"
+
+    # bitwise operators on masks (no derivative): staged as the NumPy functions
+    def __invert__(self):
+        return np.invert(self)
+
+    def __and__(self, other):
+        return np.bitwise_and(self, other)
+
+    def __rand__(self, other):
+        return np.bitwise_and(other, self)
+
+    def __or__(self, other):
+        return np.bitwise_or(self, other)
+
+    def __ror__(self, other):
+        return np.bitwise_or(other, self)
+
+    def __xor__(self, other):
+        return np.bitwise_xor(self, other)
+
+    def __rxor__(self, other):
+        return np.bitwise_xor(other, self)
+
+
+for _f in (np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor):
+    if _f not in HANDLED:
+        implements_constant(_f)
 
 
 def _has_tracer(x):

@@ -14,8 +14,9 @@ from riesz import jvp, vjp
 from specs import SPECS
 
 
-def _random_like(x, rng):
-    return np.asarray(rng.standard_normal(np.shape(x)), dtype=np.result_type(x))
+def _random_like(tree, rng):
+    return riesz.tree_map(
+        lambda x: np.asarray(rng.standard_normal(np.shape(x)), dtype=np.result_type(x)), tree)
 
 
 def _derivatives(f, args, rng):
@@ -31,7 +32,7 @@ def _derivatives(f, args, rng):
     def fwd1(*a):
         return jvp(f, a[:n], a[n:])[1]
 
-    ct2 = tuple(_random_like(c, rng) for c in rev1(*args, ct))
+    ct2 = _random_like(tuple(rev1(*args, ct)), rng)
 
     def rev2(*a):
         return vjp(lambda *p: rev1(*p, a[n]), *a[:n])[1](a[n + 1:])

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
 
-__all__ = ["HANDLED", "implements", "implements_constant", "lower_all"]
+__all__ = ["HANDLED", "implements", "implements_constant", "constant_function", "lower_all"]
 
 HANDLED = {}
 
@@ -69,6 +69,15 @@ def _constant(f):
         return f(*args, **kwargs)
     run.__name__ = f.__name__
     run.__doc__ = f"{_qualname(f)} on concrete values: its derivative is zero or undefined."
+    return run
+
+
+def constant_function(f):
+    """Decorator for a helper of the rule table that computes a value with a zero derivative
+    from concrete values (a mask, the shares of a tie): it runs on the concrete values, and
+    on staged values (riesz.trace, riesz.jit) it is recorded as one operation."""
+    run = _constant(f)
+    run.__doc__ = f.__doc__
     return run
 
 
