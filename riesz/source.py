@@ -273,7 +273,7 @@ class _Context:
         name = fn.__name__
         self.helpers[id(fn)] = name
         self.used.add(name)
-        self.helper_defs.append(textwrap.dedent(inspect.getsource(fn)))
+        self.helper_defs.append(_function_source(fn))
         for dep in sorted(_global_names(fn.__code__)):
             if dep in fn.__globals__ and dep not in self.defined:
                 self.defined.add(dep)
@@ -307,6 +307,13 @@ class _Context:
         else:
             raise _unprintable(f"{name!r} used by {user.__name__}")
         self.used.add(name)
+
+
+def _function_source(fn):
+    """The source of a ``def``, without its decorators (which register it in riesz)."""
+    text = textwrap.dedent(inspect.getsource(fn))
+    node = ast.parse(text).body[0]
+    return "\n".join(text.splitlines()[node.lineno - 1:]) + "\n"
 
 
 def _unprintable(what):

@@ -45,11 +45,13 @@ def _derivatives(f, args, rng):
 
 
 def _run_source(text, name, args):
-    """Run generated source in a namespace of its own: its last function is the program."""
+    """Run generated source in a namespace of its own: its last function is the program,
+    taking and returning the flattened pytree leaves."""
     namespace = {}
     exec(compile(text, f"<generated {name}>", "exec"), namespace)
     last = [node.name for node in ast.parse(text).body if isinstance(node, ast.FunctionDef)][-1]
-    return namespace[last](*args)
+    out = namespace[last](*riesz.tree_flatten(args)[0])
+    return out if isinstance(out, tuple) else (out,)
 
 
 CASES = [(name, i, case, dtype) for name, cases in sorted(SPECS.items())
@@ -68,8 +70,9 @@ def test_generated_derivatives_match_eager(name, i, case, dtype):
             continue   # the mode is not supported eagerly either
         text = riesz.source(fn, *fargs)
         assert "import riesz" not in text and "from riesz" not in text, text
-        got = _run_source(text, kind, fargs)
-        for g, e in zip(riesz.tree_flatten(got)[0], riesz.tree_flatten(expected)[0]):
+        got, want = _run_source(text, kind, fargs), riesz.tree_flatten(expected)[0]
+        assert len(got) == len(want), f"{kind}: {len(got)} results, expected {len(want)}"
+        for g, e in zip(got, want):
             np.testing.assert_allclose(g, e, err_msg=f"{kind} of {name} case {i}\n{text}", **tol)
             assert np.result_type(g) == np.result_type(e), f"{kind}: dtype\n{text}"
 
