@@ -109,9 +109,12 @@ CASES = [(name, i, case) for name, cases in sorted(SPECS.items()) for i, case in
 def test_transforms_of_jit_match_eager(name, i, case):
     args = case.args(np.random.default_rng(i), "float64")
     jf = jit(case.fn)
-    ct = rng.standard_normal(np.shape(case.fn(*args)))
-    for got, want in zip(vjp(jf, *args)[1](ct), vjp(case.fn, *args)[1](ct)):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+    ct = riesz.tree_map(lambda y: rng.standard_normal(np.shape(y)), case.fn(*args))
+    results = [(vjp(jf, *args)[1](ct), vjp(case.fn, *args)[1](ct))]
     if "fwd" in case.modes:
-        np.testing.assert_allclose(jvp(jf, args, args)[1], jvp(case.fn, args, args)[1],
-                                   rtol=1e-12, atol=1e-14)
+        results.append((jvp(jf, args, args)[1], jvp(case.fn, args, args)[1]))
+    for got, want in results:
+        got, want = riesz.tree_flatten(got)[0], riesz.tree_flatten(want)[0]
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
