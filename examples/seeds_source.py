@@ -1,10 +1,15 @@
 """The seeds' worked examples, with the backward pass riesz generates for each.
 
-    python examples/seeds_source.py
+    python examples/seeds_source.py            # print the generated NumPy source
+    python examples/seeds_source.py --docs     # write it into docs/source.md
 
-prints the generated NumPy source that docs/source.md shows next to the seeds'
-formulas (tests/test_source.py checks that the two agree).
+docs/source.md shows the generated source next to the seeds' formulas, each block after
+a ``<!-- generated: NAME -->`` marker; tests/test_source.py checks that they agree.
 """
+import os
+import re
+import sys
+
 import numpy as np
 
 import riesz
@@ -55,6 +60,29 @@ def generated():
     return {name: riesz.source(f, *args) for name, (f, args) in EXAMPLES.items()}
 
 
-if __name__ == "__main__":
+DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                    "source.md")
+
+
+def block_pattern(name):
+    """The marker and the code block after it in docs/source.md."""
+    return re.compile(rf"(<!-- generated: {re.escape(name)} -->\n```python\n)(.*?)(```)", re.S)
+
+
+def update_docs():
+    with open(DOCS, encoding="utf-8") as fh:
+        doc = fh.read()
     for name, text in generated().items():
-        print(f"# ---- {name}\n{text}")
+        doc, n = block_pattern(name).subn(lambda m: m.group(1) + text + m.group(3), doc)
+        if n != 1:
+            raise SystemExit(f"docs/source.md has {n} blocks marked {name!r}; expected 1")
+    with open(DOCS, "w", encoding="utf-8") as fh:
+        fh.write(doc)
+
+
+if __name__ == "__main__":
+    if "--docs" in sys.argv[1:]:
+        update_docs()
+    else:
+        for name, text in generated().items():
+            print(f"# ---- {name}\n{text}")

@@ -457,9 +457,11 @@ def _preferred_name(e, program_names):
     kind, what = e.names
     if kind == "assign":
         return what
-    if kind == "d" and what is not None:
-        base = program_names.get(id(what)) or what.hint
-        return f"d{base}" if base else None
+    base = (program_names.get(id(what)) or what.hint) if isinstance(what, Var) else None
+    if kind == "d" and base:
+        return f"d{base}"
+    if kind == "dot" and base:
+        return f"{base}_dot"   # the tangent ẏ of y
     return None
 
 

@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 
-from .core import Trace, Tracer, VJPTrace, bind, full_lower
+from .core import JVPTrace, Trace, Tracer, VJPTrace, bind, full_lower
 from .numpy.dispatch import HANDLED, implements_constant
 from .tree import tree_flatten, tree_unflatten
 
@@ -117,30 +117,41 @@ _SKIP_DIRS = (_PACKAGE_DIR, _NUMPY_DIR, os.path.dirname(functools.__file__))
 
 def _is_library_frame(frame):
     filename = frame.f_code.co_filename
-    return filename.startswith(_SKIP_DIRS) or filename.startswith("<frozen")
+    return filename.startswith(_SKIP_DIRS) or filename.startswith("<frozen") or filename == "<string>"
 
 
 def user_frame():
     """The innermost frame of the user's code (outside riesz, NumPy and the standard library)."""
-    frame = sys._getframe(1)
+    return _user_call()[0]
+
+
+def _user_call():
+    """(the innermost user frame, the frame of the library call it is making)."""
+    frame, callee = sys._getframe(1), None
     while frame is not None and _is_library_frame(frame):
-        frame = frame.f_back
-    return frame
+        frame, callee = frame.f_back, frame
+    return frame, callee
 
 
 def _line_text(filename, lineno):
     return linecache.getline(filename, lineno).strip()
 
 
-def _backward_frame():
-    """The frame of the reverse-mode backward pass running now (the innermost), or None."""
-    code = VJPTrace.backward.__code__
+_BACKWARD_CODE = VJPTrace.backward.__code__
+_JVP_CODE = JVPTrace.process.__code__
+
+
+def _transform_frame():
+    """The innermost frame of a transform's own work running now: the backward pass
+    (``"backward"``) or a forward-mode rule computing a tangent (``"tangent"``); or None."""
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_code is code:
-            return frame
+        if frame.f_code is _BACKWARD_CODE:
+            return "backward", frame
+        if frame.f_code is _JVP_CODE and "ans" in frame.f_locals:
+            return "tangent", frame   # past the primal computation: in the rules
         frame = frame.f_back
-    return None
+    return None, None
 
 
 class StagingTracer(Tracer):
@@ -290,8 +301,13 @@ class StagingTrace(Trace):
         In the backward pass, the forward operation being transposed and the argument
         whose cotangent is computed name it (``dW`` for W's); otherwise the user's line,
         and one group per execution of that line (a loop runs a line many times)."""
-        frame = _backward_frame()
-        if frame is not None:
+        kind, frame = _transform_frame()
+        if kind == "tangent":
+            where, key, _ = self._user_site()
+            ans = frame.f_locals["ans"]
+            primal = _var_of(ans[0] if isinstance(ans, tuple) else ans)
+            return where, self._next_group(("tangent", id(frame), key)), ("dot", primal)
+        if kind == "backward":
             local = frame.f_locals
             node, argnum = local.get("node"), local.get("argnum")
             if node is not None and argnum is not None:
@@ -300,19 +316,26 @@ class StagingTrace(Trace):
                 where = _forward_where(self.eqns, forward)
                 key = ("backward", id(node), argnum, local.get("slot"))
                 return where, self._next_group(key), ("d", arg)
-        frame = user_frame()
+        where, key, names = self._user_site()
+        return where, self._next_group(key), names
+
+    def _user_site(self):
+        """(where, group key, names) for the user's line running now."""
+        frame, callee = _user_call()
         if frame is None:
-            return None, self._next_group(None), None
+            return None, None, None
         if self.renamable:
             self._rename_inputs(frame)
         filename, lineno = frame.f_code.co_filename, frame.f_lineno
         key = (id(frame), lineno)
-        # a new execution of the same line (the next loop iteration) jumps back
-        if self._last_site is not None and self._last_site[0] == key and frame.f_lasti <= self._last_site[1]:
+        # the line runs again (the next loop iteration) when a new call starts at the same
+        # or an earlier instruction; holding the callee's frame keeps its identity unique
+        last = self._last_site
+        if last is not None and last[0] == key and last[1] is not callee and frame.f_lasti <= last[2]:
             self._group += 1
-        self._last_site = (key, frame.f_lasti)
+        self._last_site = (key, callee, frame.f_lasti)
         where = Where(filename, lineno, _line_text(filename, lineno))
-        return where, self._next_group(key), ("assign", _assign_target(filename, lineno))
+        return where, key, ("assign", _assign_target(filename, lineno))
 
     def _rename_inputs(self, frame):
         for name, value in frame.f_locals.items():

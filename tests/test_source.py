@@ -164,11 +164,27 @@ def test_docs_show_the_generated_source_of_the_seeds_examples():
         import seeds_source
     finally:
         sys.path.pop(0)
-    with open(os.path.join(root, "docs", "source.md"), encoding="utf-8") as fh:
+    with open(seeds_source.DOCS, encoding="utf-8") as fh:
         doc = fh.read()
     for name, text in seeds_source.generated().items():
-        assert text in doc, f"docs/source.md is out of date for the {name} example:\n{text}"
+        shown = seeds_source.block_pattern(name).search(doc)
+        assert shown is not None and shown.group(2) == text, (
+            f"docs/source.md is out of date for the {name} example (run python "
+            f"examples/seeds_source.py --docs):\n{text}")
     f, args = seeds_source.EXAMPLES["four variables"]
     namespace = {}
     exec(seeds_source.generated()["four variables"], namespace)
     assert namespace["four_variables"](*args) == (-4096.0,) * 4
+
+
+def test_tangents_are_named_after_their_primals():
+    def f(x):
+        y = np.sin(x)
+        z = y * x
+        return z
+    text = riesz.source(lambda x, t: riesz.jvp(f, (x,), (t,)), np.ones(3), np.ones(3))
+    assert "y_dot = " in text and "z_dot = " in text
+    namespace = {}
+    exec(text, namespace)
+    x, t = np.linspace(0, 1, 3), np.linspace(1, 2, 3)
+    np.testing.assert_allclose(namespace["_lambda_"](x, t)[1], riesz.jvp(f, (x,), (t,))[1])
