@@ -78,7 +78,7 @@ def _rewrite(eqns, named):
         if _fold(e, st) or _identity(e, st):
             continue
         replacement = (_sum_of_broadcast(e, st) or _matrix_vector(e, st)
-                       or _reshape_like(e, st) or _negation(e, st))
+                       or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st))
         if replacement is not None:
             todo.extend(reversed(replacement))
             continue
@@ -250,6 +250,19 @@ def _negation(e, st):
         x = e.inputs[1 - k]
         if st.uniform(e.inputs[k]) == -1 and isinstance(x, Var) and _same_type(e.outputs[0], x):
             return [Eqn(negative, [x], {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _plain_product(e, st):
+    """A zero-safe product (0 × ∞ = 0, riesz.rules.define.scale) with a finite nonzero
+    constant factor is a plain product; None otherwise."""
+    if e.prim.name != "zero_safe_multiply" or e.params:
+        return None
+    from .rules.elementwise import multiply
+    for x in e.inputs:
+        c = st.uniform(x)
+        if c is not None and np.isfinite(c) and c != 0:
+            return [Eqn(multiply, list(e.inputs), {}, e.outputs, e.where, e.group, e.names)]
     return None
 
 
