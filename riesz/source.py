@@ -311,13 +311,13 @@ class _Context:
 
 def _function_source(fn):
     """The source of a ``def``, without its decorators (which register it in riesz) and
-    with its docstring cut to its first line."""
+    with its docstring cut to its first paragraph."""
     text = textwrap.dedent(inspect.getsource(fn))
     node = ast.parse(text).body[0]
     lines = text.splitlines()
     doc = node.body[0] if node.body and isinstance(node.body[0], ast.Expr) else None
     if doc is not None and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str):
-        first = doc.value.value.strip().splitlines()[0] if doc.value.value.strip() else ""
+        first = " ".join(doc.value.value.strip().split("\n\n")[0].split())   # first paragraph
         indent = lines[doc.lineno - 1][:doc.col_offset]
         lines[doc.lineno - 1:doc.end_lineno] = [f'{indent}"""{first}"""'] if first else []
     return "\n".join(lines[node.lineno - 1:]) + "\n"
