@@ -146,3 +146,49 @@ def test_wrong_structure_or_shape_is_refused():
         program(np.ones(3), np.ones(3))
     with pytest.raises(TypeError, match="shape"):
         program(np.ones(4))
+
+
+def test_constant_function_helpers_are_staged_as_one_operation():
+    from riesz.core import Primitive
+    from riesz.numpy.dispatch import constant_function
+
+    @constant_function
+    def positive_part_mask(x):
+        return np.asarray(x > 0, dtype=np.float64)   # runs on concrete values only
+
+    relu = Primitive("test_relu", lambda x: np.maximum(x, 0.0),
+                     vjps=[lambda g, ans, x: g * positive_part_mask(x)])
+    program = riesz.trace(grad(lambda x: np.sum(relu(x))))(np.array([1.0, -1.0, 2.0]))
+    assert "positive_part_mask" in [e.prim.name for e in program.eqns]
+    np.testing.assert_array_equal(program(np.array([-1.0, 3.0, -2.0])), [0.0, 1.0, 0.0])
+    assert "def positive_part_mask(x):" in program.source()
+
+
+def _library_function(source, name):
+    """A function whose code reports a file inside the riesz package, as a rule's would."""
+    import os
+    namespace = {"np": np}
+    exec(compile(source, os.path.join(os.path.dirname(riesz.__file__), "rules", "x.py"), "exec"),
+         namespace)
+    return namespace[name]
+
+
+def test_a_rule_that_needs_concrete_values_is_named_and_jit_runs_eagerly():
+    from riesz.core import Primitive
+    mask = _library_function("def mask(x):\n    return np.asarray(x) > 0\n", "mask")
+    relu = Primitive("test_relu_concrete", lambda x: np.maximum(x, 0.0),
+                     vjps=[lambda g, ans, x: g * mask(riesz.core.full_lower(x))])
+    loss = grad(lambda x: np.sum(relu(x)))
+    with pytest.raises(riesz.ConcretizationError, match=r"rules/x.py:2 converts a staged"):
+        riesz.trace(loss)(np.ones(3))
+    x = np.array([1.0, -1.0, 2.0])
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        np.testing.assert_array_equal(riesz.jit(loss)(x), [1.0, 0.0, 1.0])
+
+
+def test_converting_a_staged_value_in_user_code_names_the_line():
+    def f(x):
+        return np.asarray(x) + 1
+
+    with pytest.raises(riesz.ConcretizationError, match=r"test_staging.py:\d+ \('return np.asarray"):
+        riesz.jit(f)(np.ones(2))
