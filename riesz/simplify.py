@@ -30,7 +30,7 @@ def simplify(program):
     eqns, st = _rewrite(program.eqns, set(program.const_hints))
     outputs = [st.resolve(o) for o in program.outputs]
     out = Program(program.name, program.invars, outputs, _dce(eqns, outputs), program.in_tree,
-                  program.out_tree, program.arg_names)
+                  program.out_tree)
     out.const_hints = program.const_hints
     return out
 

@@ -179,15 +179,15 @@ def _numpy_path(obj):
 class _Context:
     """What one generated module needs: its names, constants and helper functions."""
 
-    def __init__(self, reserved):
-        self.used = set(reserved) | {"np"}
+    def __init__(self, const_hints):
+        self.used = {"np"}
         self.constants = {}      # name -> value, passed to the function
         self.const_ids = {}      # id(value) -> name
         self.helpers = {}        # id(function) -> name
         self.helper_defs = []      # source of copied functions
         self.helper_aliases = []   # the globals they read, defined after them
         self.defined = set()
-        self.const_hints = {}
+        self.const_hints = const_hints   # id(array) -> the user's name for it
 
     def fresh(self, base):
         base = base if base.isidentifier() and not keyword.iskeyword(base) else "v"
@@ -482,14 +482,9 @@ class Generated:
         self.text, self.name, self.constants = text, name, constants
 
 
-def _const_hints(program):
-    return getattr(program, "const_hints", {})
-
-
 def program_source(program, name=None, inplace=True):
     """Generate the module for ``program``: ``import numpy as np`` and one function."""
-    ctx = _Context(())
-    ctx.const_hints = _const_hints(program)
+    ctx = _Context(program.const_hints)
     fname = ctx.fresh(name or _identifier(program.name))
     namer = _Namer(program, ctx)
     params = [namer.bind(v, v.hint or f"a{i}", -1) for i, v in enumerate(program.invars)]
@@ -641,7 +636,7 @@ def _inplace_line(e, args, k, namer, preferred, i):
 
 def program_listing(program):
     """The compact text form: one equation a line, with types."""
-    ctx = _Context(())
+    ctx = _Context({})
     namer = _Namer(program, ctx)
     params = [f"{namer.bind(v, v.hint or f'a{i}', -1)}: {v.type_str()}"
               for i, v in enumerate(program.invars)]

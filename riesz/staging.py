@@ -19,6 +19,7 @@ import inspect
 import linecache
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -394,14 +395,13 @@ class Program:
     are applied with ``bind``, so every transform sees the primitives.
     """
 
-    def __init__(self, name, invars, outputs, eqns, in_tree, out_tree, arg_names=()):
+    def __init__(self, name, invars, outputs, eqns, in_tree, out_tree):
         self.name = name
         self.invars = invars          # Vars, the flattened arguments
         self.outputs = outputs        # Var or Literal, the flattened results
         self.eqns = eqns
         self.in_tree = in_tree
         self.out_tree = out_tree
-        self.arg_names = arg_names
         self.const_hints = {}         # id(array) -> the user's name for a constant
         self._compiled = None
 
@@ -432,11 +432,21 @@ class Program:
         return [o.value if isinstance(o, Literal) else env[id(o)] for o in self.outputs]
 
     def compiled(self):
-        """The program as a Python function, compiled from :meth:`source` once."""
+        """The program as a Python function, compiled from :meth:`source` once (or, for a
+        primitive that cannot be written as NumPy source, its equations interpreted)."""
         if self._compiled is None:
             from .source import compile_program
-            self._compiled = compile_program(self)
+            try:
+                self._compiled = compile_program(self)
+            except NotImplementedError as error:
+                warnings.warn(f"{self.name}: {error}; running the program by interpreting "
+                              f"its equations", RuntimeWarning, stacklevel=3)
+                self._compiled = self._interpreted
         return self._compiled
+
+    def _interpreted(self, *leaves):
+        out = self.bind_eval(leaves)
+        return out[0] if len(out) == 1 else tuple(out)
 
     def source(self, **options):
         from .source import program_source
@@ -494,7 +504,7 @@ def stage(f, args, name=None):
         outputs.append(var if var is not None else Literal(o))
     _keep_names_at_group_ends(staging.eqns)
     program = Program(name or getattr(f, "__name__", "f"), [b.var for b in boxed], outputs,
-                      staging.eqns, in_tree, out_tree, tuple(n for n, _ in names))
+                      staging.eqns, in_tree, out_tree)
     program.const_hints = _user_array_names(f)
     from .simplify import simplify
     return simplify(program)

@@ -118,3 +118,14 @@ def test_transforms_of_jit_match_eager(name, i, case):
         assert len(got) == len(want)
         for g, w in zip(got, want):
             np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_a_primitive_without_source_form_is_interpreted():
+    from riesz.core import Primitive
+    doubler = type("Doubler", (), {"__call__": lambda self, x: 2 * x})()
+    p = Primitive("test_doubler", doubler, jvps=[lambda t, ans, x: 2 * t],
+                  vjps=[lambda g, ans, x: 2 * g])
+    with pytest.warns(RuntimeWarning, match="interpreting"):
+        np.testing.assert_allclose(jit(lambda x: p(x) + 1.0)(np.ones(2)), [3.0, 3.0])
+    with pytest.warns(RuntimeWarning, match="interpreting"):
+        np.testing.assert_allclose(jit(grad(lambda x: np.sum(p(x) ** 2)))(np.ones(2)), [8.0, 8.0])
