@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from .core import JVPTrace, Trace, Tracer, VJPTrace, bind, full_lower
-from .numpy.dispatch import HANDLED, implements_constant
+from .numpy.dispatch import constant_function
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["trace", "Program", "ConcretizationError", "StagingTrace", "Var", "Literal", "Eqn"]
@@ -97,7 +97,9 @@ class Eqn:
     def __init__(self, prim, inputs, params, outputs, where=None, group=None, names=None):
         self.prim, self.inputs, self.params, self.outputs = prim, inputs, params, outputs
         self.where, self.group = where, group
-        self.names = names   # (name for the result, name of the statement's target) hints
+        # how to name the result: ("assign", the statement's target name), ("d", the Var
+        # whose cotangent it is) or ("dot", the Var whose tangent it is); None: a temporary
+        self.names = names
 
     def param(self, name, position):
         """Parameter ``name``, given by keyword or as the literal input at ``position``
@@ -212,32 +214,31 @@ class StagingTracer(Tracer):
     def __repr__(self):
         return f"StagingTracer({self.var.type_str()})"
 
-    # bitwise operators on masks (no derivative): staged as the NumPy functions
+    # bitwise operators on masks (~isnan(x) & (x > 0) in a rule): staged, no derivative
     def __invert__(self):
-        return np.invert(self)
+        return _invert(self)
 
     def __and__(self, other):
-        return np.bitwise_and(self, other)
+        return _bitwise_and(self, other)
 
     def __rand__(self, other):
-        return np.bitwise_and(other, self)
+        return _bitwise_and(other, self)
 
     def __or__(self, other):
-        return np.bitwise_or(self, other)
+        return _bitwise_or(self, other)
 
     def __ror__(self, other):
-        return np.bitwise_or(other, self)
+        return _bitwise_or(other, self)
 
     def __xor__(self, other):
-        return np.bitwise_xor(self, other)
+        return _bitwise_xor(self, other)
 
     def __rxor__(self, other):
-        return np.bitwise_xor(other, self)
+        return _bitwise_xor(other, self)
 
 
-for _f in (np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor):
-    if _f not in HANDLED:
-        implements_constant(_f)
+_invert, _bitwise_and, _bitwise_or, _bitwise_xor = (
+    constant_function(f) for f in (np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor))
 
 
 def _has_tracer(x):
