@@ -214,6 +214,13 @@ class StagingTracer(Tracer):
     def __repr__(self):
         return f"StagingTracer({self.var.type_str()})"
 
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        # mask & staged mask, with the array first, reaches the ufunc itself
+        mask_op = _MASK_UFUNCS.get(ufunc) if method == "__call__" and not kwargs else None
+        if mask_op is not None:
+            return mask_op(*inputs)
+        return Tracer.__array_ufunc__(self, ufunc, method, *inputs, **kwargs)
+
     # bitwise operators on masks (~isnan(x) & (x > 0) in a rule): staged, no derivative
     def __invert__(self):
         return _invert(self)
@@ -237,8 +244,9 @@ class StagingTracer(Tracer):
         return _bitwise_xor(other, self)
 
 
-_invert, _bitwise_and, _bitwise_or, _bitwise_xor = (
-    constant_function(f) for f in (np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor))
+_MASK_UFUNCS = {f: constant_function(f)
+                for f in (np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor)}
+_invert, _bitwise_and, _bitwise_or, _bitwise_xor = _MASK_UFUNCS.values()
 
 
 def _has_tracer(x):

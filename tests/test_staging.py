@@ -196,7 +196,7 @@ def test_converting_a_staged_value_in_user_code_names_the_line():
 
 def test_bitwise_operators_on_staged_masks():
     def f(x):
-        keep = ~np.isnan(x) & (x > 0) | (x < -5)
+        keep = ~np.isnan(x) & (x > 0) | (x < -5) | (np.arange(4) == 0) & (x > 0)
         return np.where(keep, x, 0.0)
     x1, x2 = np.array([1.0, -1.0, np.nan, -6.0]), np.array([-1.0, 2.0, -7.0, np.nan])
     program = riesz.trace(f)(x1)
