@@ -2,17 +2,26 @@
 subexpressions, dead code.
 
 One forward pass over the equations (a program's equations are in a topological
-order) substitutes what earlier rewrites replaced, then for each equation
+order; a rewritten equation is simplified again in turn) substitutes what earlier
+rewrites replaced, then for each equation
 
-* folds it into a literal when all its inputs are literals and its result is small;
+* lets an elementwise operation broadcast by itself: broadcast_to(v) and reshapes that
+  only add leading unit axes are read through, a literal array of one value becomes a
+  scalar of its dtype;
+* folds it into a literal when all its inputs are literals and its result is small
+  (never the user's own named arrays: ``W.T`` reads better than its values);
 * drops it when it is an identity on one of its inputs, of the same shape and dtype:
-  x + 0, x − 0, x ⊙ 1, x / 1, −(−x), a transpose of a transpose that permutes back,
-  a reshape or broadcast to the shape it already has, a cast to its own dtype;
-* rewrites a sum over exactly the axes a broadcast created into a multiplication by
-  the number of copies, Σₐ broadcast(y) = n·y (the transpose of a copy sums copies);
+  x + 0, x − 0, x ⊙ 1, x / 1, x¹, −(−x), ``where`` with a known condition, a transpose
+  of a transpose that permutes back, a reshape or broadcast to the shape it already
+  has, a cast to its own dtype;
+* rewrites it into simpler equations: a sum over exactly the axes a broadcast created
+  as n·y (the transpose of copying sums the copies), x ⊙ (−1) as −x, a transpose that
+  only moves unit axes as a reshape, a reshape of a reshape as one, a matrix product
+  with a vector the matmul rule promoted to a matrix and back as the matrix-vector
+  product, a zero-safe product with a finite nonzero constant as a plain product;
 * reuses an earlier equation with the same primitive, inputs and parameters.
 
-A backward pass walk then drops every equation no output needs.
+A backward walk then drops every equation no output needs.
 """
 import numpy as np
 
