@@ -482,9 +482,11 @@ class Generated:
         self.text, self.name, self.constants = text, name, constants
 
 
-def program_source(program, name=None, inplace=True):
-    """Generate the module for ``program``: ``import numpy as np`` and one function."""
+def program_source(program, name=None, inplace=True, reserved=frozenset()):
+    """Generate the module for ``program``: ``import numpy as np`` and one function.
+    ``reserved``: names the function's variables must not take (its helpers' names)."""
     ctx = _Context(program.const_hints)
+    ctx.used |= set(reserved)
     fname = ctx.fresh(name or _identifier(program.name))
     namer = _Namer(program, ctx)
     params = [namer.bind(v, v.hint or f"a{i}", -1) for i, v in enumerate(program.invars)]
@@ -541,6 +543,10 @@ def program_source(program, name=None, inplace=True):
     lines.append(f"def {fname}({signature}):")
     lines.append(f'    """{program.name}, staged by riesz: {len(program.eqns)} operations."""')
     lines.extend("    " + line for line in body)
+    module_names = set(ctx.helpers.values()) | ctx.defined
+    if module_names & set(namer.holder) and not module_names <= set(reserved):
+        # a variable took the name of a helper found later: name them apart
+        return program_source(program, name, inplace, frozenset(reserved) | module_names)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
 
 

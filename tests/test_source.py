@@ -188,3 +188,21 @@ def test_tangents_are_named_after_their_primals():
     exec(text, namespace)
     x, t = np.linspace(0, 1, 3), np.linspace(1, 2, 3)
     np.testing.assert_allclose(namespace["_lambda_"](x, t)[1], riesz.jvp(f, (x,), (t,))[1])
+
+
+def test_variables_never_shadow_copied_helpers():
+    from riesz.core import Primitive
+
+    def halve(x):
+        return x / 2
+
+    p = Primitive("test_halve", halve)
+
+    def f(x):
+        halve = np.sin(x)
+        return p(halve) * 3.0
+    text = riesz.source(f, np.ones(3))
+    assert "def halve(x):" in text and "halve_2 = np.sin(x)" in text
+    namespace = {}
+    exec(text, namespace)
+    np.testing.assert_allclose(namespace["f"](np.ones(3)), np.sin(1.0) / 2 * 3.0)
