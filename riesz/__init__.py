@@ -7,9 +7,12 @@ represents it under the inner product (``grad``). See README.md.
 """
 from . import numpy, tree  # noqa: F401
 from .core import NoRuleError
-from .custom import custom_vjp
+from .custom import custom_vjp, custom_jvp, checkpoint, remat
+from .batching import vmap
+from .linear_map import LinearMap, linearize, linear_transpose
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
+from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map
 from .staging import trace, Program, ConcretizationError
 from .source import source
@@ -18,6 +21,10 @@ from .jit import jit
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
-           "custom_vjp", "stop_gradient", "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]
+           "custom_vjp", "stop_gradient",
+           "custom_jvp", "checkpoint", "remat", "vmap",
+           "LinearMap", "linearize", "linear_transpose",
+           "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
+           "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "jit"]

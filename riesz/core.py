@@ -22,7 +22,7 @@ recursion, so a chain of any length works.
 import itertools
 
 __all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
-           "ZERO", "full_lower", "NoRuleError"]
+           "bind_custom_jvp", "ZERO", "full_lower", "NoRuleError"]
 
 _levels = itertools.count(1)
 
@@ -108,7 +108,10 @@ def _top_trace(args):
 
 def bind(prim, args, params):
     """Apply ``prim`` to ``args``: the highest-level trace among them handles it."""
-    top = _top_trace(args)
+    top = None
+    for a in args:   # _top_trace, inlined: this is the hottest loop of the engine
+        if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
+            top = a._trace
     if top is None:
         return prim.impl(*args, **params)
     return top.process(prim, args, params)
@@ -127,6 +130,20 @@ def bind_custom_vjp(name, fun, fwd, bwd, args):
     if top is None:
         return fun(*args)
     return top.process_custom_vjp(name, fun, fwd, bwd, args)
+
+
+def bind_custom_jvp(name, fun, jvp, fwd, bwd, args):
+    """Call ``fun(*args)`` whose forward mode is given by the user.
+
+    ``jvp(primals, tangents) -> (out, tangent_out)`` (``None`` for the tangent of
+    an argument that is not perturbed). Forward mode uses ``jvp``; reverse mode
+    uses ``fwd``/``bwd``, the transpose of ``jvp``'s linear map built by the caller,
+    as a custom VJP.
+    """
+    top = _top_trace(args)
+    if top is None:
+        return fun(*args)
+    return top.process_custom_jvp(name, fun, jvp, fwd, bwd, args)
 
 
 def full_lower(x):
@@ -181,6 +198,17 @@ class JVPTrace(Trace):
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
         return fun(*args)   # forward mode differentiates the primal implementation
 
+    def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        primals, tangents = [], []
+        for a in args:
+            mine = type(a) is JVPTracer and a._trace is self
+            primals.append(a.primal if mine else a)
+            tangents.append(a.tangent if mine else None)
+        out, t_out = jvp(primals, tangents)
+        if isinstance(out, tuple):
+            return tuple(JVPTracer(self, o, t) for o, t in zip(out, t_out))
+        return JVPTracer(self, out, t_out)
+
 
 def _add_tangents(a, b, multiple):
     add = JVPTrace.add
@@ -231,25 +259,32 @@ class VJPTrace(Trace):
         return VJPTracer(self, value, len(self.tape) - 1)
 
     def _unbox(self, args):
+        """The arguments one level down, ((argnum, slot), ...) of those traced here,
+        and whether any argument is still traced at a lower level."""
         vals = []
         parents = []
+        lower = False
         for i, a in enumerate(args):
             if type(a) is VJPTracer and a._trace is self:
-                vals.append(a.primal)
-                parents.append((i, a.slot))
-            else:
-                vals.append(a)
-        return vals, parents
+                a = a.primal
+                parents.append((i, args[i].slot))
+            vals.append(a)
+            if not lower and isinstance(a, Tracer):
+                lower = True
+        return vals, parents, lower
 
     def process(self, prim, args, params):
-        vals, parents = self._unbox(args)
-        ans = bind(prim, vals, params)
+        vals, parents, lower = self._unbox(args)
+        ans = bind(prim, vals, params) if lower else prim.impl(*vals, **params)
         if not parents:
             return ans
         return self._record(prim, params, parents, vals, ans)
 
+    def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        return self.process_custom_vjp(name, fun, fwd, bwd, args)
+
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
-        vals, parents = self._unbox(args)
+        vals, parents, _ = self._unbox(args)
         if not parents:
             return fun(*vals)
         ans, residuals = fwd(*vals)

@@ -1,4 +1,5 @@
-"""User-defined derivative rules: ``custom_vjp`` (JAX's calling convention).
+"""User-defined derivative rules, with JAX's calling conventions: ``custom_vjp``,
+``custom_jvp``, and ``checkpoint`` (a custom VJP that recomputes instead of storing).
 
 ::
 
@@ -15,19 +16,88 @@
 
     f.defvjp(f_fwd, f_bwd)
 
-Reverse mode uses ``f_bwd``; forward mode differentiates ``f`` itself (JAX raises
-there). Write ``f_fwd`` and ``f_bwd`` with NumPy operations as usual: higher
-derivatives differentiate through them.
+    @riesz.custom_jvp
+    def g(x):
+        return np.log1p(np.exp(x))
+
+    @g.defjvp
+    def g_jvp(primals, tangents):  # (g(x), ∂g(x)(ẋ))
+        (x,), (x_dot,) = primals, tangents
+        return g(x), x_dot / (1 + np.exp(-x))
+
+A ``custom_vjp`` function uses its rule in reverse mode and differentiates its
+implementation in forward mode (JAX raises there). A ``custom_jvp`` function
+uses its rule in forward mode and, in reverse mode, the transpose of the rule's
+linear map x ↦ ∂g(x)(ẋ) (the rule is linear in the tangents, as JAX requires).
+Rules are written with NumPy operations as usual, so higher derivatives
+differentiate through them.
 """
 import functools
 
 import numpy as np
 
-from .core import bind_custom_vjp
+from .core import bind_custom_vjp, bind_custom_jvp
 from .rules.define import shape_of, dtype_of
+from .transforms import vjp
 from .tree import tree_flatten, tree_unflatten
 
-__all__ = ["custom_vjp"]
+__all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
+
+
+def _zeros(x):
+    return np.zeros(shape_of(x), dtype_of(x))
+
+
+class _FlatCall:
+    """One call of a custom-rule function, seen by the engine as a function of the leaves
+    of its differentiable arguments returning one leaf or a tuple of leaves."""
+
+    def __init__(self, name, args, nondiff_argnums):
+        self.name = name
+        self.nargs = len(args)
+        self.static = {i: args[i] for i in nondiff_argnums}
+        self.diff = [a for i, a in enumerate(args) if i not in self.static]
+        self.leaves, self.in_tree = tree_flatten(tuple(self.diff))
+        self.out_tree = None
+
+    def diff_args(self, leaves):
+        return list(tree_unflatten(self.in_tree, leaves))
+
+    def full_args(self, leaves):
+        it = iter(self.diff_args(leaves))
+        return [self.static[i] if i in self.static else next(it) for i in range(self.nargs)]
+
+    def flat_out(self, out):
+        leaves, self.out_tree = tree_flatten(out)
+        return self.single_or_tuple(leaves)
+
+    def single_or_tuple(self, leaves):
+        return leaves[0] if self.out_tree.num_leaves == 1 and self.out_tree.kind is None \
+            else tuple(leaves)
+
+    def out_leaves(self, flat):
+        return list(flat) if isinstance(flat, tuple) else [flat]
+
+    def unflatten_out(self, flat):
+        return tree_unflatten(self.out_tree, self.out_leaves(flat))
+
+    def cotangent_leaves(self, cts):
+        """The leaves of the cotangents ``bwd`` returned, zeros for ``None``."""
+        if not isinstance(cts, (tuple, list)) or len(cts) != len(self.diff):
+            raise TypeError(f"custom rule of {self.name}: the backward rule must return a tuple "
+                            f"of {len(self.diff)} cotangent(s), one per differentiable argument")
+        leaves = []
+        for c, a in zip(cts, self.diff):
+            a_leaves = tree_flatten(a)[0]
+            leaves.extend([_zeros(x) for x in a_leaves] if c is None else tree_flatten(c)[0])
+        return leaves
+
+    def output_cotangents(self, g, outs):
+        """The engine's output cotangent (one, or a tuple with None for zero) as the
+        pytree of the function's output."""
+        g = g if isinstance(g, tuple) else (g,)
+        return tree_unflatten(self.out_tree,
+                              [_zeros(o) if c is None else c for c, o in zip(g, outs)])
 
 
 class custom_vjp:
@@ -49,43 +119,106 @@ class custom_vjp:
         if self.fwd is None:
             raise TypeError(f"custom_vjp function {self.__name__} has no rule yet: call "
                             f"{self.__name__}.defvjp(fwd, bwd) first")
-        static = {i: args[i] for i in self.nondiff_argnums}
-        diff = [a for i, a in enumerate(args) if i not in static]
-        flat, in_tree = tree_flatten(tuple(diff))
-        out_tree = []
-
-        def full_args(leaves):
-            it = iter(tree_unflatten(in_tree, leaves))
-            return [static[i] if i in static else next(it) for i in range(len(args))]
-
-        def flat_out(out):
-            leaves, td = tree_flatten(out)
-            out_tree.append(td)
-            return leaves[0] if td.num_leaves == 1 and td.kind is None else tuple(leaves)
+        call = _FlatCall(self.__name__, args, self.nondiff_argnums)
 
         def fun(*leaves):
-            return flat_out(self.fun(*full_args(leaves)))
+            return call.flat_out(self.fun(*call.full_args(leaves)))
 
         def fwd(*leaves):
-            out, res = self.fwd(*full_args(leaves))
-            return flat_out(out), (res, tree_flatten(out)[0])
+            out, res = self.fwd(*call.full_args(leaves))
+            return call.flat_out(out), (res, tree_flatten(out)[0])
 
         def bwd(res, g):
             res, outs = res
-            g = g if isinstance(g, tuple) else (g,)
-            g = [np.zeros(shape_of(o), dtype_of(o)) if c is None else c for c, o in zip(g, outs)]
-            cts = self.bwd(res, tree_unflatten(out_tree[-1], g))
-            if not isinstance(cts, (tuple, list)) or len(cts) != len(diff):
-                raise TypeError(f"custom_vjp {self.__name__}: bwd must return a tuple of "
-                                f"{len(diff)} cotangent(s), one per differentiable argument")
-            leaves = []
-            for c, a in zip(cts, diff):
-                a_leaves, a_tree = tree_flatten(a)
-                c_leaves = a_leaves if c is None else tree_flatten(c)[0]
-                if c is None:
-                    c_leaves = [np.zeros(shape_of(x), dtype_of(x)) for x in a_leaves]
-                leaves.extend(c_leaves)
-            return leaves
+            return call.cotangent_leaves(self.bwd(res, call.output_cotangents(g, outs)))
 
-        out = bind_custom_vjp(self.__name__, fun, fwd, bwd, flat)
-        return tree_unflatten(out_tree[-1], list(out) if isinstance(out, tuple) else [out])
+        return call.unflatten_out(bind_custom_vjp(self.__name__, fun, fwd, bwd, call.leaves))
+
+
+class custom_jvp:
+    """Decorator: give ``fun`` a hand-written forward-mode rule with :meth:`defjvp`.
+
+    The rule is ``jvp(primals, tangents) -> (out, tangent_out)`` with ``primals``
+    and ``tangents`` tuples of the differentiable arguments (after the
+    ``nondiff_argnums`` arguments, which come first: ``jvp(*nondiff, primals,
+    tangents)``). Unperturbed arguments get zero tangents.
+    """
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.jvp = None
+
+    def defjvp(self, jvp):
+        """Set the rule; returns it, so ``@f.defjvp`` works as a decorator."""
+        self.jvp = jvp
+        return jvp
+
+    def __call__(self, *args):
+        if self.jvp is None:
+            raise TypeError(f"custom_jvp function {self.__name__} has no rule yet: call "
+                            f"{self.__name__}.defjvp(jvp) first")
+        call = _FlatCall(self.__name__, args, self.nondiff_argnums)
+        static = [call.static[i] for i in sorted(call.static)]
+
+        def fun(*leaves):
+            return call.flat_out(self.fun(*call.full_args(leaves)))
+
+        def jvp(primals, tangents):
+            tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
+            out, t_out = self.jvp(*static, tuple(call.diff_args(primals)),
+                                  tuple(call.diff_args(tangents)))
+            t_leaves, t_tree = tree_flatten(t_out)
+            if t_tree != tree_flatten(out)[1]:
+                raise TypeError(f"custom_jvp {self.__name__}: the rule returned a tangent of "
+                                f"structure {t_tree} for an output of structure "
+                                f"{tree_flatten(out)[1]}")
+            return call.flat_out(out), call.single_or_tuple(t_leaves)
+
+        def fwd(*leaves):
+            out = fun(*leaves)
+            return out, (leaves, call.out_leaves(out))
+
+        def bwd(res, g):
+            # ∂f(x)ᵀ g: the transpose of the rule's linear map ẋ ↦ jvp(x, ẋ)[1]
+            leaves, outs = res
+            g_flat = tree_flatten(call.output_cotangents(g, outs))[0]
+            _, pullback = vjp(lambda *ts: jvp(leaves, ts)[1], *[_zeros(x) for x in leaves])
+            return list(pullback(call.single_or_tuple(g_flat)))
+
+        out = bind_custom_jvp(self.__name__, fun, jvp, fwd, bwd, call.leaves)
+        return call.unflatten_out(out)
+
+
+def checkpoint(f, static_argnums=()):
+    """``f`` whose reverse mode stores only its inputs and recomputes its intermediates.
+
+    A backward pass through ``checkpoint(f)`` reruns ``f`` on the stored inputs,
+    records it, and pulls the cotangent back through that record, which is freed
+    right after: peak memory holds one checkpointed segment's intermediates instead
+    of all of them, for one extra forward pass. The derivatives are the same as
+    ``f``'s. Arguments listed in ``static_argnums`` are not differentiated (for
+    integers, flags, and the like). Forward mode is unaffected.
+    """
+    static_argnums = tuple(static_argnums)
+
+    def fwd(*args):
+        return f(*args), args
+
+    def bwd(args, g):
+        diff = [i for i in range(len(args)) if i not in static_argnums]
+
+        def f_of_diff(*d):
+            full = list(args)
+            for i, x in zip(diff, d):
+                full[i] = x
+            return f(*full)
+        return vjp(f_of_diff, *[args[i] for i in diff])[1](g)
+
+    wrapped = custom_vjp(f, nondiff_argnums=static_argnums)
+    wrapped.defvjp(fwd, bwd)
+    return wrapped
+
+
+remat = checkpoint

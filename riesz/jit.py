@@ -16,7 +16,7 @@ import warnings
 
 import numpy as np
 
-from .core import Tracer
+from .core import NoRuleError, Tracer
 from .staging import ConcretizationError, trace
 from .tree import tree_flatten, tree_unflatten
 
@@ -51,8 +51,10 @@ def _stage_or_eager(staged, args):
     needs concrete values, a warning and eager execution for this signature."""
     try:
         return staged(*args)
-    except ConcretizationError as error:
-        if not getattr(error, "in_library", False):
+    except (ConcretizationError, NoRuleError) as error:
+        # a NoRuleError: a rule applies a NumPy function to its primal values, which riesz
+        # has no implementation for on traced values (eagerly they are concrete)
+        if not getattr(error, "in_library", True):
             raise
         warnings.warn(f"riesz.jit runs {getattr(staged, '__name__', 'f')} eagerly for this "
                       f"signature: {error}", RuntimeWarning, stacklevel=3)

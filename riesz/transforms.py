@@ -9,16 +9,19 @@ vector ∇f(x) that represents it under the inner product:
 matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 """
 import functools
+import math
 
 import numpy as np
 
 from . import rules  # noqa: F401  (registers the primitives)
+from .batching import batch_map
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
 from .rules.define import shape_of, dtype_of
 from .rules.elementwise import astype
 from .tree import tree_flatten, tree_unflatten
 
-__all__ = ["grad", "value_and_grad", "vjp", "jvp"]
+__all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian", "hessian",
+           "hvp", "elementwise_grad"]
 
 
 # ---------------------------------------------------------------- checks
@@ -84,29 +87,40 @@ def vjp(f, *primals, has_aux=False):
 
     The pullback can be called many times; it holds the recorded graph until it is freed.
     """
-    flat, in_tree = tree_flatten(primals)
-    _check_differentiable(flat, "vjp: an input")
-    out, aux, trace, in_slots = _trace_vjp(f, primals, flat, in_tree, has_aux)
-    out_flat, out_tree = tree_flatten(out)
-    lowered = [_lower(o, trace) for o in out_flat]
-    out_vals = tree_unflatten(out_tree, [v for v, _ in lowered])
+    rec = Recording(f, primals, has_aux)
+    return (rec.out, rec.pullback, rec.aux) if has_aux else (rec.out, rec.pullback)
 
-    def pullback(ct):
+
+class Recording:
+    """``f`` evaluated at ``primals`` with its tape recorded: the output, and the
+    slots that tie inputs and outputs to the tape (for :func:`vjp` and
+    :func:`riesz.linearize`)."""
+
+    def __init__(self, f, primals, has_aux):
+        self.flat, self.in_tree = tree_flatten(primals)
+        _check_differentiable(self.flat, "vjp: an input")
+        out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
+                                                              self.in_tree, has_aux)
+        out_flat, self.out_tree = tree_flatten(out)
+        self.lowered = [_lower(o, self.trace) for o in out_flat]
+        self.out = tree_unflatten(self.out_tree, [v for v, _ in self.lowered])
+
+    def pullback(self, ct):
+        """∂f(primals)ᵀ ct, one cotangent per primal."""
         ct_flat, ct_tree = tree_flatten(ct)
-        if ct_tree != out_tree:
+        if ct_tree != self.out_tree:
             raise ValueError(f"pullback: the cotangent has structure {ct_tree} but the "
-                             f"output has structure {out_tree}")
+                             f"output has structure {self.out_tree}")
         seeds = []
-        for k, ((v, slot), c) in enumerate(zip(lowered, ct_flat)):
+        for k, ((v, slot), c) in enumerate(zip(self.lowered, ct_flat)):
             if shape_of(c) != shape_of(v):
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
                                  f"output it pairs with has shape {shape_of(v)}")
             if slot is not None:
                 seeds.append((slot, c))
-        cts = trace.backward(seeds)
-        return tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
-
-    return (out_vals, pullback, aux) if has_aux else (out_vals, pullback)
+        cts = self.trace.backward(seeds)
+        return tree_unflatten(self.in_tree,
+                              [_like(cts[s], x) for s, x in zip(self.in_slots, self.flat)])
 
 
 def _trace_vjp(f, args, flat, in_tree, has_aux):
@@ -123,46 +137,65 @@ def _trace_vjp(f, args, flat, in_tree, has_aux):
     return out, aux, trace, in_slots
 
 
-def value_and_grad(f, argnums=0, has_aux=False):
+def _split_args(f, args, kwargs, argnums, what):
+    """``(f_of_diff, diff_args, single)``: ``f`` as a function of the arguments named by
+    ``argnums`` only (the others fixed), those arguments, and whether ``argnums`` is an int."""
+    nums, single = _argnums_tuple(argnums, len(args), what)
+    fname = getattr(f, "__name__", "f")
+    for i in nums:
+        _check_differentiable(tree_flatten(args[i])[0], f"{what}: argument {i} of {fname}")
+
+    def f_of_diff(*dargs):
+        full = list(args)
+        for i, a in zip(nums, dargs):
+            full[i] = a
+        return f(*full, **kwargs)
+
+    return f_of_diff, tuple(args[i] for i in nums), single
+
+
+def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """The function ``x ↦ (f(x), ∇f(x))`` for a real-scalar-valued ``f``.
 
     The gradient has the structure, shapes and dtypes of the arguments named by
     ``argnums`` (an int, or a tuple giving a tuple of gradients). With
     ``has_aux`` ``f`` returns ``(value, aux)`` and the result is
-    ``((value, aux), grad)``.
+    ``((value, aux), grad)``. ``metric`` and ``holomorphic`` are described in
+    :func:`grad`.
     """
     fname = getattr(f, "__name__", "f")
+    riesz_map = _metric_inverse(metric, fname)
 
     @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
-        nums, single = _argnums_tuple(argnums, len(args), "grad")
-        diff_args = tuple(args[i] for i in nums)
+        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "grad")
         flat, in_tree = tree_flatten(diff_args)
-        for i in nums:
-            _check_differentiable(tree_flatten(args[i])[0], f"grad: argument {i} of {fname}")
-
-        def f_of_diff(*dargs):
-            full = list(args)
-            for i, a in zip(nums, dargs):
-                full[i] = a
-            return f(*full, **kwargs)
-
+        if holomorphic:
+            _check_complex_inputs(flat, fname)
         out, aux, trace, in_slots = _trace_vjp(f_of_diff, diff_args, flat, in_tree, has_aux)
         value, slot = _lower(out, trace)
-        _check_scalar_output(value, fname)
+        _check_scalar_output(value, fname, holomorphic)
         if slot is None:
             cts = [None] * len(trace.tape)
         else:
             one = np.ones((), dtype=dtype_of(value))
             cts = trace.backward([(slot, one)], consume=True)
         grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
-        g = grads[0] if single else grads
+        g = riesz_map(grads[0] if single else grads)
         return ((value, aux), g) if has_aux else (value, g)
 
     return value_and_grad_f
 
 
-def _check_scalar_output(value, fname):
+def _check_complex_inputs(leaves, fname):
+    for x in leaves:
+        if not np.issubdtype(dtype_of(x), np.complexfloating):
+            raise TypeError(f"grad(..., holomorphic=True): {fname} was called with an argument "
+                            f"of dtype {dtype_of(x)}; a holomorphic derivative needs complex "
+                            f"inputs (pass x.astype(complex))")
+
+
+def _check_scalar_output(value, fname, holomorphic=False):
     if isinstance(value, (tuple, list, dict)):
         raise TypeError(f"grad: {fname} returned a {type(value).__name__}; grad needs a real "
                         f"scalar output. Use has_aux=True to return extra values, or vjp / "
@@ -172,12 +205,18 @@ def _check_scalar_output(value, fname):
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "
                         f"scalar output. Reduce it (e.g. np.sum), or use riesz.vjp or "
                         f"riesz.jacobian for non-scalar outputs")
-    if not np.issubdtype(dtype, np.floating):
+    if holomorphic and not np.issubdtype(dtype, np.complexfloating):
+        raise TypeError(f"grad(..., holomorphic=True): {fname} returned a value of dtype "
+                        f"{dtype}; a holomorphic function returns a complex scalar")
+    if not holomorphic and not np.issubdtype(dtype, np.floating):
+        hint = (" For a holomorphic f of complex z use grad(f, holomorphic=True), which gives "
+                "f'(z); for other complex outputs use riesz.vjp"
+                if np.issubdtype(dtype, np.complexfloating) else "")
         raise TypeError(f"grad: {fname} returned a value of dtype {dtype}; grad needs a real "
-                        f"floating-point scalar (for complex outputs use riesz.vjp)")
+                        f"floating-point scalar.{hint}")
 
 
-def grad(f, argnums=0, has_aux=False):
+def grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """The gradient of a real-scalar-valued ``f``: the vector ∇f(x) with
     ⟨∇f(x), ẋ⟩ = ∂f(x)(ẋ) for every change ẋ.
 
@@ -186,11 +225,28 @@ def grad(f, argnums=0, has_aux=False):
     ``has_aux`` ``f`` returns ``(value, aux)`` and the result is ``(grad, aux)``.
     Nest it for higher derivatives: ``grad(grad(f))``.
 
+    ``metric`` changes the inner product the gradient represents ∂f(x) under:
+    with ⟨u, v⟩_M = uᵀMv the gradient is the vector g with ⟨g, ẋ⟩_M = ∂f(x)(ẋ),
+    that is g = M⁻¹∇f(x). Give a symmetric positive-definite matrix M (an ndarray of
+    size x.size × x.size, acting on x flattened), or a callable that applies M⁻¹ to an
+    array of x's shape; for several arguments or pytrees, a pytree of those with
+    the gradient's structure (``None`` for the plain inner product of a leaf).
+    See docs/metric.md.
+
+    For a real-valued f of complex z the gradient is the conjugate of the
+    steepest-ascent direction (JAX's convention, docs/complex.md):
+    ``grad(lambda z: abs(z)**2)(3+4j) == 6-8j``. With ``holomorphic=True`` a
+    holomorphic f of complex z gives its complex derivative f'(z)
+    (``grad(lambda z: z**2, holomorphic=True)(z) == 2*z``).
+
     >>> import numpy as np, riesz
-    >>> float(riesz.grad(np.tanh)(2.0)) == 1 - np.tanh(2.0) ** 2
+    >>> bool(riesz.grad(np.tanh)(2.0) == 1 - np.tanh(2.0) ** 2)
     True
+    >>> M = np.diag([1.0, 4.0])
+    >>> riesz.grad(lambda x: x @ x, metric=M)(np.ones(2))
+    array([2. , 0.5])
     """
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = value_and_grad(f, argnums, has_aux, metric=metric, holomorphic=holomorphic)
 
     @functools.wraps(f)
     def grad_f(*args, **kwargs):
@@ -198,6 +254,77 @@ def grad(f, argnums=0, has_aux=False):
         return (g, value[1]) if has_aux else g
 
     return grad_f
+
+
+# ---------------------------------------------------------------- inner products
+
+def _metric_inverse(metric, fname):
+    """The map ∇f ↦ M⁻¹∇f for a ``metric`` of :func:`grad`, leaf by leaf."""
+    if metric is None:
+        return lambda g: g
+    if callable(metric) or isinstance(metric, np.ndarray):
+        apply_one = _leaf_metric_inverse(metric, fname)
+
+        def riesz_map_single(g):
+            leaves, tree = tree_flatten(g)
+            if len(leaves) != 1:
+                raise ValueError(f"grad({fname}, metric=...): the gradient has {len(leaves)} "
+                                 f"leaves; give a pytree of metrics with the gradient's "
+                                 f"structure {tree}, one per leaf (None for the plain one)")
+            return tree_unflatten(tree, [apply_one(leaves[0])])
+        return riesz_map_single
+
+    def riesz_map_tree(g):
+        leaves, tree = tree_flatten(g)
+        per_leaf = _metric_leaves(metric, tree, fname)
+        return tree_unflatten(tree, [x if m is None else _leaf_metric_inverse(m, fname)(x)
+                                     for x, m in zip(leaves, per_leaf)])
+    return riesz_map_tree
+
+
+def _leaf_metric_inverse(metric, fname):
+    if callable(metric):
+        return metric
+    M = np.asarray(metric)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or not np.issubdtype(M.dtype, np.floating):
+        raise ValueError(f"grad({fname}, metric=M): M must be a square floating-point matrix "
+                         f"(or a callable applying M⁻¹), got shape {M.shape} dtype {M.dtype}")
+    if not np.allclose(M, M.T, rtol=1e-10, atol=0):
+        raise ValueError(f"grad({fname}, metric=M): M is not symmetric; an inner product "
+                         f"uᵀMv needs a symmetric positive-definite M")
+    try:
+        np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        raise ValueError(f"grad({fname}, metric=M): M is not positive definite; an inner "
+                         f"product uᵀMv needs a symmetric positive-definite M") from None
+    M_inv = np.linalg.inv(M)
+    M_inv = (M_inv + M_inv.T) / 2
+
+    def apply(g):
+        shape = shape_of(g)
+        if int(np.prod(shape)) != M.shape[0]:
+            raise ValueError(f"grad({fname}, metric=M): M is {M.shape[0]}×{M.shape[0]} but the "
+                             f"gradient has shape {shape} ({int(np.prod(shape))} entries)")
+        return np.reshape(M_inv.astype(dtype_of(g)) @ np.reshape(g, (-1,)), shape)
+    return apply
+
+
+def _metric_leaves(metric, tree, fname):
+    """One metric per leaf of the gradient's ``tree`` (None, a matrix or a callable)."""
+    if tree.kind is None:
+        return [metric]
+    if metric is None:
+        return [None] * tree.num_leaves
+    if tree.kind is dict and isinstance(metric, dict) and sorted(metric) == list(tree.aux):
+        children = [metric[k] for k in tree.aux]
+    elif isinstance(metric, (tuple, list)) and not isinstance(metric, dict) \
+            and len(metric) == len(tree.children):
+        children = list(metric)
+    else:
+        raise ValueError(f"grad({fname}, metric=...): the metric must have the gradient's "
+                         f"structure {tree} (one matrix, callable or None per leaf)")
+    return [m for child, sub in zip(tree.children, children)
+            for m in _metric_leaves(sub, child, fname)]
 
 
 # ---------------------------------------------------------------- forward mode
@@ -237,3 +364,219 @@ def jvp(f, primals, tangents, has_aux=False):
             tans.append(_like(None, o))
     result = (tree_unflatten(out_tree, vals), tree_unflatten(out_tree, tans))
     return result + (aux,) if has_aux else result
+
+
+# ---------------------------------------------------------------- Jacobians and Hessians
+
+def _size(x):
+    return math.prod(shape_of(x))
+
+
+def _standard_basis(leaves):
+    """The standard basis of the space of ``leaves``, as one batch per leaf: leaf j gets an
+    array of shape (n,) + shape_j whose k-th example is the k-th basis vector's part in
+    leaf j (n = the total number of entries)."""
+    sizes = [_size(x) for x in leaves]
+    n = sum(sizes)
+    basis, start = [], 0
+    for x, size in zip(leaves, sizes):
+        block = np.zeros((n, size), dtype=dtype_of(x))
+        block[start:start + size].flat[::size + 1] = 1
+        basis.append(block.reshape((n,) + shape_of(x)))
+        start += size
+    return basis, n
+
+
+def _push_basis(fn, basis, n):
+    """``fn`` of each basis vector, batched in one vectorized pass: returns the output
+    leaves and tree, every leaf with the basis index as its leading axis."""
+    if n == 1:   # one vector: no batch needed
+        out_leaves, tree = tree_flatten(fn(*[b[0] for b in basis]))
+        return [np.reshape(o, (1,) + shape_of(o)) for o in out_leaves], tree
+    vals, tree, batched = batch_map(fn, basis, [True] * len(basis), n)
+    return [v if b else np.broadcast_to(v, (n,) + shape_of(v)) for v, b in zip(vals, batched)], tree
+
+
+def _blocks(stacked, leaves, forward):
+    """Cut the results of :func:`_push_basis` into Jacobian blocks, indexed
+    [output leaf][input leaf].
+
+    ``stacked[i]`` has shape (n,) + sᵢ, n running over the entries of ``leaves``
+    (the side the basis came from), and the part from leaf j comes as
+    (size_j,) + sᵢ. Forward mode pushed input basis vectors (``stacked`` is per
+    output leaf): the block is moved to sᵢ + shape_j. Reverse mode pushed output
+    basis vectors (``stacked`` is per input leaf): the block is shape_j + sᵢ, output
+    before input already.
+    """
+    out = []
+    for rows in stacked:
+        s_i = shape_of(rows)[1:]
+        blocks, start = [], 0
+        for x in leaves:
+            size, shape = _size(x), shape_of(x)
+            part = rows if len(leaves) == 1 else rows[start:start + size]
+            start += size
+            if forward:
+                # (size_j,) + s_i → s_i + shape_j
+                part = np.reshape(part, (size,) + s_i)
+                part = np.transpose(part, tuple(range(1, len(s_i) + 1)) + (0,))
+                blocks.append(np.reshape(part, s_i + shape))
+            else:
+                blocks.append(np.reshape(part, shape + s_i))
+        out.append(blocks)
+    return out if forward else [list(row) for row in zip(*out)]
+
+
+def jacobian_blocks(fn, leaves, forward):
+    """A linear ``fn`` (taking the leaves of one side) applied to that side's whole
+    standard basis in one batched pass, cut into Jacobian blocks [output leaf][input
+    leaf] by :func:`_blocks`. Returns the blocks and the tree of ``fn``'s output."""
+    basis, n = _standard_basis(leaves)
+    stacked, tree = _push_basis(fn, basis, n)
+    return _blocks(stacked, leaves, forward), tree
+
+
+def jacfwd(f, argnums=0, has_aux=False):
+    """The Jacobian of ``f`` by forward mode: ∂f(x) applied to every standard basis
+    vector of the input in one batched pass (one JVP carrying the whole basis).
+
+    See :func:`jacobian` for the result's shape and structure.
+    """
+    @functools.wraps(f)
+    def jac_f(*args, **kwargs):
+        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacfwd")
+        flat, in_tree = tree_flatten(diff_args)
+        aux = []
+
+        def push(*tangent_leaves):
+            out = jvp(f_of_diff, diff_args, tree_unflatten(in_tree, tangent_leaves),
+                      has_aux=has_aux)
+            aux[:] = out[2:]
+            return out[1]
+
+        # push(e_k) = ∂f(x)(e_k): the k-th column of the Jacobian
+        blocks, out_tree = jacobian_blocks(push, flat, forward=True)
+        jac = _assemble(blocks, out_tree, in_tree, single)
+        return (jac, aux[0]) if has_aux else jac
+
+    return jac_f
+
+
+def jacrev(f, argnums=0, has_aux=False):
+    """The Jacobian of ``f`` by reverse mode: ∂f(x)ᵀ applied to every standard basis
+    vector of the output in one batched pass (one backward pass carrying the basis).
+
+    See :func:`jacobian` for the result's shape and structure.
+    """
+    @functools.wraps(f)
+    def jac_f(*args, **kwargs):
+        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacrev")
+        out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
+        jac = _jacrev_from_pullback(out[0], out[1], diff_args, single)
+        return (jac, out[2]) if has_aux else jac
+
+    return jac_f
+
+
+def _jacrev_from_pullback(out, pullback, diff_args, single):
+    out_flat, out_tree = tree_flatten(out)
+    in_tree = tree_flatten(diff_args)[1]
+    # ∂f(x)ᵀ e_k: the k-th row of the Jacobian
+    by_output, _ = jacobian_blocks(lambda *c: pullback(tree_unflatten(out_tree, c)),
+                                   out_flat, forward=False)
+    return _assemble(by_output, out_tree, in_tree, single)
+
+
+def _assemble(blocks, out_tree, in_tree, single):
+    """The Jacobian's pytree: the output's structure, each leaf holding the input's
+    structure (just the block for one input argument given by an int ``argnums``)."""
+    per_output = []
+    for row in blocks:
+        by_arg = tree_unflatten(in_tree, row)
+        per_output.append(by_arg[0] if single else by_arg)
+    return tree_unflatten(out_tree, per_output)
+
+
+def jacobian(f, argnums=0, mode="auto", has_aux=False):
+    """The generalized Jacobian of ``f``: for y = f(x) an array of shape
+    ``y.shape + x.shape`` whose entry [i, j] (multi-indices) is ∂yᵢ/∂xⱼ.
+
+    For pytrees the result has the output's structure, with the input's structure
+    at each output leaf (a tuple over arguments for a tuple ``argnums``), as in
+    JAX. ``mode`` is ``"forward"`` (:func:`jacfwd`: one batched JVP over the
+    input's basis), ``"reverse"`` (:func:`jacrev`: one batched VJP over the
+    output's basis) or ``"auto"``: forward when the input has fewer entries than
+    the output, reverse otherwise. With ``has_aux`` the result is ``(jac, aux)``.
+
+    >>> import numpy as np, riesz
+    >>> riesz.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    if mode in ("forward", "fwd"):
+        return jacfwd(f, argnums, has_aux)
+    if mode in ("reverse", "rev"):
+        return jacrev(f, argnums, has_aux)
+    if mode != "auto":
+        raise ValueError(f"jacobian: mode={mode!r}; use 'auto', 'forward' or 'reverse'")
+
+    @functools.wraps(f)
+    def jac_f(*args, **kwargs):
+        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacobian")
+        out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
+        n_in = sum(_size(x) for x in tree_flatten(diff_args)[0])
+        n_out = sum(_size(y) for y in tree_flatten(out[0])[0])
+        if n_in < n_out:
+            return jacfwd(f, argnums, has_aux)(*args, **kwargs)
+        jac = _jacrev_from_pullback(out[0], out[1], diff_args, single)
+        return (jac, out[2]) if has_aux else jac
+
+    return jac_f
+
+
+def hessian(f, argnums=0, has_aux=False):
+    """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``. For a scalar
+    f of x its shape is ``x.shape + x.shape``; in general ``y.shape + x.shape + x.shape``
+    (pytrees nest as in :func:`jacobian`)."""
+    return jacfwd(jacrev(f, argnums, has_aux), argnums, has_aux)
+
+
+def hvp(f, primals, tangents):
+    """The Hessian-vector product ∇²f(x) v of a real-scalar ``f``, without forming
+    the Hessian: the gradient of the directional derivative x ↦ ∂f(x)(v)
+    (reverse over forward), since ∇ₓ⟨∇f(x), v⟩ = ∇²f(x) v. One forward pass carrying
+    v and one backward pass; unlike forward over reverse it does not also compute
+    ∇f(x), which saves a product with each weight matrix.
+
+    ``primals`` and ``tangents`` are tuples (one entry per argument of ``f``); the
+    Hessian is taken with respect to all of them together. The result is one array
+    (pytree) for one primal and a tuple for several.
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
+                        "e.g. hvp(f, (x,), (v,))")
+    tangents = tuple(tangents)
+
+    def directional_derivative(*xs):
+        return jvp(f, xs, tangents)[1]
+
+    out = grad(directional_derivative, argnums=tuple(range(len(primals))))(*primals)
+    return out[0] if len(primals) == 1 else out
+
+
+def elementwise_grad(f, argnums=0, has_aux=False):
+    """The gradient of Σ f(x): ∂f(x)ᵀ applied to a cotangent of ones. For ``f`` acting
+    entry by entry this is the vector of derivatives f'(xᵢ), with ``x``'s shape
+    (autograd's ``elementwise_grad``); for other ``f`` it is the sum of the rows of the
+    Jacobian."""
+    @functools.wraps(f)
+    def egrad_f(*args, **kwargs):
+        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "elementwise_grad")
+        out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
+        ones = tree_unflatten(tree_flatten(out[0])[1],
+                              [np.ones(shape_of(y), dtype_of(y)) for y in tree_flatten(out[0])[0]])
+        g = out[1](ones)
+        g = g[0] if single else g
+        return (g, out[2]) if has_aux else g
+
+    return egrad_f

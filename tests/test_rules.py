@@ -1,4 +1,6 @@
 """Every primitive passes check_grads to second order in both modes, float64 and float32."""
+import zlib
+
 import numpy as np
 import pytest
 
@@ -22,6 +24,6 @@ def test_every_primitive_has_a_spec():
 def test_rule(name, i, case, dtype):
     if not case.modes:
         pytest.skip("a derivative finite differences cannot see; checked by its own test")
-    rng = np.random.default_rng(abs(hash((name, i))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{name}-{i}".encode()))   # the same every run
     args = case.args(rng, dtype)
     check_grads(case.fn, args, order=case.order, modes=case.modes, **case.extra)

@@ -103,11 +103,15 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     return impl(*inputs, **kwargs)
 
 
-def _array_function(self, func, types, args, kwargs):
+def _handler(func):
     impl = HANDLED.get(func)
     if impl is None:
         raise _no_rule(func)
-    return impl(*args, **kwargs)
+    return impl
+
+
+def _array_function(self, func, types, args, kwargs):
+    return _handler(func)(*args, **kwargs)
 
 
 def _array(self, dtype=None, copy=None):
@@ -187,15 +191,16 @@ def _install():
     binary = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "truediv": np.true_divide,
               "floordiv": np.floor_divide, "mod": np.remainder, "pow": np.power,
               "matmul": np.matmul}
+    # operators go straight to riesz's implementation of the ufunc, skipping NumPy's dispatch
     for name, f in binary.items():
-        setattr(T, f"__{name}__", lambda self, other, f=f: f(self, other))
-        setattr(T, f"__r{name}__", lambda self, other, f=f: f(other, self))
+        setattr(T, f"__{name}__", lambda self, other, f=f: _handler(f)(self, other))
+        setattr(T, f"__r{name}__", lambda self, other, f=f: _handler(f)(other, self))
     compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
                "eq": np.equal, "ne": np.not_equal}
     for name, f in compare.items():
         setattr(T, f"__{name}__", lambda self, other, f=f: f(full_lower(self), full_lower(other)))
     T.__hash__ = object.__hash__
-    T.__neg__ = lambda self: np.negative(self)
+    T.__neg__ = lambda self: _handler(np.negative)(self)
     T.__pos__ = lambda self: self
     T.__abs__ = lambda self: np.absolute(self)
     T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)

@@ -5,12 +5,14 @@ module of its family, with its implementation, its JVP rules and its VJP rules
 side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
+import math
+
 import numpy as np
 
 from ..core import Primitive, Tracer, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of", "as_dtype"]
+           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "as_dtype"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -56,16 +58,65 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     return prim
 
 
-def defunary(name, impl, derivative):
+def defunary(name, impl, derivative, finite_derivative=False):
     """An elementwise function with f'(x) = ``derivative(ans, x)``.
 
     ∂f(x)(ẋ) = f'(x) ⊙ ẋ, and the map is its own transpose: the VJP is
     f'(x) ⊙ g. (For complex x this is the bilinear transpose that JAX uses;
-    see docs/complex.md.)
+    see docs/complex.md.) The product is :func:`scale`, so an exact zero
+    cotangent stays zero where f'(x) is infinite. With ``finite_derivative``
+    (f' is finite wherever f is: sin, tanh) the plain product is used, which
+    saves the check: a zero cotangent still gives exactly zero, and only an
+    infinite cotangent meeting f'(x) = 0 (tanh saturated to ±1) could give NaN.
     """
+    if finite_derivative:
+        return defprim(name, impl, elementwise=True,
+                       jvp=[lambda t, ans, x: t * derivative(ans, x)],
+                       vjp=[lambda g, ans, x: g * derivative(ans, x)])
     return defprim(name, impl, elementwise=True,
-                   jvp=[lambda t, ans, x: t * derivative(ans, x)],
-                   vjp=[lambda g, ans, x: g * derivative(ans, x)])
+                   jvp=[lambda t, ans, x: scale(t, derivative(ans, x))],
+                   vjp=[lambda g, ans, x: scale(g, derivative(ans, x))])
+
+
+def defbinary(name, impl, dx, dy):
+    """An elementwise function of two broadcasting arguments with partial derivatives
+    ∂ₓf = ``dx(ans, x, y)`` and ∂ᵧf = ``dy(ans, x, y)`` (either may be ``ZERO``).
+
+    ∂f(x, y)(ẋ, ẏ) = ∂ₓf ⊙ ẋ + ∂ᵧf ⊙ ẏ; the transpose sends g to (∂ₓf ⊙ g, ∂ᵧf ⊙ g),
+    each summed back to its argument's shape. Products are :func:`scale`.
+    """
+    def rules(partial):
+        if partial is ZERO:
+            return ZERO, ZERO
+        return (lambda t, ans, x, y: scale(t, partial(ans, x, y)),
+                lambda g, ans, x, y: scale(g, partial(ans, x, y)))
+    (jx, vx), (jy, vy) = rules(dx), rules(dy)
+    return defprim(name, impl, broadcasting=True, jvp=[jx, jy], vjp=[vx, vy])
+
+
+# ------------------------------------------------------------ the zero-safe product
+
+def scale(g, d):
+    """g ⊙ d for a tangent or cotangent ``g`` and a derivative factor ``d``, with
+    0 × ∞ = 0: where either factor is exactly zero the product is zero, even if
+    the other is infinite or NaN.
+
+    This is how riesz keeps singular points finite. ``where(x > 0, sqrt(x), 0)``
+    sends an exact zero cotangent to ``sqrt`` at x = 0, where sqrt'(0) = ∞; the
+    zero stays zero. ``sqrt(sum(x**2))`` at x = 0 sends ∞ back to ``x**2``,
+    whose derivative 2x is 0 there, and the gradient is 0, the minimum-norm
+    subgradient. Rules use it for every product of an incoming (co)tangent
+    with a derivative that may be infinite; on the common, finite path it
+    costs one finiteness check (nothing for a finite nonzero Python constant).
+    """
+    if type(d) is float and d != 0.0 and math.isfinite(d):
+        return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
+    if isinstance(g, Tracer) or isinstance(d, Tracer):
+        return zero_safe_multiply(g, d)
+    out = g * d
+    if _all_finite(out):
+        return out
+    return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), out.dtype), out)
 
 
 def _fit_output(rule):
@@ -74,10 +125,43 @@ def _fit_output(rule):
     return jvp
 
 
+_REAL = np.dtype(float)
+
+
+def is_complex(x):
+    return getattr(x, "dtype", _REAL).kind == "c" or type(x) is complex
+
+
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
-        return unbroadcast(rule(g, ans, *args, **params), shape_of(args[argnum]))
+        x = args[argnum]
+        ct = rule(g, ans, *args, **params)
+        if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
+            # a real argument's cotangent is the real part: Re⟨c, ẋ⟩ only sees Re c for real ẋ
+            from .elementwise import real
+            ct = real(ct)
+        return unbroadcast(ct, shape_of(x))
     return vjp
+
+
+# above this size the dot product may go to a multithreaded BLAS, which is slow on a busy
+# machine: a plain elementwise test is then the cheaper one
+_DOT_CHECK_SIZE = 8192
+
+
+def _all_finite(x):
+    if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
+        # Σ|x|² is finite exactly when every entry is (or it overflows: then the slow path)
+        return math.isfinite(np.vdot(x, x).real)
+    return bool(np.isfinite(x).all())
+
+
+# ∂(g ⊙ d)(ġ, ḋ) = ġ ⊙ d + g ⊙ ḋ; transpose: c ↦ (c ⊙ d, g ⊙ c), all with 0 × ∞ = 0,
+# so the rule nests: a zero that reached a rule stays zero at every order
+zero_safe_multiply = defprim(
+    "zero_safe_multiply", scale, broadcasting=True,   # on plain values scale computes it
+    jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
+    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])
 
 
 def fit_shape(t, shape):

@@ -5,12 +5,22 @@ fits tangents to the output's shape and sums cotangents back to each
 argument's shape (see :func:`riesz.rules.define.unbroadcast`). Rules use
 riesz's own operations (operators on traced values, the primitives below),
 so they differentiate again for higher orders.
+
+Products of a (co)tangent with a derivative go through
+:func:`~riesz.rules.define.scale`, where 0 × ∞ = 0: an exact zero reaching a
+rule (the unselected branch of ``where``) stays zero at a singular point.
+
+Complex numbers follow JAX's convention (docs/complex.md): the VJP of a
+holomorphic f is g ↦ f'(z) g, with no conjugation; ``real``, ``imag``,
+``conj`` and ``absolute`` have their own real-linear rules.
 """
+import math
+
 import numpy as np
 
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, implements_constant
-from .define import defprim, defunary, dtype_of, as_dtype, ZERO
+from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
 
 # ------------------------------------------------------------ linear functions
 
@@ -31,15 +41,20 @@ negative = defprim("negative", np.negative, elementwise=True,
 
 # ------------------------------------------------------------ products and quotients
 
+def _inverse(v):
+    # 1/v as NumPy computes it: a Python 0.0 gives inf (1.0 / 0.0 would raise), an int
+    # gives a float (np.reciprocal would truncate)
+    return np.true_divide(1.0, v)
+
+
 # ∂(x ⊙ y)(ẋ, ẏ) = ẋ ⊙ y + x ⊙ ẏ; transpose: g ↦ (g ⊙ y, x ⊙ g)
 multiply = defprim("multiply", np.multiply, broadcasting=True,
-                   jvp=[lambda t, ans, x, y: t * y, lambda t, ans, x, y: x * t],
-                   vjp=[lambda g, ans, x, y: g * y, lambda g, ans, x, y: x * g])
+                   jvp=[lambda t, ans, x, y: scale(t, y), lambda t, ans, x, y: scale(x, t)],
+                   vjp=[lambda g, ans, x, y: scale(g, y), lambda g, ans, x, y: scale(x, g)])
 
 # ∂(x / y)(ẋ, ẏ) = ẋ / y - (x / y²) ⊙ ẏ = (ẋ - ans ⊙ ẏ) / y
-divide = defprim("divide", np.true_divide, broadcasting=True,
-                 jvp=[lambda t, ans, x, y: t / y, lambda t, ans, x, y: -(ans * t) / y],
-                 vjp=[lambda g, ans, x, y: g / y, lambda g, ans, x, y: -(g * ans) / y])
+divide = defbinary("divide", np.true_divide,
+                   lambda ans, x, y: _inverse(y), lambda ans, x, y: -ans / y)
 
 
 def _power_dx(ans, x, y):
@@ -48,35 +63,78 @@ def _power_dx(ans, x, y):
 
 
 def _power_dy(ans, x, y):
-    # ∂ᵧ xʸ = log(x) xʸ, taken as 0 at x = 0 (the limit from x > 0 for y > 0)
-    return ans * log(where(x == 0, 1.0, x))
+    # ∂ᵧ xʸ = log(x) xʸ, taken as 0 at x = 0 (the limit from x > 0 for y > 0); for a
+    # complex power of a real x, log x is the complex logarithm (log(-2) = log 2 + iπ)
+    base = where(x == 0, 1.0, x)
+    if is_complex(ans) and not is_complex(x):
+        base = base + 0j
+    return ans * log(base)
 
 
 # ∂(xʸ)(ẋ, ẏ) = y xʸ⁻¹ ẋ + log(x) xʸ ẏ
-power = defprim("power", np.power, broadcasting=True,
-                jvp=[lambda t, ans, x, y: t * _power_dx(ans, x, y),
-                     lambda t, ans, x, y: t * _power_dy(ans, x, y)],
-                vjp=[lambda g, ans, x, y: g * _power_dx(ans, x, y),
-                     lambda g, ans, x, y: g * _power_dy(ans, x, y)])
+power = defbinary("power", np.power, _power_dx, _power_dy)
+
+# ∂ log(eˣ + eʸ) = (eˣ⁻ᵃⁿˢ, eʸ⁻ᵃⁿˢ): the softmax weights of the two arguments
+logaddexp = defbinary("logaddexp", np.logaddexp,
+                      lambda ans, x, y: exp(x - ans), lambda ans, x, y: exp(y - ans))
+# ∂ log₂(2ˣ + 2ʸ) = (2ˣ⁻ᵃⁿˢ, 2ʸ⁻ᵃⁿˢ)
+logaddexp2 = defbinary("logaddexp2", np.logaddexp2,
+                       lambda ans, x, y: exp2(x - ans), lambda ans, x, y: exp2(y - ans))
 
 
-def _share(x, y, dtype):
-    # where x and y tie, each gets half: the gradient is the mean of the one-sided ones
-    # (computed with array operations, so that a staged program computes it too)
-    return as_dtype((x > y) + 0.5 * (x == y), dtype)
+def _over_squared_radius(v, y, x):
+    # v / (x² + y²), taken as 0 at the origin, where the angle has no derivative
+    r2 = x * x + y * y
+    return v / where(r2 == 0, 1.0, r2)
+
+
+# arctan2(y, x) is the angle of (x, y): ∂ = (x ẏ - y ẋ) / (x² + y²), 0 at the origin
+arctan2 = defbinary("arctan2", np.arctan2,
+                    lambda ans, y, x: _over_squared_radius(x, y, x),
+                    lambda ans, y, x: _over_squared_radius(-y, y, x))
+
+
+def _hypot_partial(ans, x, y):
+    # ∂ₓ√(x² + y²) = x / ans, taken as 0 at x = y = 0 (the minimum-norm subgradient)
+    return x / where(ans == 0, 1.0, ans)
+
+
+hypot = defbinary("hypot", np.hypot, _hypot_partial, lambda ans, x, y: _hypot_partial(ans, y, x))
+
+# copysign(x, y) = |x| sign(y): ∂ₓ = sign(x) sign(y) (0 at x = 0); piecewise constant in y
+copysign = defbinary("copysign", np.copysign,
+                     lambda ans, x, y: np.sign(full_lower(x)) * np.copysign(1.0, full_lower(y)),
+                     ZERO)
+
+# x mod y = x - ⌊x / y⌋ y: ∂ₓ = 1, ∂ᵧ = -⌊x / y⌋ (⌊x / y⌋ is piecewise constant)
+remainder = defbinary("remainder", np.remainder, lambda ans, x, y: 1.0,
+                      lambda ans, x, y: -np.floor_divide(full_lower(x), full_lower(y)))
+
+
+# ------------------------------------------------------------ selecting functions
+
+def _share(wins, x, y, dtype, nan_loses):
+    """The part of the derivative that goes to x when f picks x or y by ``wins(x, y)``:
+    1 where x wins, ½ at ties (the mean of the one-sided derivatives), and with
+    ``nan_loses`` (fmax, fmin) 1 where only y is NaN."""
+    x, y = full_lower(x), full_lower(y)
+    share = wins(x, y) + 0.5 * (x == y)
+    if nan_loses:
+        share = share + (np.isnan(y) & ~np.isnan(x))
+    return as_dtype(share, dtype)   # array operations, so that a staged program has them
+
+
+def _selector(name, impl, wins, nan_loses=False):
+    """f(x, y) picks x or y entry by entry: ∂f = s ⊙ ẋ + s' ⊙ ẏ with the shares s, s'."""
+    return defbinary(name, impl, lambda ans, x, y: _share(wins, x, y, dtype_of(ans), nan_loses),
+                     lambda ans, x, y: _share(wins, y, x, dtype_of(ans), nan_loses))
 
 
 # ∂max(x, y) = 1 where x > y, 0 where x < y, ½ at ties (the same convention as JAX)
-maximum = defprim("maximum", np.maximum, broadcasting=True,
-                  jvp=[lambda t, ans, x, y: t * _share(x, y, dtype_of(ans)),
-                       lambda t, ans, x, y: t * _share(y, x, dtype_of(ans))],
-                  vjp=[lambda g, ans, x, y: g * _share(x, y, dtype_of(ans)),
-                       lambda g, ans, x, y: g * _share(y, x, dtype_of(ans))])
-minimum = defprim("minimum", np.minimum, broadcasting=True,
-                  jvp=[lambda t, ans, x, y: t * _share(y, x, dtype_of(ans)),
-                       lambda t, ans, x, y: t * _share(x, y, dtype_of(ans))],
-                  vjp=[lambda g, ans, x, y: g * _share(y, x, dtype_of(ans)),
-                       lambda g, ans, x, y: g * _share(x, y, dtype_of(ans))])
+maximum = _selector("maximum", np.maximum, np.greater)
+minimum = _selector("minimum", np.minimum, np.less)
+fmax = _selector("fmax", np.fmax, np.greater, nan_loses=True)
+fmin = _selector("fmin", np.fmin, np.less, nan_loses=True)
 
 # where(c, x, y) is linear in (x, y): ∂ = where(c, ẋ, ẏ); its transpose sends g to
 # where(c, g, 0) and where(c, 0, g), so the unselected branch gets an exact zero.
@@ -88,14 +146,110 @@ where = defprim("where", np.where, broadcasting=True,
 
 # ------------------------------------------------------------ unary functions: f'(x)
 
+LN2, LN10 = math.log(2.0), math.log(10.0)
+
 exp = defunary("exp", np.exp, lambda ans, x: ans)
-log = defunary("log", np.log, lambda ans, x: 1.0 / x)
-sin = defunary("sin", np.sin, lambda ans, x: cos(x))
-cos = defunary("cos", np.cos, lambda ans, x: negative(sin(x)))
-tanh = defunary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans)
+exp2 = defunary("exp2", np.exp2, lambda ans, x: ans * LN2)
+expm1 = defunary("expm1", np.expm1, lambda ans, x: ans + 1.0)
+log = defunary("log", np.log, lambda ans, x: _inverse(x))
+log2 = defunary("log2", np.log2, lambda ans, x: _inverse(x * LN2))
+log10 = defunary("log10", np.log10, lambda ans, x: _inverse(x * LN10))
+log1p = defunary("log1p", np.log1p, lambda ans, x: _inverse(x + 1.0))
 sqrt = defunary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
-# |x|' = sign(x), and 0 at x = 0: the minimum-norm subgradient
-absolute = defunary("absolute", np.absolute, lambda ans, x: np.sign(x))
+cbrt = defunary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
+square = defunary("square", np.square, lambda ans, x: 2.0 * x)
+reciprocal = defunary("reciprocal", np.reciprocal, lambda ans, x: -(ans * ans))
+
+sin = defunary("sin", np.sin, lambda ans, x: cos(x), finite_derivative=True)
+cos = defunary("cos", np.cos, lambda ans, x: negative(sin(x)))
+tan = defunary("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
+arcsin = defunary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x))
+arccos = defunary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x))
+arctan = defunary("arctan", np.arctan, lambda ans, x: _inverse(1.0 + x * x))
+
+sinh = defunary("sinh", np.sinh, lambda ans, x: cosh(x))
+cosh = defunary("cosh", np.cosh, lambda ans, x: sinh(x))
+tanh = defunary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, finite_derivative=True)
+arcsinh = defunary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
+# 1/√(x² - 1) written as 1/(√(x - 1) √(x + 1)): the same for real x > 1, the right branch
+# for complex x
+arccosh = defunary("arccosh", np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
+arctanh = defunary("arctanh", np.arctanh, lambda ans, x: _inverse(1.0 - x * x))
+
+# |x|' = sign(x) for real x, 0 at x = 0 (the minimum-norm subgradient)
+fabs = defunary("fabs", np.fabs, lambda ans, x: np.sign(full_lower(x)))
+
+
+def _sinc_derivative(ans, x):
+    # sinc(x) = sin(πx)/(πx): sinc'(x) = (cos(πx) - sinc(x)) / x, and near 0, where that
+    # cancels, its Taylor series -π²x/3 + π⁴x³/30 (so sinc''(0) = -π²/3 is right too)
+    small = abs(full_lower(x)) < 1e-3
+    safe_x = where(small, 1.0, x)
+    series = x * (-math.pi ** 2 / 3 + x * x * (math.pi ** 4 / 30))
+    return where(small, series, (cos(math.pi * x) - ans) / safe_x)
+
+
+sinc = defunary("sinc", np.sinc, _sinc_derivative)
+
+# ------------------------------------------------------------ complex numbers
+
+
+# Re and Im are real-linear: ∂Re z (ż) = Re ż. Under the pairing Re⟨c, ż⟩ = Re Σ c ż
+# their transposes are c ↦ c and c ↦ -i c (the cotangent that pairs with Im ż).
+real = defprim("real", np.real, elementwise=True,
+               jvp=[lambda t, ans, x: real(t)], vjp=[lambda g, ans, x: g])
+imag = defprim("imag", np.imag, elementwise=True,
+               jvp=[lambda t, ans, x: imag(t)], vjp=[lambda g, ans, x: g * -1j])
+# ∂ z̄ (ż) = ż̄; Re⟨c, ż̄⟩ = Re⟨c̄, ż⟩, so the transpose is c ↦ c̄
+conjugate = defprim("conjugate", np.conjugate, elementwise=True,
+                    jvp=[lambda t, ans, x: conjugate(t)], vjp=[lambda g, ans, x: conjugate(g)])
+
+
+def _times_sign(v, ans, x):
+    # v z̄/|z| (v sign(x) for real x), 0 at z = 0; v/|z| is taken first, which keeps
+    # exact cases exact (grad of |z|² at 3+4j is 6-8j to the last bit)
+    if is_complex(x):
+        return scale(v / where(ans == 0, 1.0, ans), conjugate(x))
+    return scale(v, np.sign(full_lower(x)))
+
+
+# ∂|z|(ż) = Re(z̄/|z| ż); transpose: g ↦ g z̄/|z| (for real x: sign(x) ẋ, its own transpose)
+absolute = defprim("absolute", np.absolute, elementwise=True,
+                   jvp=[lambda t, ans, x: _real_part(_times_sign(t, ans, x))],
+                   vjp=[lambda g, ans, x: _times_sign(g, ans, x)])
+
+
+def _real_part(x):
+    return real(x) if is_complex(x) else x
+
+
+@implements(np.real)
+def real_(val):
+    """``numpy.real``: the identity on real values."""
+    return real(val) if is_complex(val) else val
+
+
+@implements(np.imag)
+def imag_(val):
+    """``numpy.imag``: zero (a constant) for real values."""
+    return imag(val) if is_complex(val) else np.zeros_like(full_lower(val))
+
+
+@implements(np.conjugate)
+def conjugate_(x, **kwargs):
+    """``numpy.conjugate`` (``numpy.conj``): the identity on real values."""
+    _no_kwargs("conjugate", kwargs)
+    return conjugate(x) if is_complex(x) else x
+
+
+@implements(np.angle)
+def angle(z, deg=False):
+    """``numpy.angle`` = arctan2(Im z, Re z); constant (0 or π) for real values.
+    Its derivative at z = 0 is taken as 0 (arctan2's convention at the origin)."""
+    if not is_complex(z):
+        return np.angle(full_lower(z), deg=deg)
+    a = arctan2(imag(z), real(z))
+    return a * (180.0 / math.pi) if deg else a
 
 
 # ------------------------------------------------------------ the NumPy names
@@ -106,22 +260,42 @@ def _no_kwargs(name, kwargs):
                         f"on traced values")
 
 
+# the convention of each ufunc at the points where its derivative does not exist
+# (docs/numpy.md repeats them)
+_CONVENTIONS = {
+    "power": "∂/∂x is taken as 0 where y = 0, ∂/∂y as 0 at x = 0.",
+    "sqrt": "sqrt'(0) = ∞, and 0 under a zero cotangent (0 × ∞ = 0).",
+    "cbrt": "cbrt'(0) = ∞, and 0 under a zero cotangent (0 × ∞ = 0).",
+    "absolute": "The derivative at 0 is 0, the minimum-norm subgradient.",
+    "fabs": "The derivative at 0 is 0, the minimum-norm subgradient.",
+    "hypot": "The gradient at (0, 0) is 0, the minimum-norm subgradient.",
+    "arctan2": "The derivative at the origin is taken as 0.",
+    "copysign": "∂/∂x = sign(x) sign(y), 0 at x = 0; the derivative in y is 0.",
+    "remainder": "∂/∂x = 1, ∂/∂y = -floor(x / y), which jumps where x / y is an integer.",
+    "maximum": "At ties each argument gets half the derivative.",
+    "minimum": "At ties each argument gets half the derivative.",
+    "fmax": "At ties each argument gets half; where one is NaN the other gets it all.",
+    "fmin": "At ties each argument gets half; where one is NaN the other gets it all.",
+}
+
+
 def _ufunc(prim, ufunc):
     def call(*args, **kwargs):
         _no_kwargs(ufunc.__name__, kwargs)
         return prim(*args)
     call.__name__ = ufunc.__name__
-    call.__doc__ = f"numpy.{ufunc.__name__} with derivatives (primitive {prim.name!r})."
+    call.__doc__ = (f"numpy.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
+                    + _CONVENTIONS.get(prim.name, ""))
     implements(ufunc)(call)
     return call
 
 
-for _prim, _uf in [(add, np.add), (subtract, np.subtract), (negative, np.negative),
-                   (multiply, np.multiply), (divide, np.true_divide), (power, np.power),
-                   (maximum, np.maximum), (minimum, np.minimum), (exp, np.exp), (log, np.log),
-                   (sin, np.sin), (cos, np.cos), (tanh, np.tanh), (sqrt, np.sqrt),
-                   (absolute, np.absolute)]:
-    _ufunc(_prim, _uf)
+for _prim in [add, subtract, negative, multiply, power, logaddexp, logaddexp2, arctan2, hypot,
+              copysign, remainder, maximum, minimum, fmax, fmin, exp, exp2, expm1, log, log2,
+              log10, log1p, sqrt, cbrt, square, reciprocal, sin, cos, tan, arcsin, arccos, arctan,
+              sinh, cosh, tanh, arcsinh, arccosh, arctanh, fabs, absolute]:
+    _ufunc(_prim, getattr(np, _prim.name))
+_ufunc(divide, np.true_divide)   # np.divide is np.true_divide; np.mod is np.remainder
 
 
 @implements(np.positive)
@@ -129,8 +303,58 @@ def positive(x):
     return x
 
 
+@implements(np.sinc)
+def sinc_(x):
+    """sin(πx)/(πx), with sinc'(0) = 0 and sinc''(0) = -π²/3 (a Taylor series near 0)."""
+    return sinc(x)
+
+
+@implements(np.deg2rad)
+def deg2rad(x):
+    """π/180 x (``numpy.radians`` is the same function)."""
+    return x * (math.pi / 180.0)
+
+
+@implements(np.rad2deg)
+def rad2deg(x):
+    """180/π x (``numpy.degrees`` is the same function)."""
+    return x * (180.0 / math.pi)
+
+
+implements(np.radians)(deg2rad)
+implements(np.degrees)(rad2deg)
+
+
+@implements(np.float_power)
+def float_power(x, y):
+    """``numpy.float_power``: ``power`` computed in float64 (complex128 for complex)."""
+    def widen(v):
+        wide = np.complex128 if is_complex(v) else np.float64
+        return astype_(v, wide) if isinstance(v, Tracer) else np.asarray(v, dtype=wide)
+    return power(widen(x), widen(y))
+
+
+@implements(np.clip)
+def clip(a, a_min=None, a_max=None, out=None, **kwargs):
+    """``numpy.clip`` = min(max(a, a_min), a_max): derivative 1 inside the bounds, 0
+    outside, ½ on a bound (the convention of maximum and minimum)."""
+    if out is not None:
+        raise TypeError("numpy.clip(..., out=...) is not supported on traced values")
+    a_min = kwargs.pop("min", a_min)
+    a_max = kwargs.pop("max", a_max)
+    _no_kwargs("clip", kwargs)
+    if a_min is not None:
+        a = maximum(a, a_min)
+    if a_max is not None:
+        a = minimum(a, a_max)
+    return a
+
+
 @implements(np.where)
 def where_(condition, x=None, y=None):
+    """``numpy.where(c, x, y)``: the unselected branch gets an exact zero cotangent, which
+    stays zero through that branch's rules (so ``where(x > 0, sqrt(x), 0)`` has a finite
+    gradient at 0). With the condition alone, the indices (a constant)."""
     if x is None and y is None:
         condition = full_lower(condition)
         if isinstance(condition, Tracer):   # staged: the result's shape depends on the values
@@ -139,15 +363,19 @@ def where_(condition, x=None, y=None):
     return where(full_lower(condition), x, y)
 
 
+# piecewise constant (zero derivative) or boolean-valued: computed on the concrete values
 implements_constant(np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
-                    np.not_equal, np.sign, np.floor, np.ceil, np.isnan, np.isfinite, np.isinf,
-                    np.logical_and, np.logical_or, np.logical_not, np.floor_divide)
+                    np.not_equal, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round,
+                    np.around, np.isnan, np.isfinite, np.isinf, np.logical_and, np.logical_or,
+                    np.logical_not, np.logical_xor, np.floor_divide, np.heaviside, np.signbit)
 
 
-# a change of dtype is linear; its transpose casts back to the argument's dtype
+# a change of dtype is linear; its transpose casts back to the argument's dtype (taking
+# the real part when a complex cotangent reaches a real argument)
 astype = defprim("astype", lambda x, dtype: np.asarray(x).astype(dtype), elementwise=True,
                  jvp=[lambda t, ans, x, dtype: astype(t, dtype=dtype)],
-                 vjp=[lambda g, ans, x, dtype: astype(g, dtype=dtype_of(x))])
+                 vjp=[lambda g, ans, x, dtype: astype(_real_part(g) if not is_complex(x) else g,
+                                                      dtype=dtype_of(x))])
 
 
 @implements("astype")

@@ -1,8 +1,13 @@
-"""Reductions: each primitive with its JVP and VJP rules."""
+"""Reductions: each primitive with its JVP and VJP rules, and the NumPy reductions
+built from them (products, statistics, order statistics, diagonals, norms)."""
 import numpy as np
 
-from ..numpy.dispatch import implements
-from .define import defprim, shape_of, dtype_of
+from ..core import full_lower
+from ..numpy.dispatch import implements, implements_constant
+from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
+from .elementwise import absolute, conjugate, power, real, real_, sqrt, where as select
+from .indexing import scatter_add
+from .shape import moveaxis, reshape, transpose
 
 
 def normalize_axis(axis, ndim):
@@ -22,7 +27,7 @@ def normalize_axis(axis, ndim):
 def expand_reduced(g, axis, keepdims, shape):
     """Broadcast a reduction's cotangent ``g`` back over ``shape``: the transpose of summing
     over ``axis`` is copying along it."""
-    from .shape import broadcast_to, reshape
+    from .shape import broadcast_to
     if not keepdims:
         g = reshape(g, tuple(1 if i in axis else n for i, n in enumerate(shape)))
     return broadcast_to(g, shape)
@@ -64,8 +69,6 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 def _tie_share(ans, x, axis, keepdims):
     """1/k at each of the k places where x attains its extreme value along ``axis``, else 0:
     ties share the derivative equally (the mean of the one-sided derivatives)."""
-    from ..core import full_lower
-    from .define import as_dtype
     a, xv = full_lower(ans), full_lower(x)   # array operations, so a staged program has them
     if not keepdims:
         a = np.expand_dims(a, axis)
@@ -92,3 +95,392 @@ amax_p, amax = _extreme("amax", np.max)
 amin_p, amin = _extreme("amin", np.min)
 implements(np.max, np.amax)(amax)
 implements(np.min, np.amin)(amin)
+
+
+def _move_to_end(a, axes):
+    """``a`` with ``axes`` moved to the end and flattened into one: (rest..., n)."""
+    shape = shape_of(a)
+    rest = [i for i in range(len(shape)) if i not in axes]
+    order = tuple(rest) + tuple(axes)
+    if order != tuple(range(len(shape))):
+        a = transpose(a, axes=order)
+    n = int(np.prod([shape[i] for i in axes]))
+    return reshape(a, shape=tuple(shape[i] for i in rest) + (n,)), n
+
+
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _reduced_shape(shape, axes, keepdims):
+    return _kept_shape(shape, axes) if keepdims else tuple(
+        n for i, n in enumerate(shape) if i not in axes)
+
+
+# ------------------------------------------------------------ products
+
+def _tree_product(x, n):
+    """∏ over the last axis of ``x`` (length n ≥ 1) as a balanced tree of pairwise products.
+
+    The derivative then comes from multiply's rules, which are exact with any number of
+    zeros (∂∏ = Σᵢ ∏_{j≠i} xⱼ ẋᵢ, never divided by xᵢ) and nest to any order. An odd entry
+    out at some level is kept aside and multiplied in at the end.
+    """
+    spare = []
+    while n > 1:
+        half = n // 2
+        if n % 2:
+            spare.append(x[..., n - 1])
+        x = x[..., :half] * x[..., half:2 * half]
+        n = half
+    out = x[..., 0]
+    for v in spare:
+        out = out * v
+    return out
+
+
+@implements(np.prod)
+def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """``numpy.prod``, differentiated exactly where entries are zero (one or several)."""
+    _check_unsupported("prod", out=out, where=where)
+    if dtype is not None:
+        a = a.astype(dtype)
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    flat, n = _move_to_end(a, axes)
+    if n == 0:
+        result = np.ones(shape_of(flat)[:-1], dtype=dtype_of(a))
+    else:
+        result = _tree_product(flat, n)
+    if initial is not None:
+        result = result * initial
+    return reshape(result, shape=_reduced_shape(shape, axes, keepdims))
+
+
+def _flip(x, axis):
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+# ∂ cumsum(x)(ẋ) = cumsum(ẋ) (linear); the transpose sums from the other end:
+# flip(cumsum(flip(g)))
+cumsum_p = defprim("cumsum", lambda x, axis: np.cumsum(x, axis=axis),
+                   jvp=[lambda t, ans, x, axis: cumsum_p(t, axis=axis)],
+                   vjp=[lambda g, ans, x, axis: _flip(cumsum_p(_flip(g, axis), axis=axis), axis)])
+
+
+def _scan_axis(a, axis):
+    # NumPy scans the flattened array when axis is None
+    if axis is None:
+        return reshape(a, shape=(int(np.prod(shape_of(a))),)), 0
+    return a, normalize_axis(axis, len(shape_of(a)))[0]
+
+
+@implements(np.cumsum)
+def cumsum(a, axis=None, dtype=None, out=None):
+    _check_unsupported("cumsum", out=out)
+    a, axis = _scan_axis(a if dtype is None else a.astype(dtype), axis)
+    return cumsum_p(a, axis=axis)
+
+
+@implements(np.cumprod)
+def cumprod(a, axis=None, dtype=None, out=None):
+    """``numpy.cumprod`` as a parallel prefix scan of products (Hillis–Steele: at step s,
+    yᵢ ← yᵢ yᵢ₋ₛ for i ≥ s), so its derivative comes from multiply's rules and is exact
+    with zeros in the input, at any order."""
+    _check_unsupported("cumprod", out=out)
+    y, axis = _scan_axis(a if dtype is None else a.astype(dtype), axis)
+    shape = shape_of(y)
+    n = shape[axis]
+    lead = (slice(None),) * axis
+    step = 1
+    while step < n:
+        # y shifted by `step` along the axis, with ones shifted in
+        head_ones = np.zeros(shape, dtype=dtype_of(y))
+        head_ones[lead + (slice(0, step),)] = 1
+        shifted = scatter_add(y[lead + (slice(0, n - step),)], idx=lead + (slice(step, n),),
+                              shape=shape) + head_ones
+        y = y * shifted
+        step *= 2
+    return y
+
+
+# ------------------------------------------------------------ statistics
+
+def _abs_squared(x):
+    # |x|² = x x̄, real
+    return real(x * conjugate(x)) if is_complex(x) else x * x
+
+
+def _two_norm(x, axes, keepdims):
+    # √Σ|x|²: its gradient x̄/‖x‖ is taken as 0 at x = 0 (0 × ∞ = 0 in the rules)
+    return sqrt(sum(_abs_squared(x), axis=axes, keepdims=keepdims))
+
+
+def _count(shape, axes):
+    return int(np.prod([shape[i] for i in axes]))
+
+
+@implements(np.var)
+def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None,
+        correction=None):
+    """``numpy.var``: Σ|x - x̄|² / (n - ddof)."""
+    _check_unsupported("var", out=out, where=where, mean=mean)
+    if correction is not None:
+        ddof = correction
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    n = _count(shape, axes)
+    centered = a - sum(a, axis=axes, dtype=dtype, keepdims=True) / n
+    return sum(_abs_squared(centered), axis=axes, keepdims=keepdims) / (n - ddof)
+
+
+@implements(np.std)
+def std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None,
+        correction=None):
+    """``numpy.std`` = √var. At a constant input the gradient is 0 (the minimum-norm
+    subgradient, from 0 × ∞ = 0 in the products of the rules)."""
+    return sqrt(var(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                    where=where, mean=mean, correction=correction))
+
+
+@implements(np.average)
+def average(a, axis=None, weights=None, returned=False, *, keepdims=False):
+    """``numpy.average`` = Σ wᵢxᵢ / Σ wᵢ; differentiable in the weights too."""
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    if weights is None:
+        avg = mean(a, axis=axes, keepdims=keepdims)
+        scl = np.full(shape_of(avg), _count(shape, axes), dtype=dtype_of(avg))
+    else:
+        w = weights
+        wshape = shape_of(w)
+        if wshape != shape:
+            if axis is None or len(wshape) != 1 or len(axes) != 1 or wshape[0] != shape[axes[0]]:
+                raise ValueError(f"numpy.average: weights of shape {wshape} do not fit an array "
+                                 f"of shape {shape} along axis {axis}: give weights of the "
+                                 f"array's shape, or 1-D weights along one axis")
+            w = reshape(w, shape=tuple(wshape[0] if i == axes[0] else 1
+                                       for i in range(len(shape))))
+        w = w + np.zeros(shape, dtype=dtype_of(w))   # broadcast the weights to the array's shape
+        scl = sum(w, axis=axes, keepdims=keepdims)
+        avg = sum(a * w, axis=axes, keepdims=keepdims) / scl
+    return (avg, scl) if returned else avg
+
+
+@implements(np.ptp)
+def ptp(a, axis=None, out=None, keepdims=False):
+    """``numpy.ptp`` = max - min (ties share the derivative equally)."""
+    return amax(a, axis=axis, out=out, keepdims=keepdims) - amin(a, axis=axis, keepdims=keepdims)
+
+
+@implements(np.nansum)
+def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """``numpy.nansum``: NaN entries count as 0 and get a zero gradient."""
+    _check_unsupported("nansum", out=out, initial=initial, where=where)
+    return sum(select(np.isnan(full_lower(a)), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+@implements(np.nanmean)
+def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
+    """``numpy.nanmean``: the mean of the entries that are not NaN (NaN gets a zero
+    gradient)."""
+    _check_unsupported("nanmean", out=out, where=where)
+    count = np.sum(~np.isnan(full_lower(a)), axis=normalize_axis(axis, len(shape_of(a))),
+                   keepdims=keepdims)
+    total = nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
+    return total / count.astype(dtype_of(total))
+
+
+# ------------------------------------------------------------ order statistics
+
+_QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint")
+
+
+@implements(np.quantile)
+def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+             keepdims=False, *, weights=None, interpolation=None):
+    """``numpy.quantile``: the derivative flows to the selected entries of the sorted
+    values, and for an interpolated quantile to the two neighbours with the
+    interpolation weights (1 - f, f). Ties go to the entry NumPy's stable argsort
+    puts first. ``q`` is treated as a constant."""
+    _check_unsupported("quantile", out=out, weights=weights, interpolation=interpolation)
+    if method not in _QUANTILE_METHODS:
+        raise NotImplementedError(f"numpy.quantile(method={method!r}) on traced values: "
+                                  f"supported methods are {_QUANTILE_METHODS}")
+    q = full_lower(q)
+    qv = np.asarray(q, dtype=float)
+    # NumPy's dtype: the array's, promoted by q where q enters the arithmetic (interpolating
+    # methods) unless q is a Python number
+    weak = isinstance(q, (int, float)) or method in ("lower", "higher")
+    out_dtype = np.result_type(dtype_of(a), *(() if weak else (qv.dtype,)))
+    if np.any((qv < 0) | (qv > 1)):
+        raise ValueError("Quantiles must be in the range [0, 1]")
+    shape = shape_of(a)
+    axes = normalize_axis(axis, len(shape))
+    x, n = _move_to_end(a, axes)
+    rest = shape_of(x)[:-1]
+    order = np.argsort(np.asarray(full_lower(x)), axis=-1, kind="stable")
+    pos = qv * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    frac = pos - lo
+    if method == "lower":
+        frac = np.zeros_like(frac)
+    elif method == "higher":
+        lo, frac = np.ceil(pos).astype(np.intp), np.zeros_like(frac)
+    elif method == "midpoint":
+        frac = np.where(frac > 0, 0.5, 0.0)
+    # entry k of the sorted values along the last axis, for every q: shape rest + q.shape
+    grids = np.ix_(*[np.arange(m) for m in rest]) if rest else ()
+    grids = tuple(g.reshape(g.shape + (1,) * qv.ndim) for g in grids)
+
+    def sorted_entry(k):
+        return x[grids + (order[..., k],)]
+    low = sorted_entry(lo)
+    result = low if not frac.any() else low + (sorted_entry(hi) - low) * frac.astype(dtype_of(x))
+    # NumPy puts the q axes first, then the kept axes
+    nq, nr = qv.ndim, len(rest)
+    if nq:
+        result = transpose(result, axes=tuple(range(nr, nr + nq)) + tuple(range(nr)))
+    if keepdims:
+        result = reshape(result, shape=qv.shape + _kept_shape(shape, axes))
+    return result if dtype_of(result) == out_dtype else result.astype(out_dtype)
+
+
+@implements(np.percentile)
+def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+               keepdims=False, *, weights=None, interpolation=None):
+    """``numpy.percentile`` = quantile(a, q / 100)."""
+    q = full_lower(q)
+    return quantile(a, q / 100 if isinstance(q, (int, float)) else np.asarray(q) / 100,
+                    axis=axis, out=out,
+                    method=method, keepdims=keepdims, weights=weights,
+                    interpolation=interpolation)
+
+
+@implements(np.median)
+def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """``numpy.median`` = quantile(a, 0.5): the middle entry, or the mean of the two middle
+    entries (each gets half the derivative)."""
+    return quantile(a, 0.5, axis=axis, out=out, keepdims=keepdims)
+
+
+# ------------------------------------------------------------ diagonals
+
+@implements(np.diagonal)
+def diagonal(a, offset=0, axis1=0, axis2=1):
+    """``numpy.diagonal``: entries (i, i + offset) of the (axis1, axis2) planes, on a new
+    last axis. Linear: its transpose scatters g onto the diagonal of zeros."""
+    shape = shape_of(a)
+    nd = len(shape)
+    ax1, ax2 = axis1 % nd, axis2 % nd
+    if ax1 == ax2:
+        raise ValueError("numpy.diagonal: axis1 and axis2 cannot be the same")
+    rest = [i for i in range(nd) if i not in (ax1, ax2)]
+    x = transpose(a, axes=tuple(rest) + (ax1, ax2))
+    n1, n2 = shape[ax1], shape[ax2]
+    k = max(0, min(n1, n2 - offset) if offset >= 0 else min(n1 + offset, n2))
+    rows = np.arange(k) + max(0, -offset)
+    return x[..., rows, rows + offset]
+
+
+@implements(np.trace)
+def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    """``numpy.trace`` = the sum of :func:`diagonal`."""
+    _check_unsupported("trace", out=out)
+    return sum(diagonal(a, offset, axis1, axis2), axis=-1, dtype=dtype)
+
+
+# ------------------------------------------------------------ norms
+
+def _svd(x):
+    # U and Vᴴ of the thin SVD through the NumPy API: on traced values (higher orders)
+    # this is numpy.linalg.svd's own rule
+    u, _, vh = np.linalg.svd(x, full_matrices=False)
+    return u, vh
+
+
+def _singular_values_jvp(t, ans, x):
+    # ṡᵢ = Re(uᵢᴴ ẋ vᵢ), for distinct singular values
+    u, vh = _svd(x)
+    return real_(sum(np.conj(u) * (t @ np.conj(np.swapaxes(vh, -1, -2))), axis=-2))
+
+
+def _singular_values_vjp(g, ans, x):
+    # transpose under Re Σ c ẋ: g ↦ Ū diag(g) Vᵀ (U diag(g) Vᵀ for real x)
+    u, vh = _svd(x)
+    return (np.conj(u) * g[..., None, :]) @ np.conj(vh)
+
+
+# the singular values of a (stack of) matrices, in descending order: dσᵢ = Re(uᵢᴴ dA vᵢ).
+# Used by the spectral and nuclear norms; the derivative exists where the σᵢ are distinct
+# and nonzero.
+singular_values = defprim("singular_values", lambda x: np.linalg.svd(x, compute_uv=False),
+                          jvp=[_singular_values_jvp], vjp=[_singular_values_vjp])
+
+
+def _vector_norm(x, ord, axis, keepdims):
+    if ord is None or ord == 2:
+        return _two_norm(x, axis, keepdims)
+    if ord == np.inf:
+        return amax(absolute(x), axis=axis, keepdims=keepdims)
+    if ord == -np.inf:
+        return amin(absolute(x), axis=axis, keepdims=keepdims)
+    if ord == 0:
+        return np.sum(full_lower(x) != 0, axis=axis, keepdims=keepdims).astype(float)
+    if ord == 1:
+        return sum(absolute(x), axis=axis, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order {ord!r} for vectors")
+    return power(sum(power(absolute(x), float(ord)), axis=axis, keepdims=keepdims), 1.0 / ord)
+
+
+def _matrix_norm(x, ord, axes, keepdims):
+    row, col = axes
+    if ord is None or ord == "fro":
+        return _two_norm(x, axes, keepdims)
+    if ord in (1, -1, np.inf, -np.inf):
+        # the largest (smallest) column sum (ord ±1) or row sum (ord ±inf) of |x|
+        summed, other = (row, col) if ord in (1, -1) else (col, row)
+        pick = amax if ord > 0 else amin
+        sums = sum(absolute(x), axis=summed, keepdims=True)
+        out = pick(sums, axis=other, keepdims=True)
+    elif ord in ("nuc", 2, -2):
+        s = singular_values(moveaxis(x, (row, col), (-2, -1)))
+        out = {"nuc": sum, 2: amax, -2: amin}[ord](s, axis=-1)
+        out = reshape(out, shape=_kept_shape(shape_of(x), axes))
+    else:
+        raise ValueError(f"Invalid norm order {ord!r} for matrices")
+    return out if keepdims else reshape(out, shape=_reduced_shape(shape_of(x), axes, False))
+
+
+@implements(np.linalg.norm)
+def norm(x, ord=None, axis=None, keepdims=False):
+    """``numpy.linalg.norm``. Vector ords 2 (default), 1, inf, -inf, 0 and any p; matrix
+    ords 'fro' (default), 'nuc', 2, -2, 1, -1, inf, -inf; ``axis`` and ``keepdims`` as in
+    NumPy. At x = 0 the gradient is 0 (the minimum-norm subgradient); max/min-type
+    norms share the derivative equally among tied entries; the spectral and nuclear
+    norms need distinct, nonzero singular values."""
+    nd = len(shape_of(x))
+    if axis is None:
+        if ord is None:
+            return _two_norm(x, tuple(range(nd)), keepdims)
+        if nd not in (1, 2):
+            raise ValueError("Improper number of dimensions to norm.")
+        axis = tuple(range(nd))
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    axes = tuple(int(a) % nd for a in axes)
+    if len(axes) == 1:
+        return _vector_norm(x, ord, axes, keepdims)
+    if len(axes) == 2:
+        return _matrix_norm(x, ord, axes, keepdims)
+    raise ValueError("Improper number of dimensions to norm.")
+
+
+# ------------------------------------------------------------ not differentiable
+
+# integer- or boolean-valued, or properties of the shape: computed on the concrete values
+implements_constant(np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
+                    np.count_nonzero, np.all, np.any, np.allclose, np.isclose, np.array_equal,
+                    np.searchsorted, np.unique, np.shape, np.size, np.ndim, np.zeros_like,
+                    np.ones_like, np.full_like, np.empty_like)

@@ -16,14 +16,17 @@ class Case:
 
     def args(self, rng, dtype):
         out = []
-        for shape in self.shapes:
+        for k, shape in enumerate(self.shapes):
             x = rng.standard_normal(shape)
             if self.domain == "positive":
                 x = np.abs(x) + 0.5
             elif self.domain == "unit":
                 x = np.tanh(x) * 0.9
-            elif self.domain == "separated":   # distinct values with gaps (max, sort, ...)
-                x = rng.permutation(np.arange(int(np.prod(shape)), dtype=float)).reshape(shape) * 0.5
+            elif self.domain == "separated":
+                # distinct values 0.5 apart, and argument k offset by 0.17 k, so no two
+                # entries (within or across arguments) come near a tie (max, sort, ...)
+                x = rng.permutation(np.arange(int(np.prod(shape)), dtype=float)).reshape(shape)
+                x = x * 0.5 + 0.17 * k
             out.append(np.asarray(x, dtype=dtype))
         return tuple(out)
 

@@ -1,0 +1,247 @@
+"""``vmap``: a function of one example applied to a whole batch in one pass.
+
+A :class:`BatchTrace` is a trace level like forward and reverse mode. Its
+tracers hold a batch of values with the examples along a leading axis 0, and
+each primitive is applied to the batch at once by its batching rule
+(:mod:`riesz.rules.batching`). This is what makes a Jacobian one vectorized
+pass: ``jacfwd`` pushes the whole basis of tangents through ``jvp`` as one
+batch, ``jacrev`` the whole basis of cotangents through the pullback.
+
+A batched value has no single concrete value (there is one per example). When
+the function needs one (Python control flow such as ``if x > 0``, a comparison
+feeding ``np.where``, a derivative rule that looks at ties of ``max``), vmap
+falls back to calling the function once per example and stacking the results:
+correct, but a Python loop. Batches of tangents or cotangents (``jacobian``,
+``hessian``) never need it, since the points themselves are not batched.
+"""
+import functools
+
+import numpy as np
+
+from .core import Trace, Tracer, bind_custom_vjp, bind_custom_jvp
+from .rules.batching import rule_for
+from .rules.define import shape_of, dtype_of
+from .tree import tree_flatten, tree_unflatten
+
+__all__ = ["vmap", "BatchTrace", "BatchTracer", "BatchedValueError"]
+
+
+class BatchedValueError(TypeError):
+    """The concrete value of a batched value was asked for: vmap maps the function over
+    the examples one at a time instead."""
+
+
+class BatchTracer(Tracer):
+    """A batch of values, examples along axis 0 of ``val``; it looks like one example."""
+    __slots__ = ("val",)
+
+    def __init__(self, trace, val):
+        self._trace = trace
+        self.val = val
+
+    shape = property(lambda self: shape_of(self.val)[1:])
+    dtype = property(lambda self: dtype_of(self.val))
+
+    @property
+    def primal(self):
+        raise BatchedValueError(
+            "vmap: this needs the concrete value of a batched value, and there is one per "
+            "example (Python control flow such as `if x > 0`, float(x), or a comparison)")
+
+    def __repr__(self):
+        return (f"BatchTracer(level={self._trace.level}, {self._trace.size} examples of "
+                f"shape {self.shape})")
+
+
+class BatchTrace(Trace):
+    """Apply each primitive to a batch of ``size`` examples by its batching rule."""
+    __slots__ = ("size",)
+
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def process(self, prim, args, params):
+        vals, batched = self._unbox(args)
+        out = rule_for(prim)(prim, vals, batched, self.size, **params)
+        if prim.multiple_results:
+            return tuple(BatchTracer(self, o) for o in out)
+        return BatchTracer(self, out)
+
+    # A function with custom rules, called on a batch inside a transform of a lower
+    # level (grad(vmap(f)), say): the lower level gets the batched function with
+    # batched rules, so the user's rules are still the ones differentiated.
+
+    def process_custom_vjp(self, name, fun, fwd, bwd, args):
+        vals, batched = self._unbox(args)
+        fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
+        return self._box_out(bind_custom_vjp(name, fun_b, fwd_b, bwd_b, vals))
+
+    def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        vals, batched = self._unbox(args)
+        fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
+
+        def jvp_b(primals, tangents):
+            # a tangent has its primal's shape, so it is batched exactly when the primal is
+            out, t_out = jvp(self._box(primals, batched), self._box(tangents, batched))
+            return self._unbox_out(out), self._unbox_out(t_out)
+        return self._box_out(bind_custom_jvp(name, fun_b, jvp_b, fwd_b, bwd_b, vals))
+
+    def _unbox(self, args):
+        vals, batched = [], []
+        for a in args:
+            mine = type(a) is BatchTracer and a._trace is self
+            vals.append(a.val if mine else a)
+            batched.append(mine)
+        return vals, batched
+
+    def _box(self, vals, batched):
+        return [BatchTracer(self, v) if b and v is not None else v for v, b in zip(vals, batched)]
+
+    def _box_out(self, out):
+        if isinstance(out, tuple):
+            return tuple(BatchTracer(self, o) for o in out)
+        return BatchTracer(self, out)
+
+    def _unbox_out(self, out):
+        """Outputs (one, or a tuple with None for zeros) as values batched along axis 0."""
+        if isinstance(out, tuple):
+            return tuple(None if o is None else self._unbox_out(o) for o in out)
+        if type(out) is BatchTracer and out._trace is self:
+            return out.val
+        return np.broadcast_to(out, (self.size,) + shape_of(out))
+
+    def _batched_rules(self, fun, fwd, bwd, batched):
+        def fun_b(*vals):
+            return self._unbox_out(fun(*self._box(vals, batched)))
+
+        def fwd_b(*vals):
+            out, res = fwd(*self._box(vals, batched))
+            return self._unbox_out(out), res
+
+        def bwd_b(res, g):
+            g = tuple(self._box(g, [True] * len(g))) if isinstance(g, tuple) \
+                else BatchTracer(self, g)
+            cts = []
+            for ct, b in zip(bwd(res, g), batched):
+                ct = self._unbox_out(ct)
+                # an argument shared by the batch collects the cotangents of all examples
+                cts.append(ct if b else np.sum(ct, axis=0))
+            return cts
+        return fun_b, fwd_b, bwd_b
+
+
+def batch_map(f, leaves, batched, size):
+    """Apply ``f(*leaves)`` to ``size`` examples: the leaves flagged in ``batched`` hold
+    the examples along axis 0, the others are shared. Returns the output leaves, their
+    tree, and for each whether it is batched (an output that does not depend on a
+    batched input is returned once, unbatched)."""
+    trace = BatchTrace(size)
+    boxed = [BatchTracer(trace, x) if b else x for x, b in zip(leaves, batched)]
+    try:
+        out_leaves, out_tree = tree_flatten(f(*boxed))
+    except BatchedValueError:
+        return _map_by_loop(f, leaves, batched, size)
+    vals, flags = [], []
+    for o in out_leaves:
+        mine = type(o) is BatchTracer and o._trace is trace
+        vals.append(o.val if mine else o)
+        flags.append(mine)
+    return vals, out_tree, flags
+
+
+def _map_by_loop(f, leaves, batched, size):
+    """:func:`batch_map` one example at a time, for functions that need concrete values."""
+    per_example = [tree_flatten(f(*[x[k] if b else x for x, b in zip(leaves, batched)]))
+                   for k in range(size)]
+    out_tree = per_example[0][1]
+    vals = [np.stack(list(parts)) for parts in zip(*[outs for outs, _ in per_example])]
+    return vals, out_tree, [True] * len(vals)
+
+
+def vmap(f, in_axes=0, out_axes=0):
+    """Vectorize ``f`` over an axis of its arguments (JAX's semantics for these cases).
+
+    ``in_axes`` is an int (the batch axis of every argument), ``None`` (not
+    batched), or a tuple with one int or ``None`` per positional argument, applied
+    to every leaf of that argument. ``out_axes`` is an int or ``None``, or a tuple
+    with one per element of a tuple output; outputs that do not depend on a batched
+    input are broadcast along the batch axis (``None`` requires that). vmap nests
+    with itself and with every other transform. A function that needs the concrete
+    value of a batched argument (``if x > 0``) is called once per example instead.
+
+    >>> import numpy as np, riesz
+    >>> riesz.vmap(lambda x, y: x @ y, in_axes=(0, None))(np.ones((5, 3)), np.ones(3)).shape
+    (5,)
+    """
+    fname = getattr(f, "__name__", "f")
+
+    @functools.wraps(f)
+    def vmapped(*args):
+        axes = _per_argument(in_axes, len(args), "in_axes", fname)
+        leaves, batched, arg_trees = [], [], []
+        sizes = set()
+        for arg, axis in zip(args, axes):
+            arg_leaves, tree = tree_flatten(arg)
+            arg_trees.append(tree)
+            for x in arg_leaves:
+                if axis is None:
+                    leaves.append(x)
+                    batched.append(False)
+                    continue
+                ndim = len(shape_of(x))
+                if not -ndim <= axis < ndim:
+                    raise ValueError(f"vmap({fname}): in_axes={axis} but an argument has "
+                                     f"shape {shape_of(x)}")
+                sizes.add(shape_of(x)[axis])
+                leaves.append(np.moveaxis(x, axis, 0) if axis % ndim else x)
+                batched.append(True)
+        if len(sizes) != 1:
+            raise ValueError(f"vmap({fname}): " + (
+                "no argument is batched (all in_axes are None)" if not sizes else
+                f"the batched axes have different sizes {sorted(sizes)}; they must agree"))
+        size = sizes.pop()
+
+        def flat_f(*flat):
+            it = iter(flat)
+            return f(*[tree_unflatten(t, [next(it) for _ in range(t.num_leaves)])
+                       for t in arg_trees])
+
+        vals, out_tree, flags = batch_map(flat_f, leaves, batched, size)
+        outs = _per_output(out_axes, out_tree, fname)
+        result = []
+        for v, b, axis in zip(vals, flags, outs):
+            if axis is None:
+                if b:
+                    raise ValueError(f"vmap({fname}): out_axes=None for an output that "
+                                     f"depends on the batched inputs; give it a batch axis")
+                result.append(v)
+                continue
+            if not b:
+                v = np.broadcast_to(v, (size,) + shape_of(v))
+            result.append(np.moveaxis(v, 0, axis) if axis else v)
+        return tree_unflatten(out_tree, result)
+
+    return vmapped
+
+
+def _per_argument(in_axes, nargs, what, fname):
+    if in_axes is None or isinstance(in_axes, (int, np.integer)):
+        return [in_axes] * nargs
+    if not isinstance(in_axes, (tuple, list)) or len(in_axes) != nargs:
+        raise ValueError(f"vmap({fname}): {what}={in_axes!r} must be an int, None, or a tuple "
+                         f"with one int or None per argument ({nargs} given)")
+    for a in in_axes:
+        if not (a is None or isinstance(a, (int, np.integer))):
+            raise TypeError(f"vmap({fname}): {what} entries must be ints or None, got {a!r}")
+    return list(in_axes)
+
+
+def _per_output(out_axes, out_tree, fname):
+    """One axis (or None) per output leaf."""
+    if out_axes is None or isinstance(out_axes, (int, np.integer)):
+        return [out_axes] * out_tree.num_leaves
+    if out_tree.kind not in (tuple, list) or len(out_axes) != len(out_tree.children):
+        raise ValueError(f"vmap({fname}): out_axes={out_axes!r} must be an int, None, or one "
+                         f"per element of a tuple output")
+    return [a for a, child in zip(out_axes, out_tree.children) for _ in range(child.num_leaves)]

@@ -1,0 +1,231 @@
+"""The derivative as an object: ``linearize(f, *primals) -> (f(x), ∂f(x))``.
+
+∂f(x) is a :class:`LinearMap`: it applies to a tangent (``df(xdot)``, forward
+mode), its transpose ``df.T`` applies to a cotangent (``df.T(ybar)``, reverse
+mode, the VJP), ``@`` composes maps (the chain rule ∂(g∘f)(x) = ∂g(f(x)) ∂f(x)),
+and ``df.matrix()`` materializes the generalized Jacobian, of shape
+``y.shape + x.shape``.
+
+``linearize`` records f's tape once. Applying ``df`` walks that tape forward
+with each primitive's JVP rules, and ``df.T`` walks it backward with the VJP
+rules: neither evaluates f again.
+"""
+import math
+from collections import namedtuple
+
+import numpy as np
+
+from .core import JVPTrace, ZERO
+from .rules.define import shape_of, dtype_of
+from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble
+from .tree import tree_flatten, tree_unflatten
+
+__all__ = ["LinearMap", "linearize", "linear_transpose"]
+
+# the shape and dtype of one leaf of a space (shape_of and dtype_of read them)
+Leaf = namedtuple("Leaf", ["shape", "dtype"])
+
+
+class Space:
+    """A vector space of pytrees of arrays: a structure and the shape and dtype of each leaf."""
+    __slots__ = ("tree", "leaves")
+
+    def __init__(self, tree, leaves):
+        self.tree = tree
+        self.leaves = [Leaf(tuple(shape_of(x)), np.dtype(dtype_of(x))) for x in leaves]
+
+    @classmethod
+    def of(cls, value):
+        leaves, tree = tree_flatten(value)
+        return cls(tree, leaves)
+
+    @property
+    def size(self):
+        return sum(math.prod(leaf.shape) for leaf in self.leaves)
+
+    def same_shapes(self, other):
+        return self.tree == other.tree and [a.shape for a in self.leaves] == [
+            b.shape for b in other.leaves]
+
+    def check(self, value, what):
+        """The leaves of ``value``, after checking it belongs to this space."""
+        leaves, tree = tree_flatten(value)
+        if tree != self.tree:
+            raise ValueError(f"{what}: expected a value of structure {self}, got structure {tree}")
+        for k, (x, leaf) in enumerate(zip(leaves, self.leaves)):
+            if tuple(shape_of(x)) != leaf.shape:
+                raise ValueError(f"{what}: leaf {k} has shape {tuple(shape_of(x))}, expected "
+                                 f"{leaf.shape} (the space is {self})")
+        return leaves
+
+    def __repr__(self):
+        return _describe(self.tree, iter(self.leaves))
+
+
+def _describe(tree, leaves):
+    if tree.kind is None:
+        leaf = next(leaves)
+        code = {"f": "f", "c": "c", "i": "i", "u": "u", "b": "bool"}.get(leaf.dtype.kind, "?")
+        bits = "" if code == "bool" else str(leaf.dtype.itemsize * 8)
+        return f"{code}{bits}[{','.join(map(str, leaf.shape))}]"
+    parts = [_describe(child, leaves) for child in tree.children]
+    if tree.kind is dict:
+        return "{" + ", ".join(f"{k!r}: {p}" for k, p in zip(tree.aux, parts)) + "}"
+    if tree.kind is list:
+        return "[" + ", ".join(parts) + "]"
+    if tree.kind is tuple:
+        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+    return f"{tree.kind.__name__}(" + ", ".join(parts) + ")"
+
+
+class LinearMap:
+    """A linear map A: V → W between spaces of pytrees of arrays.
+
+    ``A(v)`` applies it, ``A.T`` is its transpose Aᵀ: W → V under the inner
+    products Σᵢ aᵢbᵢ of both spaces (so ⟨Aᵀw, v⟩ = ⟨w, Av⟩), ``B @ A`` is the
+    composition v ↦ B(A(v)), and ``A.matrix()`` the generalized Jacobian, of shape
+    ``w.shape + v.shape`` (for pytrees, W's structure holding V's at each leaf).
+    When V is a tuple of several arguments, ``A(v1, v2, ...)`` takes them
+    separately, like the function it came from.
+    """
+
+    def __init__(self, apply, transpose, in_space, out_space, name="LinearMap", nargs=None):
+        self._apply = apply
+        self._transpose = transpose
+        self.in_space = in_space
+        self.out_space = out_space
+        self.name = name
+        self._nargs = nargs   # the input is a tuple of this many positional arguments
+        self._T = None
+
+    def __call__(self, *args):
+        if self._nargs is None:
+            if len(args) != 1:
+                raise TypeError(f"{self!r} takes one argument (of the space {self.in_space}), "
+                                f"got {len(args)}")
+            v = args[0]
+        else:
+            if len(args) != self._nargs:
+                raise TypeError(f"{self!r} takes {self._nargs} arguments, got {len(args)}")
+            v = tuple(args)
+        self.in_space.check(v, f"{self.name}: the argument")
+        return self._apply(v)
+
+    @property
+    def T(self):
+        """The transpose: ⟨Aᵀw, v⟩ = ⟨w, Av⟩ for all v and w. ``A.T.T`` is ``A``."""
+        if self._T is None:
+            self._T = LinearMap(self._transpose, self._apply, self.out_space, self.in_space,
+                                name=f"{self.name}.T")
+            self._T._T = self
+        return self._T
+
+    def __matmul__(self, other):
+        """The composition ``self ∘ other``: apply ``other`` first (the chain rule's order)."""
+        if not isinstance(other, LinearMap):
+            return NotImplemented
+        if not other.out_space.same_shapes(self.in_space):
+            raise ValueError(f"cannot compose {self!r} @ {other!r}: the right map's output "
+                             f"space {other.out_space} is not the left map's input space "
+                             f"{self.in_space}")
+        return LinearMap(lambda v: self._apply(other._apply(v)),
+                         lambda w: other._transpose(self._transpose(w)),
+                         other.in_space, self.out_space,
+                         name=f"({self.name} @ {other.name})", nargs=other._nargs)
+
+    def matrix(self):
+        """The generalized Jacobian: for V and W single arrays, shape ``w.shape + v.shape``.
+
+        Built in one batched pass over the basis of the smaller space (the map on
+        V's basis, or its transpose on W's); meant for small maps.
+        """
+        if self.in_space.size <= self.out_space.size:
+            blocks, _ = jacobian_blocks(
+                lambda *v: self._apply(tree_unflatten(self.in_space.tree, v)),
+                self.in_space.leaves, forward=True)
+        else:
+            blocks, _ = jacobian_blocks(
+                lambda *w: self._transpose(tree_unflatten(self.out_space.tree, w)),
+                self.out_space.leaves, forward=False)
+        return _assemble(blocks, self.out_space.tree, self.in_space.tree, single=False)
+
+    def __repr__(self):
+        return f"{self.name}: {self.in_space} -> {self.out_space}"
+
+
+def linearize(f, *primals):
+    """``(f(*primals), df)`` with ``df`` the :class:`LinearMap` ∂f(primals).
+
+    ``df(*tangents)`` equals ``jvp(f, primals, tangents)[1]``, ``df.T(ct)`` equals
+    ``vjp(f, *primals)[1](ct)`` (for one primal without the 1-tuple), and f is
+    evaluated once, here.
+    """
+    rec = Recording(f, primals, has_aux=False)
+    single = len(primals) == 1
+    in_space = Space(tree_flatten(primals[0])[1] if single else rec.in_tree, rec.flat)
+    out_space = Space(rec.out_tree, [v for v, _ in rec.lowered])
+
+    def apply(v):
+        tangents = tree_flatten(v)[0]
+        outs = _tape_jvp(rec.trace, rec.in_slots, tangents,
+                         [slot for _, slot in rec.lowered])
+        return tree_unflatten(rec.out_tree, [_like(t, y) for t, (y, _) in zip(outs, rec.lowered)])
+
+    def transpose(w):
+        cts = rec.pullback(w)
+        return cts[0] if single else cts
+
+    name = f"∂{getattr(f, '__name__', 'f')}"
+    return rec.out, LinearMap(apply, transpose, in_space, out_space, name=name,
+                              nargs=None if single else len(primals))
+
+
+def linear_transpose(f, *primals):
+    """The transpose fᵀ of a linear ``f``, as a :class:`LinearMap` (``primals`` give the
+    input's shapes and dtypes; their values do not matter for a linear f). For one
+    primal ``fᵀ(ct)`` returns one cotangent, for several a tuple of them."""
+    return linearize(f, *primals)[1].T
+
+
+def _tape_jvp(trace, in_slots, in_tangents, out_slots):
+    """∂f(x)(ẋ) by walking a recorded tape forward with the primitives' JVP rules, from
+    the values stored on it (f is not evaluated again). ``None`` marks a zero tangent."""
+    tape = trace.tape
+    tans = [None] * len(tape)
+    for slot, t in zip(in_slots, in_tangents):
+        tans[slot] = t
+    add = JVPTrace.add
+    for slot, node in enumerate(tape):
+        if node is None or type(node) is int:
+            continue
+        moved = [(argnum, tans[parent]) for argnum, parent in node.parents
+                 if tans[parent] is not None]
+        if not moved:
+            continue
+        prim = node.prim
+        if prim.jvps:
+            out = None
+            for argnum, t in moved:
+                rule = prim.rule("forward", argnum)
+                if rule is ZERO:
+                    continue
+                d = rule(t, node.ans, *node.args, **node.params)
+                out = d if out is None else (
+                    tuple(_add_or_keep(add, a, b) for a, b in zip(out, d))
+                    if prim.multiple_results else add(out, d))
+        else:
+            # a custom rule recorded with its reverse mode only: differentiate its
+            # implementation (what forward mode does for custom_vjp functions)
+            given = dict(moved)
+            tangents = tuple(given[i] if i in given else _like(None, a)
+                             for i, a in enumerate(node.args))
+            out = jvp(prim.impl, tuple(node.args), tangents)[1]
+        if prim.multiple_results:
+            tans[slot + 1: slot + 1 + len(out)] = list(out)
+        else:
+            tans[slot] = out
+    return [None if slot is None else tans[slot] for slot in out_slots]
+
+
+def _add_or_keep(add, a, b):
+    return b if a is None else a if b is None else add(a, b)

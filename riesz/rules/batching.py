@@ -1,0 +1,191 @@
+"""Batching rules: how each primitive acts on a whole batch of examples at once.
+
+This is the table :func:`riesz.vmap` (and with it ``jacobian``, ``hessian`` and
+``LinearMap.matrix``) reads, keyed by primitive name. In a rule, a *batched*
+argument carries the examples along a new leading axis 0; an unbatched one is
+shared by every example. A rule is called as
+
+    rule(prim, vals, batched, size, **params) -> the output, batched along axis 0
+
+with ``vals`` the arguments (batched ones with their leading axis), ``batched``
+one flag per argument and ``size`` the number of examples. Rules call
+primitives, so a batch of tracers of a lower level keeps being differentiated.
+
+Adding a primitive: one marked ``elementwise`` (or ``broadcasting``) in its
+``defprim`` needs nothing here, :func:`batch_elementwise` handles it. Any other
+primitive should get an entry in :data:`BATCH_RULES`; without one, vmap stays
+correct but maps the primitive over the examples one at a time
+(:func:`batch_by_loop`, a Python loop), so Jacobians and Hessians that use it
+become slow.
+"""
+import numpy as np
+
+from .define import ELEMENTWISE, shape_of
+from .indexing import getitem, scatter_add
+from .linalg import matmul
+from .shape import reshape, transpose, broadcast_to
+
+__all__ = ["BATCH_RULES", "rule_for", "batch_elementwise", "batch_by_loop"]
+
+
+def _expand_after_batch(v, rank):
+    """A batched value with singleton axes inserted after the batch axis, so that each
+    example has ``rank`` axes: NumPy's broadcasting then lines examples up axis by axis."""
+    shape = shape_of(v)
+    missing = rank - (len(shape) - 1)
+    if missing <= 0:
+        return v
+    return reshape(v, shape=shape[:1] + (1,) * missing + shape[1:])
+
+
+def batch_elementwise(prim, vals, batched, size, **params):
+    """An elementwise primitive applied to the batch in one call: the batch axis is in
+    front and every example is brought to the output's rank, so the examples broadcast
+    against each other and against the shared arguments exactly as one example does."""
+    rank = max(len(shape_of(v)) - b for v, b in zip(vals, batched))
+    return prim(*[_expand_after_batch(v, rank) if b else v for v, b in zip(vals, batched)],
+                **params)
+
+
+def batch_by_loop(prim, vals, batched, size, **params):
+    """The fallback for a primitive with no batching rule: one call per example, stacked.
+    Correct for any primitive, but a Python loop over the batch."""
+    outs = [prim(*[v[k] if b else v for v, b in zip(vals, batched)], **params)
+            for k in range(size)]
+    if prim.multiple_results:
+        return tuple(np.stack(list(parts)) for parts in zip(*outs))
+    return np.stack(outs)
+
+
+def _takes(n_arrays, *names):
+    """A rule for a primitive with ``n_arrays`` array arguments and params ``names``. Some
+    rule code binds params positionally (``reshape(g, shape)``): they arrive in ``vals``
+    after the arrays, and are handed to the rule as keywords either way."""
+    def wrap(rule):
+        def batch_rule(prim, vals, batched, size, **params):
+            params.update(zip(names, vals[n_arrays:]))
+            return rule(prim, vals[:n_arrays], batched[:n_arrays], size, **params)
+        batch_rule.__name__ = rule.__name__
+        return batch_rule
+    return wrap
+
+
+@_takes(1, "axis", "keepdims")
+def _reduction(prim, vals, batched, size, axis, keepdims):
+    # reducing an example's axis a is reducing the batch's axis a + 1
+    (x,) = vals
+    return prim(x, axis=tuple(a + 1 for a in axis), keepdims=keepdims)
+
+
+@_takes(1, "shape")
+def _reshape(prim, vals, batched, size, shape):
+    return reshape(vals[0], shape=(size,) + tuple(shape))
+
+
+@_takes(1, "axes")
+def _transpose(prim, vals, batched, size, axes):
+    return transpose(vals[0], axes=(0,) + tuple(a + 1 for a in axes))
+
+
+@_takes(1, "shape")
+def _broadcast_to(prim, vals, batched, size, shape):
+    return broadcast_to(_expand_after_batch(vals[0], len(shape)), shape=(size,) + tuple(shape))
+
+
+def _is_advanced(item):
+    return not (item is None or item is Ellipsis or isinstance(item, slice))
+
+
+def _batch_index(idx):
+    """The index of one example as an index of the batch (a full slice in front), or None
+    when NumPy would place the advanced-index axes differently for the two: advanced
+    indices (arrays, and integers next to them) that are not side by side put their axes
+    first, ahead of the batch axis."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if any(_is_advanced(i) and not isinstance(i, (int, np.integer)) for i in items):
+        advanced = [k for k, item in enumerate(items) if _is_advanced(item)]
+        if advanced[-1] - advanced[0] + 1 != len(advanced):
+            return None
+    return (slice(None),) + items
+
+
+@_takes(1, "idx")
+def _getitem(prim, vals, batched, size, idx):
+    batch_idx = _batch_index(idx)
+    if batch_idx is None:
+        return batch_by_loop(prim, vals, batched, size, idx=idx)
+    return getitem(vals[0], idx=batch_idx)
+
+
+@_takes(1, "idx", "shape")
+def _scatter_add(prim, vals, batched, size, idx, shape):
+    # g is placed (added) at idx of zeros of each example's shape
+    batch_idx = _batch_index(idx)
+    if batch_idx is None:
+        return batch_by_loop(prim, vals, batched, size, idx=idx, shape=shape)
+    region = np.broadcast_to(np.empty((), dtype=np.int8), shape)[idx].shape
+    g = _expand_after_batch(vals[0], len(region))
+    return scatter_add(g, idx=batch_idx, shape=(size,) + tuple(shape))
+
+
+@_takes(2)
+def _matmul(prim, vals, batched, size):
+    """Batched ``a @ b``. 1-D operands are promoted to matrices as matmul does (a to a
+    row, b to a column) and the added axis dropped at the end. A batch of matrices
+    times one shared matrix is folded into a single matrix product."""
+    (a, b), (ba, bb) = vals, batched
+    ra, rb = len(shape_of(a)) - ba, len(shape_of(b)) - bb
+    if ra == 1:
+        a = _insert_axis(a, -2)
+    if rb == 1:
+        b = _insert_axis(b, -1)
+    sa, sb = shape_of(a), shape_of(b)
+    if ba and not bb and len(sb) == 2:
+        # (B, ..., n, k) @ (k, m): one (B⋯n × k) @ (k × m) product
+        rows = int(np.prod(sa[:-1]))
+        out = reshape(matmul(reshape(a, shape=(rows, sa[-1])), b), shape=sa[:-1] + sb[-1:])
+    elif bb and not ba and len(sa) == 2 and len(sb) == 3:
+        # (n, k) @ (B, k, m): transposed, (B m × k) @ (k × n), one product; for a
+        # column (m = 1, a matrix times a batch of vectors) every reshape is a view
+        (n, k), (_, _, m) = sa, sb
+        rows = reshape(transpose(b, axes=(0, 2, 1)), shape=(size * m, k))
+        out_t = reshape(matmul(rows, transpose(a, axes=(1, 0))), shape=(size, m, n))
+        out = transpose(out_t, axes=(0, 2, 1))
+    else:
+        rank = max(len(sa) - ba, len(sb) - bb)
+        a = _expand_after_batch(a, rank) if ba else a
+        b = _expand_after_batch(b, rank) if bb else b
+        out = matmul(a, b)
+    out_shape = list(shape_of(out))
+    if rb == 1:
+        out_shape.pop(-1)                       # the column b was promoted to
+    if ra == 1:
+        out_shape.pop(-1 if rb == 1 else -2)    # the row a was promoted to
+    return reshape(out, shape=tuple(out_shape)) if len(out_shape) != len(shape_of(out)) else out
+
+
+def _insert_axis(x, where):
+    shape = shape_of(x)
+    where = where % (len(shape) + 1)
+    return reshape(x, shape=shape[:where] + (1,) + shape[where:])
+
+
+BATCH_RULES = {
+    "sum": _reduction,
+    "amax": _reduction,
+    "amin": _reduction,
+    "reshape": _reshape,
+    "transpose": _transpose,
+    "broadcast_to": _broadcast_to,
+    "getitem": _getitem,
+    "scatter_add": _scatter_add,
+    "matmul": _matmul,
+}
+
+
+def rule_for(prim):
+    """The batching rule of ``prim``: its table entry, the elementwise rule, or the loop."""
+    rule = BATCH_RULES.get(prim.name)
+    if rule is not None:
+        return rule
+    return batch_elementwise if prim.name in ELEMENTWISE else batch_by_loop

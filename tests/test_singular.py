@@ -1,0 +1,139 @@
+"""Singular points: no NaN where a finite answer exists (exact expected values).
+
+The convention is 0 × ∞ = 0 in every product of a (co)tangent with a derivative
+(riesz.rules.define.scale): an exact zero that reaches a rule stays zero, and an
+infinite derivative times an exactly-zero one gives the minimum-norm subgradient.
+"""
+import warnings
+
+import numpy as np
+import pytest
+
+from riesz import grad, jvp, vjp
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NumPy's own 1/0, log(0)
+
+
+def sqrt_branch(x):
+    return np.where(x > 0, np.sqrt(x), 0.0)
+
+
+def log_branch(x):
+    return np.where(x > 0, np.log(x), 0.0)
+
+
+def inverse_branch(x):
+    return np.where(x != 0, 1.0 / x, 0.0)
+
+
+def second_derivatives(f, x):
+    """f''(x) by all four nestings of the two modes."""
+    d = grad(f)
+    return {"rev-rev": grad(d)(x), "fwd-rev": jvp(d, (x,), (1.0,))[1],
+            "rev-fwd": grad(lambda x: jvp(f, (x,), (1.0,))[1])(x),
+            "fwd-fwd": jvp(lambda x: jvp(f, (x,), (1.0,))[1], (x,), (1.0,))[1]}
+
+
+@pytest.mark.parametrize("f,x", [(sqrt_branch, 0.0), (sqrt_branch, -2.0), (log_branch, 0.0),
+                                 (log_branch, -1.0), (inverse_branch, 0.0)])
+def test_unselected_branch_stays_zero(f, x):
+    assert grad(f)(x) == 0.0
+    assert jvp(f, (x,), (1.0,))[1] == 0.0
+    for nesting, value in second_derivatives(f, x).items():
+        assert value == 0.0, nesting
+
+
+def test_selected_branch_unchanged():
+    x = np.array([-1.0, 0.0, 4.0])
+    assert np.array_equal(grad(lambda x: np.sum(sqrt_branch(x)))(x), [0.0, 0.0, 0.25])
+    assert np.array_equal(grad(lambda x: np.sum(log_branch(x)))(x), [0.0, 0.0, 0.25])
+    # and the second derivative of √x at 4 is -¼ · 4^(-3/2)
+    assert second_derivatives(sqrt_branch, 4.0)["rev-rev"] == -1 / 32
+
+
+@pytest.mark.parametrize("norm", [lambda x: np.linalg.norm(x),
+                                  lambda x: np.sqrt(np.sum(x ** 2)),
+                                  lambda x: np.sqrt(np.sum(x * x)),
+                                  lambda x: np.linalg.norm(x, 3),
+                                  lambda x: np.linalg.norm(x.reshape(2, 2), "fro"),
+                                  lambda x: np.std(x)])
+def test_norm_at_zero_has_zero_gradient(norm):
+    x = np.zeros(4)
+    g = grad(norm)(x)
+    assert np.array_equal(g, np.zeros(4))
+    assert jvp(norm, (x,), (np.ones(4),))[1] == 0.0
+
+
+def test_std_of_a_constant():
+    assert np.array_equal(grad(np.std)(np.full(3, 2.0)), np.zeros(3))
+
+
+def test_abs_and_hypot_at_zero():
+    assert grad(np.abs)(0.0) == 0.0
+    assert grad(abs)(0.0 + 0.0j) == 0.0
+    assert grad(lambda x: np.hypot(x, 0.0))(0.0) == 0.0
+    assert vjp(np.hypot, 0.0, 0.0)[1](1.0) == (0.0, 0.0)
+    # the angle has no derivative at the origin: taken as 0, not NaN
+    assert vjp(np.arctan2, 0.0, 0.0)[1](1.0) == (0.0, 0.0)
+    assert grad(np.angle)(0j) == 0.0
+
+
+def test_no_warning_on_the_finite_path():
+    # the guard costs nothing visible where every derivative is finite
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert grad(sqrt_branch)(4.0) == 0.25
+
+
+# ------------------------------------------------------------ products with zeros
+
+def jacobian(f, x):
+    y, pullback = vjp(f, x)
+    rows = [pullback(e)[0] for e in np.eye(np.size(y)).reshape((np.size(y),) + np.shape(y))]
+    return np.array(rows)
+
+
+def hessian(f, x):
+    return jacobian(grad(f), x)
+
+
+@pytest.mark.parametrize("x,g,h", [
+    # one zero: ∂∏/∂xᵢ = ∏_{j≠i} xⱼ, ∂²∏/∂xᵢ∂xⱼ = ∏_{k≠i,j} xₖ
+    ([2.0, 0.0, 3.0], [0.0, 6.0, 0.0], [[0, 3, 0], [3, 0, 2], [0, 2, 0]]),
+    # two zeros: only the mixed second derivative of the two zeros survives
+    ([0.0, 0.0, 3.0], [0.0, 0.0, 0.0], [[0, 3, 0], [3, 0, 0], [0, 0, 0]]),
+    ([0.0, 0.0, 0.0], [0.0, 0.0, 0.0], np.zeros((3, 3))),
+    ([2.0, 5.0, 3.0], [15.0, 6.0, 10.0], [[0, 3, 5], [3, 0, 2], [5, 2, 0]]),
+])
+def test_prod_with_zeros(x, g, h):
+    x = np.array(x)
+    assert np.array_equal(grad(np.prod)(x), g)
+    assert np.array_equal(hessian(np.prod, x), h)
+    assert np.array_equal(jvp(np.prod, (x,), (np.ones(3),))[1], np.sum(g))
+
+
+def test_prod_with_zeros_along_an_axis():
+    x = np.array([[2.0, 0.0, 3.0, 4.0, 5.0], [0.0, 1.0, 0.0, 2.0, 2.0]])
+    expected = [[0.0, 120.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]]
+    assert np.array_equal(grad(lambda x: np.sum(np.prod(x, axis=1)))(x), expected)
+
+
+def test_cumprod_with_zeros():
+    x = np.array([2.0, 0.0, 3.0, 5.0])
+    # yᵢ = ∏_{k≤i} xₖ: row i of the Jacobian is ∏_{k≤i, k≠j} xₖ for j ≤ i
+    expected = [[1, 0, 0, 0], [0, 2, 0, 0], [0, 6, 0, 0], [0, 30, 0, 0]]
+    assert np.array_equal(jacobian(np.cumprod, x), expected)
+    assert np.array_equal(jvp(np.cumprod, (x,), (np.ones(4),))[1], np.sum(expected, axis=1))
+    # second order: ∂²y₃/∂x₁∂xⱼ = ∏_{k≠1,j} xₖ
+    h = hessian(lambda x: np.cumprod(x)[3], x)
+    assert np.array_equal(h[1], [15, 0, 10, 6])
+
+
+@pytest.mark.parametrize("size", [5, 20_000])   # the dot-product check, and the elementwise one
+def test_scale_takes_zero_times_infinity_as_zero(size):
+    from riesz.rules.define import scale
+    g = np.resize([0.0, 1.0, 0.0, 2.0, np.inf], size)
+    d = np.resize([np.inf, 0.0, np.nan, 3.0, 0.0], size)
+    assert np.array_equal(scale(g, d), np.resize([0.0, 0.0, 0.0, 6.0, 0.0], size))
+    assert np.array_equal(scale(g, 2.0), 2.0 * g)
+    assert np.array_equal(scale(g[:4], np.inf), [0.0, np.inf, 0.0, np.inf])
