@@ -295,7 +295,9 @@ class _Context:
         elif _numpy_path(value) is not None:
             self.helper_aliases.append(f"{name} = {_numpy_path(value)}")
         elif inspect.isfunction(value):
-            self.helper_aliases.append(f"{name} = {self.function(value)}")
+            expression = self.function(value)
+            if expression != name:
+                self.helper_aliases.append(f"{name} = {expression}")
         elif isinstance(value, Primitive):
             self.helper_aliases.append(f"{name} = {self.function(value.impl)}   "
                                        f"# primitive {value.name!r}")
