@@ -14,6 +14,9 @@ from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map
+from .staging import trace, Program, ConcretizationError
+from .source import source
+from .jit import jit
 
 __version__ = "0.1.0"
 
@@ -23,3 +26,5 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "LinearMap", "linearize", "linear_transpose",
            "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map"]
+# staging (docs/source.md)
+__all__ += ["trace", "Program", "ConcretizationError", "source", "jit"]

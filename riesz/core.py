@@ -86,6 +86,9 @@ class Tracer:
     is installed by :mod:`riesz.numpy.dispatch`.
     """
     __slots__ = ("_trace", "primal")
+    # a staged tracer (riesz.staging) stands for every value of its shape and dtype:
+    # there is no concrete value under it, so full_lower stops there
+    abstract = False
 
 
 class Trace:
@@ -144,8 +147,9 @@ def bind_custom_jvp(name, fun, jvp, fwd, bwd, args):
 
 
 def full_lower(x):
-    """The concrete value under every level of tracing."""
-    while isinstance(x, Tracer):
+    """The concrete value under every level of tracing (or the staged, abstract tracer
+    at the bottom, when a program is being staged)."""
+    while isinstance(x, Tracer) and not x.abstract:
         x = x.primal
     return x
 

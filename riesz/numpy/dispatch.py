@@ -9,9 +9,9 @@ never a silent conversion that would drop the derivative.
 """
 import numpy as np
 
-from ..core import Tracer, NoRuleError, full_lower, JVPTracer, VJPTracer
+from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
 
-__all__ = ["HANDLED", "implements", "implements_constant", "lower_all"]
+__all__ = ["HANDLED", "implements", "implements_constant", "constant_function", "lower_all"]
 
 HANDLED = {}
 
@@ -48,11 +48,36 @@ def implements_constant(*np_funcs):
         HANDLED[f] = _constant(f)
 
 
+class ConstantPrimitive(Primitive):
+    """A NumPy function with a zero derivative as a primitive. It is bound only when its
+    arguments have no concrete value (a program being staged, riesz.staging), so that the
+    staged program computes it instead of baking in one result."""
+    __slots__ = ()
+
+    def rule(self, kind, argnum):
+        return ZERO
+
+
 def _constant(f):
+    prim = ConstantPrimitive(f.__name__, f)
+
     def run(*args, **kwargs):
-        return f(*lower_all(args), **{k: lower_all(v) for k, v in kwargs.items()})
+        args = lower_all(args)
+        kwargs = {k: lower_all(v) for k, v in kwargs.items()}
+        if any(isinstance(a, Tracer) for a in args):   # staged: record the operation
+            return bind(prim, args, kwargs)
+        return f(*args, **kwargs)
     run.__name__ = f.__name__
     run.__doc__ = f"{_qualname(f)} on concrete values: its derivative is zero or undefined."
+    return run
+
+
+def constant_function(f):
+    """Decorator for a helper of the rule table that computes a value with a zero derivative
+    from concrete values (a mask, the shares of a tie): it runs on the concrete values, and
+    on staged values (riesz.trace, riesz.jit) it is recorded as one operation."""
+    run = _constant(f)
+    run.__doc__ = f.__doc__
     return run
 
 

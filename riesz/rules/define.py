@@ -13,7 +13,7 @@ import numpy as np
 from ..core import Primitive, Tracer, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic"]
+           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic", "as_dtype"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -27,6 +27,13 @@ def shape_of(x):
 
 def dtype_of(x):
     return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+
+
+def as_dtype(x, dtype):
+    """``x`` (a traced value, an array or a Python scalar) as an array of ``dtype``."""
+    if isinstance(x, Tracer):
+        return x.astype(dtype)
+    return np.asarray(x, dtype=dtype)
 
 
 def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,

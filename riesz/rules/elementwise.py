@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, implements_constant
-from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, ZERO
+from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
 
 # ------------------------------------------------------------ linear functions
 
@@ -124,7 +124,7 @@ def _share(wins, x, y, dtype, nan_loses):
     share = wins(x, y) + 0.5 * (x == y)
     if nan_loses:
         share = share + (np.isnan(y) & ~np.isnan(x))
-    return np.asarray(share, dtype=dtype)
+    return as_dtype(share, dtype)   # array operations, so that a staged program has them
 
 
 def _selector(name, impl, wins, nan_loses=False):
@@ -359,7 +359,10 @@ def where_(condition, x=None, y=None):
     stays zero through that branch's rules (so ``where(x > 0, sqrt(x), 0)`` has a finite
     gradient at 0). With the condition alone, the indices (a constant)."""
     if x is None and y is None:
-        return np.where(full_lower(condition))
+        condition = full_lower(condition)
+        if isinstance(condition, Tracer):   # staged: the result's shape depends on the values
+            raise condition.concretization_error("np.where(condition) with one argument")
+        return np.where(condition)
     return where(full_lower(condition), x, y)
 
 

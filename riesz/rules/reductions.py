@@ -4,7 +4,7 @@ import numpy as np
 
 from ..core import full_lower
 from ..numpy.dispatch import implements, implements_constant
-from .define import defprim, shape_of, dtype_of, is_complex
+from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
 from .elementwise import absolute, conjugate, power, real, real_, sqrt, where as select
 from .indexing import scatter_add
 from .shape import moveaxis, reshape, transpose
@@ -69,11 +69,11 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
 def _tie_share(ans, x, axis, keepdims):
     """1/k at each of the k places where x attains its extreme value along ``axis``, else 0:
     ties share the derivative equally (the mean of the one-sided derivatives)."""
-    a, xv = np.asarray(full_lower(ans)), np.asarray(full_lower(x))
+    a, xv = full_lower(ans), full_lower(x)   # array operations, so a staged program has them
     if not keepdims:
         a = np.expand_dims(a, axis)
-    hit = xv == a
-    return (hit / hit.sum(axis=axis, keepdims=True)).astype(xv.dtype)
+    hit = as_dtype(xv == a, dtype_of(xv))
+    return hit / np.sum(hit, axis=axis, keepdims=True)
 
 
 def _extreme(name, impl):

@@ -1,0 +1,142 @@
+"""riesz.jit against hand-written NumPy (issue: staging, readable source, jit).
+
+Three workloads, each timed in one run against the same computation written by hand:
+
+1. the forward and backward pass of a chain of 200 elementwise operations on a
+   10-element vector (the chain of benchmarks/overhead.py), ``jit(grad(chain))``;
+2. the full 50×50 Hessian of logsumexp(A x) + ½xᵀx, ``jit(hessian(f))`` (needs
+   ``riesz.hessian``; reported as pending where this branch lacks it);
+3. one SGD training step of a 784→1024→10 MLP (tanh, softmax cross-entropy, batch 128),
+   ``jit(step)`` where ``step`` uses ``riesz.grad``.
+
+    python benchmarks/jit.py
+
+Reports medians of repeated runs and the ratio to hand-written NumPy.
+"""
+import os
+import sys
+import timeit
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import riesz  # noqa: E402
+from overhead import chain, by_hand, SIZE, N_OPS  # noqa: E402
+
+
+def report(title, candidates, number, repeat=15):
+    """Time the candidates in interleaved rounds (this machine is shared and noisy, so
+    each round sees the same load) and print medians and ratios to the first."""
+    for _, fn in candidates:
+        fn()
+    times = {name: [] for name, _ in candidates}
+    for _ in range(repeat):
+        for name, fn in candidates:
+            times[name].append(timeit.timeit(fn, number=number) / number)
+    base = float(np.median(times[candidates[0][0]]))
+    print(title)
+    for name, _ in candidates:
+        t = float(np.median(times[name]))
+        print(f"  {name:28s} {t * 1e6:10.1f} µs   {t / base:6.2f}×")
+
+
+# ---------------------------------------------------------------- 1. elementwise chain
+
+def bench_chain():
+    x = np.random.default_rng(0).standard_normal(SIZE)
+    g_jit = riesz.jit(riesz.grad(lambda x: chain(np, x)))
+    g_eager = riesz.grad(lambda x: chain(np, x))
+    np.testing.assert_allclose(g_jit(x), by_hand(x), rtol=1e-12)
+    report(f"jit(grad) of {N_OPS} elementwise ops on a {SIZE}-vector", [
+        ("hand-written NumPy", lambda: by_hand(x)),
+        ("riesz.jit(riesz.grad(f))", lambda: g_jit(x)),
+        ("riesz.grad(f), eager", lambda: g_eager(x)),
+    ], number=50)
+
+
+# ---------------------------------------------------------------- 2. Hessian
+
+def logsumexp_plus_norm(A):
+    def f(x):
+        z = A @ x
+        m = np.max(z)
+        return np.log(np.sum(np.exp(z - m))) + m + 0.5 * (x @ x)
+    return f
+
+
+def hessian_by_hand(A, x):
+    # ∇² = Aᵀ (diag(p) − p pᵀ) A + I with p = softmax(A x)
+    z = A @ x
+    p = np.exp(z - np.max(z))
+    p /= p.sum()
+    Ap = p @ A
+    return (A.T * p) @ A - np.outer(Ap, Ap) + np.eye(A.shape[1])
+
+
+def bench_hessian():
+    rng = np.random.default_rng(1)
+    A, x = rng.standard_normal((100, 50)), rng.standard_normal(50) * 0.1
+    if not hasattr(riesz, "hessian"):
+        print("Hessian of logsumexp(A x) + ½xᵀx: pending (riesz.hessian is not in this branch)")
+        return
+    h = riesz.jit(riesz.hessian(logsumexp_plus_norm(A)))
+    np.testing.assert_allclose(h(x), hessian_by_hand(A, x), rtol=1e-10, atol=1e-12)
+    report("full 50×50 Hessian of logsumexp(A x) + ½xᵀx, A 100×50", [
+        ("hand-written NumPy", lambda: hessian_by_hand(A, x)),
+        ("riesz.jit(riesz.hessian(f))", lambda: h(x)),
+    ], number=50)
+
+
+# ---------------------------------------------------------------- 3. MLP training step
+
+def mlp_loss(params, x, y):
+    W1, b1, W2, b2 = params
+    h = np.tanh(x @ W1 + b1)
+    logits = h @ W2 + b2
+    m = np.max(logits, axis=1, keepdims=True)
+    logp = logits - m - np.log(np.sum(np.exp(logits - m), axis=1, keepdims=True))
+    return -np.sum(y * logp) / x.shape[0]
+
+
+def sgd_step(params, x, y):
+    grads = riesz.grad(mlp_loss)(params, x, y)
+    return tuple(p - 0.01 * g for p, g in zip(params, grads))
+
+
+def sgd_step_by_hand(params, x, y):
+    W1, b1, W2, b2 = params
+    n = x.shape[0]
+    h = np.tanh(x @ W1 + b1)
+    logits = h @ W2 + b2
+    e = np.exp(logits - np.max(logits, axis=1, keepdims=True))
+    p = e / np.sum(e, axis=1, keepdims=True)
+    dlogits = (p - y) / n
+    dW2 = h.T @ dlogits
+    db2 = dlogits.sum(axis=0)
+    dh = (dlogits @ W2.T) * (1 - h * h)
+    dW1 = x.T @ dh
+    db1 = dh.sum(axis=0)
+    return (W1 - 0.01 * dW1, b1 - 0.01 * db1, W2 - 0.01 * dW2, b2 - 0.01 * db2)
+
+
+def bench_mlp():
+    rng = np.random.default_rng(2)
+    params = (rng.standard_normal((784, 1024)) * 0.03, np.zeros(1024),
+              rng.standard_normal((1024, 10)) * 0.03, np.zeros(10))
+    x = rng.standard_normal((128, 784))
+    y = np.eye(10)[rng.integers(0, 10, 128)]
+    step = riesz.jit(sgd_step)
+    for a, b in zip(step(params, x, y), sgd_step_by_hand(params, x, y)):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    report("one SGD step of a 784→1024→10 MLP, batch 128", [
+        ("hand-written NumPy", lambda: sgd_step_by_hand(params, x, y)),
+        ("riesz.jit(step)", lambda: step(params, x, y)),
+        ("step, eager riesz", lambda: sgd_step(params, x, y)),
+    ], number=3)
+
+
+if __name__ == "__main__":
+    sys.setrecursionlimit(10000)
+    which = sys.argv[1:] or ["chain", "hessian", "mlp"]
+    for name in which:
+        globals()[f"bench_{name}"]()

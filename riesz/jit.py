@@ -1,0 +1,100 @@
+"""``riesz.jit``: stage a function once per input signature, run the generated NumPy code.
+
+The signature is what a staged program is valid for: the pytree structure of the
+arguments, each leaf's shape and dtype (a Python scalar by its type), and the
+values of the static arguments. A new signature stages again; a cached one runs the
+compiled source of its :class:`~riesz.staging.Program` (simplified, with buffers
+reused where that is safe) without tracing.
+
+It composes with the transforms in both orders. ``jit(grad(f))`` stages the whole
+backward pass. ``grad(jit(f))`` calls the jitted function on traced values; then
+the program's equations are applied with ``bind``, so the transform sees every
+primitive and differentiates it with the same rule table.
+"""
+import functools
+import warnings
+
+import numpy as np
+
+from .core import NoRuleError, Tracer
+from .staging import ConcretizationError, trace
+from .tree import tree_flatten, tree_unflatten
+
+__all__ = ["jit"]
+
+
+def _leaf_signature(x, argnum):
+    if isinstance(x, (Tracer, np.ndarray, np.generic)):
+        return (tuple(x.shape), np.dtype(x.dtype).str)
+    if type(x) in (float, int, complex, bool):
+        return (type(x).__name__,)
+    raise TypeError(f"riesz.jit: argument {argnum} holds a {type(x).__name__}, which is not an "
+                    f"array; pass it in static_argnums (its value is then fixed when staging)")
+
+
+def _static_key(fixed):
+    key = tuple(sorted(fixed.items()))
+    try:
+        hash(key)
+    except TypeError:
+        raise TypeError(f"riesz.jit: static argument(s) {sorted(fixed)} must be hashable: "
+                        f"a static argument is part of the cache key (use a tuple instead of "
+                        f"a list, or pass arrays as ordinary arguments)") from None
+    return key
+
+
+_EAGER = "eager"   # the cache entry of a signature whose function cannot be staged
+
+
+def _stage_or_eager(staged, args):
+    """The program for ``args``; or, where a rule of the library (not the user's code)
+    needs concrete values, a warning and eager execution for this signature."""
+    try:
+        return staged(*args)
+    except (ConcretizationError, NoRuleError) as error:
+        # a NoRuleError: a rule applies a NumPy function to its primal values, which riesz
+        # has no implementation for on traced values (eagerly they are concrete)
+        if not getattr(error, "in_library", True):
+            raise
+        warnings.warn(f"riesz.jit runs {getattr(staged, '__name__', 'f')} eagerly for this "
+                      f"signature: {error}", RuntimeWarning, stacklevel=3)
+        return _EAGER
+
+
+def jit(f, static_argnums=()):
+    """``f``, staged once per input signature and run as generated NumPy code.
+
+    ``static_argnums`` names arguments whose values steer Python control flow (or are
+    not arrays): each value gets its own program. Python control flow on the other
+    arguments' values raises :class:`riesz.ConcretizationError` naming the line.
+
+    >>> import numpy as np, riesz
+    >>> f = riesz.jit(riesz.grad(lambda x: np.sum(np.sin(x))))
+    >>> np.allclose(f(np.zeros(3)), 1.0)
+    True
+    """
+    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    staged = trace(f, static_argnums=static)
+    cache = {}
+
+    @functools.wraps(f)
+    def jitted(*args, **kwargs):
+        if kwargs:
+            raise TypeError(f"riesz.jit({getattr(f, '__name__', 'f')}): pass arguments "
+                            f"positionally (got keyword(s) {sorted(kwargs)})")
+        fixed = {i % len(args): args[i] for i in static}
+        leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed))
+        key = (tree, tuple(_leaf_signature(x, i) for i, x in enumerate(leaves)),
+               _static_key(fixed))
+        program = cache.get(key)
+        if program is None:
+            program = cache[key] = _stage_or_eager(staged, args)
+        if program is _EAGER:
+            return f(*args)
+        if any(isinstance(x, Tracer) for x in leaves):
+            return tree_unflatten(program.out_tree, program.bind_eval(leaves))
+        out = program.compiled()(*leaves)
+        return tree_unflatten(program.out_tree, [out] if len(program.outputs) == 1 else list(out))
+
+    jitted.programs = cache   # signature -> Program, for inspection
+    return jitted

@@ -1,0 +1,350 @@
+"""Simplifying a staged program: constant folding, algebraic rewrites, common
+subexpressions, dead code.
+
+One forward pass over the equations (a program's equations are in a topological
+order; a rewritten equation is simplified again in turn) substitutes what earlier
+rewrites replaced, then for each equation
+
+* lets an elementwise operation broadcast by itself: broadcast_to(v) and reshapes that
+  only add leading unit axes are read through, a literal array of one value becomes a
+  scalar of its dtype;
+* folds it into a literal when all its inputs are literals and its result is small
+  (never the user's own named arrays: ``W.T`` reads better than its values);
+* drops it when it is an identity on one of its inputs, of the same shape and dtype:
+  x + 0, x − 0, x ⊙ 1, x / 1, x¹, −(−x), ``where`` with a known condition, a transpose
+  of a transpose that permutes back, a reshape or broadcast to the shape it already
+  has, a cast to its own dtype;
+* rewrites it into simpler equations: a sum over exactly the axes a broadcast created
+  as n·y (the transpose of copying sums the copies), x ⊙ (−1) as −x, a transpose that
+  only moves unit axes as a reshape, a reshape of a reshape as one, a matrix product
+  with a vector the matmul rule promoted to a matrix and back as the matrix-vector
+  product, a zero-safe product with a finite nonzero constant as a plain product;
+* reuses an earlier equation with the same primitive, inputs and parameters.
+
+A backward walk then drops every equation no output needs.
+"""
+import numpy as np
+
+from .rules.define import ELEMENTWISE
+from .staging import Eqn, Literal, Program, Var
+
+__all__ = ["simplify"]
+
+# results with at most this many elements are folded into literals
+FOLD_LIMIT = 64
+
+
+def simplify(program):
+    """A simplified copy of ``program`` (same inputs and outputs, fewer equations)."""
+    eqns, st = _rewrite(program.eqns, set(program.const_hints))
+    outputs = [st.resolve(o) for o in program.outputs]
+    out = Program(program.name, program.invars, outputs, _dce(eqns, outputs), program.in_tree,
+                  program.out_tree)
+    out.const_hints = program.const_hints
+    return out
+
+
+# ---------------------------------------------------------------- the forward pass
+
+class _State:
+    def __init__(self):
+        self.subst = {}      # id(Var) -> the Var or Literal that replaces it
+        self.producer = {}   # id(Var) -> the Eqn that computes it
+        self.fill = {}       # id(Var) -> c when every element of it is the scalar c
+        self.seen = {}       # CSE key -> outputs of the first equation with that key
+        self.named = set()   # ids of arrays the user named: never folded
+        self.uniform_arrays = {}   # id(array) -> its one value, or None
+
+    def resolve(self, x):
+        while isinstance(x, Var) and id(x) in self.subst:
+            x = self.subst[id(x)]
+        return x
+
+    def uniform(self, x):
+        """The scalar every element of ``x`` equals, or None."""
+        if isinstance(x, Literal):
+            v = x.value
+            if isinstance(v, (bool, int, float, complex, np.generic)):
+                return v
+            if isinstance(v, np.ndarray) and v.size and id(v) not in self.named:
+                if id(v) not in self.uniform_arrays:   # the seed cotangent 1, broadcast
+                    self.uniform_arrays[id(v)] = v.flat[0] if np.all(v == v.flat[0]) else None
+                return self.uniform_arrays[id(v)]
+            return None
+        return self.fill.get(id(x))
+
+
+def _rewrite(eqns, named):
+    """``named``: ids of the user's named arrays, kept as they are (never folded)."""
+    st = _State()
+    st.named = named
+    out = []
+    todo = list(reversed(eqns))   # a stack: rewritten equations are simplified in turn
+    while todo:
+        e = todo.pop()
+        inputs = _narrow(e, [st.resolve(i) for i in e.inputs], st)
+        e = Eqn(e.prim, inputs, e.params, e.outputs, e.where, e.group, e.names)
+        if _fold(e, st) or _identity(e, st):
+            continue
+        replacement = (_sum_of_broadcast(e, st) or _matrix_vector(e, st)
+                       or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st))
+        if replacement is not None:
+            todo.extend(reversed(replacement))
+            continue
+        key = _cse_key(e)
+        if key is not None and key in st.seen:
+            for mine, theirs in zip(e.outputs, st.seen[key]):
+                st.subst[id(mine)] = theirs
+            continue
+        if key is not None:
+            st.seen[key] = e.outputs
+        for v in e.outputs:
+            st.producer[id(v)] = e
+        if e.prim.name in ("broadcast_to", "reshape", "astype") and st.uniform(inputs[0]) is not None:
+            st.fill[id(e.outputs[0])] = st.uniform(inputs[0])
+        out.append(e)
+    return out, st
+
+
+def _narrow(e, inputs, st):
+    """The inputs of an elementwise equation with broadcasts undone where the operation
+    broadcasts anyway: broadcast_to(v, S) as v, a literal array of one value as a scalar
+    of its dtype (the same result, dtype and shape; less memory traffic)."""
+    elementwise_ufunc = isinstance(e.prim.impl, np.ufunc) and e.prim.impl.signature is None
+    if (e.prim.name not in ELEMENTWISE and not elementwise_ufunc) or e.prim.multiple_results:
+        return inputs
+    narrow = []
+    for x in inputs:
+        inner = st.producer.get(id(x)) if isinstance(x, Var) else None
+        while inner is not None and (inner.prim.name == "broadcast_to" or _adds_leading_axes(inner)):
+            x = inner.inputs[0]
+            inner = st.producer.get(id(x)) if isinstance(x, Var) else None
+        if (isinstance(x, Literal) and isinstance(x.value, np.ndarray) and x.value.ndim
+              and st.uniform(x) is not None):
+            x = Literal(x.value.dtype.type(st.uniform(x)))
+        narrow.append(x)
+    try:
+        same = np.broadcast_shapes(*[x.shape for x in narrow]) == e.outputs[0].shape
+    except ValueError:
+        same = False
+    return narrow if same else inputs
+
+
+def _adds_leading_axes(e):
+    """Whether ``e`` is a reshape that only puts unit axes in front (which broadcasting does)."""
+    if e.prim.name != "reshape":
+        return False
+    shape, inner = e.outputs[0].shape, e.inputs[0].shape
+    lead = len(shape) - len(inner)
+    return lead >= 0 and shape[lead:] == inner and set(shape[:lead]) <= {1}
+
+
+def _fold(e, st):
+    if e.prim.multiple_results or not all(isinstance(i, Literal) for i in e.inputs):
+        return False
+    if any(id(i.value) in st.named for i in e.inputs):
+        return False   # W.T reads better than its values
+    if e.outputs[0].size > FOLD_LIMIT:
+        return False
+    with np.errstate(all="ignore"):
+        value = e.prim.impl(*[i.value for i in e.inputs], **e.params)
+    st.subst[id(e.outputs[0])] = Literal(value)
+    return True
+
+
+def _same_type(var, x):
+    """Whether ``x`` can stand for ``var``: the same shape, dtype and kind of value."""
+    if isinstance(x, Literal):
+        return False   # keep literals where they are; folding handles small ones
+    return x.shape == var.shape and x.dtype == var.dtype and x.scalar_type == var.scalar_type
+
+
+def _identity(e, st):
+    """Whether ``e`` computes one of its inputs unchanged; if so, substitute that input."""
+    kept = _kept_input(e, st)
+    if kept is None or not _same_type(e.outputs[0], kept):
+        return False
+    st.subst[id(e.outputs[0])] = kept
+    producer = st.producer.get(id(kept))
+    if e.names is not None and producer is not None and producer.group == e.group:
+        producer.names = e.names   # g * 1 was the statement's result: now g is
+    return True
+
+
+def _kept_input(e, st):
+    name, ins, p = e.prim.name, e.inputs, e.params
+    if name == "add":
+        return ins[0] if st.uniform(ins[1]) == 0 else ins[1] if st.uniform(ins[0]) == 0 else None
+    if name == "subtract":
+        return ins[0] if st.uniform(ins[1]) == 0 else None
+    if name == "multiply":
+        return ins[0] if st.uniform(ins[1]) == 1 else ins[1] if st.uniform(ins[0]) == 1 else None
+    if name == "divide":
+        return ins[0] if st.uniform(ins[1]) == 1 else None
+    if name == "power":
+        return ins[0] if st.uniform(ins[1]) == 1 else None
+    if name == "where":   # a condition known everywhere selects one branch
+        c = st.uniform(ins[0])
+        return None if c is None else ins[1] if c else ins[2]
+    if name in ("reshape", "broadcast_to", "astype"):
+        return ins[0]   # kept only where the shape and dtype already agree
+    inner = st.producer.get(id(ins[0])) if isinstance(ins[0], Var) else None
+    if inner is None or inner.prim is not e.prim:
+        return None
+    if name == "negative":
+        return inner.inputs[0]   # −(−x) = x
+    axes, inner_axes = e.param("axes", 1), inner.param("axes", 1)
+    if name == "transpose" and axes is not None and inner_axes is not None and \
+            tuple(np.take(inner_axes, axes)) == tuple(range(len(axes))):
+        return inner.inputs[0]   # the second permutation undoes the first
+    return None
+
+
+def _sum_of_broadcast(e, st):
+    """Σ over exactly the axes that ``broadcast_to`` created, as n·y (reshaped); or None."""
+    if e.prim.name != "sum" or not isinstance(e.inputs[0], Var):
+        return None
+    inner = st.producer.get(id(e.inputs[0]))
+    if inner is None or inner.prim.name != "broadcast_to":
+        return None
+    y, shape, axis = inner.inputs[0], inner.param("shape", 1), e.param("axis", 1)
+    if shape is None or axis is None or not isinstance(y, Var) or len(e.inputs) != 1:
+        return None
+    lead = len(shape) - len(y.shape)
+    created = set(range(lead)) | {lead + i for i, n in enumerate(y.shape)
+                                  if n == 1 and shape[lead + i] != 1}
+    axes = set(axis)
+    if axes != created or not axes:
+        return None
+    count = int(np.prod([shape[a] for a in axes]))
+    if count == 1:
+        return None
+    from .rules.elementwise import multiply
+    from .rules.shape import reshape
+    out = e.outputs[0]
+    new = []
+    if y.shape != out.shape:
+        mid = Var(np.empty(out.shape, dtype=y.dtype))
+        new.append(Eqn(reshape, [y], {"shape": out.shape}, [mid], e.where, e.group))
+        y = mid
+    new.append(Eqn(multiply, [y, Literal(count)], {}, [out], e.where, e.group, e.names))
+    return new
+
+
+def _reshape_like(e, st):
+    """A transpose that keeps the order of the axes longer than 1 moves unit axes only: it is a
+    reshape; and a reshape of a reshape is one reshape. None when neither applies."""
+    from .rules.shape import reshape
+    x, out = e.inputs[0], e.outputs[0]
+    if e.prim.name == "transpose":
+        axes = e.param("axes", 1)
+        moved = [a for a in (axes or ()) if x.shape[a] != 1]
+        if axes is None or moved != sorted(moved):
+            return None
+        return [Eqn(reshape, [x], {"shape": out.shape}, [out], e.where, e.group, e.names)]
+    if e.prim.name == "reshape" and isinstance(x, Var):
+        inner = st.producer.get(id(x))
+        if inner is not None and inner.prim is reshape:
+            return [Eqn(reshape, [inner.inputs[0]], {"shape": out.shape}, [out], e.where,
+                        e.group, e.names)]
+    return None
+
+
+def _negation(e, st):
+    """x ⊙ (−1) as −x (so that −(−x) cancels); None otherwise."""
+    if e.prim.name != "multiply" or e.params:
+        return None
+    from .rules.elementwise import negative
+    for k in (0, 1):
+        x = e.inputs[1 - k]
+        if st.uniform(e.inputs[k]) == -1 and isinstance(x, Var) and _same_type(e.outputs[0], x):
+            return [Eqn(negative, [x], {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _plain_product(e, st):
+    """A zero-safe product (0 × ∞ = 0, riesz.rules.define.scale) with a finite nonzero
+    constant factor is a plain product; None otherwise."""
+    if e.prim.name != "zero_safe_multiply" or e.params:
+        return None
+    from .rules.elementwise import multiply
+    for x in e.inputs:
+        c = st.uniform(x)
+        if c is not None and np.isfinite(c) and c != 0:
+            return [Eqn(multiply, list(e.inputs), {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _vector_under(x, st, shape):
+    """The vector v when ``x`` is ``reshape(v, shape)``, else None."""
+    inner = st.producer.get(id(x)) if isinstance(x, Var) else None
+    if inner is None or inner.prim.name != "reshape" or inner.param("shape", 1) != shape:
+        return None
+    v = inner.inputs[0]
+    return v if len(v.shape) == 1 else None
+
+
+def _matrix_vector(e, st):
+    """reshape(A @ reshape(v, (n, 1)), ...) as A @ v, and likewise for v @ B: the product
+    with a vector that the matmul rule promoted to a matrix and back; or None."""
+    if e.prim.name != "reshape" or not isinstance(e.inputs[0], Var):
+        return None
+    inner = st.producer.get(id(e.inputs[0]))
+    if inner is None or inner.prim.name != "matmul":
+        return None
+    a, b = inner.inputs
+    shape, out = inner.outputs[0].shape, e.outputs[0]
+    if isinstance(b, Var) and out.shape == shape[:-1] and b.shape[-1] == 1:
+        v = _vector_under(b, st, b.shape)
+        if v is not None:
+            return [Eqn(inner.prim, [a, v], {}, [out], e.where, e.group, e.names)]
+    if isinstance(a, Var) and len(shape) >= 2 and out.shape == shape[:-2] + shape[-1:] and a.shape[-2] == 1:
+        v = _vector_under(a, st, a.shape)
+        if v is not None:
+            return [Eqn(inner.prim, [v, b], {}, [out], e.where, e.group, e.names)]
+    return None
+
+
+# ---------------------------------------------------------------- common subexpressions
+
+def _cse_key(e):
+    try:
+        params = _hashable(e.params)
+    except TypeError:
+        return None
+    return (id(e.prim), tuple(_input_key(i) for i in e.inputs), params)
+
+
+def _input_key(x):
+    if isinstance(x, Var):
+        return ("var", id(x))
+    v = x.value
+    if isinstance(v, np.ndarray):
+        return ("array", id(v))
+    return ("literal", type(v).__name__, v)
+
+
+def _hashable(x):
+    if isinstance(x, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in x.items()))
+    if isinstance(x, (tuple, list)):
+        return (type(x).__name__,) + tuple(_hashable(v) for v in x)
+    if isinstance(x, slice):
+        return ("slice", x.start, x.stop, x.step)
+    if isinstance(x, np.ndarray):
+        return ("ndarray", x.shape, x.dtype.str, x.tobytes())
+    hash(x)
+    return x
+
+
+# ---------------------------------------------------------------- dead code
+
+def _dce(eqns, outputs):
+    live = {id(o) for o in outputs if isinstance(o, Var)}
+    kept = []
+    for e in reversed(eqns):
+        if any(id(v) in live for v in e.outputs):
+            kept.append(e)
+            live.update(id(i) for i in e.inputs if isinstance(i, Var))
+    kept.reverse()
+    return kept

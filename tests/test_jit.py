@@ -1,0 +1,133 @@
+"""riesz.jit: one staging per signature, composition with the transforms both ways."""
+import numpy as np
+import pytest
+
+import riesz
+from riesz import grad, jit, jvp, vjp
+from specs import SPECS
+
+rng = np.random.default_rng(0)
+
+
+def test_traces_once_per_signature():
+    calls = []
+
+    def f(x, y):
+        calls.append(1)
+        return np.sin(x) * y
+    jf = jit(f)
+    x = rng.standard_normal(3)
+    np.testing.assert_allclose(jf(x, 2.0), f(x, 2.0))
+    jf(rng.standard_normal(3), 5.0)
+    assert len(calls) == 2          # one for staging, one for the eager check above
+    jf(rng.standard_normal(4), 5.0)                        # new shape
+    jf(rng.standard_normal(3).astype(np.float32), 5.0)     # new dtype
+    jf(rng.standard_normal(3), 5)                          # int instead of float
+    assert len(calls) == 5
+    assert len(jf.programs) == 4
+
+
+def test_python_scalars_keep_numpy_promotion():
+    jf = jit(lambda x, s: x * s)
+    out = jf(np.ones(2, dtype=np.float32), 3.0)
+    assert out.dtype == np.float32
+
+
+def test_static_argnums_retrace_per_value():
+    def f(x, n):
+        for _ in range(n):
+            x = np.tanh(x)
+        return x
+    jf = jit(f, static_argnums=(1,))
+    x = rng.standard_normal(3)
+    np.testing.assert_allclose(jf(x, 2), np.tanh(np.tanh(x)))
+    np.testing.assert_allclose(jf(x, 3), np.tanh(np.tanh(np.tanh(x))))
+    with pytest.raises(TypeError, match="hashable"):
+        jf(x, [3])
+
+
+def test_control_flow_error_suggests_static_argnums():
+    def f(x, n):
+        return x if n > 0 else -x
+    with pytest.raises(riesz.ConcretizationError, match=r"static_argnums.*eager"):
+        jit(f)(np.ones(2), 1.0)
+    np.testing.assert_allclose(jit(f, static_argnums=1)(np.ones(2), 1.0), np.ones(2))
+
+
+def test_jit_of_grad_and_grad_of_jit():
+    def loss(W, x):
+        return np.sum(np.tanh(x @ W) ** 2)
+    W, x = rng.standard_normal((3, 2)), rng.standard_normal((4, 3))
+    expected = grad(loss)(W, x)
+    np.testing.assert_allclose(jit(grad(loss))(W, x), expected, rtol=1e-14)
+    np.testing.assert_allclose(grad(jit(loss))(W, x), expected, rtol=1e-14)
+    np.testing.assert_allclose(jit(grad(jit(loss)))(W, x), expected, rtol=1e-14)
+    hvp = grad(lambda W: np.sum(grad(jit(loss))(W, x) * W))(W)   # second order through jit
+    np.testing.assert_allclose(hvp, grad(lambda W: np.sum(grad(loss)(W, x) * W))(W), rtol=1e-12)
+
+
+def test_inputs_are_never_overwritten():
+    def f(x):
+        a = np.exp(x)
+        return np.sum(a * a + x * x)
+    x = rng.standard_normal(5000)
+    before = x.copy()
+    g = jit(grad(f))
+    np.testing.assert_allclose(g(x), grad(f)(x), rtol=1e-14)
+    np.testing.assert_array_equal(x, before)
+    out = g(x)
+    assert not np.shares_memory(out, x)
+
+
+def test_large_results_reuse_buffers():
+    def f(x):
+        return np.sum(np.tanh(np.sin(x) * 2.0))
+    x = np.linspace(-1, 1, 10000)
+    text = riesz.source(jit(grad(f)), x)
+    assert "out=" in text and "*=" in text
+    np.testing.assert_allclose(jit(grad(f))(x), grad(f)(x), rtol=1e-14)
+
+
+def test_pytree_arguments_and_results():
+    def f(params, x):
+        return {"out": np.tanh(x @ params["W"] + params["b"]), "n": x.shape[0]}
+    params = {"W": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+    x = rng.standard_normal((4, 3))
+    out = jit(f)(params, x)
+    np.testing.assert_allclose(out["out"], f(params, x)["out"], rtol=1e-14)
+    assert out["n"] == 4
+
+
+def test_keyword_arguments_are_refused():
+    with pytest.raises(TypeError, match="positionally"):
+        jit(np.sin)(x=np.ones(2))
+
+
+CASES = [(name, i, case) for name, cases in sorted(SPECS.items()) for i, case in enumerate(cases)
+         if "rev" in case.modes]
+
+
+@pytest.mark.parametrize("name,i,case", CASES, ids=[f"{n}-{i}" for n, i, _ in CASES])
+def test_transforms_of_jit_match_eager(name, i, case):
+    args = case.args(np.random.default_rng(i), "float64")
+    jf = jit(case.fn)
+    ct = riesz.tree_map(lambda y: rng.standard_normal(np.shape(y)), case.fn(*args))
+    results = [(vjp(jf, *args)[1](ct), vjp(case.fn, *args)[1](ct))]
+    if "fwd" in case.modes:
+        results.append((jvp(jf, args, args)[1], jvp(case.fn, args, args)[1]))
+    for got, want in results:
+        got, want = riesz.tree_flatten(got)[0], riesz.tree_flatten(want)[0]
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14)
+
+
+def test_a_primitive_without_source_form_is_interpreted():
+    from riesz.core import Primitive
+    doubler = type("Doubler", (), {"__call__": lambda self, x: 2 * x})()
+    p = Primitive("test_doubler", doubler, jvps=[lambda t, ans, x: 2 * t],
+                  vjps=[lambda g, ans, x: 2 * g])
+    with pytest.warns(RuntimeWarning, match="interpreting"):
+        np.testing.assert_allclose(jit(lambda x: p(x) + 1.0)(np.ones(2)), [3.0, 3.0])
+    with pytest.warns(RuntimeWarning, match="interpreting"):
+        np.testing.assert_allclose(jit(grad(lambda x: np.sum(p(x) ** 2)))(np.ones(2)), [8.0, 8.0])

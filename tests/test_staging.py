@@ -1,0 +1,203 @@
+"""riesz.trace: programs, their text form, simplification, and staged values' errors."""
+import numpy as np
+import pytest
+
+import riesz
+from riesz import grad, jvp, vjp
+
+rng = np.random.default_rng(0)
+
+
+def four_variables(w, x, y, z):
+    a, b = (w + x + y + z) ** 2, (w + x - y - z) ** 2
+    u, v = (a + b) ** 2, (a - b) ** 2
+    return (u + v) ** 2
+
+
+def test_program_runs_and_equals_the_function():
+    def f(x, W):
+        return np.tanh(x @ W).sum(axis=0) * 2.0
+    x, W = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    program = riesz.trace(f)(x, W)
+    x2, W2 = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    np.testing.assert_allclose(program(x2, W2), f(x2, W2), rtol=1e-14)
+    assert [e.prim.name for e in program.eqns] == ["matmul", "tanh", "sum", "multiply"]
+
+
+def test_listing_shows_types_and_names():
+    def f(x):
+        y = np.sin(x)
+        return np.sum(y * y)
+    text = str(riesz.trace(f)(np.ones((2, 3), dtype=np.float32)))
+    assert text.splitlines()[0] == "{ lambda x: float32[2,3] ."
+    assert "y:float32[2,3] = sin x" in text
+    assert "sum axis=(0, 1) keepdims=False" in text
+
+
+def test_four_variable_example_gradient_program():
+    program = riesz.trace(grad(four_variables, argnums=(0, 1, 2, 3)))(-1.0, 0.0, -2.0, 1.0)
+    assert program(-1.0, 0.0, -2.0, 1.0) == (-4096.0, -4096.0, -4096.0, -4096.0)
+    args = tuple(rng.standard_normal(4) * 0.3)
+    np.testing.assert_allclose(program(*args), grad(four_variables, argnums=(0, 1, 2, 3))(*args),
+                               rtol=1e-13)
+
+
+def test_transforms_on_programs_give_programs():
+    def f(x):
+        return np.sum(np.exp(x) * x)
+    x, t = rng.standard_normal(5), rng.standard_normal(5)
+    program = riesz.trace(f)(x)
+    g = riesz.trace(grad(program))(x)
+    np.testing.assert_allclose(g(x), grad(f)(x), rtol=1e-14)
+    j = riesz.trace(lambda x, t: jvp(program, (x,), (t,))[1])(x, t)
+    np.testing.assert_allclose(j(x, t), jvp(f, (x,), (t,))[1], rtol=1e-14)
+    v = riesz.trace(lambda x, c: vjp(program, x)[1](c))(x, 2.0)
+    np.testing.assert_allclose(v(x, 2.0)[0], 2.0 * grad(f)(x), rtol=1e-14)
+    def g_norm(x):
+        return np.sum(grad(f)(x) ** 2)
+    h = riesz.trace(grad(g_norm))(x)   # second order: the Hessian applied to 2∇f
+    np.testing.assert_allclose(h(x), grad(g_norm)(x), rtol=1e-13)
+
+
+def test_simplify_removes_identities_and_duplicates():
+    def f(x):
+        a = (x * 1.0 + 0.0).T.T
+        return np.sum(np.sin(a) + np.sin(a))
+    program = riesz.trace(f)(np.ones((2, 3)))
+    assert [e.prim.name for e in program.eqns] == ["sin", "add", "sum"]
+    np.testing.assert_allclose(program(np.ones((2, 3))), f(np.ones((2, 3))))
+
+
+def test_sum_over_broadcast_axes_becomes_a_product():
+    def f(x):
+        return np.sum(np.broadcast_to(x, (4, 3)), axis=0)
+    program = riesz.trace(f)(np.arange(3.0))
+    assert [e.prim.name for e in program.eqns] == ["multiply"]
+    np.testing.assert_allclose(program(np.arange(3.0)), 4 * np.arange(3.0))
+
+
+def test_gradient_of_sum_is_free_of_broadcasts():
+    program = riesz.trace(grad(lambda x: np.sum(np.sin(x))))(np.ones(100))
+    assert [e.prim.name for e in program.eqns] == ["cos"]
+
+
+def test_dead_code_is_dropped():
+    def f(x):
+        unused = np.exp(x)  # noqa: F841
+        return np.sin(x)
+    assert [e.prim.name for e in riesz.trace(f)(np.ones(2)).eqns] == ["sin"]
+
+
+def test_comparisons_and_masks_are_staged_not_baked_in():
+    def f(x):
+        return np.sum(np.maximum(x, 0.0) + np.where(x > 0, x, 0.0) + np.max(x) + np.abs(x))
+    x1 = np.array([1.0, -2.0, 3.0])
+    g = riesz.trace(grad(f))(x1)
+    x2 = np.array([-1.0, 5.0, -3.0])
+    np.testing.assert_allclose(g(x2), grad(f)(x2), rtol=1e-14)
+
+
+def test_control_flow_on_staged_values_names_the_line():
+    def f(x):
+        if np.sum(x) > 0:
+            return x
+        return -x
+    with pytest.raises(riesz.ConcretizationError, match=r"test_staging.py:\d+ \('if np.sum"):
+        riesz.trace(f)(np.ones(2))
+    with pytest.raises(riesz.ConcretizationError, match="static_argnums"):
+        riesz.trace(lambda x: float(x[0]))(np.ones(2))
+    with pytest.raises(riesz.ConcretizationError, match="int"):
+        riesz.trace(lambda x: np.ones(int(x[0])))(np.ones(2))
+
+
+def test_static_arguments_may_steer_control_flow():
+    def f(x, n):
+        for _ in range(n):
+            x = np.sin(x)
+        return x
+    program = riesz.trace(f, static_argnums=1)(np.ones(3), 2)
+    assert len(program.eqns) == 2
+    np.testing.assert_allclose(program(np.full(3, 0.5)), np.sin(np.sin(np.full(3, 0.5))))
+
+
+def test_pytrees_and_python_scalars():
+    def f(params, scale):
+        return {"y": params["w"] * scale + params["b"]}
+    params = {"w": np.ones(2), "b": np.zeros(2)}
+    program = riesz.trace(f)(params, 2.0)
+    out = program({"w": np.arange(2.0), "b": np.ones(2)}, 3.0)
+    np.testing.assert_allclose(out["y"], np.arange(2.0) * 3.0 + 1.0)
+    assert "params_w" in program.source() and "params_b" in program.source()
+
+
+def test_custom_vjp_rule_is_staged():
+    @riesz.custom_vjp
+    def half_grad(x):
+        return x
+
+    half_grad.defvjp(lambda x: (x, None), lambda res, g: (0.5 * g,))
+    program = riesz.trace(grad(lambda x: np.sum(half_grad(x) * 4.0)))(np.ones(3))
+    np.testing.assert_allclose(program(np.ones(3)), np.full(3, 2.0))
+
+
+def test_wrong_structure_or_shape_is_refused():
+    program = riesz.trace(np.sin)(np.ones(3))
+    with pytest.raises(TypeError, match="structure"):
+        program(np.ones(3), np.ones(3))
+    with pytest.raises(TypeError, match="shape"):
+        program(np.ones(4))
+
+
+def test_constant_function_helpers_are_staged_as_one_operation():
+    from riesz.core import Primitive
+    from riesz.numpy.dispatch import constant_function
+
+    @constant_function
+    def positive_part_mask(x):
+        return np.asarray(x > 0, dtype=np.float64)   # runs on concrete values only
+
+    relu = Primitive("test_relu", lambda x: np.maximum(x, 0.0),
+                     vjps=[lambda g, ans, x: g * positive_part_mask(x)])
+    program = riesz.trace(grad(lambda x: np.sum(relu(x))))(np.array([1.0, -1.0, 2.0]))
+    assert "positive_part_mask" in [e.prim.name for e in program.eqns]
+    np.testing.assert_array_equal(program(np.array([-1.0, 3.0, -2.0])), [0.0, 1.0, 0.0])
+    assert "def positive_part_mask(x):" in program.source()
+
+
+def _library_function(source, name):
+    """A function whose code reports a file inside the riesz package, as a rule's would."""
+    import os
+    namespace = {"np": np}
+    exec(compile(source, os.path.join(os.path.dirname(riesz.__file__), "rules", "x.py"), "exec"),
+         namespace)
+    return namespace[name]
+
+
+def test_a_rule_that_needs_concrete_values_is_named_and_jit_runs_eagerly():
+    from riesz.core import Primitive
+    mask = _library_function("def mask(x):\n    return np.asarray(x) > 0\n", "mask")
+    relu = Primitive("test_relu_concrete", lambda x: np.maximum(x, 0.0),
+                     vjps=[lambda g, ans, x: g * mask(riesz.core.full_lower(x))])
+    loss = grad(lambda x: np.sum(relu(x)))
+    with pytest.raises(riesz.ConcretizationError, match=r"rules/x.py:2 converts a staged"):
+        riesz.trace(loss)(np.ones(3))
+    x = np.array([1.0, -1.0, 2.0])
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        np.testing.assert_array_equal(riesz.jit(loss)(x), [1.0, 0.0, 1.0])
+
+
+def test_converting_a_staged_value_in_user_code_names_the_line():
+    def f(x):
+        return np.asarray(x) + 1
+
+    with pytest.raises(riesz.ConcretizationError, match=r"test_staging.py:\d+ \('return np.asarray"):
+        riesz.jit(f)(np.ones(2))
+
+
+def test_bitwise_operators_on_staged_masks():
+    def f(x):
+        keep = ~np.isnan(x) & (x > 0) | (x < -5) | (np.arange(4) == 0) & (x > 0)
+        return np.where(keep, x, 0.0)
+    x1, x2 = np.array([1.0, -1.0, np.nan, -6.0]), np.array([-1.0, 2.0, -7.0, np.nan])
+    program = riesz.trace(f)(x1)
+    np.testing.assert_array_equal(program(x2), f(x2))
