@@ -113,8 +113,23 @@ def bind(prim, args, params):
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
     if top is None:
-        return prim.impl(*args, **params)
+        top = _abstract_param_trace(params.values()) if params else None
+        if top is None:
+            return prim.impl(*args, **params)
     return top.process(prim, args, params)
+
+
+def _abstract_param_trace(values):
+    """The trace of a staged value inside a parameter (an index computed by a program being
+    staged, riesz.staging), which then records the operation; None when there is none."""
+    for v in values:
+        if isinstance(v, Tracer) and v.abstract:
+            return v._trace
+        if type(v) is tuple:
+            top = _abstract_param_trace(v)
+            if top is not None:
+                return top
+    return None
 
 
 def bind_custom_vjp(name, fun, fwd, bwd, args):

@@ -64,12 +64,21 @@ def _constant(f):
     def run(*args, **kwargs):
         args = lower_all(args)
         kwargs = {k: lower_all(v) for k, v in kwargs.items()}
-        if any(isinstance(a, Tracer) for a in args):   # staged: record the operation
+        # staged (an argument, or an index passed by keyword): record the operation
+        if any(isinstance(a, Tracer) for a in args + tuple(_flat(kwargs.values()))):
             return bind(prim, args, kwargs)
         return f(*args, **kwargs)
     run.__name__ = f.__name__
     run.__doc__ = f"{_qualname(f)} on concrete values: its derivative is zero or undefined."
     return run
+
+
+def _flat(values):
+    for v in values:
+        if type(v) in (list, tuple):
+            yield from _flat(v)
+        else:
+            yield v
 
 
 def constant_function(f):

@@ -479,7 +479,23 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 # ------------------------------------------------------------ not differentiable
 
-# integer- or boolean-valued, or properties of the shape: computed on the concrete values
+# integer- or boolean-valued: computed on the concrete values
 implements_constant(np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
                     np.count_nonzero, np.all, np.any, np.allclose, np.isclose, np.array_equal,
-                    np.searchsorted, np.unique, np.shape, np.size, np.ndim)
+                    np.searchsorted, np.unique)
+
+
+# properties of the shape: known without the values, so plain ints even on staged values
+@implements(np.shape)
+def shape(a):
+    return shape_of(a)
+
+
+@implements(np.ndim)
+def ndim(a):
+    return len(shape_of(a))
+
+
+@implements(np.size)
+def size(a, axis=None):
+    return int(np.prod(shape_of(a))) if axis is None else shape_of(a)[axis]
