@@ -1,4 +1,6 @@
 """riesz.jit: one staging per signature, composition with the transforms both ways."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,47 @@ def test_a_primitive_without_source_form_is_interpreted():
         np.testing.assert_allclose(jit(lambda x: p(x) + 1.0)(np.ones(2)), [3.0, 3.0])
     with pytest.warns(RuntimeWarning, match="interpreting"):
         np.testing.assert_allclose(jit(grad(lambda x: np.sum(p(x) ** 2)))(np.ones(2)), [8.0, 8.0])
+
+
+def test_traced_integer_indices_are_read_at_run_time():
+    def f(x, i):
+        return np.take_along_axis(x, i, axis=1) * 2.0 + x[np.arange(3), i[:, 0]][:, None]
+    jf = jit(f)
+    x = rng.standard_normal((3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # staged, not run eagerly
+        for seed in range(3):
+            i = np.random.default_rng(seed).integers(0, 4, size=(3, 2))
+            np.testing.assert_allclose(jf(x, i), f(x, i), rtol=1e-14)
+            np.testing.assert_allclose(jit(grad(lambda x, i: np.sum(f(x, i) ** 2)))(x, i),
+                                       grad(lambda x, i: np.sum(f(x, i) ** 2))(x, i), rtol=1e-13)
+    assert len(jf.programs) == 1
+
+
+def test_sorting_permutation_is_computed_by_the_program():
+    w = np.arange(5.0)
+    jg = jit(grad(lambda x: np.sum(np.sort(x) * w)))
+    for seed in range(3):   # one program, a different permutation each call
+        x = np.random.default_rng(seed).standard_normal(5)
+        np.testing.assert_allclose(jg(x), w[np.argsort(np.argsort(x))])
+    assert len(jg.programs) == 1
+
+
+def test_shape_queries_are_static_when_staged():
+    def f(x):
+        return x * np.ndim(x) if np.shape(x)[0] == 3 and np.size(x) == 6 else -x
+    x = rng.standard_normal((3, 2))
+    np.testing.assert_allclose(jit(f)(x), 2 * x)
+
+
+def test_eager_fallback_warns_once_per_signature():
+    # np.select reads its conditions concretely: the function runs eagerly, with one warning
+    jf = jit(lambda x: np.select([x > 0], [x * 2.0]))
+    x = rng.standard_normal(4)
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        np.testing.assert_allclose(jf(x), np.where(x > 0, 2 * x, 0.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(jf(-x), np.where(-x > 0, -2 * x, 0.0))
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        jf(np.ones(5))   # a new signature

@@ -233,7 +233,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         a, axis = np.reshape(a, -1), 0
     axis = _axis(int(axis), len(shape_of(a)))
     n = shape_of(a)[axis]
-    indices = np.asarray(lower_all(indices))
+    indices = _index_array(indices)
     if mode == "wrap":
         indices = indices % n
     elif mode == "clip":
