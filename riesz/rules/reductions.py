@@ -319,7 +319,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     axes = normalize_axis(axis, len(shape))
     x, n = _move_to_end(a, axes)
     rest = shape_of(x)[:-1]
-    order = np.argsort(np.asarray(full_lower(x)), axis=-1, kind="stable")
+    order = np.argsort(full_lower(x), axis=-1, kind="stable")   # staged where x is
     pos = qv * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
@@ -483,19 +483,5 @@ def norm(x, ord=None, axis=None, keepdims=False):
 implements_constant(np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
                     np.count_nonzero, np.all, np.any, np.allclose, np.isclose, np.array_equal,
                     np.searchsorted, np.unique)
-
-
-# properties of the shape: known without the values, so plain ints even on staged values
-@implements(np.shape)
-def shape(a):
-    return shape_of(a)
-
-
-@implements(np.ndim)
-def ndim(a):
-    return len(shape_of(a))
-
-
-@implements(np.size)
-def size(a, axis=None):
-    return int(np.prod(shape_of(a))) if axis is None else shape_of(a)[axis]
+# properties of the shape: plain Python values even on staged values (riesz.jit)
+implements_constant(np.shape, np.size, np.ndim, shape_only=True)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import constant_function, implements, lower_all
-from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import where
 from .indexing import along_axis_index, getitem, scatter_add
 
@@ -510,7 +510,7 @@ def select(condlist, choicelist, default=0):
         raise ValueError("list of cases must be same length as list of conditions")
     out = default
     for cond, choice in reversed(list(zip(condlist, choicelist))):
-        out = where(np.asarray(lower_all(cond), dtype=bool), choice, out)
+        out = where(as_dtype(lower_all(cond), bool), choice, out)   # staged where cond is
     shape = np.broadcast_shapes(*(shape_of(c) for c in (*condlist, *choicelist, default)))
     return out if shape_of(out) == shape else broadcast_to(out, shape=shape)
 
