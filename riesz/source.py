@@ -679,6 +679,9 @@ def program_listing(program):
 
 
 def _short_literal(v):
+    if isinstance(v, tuple):   # an index: (<int64[3,1]>, i)
+        inner = ", ".join(_short_literal(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
     if isinstance(v, np.ndarray) and v.size > 4:
         return f"<{v.dtype.name}{list(v.shape)}>"
     return repr(v.tolist() if isinstance(v, np.ndarray) else v)
