@@ -19,6 +19,7 @@ walks it once in reverse, applying each primitive's transposed derivative
 the backward pass (no gradient state on the nodes); the walk is a loop, not a
 recursion, so a chain of any length works.
 """
+import contextlib
 import itertools
 
 __all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
@@ -113,10 +114,24 @@ def bind(prim, args, params):
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
     if top is None:
-        top = _abstract_param_trace(params.values()) if params else None
+        top = _abstract_param_trace(params.values()) if _abstract_open and params else None
         if top is None:
             return prim.impl(*args, **params)
     return top.process(prim, args, params)
+
+
+_abstract_open = 0   # how many abstract traces (riesz.staging) are recording now
+
+
+@contextlib.contextmanager
+def abstract_trace_open():
+    """Mark an abstract trace as recording: only then can a parameter hold its values."""
+    global _abstract_open
+    _abstract_open += 1
+    try:
+        yield
+    finally:
+        _abstract_open -= 1
 
 
 def _abstract_param_trace(values):

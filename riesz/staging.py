@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from .core import JVPTrace, Trace, Tracer, VJPTrace, bind, full_lower
+from .core import JVPTrace, Trace, Tracer, VJPTrace, abstract_trace_open, bind, full_lower
 from .numpy.dispatch import constant_function
 from .tree import tree_flatten, tree_unflatten
 
@@ -570,7 +570,8 @@ def stage(f, args, name=None):
     boxed = [staging.new_input(_example(x), n) for x, (n, _) in zip(leaves, names)]
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(b.var) for b, (_, made_up) in zip(boxed, names) if made_up}
-    out = f(*tree_unflatten(in_tree, boxed))
+    with abstract_trace_open():
+        out = f(*tree_unflatten(in_tree, boxed))
     out_leaves, out_tree = tree_flatten(out)
     outputs = []
     for o in out_leaves:
