@@ -116,12 +116,17 @@ def _reduction_call(np_name, x, arg, axis, keepdims):
     return text + (", keepdims=True)" if keepdims else ")")
 
 
+def _concatenate(e, args):
+    # its implementation takes the pieces as separate arguments; NumPy's takes a list
+    return f"np.concatenate([{', '.join(args)}], axis={e.params['axis']})"
+
+
 # primitive name -> hint(eqn, argument sources[, ctx]) giving the expression, or None to
 # print it the general way; optional: every primitive prints without one
 HINTS = {name: _infix(op) for name, op in _INFIX.items()}
 HINTS.update(negative=_negative, transpose=_transpose, getitem=_getitem, astype=_astype,
              reshape=_reshape, sum=_reduction("sum"), amax=_reduction("max"),
-             amin=_reduction("min"))
+             amin=_reduction("min"), concatenate=_concatenate)
 
 
 # ---------------------------------------------------------------- literals

@@ -196,3 +196,18 @@ def test_every_numpy_function_of_the_value_table_stages():
             warnings.simplefilter("error")
             np.testing.assert_allclose(jit(grad(loss))(x), grad(loss)(x), rtol=1e-12,
                                        atol=1e-12, err_msg=name)
+
+
+def test_hessian_through_a_traced_index_update_stages():
+    # vmap's rules (inside hessian) see the staged index too; no eager fallback, and the
+    # per-example loop's concatenation prints as np.concatenate
+    def f(x, i):
+        y = x * 1.0
+        np.put_along_axis(y, i[:, :1], x[:, 1:2] ** 2, axis=1)
+        return np.sum(y ** 3)
+    x = rng.standard_normal((3, 4))
+    i = np.argsort(x, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(jit(riesz.hessian(f))(x, i), riesz.hessian(f)(x, i),
+                                   rtol=1e-12)

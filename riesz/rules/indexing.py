@@ -67,7 +67,12 @@ def _update_impl(y, v, idx):
     return out
 
 
-def _selection_shape(shape, idx):
+def selection_shape(shape, idx):
+    """The shape of ``y[idx]`` for ``y`` of ``shape``. It depends on the index's shapes only:
+    a traced (staged) index array stands in as zeros of its shape."""
+    def shape_only(i):
+        return np.zeros(shape_of(i), dtype=dtype_of(i)) if isinstance(i, Tracer) else i
+    idx = tuple(map(shape_only, idx)) if isinstance(idx, tuple) else shape_only(idx)
     return np.broadcast_to(np.empty((), dtype=bool), shape)[idx].shape
 
 
@@ -75,7 +80,7 @@ def _selection_shape(shape, idx):
 def _landed(shape, idx):
     """Where an index repeats an element, NumPy keeps the last value written there: a boolean
     mask over ``y[idx]`` marking the entries of ``v`` that land."""
-    selected = _selection_shape(shape, idx)
+    selected = selection_shape(shape, idx)
     ids = np.full(shape, -1, dtype=np.intp)
     order = np.arange(int(np.prod(selected))).reshape(selected)
     ids[idx] = order
@@ -193,7 +198,7 @@ class _IndexedUpdate:
         from .shape import broadcast_to
         values = _as_value(values)
         shape = shape_of(self.array)
-        sel = _selection_shape(shape, self.idx)
+        sel = selection_shape(shape, self.idx)
         if shape_of(values) != sel:
             values = broadcast_to(values, shape=sel)
         return self.array + scatter_add(values, idx=self.idx, shape=shape)
