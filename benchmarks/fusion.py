@@ -19,27 +19,42 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import riesz  # noqa: E402
+from riesz import fusion  # noqa: E402
 from overhead import chain, by_hand, N_OPS  # noqa: E402
 from jit import report  # noqa: E402
+
+
+def fused_jit(f, x, max_size):
+    """``riesz.jit(f, fuse="numexpr")``, staged at ``x`` with ``MAX_FUSED_SIZE = max_size``."""
+    default, fusion.MAX_FUSED_SIZE = fusion.MAX_FUSED_SIZE, max_size
+    try:
+        jitted = riesz.jit(f, fuse="numexpr")
+        jitted(x)
+    finally:
+        fusion.MAX_FUSED_SIZE = default
+    (program,) = jitted.programs.values()
+    kernels = len(getattr(program, "kernels", ()))
+    return jitted, f"{kernels} kernels, {len(program.eqns)} calls"
 
 
 def bench(size, dtype):
     x = np.random.default_rng(0).standard_normal(size).astype(dtype)
     grad_chain = riesz.grad(lambda x: chain(np, x))
-    fused = riesz.jit(grad_chain, fuse="numexpr")
     plain = riesz.jit(grad_chain)
+    candidates = [("hand-written NumPy", lambda: by_hand(x))]
+    settings = [fusion.MAX_FUSED_SIZE] + ([None] if size > fusion.MAX_FUSED_SIZE else [])
     tolerance = 1e-10 if dtype == np.float64 else 1e-4
-    np.testing.assert_allclose(fused(x), by_hand(x), rtol=tolerance, atol=tolerance)
-    assert fused(x).dtype == dtype
-    program = next(iter(fused.programs.values()))
+    for max_size in settings:
+        fused, what = fused_jit(grad_chain, x, max_size)
+        np.testing.assert_allclose(fused(x), by_hand(x), rtol=tolerance, atol=tolerance)
+        assert fused(x).dtype == dtype
+        limit = "" if max_size == fusion.MAX_FUSED_SIZE else ", forced"
+        candidates.append((f'fuse="numexpr" ({what}{limit})', lambda fused=fused: fused(x)))
+    candidates.append((f"no fusion ({len(riesz.trace(grad_chain)(x).eqns)} calls)", lambda: plain(x)))
     number = max(1, 20_000 // size) if size < 10_000 else max(1, 2_000_000 // (size * 20))
     report(f"jit(grad) of {N_OPS} elementwise ops, {size:,} × {np.dtype(dtype).name} "
-           f"({len(program.kernels)} numexpr kernels, {len(program.eqns)} calls "
-           f"for {len(program.original.eqns)} operations)", [
-        ("hand-written NumPy", lambda: by_hand(x)),
-        ('riesz.jit(..., fuse="numexpr")', lambda: fused(x)),
-        ("riesz.jit(...), no fusion", lambda: plain(x)),
-    ], number=number, repeat=9)
+           f"(MAX_FUSED_SIZE = {fusion.MAX_FUSED_SIZE}; forced: None)",
+           candidates, number=number, repeat=9)
 
 
 if __name__ == "__main__":

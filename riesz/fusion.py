@@ -37,13 +37,20 @@ from .rules.define import ELEMENTWISE
 from .source import HINTS
 from .staging import Eqn, Literal, Program, Var
 
-__all__ = ["fuse", "fused", "BACKENDS", "FusedProgram", "RECOMPUTE_COST", "MAX_KERNEL_INPUTS"]
+__all__ = ["fuse", "fused", "check_backend", "BACKENDS", "FusedProgram", "TEMPLATES",
+           "MAX_FUSED_SIZE", "RECOMPUTE_COST", "MAX_KERNEL_INPUTS", "MAX_KERNEL_COST"]
 
 BACKENDS = ("numexpr",)
 
 # a value read more than once is recomputed by each reader when it costs at most this
 # many operations (on stored values); otherwise it is stored
 RECOMPUTE_COST = 4
+# the largest result (in elements) that is fused. numexpr pays off by saving NumPy's
+# per-call overhead (about 1 µs an operation); per element it is no faster, and without
+# Intel's VML its sin, tanh, ... are 1-15× slower than NumPy's SIMD loops (float32 most):
+# on a 2-core box the 200-operation chain of benchmarks/fusion.py broke even near 100
+# elements and lost from 1,000 (benchmarks/README.md). None: fuse every size
+MAX_FUSED_SIZE = 256
 # numexpr passes every input through one NumPy iterator (at most 64 operands, output
 # included) and addresses registers with a byte: kernels stay well inside both
 MAX_KERNEL_INPUTS = 32
@@ -113,6 +120,8 @@ def _fusible(e):
         return False
     out = e.outputs[0]
     if out.scalar_type or not out.shape or out.dtype not in _FUSED_DTYPES:
+        return False
+    if MAX_FUSED_SIZE is not None and out.size > MAX_FUSED_SIZE:
         return False
     for x in e.inputs:
         if isinstance(x, Var):
