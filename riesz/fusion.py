@@ -131,7 +131,27 @@ def _fusible(e):
                   or (isinstance(x.value, (np.ndarray, np.generic))
                       and x.value.dtype in _FUSED_DTYPES)):
             return False
-    return True
+    return _numexpr_agrees(e)
+
+
+_AGREES = {}   # (primitive, output type, input types) -> whether numexpr computes it alike
+
+
+def _numexpr_agrees(e):
+    """Whether numexpr computes ``e`` alone in NumPy's dtype and shape (its ``sign``,
+    ``maximum`` and ``minimum`` of float32 give float64, for one)."""
+    def kind(x):
+        if isinstance(x, Var):
+            return x.dtype.str, x.shape
+        v = x.value
+        return (type(v).__name__, v) if type(v) in (bool, int, float) else (v.dtype.str, v.shape)
+    out = e.outputs[0]
+    key = (e.prim.name, out.dtype.str, out.shape) + tuple(kind(x) for x in e.inputs)
+    agrees = _AGREES.get(key)
+    if agrees is None:
+        alone = _Node(e, [_Node(leaf=x) for x in e.inputs])
+        agrees = _AGREES[key] = _Kernel(alone).compile(out) is not None
+    return agrees
 
 
 class _Node:
@@ -147,8 +167,8 @@ class _Node:
 
 
 def _uses(program):
-    """id(Var) -> (number of reads by equations, whether a non-fusible equation or the
-    program's outputs read it)."""
+    """(id(Var) -> its number of reads by equations, ids of the Vars a non-fusible
+    equation or the program's outputs read)."""
     count, stored = {}, set()
     for e in program.eqns:
         fusible = _fusible(e)

@@ -148,3 +148,21 @@ def test_bad_backend_and_missing_numexpr(monkeypatch):
     monkeypatch.setitem(sys.modules, "numexpr", None)
     with pytest.raises(ImportError, match="pip install numexpr"):
         riesz.jit(chain, fuse="numexpr")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_masks_rounding_and_functions_numexpr_types_differently(dtype):
+    # numexpr's maximum, minimum and sign of float32 give float64: those stay NumPy calls
+    def f(x, y):
+        mask = ~(x > 0) & (y < 0.5) | np.isnan(x)
+        return np.where(mask, np.maximum(x, y) ** 0.5, np.floor(x) * np.sign(y)) + np.minimum(x, 2.0)
+    x, y = np.linspace(-2, 2, 12).astype(dtype), np.linspace(1, -1, 12).astype(dtype)
+    x[3] = np.nan
+    fused = riesz.jit(f, fuse="numexpr")
+    with np.errstate(invalid="ignore"):
+        got, want = fused(x, y), f(x, y)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6, equal_nan=True)
+    program = fused_program(fused)
+    numpy_calls = {e.prim.name for e in program.eqns} - {"numexpr"}
+    assert numpy_calls == (set() if dtype == np.float64 else {"maximum", "minimum", "sign"})
