@@ -61,12 +61,14 @@ def _stage_or_eager(staged, args):
         return _EAGER
 
 
-def jit(f, static_argnums=()):
+def jit(f, static_argnums=(), fuse=None):
     """``f``, staged once per input signature and run as generated NumPy code.
 
     ``static_argnums`` names arguments whose values steer Python control flow (or are
     not arrays): each value gets its own program. Python control flow on the other
     arguments' values raises :class:`riesz.ConcretizationError` naming the line.
+    ``fuse="numexpr"`` runs chains of elementwise operations as numexpr kernels
+    (:mod:`riesz.fusion`; needs numexpr installed).
 
     >>> import numpy as np, riesz
     >>> f = riesz.jit(riesz.grad(lambda x: np.sum(np.sin(x))))
@@ -75,6 +77,9 @@ def jit(f, static_argnums=()):
     """
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
     staged = trace(f, static_argnums=static)
+    if fuse is not None:
+        from .fusion import fused
+        staged = fused(staged, fuse)
     cache = {}
 
     @functools.wraps(f)
