@@ -62,6 +62,7 @@ class BatchTrace(Trace):
         self.size = size
 
     def process(self, prim, args, params):
+        self.check_open(prim.name)
         vals, batched = self._unbox(args)
         out = rule_for(prim)(prim, vals, batched, self.size, **params)
         if prim.multiple_results:
@@ -73,14 +74,17 @@ class BatchTrace(Trace):
     # batched rules, so the user's rules are still the ones differentiated.
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
+        self.check_open(name)
         vals, batched = self._unbox(args)
         fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
         return self._box_out(bind_custom_vjp(name, fun_b, fwd_b, bwd_b, vals))
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        self.check_open(name)
         vals, batched = self._unbox(args)
         fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
 
+        @self._reopening
         def jvp_b(primals, tangents):
             # a tangent has its primal's shape, so it is batched exactly when the primal is
             out, t_out = jvp(self._box(primals, batched), self._box(tangents, batched))
@@ -111,14 +115,30 @@ class BatchTrace(Trace):
             return out.val
         return np.broadcast_to(out, (self.size,) + shape_of(out))
 
+    def _reopening(self, rule):
+        """``rule``, run with this trace open: a lower level calls the batched rules of a
+        custom function when it needs them (its backward pass, a ``LinearMap`` applied
+        later), which may be after vmap has returned and closed the trace."""
+        @functools.wraps(rule)
+        def run_open(*args):
+            closed, self.closed = self.closed, False
+            try:
+                return rule(*args)
+            finally:
+                self.closed = closed
+        return run_open
+
     def _batched_rules(self, fun, fwd, bwd, batched):
+        @self._reopening
         def fun_b(*vals):
             return self._unbox_out(fun(*self._box(vals, batched)))
 
+        @self._reopening
         def fwd_b(*vals):
             out, res = fwd(*self._box(vals, batched))
             return self._unbox_out(out), res
 
+        @self._reopening
         def bwd_b(res, g):
             g = tuple(self._box(g, [True] * len(g))) if isinstance(g, tuple) \
                 else BatchTracer(self, g)
@@ -142,6 +162,8 @@ def batch_map(f, leaves, batched, size):
         out_leaves, out_tree = tree_flatten(f(*boxed))
     except BatchedValueError:
         return _map_by_loop(f, leaves, batched, size)
+    finally:
+        trace.close()
     vals, flags = [], []
     for o in out_leaves:
         mine = type(o) is BatchTracer and o._trace is trace

@@ -47,8 +47,14 @@ def _argnums_tuple(argnums, nargs, fname):
     for a in nums:
         if not -nargs <= a < nargs:
             raise ValueError(f"{fname}: argnums={argnums!r} but the function was called with "
-                             f"{nargs} positional argument(s)")
-    return tuple(a % nargs for a in nums), single
+                             f"{nargs} positional argument(s); keyword arguments are passed "
+                             f"through undifferentiated, so pass the differentiated ones "
+                             f"positionally")
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{fname}: argnums={argnums!r} names an argument twice; list each "
+                         f"argument once")
+    return nums, single
 
 
 def _like(ct, x):
@@ -127,14 +133,24 @@ def _trace_vjp(f, args, flat, in_tree, has_aux):
     trace = VJPTrace()
     boxed = [trace.new_input(x) for x in flat]
     in_slots = [b.slot for b in boxed]
-    out = f(*tree_unflatten(in_tree, boxed))
+    try:
+        out = f(*tree_unflatten(in_tree, boxed))
+    finally:
+        trace.close()
     aux = None
     if has_aux:
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError("has_aux=True needs the function to return a pair (output, aux)")
-        out, aux = out
+        out, aux = _split_aux(out)
         aux = _lower_aux(aux, trace)
     return out, aux, trace, in_slots
+
+
+def _split_aux(out):
+    """``(output, aux)`` of a function differentiated with ``has_aux=True``."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"has_aux=True needs the function to return a pair (output, aux), "
+                        f"got {type(out).__name__}"
+                        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    return out
 
 
 def _split_args(f, args, kwargs, argnums, what):
@@ -342,16 +358,16 @@ def jvp(f, primals, tangents, has_aux=False):
     if t_tree != in_tree:
         raise ValueError(f"jvp: tangents have structure {t_tree} but primals have {in_tree}")
     _check_differentiable(flat, "jvp: a primal")
-    for k, (x, t) in enumerate(zip(flat, t_flat)):
-        if shape_of(t) != shape_of(x):
-            raise ValueError(f"jvp: tangent {k} has shape {shape_of(t)} but its primal has "
-                             f"shape {shape_of(x)}")
+    t_flat = [_tangent_like(t, x, k) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
     boxed = [JVPTracer(trace, x, t) for x, t in zip(flat, t_flat)]
-    out = f(*tree_unflatten(in_tree, boxed))
+    try:
+        out = f(*tree_unflatten(in_tree, boxed))
+    finally:
+        trace.close()
     aux = None
     if has_aux:
-        out, aux = out
+        out, aux = _split_aux(out)
         aux = _lower_aux(aux, trace)
     out_flat, out_tree = tree_flatten(out)
     vals, tans = [], []
@@ -364,6 +380,20 @@ def jvp(f, primals, tangents, has_aux=False):
             tans.append(_like(None, o))
     result = (tree_unflatten(out_tree, vals), tree_unflatten(out_tree, tans))
     return result + (aux,) if has_aux else result
+
+
+def _tangent_like(t, x, k):
+    """Tangent ``k`` checked against its primal ``x`` and given ``x``'s dtype: a tangent
+    lives in the primal's space, so only its precision may differ (float32 for float64)."""
+    if shape_of(t) != shape_of(x):
+        raise ValueError(f"jvp: tangent {k} has shape {shape_of(t)} but its primal has "
+                         f"shape {shape_of(x)}")
+    t_dtype, x_dtype = np.dtype(dtype_of(t)), np.dtype(dtype_of(x))
+    if not _is_inexact(t_dtype) or (t_dtype.kind == "c" and x_dtype.kind != "c"):
+        raise TypeError(f"jvp: tangent {k} has dtype {t_dtype} but its primal has dtype "
+                        f"{x_dtype}; give a tangent of the primal's dtype "
+                        f"(e.g. np.ones_like(x))")
+    return _like(t, x)
 
 
 # ---------------------------------------------------------------- Jacobians and Hessians
