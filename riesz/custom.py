@@ -33,12 +33,13 @@ Rules are written with NumPy operations as usual, so higher derivatives
 differentiate through them.
 """
 import functools
+import inspect
 
 import numpy as np
 
 from .core import bind_custom_vjp, bind_custom_jvp
 from .rules.define import shape_of, dtype_of
-from .transforms import vjp
+from .transforms import vjp, _split_args
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
@@ -46,6 +47,11 @@ __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
 
 def _zeros(x):
     return np.zeros(shape_of(x), dtype_of(x))
+
+
+def _all_inexact(tree):
+    """Whether every leaf of ``tree`` is floating-point or complex (differentiable)."""
+    return all(np.issubdtype(dtype_of(x), np.inexact) for x in tree_flatten(tree)[0])
 
 
 class _FlatCall:
@@ -100,26 +106,59 @@ class _FlatCall:
                               [_zeros(o) if c is None else c for c, o in zip(g, outs)])
 
 
-class custom_vjp:
-    """Decorator: give ``fun`` a hand-written reverse-mode rule with :meth:`defvjp`."""
+class _CustomFunction:
+    """What ``custom_vjp`` and ``custom_jvp`` share: the wrapped function, its
+    ``nondiff_argnums``, and keyword arguments resolved to positions (as in JAX), so
+    ``f(x, n=3)`` and ``f(x, 3)`` are the same call."""
 
     def __init__(self, fun, nondiff_argnums=()):
         functools.update_wrapper(self, fun)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
+        try:
+            self._signature = inspect.signature(fun)
+        except (TypeError, ValueError):   # builtins without one take positional arguments
+            self._signature = None
+
+    def _positional(self, args, kwargs):
+        """The call's arguments, all positional, defaults filled in."""
+        if self._signature is None:
+            if kwargs:
+                raise TypeError(f"{self.__name__}: pass the arguments positionally")
+            return args
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.__name__}: {e}") from None
+        bound.apply_defaults()
+        if bound.kwargs:
+            raise TypeError(f"{self.__name__}: a function with custom derivative rules takes "
+                            f"positional arguments; keyword-only {sorted(bound.kwargs)} cannot "
+                            f"be given a position")
+        return bound.args
+
+
+class custom_vjp(_CustomFunction):
+    """Decorator: give ``fun`` a hand-written reverse-mode rule with :meth:`defvjp`."""
+
+    def __init__(self, fun, nondiff_argnums=()):
+        super().__init__(fun, nondiff_argnums)
         self.fwd = self.bwd = None
 
     def defvjp(self, fwd, bwd):
-        """``fwd(*args) -> (out, residuals)``; ``bwd(residuals, g) -> tuple of cotangents``,
-        one per differentiable argument, each of its argument's structure (``None`` for zero)."""
+        """``fwd(*args) -> (out, residuals)`` takes every argument;
+        ``bwd(*nondiff_args, residuals, g) -> tuple of cotangents``, one per
+        differentiable argument, each of its argument's structure (``None`` for zero).
+        As in JAX the arguments in ``nondiff_argnums`` come first in ``bwd``, in order."""
         self.fwd, self.bwd = fwd, bwd
         return self
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.fwd is None:
             raise TypeError(f"custom_vjp function {self.__name__} has no rule yet: call "
                             f"{self.__name__}.defvjp(fwd, bwd) first")
-        call = _FlatCall(self.__name__, args, self.nondiff_argnums)
+        call = _FlatCall(self.__name__, self._positional(args, kwargs), self.nondiff_argnums)
+        static = [call.static[i] for i in sorted(call.static)]
 
         def fun(*leaves):
             return call.flat_out(self.fun(*call.full_args(leaves)))
@@ -130,12 +169,12 @@ class custom_vjp:
 
         def bwd(res, g):
             res, outs = res
-            return call.cotangent_leaves(self.bwd(res, call.output_cotangents(g, outs)))
+            return call.cotangent_leaves(self.bwd(*static, res, call.output_cotangents(g, outs)))
 
         return call.unflatten_out(bind_custom_vjp(self.__name__, fun, fwd, bwd, call.leaves))
 
 
-class custom_jvp:
+class custom_jvp(_CustomFunction):
     """Decorator: give ``fun`` a hand-written forward-mode rule with :meth:`defjvp`.
 
     The rule is ``jvp(primals, tangents) -> (out, tangent_out)`` with ``primals``
@@ -145,9 +184,7 @@ class custom_jvp:
     """
 
     def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.jvp = None
 
     def defjvp(self, jvp):
@@ -155,11 +192,11 @@ class custom_jvp:
         self.jvp = jvp
         return jvp
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.jvp is None:
             raise TypeError(f"custom_jvp function {self.__name__} has no rule yet: call "
                             f"{self.__name__}.defjvp(jvp) first")
-        call = _FlatCall(self.__name__, args, self.nondiff_argnums)
+        call = _FlatCall(self.__name__, self._positional(args, kwargs), self.nondiff_argnums)
         static = [call.static[i] for i in sorted(call.static)]
 
         def fun(*leaves):
@@ -199,22 +236,23 @@ def checkpoint(f, static_argnums=()):
     right after: peak memory holds one checkpointed segment's intermediates instead
     of all of them, for one extra forward pass. The derivatives are the same as
     ``f``'s. Arguments listed in ``static_argnums`` are not differentiated (for
-    integers, flags, and the like). Forward mode is unaffected.
+    flags, sizes and other values that steer the computation); integer and boolean
+    arguments get no cotangent either way. Forward mode is unaffected.
     """
     static_argnums = tuple(static_argnums)
 
     def fwd(*args):
         return f(*args), args
 
-    def bwd(args, g):
-        diff = [i for i in range(len(args)) if i not in static_argnums]
-
-        def f_of_diff(*d):
-            full = list(args)
-            for i, x in zip(diff, d):
-                full[i] = x
-            return f(*full)
-        return vjp(f_of_diff, *[args[i] for i in diff])[1](g)
+    def bwd(*static_and_residuals):
+        args, g = static_and_residuals[-2:]   # the static arguments are also in args
+        diff = tuple(i for i, a in enumerate(args)
+                     if i not in static_argnums and _all_inexact(a))
+        cts = {}
+        if diff:
+            f_of_diff, diff_args, _ = _split_args(f, args, {}, diff, "checkpoint")
+            cts = dict(zip(diff, vjp(f_of_diff, *diff_args)[1](g)))
+        return tuple(cts.get(i) for i in range(len(args)) if i not in static_argnums)
 
     wrapped = custom_vjp(f, nondiff_argnums=static_argnums)
     wrapped.defvjp(fwd, bwd)

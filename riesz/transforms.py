@@ -41,6 +41,17 @@ def _check_differentiable(leaves, what):
                 + (f" (leaf {i} of the pytree)" if len(leaves) > 1 else ""))
 
 
+def _check_outputs(leaves, what):
+    """The leaves of a differentiated function's output are arrays or numbers."""
+    for x in leaves:
+        if not isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
+            raise TypeError(f"{what} returned a {type(x).__name__} ({x!r:.60}); a "
+                            f"differentiated function returns arrays, numbers, or pytrees "
+                            f"(tuples, lists, dicts) of them. A function returned from inside "
+                            f"a transform cannot carry its derivative out: differentiate it "
+                            f"where it is applied instead")
+
+
 def _argnums_tuple(argnums, nargs, fname):
     single = isinstance(argnums, (int, np.integer))
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
@@ -108,6 +119,7 @@ class Recording:
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
         out_flat, self.out_tree = tree_flatten(out)
+        _check_outputs(out_flat, "vjp: the function")
         self.lowered = [_lower(o, self.trace) for o in out_flat]
         self.out = tree_unflatten(self.out_tree, [v for v, _ in self.lowered])
 
@@ -216,6 +228,7 @@ def _check_scalar_output(value, fname, holomorphic=False):
         raise TypeError(f"grad: {fname} returned a {type(value).__name__}; grad needs a real "
                         f"scalar output. Use has_aux=True to return extra values, or vjp / "
                         f"jacobian for several outputs")
+    _check_outputs([value], f"grad: {fname}")
     shape, dtype = shape_of(value), dtype_of(value)
     if shape != ():
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "
@@ -370,6 +383,7 @@ def jvp(f, primals, tangents, has_aux=False):
         out, aux = _split_aux(out)
         aux = _lower_aux(aux, trace)
     out_flat, out_tree = tree_flatten(out)
+    _check_outputs(out_flat, "jvp: the function")
     vals, tans = [], []
     for o in out_flat:
         if type(o) is JVPTracer and o._trace is trace:

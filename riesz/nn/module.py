@@ -35,6 +35,44 @@ def _is_child(value):
     return False
 
 
+class _Static:
+    """A static attribute inside a module's pytree structure. Two structures are equal when
+    their static attributes are, and those may be arrays (an integer mask, say), which
+    compare by value here rather than by NumPy's elementwise ``==``."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, _Static) and _same(self.value, other.value)
+
+    def __hash__(self):
+        value = self.value
+        if isinstance(value, np.ndarray):
+            return hash((value.shape, value.dtype.str))
+        try:
+            return hash(value)
+        except TypeError:
+            return hash(type(value))
+
+
+def _same(a, b):
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape
+                and bool(np.array_equal(a, b)))
+    if isinstance(a, (list, tuple)) and not isinstance(a, str):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return type(a) is type(b) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 def _flatten_module(module):
     children, names, static = [], [], []
     for name, value in vars(module).items():
@@ -42,7 +80,7 @@ def _flatten_module(module):
             names.append(name)
             children.append(value)
         else:
-            static.append((name, value))
+            static.append((name, _Static(value)))
     return children, (tuple(names), tuple(static))
 
 
@@ -52,7 +90,7 @@ def _unflatten_module(cls, aux, children):
     for name, value in zip(names, children):
         setattr(module, name, value)
     for name, value in static:
-        setattr(module, name, value)
+        setattr(module, name, value.value)
     return module
 
 
@@ -109,14 +147,20 @@ class Module:
 
     def describe(self):
         """One line saying what this module is, without its children (override it)."""
-        static = [(k, v) for k, v in _flatten_module(self)[1][1] if not k.startswith("_")]
+        static = [(k, v.value) for k, v in _flatten_module(self)[1][1] if not k.startswith("_")]
         return f"{type(self).__name__}({', '.join(f'{k}={_short(v)}' for k, v in static)})"
 
     def __repr__(self):
         return "\n".join(self._repr_lines(top=True))
 
     def _repr_lines(self, top=False):
-        head = self.describe()
+        try:
+            head = self.describe()
+        except (TypeError, ValueError, IndexError, AttributeError):
+            # a module-shaped value whose leaves are not this layer's parameters (a Hessian
+            # or Jacobian with respect to a model holds models at its leaves): describe
+            # it generically rather than fail to print
+            head = Module.describe(self)
         if top:
             head += f"  # {self.num_parameters:,} parameters"
         lines = [head]
