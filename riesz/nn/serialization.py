@@ -73,6 +73,10 @@ def load(path, like):
     round-trip bit for bit. Raises :class:`CheckpointError` naming the first
     missing, unexpected, mis-shaped or mis-typed entry.
     """
+    if isinstance(like, type):
+        raise TypeError(f"load: like={like.__name__} is a class; pass an instance of the "
+                        f"model to fill (e.g. {like.__name__}(..., rng=np.random.default_rng(0)))"
+                        f", or use model.load(path)")
     expected = named_leaves(like)
     _, treedef = tree_flatten(like)
     try:
