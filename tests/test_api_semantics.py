@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import riesz
-from riesz.core import EscapedTracerError
+from riesz import EscapedTracerError
 
 rng = np.random.default_rng(0)
 Pair = namedtuple("Pair", ["a", "b"])
