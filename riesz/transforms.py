@@ -495,6 +495,7 @@ def jacfwd(f, argnums=0, has_aux=False):
         def push(*tangent_leaves):
             out = jvp(f_of_diff, diff_args, tree_unflatten(in_tree, tangent_leaves),
                       has_aux=has_aux)
+            _check_jacobian_dtypes("forward", flat, tree_flatten(out[0])[0])
             aux[:] = out[2:]
             return out[1]
 
@@ -522,9 +523,29 @@ def jacrev(f, argnums=0, has_aux=False):
     return jac_f
 
 
+def _is_complex(x):
+    return np.issubdtype(dtype_of(x), np.complexfloating)
+
+
+def _check_jacobian_dtypes(mode, in_leaves, out_leaves):
+    """The Jacobian of a real-to-complex map needs forward mode (a cotangent's imaginary
+    part has nowhere to go in a real input), and that of a complex-to-real map reverse
+    mode (forward mode pushes the real directions of a complex input only)."""
+    complex_in = any(map(_is_complex, in_leaves))
+    complex_out = any(map(_is_complex, out_leaves))
+    if mode == "forward" and complex_in and not all(map(_is_complex, out_leaves)):
+        raise TypeError("jacfwd: a complex input with a real output; forward mode sees only "
+                        "the real direction of each complex entry. Use jacrev (each row the "
+                        "gradient of one output, riesz.grad's convention for complex inputs)")
+    if mode == "reverse" and complex_out and not all(map(_is_complex, in_leaves)):
+        raise TypeError("jacrev: a real input with a complex output; reverse mode would drop "
+                        "the imaginary part of each row. Use jacfwd")
+
+
 def _jacrev_from_pullback(out, pullback, diff_args, single):
     out_flat, out_tree = tree_flatten(out)
     in_tree = tree_flatten(diff_args)[1]
+    _check_jacobian_dtypes("reverse", tree_flatten(diff_args)[0], out_flat)
     # ∂f(x)ᵀ e_k: the k-th row of the Jacobian
     by_output, _ = jacobian_blocks(lambda *c: pullback(tree_unflatten(out_tree, c)),
                                    out_flat, forward=False)
@@ -568,9 +589,13 @@ def jacobian(f, argnums=0, mode="auto", has_aux=False):
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacobian")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
-        n_in = sum(_size(x) for x in tree_flatten(diff_args)[0])
-        n_out = sum(_size(y) for y in tree_flatten(out[0])[0])
-        if n_in < n_out:
+        in_leaves, out_leaves = tree_flatten(diff_args)[0], tree_flatten(out[0])[0]
+        n_in = sum(_size(x) for x in in_leaves)
+        n_out = sum(_size(y) for y in out_leaves)
+        # a real input with a complex output has a Jacobian in forward mode only
+        real_to_complex = any(map(_is_complex, out_leaves)) and not all(
+            map(_is_complex, in_leaves))
+        if n_in < n_out and not any(map(_is_complex, in_leaves)) or real_to_complex:
             return jacfwd(f, argnums, has_aux)(*args, **kwargs)
         jac = _jacrev_from_pullback(out[0], out[1], diff_args, single)
         return (jac, out[2]) if has_aux else jac

@@ -203,3 +203,20 @@ def test_vmap_batches_keyword_arguments_along_axis_0():
     xs, ys = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
     np.testing.assert_allclose(riesz.vmap(lambda x, y=None: x @ y)(xs, y=ys),
                                np.sum(xs * ys, axis=1))
+
+
+def test_jacobians_between_real_and_complex_spaces_use_the_mode_that_sees_everything():
+    z = np.array([1 + 2j, 3 - 1j])
+    # complex to real: rows are grad's conjugate convention, ∇|z| = z/|z| conjugated... as JAX
+    want = np.diag(np.conj(z) / np.abs(z))
+    np.testing.assert_allclose(riesz.jacobian(np.abs)(z), want)
+    np.testing.assert_allclose(riesz.jacrev(np.abs)(z), want)
+    with pytest.raises(TypeError, match="Use jacrev"):
+        riesz.jacfwd(np.abs)(z)
+    # real to complex: x ↦ (1 + 2i) x has the Jacobian (1 + 2i) I, imaginary part included
+    scale = lambda x: x * (1 + 2j)   # noqa: E731
+    for mode in ("auto", "forward"):
+        np.testing.assert_allclose(riesz.jacobian(scale, mode=mode)(np.ones(3)),
+                                   (1 + 2j) * np.eye(3))
+    with pytest.raises(TypeError, match="Use jacfwd"):
+        riesz.jacrev(scale)(np.ones(3))
