@@ -207,7 +207,7 @@ def test_vmap_batches_keyword_arguments_along_axis_0():
 
 def test_jacobians_between_real_and_complex_spaces_use_the_mode_that_sees_everything():
     z = np.array([1 + 2j, 3 - 1j])
-    # complex to real: rows are grad's conjugate convention, ∇|z| = z/|z| conjugated... as JAX
+    # complex to real: row k is grad |z_k| in the conjugate convention (as JAX): conj(z)/|z|
     want = np.diag(np.conj(z) / np.abs(z))
     np.testing.assert_allclose(riesz.jacobian(np.abs)(z), want)
     np.testing.assert_allclose(riesz.jacrev(np.abs)(z), want)
