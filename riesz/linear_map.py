@@ -120,10 +120,15 @@ class LinearMap:
             self._T._T = self
         return self._T
 
+    # NumPy defers ``u @ A`` to __rmatmul__ below instead of making A an object array
+    __array_ufunc__ = None
+
     def __matmul__(self, other):
-        """The composition ``self ∘ other``: apply ``other`` first (the chain rule's order)."""
+        """``A @ B`` for a map B is the composition ``A ∘ B``: apply B first (the chain rule's
+        order). ``A @ v`` for a vector v is ``A(v)``, as for the matrix ``A.matrix()``
+        contracted with v (and scipy's ``LinearOperator``)."""
         if not isinstance(other, LinearMap):
-            return NotImplemented
+            return self(*other) if self._nargs is not None else self(other)
         if not other.out_space.same_shapes(self.in_space):
             raise ValueError(f"cannot compose {self!r} @ {other!r}: the right map's output "
                              f"space {other.out_space} is not the left map's input space "
@@ -132,6 +137,10 @@ class LinearMap:
                          lambda w: other._transpose(self._transpose(w)),
                          other.in_space, self.out_space,
                          name=f"({self.name} @ {other.name})", nargs=other._nargs)
+
+    def __rmatmul__(self, other):
+        """``u @ A`` for a covector u is ``Aᵀ(u)``: uᵀA, the VJP."""
+        return self.T(other)
 
     def matrix(self):
         """The generalized Jacobian: for V and W single arrays, shape ``w.shape + v.shape``.

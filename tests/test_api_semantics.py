@@ -220,3 +220,12 @@ def test_jacobians_between_real_and_complex_spaces_use_the_mode_that_sees_everyt
                                    (1 + 2j) * np.eye(3))
     with pytest.raises(TypeError, match="Use jacfwd"):
         riesz.jacrev(scale)(np.ones(3))
+
+
+def test_a_linear_map_applies_to_vectors_with_matmul_like_its_matrix():
+    A = rng.standard_normal((2, 3))
+    _, df = riesz.linearize(lambda v: np.tanh(A @ v), X)
+    v, u = rng.standard_normal(3), rng.standard_normal(2)
+    np.testing.assert_allclose(df @ v, df.matrix() @ v)
+    np.testing.assert_allclose(u @ df, u @ df.matrix())     # uᵀ ∂f = (∂fᵀ u)ᵀ
+    np.testing.assert_allclose(u @ df, df.T(u))
