@@ -29,6 +29,7 @@ def test_modules_with_array_attributes_compare_by_value():
     np.testing.assert_allclose(mean.layer.weight, (a.layer.weight + b.layer.weight) / 2)
     b.mask = np.array([0, 0, 1, 1])
     assert riesz.tree_flatten(a)[1] != riesz.tree_flatten(b)[1]
+    assert repr(a).startswith("Masked(mask=int64[4], name='masked')")
 
 
 def test_gradient_and_adam_step_on_a_custom_module():

@@ -187,5 +187,8 @@ _register(Module)
 
 
 def _short(value):
-    """A short readable form of a static attribute: functions by name."""
+    """A short readable form of a static attribute: functions by name, arrays (an integer
+    mask, say) by dtype and shape."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype.name}{list(value.shape)}"
     return getattr(value, "__name__", None) or repr(value)
