@@ -93,10 +93,26 @@ class _FlatCall:
             raise TypeError(f"custom rule of {self.name}: the backward rule must return a tuple "
                             f"of {len(self.diff)} cotangent(s), one per differentiable argument")
         leaves = []
-        for c, a in zip(cts, self.diff):
-            a_leaves = tree_flatten(a)[0]
-            leaves.extend([_zeros(x) for x in a_leaves] if c is None else tree_flatten(c)[0])
+        for k, (c, a) in enumerate(zip(cts, self.diff)):
+            a_leaves, a_tree = tree_flatten(a)
+            if c is None:
+                leaves.extend(_zeros(x) for x in a_leaves)
+                continue
+            c_leaves, c_tree = tree_flatten(c)
+            self.check_like(c_leaves, c_tree, a_leaves, a_tree,
+                            f"the backward rule's cotangent {k}", f"differentiable argument {k}")
+            leaves.extend(c_leaves)
         return leaves
+
+    def check_like(self, leaves, tree, like_leaves, like_tree, what, like_what):
+        """A rule's (co)tangent has the structure and shapes of the value it pairs with."""
+        if tree != like_tree:
+            raise TypeError(f"custom rule of {self.name}: {what} has structure {tree} but "
+                            f"{like_what} has structure {like_tree}")
+        for x, like in zip(leaves, like_leaves):
+            if shape_of(x) != shape_of(like):
+                raise ValueError(f"custom rule of {self.name}: {what} has shape {shape_of(x)} "
+                                 f"but {like_what} has shape {shape_of(like)}")
 
     def output_cotangents(self, g, outs):
         """The engine's output cotangent (one, or a tuple with None for zero) as the
@@ -164,7 +180,11 @@ class custom_vjp(_CustomFunction):
             return call.flat_out(self.fun(*call.full_args(leaves)))
 
         def fwd(*leaves):
-            out, res = self.fwd(*call.full_args(leaves))
+            pair = self.fwd(*call.full_args(leaves))
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise TypeError(f"custom_vjp {self.__name__}: the forward rule must return a pair "
+                                f"(output, residuals), got {type(pair).__name__}")
+            out, res = pair
             return call.flat_out(out), (res, tree_flatten(out)[0])
 
         def bwd(res, g):
@@ -207,10 +227,8 @@ class custom_jvp(_CustomFunction):
             out, t_out = self.jvp(*static, tuple(call.diff_args(primals)),
                                   tuple(call.diff_args(tangents)))
             t_leaves, t_tree = tree_flatten(t_out)
-            if t_tree != tree_flatten(out)[1]:
-                raise TypeError(f"custom_jvp {self.__name__}: the rule returned a tangent of "
-                                f"structure {t_tree} for an output of structure "
-                                f"{tree_flatten(out)[1]}")
+            call.check_like(t_leaves, t_tree, *tree_flatten(out), "the rule's output tangent",
+                            "the output")
             return call.flat_out(out), call.single_or_tuple(t_leaves)
 
         def fwd(*leaves):

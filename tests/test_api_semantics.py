@@ -229,3 +229,24 @@ def test_a_linear_map_applies_to_vectors_with_matmul_like_its_matrix():
     np.testing.assert_allclose(df @ v, df.matrix() @ v)
     np.testing.assert_allclose(u @ df, u @ df.matrix())     # uᵀ ∂f = (∂fᵀ u)ᵀ
     np.testing.assert_allclose(u @ df, df.T(u))
+
+
+def test_custom_rules_returning_misshapen_values_are_errors_not_wrong_gradients():
+    def rule_pair(fwd, bwd):
+        f = riesz.custom_vjp(lambda a, b: a * b)
+        return f.defvjp(fwd, bwd)
+
+    summed = rule_pair(lambda a, b: (a * b, (a, b)), lambda r, g: (np.sum(g * r[1]), g * r[0]))
+    with pytest.raises(ValueError, match=r"cotangent 0 has shape \(\) but differentiable "
+                                         r"argument 0 has shape \(3,\)"):
+        riesz.grad(lambda a: np.sum(summed(a, X)))(X)
+    unpaired = rule_pair(lambda a, b: a * b, lambda r, g: (g, g))
+    with pytest.raises(TypeError, match=r"must return a pair \(output, residuals\)"):
+        riesz.grad(lambda a: np.sum(unpaired(a, X)))(X)
+
+    square = riesz.custom_jvp(lambda a: a ** 2)
+    square.defjvp(lambda p, t: (p[0] ** 2, np.sum(t[0])))
+    for differentiate in (lambda: riesz.jvp(square, (X,), (X,)),
+                          lambda: riesz.grad(lambda a: np.sum(square(a)))(X)):
+        with pytest.raises(ValueError, match="output tangent has shape"):
+            differentiate()
