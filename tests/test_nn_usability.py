@@ -100,3 +100,33 @@ def test_loading_into_a_class_says_to_pass_an_instance(tmp_path):
     model.save(tmp_path / "m.npz")
     with pytest.raises(TypeError, match="is a class; pass an instance"):
         nn.load(tmp_path / "m.npz", like=nn.MLP)
+
+
+class Stack(nn.Module):
+    """Layers and activations in one list, settings and a parameter in one dict."""
+
+    def __init__(self, rng):
+        self.layers = [nn.Linear(3, 4, rng=rng), nn.relu, nn.Linear(4, 1, rng=rng)]
+        self.config = {"depth": 2, "scale": np.full(1, 2.0)}
+
+    def __call__(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x * self.config["scale"]
+
+
+def test_functions_and_settings_inside_a_modules_containers_are_static(tmp_path):
+    model, x = Stack(rng), rng.standard_normal((5, 3))
+    assert model.num_parameters == 3 * 4 + 4 + 4 * 1 + 1 + 1
+    assert sorted(model.named_parameters()) == ["config.scale", "layers.0.bias",
+                                                "layers.0.weight", "layers.2.bias",
+                                                "layers.2.weight"]
+    grads = riesz.grad(lambda m: np.sum(m(x)))(model)
+    assert grads.layers[1] is nn.relu and grads.config["depth"] == 2
+    # ∂/∂s Σ (h s) = Σ h, h the last layer's output
+    np.testing.assert_allclose(grads.config["scale"], np.sum(model(x)) / 2.0)
+    opt = optim.Adam(1e-2)
+    stepped, state = opt.update(model, grads, opt.init(model))
+    nn.save(tmp_path / "stack.npz", {"model": stepped, "opt": state})
+    back = nn.load(tmp_path / "stack.npz", like={"model": model, "opt": opt.init(model)})
+    np.testing.assert_array_equal(back["model"](x), stepped(x))

@@ -78,10 +78,56 @@ def _flatten_module(module):
     for name, value in vars(module).items():
         if _is_child(value):
             names.append(name)
-            children.append(value)
+            children.append(_as_child(value))
         else:
             static.append((name, _Static(value)))
     return children, (tuple(names), tuple(static))
+
+
+def _as_child(value):
+    """A child as the pytree sees it: containers keep only their parameters and modules."""
+    return _Mixed(value) if isinstance(value, (list, tuple, dict)) else value
+
+
+class _Mixed:
+    """A list, tuple or dict attribute of a module (``[Linear, relu, Linear]``, say), seen
+    as a pytree of its parameters and sub-modules only: the other entries (activation
+    functions, sizes, flags) are static structure, as a module's own attributes are.
+    Unflattening gives back the plain container."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def flatten(self):
+        value = self.value
+        keys = sorted(value) if isinstance(value, dict) else range(len(value))
+        children, positions, static = [], [], []
+        for i, key in enumerate(keys):
+            item = value[key]
+            if _is_child(item):
+                positions.append(i)
+                children.append(_as_child(item))
+            else:
+                static.append((i, _Static(item)))
+        return children, (type(value), tuple(keys), tuple(positions), tuple(static))
+
+    @staticmethod
+    def unflatten(aux, children):
+        cls, keys, positions, static = aux
+        items = [None] * len(keys)
+        for i, child in zip(positions, children):
+            items[i] = child
+        for i, item in static:
+            items[i] = item.value
+        if cls is dict:
+            return dict(zip(keys, items))
+        if cls is list:
+            return items
+        return cls(*items) if hasattr(cls, "_fields") else cls(items)   # namedtuple, tuple
+
+
+register_pytree_node(_Mixed, _Mixed.flatten, _Mixed.unflatten)
 
 
 def _unflatten_module(cls, aux, children):
