@@ -205,7 +205,7 @@ def vmap(f, in_axes=0, out_axes=0):
         specs = _per_argument(in_axes, len(args), fname) + [0]
         leaves, batched, arg_trees = [], [], []
         sizes = set()
-        for arg, spec in zip(args + (kwargs,), specs):
+        for k, (arg, spec) in enumerate(zip(args + (kwargs,), specs)):
             arg_leaves, tree = tree_flatten(arg)
             arg_trees.append(tree)
             for x, axis in zip(arg_leaves, _axes_per_leaf(spec, tree, fname, "in_axes")):
@@ -215,8 +215,11 @@ def vmap(f, in_axes=0, out_axes=0):
                     continue
                 ndim = len(shape_of(x))
                 if not -ndim <= axis < ndim:
-                    raise ValueError(f"vmap({fname}): in_axes={axis} but an argument has "
-                                     f"shape {shape_of(x)}")
+                    where = (f"argument {k}" if k < len(args) else
+                             "a keyword argument (keyword arguments are batched along axis 0; "
+                             "bind unbatched ones with functools.partial)")
+                    raise ValueError(f"vmap({fname}): in_axes={axis} but {where} has a value "
+                                     f"of shape {shape_of(x)}")
                 sizes.add(shape_of(x)[axis])
                 leaves.append(np.moveaxis(x, axis, 0) if axis % ndim else x)
                 batched.append(True)
