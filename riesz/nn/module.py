@@ -2,7 +2,9 @@
 
 A module's *children* are its attributes that hold floating-point arrays (the
 parameters), other modules, or lists, tuples and dicts of them; every other
-attribute (sizes, activation functions, flags) is static structure. Subclasses register
+attribute (sizes, activation functions, flags) is static structure, and so is every
+other entry of those lists and dicts (``[Linear, relu, Linear]`` has two children).
+Static arrays (an integer mask) compare by value. Subclasses register
 themselves with :func:`riesz.register_pytree_node`, so transforms see a model as
 a container of arrays: ``riesz.grad(loss)(model, x, y)`` returns a gradient of
 the same class with the gradient arrays in place of the parameters, and
