@@ -302,7 +302,11 @@ class VJPTrace(Trace):
         ans = bind(prim, vals, params) if lower else prim.impl(*vals, **params)
         if not parents:
             return ans
-        return self._record(prim, params, parents, vals, ans)
+        if prim.multiple_results:
+            return self._record(prim, params, parents, vals, ans)
+        tape = self.tape   # _record's single-result case, inlined on the hot path
+        tape.append(Node(prim, params, parents, vals, ans))
+        return VJPTracer(self, ans, len(tape) - 1)
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
         return self.process_custom_vjp(name, fun, fwd, bwd, args)

@@ -143,14 +143,8 @@ def _configure(q, k, v, normalizer, mask, causal, scale, impl, block_size):
 # ``score_cotangent`` is ∂f(Bᵢ)ᵀ applied to dAᵢ, row by row. With ``out=None`` they are
 # plain compositions of NumPy operations, so riesz can differentiate them (second order).
 
-class _Softmax:
-    """Aᵢ = f_α(exp Bᵢ); statistic log Σⱼ exp Bᵢⱼ."""
-    fill = -np.inf      # a masked score: exp(−∞) = 0 leaves it out of the row
-    shifted = True      # E = exp(S − shift) with the running row maximum as shift
-
-    @staticmethod
-    def unnormalized(S, shift, out=None):
-        return np.exp(np.subtract(S, shift, out=out), out=out)
+class _RowSum:
+    """Normalizers that divide each row by its sum (softmax after exponentiating)."""
 
     @staticmethod
     def mass(E):
@@ -159,6 +153,16 @@ class _Softmax:
     @staticmethod
     def divisor(mass):
         return mass
+
+
+class _Softmax(_RowSum):
+    """Aᵢ = f_α(exp Bᵢ); statistic log Σⱼ exp Bᵢⱼ."""
+    fill = -np.inf      # a masked score: exp(−∞) = 0 leaves it out of the row
+    shifted = True      # E = exp(S − shift) with the running row maximum as shift
+
+    @staticmethod
+    def unnormalized(S, shift, out=None):
+        return np.exp(np.subtract(S, shift, out=out), out=out)
 
     @staticmethod
     def statistic(shift, mass):
@@ -174,7 +178,7 @@ class _Softmax:
         return np.multiply(np.subtract(dA, D, out=out), A, out=out)
 
 
-class _Simplex:
+class _Simplex(_RowSum):
     """Aᵢ = f_α(Bᵢ) = Bᵢ / Σⱼ Bᵢⱼ on nonnegative scores; statistic Σⱼ Bᵢⱼ."""
     fill = 0.0
     shifted = False
@@ -182,14 +186,6 @@ class _Simplex:
     @staticmethod
     def unnormalized(S, shift, out=None):
         return S
-
-    @staticmethod
-    def mass(E):
-        return np.sum(E, axis=-1, keepdims=True)
-
-    @staticmethod
-    def divisor(mass):
-        return mass
 
     @staticmethod
     def statistic(shift, mass):

@@ -19,15 +19,10 @@ random = _np.random
 
 def __getattr__(name):
     np_obj = getattr(_np, name)   # AttributeError for names NumPy lacks
-    return _HANDLED.get(np_obj, np_obj) if _hashable(np_obj) else np_obj
-
-
-def _hashable(x):
     try:
-        hash(x)
-    except TypeError:
-        return False
-    return True
+        return _HANDLED.get(np_obj, np_obj)
+    except TypeError:   # an unhashable NumPy object is never a handled function
+        return np_obj
 
 
 def __dir__():

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ..core import Tracer, full_lower
+from ..core import Tracer, bind, full_lower
 from ..numpy.dispatch import implements, implements_constant
 from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
 
@@ -284,8 +284,9 @@ _CONVENTIONS = {
 
 def _ufunc(prim, ufunc):
     def call(*args, **kwargs):
-        _no_kwargs(ufunc.__name__, kwargs)
-        return prim(*args)
+        if kwargs:
+            _no_kwargs(ufunc.__name__, kwargs)
+        return bind(prim, args, {})
     call.__name__ = ufunc.__name__
     call.__doc__ = (f"numpy.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
                     + _CONVENTIONS.get(prim.name, ""))
