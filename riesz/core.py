@@ -317,6 +317,13 @@ class VJPTrace(Trace):
         if not parents:
             return fun(*vals)
         ans, residuals = fwd(*vals)
+        if any(type(a) is VJPTracer and a._trace is self
+               for a in (ans if isinstance(ans, tuple) else (ans,))):
+            raise TypeError(
+                f"{name}: the function closes over a value that is being differentiated (a "
+                f"parameter captured from an enclosing scope, say), so its custom rule cannot "
+                f"give that value's cotangent. Pass the value as an argument instead, e.g. "
+                f"riesz.checkpoint(lambda h, W: block(h, W))(h, W)")
         last = [None, None]
 
         def cotangents(g):

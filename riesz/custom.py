@@ -128,7 +128,9 @@ class _CustomFunction:
     ``f(x, n=3)`` and ``f(x, 3)`` are the same call."""
 
     def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
+        functools.update_wrapper(self, fun, updated=())
+        # a functools.partial or a callable object (a Module) has no __name__ of its own
+        self.__name__ = getattr(fun, "__name__", type(fun).__name__)
         self.fun = fun
         self.nondiff_argnums = tuple(nondiff_argnums)
         try:
@@ -146,11 +148,11 @@ class _CustomFunction:
             bound = self._signature.bind(*args, **kwargs)
         except TypeError as e:
             raise TypeError(f"{self.__name__}: {e}") from None
-        bound.apply_defaults()
         if bound.kwargs:
             raise TypeError(f"{self.__name__}: a function with custom derivative rules takes "
                             f"positional arguments; keyword-only {sorted(bound.kwargs)} cannot "
                             f"be given a position")
+        bound.apply_defaults()   # positional defaults only: keyword-only ones stay the function's
         return bound.args
 
 
