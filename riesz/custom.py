@@ -258,6 +258,10 @@ def checkpoint(f, static_argnums=()):
     ``f``'s. Arguments listed in ``static_argnums`` are not differentiated (for
     flags, sizes and other values that steer the computation); integer and boolean
     arguments get no cotangent either way. Forward mode is unaffected.
+
+    Values being differentiated must be arguments, not closures: for a layer's
+    parameters write ``checkpoint(lambda layer, h: layer(h))(layer, h)`` (a module is a
+    pytree argument); a closure over them raises a TypeError saying so.
     """
     static_argnums = tuple(static_argnums)
 
