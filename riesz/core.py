@@ -109,6 +109,18 @@ class Trace:
         trace nobody reads (which would give a wrong answer, silently)."""
         self.closed = True
 
+    def check_no_closure(self, name, out):
+        """``out``, computed by a custom rule from its arguments one level down, holds none
+        of this trace's tracers: it would if the function closed over a value being
+        differentiated here, whose derivative the rule cannot give."""
+        for x in (out if isinstance(out, tuple) else (out,)):
+            if isinstance(x, Tracer) and x._trace is self:
+                raise TypeError(
+                    f"{name}: the function closes over a value that is being differentiated "
+                    f"(a parameter captured from an enclosing scope, say), so its custom rule "
+                    f"cannot give that value's derivative. Pass the value as an argument "
+                    f"instead, e.g. riesz.checkpoint(lambda h, W: block(h, W))(h, W)")
+
     def check_open(self, prim_name):
         if self.closed:
             raise EscapedTracerError(
@@ -228,6 +240,7 @@ class JVPTrace(Trace):
             primals.append(a.primal if mine else a)
             tangents.append(a.tangent if mine else None)
         out, t_out = jvp(primals, tangents)
+        self.check_no_closure(name, out)
         if isinstance(out, tuple):
             return tuple(JVPTracer(self, o, t) for o, t in zip(out, t_out))
         return JVPTracer(self, out, t_out)
@@ -317,13 +330,7 @@ class VJPTrace(Trace):
         if not parents:
             return fun(*vals)
         ans, residuals = fwd(*vals)
-        if any(type(a) is VJPTracer and a._trace is self
-               for a in (ans if isinstance(ans, tuple) else (ans,))):
-            raise TypeError(
-                f"{name}: the function closes over a value that is being differentiated (a "
-                f"parameter captured from an enclosing scope, say), so its custom rule cannot "
-                f"give that value's cotangent. Pass the value as an argument instead, e.g. "
-                f"riesz.checkpoint(lambda h, W: block(h, W))(h, W)")
+        self.check_no_closure(name, ans)
         last = [None, None]
 
         def cotangents(g):

@@ -279,3 +279,17 @@ def test_checkpoint_of_a_module_or_partial_as_a_pytree_argument():
         np.testing.assert_allclose(got, want, rtol=1e-12)
     double = riesz.checkpoint(functools.partial(np.multiply, 2.0))
     assert riesz.grad(double)(3.0) == 2.0
+
+
+def test_custom_jvp_closing_over_a_differentiated_value_is_an_error_in_both_modes():
+    def scaled_square(w):
+        @riesz.custom_jvp
+        def scaled(h):
+            return h * w
+        scaled.defjvp(lambda p, t: (scaled(p[0]), t[0] * w))
+        return scaled(w * 2.0)
+
+    for differentiate in (lambda: riesz.grad(scaled_square)(3.0),
+                          lambda: riesz.jvp(scaled_square, (3.0,), (1.0,))):
+        with pytest.raises(TypeError, match="closes over a value that is being differentiated"):
+            differentiate()
