@@ -85,6 +85,8 @@ def test_targets_that_broadcast_beyond_the_predictions_are_an_error(loss):
 def test_cross_entropy_takes_class_probabilities():
     logits, labels = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
     one_hot = np.eye(4)[labels]
+    np.testing.assert_allclose(nn.softmax_cross_entropy(logits, one_hot.tolist()),
+                               nn.softmax_cross_entropy(logits, labels.tolist()), rtol=1e-13)
     for eps in (0.0, 0.1):
         np.testing.assert_allclose(
             nn.softmax_cross_entropy(logits, one_hot, label_smoothing=eps),

@@ -152,8 +152,8 @@ def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0)
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing={label_smoothing}; it must lie in [0, 1)")
     log_probs = log_softmax(logits)
-    if np.shape(labels) == np.shape(logits) and np.issubdtype(
-            getattr(labels, "dtype", np.result_type(labels)), np.inexact):
+    label_dtype = labels.dtype if hasattr(labels, "dtype") else np.asarray(labels).dtype
+    if np.shape(labels) == np.shape(logits) and np.issubdtype(label_dtype, np.inexact):
         losses = -np.sum(labels * log_probs, axis=-1)
     else:
         labels = _check_labels(labels, logits, "softmax_cross_entropy")
