@@ -116,7 +116,11 @@ def _check_labels(labels, scores, name):
     if labels.shape != tuple(scores.shape[:-1]):
         raise ValueError(f"{name}: labels have shape {labels.shape} but the scores have shape "
                          f"{tuple(scores.shape)}; labels need the scores' shape without its "
-                         f"last (class) axis")
+                         f"last (class) axis"
+                         + ("; one-hot rows or class probabilities must be floating-point "
+                            "(labels.astype(float))"
+                            if labels.shape == tuple(scores.shape) and name ==
+                            "softmax_cross_entropy" else ""))
     classes = scores.shape[-1]
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"{name}: labels must lie in [0, {classes}), got values in "
