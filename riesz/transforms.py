@@ -134,6 +134,7 @@ class Recording:
             if shape_of(c) != shape_of(v):
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
                                  f"output it pairs with has shape {shape_of(v)}")
+            _check_cotangent_kind(c, v, k)
             if slot is not None:
                 seeds.append((slot, c))
         cts = self.trace.backward(seeds)
@@ -408,6 +409,15 @@ def _tangent_like(t, x, k):
                         f"{x_dtype}; give a tangent of the primal's dtype "
                         f"(e.g. np.ones_like(x))")
     return _like(t, x)
+
+
+def _check_cotangent_kind(c, y, k):
+    """A complex cotangent pairs with a complex output only: a real output has no
+    imaginary direction for it to weigh (its imaginary part would be dropped)."""
+    if _is_complex(c) and not _is_complex(y):
+        raise TypeError(f"pullback: cotangent {k} is complex ({np.dtype(dtype_of(c))}) but the "
+                        f"output it pairs with is real ({np.dtype(dtype_of(y))}); give a real "
+                        f"cotangent, or make the output complex")
 
 
 # ---------------------------------------------------------------- Jacobians and Hessians

@@ -106,6 +106,13 @@ def test_has_aux_without_a_pair_is_an_error_in_every_mode():
             call(lambda x: np.sum(x))
 
 
+def test_a_complex_cotangent_for_a_real_output_is_an_error_not_a_dropped_part():
+    _, pullback = riesz.vjp(lambda x: 2 * x, X)
+    with pytest.raises(TypeError, match="cotangent 0 is complex"):
+        pullback(1j * np.ones(3))
+    np.testing.assert_allclose(pullback(np.ones(3, dtype=np.int64))[0], 2.0)
+
+
 def test_pullback_can_be_called_twice():
     _, pullback = riesz.vjp(lambda x: np.sin(x) * 2, X)
     (first,) = pullback(np.ones(3))
