@@ -17,7 +17,7 @@ import numpy as np
 
 from .core import JVPTrace, ZERO
 from .rules.define import shape_of, dtype_of
-from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble
+from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble, _tangent_like
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["LinearMap", "linearize", "linear_transpose"]
@@ -175,7 +175,8 @@ def linearize(f, *primals):
     out_space = Space(rec.out_tree, [v for v, _ in rec.lowered])
 
     def apply(v):
-        tangents = tree_flatten(v)[0]
+        tangents = [_tangent_like(t, x, k)
+                    for k, (t, x) in enumerate(zip(tree_flatten(v)[0], rec.flat))]
         outs = _tape_jvp(rec.trace, rec.in_slots, tangents,
                          [slot for _, slot in rec.lowered])
         return tree_unflatten(rec.out_tree, [_like(t, y) for t, (y, _) in zip(outs, rec.lowered)])
