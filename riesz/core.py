@@ -19,6 +19,7 @@ walks it once in reverse, applying each primitive's transposed derivative
 the backward pass (no gradient state on the nodes); the walk is a loop, not a
 recursion, so a chain of any length works.
 """
+import contextlib
 import itertools
 
 __all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
@@ -146,8 +147,37 @@ def bind(prim, args, params):
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
     if top is None:
-        return prim.impl(*args, **params)
+        top = _abstract_param_trace(params.values()) if _abstract_open and params else None
+        if top is None:
+            return prim.impl(*args, **params)
     return top.process(prim, args, params)
+
+
+_abstract_open = 0   # how many abstract traces (riesz.staging) are recording now
+
+
+@contextlib.contextmanager
+def abstract_trace_open():
+    """Mark an abstract trace as recording: only then can a parameter hold its values."""
+    global _abstract_open
+    _abstract_open += 1
+    try:
+        yield
+    finally:
+        _abstract_open -= 1
+
+
+def _abstract_param_trace(values):
+    """The trace of a staged value inside a parameter (an index computed by a program being
+    staged, riesz.staging), which then records the operation; None when there is none."""
+    for v in values:
+        if isinstance(v, Tracer) and v.abstract:
+            return v._trace
+        if type(v) is tuple:
+            top = _abstract_param_trace(v)
+            if top is not None:
+                return top
+    return None
 
 
 def bind_custom_vjp(name, fun, fwd, bwd, args):

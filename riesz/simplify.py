@@ -26,7 +26,7 @@ A backward walk then drops every equation no output needs.
 import numpy as np
 
 from .rules.define import ELEMENTWISE
-from .staging import Eqn, Literal, Program, Var
+from .staging import Eqn, Literal, Program, Var, resolve
 
 __all__ = ["simplify"]
 
@@ -147,7 +147,8 @@ def _fold(e, st):
     if e.outputs[0].size > FOLD_LIMIT:
         return False
     with np.errstate(all="ignore"):
-        value = e.prim.impl(*[i.value for i in e.inputs], **e.params)
+        args, params = resolve(e, [i.value for i in e.inputs])
+        value = e.prim.impl(*args, **params)
     st.subst[id(e.outputs[0])] = Literal(value)
     return True
 

@@ -21,6 +21,7 @@ operation that nothing else views): ``dW += t`` accumulates a cotangent in place
 """
 import ast
 import builtins
+import dis
 import inspect
 import keyword
 import math
@@ -28,7 +29,7 @@ import textwrap
 
 import numpy as np
 
-from .staging import Literal, Var, trace
+from .staging import Eqn, Literal, Var, arity, resolve, trace
 
 __all__ = ["source", "HINTS", "program_source", "program_listing", "compile_program"]
 
@@ -115,12 +116,17 @@ def _reduction_call(np_name, x, arg, axis, keepdims):
     return text + (", keepdims=True)" if keepdims else ")")
 
 
+def _concatenate(e, args):
+    # its implementation takes the pieces as separate arguments; NumPy's takes a list
+    return f"np.concatenate([{', '.join(args)}], axis={e.params['axis']})"
+
+
 # primitive name -> hint(eqn, argument sources[, ctx]) giving the expression, or None to
 # print it the general way; optional: every primitive prints without one
 HINTS = {name: _infix(op) for name, op in _INFIX.items()}
 HINTS.update(negative=_negative, transpose=_transpose, getitem=_getitem, astype=_astype,
              reshape=_reshape, sum=_reduction("sum"), amax=_reduction("max"),
-             amin=_reduction("min"))
+             amin=_reduction("min"), concatenate=_concatenate)
 
 
 # ---------------------------------------------------------------- literals
@@ -199,6 +205,8 @@ class _Context:
         return name
 
     def literal(self, v):
+        if isinstance(v, _Code):
+            return str(v)
         if v is None or isinstance(v, (bool, str)):
             return repr(v)
         if isinstance(v, int):
@@ -332,7 +340,8 @@ def _unprintable(what):
 
 
 def _global_names(code):
-    names = set(code.co_names)
+    # the names it reads as globals (co_names also holds attribute names: np.add.at)
+    names = {i.argval for i in dis.get_instructions(code) if i.opname == "LOAD_GLOBAL"}
     for c in code.co_consts:
         if inspect.iscode(c):
             names |= _global_names(c)
@@ -379,10 +388,10 @@ class _Substitute(ast.NodeTransformer):
 def _call_source(e, args, ctx):
     """The general way: a call of the primitive's implementation."""
     impl, params = e.prim.impl, e.params
-    kwargs = "".join(f", {k}={ctx.literal(v)}" for k, v in params.items())
+    call_args = ", ".join(list(args) + [f"{k}={ctx.literal(v)}" for k, v in params.items()])
     path = _numpy_path(impl)
     if path is not None:
-        return f"{path}({', '.join(args)}{kwargs})"
+        return f"{path}({call_args})"
     if getattr(impl, "__name__", "") == "<lambda>":
         node = _lambda_node(impl)
         names = [a.arg for a in node.args.args] if node is not None else []
@@ -397,11 +406,22 @@ def _call_source(e, args, ctx):
                 mapping[free] = ctx.function(value) if inspect.isfunction(value) else ctx.literal(value)
         return ast.unparse(_Substitute(mapping).visit(node.body))
     if inspect.isfunction(impl):
-        return f"{ctx.helper(impl)}({', '.join(args)}{kwargs})"
+        return f"{ctx.helper(impl)}({call_args})"
     raise _unprintable(f"the implementation of primitive {e.prim.name!r} ({impl!r})")
 
 
+class _Code(str):
+    """A piece of source standing in a parameter: the name of a staged index it reads."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return str(self)
+
+
 def _expression(e, args, ctx):
+    if arity(e) < len(e.inputs):   # x[perm, ...] with perm computed by the program
+        args, params = resolve(e, args[:arity(e)] + [_Code(a) for a in args[arity(e):]])
+        e = Eqn(e.prim, e.inputs[:len(args)], params, e.outputs, e.where, e.group, e.names)
     hint = HINTS.get(e.prim.name)
     if hint is not None:
         text = hint(e, args, ctx) if hint.__code__.co_argcount == 3 else hint(e, args)
@@ -654,7 +674,8 @@ def program_listing(program):
                 for x in e.inputs]
         outs = [f"{namer.bind(v, _preferred_name(e, namer.names), i)}:{v.type_str()}"
                 for v in e.outputs]
-        params_text = "".join(f" {k}={_short_literal(v)}" for k, v in e.params.items())
+        args, params = resolve(e, [_Code(a) for a in args])
+        params_text = "".join(f" {k}={_short_literal(v)}" for k, v in params.items())
         lines.append(f"    {' '.join(outs)} = {e.prim.name}{params_text} {' '.join(args)}")
     results = [_short_literal(o.value) if isinstance(o, Literal) else namer.names[id(o)]
                for o in program.outputs]
@@ -663,6 +684,9 @@ def program_listing(program):
 
 
 def _short_literal(v):
+    if isinstance(v, tuple):   # an index: (<int64[3,1]>, i)
+        inner = ", ".join(_short_literal(x) for x in v)
+        return f"({inner},)" if len(v) == 1 else f"({inner})"
     if isinstance(v, np.ndarray) and v.size > 4:
         return f"<{v.dtype.name}{list(v.shape)}>"
     return repr(v.tolist() if isinstance(v, np.ndarray) else v)

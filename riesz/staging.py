@@ -23,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from .core import JVPTrace, Trace, Tracer, VJPTrace, bind, full_lower
+from .core import JVPTrace, Trace, Tracer, VJPTrace, abstract_trace_open, bind, full_lower
 from .numpy.dispatch import constant_function
 from .tree import tree_flatten, tree_unflatten
 
@@ -249,14 +249,58 @@ _MASK_UFUNCS = {f: constant_function(f)
 _invert, _bitwise_and, _bitwise_or, _bitwise_xor = _MASK_UFUNCS.values()
 
 
-def _has_tracer(x):
-    if isinstance(x, Tracer):
-        return True
+# ---------------------------------------------------------------- staged values in params
+
+# Parameters that may hold staged integer arrays (x[idx] with idx computed by the program,
+# argsort's permutation, say): the result's shape depends on the index's shape only, so
+# the program reads the index at run time. Every other parameter is fixed when staging.
+INDEX_PARAMS = frozenset({"idx"})
+
+
+class InputRef:
+    """In a recorded parameter, the staged value that is the equation's input ``position``."""
+    __slots__ = ("position",)
+
+    def __init__(self, position):
+        self.position = position
+
+    def __eq__(self, other):
+        return isinstance(other, InputRef) and other.position == self.position
+
+    def __hash__(self):
+        return hash((InputRef, self.position))
+
+    def __repr__(self):
+        return f"<input {self.position}>"
+
+
+def map_params(x, fn):
+    """``fn`` applied to every leaf of a parameter (through tuples, lists, dicts, slices)."""
     if isinstance(x, (tuple, list)):
-        return any(_has_tracer(v) for v in x)
+        return type(x)(map_params(v, fn) for v in x)
     if isinstance(x, dict):
-        return any(_has_tracer(v) for v in x.values())
-    return False
+        return {k: map_params(v, fn) for k, v in x.items()}
+    if isinstance(x, slice):
+        return slice(*(map_params(v, fn) for v in (x.start, x.stop, x.step)))
+    return fn(x)
+
+
+def arity(e):
+    """How many of an equation's inputs are the primitive's arguments (the rest are staged
+    values its params read, referred to by :class:`InputRef`)."""
+    refs = []
+    map_params(e.params, lambda x: refs.append(x.position) if isinstance(x, InputRef) else None)
+    return min(refs, default=len(e.inputs))
+
+
+def resolve(e, values):
+    """(the argument values, the params) of equation ``e``, given a value for each of its
+    inputs: the params' :class:`InputRef` replaced by their inputs' values."""
+    n = arity(e)
+    if n == len(values):
+        return values, e.params
+    params = map_params(e.params, lambda x: values[x.position] if isinstance(x, InputRef) else x)
+    return values[:n], params
 
 
 class StagingTrace(Trace):
@@ -290,17 +334,39 @@ class StagingTrace(Trace):
 
     def process(self, prim, args, params):
         examples, inputs = self._unbox(args)
-        for key, value in params.items():
-            if _has_tracer(value):
-                raise next(a for a in args if isinstance(a, StagingTracer)).concretization_error(
-                    f"a traced value as the {key!r} of {prim.name} (e.g. a traced index)")
+        read = []   # staged values read from the params: inputs after the arguments
+        recorded = {key: self._param(prim, key, value, len(args), read)
+                    for key, value in params.items()}
+        examples_params = {key: map_params(value, _example) for key, value in params.items()}
         with np.errstate(all="ignore"):
-            ans = prim.impl(*examples, **params)
+            ans = prim.impl(*examples, **examples_params)
         outs = list(ans) if prim.multiple_results else [ans]
         out_vars = [Var(v) for v in outs]
-        self.eqns.append(Eqn(prim, inputs, dict(params), out_vars, *self._site()))
+        self.eqns.append(Eqn(prim, inputs + [t.var for t in read], recorded, out_vars,
+                             *self._site()))
         tracers = [StagingTracer(self, v, var) for v, var in zip(outs, out_vars)]
         return tuple(tracers) if prim.multiple_results else tracers[0]
+
+    def _param(self, prim, key, value, arity, read):
+        """A parameter as recorded: a staged integer array in an index becomes an
+        :class:`InputRef` to an input of the equation (appended to ``read``)."""
+        def record(x):
+            if not isinstance(x, Tracer):
+                return x
+            if (key in INDEX_PARAMS and isinstance(x, StagingTracer) and x._trace is self
+                    and np.issubdtype(x.var.dtype, np.integer)):
+                k = next((k for k, t in enumerate(read) if t is x), None)
+                if k is None:
+                    k = len(read)
+                    read.append(x)
+                return InputRef(arity + k)
+            what = ("a staged boolean mask as an index (the result's shape would depend on "
+                    "its values; use np.where(mask, x, 0) instead)"
+                    if key in INDEX_PARAMS and isinstance(x, StagingTracer)
+                    else f"a traced value as the {key!r} of {prim.name}")
+            raise x.concretization_error(what) if isinstance(x, StagingTracer) else TypeError(
+                f"riesz.trace / riesz.jit: {what}, traced by an outer transform")
+        return map_params(value, record)
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
         return fun(*args)   # staged as the primitives of fun; reverse mode above uses bwd
@@ -435,7 +501,9 @@ class Program:
         env = {id(v): x for v, x in zip(self.invars, leaves)}
         for e in self.eqns:
             args = [i.value if isinstance(i, Literal) else env[id(i)] for i in e.inputs]
-            ans = bind(e.prim, args, e.params)
+            n = arity(e)   # an index read from the params carries no derivative: lowered
+            args, params = resolve(e, args[:n] + [full_lower(x) for x in args[n:]])
+            ans = bind(e.prim, args, params)
             for v, x in zip(e.outputs, ans if e.prim.multiple_results else (ans,)):
                 env[id(v)] = x
         return [o.value if isinstance(o, Literal) else env[id(o)] for o in self.outputs]
@@ -502,7 +570,8 @@ def stage(f, args, name=None):
     boxed = [staging.new_input(_example(x), n) for x, (n, _) in zip(leaves, names)]
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(b.var) for b, (_, made_up) in zip(boxed, names) if made_up}
-    out = f(*tree_unflatten(in_tree, boxed))
+    with abstract_trace_open():
+        out = f(*tree_unflatten(in_tree, boxed))
     out_leaves, out_tree = tree_flatten(out)
     outputs = []
     for o in out_leaves:

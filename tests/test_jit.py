@@ -1,4 +1,6 @@
 """riesz.jit: one staging per signature, composition with the transforms both ways."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -131,3 +133,81 @@ def test_a_primitive_without_source_form_is_interpreted():
         np.testing.assert_allclose(jit(lambda x: p(x) + 1.0)(np.ones(2)), [3.0, 3.0])
     with pytest.warns(RuntimeWarning, match="interpreting"):
         np.testing.assert_allclose(jit(grad(lambda x: np.sum(p(x) ** 2)))(np.ones(2)), [8.0, 8.0])
+
+
+def test_traced_integer_indices_are_read_at_run_time():
+    def f(x, i):
+        return np.take_along_axis(x, i, axis=1) * 2.0 + x[np.arange(3), i[:, 0]][:, None]
+    jf = jit(f)
+    x = rng.standard_normal((3, 4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # staged, not run eagerly
+        for seed in range(3):
+            i = np.random.default_rng(seed).integers(0, 4, size=(3, 2))
+            np.testing.assert_allclose(jf(x, i), f(x, i), rtol=1e-14)
+            np.testing.assert_allclose(jit(grad(lambda x, i: np.sum(f(x, i) ** 2)))(x, i),
+                                       grad(lambda x, i: np.sum(f(x, i) ** 2))(x, i), rtol=1e-13)
+    assert len(jf.programs) == 1
+
+
+def test_sorting_permutation_is_computed_by_the_program():
+    w = np.arange(5.0)
+    jg = jit(grad(lambda x: np.sum(np.sort(x) * w)))
+    for seed in range(3):   # one program, a different permutation each call
+        x = np.random.default_rng(seed).standard_normal(5)
+        np.testing.assert_allclose(jg(x), w[np.argsort(np.argsort(x))])
+    assert len(jg.programs) == 1
+
+
+def test_shape_queries_are_static_when_staged():
+    def f(x):
+        return x * np.ndim(x) if np.shape(x)[0] == 3 and np.size(x) == 6 else -x
+    x = rng.standard_normal((3, 2))
+    np.testing.assert_allclose(jit(f)(x), 2 * x)
+
+
+def test_eager_fallback_warns_once_per_signature(monkeypatch):
+    # a rule of the library that applies a NumPy function riesz has no implementation of
+    # (lstsq's rank taken with NumPy itself): the function runs eagerly for that
+    # signature, with one warning
+    monkeypatch.setattr(riesz.rules.linalg, "_matrix_rank", np.linalg.matrix_rank)
+    jf = jit(lambda a, b: np.linalg.lstsq(a, b)[0])
+    a, b = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    with pytest.warns(RuntimeWarning, match="eagerly.*matrix_rank"):
+        np.testing.assert_allclose(jf(a, b), np.linalg.lstsq(a, b)[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(jf(a, -b), -np.linalg.lstsq(a, b)[0])
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        jf(a[:4], b[:4])   # a new signature
+
+
+def test_every_numpy_function_of_the_value_table_stages():
+    # the functions of test_numpy_functions' table: jit(grad) runs a staged program (no
+    # eager fallback) and matches eager riesz
+    from test_numpy_functions import SAME_VALUES
+    for name, fn, x in SAME_VALUES:
+        def loss(x):
+            ys = fn(x)
+            ys = ys if isinstance(ys, (tuple, list)) else (ys,)
+            return sum(np.sum(np.real(y) * np.cos(np.arange(np.size(y)).reshape(np.shape(y))))
+                       for y in ys)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_allclose(jit(grad(loss))(x), grad(loss)(x), rtol=1e-12,
+                                       atol=1e-12, err_msg=name)
+
+
+def test_hessian_through_a_traced_index_update_stages():
+    # vmap's rules (inside hessian) see the staged index too; no eager fallback, and the
+    # per-example loop's concatenation prints as np.concatenate
+    def f(x, i):
+        y = x * 1.0
+        np.put_along_axis(y, i[:, :1], x[:, 1:2] ** 2, axis=1)
+        return np.sum(y ** 3)
+    x = rng.standard_normal((3, 4))
+    i = np.argsort(x, axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(jit(riesz.hessian(f))(x, i), riesz.hessian(f)(x, i),
+                                   rtol=1e-12)

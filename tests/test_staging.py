@@ -201,3 +201,17 @@ def test_bitwise_operators_on_staged_masks():
     x1, x2 = np.array([1.0, -1.0, np.nan, -6.0]), np.array([-1.0, 2.0, -7.0, np.nan])
     program = riesz.trace(f)(x1)
     np.testing.assert_array_equal(program(x2), f(x2))
+
+
+def test_staged_integer_index_is_an_input_of_the_equation():
+    def f(x, i):
+        return x[i] * 2.0
+    program = riesz.trace(f)(np.ones(4), np.array([0, 2]))
+    assert "getitem idx=i x" in str(program)
+    x = np.arange(4.0)
+    np.testing.assert_allclose(program(x, np.array([3, 3])), [6.0, 6.0])   # read at run time
+
+
+def test_staged_boolean_mask_index_names_the_fix():
+    with pytest.raises(riesz.ConcretizationError, match=r"boolean mask.*np\.where"):
+        riesz.trace(lambda x, m: x[m])(np.ones(4), np.array([True, False, True, True]))

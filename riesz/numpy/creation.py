@@ -22,6 +22,19 @@ def _leaves(x, out):
     return out
 
 
+def _nested_shape(x, shape_of):
+    """The shape of the array a nested list makes, from its lengths and its entries' shapes
+    (not their values, which may be staged); ragged nesting raises, as in NumPy."""
+    if not isinstance(x, (list, tuple)):
+        return tuple(shape_of(x)) if isinstance(x, Tracer) else _np.shape(x)
+    shapes = {_nested_shape(v, shape_of) for v in x}
+    if len(shapes) > 1:
+        raise ValueError(f"setting an array element with a sequence: the nested list is "
+                         f"ragged (its entries have shapes {sorted(shapes)}); give every "
+                         f"entry of a level the same shape")
+    return (len(x),) + (shapes.pop() if shapes else ())
+
+
 def array(obj, dtype=None, copy=True, ndmin=0):
     """``numpy.array`` that keeps derivatives: a nested list of traced values (scalars or
     arrays of one shape) becomes one concatenation of their entries, reshaped, so building
@@ -31,7 +44,7 @@ def array(obj, dtype=None, copy=True, ndmin=0):
     if isinstance(obj, Tracer):
         out = _np.copy(obj) if copy else obj
     elif isinstance(obj, (list, tuple)) and _contains_tracer(obj):
-        shape = _np.shape(lower_all(obj))   # raises for ragged nesting, as NumPy does
+        shape = _nested_shape(obj, shape_of)
         leaves = [v if isinstance(v, Tracer) else _np.asarray(v) for v in _leaves(obj, [])]
         flat = [reshape(v, shape=(int(_np.prod(shape_of(v))),)) for v in leaves]
         out = reshape(concat(flat, 0), shape=shape)

@@ -41,11 +41,13 @@ def lower_all(x):
     return x
 
 
-def implements_constant(*np_funcs):
+def implements_constant(*np_funcs, shape_only=False):
     """NumPy functions whose result carries no derivative (comparisons, argmax, floor, ...):
-    on traced values they run on the concrete values."""
+    on traced values they run on the concrete values. ``shape_only`` marks functions of the
+    shape and dtype alone (np.shape, np.ndim): they run on stand-ins of the traced values'
+    shapes, so that they give plain Python values even on staged values."""
     for f in np_funcs:
-        HANDLED[f] = _constant(f)
+        HANDLED[f] = _constant(f, shape_only)
 
 
 class ConstantPrimitive(Primitive):
@@ -58,18 +60,36 @@ class ConstantPrimitive(Primitive):
         return ZERO
 
 
-def _constant(f):
+def _stand_in(x):
+    # an array of x's shape and dtype, with no values to read (one zero-stride element)
+    if not isinstance(x, Tracer):
+        return x
+    return np.broadcast_to(np.empty((), dtype=x.dtype), x.shape)
+
+
+def _constant(f, shape_only=False):
     prim = ConstantPrimitive(f.__name__, f)
 
     def run(*args, **kwargs):
+        if shape_only:
+            return f(*map(_stand_in, args), **kwargs)
         args = lower_all(args)
         kwargs = {k: lower_all(v) for k, v in kwargs.items()}
-        if any(isinstance(a, Tracer) for a in args):   # staged: record the operation
+        # staged (an argument, or an index passed by keyword): record the operation
+        if any(isinstance(a, Tracer) for a in args + tuple(_flat(kwargs.values()))):
             return bind(prim, args, kwargs)
         return f(*args, **kwargs)
     run.__name__ = f.__name__
     run.__doc__ = f"{_qualname(f)} on concrete values: its derivative is zero or undefined."
     return run
+
+
+def _flat(values):
+    for v in values:
+        if type(v) in (list, tuple):
+            yield from _flat(v)
+        else:
+            yield v
 
 
 def constant_function(f):

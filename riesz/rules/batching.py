@@ -23,7 +23,7 @@ import string
 import numpy as np
 
 from .define import ELEMENTWISE, shape_of
-from .indexing import getitem, scatter_add
+from .indexing import getitem, scatter_add, selection_shape
 from .linalg import matmul
 from .shape import reshape, transpose, broadcast_to
 
@@ -106,7 +106,7 @@ def _scatter_add(prim, vals, batched, size, idx, shape):
     batch_idx = _batch_index(idx)
     if batch_idx is None:
         return batch_by_loop(prim, vals, batched, size, idx=idx, shape=shape)
-    region = np.broadcast_to(np.empty((), dtype=np.int8), shape)[idx].shape
+    region = selection_shape(shape, idx)
     g = _expand_after_batch(vals[0], len(region))
     return scatter_add(g, idx=batch_idx, shape=(size,) + tuple(shape))
 

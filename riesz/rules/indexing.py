@@ -8,7 +8,7 @@ at their concrete value, since an index carries no derivative.
 import numpy as np
 
 from ..core import Tracer
-from ..numpy.dispatch import implements, lower_all
+from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import defprim, shape_of, dtype_of, unbroadcast
 
 
@@ -67,29 +67,33 @@ def _update_impl(y, v, idx):
     return out
 
 
-def _selection_shape(shape, idx):
+def selection_shape(shape, idx):
+    """The shape of ``y[idx]`` for ``y`` of ``shape``. It depends on the index's shapes only:
+    a traced (staged) index array stands in as zeros of its shape."""
+    def shape_only(i):
+        return np.zeros(shape_of(i), dtype=dtype_of(i)) if isinstance(i, Tracer) else i
+    idx = tuple(map(shape_only, idx)) if isinstance(idx, tuple) else shape_only(idx)
     return np.broadcast_to(np.empty((), dtype=bool), shape)[idx].shape
 
 
-def _landed(idx, shape):
+@constant_function
+def _landed(shape, idx):
     """Where an index repeats an element, NumPy keeps the last value written there: a boolean
-    mask over ``y[idx]`` marking the entries of ``v`` that land (None: all of them)."""
-    if _selects_once(idx):
-        return None
+    mask over ``y[idx]`` marking the entries of ``v`` that land."""
+    selected = selection_shape(shape, idx)
     ids = np.full(shape, -1, dtype=np.intp)
-    order = np.arange(int(np.prod(_selection_shape(shape, idx)))).reshape(
-        _selection_shape(shape, idx))
+    order = np.arange(int(np.prod(selected))).reshape(selected)
     ids[idx] = order
-    landed = ids[idx] == order
-    return None if landed.all() else landed
+    return ids[idx] == order
 
 
 def _update_vjp_v(g, ans, y, v, idx):
     # the entries of v that land in the result receive g there; overwritten ones get 0
     ct = getitem(g, idx=idx)
-    landed = _landed(idx, shape_of(y))
-    if landed is not None:
-        ct = ct * landed
+    if not _selects_once(idx):
+        landed = _landed(shape=shape_of(y), idx=idx)   # staged where idx is (riesz.jit)
+        if isinstance(landed, Tracer) or not landed.all():
+            ct = ct * landed
     return unbroadcast(ct, shape_of(v))
 
 
@@ -194,7 +198,7 @@ class _IndexedUpdate:
         from .shape import broadcast_to
         values = _as_value(values)
         shape = shape_of(self.array)
-        sel = _selection_shape(shape, self.idx)
+        sel = selection_shape(shape, self.idx)
         if shape_of(values) != sel:
             values = broadcast_to(values, shape=sel)
         return self.array + scatter_add(values, idx=self.idx, shape=shape)
@@ -213,6 +217,12 @@ def along_axis_index(shape, indices, axis):
                  for d, n in enumerate(shape))
 
 
+def _index_array(indices):
+    """Indices as an array: concrete, or staged (a program computes them, riesz.staging)."""
+    indices = lower_all(indices)
+    return indices if isinstance(indices, Tracer) else np.asarray(indices)
+
+
 def _axis(axis, ndim):
     if not -ndim <= axis < ndim:
         raise np.exceptions.AxisError(f"axis {axis} is out of bounds for array of dimension {ndim}")
@@ -228,7 +238,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
         a, axis = np.reshape(a, -1), 0
     axis = _axis(int(axis), len(shape_of(a)))
     n = shape_of(a)[axis]
-    indices = np.asarray(lower_all(indices))
+    indices = _index_array(indices)
     if mode == "wrap":
         indices = indices % n
     elif mode == "clip":
@@ -242,7 +252,7 @@ def take_along_axis(arr, indices, axis=-1):
     if axis is None:
         arr, axis = np.reshape(arr, -1), 0
     axis = _axis(int(axis), len(shape_of(arr)))
-    return getitem(arr, idx=along_axis_index(shape_of(arr), np.asarray(lower_all(indices)), axis))
+    return getitem(arr, idx=along_axis_index(shape_of(arr), _index_array(indices), axis))
 
 
 @implements(np.put_along_axis)
@@ -255,5 +265,5 @@ def put_along_axis(arr, indices, values, axis):
         raise NotImplementedError("numpy.put_along_axis(axis=None) is not supported on traced "
                                   "values; reshape arr to 1-D and use axis=0")
     axis = _axis(int(axis), len(shape_of(arr)))
-    idx = along_axis_index(shape_of(arr), np.asarray(lower_all(indices)), axis)
+    idx = along_axis_index(shape_of(arr), _index_array(indices), axis)
     rebind(arr, index_update(arr, _as_value(values), idx=idx), "numpy.put_along_axis")

@@ -16,8 +16,8 @@ import warnings
 
 import numpy as np
 
-from ..core import full_lower
-from ..numpy.dispatch import implements
+from ..core import Tracer, full_lower
+from ..numpy.dispatch import constant_function, implements
 from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import multiply, where
 from .indexing import scatter_add
@@ -314,14 +314,14 @@ def _gap_inverse(name, values, squared=False):
     derivative does not exist; F is taken as 0 there and a RuntimeWarning says so."""
     lam = values * values if squared else values
     gaps = _col(lam) - reshape(lam, shape=shape_of(lam) + (1,))
-    concrete = np.asarray(full_lower(gaps))
-    v = np.asarray(full_lower(lam))
-    scale = np.max(np.abs(v), axis=-1, keepdims=True)[..., None] if v.size else 1.0
-    tol = 100 * np.finfo(np.result_type(v.dtype, np.float32)).eps * np.maximum(scale, 1e-300)
-    k = shape_of(values)[-1]
+    # repeated: |λⱼ − λᵢ| ≤ 100 ε max|λ| for i ≠ j, computed with array operations on the
+    # values without derivatives, so that a staged program (riesz.jit) computes it too
+    v, k = full_lower(lam), shape_of(values)[-1]
+    scale = np.max(np.abs(v), axis=-1, keepdims=True)[..., None] if k else 1.0
+    tol = 100 * np.finfo(np.result_type(dtype_of(v), np.float32)).eps * np.maximum(scale, 1e-300)
     off = ~np.eye(k, dtype=bool)
-    repeated = off & (np.abs(concrete) <= tol)
-    if repeated.any():
+    repeated = off & (np.abs(full_lower(gaps)) <= tol)
+    if not isinstance(repeated, Tracer) and repeated.any():   # concrete values: warn
         what = "singular values" if squared else "eigenvalues"
         warnings.warn(f"{name}: repeated {what}; the derivative of the "
                       f"{'singular vectors' if squared else 'eigenvectors'} does not exist "
@@ -496,8 +496,8 @@ eigvalsh_p = defprim("eigvalsh", lambda a, uplo: np.linalg.eigvalsh(a, UPLO=uplo
 
 def _safe_reciprocal(name, s):
     # 1/σ, taken as 0 where σ = 0 (that direction's derivative does not exist)
-    zero = np.asarray(full_lower(s)) == 0
-    if zero.any():
+    zero = full_lower(s) == 0   # array operations: staged where s is (riesz.jit)
+    if not isinstance(zero, Tracer) and zero.any():
         warnings.warn(f"{name}: zero singular values of a non-square matrix; the derivative "
                       f"of the singular vectors does not exist there (taken as zero)",
                       RuntimeWarning, stacklevel=4)
@@ -717,14 +717,21 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     return pinv_p(a, rcond=rcond)
 
 
+_matrix_rank = constant_function(np.linalg.matrix_rank)
+
+
 @implements(np.linalg.lstsq)
 def lstsq(a, b, rcond=None):
     """(x, residuals, rank, singular values) as NumPy returns them, with x = A⁺b: the minimum-
-    norm least-squares solution, differentiable where A's rank is locally constant."""
+    norm least-squares solution, differentiable where A's rank is locally constant.
+
+    Staged (riesz.jit, riesz.trace), the rank is computed by the program and is not known
+    when staging, so the residuals are returned whenever m > n, as JAX does (NumPy returns
+    an empty array for a rank-deficient A: the residuals' shape depends on the values)."""
     m, n = shape_of(a)
     x = matmul(pinv(a, rcond=rcond), b)
-    rank = np.linalg.matrix_rank(np.asarray(full_lower(a)))
-    if rank == n and m > n:
+    rank = _matrix_rank(full_lower(a))
+    if m > n and (isinstance(rank, Tracer) or rank == n):
         r = matmul(a, x) - b
         residuals = sum_p(r * r, axis=(0,), keepdims=False)
         if len(shape_of(b)) == 1:

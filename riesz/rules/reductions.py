@@ -319,7 +319,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     axes = normalize_axis(axis, len(shape))
     x, n = _move_to_end(a, axes)
     rest = shape_of(x)[:-1]
-    order = np.argsort(np.asarray(full_lower(x)), axis=-1, kind="stable")
+    order = np.argsort(full_lower(x), axis=-1, kind="stable")   # staged where x is
     pos = qv * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
@@ -479,7 +479,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
 
 # ------------------------------------------------------------ not differentiable
 
-# integer- or boolean-valued, or properties of the shape: computed on the concrete values
+# integer- or boolean-valued: computed on the concrete values
 implements_constant(np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
                     np.count_nonzero, np.all, np.any, np.allclose, np.isclose, np.array_equal,
-                    np.searchsorted, np.unique, np.shape, np.size, np.ndim)
+                    np.searchsorted, np.unique)
+# properties of the shape: plain Python values even on staged values (riesz.jit)
+implements_constant(np.shape, np.size, np.ndim, shape_only=True)

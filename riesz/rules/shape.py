@@ -10,8 +10,8 @@ composition of them, so its derivatives, to any order, come from theirs.
 import numpy as np
 
 from ..core import Tracer, full_lower
-from ..numpy.dispatch import implements, lower_all
-from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from ..numpy.dispatch import constant_function, implements, lower_all
+from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import where
 from .indexing import along_axis_index, getitem, scatter_add
 
@@ -473,11 +473,12 @@ def pad(array, pad_width, mode="constant", **kwargs):
 
 def _reorder(a, axis, order_of):
     """``a`` gathered along ``axis`` by the permutation ``order_of(values, axis)`` computed on
-    its concrete values: the derivative follows the same permutation."""
+    its values without derivatives (staged where ``a`` is, riesz.staging): the derivative
+    follows the same permutation."""
     if axis is None:
         a, axis = ravel(a), 0
     axis = _axis(axis, len(shape_of(a)))
-    perm = order_of(np.asarray(full_lower(a)), axis)
+    perm = order_of(full_lower(a), axis)
     return getitem(a, idx=along_axis_index(shape_of(a), perm, axis))
 
 
@@ -495,7 +496,10 @@ def partition(a, kth, axis=-1, kind="introselect", order=None):
     """Partitioned values; the derivative follows NumPy's argpartition permutation."""
     if order is not None:
         raise NotImplementedError("numpy.partition(order=...) of structured arrays is not supported")
-    return _reorder(a, axis, lambda x, ax: np.argpartition(x, kth, axis=ax, kind=kind))
+    return _reorder(a, axis, lambda x, ax: _argpartition(x, kth, axis=ax, kind=kind))
+
+
+_argpartition = constant_function(np.argpartition)
 
 
 @implements(np.select)
@@ -506,7 +510,7 @@ def select(condlist, choicelist, default=0):
         raise ValueError("list of cases must be same length as list of conditions")
     out = default
     for cond, choice in reversed(list(zip(condlist, choicelist))):
-        out = where(np.asarray(lower_all(cond), dtype=bool), choice, out)
+        out = where(as_dtype(lower_all(cond), bool), choice, out)   # staged where cond is
     shape = np.broadcast_shapes(*(shape_of(c) for c in (*condlist, *choicelist, default)))
     return out if shape_of(out) == shape else broadcast_to(out, shape=shape)
 
