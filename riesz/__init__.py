@@ -6,7 +6,7 @@ its transpose to a cotangent (``vjp``), and the gradient is the vector that
 represents it under the inner product (``grad``). See README.md.
 """
 from . import numpy, tree  # noqa: F401
-from .core import NoRuleError
+from .core import NoRuleError, EscapedTracerError
 from .custom import custom_vjp, custom_jvp, checkpoint, remat
 from .batching import vmap
 from .linear_map import LinearMap, linearize, linear_transpose
@@ -17,10 +17,12 @@ from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map
 from .staging import trace, Program, ConcretizationError
 from .source import source
 from .jit import jit
+from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `import riesz`)
 
 __version__ = "0.1.0"
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
+           "EscapedTracerError",
            "custom_vjp", "stop_gradient",
            "custom_jvp", "checkpoint", "remat", "vmap",
            "LinearMap", "linearize", "linear_transpose",

@@ -62,6 +62,7 @@ class BatchTrace(Trace):
         self.size = size
 
     def process(self, prim, args, params):
+        self.check_open(prim.name)
         vals, batched = self._unbox(args)
         out = rule_for(prim)(prim, vals, batched, self.size, **params)
         if prim.multiple_results:
@@ -73,14 +74,17 @@ class BatchTrace(Trace):
     # batched rules, so the user's rules are still the ones differentiated.
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
+        self.check_open(name)
         vals, batched = self._unbox(args)
         fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
         return self._box_out(bind_custom_vjp(name, fun_b, fwd_b, bwd_b, vals))
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        self.check_open(name)
         vals, batched = self._unbox(args)
         fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
 
+        @self._reopening
         def jvp_b(primals, tangents):
             # a tangent has its primal's shape, so it is batched exactly when the primal is
             out, t_out = jvp(self._box(primals, batched), self._box(tangents, batched))
@@ -111,14 +115,30 @@ class BatchTrace(Trace):
             return out.val
         return np.broadcast_to(out, (self.size,) + shape_of(out))
 
+    def _reopening(self, rule):
+        """``rule``, run with this trace open: a lower level calls the batched rules of a
+        custom function when it needs them (its backward pass, a ``LinearMap`` applied
+        later), which may be after vmap has returned and closed the trace."""
+        @functools.wraps(rule)
+        def run_open(*args):
+            closed, self.closed = self.closed, False
+            try:
+                return rule(*args)
+            finally:
+                self.closed = closed
+        return run_open
+
     def _batched_rules(self, fun, fwd, bwd, batched):
+        @self._reopening
         def fun_b(*vals):
             return self._unbox_out(fun(*self._box(vals, batched)))
 
+        @self._reopening
         def fwd_b(*vals):
             out, res = fwd(*self._box(vals, batched))
             return self._unbox_out(out), res
 
+        @self._reopening
         def bwd_b(res, g):
             g = tuple(self._box(g, [True] * len(g))) if isinstance(g, tuple) \
                 else BatchTracer(self, g)
@@ -142,6 +162,8 @@ def batch_map(f, leaves, batched, size):
         out_leaves, out_tree = tree_flatten(f(*boxed))
     except BatchedValueError:
         return _map_by_loop(f, leaves, batched, size)
+    finally:
+        trace.close()
     vals, flags = [], []
     for o in out_leaves:
         mine = type(o) is BatchTracer and o._trace is trace
@@ -160,15 +182,17 @@ def _map_by_loop(f, leaves, batched, size):
 
 
 def vmap(f, in_axes=0, out_axes=0):
-    """Vectorize ``f`` over an axis of its arguments (JAX's semantics for these cases).
+    """Vectorize ``f`` over an axis of its arguments (JAX's semantics).
 
     ``in_axes`` is an int (the batch axis of every argument), ``None`` (not
-    batched), or a tuple with one int or ``None`` per positional argument, applied
-    to every leaf of that argument. ``out_axes`` is an int or ``None``, or a tuple
-    with one per element of a tuple output; outputs that do not depend on a batched
-    input are broadcast along the batch axis (``None`` requires that). vmap nests
-    with itself and with every other transform. A function that needs the concrete
-    value of a batched argument (``if x > 0``) is called once per example instead.
+    batched), or a tuple with one entry per positional argument; an entry is an
+    int or ``None`` for every leaf of that argument, or a container of the
+    argument's structure holding one (a pytree prefix, e.g. ``({"w": None, "x": 0},)``).
+    Keyword arguments are batched along axis 0. ``out_axes`` is the same for the
+    output; outputs that do not depend on a batched input are broadcast along the
+    batch axis (``None`` requires that). vmap nests with itself and with every other
+    transform. A function that needs the concrete value of a batched argument
+    (``if x > 0``) is called once per example instead.
 
     >>> import numpy as np, riesz
     >>> riesz.vmap(lambda x, y: x @ y, in_axes=(0, None))(np.ones((5, 3)), np.ones(3)).shape
@@ -177,22 +201,25 @@ def vmap(f, in_axes=0, out_axes=0):
     fname = getattr(f, "__name__", "f")
 
     @functools.wraps(f)
-    def vmapped(*args):
-        axes = _per_argument(in_axes, len(args), "in_axes", fname)
+    def vmapped(*args, **kwargs):
+        specs = _per_argument(in_axes, len(args), fname) + [0]
         leaves, batched, arg_trees = [], [], []
         sizes = set()
-        for arg, axis in zip(args, axes):
+        for k, (arg, spec) in enumerate(zip(args + (kwargs,), specs)):
             arg_leaves, tree = tree_flatten(arg)
             arg_trees.append(tree)
-            for x in arg_leaves:
+            for x, axis in zip(arg_leaves, _axes_per_leaf(spec, tree, fname, "in_axes")):
                 if axis is None:
                     leaves.append(x)
                     batched.append(False)
                     continue
                 ndim = len(shape_of(x))
                 if not -ndim <= axis < ndim:
-                    raise ValueError(f"vmap({fname}): in_axes={axis} but an argument has "
-                                     f"shape {shape_of(x)}")
+                    where = (f"argument {k}" if k < len(args) else
+                             "a keyword argument (keyword arguments are batched along axis 0; "
+                             "bind unbatched ones with functools.partial)")
+                    raise ValueError(f"vmap({fname}): in_axes={axis} but {where} has a value "
+                                     f"of shape {shape_of(x)}")
                 sizes.add(shape_of(x)[axis])
                 leaves.append(np.moveaxis(x, axis, 0) if axis % ndim else x)
                 batched.append(True)
@@ -204,11 +231,12 @@ def vmap(f, in_axes=0, out_axes=0):
 
         def flat_f(*flat):
             it = iter(flat)
-            return f(*[tree_unflatten(t, [next(it) for _ in range(t.num_leaves)])
-                       for t in arg_trees])
+            *positional, keywords = [tree_unflatten(t, [next(it) for _ in range(t.num_leaves)])
+                                     for t in arg_trees]
+            return f(*positional, **keywords)
 
         vals, out_tree, flags = batch_map(flat_f, leaves, batched, size)
-        outs = _per_output(out_axes, out_tree, fname)
+        outs = _axes_per_leaf(out_axes, out_tree, fname, "out_axes")
         result = []
         for v, b, axis in zip(vals, flags, outs):
             if axis is None:
@@ -225,23 +253,34 @@ def vmap(f, in_axes=0, out_axes=0):
     return vmapped
 
 
-def _per_argument(in_axes, nargs, what, fname):
-    if in_axes is None or isinstance(in_axes, (int, np.integer)):
+def _is_axis(spec):
+    return spec is None or isinstance(spec, (int, np.integer))
+
+
+def _per_argument(in_axes, nargs, fname):
+    """One ``in_axes`` entry per positional argument."""
+    if _is_axis(in_axes):
         return [in_axes] * nargs
     if not isinstance(in_axes, (tuple, list)) or len(in_axes) != nargs:
-        raise ValueError(f"vmap({fname}): {what}={in_axes!r} must be an int, None, or a tuple "
-                         f"with one int or None per argument ({nargs} given)")
-    for a in in_axes:
-        if not (a is None or isinstance(a, (int, np.integer))):
-            raise TypeError(f"vmap({fname}): {what} entries must be ints or None, got {a!r}")
+        raise ValueError(f"vmap({fname}): in_axes={in_axes!r} must be an int, None, or a tuple "
+                         f"with one entry per positional argument ({nargs} given)")
     return list(in_axes)
 
 
-def _per_output(out_axes, out_tree, fname):
-    """One axis (or None) per output leaf."""
-    if out_axes is None or isinstance(out_axes, (int, np.integer)):
-        return [out_axes] * out_tree.num_leaves
-    if out_tree.kind not in (tuple, list) or len(out_axes) != len(out_tree.children):
-        raise ValueError(f"vmap({fname}): out_axes={out_axes!r} must be an int, None, or one "
-                         f"per element of a tuple output")
-    return [a for a, child in zip(out_axes, out_tree.children) for _ in range(child.num_leaves)]
+def _axes_per_leaf(spec, tree, fname, what):
+    """One axis (an int or None) per leaf of a pytree of structure ``tree``, from ``spec``:
+    an int or None for the whole subtree, or a container of ``tree``'s kind holding one
+    spec per child (JAX's pytree prefix)."""
+    if _is_axis(spec):
+        return [spec] * tree.num_leaves
+    if tree.kind is dict and isinstance(spec, dict) and sorted(spec) == list(tree.aux):
+        children = [spec[k] for k in tree.aux]
+    elif tree.kind not in (None, dict) and isinstance(spec, (tuple, list)) \
+            and len(spec) == len(tree.children):
+        children = list(spec)
+    else:
+        raise ValueError(f"vmap({fname}): the {what} entry {spec!r} does not match the "
+                         f"structure {tree} it applies to; give an int or None for the whole "
+                         f"value, or a container of that structure with one entry per element")
+    return [axis for child, sub in zip(tree.children, children)
+            for axis in _axes_per_leaf(sub, child, fname, what)]

@@ -23,13 +23,18 @@ import contextlib
 import itertools
 
 __all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
-           "bind_custom_jvp", "ZERO", "full_lower", "NoRuleError"]
+           "bind_custom_jvp", "ZERO", "full_lower", "NoRuleError", "EscapedTracerError"]
 
 _levels = itertools.count(1)
 
 
 class NoRuleError(NotImplementedError):
     """A primitive lacks the derivative rule a transform asked for."""
+
+
+class EscapedTracerError(RuntimeError):
+    """A traced value was used after the transform that traced it had returned (it was
+    stored in a global, a list or an attribute while the function was being traced)."""
 
 
 class _Zero:
@@ -93,10 +98,38 @@ class Tracer:
 
 
 class Trace:
-    __slots__ = ("level",)
+    __slots__ = ("level", "closed")
 
     def __init__(self):
         self.level = next(_levels)
+        self.closed = False
+
+    def close(self):
+        """The transform that opened this trace has returned: from now on an operation on
+        one of its tracers raises :class:`EscapedTracerError` instead of recording into a
+        trace nobody reads (which would give a wrong answer, silently)."""
+        self.closed = True
+
+    def check_no_closure(self, name, out):
+        """``out``, computed by a custom rule from its arguments one level down, holds none
+        of this trace's tracers: it would if the function closed over a value being
+        differentiated here, whose derivative the rule cannot give."""
+        for x in (out if isinstance(out, tuple) else (out,)):
+            if isinstance(x, Tracer) and x._trace is self:
+                raise TypeError(
+                    f"{name}: the function closes over a value that is being differentiated "
+                    f"(a parameter captured from an enclosing scope, say), so its custom rule "
+                    f"cannot give that value's derivative. Pass the value as an argument "
+                    f"instead, e.g. riesz.checkpoint(lambda h, W: block(h, W))(h, W)")
+
+    def check_open(self, prim_name):
+        if self.closed:
+            raise EscapedTracerError(
+                f"{prim_name} was applied to a traced value of a transform that has already "
+                f"returned (level {self.level}): the function stored an intermediate value "
+                f"(in a global, a list or an attribute) while it was being differentiated, "
+                f"and it was used afterwards. Return the value from the function instead "
+                f"(has_aux=True returns extra values from grad and vjp)")
 
 
 def _top_trace(args):
@@ -201,6 +234,7 @@ class JVPTrace(Trace):
     add = None  # set by riesz.rules: the differentiable sum of two tangents
 
     def process(self, prim, args, params):
+        self.check_open(prim.name)
         primals = []
         tangents = []
         for a in args:
@@ -229,12 +263,14 @@ class JVPTrace(Trace):
         return fun(*args)   # forward mode differentiates the primal implementation
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
+        self.check_open(name)
         primals, tangents = [], []
         for a in args:
             mine = type(a) is JVPTracer and a._trace is self
             primals.append(a.primal if mine else a)
             tangents.append(a.tangent if mine else None)
         out, t_out = jvp(primals, tangents)
+        self.check_no_closure(name, out)
         if isinstance(out, tuple):
             return tuple(JVPTracer(self, o, t) for o, t in zip(out, t_out))
         return JVPTracer(self, out, t_out)
@@ -304,6 +340,7 @@ class VJPTrace(Trace):
         return vals, parents, lower
 
     def process(self, prim, args, params):
+        self.check_open(prim.name)
         vals, parents, lower = self._unbox(args)
         ans = bind(prim, vals, params) if lower else prim.impl(*vals, **params)
         if not parents:
@@ -318,10 +355,12 @@ class VJPTrace(Trace):
         return self.process_custom_vjp(name, fun, fwd, bwd, args)
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
+        self.check_open(name)
         vals, parents, _ = self._unbox(args)
         if not parents:
             return fun(*vals)
         ans, residuals = fwd(*vals)
+        self.check_no_closure(name, ans)
         last = [None, None]
 
         def cotangents(g):

@@ -33,12 +33,13 @@ Rules are written with NumPy operations as usual, so higher derivatives
 differentiate through them.
 """
 import functools
+import inspect
 
 import numpy as np
 
 from .core import bind_custom_vjp, bind_custom_jvp
 from .rules.define import shape_of, dtype_of
-from .transforms import vjp
+from .transforms import vjp, _split_args
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
@@ -46,6 +47,11 @@ __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
 
 def _zeros(x):
     return np.zeros(shape_of(x), dtype_of(x))
+
+
+def _all_inexact(tree):
+    """Whether every leaf of ``tree`` is floating-point or complex (differentiable)."""
+    return all(np.issubdtype(dtype_of(x), np.inexact) for x in tree_flatten(tree)[0])
 
 
 class _FlatCall:
@@ -87,10 +93,26 @@ class _FlatCall:
             raise TypeError(f"custom rule of {self.name}: the backward rule must return a tuple "
                             f"of {len(self.diff)} cotangent(s), one per differentiable argument")
         leaves = []
-        for c, a in zip(cts, self.diff):
-            a_leaves = tree_flatten(a)[0]
-            leaves.extend([_zeros(x) for x in a_leaves] if c is None else tree_flatten(c)[0])
+        for k, (c, a) in enumerate(zip(cts, self.diff)):
+            a_leaves, a_tree = tree_flatten(a)
+            if c is None:
+                leaves.extend(_zeros(x) for x in a_leaves)
+                continue
+            c_leaves, c_tree = tree_flatten(c)
+            self.check_like(c_leaves, c_tree, a_leaves, a_tree,
+                            f"the backward rule's cotangent {k}", f"differentiable argument {k}")
+            leaves.extend(c_leaves)
         return leaves
+
+    def check_like(self, leaves, tree, like_leaves, like_tree, what, like_what):
+        """A rule's (co)tangent has the structure and shapes of the value it pairs with."""
+        if tree != like_tree:
+            raise TypeError(f"custom rule of {self.name}: {what} has structure {tree} but "
+                            f"{like_what} has structure {like_tree}")
+        for x, like in zip(leaves, like_leaves):
+            if shape_of(x) != shape_of(like):
+                raise ValueError(f"custom rule of {self.name}: {what} has shape {shape_of(x)} "
+                                 f"but {like_what} has shape {shape_of(like)}")
 
     def output_cotangents(self, g, outs):
         """The engine's output cotangent (one, or a tuple with None for zero) as the
@@ -100,42 +122,81 @@ class _FlatCall:
                               [_zeros(o) if c is None else c for c, o in zip(g, outs)])
 
 
-class custom_vjp:
+class _CustomFunction:
+    """What ``custom_vjp`` and ``custom_jvp`` share: the wrapped function, its
+    ``nondiff_argnums``, and keyword arguments resolved to positions (as in JAX), so
+    ``f(x, n=3)`` and ``f(x, 3)`` are the same call."""
+
+    def __init__(self, fun, nondiff_argnums=()):
+        functools.update_wrapper(self, fun, updated=())
+        # a functools.partial or a callable object (a Module) has no __name__ of its own
+        self.__name__ = getattr(fun, "__name__", type(fun).__name__)
+        self.fun = fun
+        self.nondiff_argnums = tuple(nondiff_argnums)
+        try:
+            self._signature = inspect.signature(fun)
+        except (TypeError, ValueError):   # builtins without one take positional arguments
+            self._signature = None
+
+    def _positional(self, args, kwargs):
+        """The call's arguments, all positional, defaults filled in."""
+        if self._signature is None:
+            if kwargs:
+                raise TypeError(f"{self.__name__}: pass the arguments positionally")
+            return args
+        try:
+            bound = self._signature.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError(f"{self.__name__}: {e}") from None
+        if bound.kwargs:
+            raise TypeError(f"{self.__name__}: a function with custom derivative rules takes "
+                            f"positional arguments; keyword-only {sorted(bound.kwargs)} cannot "
+                            f"be given a position")
+        bound.apply_defaults()   # positional defaults only: keyword-only ones stay the function's
+        return bound.args
+
+
+class custom_vjp(_CustomFunction):
     """Decorator: give ``fun`` a hand-written reverse-mode rule with :meth:`defvjp`."""
 
     def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.fwd = self.bwd = None
 
     def defvjp(self, fwd, bwd):
-        """``fwd(*args) -> (out, residuals)``; ``bwd(residuals, g) -> tuple of cotangents``,
-        one per differentiable argument, each of its argument's structure (``None`` for zero)."""
+        """``fwd(*args) -> (out, residuals)`` takes every argument;
+        ``bwd(*nondiff_args, residuals, g) -> tuple of cotangents``, one per
+        differentiable argument, each of its argument's structure (``None`` for zero).
+        As in JAX the arguments in ``nondiff_argnums`` come first in ``bwd``, in order."""
         self.fwd, self.bwd = fwd, bwd
         return self
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.fwd is None:
             raise TypeError(f"custom_vjp function {self.__name__} has no rule yet: call "
                             f"{self.__name__}.defvjp(fwd, bwd) first")
-        call = _FlatCall(self.__name__, args, self.nondiff_argnums)
+        call = _FlatCall(self.__name__, self._positional(args, kwargs), self.nondiff_argnums)
+        static = [call.static[i] for i in sorted(call.static)]
 
         def fun(*leaves):
             return call.flat_out(self.fun(*call.full_args(leaves)))
 
         def fwd(*leaves):
-            out, res = self.fwd(*call.full_args(leaves))
+            pair = self.fwd(*call.full_args(leaves))
+            if not (isinstance(pair, tuple) and len(pair) == 2):
+                raise TypeError(f"custom_vjp {self.__name__}: the forward rule must return a pair "
+                                f"(output, residuals), got {type(pair).__name__}")
+            out, res = pair
             return call.flat_out(out), (res, tree_flatten(out)[0])
 
         def bwd(res, g):
             res, outs = res
-            return call.cotangent_leaves(self.bwd(res, call.output_cotangents(g, outs)))
+            return call.cotangent_leaves(self.bwd(*static, res, call.output_cotangents(g, outs)))
 
         return call.unflatten_out(bind_custom_vjp(self.__name__, fun, fwd, bwd, call.leaves))
 
 
-class custom_jvp:
+class custom_jvp(_CustomFunction):
     """Decorator: give ``fun`` a hand-written forward-mode rule with :meth:`defjvp`.
 
     The rule is ``jvp(primals, tangents) -> (out, tangent_out)`` with ``primals``
@@ -145,9 +206,7 @@ class custom_jvp:
     """
 
     def __init__(self, fun, nondiff_argnums=()):
-        functools.update_wrapper(self, fun)
-        self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        super().__init__(fun, nondiff_argnums)
         self.jvp = None
 
     def defjvp(self, jvp):
@@ -155,11 +214,11 @@ class custom_jvp:
         self.jvp = jvp
         return jvp
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         if self.jvp is None:
             raise TypeError(f"custom_jvp function {self.__name__} has no rule yet: call "
                             f"{self.__name__}.defjvp(jvp) first")
-        call = _FlatCall(self.__name__, args, self.nondiff_argnums)
+        call = _FlatCall(self.__name__, self._positional(args, kwargs), self.nondiff_argnums)
         static = [call.static[i] for i in sorted(call.static)]
 
         def fun(*leaves):
@@ -170,10 +229,8 @@ class custom_jvp:
             out, t_out = self.jvp(*static, tuple(call.diff_args(primals)),
                                   tuple(call.diff_args(tangents)))
             t_leaves, t_tree = tree_flatten(t_out)
-            if t_tree != tree_flatten(out)[1]:
-                raise TypeError(f"custom_jvp {self.__name__}: the rule returned a tangent of "
-                                f"structure {t_tree} for an output of structure "
-                                f"{tree_flatten(out)[1]}")
+            call.check_like(t_leaves, t_tree, *tree_flatten(out), "the rule's output tangent",
+                            "the output")
             return call.flat_out(out), call.single_or_tuple(t_leaves)
 
         def fwd(*leaves):
@@ -199,22 +256,27 @@ def checkpoint(f, static_argnums=()):
     right after: peak memory holds one checkpointed segment's intermediates instead
     of all of them, for one extra forward pass. The derivatives are the same as
     ``f``'s. Arguments listed in ``static_argnums`` are not differentiated (for
-    integers, flags, and the like). Forward mode is unaffected.
+    flags, sizes and other values that steer the computation); integer and boolean
+    arguments get no cotangent either way. Forward mode is unaffected.
+
+    Values being differentiated must be arguments, not closures: for a layer's
+    parameters write ``checkpoint(lambda layer, h: layer(h))(layer, h)`` (a module is a
+    pytree argument); a closure over them raises a TypeError saying so.
     """
     static_argnums = tuple(static_argnums)
 
     def fwd(*args):
         return f(*args), args
 
-    def bwd(args, g):
-        diff = [i for i in range(len(args)) if i not in static_argnums]
-
-        def f_of_diff(*d):
-            full = list(args)
-            for i, x in zip(diff, d):
-                full[i] = x
-            return f(*full)
-        return vjp(f_of_diff, *[args[i] for i in diff])[1](g)
+    def bwd(*static_and_residuals):
+        args, g = static_and_residuals[-2:]   # the static arguments are also in args
+        diff = tuple(i for i, a in enumerate(args)
+                     if i not in static_argnums and _all_inexact(a))
+        cts = {}
+        if diff:
+            f_of_diff, diff_args, _ = _split_args(f, args, {}, diff, "checkpoint")
+            cts = dict(zip(diff, vjp(f_of_diff, *diff_args)[1](g)))
+        return tuple(cts.get(i) for i in range(len(args)) if i not in static_argnums)
 
     wrapped = custom_vjp(f, nondiff_argnums=static_argnums)
     wrapped.defvjp(fwd, bwd)

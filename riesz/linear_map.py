@@ -17,7 +17,7 @@ import numpy as np
 
 from .core import JVPTrace, ZERO
 from .rules.define import shape_of, dtype_of
-from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble
+from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble, _tangent_like
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["LinearMap", "linearize", "linear_transpose"]
@@ -120,10 +120,15 @@ class LinearMap:
             self._T._T = self
         return self._T
 
+    # NumPy defers ``u @ A`` to __rmatmul__ below instead of making A an object array
+    __array_ufunc__ = None
+
     def __matmul__(self, other):
-        """The composition ``self ∘ other``: apply ``other`` first (the chain rule's order)."""
+        """``A @ B`` for a map B is the composition ``A ∘ B``: apply B first (the chain rule's
+        order). ``A @ v`` for a vector v is ``A(v)``, as for the matrix ``A.matrix()``
+        contracted with v (and scipy's ``LinearOperator``)."""
         if not isinstance(other, LinearMap):
-            return NotImplemented
+            return self(*other) if self._nargs is not None else self(other)
         if not other.out_space.same_shapes(self.in_space):
             raise ValueError(f"cannot compose {self!r} @ {other!r}: the right map's output "
                              f"space {other.out_space} is not the left map's input space "
@@ -132,6 +137,10 @@ class LinearMap:
                          lambda w: other._transpose(self._transpose(w)),
                          other.in_space, self.out_space,
                          name=f"({self.name} @ {other.name})", nargs=other._nargs)
+
+    def __rmatmul__(self, other):
+        """``u @ A`` for a covector u is ``Aᵀ(u)``: uᵀA, the VJP."""
+        return self.T(other)
 
     def matrix(self):
         """The generalized Jacobian: for V and W single arrays, shape ``w.shape + v.shape``.
@@ -166,7 +175,8 @@ def linearize(f, *primals):
     out_space = Space(rec.out_tree, [v for v, _ in rec.lowered])
 
     def apply(v):
-        tangents = tree_flatten(v)[0]
+        tangents = [_tangent_like(t, x, k)
+                    for k, (t, x) in enumerate(zip(tree_flatten(v)[0], rec.flat))]
         outs = _tape_jvp(rec.trace, rec.in_slots, tangents,
                          [slot for _, slot in rec.lowered])
         return tree_unflatten(rec.out_tree, [_like(t, y) for t, (y, _) in zip(outs, rec.lowered)])

@@ -41,14 +41,31 @@ def _check_differentiable(leaves, what):
                 + (f" (leaf {i} of the pytree)" if len(leaves) > 1 else ""))
 
 
+def _check_outputs(leaves, what):
+    """The leaves of a differentiated function's output are arrays or numbers."""
+    for x in leaves:
+        if not isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
+            raise TypeError(f"{what} returned a {type(x).__name__} ({x!r:.60}); a "
+                            f"differentiated function returns arrays, numbers, or pytrees "
+                            f"(tuples, lists, dicts) of them. A function returned from inside "
+                            f"a transform cannot carry its derivative out: differentiate it "
+                            f"where it is applied instead")
+
+
 def _argnums_tuple(argnums, nargs, fname):
     single = isinstance(argnums, (int, np.integer))
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
             raise ValueError(f"{fname}: argnums={argnums!r} but the function was called with "
-                             f"{nargs} positional argument(s)")
-    return tuple(a % nargs for a in nums), single
+                             f"{nargs} positional argument(s); keyword arguments are passed "
+                             f"through undifferentiated, so pass the differentiated ones "
+                             f"positionally")
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{fname}: argnums={argnums!r} names an argument twice; list each "
+                         f"argument once")
+    return nums, single
 
 
 def _like(ct, x):
@@ -102,6 +119,7 @@ class Recording:
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
         out_flat, self.out_tree = tree_flatten(out)
+        _check_outputs(out_flat, "vjp: the function")
         self.lowered = [_lower(o, self.trace) for o in out_flat]
         self.out = tree_unflatten(self.out_tree, [v for v, _ in self.lowered])
 
@@ -116,6 +134,7 @@ class Recording:
             if shape_of(c) != shape_of(v):
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
                                  f"output it pairs with has shape {shape_of(v)}")
+            _check_cotangent_kind(c, v, k)
             if slot is not None:
                 seeds.append((slot, c))
         cts = self.trace.backward(seeds)
@@ -127,14 +146,24 @@ def _trace_vjp(f, args, flat, in_tree, has_aux):
     trace = VJPTrace()
     boxed = [trace.new_input(x) for x in flat]
     in_slots = [b.slot for b in boxed]
-    out = f(*tree_unflatten(in_tree, boxed))
+    try:
+        out = f(*tree_unflatten(in_tree, boxed))
+    finally:
+        trace.close()
     aux = None
     if has_aux:
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError("has_aux=True needs the function to return a pair (output, aux)")
-        out, aux = out
+        out, aux = _split_aux(out)
         aux = _lower_aux(aux, trace)
     return out, aux, trace, in_slots
+
+
+def _split_aux(out):
+    """``(output, aux)`` of a function differentiated with ``has_aux=True``."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"has_aux=True needs the function to return a pair (output, aux), "
+                        f"got {type(out).__name__}"
+                        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    return out
 
 
 def _split_args(f, args, kwargs, argnums, what):
@@ -200,6 +229,7 @@ def _check_scalar_output(value, fname, holomorphic=False):
         raise TypeError(f"grad: {fname} returned a {type(value).__name__}; grad needs a real "
                         f"scalar output. Use has_aux=True to return extra values, or vjp / "
                         f"jacobian for several outputs")
+    _check_outputs([value], f"grad: {fname}")
     shape, dtype = shape_of(value), dtype_of(value)
     if shape != ():
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "
@@ -342,18 +372,19 @@ def jvp(f, primals, tangents, has_aux=False):
     if t_tree != in_tree:
         raise ValueError(f"jvp: tangents have structure {t_tree} but primals have {in_tree}")
     _check_differentiable(flat, "jvp: a primal")
-    for k, (x, t) in enumerate(zip(flat, t_flat)):
-        if shape_of(t) != shape_of(x):
-            raise ValueError(f"jvp: tangent {k} has shape {shape_of(t)} but its primal has "
-                             f"shape {shape_of(x)}")
+    t_flat = [_tangent_like(t, x, k) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
     boxed = [JVPTracer(trace, x, t) for x, t in zip(flat, t_flat)]
-    out = f(*tree_unflatten(in_tree, boxed))
+    try:
+        out = f(*tree_unflatten(in_tree, boxed))
+    finally:
+        trace.close()
     aux = None
     if has_aux:
-        out, aux = out
+        out, aux = _split_aux(out)
         aux = _lower_aux(aux, trace)
     out_flat, out_tree = tree_flatten(out)
+    _check_outputs(out_flat, "jvp: the function")
     vals, tans = [], []
     for o in out_flat:
         if type(o) is JVPTracer and o._trace is trace:
@@ -364,6 +395,29 @@ def jvp(f, primals, tangents, has_aux=False):
             tans.append(_like(None, o))
     result = (tree_unflatten(out_tree, vals), tree_unflatten(out_tree, tans))
     return result + (aux,) if has_aux else result
+
+
+def _tangent_like(t, x, k):
+    """Tangent ``k`` checked against its primal ``x`` and given ``x``'s dtype: a tangent
+    lives in the primal's space, so only its precision may differ (float32 for float64)."""
+    if shape_of(t) != shape_of(x):
+        raise ValueError(f"jvp: tangent {k} has shape {shape_of(t)} but its primal has "
+                         f"shape {shape_of(x)}")
+    t_dtype, x_dtype = np.dtype(dtype_of(t)), np.dtype(dtype_of(x))
+    if not _is_inexact(t_dtype) or (t_dtype.kind == "c" and x_dtype.kind != "c"):
+        raise TypeError(f"jvp: tangent {k} has dtype {t_dtype} but its primal has dtype "
+                        f"{x_dtype}; give a tangent of the primal's dtype "
+                        f"(e.g. np.ones_like(x))")
+    return _like(t, x)
+
+
+def _check_cotangent_kind(c, y, k):
+    """A complex cotangent pairs with a complex output only: a real output has no
+    imaginary direction for it to weigh (its imaginary part would be dropped)."""
+    if _is_complex(c) and not _is_complex(y):
+        raise TypeError(f"pullback: cotangent {k} is complex ({np.dtype(dtype_of(c))}) but the "
+                        f"output it pairs with is real ({np.dtype(dtype_of(y))}); give a real "
+                        f"cotangent, or make the output complex")
 
 
 # ---------------------------------------------------------------- Jacobians and Hessians
@@ -451,6 +505,7 @@ def jacfwd(f, argnums=0, has_aux=False):
         def push(*tangent_leaves):
             out = jvp(f_of_diff, diff_args, tree_unflatten(in_tree, tangent_leaves),
                       has_aux=has_aux)
+            _check_jacobian_dtypes("forward", flat, tree_flatten(out[0])[0])
             aux[:] = out[2:]
             return out[1]
 
@@ -478,9 +533,29 @@ def jacrev(f, argnums=0, has_aux=False):
     return jac_f
 
 
+def _is_complex(x):
+    return np.issubdtype(dtype_of(x), np.complexfloating)
+
+
+def _check_jacobian_dtypes(mode, in_leaves, out_leaves):
+    """The Jacobian of a real-to-complex map needs forward mode (a cotangent's imaginary
+    part has nowhere to go in a real input), and that of a complex-to-real map reverse
+    mode (forward mode pushes the real directions of a complex input only)."""
+    complex_in = any(map(_is_complex, in_leaves))
+    complex_out = any(map(_is_complex, out_leaves))
+    if mode == "forward" and complex_in and not all(map(_is_complex, out_leaves)):
+        raise TypeError("jacfwd: a complex input with a real output; forward mode sees only "
+                        "the real direction of each complex entry. Use jacrev (each row the "
+                        "gradient of one output, riesz.grad's convention for complex inputs)")
+    if mode == "reverse" and complex_out and not all(map(_is_complex, in_leaves)):
+        raise TypeError("jacrev: a real input with a complex output; reverse mode would drop "
+                        "the imaginary part of each row. Use jacfwd")
+
+
 def _jacrev_from_pullback(out, pullback, diff_args, single):
     out_flat, out_tree = tree_flatten(out)
     in_tree = tree_flatten(diff_args)[1]
+    _check_jacobian_dtypes("reverse", tree_flatten(diff_args)[0], out_flat)
     # ∂f(x)ᵀ e_k: the k-th row of the Jacobian
     by_output, _ = jacobian_blocks(lambda *c: pullback(tree_unflatten(out_tree, c)),
                                    out_flat, forward=False)
@@ -524,9 +599,13 @@ def jacobian(f, argnums=0, mode="auto", has_aux=False):
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacobian")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
-        n_in = sum(_size(x) for x in tree_flatten(diff_args)[0])
-        n_out = sum(_size(y) for y in tree_flatten(out[0])[0])
-        if n_in < n_out:
+        in_leaves, out_leaves = tree_flatten(diff_args)[0], tree_flatten(out[0])[0]
+        n_in = sum(_size(x) for x in in_leaves)
+        n_out = sum(_size(y) for y in out_leaves)
+        # a real input with a complex output has a Jacobian in forward mode only
+        real_to_complex = any(map(_is_complex, out_leaves)) and not all(
+            map(_is_complex, in_leaves))
+        if n_in < n_out and not any(map(_is_complex, in_leaves)) or real_to_complex:
             return jacfwd(f, argnums, has_aux)(*args, **kwargs)
         jac = _jacrev_from_pullback(out[0], out[1], diff_args, single)
         return (jac, out[2]) if has_aux else jac

@@ -153,15 +153,21 @@ def test_schedules():
 # ------------------------------------------------------------ Newton's method
 
 
-def test_hvp_is_the_hessian_times_a_vector():
+def test_hvp_of_a_model_is_the_hessian_times_a_vector():
+    # Newton's products H v, on model-shaped parameters, against finite differences of
+    # the gradient along v
     r = np.random.default_rng(0)
-    a = r.standard_normal((4, 4))
-    f = lambda x: np.sum(np.tanh(a @ x) ** 2)   # noqa: E731
-    x, v = r.standard_normal(4), r.standard_normal(4)
-    # the Hessian column by column from hvp, against finite differences of the gradient
+    model = nn.Linear(3, 2, rng=r)
+    x = r.standard_normal((4, 3))
+    f = lambda m: np.sum(np.tanh(m(x)) ** 2)   # noqa: E731
+    v = riesz.tree_map(lambda p: r.standard_normal(p.shape), model)
     eps = 1e-6
-    fd = (riesz.grad(f)(x + eps * v) - riesz.grad(f)(x - eps * v)) / (2 * eps)
-    np.testing.assert_allclose(optim.hvp(f, x, v), fd, rtol=1e-6, atol=1e-8)
+    grad_at = lambda s: riesz.grad(f)(riesz.tree_map(lambda p, d: p + s * d, model, v))  # noqa
+    fd = riesz.tree_map(lambda a, b: (a - b) / (2 * eps), grad_at(eps), grad_at(-eps))
+    hv = riesz.hvp(f, (model,), (v,))
+    assert type(hv) is nn.Linear
+    for got, want in zip(hv.parameters(), fd.parameters()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
 
 
 def test_newton_solves_a_quadratic_in_one_step():

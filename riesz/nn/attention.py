@@ -263,7 +263,7 @@ def _attention_fwd(q, k, v, config):
     return out, (q, k, v, out, stat, A, config)
 
 
-def _attention_bwd(residuals, g):
+def _attention_bwd(config, residuals, g):
     q, k, v, out, stat, A, config = residuals
     if A is None and not _traced(g):
         dq, dk, dv = _fused_backward(q, k, v, out, stat, g, config)

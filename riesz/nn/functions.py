@@ -110,11 +110,17 @@ def _reduce(losses, reduction):
 def _check_labels(labels, scores, name):
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
-        raise TypeError(f"{name}: labels must be integer class indices, got dtype {labels.dtype}")
+        raise TypeError(f"{name}: labels must be integer class indices, got dtype {labels.dtype}"
+                        + (f" (class probabilities need the scores' shape {tuple(scores.shape)})"
+                           if name == "softmax_cross_entropy" else ""))
     if labels.shape != tuple(scores.shape[:-1]):
         raise ValueError(f"{name}: labels have shape {labels.shape} but the scores have shape "
                          f"{tuple(scores.shape)}; labels need the scores' shape without its "
-                         f"last (class) axis")
+                         f"last (class) axis"
+                         + ("; one-hot rows or class probabilities must be floating-point "
+                            "(labels.astype(float))"
+                            if labels.shape == tuple(scores.shape) and name ==
+                            "softmax_cross_entropy" else ""))
     classes = scores.shape[-1]
     if labels.size and (labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"{name}: labels must lie in [0, {classes}), got values in "
@@ -138,24 +144,45 @@ def nll(log_probs, labels, reduction="mean"):
 
 
 def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0):
-    """Cross-entropy of integer ``labels`` against softmax(``logits``) (..., classes).
+    """Cross-entropy of ``labels`` against p = softmax(``logits``) (..., classes).
 
-    With label smoothing ε the target puts 1 - ε on the label and ε spread evenly
-    over all classes: loss = (1 - ε)·(-log p[label]) + ε·mean_c(-log p[c]).
+    ``labels`` are integer class indices (the logits' shape without the class axis),
+    or class probabilities of the logits' own shape (one-hot rows, soft targets), as
+    PyTorch's ``cross_entropy`` and optax's ``softmax_cross_entropy`` take them:
+    loss = -Σ_c labels[c] log p[c]. With label smoothing ε the target puts 1 - ε on the
+    label and ε spread evenly over all classes:
+    loss = (1 - ε)·(-log p[label]) + ε·mean_c(-log p[c]).
     """
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing={label_smoothing}; it must lie in [0, 1)")
-    labels = _check_labels(labels, logits, "softmax_cross_entropy")
     log_probs = log_softmax(logits)
-    losses = -_pick(log_probs, labels)
+    label_dtype = labels.dtype if hasattr(labels, "dtype") else np.asarray(labels).dtype
+    if np.shape(labels) == np.shape(logits) and np.issubdtype(label_dtype, np.inexact):
+        losses = -np.sum(labels * log_probs, axis=-1)
+    else:
+        labels = _check_labels(labels, logits, "softmax_cross_entropy")
+        losses = -_pick(log_probs, labels)
     if label_smoothing:
         losses = ((1.0 - label_smoothing) * losses
                   - label_smoothing * np.mean(log_probs, axis=-1))
     return _reduce(losses, reduction)
 
 
+def _check_targets(predictions, targets, name):
+    """Targets broadcast to the predictions' shape, never beyond: (n, 1) predictions
+    against (n,) targets would silently average over all n² pairs."""
+    p_shape, t_shape = np.shape(predictions), np.shape(targets)
+    joint = np.broadcast_shapes(p_shape, t_shape)
+    if joint != p_shape:
+        raise ValueError(f"{name}: targets of shape {t_shape} broadcast against predictions "
+                         f"of shape {p_shape} to {joint}, pairing every prediction with every "
+                         f"target; give the targets the predictions' shape (reshape one of "
+                         f"them)")
+
+
 def mse(predictions, targets, reduction="mean"):
     """Squared error (predictions - targets)², averaged (or summed) over every entry."""
+    _check_targets(predictions, targets, "mse")
     error = predictions - targets
     return _reduce(error * error, reduction)
 
@@ -163,6 +190,7 @@ def mse(predictions, targets, reduction="mean"):
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """-[y log σ(x) + (1 - y) log(1 - σ(x))] for targets y ∈ [0, 1], computed as
     softplus(x) - x·y, which never overflows."""
+    _check_targets(logits, targets, "binary_cross_entropy_with_logits")
     return _reduce(softplus(logits) - logits * targets, reduction)
 
 

@@ -156,6 +156,19 @@ class Sequential(Module):
         modules = iter(self.layers)
         return [functions[i] if i in functions else next(modules) for i in range(self.length)]
 
+    # a list of its steps, as PyTorch's nn.Sequential: model[0], model[1:], len, iteration
+
+    def __len__(self):
+        return self.length
+
+    def __iter__(self):
+        return iter(self._steps())
+
+    def __getitem__(self, index):
+        """Step ``index`` (a module or function); a slice gives a Sequential of those steps."""
+        steps = self._steps()
+        return Sequential(*steps[index]) if isinstance(index, slice) else steps[index]
+
     def describe(self):
         names = [getattr(s, "__name__", None) or type(s).__name__ for s in self._steps()]
         return f"Sequential({', '.join(names)})"

@@ -2,7 +2,9 @@
 
 A module's *children* are its attributes that hold floating-point arrays (the
 parameters), other modules, or lists, tuples and dicts of them; every other
-attribute (sizes, activation functions, flags) is static structure. Subclasses register
+attribute (sizes, activation functions, flags) is static structure, and so is every
+other entry of those lists and dicts (``[Linear, relu, Linear]`` has two children).
+Static arrays (an integer mask) compare by value. Subclasses register
 themselves with :func:`riesz.register_pytree_node`, so transforms see a model as
 a container of arrays: ``riesz.grad(loss)(model, x, y)`` returns a gradient of
 the same class with the gradient arrays in place of the parameters, and
@@ -35,15 +37,99 @@ def _is_child(value):
     return False
 
 
+class _Static:
+    """A static attribute inside a module's pytree structure. Two structures are equal when
+    their static attributes are, and those may be arrays (an integer mask, say), which
+    compare by value here rather than by NumPy's elementwise ``==``."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __eq__(self, other):
+        return isinstance(other, _Static) and _same(self.value, other.value)
+
+    def __hash__(self):
+        value = self.value
+        if isinstance(value, np.ndarray):
+            return hash((value.shape, value.dtype.str))
+        try:
+            return hash(value)
+        except TypeError:
+            return hash(type(value))
+
+
+def _same(a, b):
+    if a is b:
+        return True
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return (type(a) is type(b) and a.dtype == b.dtype and a.shape == b.shape
+                and bool(np.array_equal(a, b)))
+    if isinstance(a, (list, tuple)) and not isinstance(a, str):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return type(a) is type(b) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
+
+
 def _flatten_module(module):
     children, names, static = [], [], []
     for name, value in vars(module).items():
         if _is_child(value):
             names.append(name)
-            children.append(value)
+            children.append(_as_child(value))
         else:
-            static.append((name, value))
+            static.append((name, _Static(value)))
     return children, (tuple(names), tuple(static))
+
+
+def _as_child(value):
+    """A child as the pytree sees it: containers keep only their parameters and modules."""
+    return _Mixed(value) if isinstance(value, (list, tuple, dict)) else value
+
+
+class _Mixed:
+    """A list, tuple or dict attribute of a module (``[Linear, relu, Linear]``, say), seen
+    as a pytree of its parameters and sub-modules only: the other entries (activation
+    functions, sizes, flags) are static structure, as a module's own attributes are.
+    Unflattening gives back the plain container."""
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def flatten(self):
+        value = self.value
+        keys = sorted(value) if isinstance(value, dict) else range(len(value))
+        children, positions, static = [], [], []
+        for i, key in enumerate(keys):
+            item = value[key]
+            if _is_child(item):
+                positions.append(i)
+                children.append(_as_child(item))
+            else:
+                static.append((i, _Static(item)))
+        return children, (type(value), tuple(keys), tuple(positions), tuple(static))
+
+    @staticmethod
+    def unflatten(aux, children):
+        cls, keys, positions, static = aux
+        items = [None] * len(keys)
+        for i, child in zip(positions, children):
+            items[i] = child
+        for i, item in static:
+            items[i] = item.value
+        if cls is dict:
+            return dict(zip(keys, items))
+        if cls is list:
+            return items
+        return cls(*items) if hasattr(cls, "_fields") else cls(items)   # namedtuple, tuple
+
+
+register_pytree_node(_Mixed, _Mixed.flatten, _Mixed.unflatten)
 
 
 def _unflatten_module(cls, aux, children):
@@ -52,7 +138,7 @@ def _unflatten_module(cls, aux, children):
     for name, value in zip(names, children):
         setattr(module, name, value)
     for name, value in static:
-        setattr(module, name, value)
+        setattr(module, name, value.value)
     return module
 
 
@@ -109,14 +195,20 @@ class Module:
 
     def describe(self):
         """One line saying what this module is, without its children (override it)."""
-        static = [(k, v) for k, v in _flatten_module(self)[1][1] if not k.startswith("_")]
+        static = [(k, v.value) for k, v in _flatten_module(self)[1][1] if not k.startswith("_")]
         return f"{type(self).__name__}({', '.join(f'{k}={_short(v)}' for k, v in static)})"
 
     def __repr__(self):
         return "\n".join(self._repr_lines(top=True))
 
     def _repr_lines(self, top=False):
-        head = self.describe()
+        try:
+            head = self.describe()
+        except (TypeError, ValueError, IndexError, AttributeError):
+            # a module-shaped value whose leaves are not this layer's parameters (a Hessian
+            # or Jacobian with respect to a model holds models at its leaves): describe
+            # it generically rather than fail to print
+            head = Module.describe(self)
         if top:
             head += f"  # {self.num_parameters:,} parameters"
         lines = [head]
@@ -143,5 +235,8 @@ _register(Module)
 
 
 def _short(value):
-    """A short readable form of a static attribute: functions by name."""
+    """A short readable form of a static attribute: functions by name, arrays (an integer
+    mask, say) by dtype and shape."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype.name}{list(value.shape)}"
     return getattr(value, "__name__", None) or repr(value)

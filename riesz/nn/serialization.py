@@ -12,7 +12,7 @@ import zipfile
 import numpy as np
 
 from ..tree import tree_flatten, tree_unflatten
-from .module import Module
+from .module import Module, _is_child
 
 __all__ = ["save", "load", "named_leaves", "CheckpointError"]
 
@@ -32,9 +32,11 @@ def _join(prefix, name):
     return f"{prefix}.{name}" if prefix else str(name)
 
 
-def _collect(tree, prefix, out):
+def _collect(tree, prefix, out, in_module=False):
+    """Name the leaves of ``tree``; ``in_module``: inside a module's list, tuple or dict
+    attribute, whose entries other than parameters and modules are static (not leaves)."""
     if isinstance(tree, Module):
-        items = tree.children()
+        items, in_module = tree.children(), True
     elif isinstance(tree, dict):
         items = [(k, tree[k]) for k in sorted(tree)]   # riesz.tree's order for dicts
     elif isinstance(tree, tuple) and hasattr(tree, "_fields"):   # namedtuple
@@ -50,7 +52,8 @@ def _collect(tree, prefix, out):
             return
         items = list(enumerate(leaves))   # another registered container: number its leaves
     for name, child in items:
-        _collect(child, _join(prefix, name), out)
+        if not in_module or _is_child(child):
+            _collect(child, _join(prefix, name), out, in_module)
 
 
 def save(path, tree):
@@ -73,6 +76,10 @@ def load(path, like):
     round-trip bit for bit. Raises :class:`CheckpointError` naming the first
     missing, unexpected, mis-shaped or mis-typed entry.
     """
+    if isinstance(like, type):
+        raise TypeError(f"load: like={like.__name__} is a class; pass an instance of the "
+                        f"model to fill (e.g. {like.__name__}(..., rng=np.random.default_rng(0)))"
+                        f", or use model.load(path)")
     expected = named_leaves(like)
     _, treedef = tree_flatten(like)
     try:

@@ -5,8 +5,10 @@ tqdm (for the progress bar) and matplotlib (for the plot) are optional extras:
 without tqdm a plain progress line is printed; without matplotlib the plot is
 skipped with a note.
 """
+import inspect
 import sys
 import time
+import warnings
 from collections import namedtuple
 
 import numpy as np
@@ -19,10 +21,25 @@ __all__ = ["fit", "evaluate", "plot_history", "FitResult"]
 FitResult = namedtuple("FitResult", ["model", "opt_state", "history"])
 
 
+def _loss_with_rng(loss_fn):
+    """``loss_fn`` as a function of (model, x, y, rng): the generator is passed on when
+    ``loss_fn`` takes a fourth argument, and left out when it takes (model, x, y) only."""
+    try:
+        signature = inspect.signature(loss_fn)
+    except (TypeError, ValueError):   # no signature to read: assume the documented four
+        return loss_fn
+    try:
+        signature.bind(None, None, None, None)
+    except TypeError:
+        return lambda model, x, y, rng: loss_fn(model, x, y)
+    return loss_fn
+
+
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     """``{"loss": ..., metric: ...}`` over ``data`` = (x, y), in batches, without dropout
     (``loss_fn`` gets ``rng=None``); each value is the example-weighted mean over the
     batches, so ``loss_fn`` and the metrics should return means."""
+    loss_fn = _loss_with_rng(loss_fn)
     x, y = data
     n = len(x)
     totals = {}
@@ -44,6 +61,7 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
 
     * ``loss_fn(model, x, y, rng)`` returns the mean loss of a batch; ``rng`` is a
       ``numpy.random.Generator`` for dropout during training and None in evaluation.
+      A ``loss_fn(model, x, y)`` without it works too (no dropout).
     * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
       shuffles the training set each epoch, so a seed fixes the whole run.
     * ``metrics``: ``{name: fn(model, x, y) -> float}`` reported on the validation set.
@@ -72,7 +90,13 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
     eval_every = eval_every or steps_per_epoch
     opt_state = optimizer.init(model) if opt_state is None else opt_state
     history = {"step": [], "train_loss": [], "eval_step": [], "val_loss": []}
-    step_fn = value_and_grad(loss_fn)
+    with_rng = _loss_with_rng(loss_fn)
+    if with_rng is not loss_fn and getattr(model, "stochastic", False):
+        warnings.warn("fit: the model has stochastic layers (Dropout) but loss_fn takes "
+                      "(model, x, y) only, so they get no random generator and stay off; "
+                      "define loss_fn(model, x, y, rng) and call model(x, rng=rng)",
+                      stacklevel=2)
+    step_fn = value_and_grad(with_rng)
     best = (np.inf, model, opt_state)
     stale = 0
     bar = _progress_bar(total, progress)

@@ -3,21 +3,16 @@
 The seeds describe a Newton step as minimising the local quadratic model
 f(x + d) ≈ f(x) + ⟨∇f(x), d⟩ + ½ ⟨d, H d⟩: its minimiser solves H d = −∇f(x).
 The Hessian is never formed: conjugate gradients needs only products H v,
-and H v is the derivative of the gradient along v, ∂(∇f)(x)(v), computed by
-forward mode over reverse mode (``riesz.jvp`` of ``riesz.grad``).
+and H v = ∇ₓ⟨∇f(x), v⟩, the gradient of the directional derivative, comes from
+:func:`riesz.hvp` for any pytree of parameters (a model, say).
 """
 import numpy as np
 
-from .. import grad, jvp, value_and_grad
+from .. import hvp, value_and_grad
 from ..tree import tree_leaves
 from .tree_math import tree_axpy, tree_norm, tree_scale, tree_vdot, tree_zeros_like
 
-__all__ = ["Newton", "hvp"]
-
-
-def hvp(f, x, v):
-    """The Hessian-vector product H(x) v = ∂(∇f)(x)(v) (forward over reverse)."""
-    return jvp(grad(f), (x,), (v,))[1]
+__all__ = ["Newton"]
 
 
 class Newton:
@@ -67,7 +62,7 @@ class Newton:
         p = r
         rr = tree_vdot(r, r)
         for k in range(max_iters):
-            hp = hvp(f, x, p)
+            hp = hvp(f, (x,), (p,))
             if self.damping:
                 hp = tree_axpy(self.damping, p, hp)
             curvature = tree_vdot(p, hp)

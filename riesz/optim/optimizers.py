@@ -40,9 +40,12 @@ class Optimizer:
         return float(self.lr(step)) if callable(self.lr) else float(self.lr)
 
     def init(self, params):
+        """The state before the first step, for a pytree of parameters (a model)."""
         raise NotImplementedError
 
     def update(self, params, grads, state):
+        """One step: ``(new params, new state)`` from ``grads``, a pytree of the params'
+        structure (``riesz.grad`` of the loss with respect to them)."""
         raise NotImplementedError
 
     def __repr__(self):
