@@ -130,3 +130,16 @@ def test_loss_input_errors_name_the_problem():
         nn.mse(x, x, reduction="avg")
     with pytest.raises(ValueError, match="label_smoothing"):
         nn.softmax_cross_entropy(x, np.zeros(4, dtype=int), label_smoothing=1.0)
+
+
+def test_jit_of_a_loss_with_staged_labels():
+    # labels are a dynamic input of the jitted step: one program serves every batch
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((6, 4))
+    step = riesz.jit(riesz.value_and_grad(nn.softmax_cross_entropy))
+    for _ in range(2):
+        labels = rng.integers(0, 4, 6)
+        value, g = step(logits, labels)
+        expected_value, expected_g = riesz.value_and_grad(nn.softmax_cross_entropy)(logits, labels)
+        np.testing.assert_allclose(value, expected_value, rtol=1e-12)
+        np.testing.assert_allclose(g, expected_g, rtol=1e-12)

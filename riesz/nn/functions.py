@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from ..core import Tracer
+
 from .. import stop_gradient
 
 __all__ = ["relu", "gelu", "tanh", "sigmoid", "softplus", "silu", "logsumexp", "softmax",
@@ -108,7 +110,8 @@ def _reduce(losses, reduction):
 
 
 def _check_labels(labels, scores, name):
-    labels = np.asarray(labels)
+    if not hasattr(labels, "dtype"):
+        labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"{name}: labels must be integer class indices, got dtype {labels.dtype}"
                         + (f" (class probabilities need the scores' shape {tuple(scores.shape)})"
@@ -122,7 +125,9 @@ def _check_labels(labels, scores, name):
                             if labels.shape == tuple(scores.shape) and name ==
                             "softmax_cross_entropy" else ""))
     classes = scores.shape[-1]
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+    # labels staged by riesz.jit have no values yet: they are checked where they are concrete
+    if labels.size and not isinstance(labels, Tracer) and (
+            labels.min() < 0 or labels.max() >= classes):
         raise ValueError(f"{name}: labels must lie in [0, {classes}), got values in "
                          f"[{labels.min()}, {labels.max()}]")
     return labels
