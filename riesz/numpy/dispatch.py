@@ -11,9 +11,13 @@ import numpy as np
 
 from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
 
-__all__ = ["HANDLED", "implements", "implements_constant", "constant_function", "lower_all"]
+__all__ = ["HANDLED", "UFUNC_METHODS", "implements", "implements_constant", "constant_function",
+           "lower_all"]
 
 HANDLED = {}
+# the ufunc methods (np.add.reduce, np.subtract.outer, ...) on traced values, by method name:
+# UFUNC_METHODS["outer"](ufunc, *inputs, **kwargs), filled by riesz.rules.ufunc_methods
+UFUNC_METHODS = {}
 
 
 def _qualname(func):
@@ -91,8 +95,11 @@ def _no_rule(func):
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method != "__call__":
-        raise NoRuleError(f"numpy.{ufunc.__name__}.{method} is not supported on traced values; "
-                          f"use the function form (e.g. np.sum for np.add.reduce)")
+        impl = UFUNC_METHODS.get(method)
+        if impl is None:
+            raise NoRuleError(f"numpy.{ufunc.__name__}.{method} is not supported on traced "
+                              f"values; supported ufunc methods are {sorted(UFUNC_METHODS)}")
+        return impl(ufunc, *inputs, **kwargs)
     if kwargs.get("out") is not None:
         raise TypeError(f"numpy.{ufunc.__name__}(..., out=...) cannot write a traced value into "
                         f"a NumPy array; assign the result instead (y = np.{ufunc.__name__}(...)). "
