@@ -125,18 +125,32 @@ def _array_function(self, func, types, args, kwargs):
 
 def _array(self, dtype=None, copy=None):
     raise TypeError(
-        "converting a traced value to a NumPy array (np.asarray, np.array, or an assignment "
-        "into an ndarray) would drop its derivative; use riesz.numpy.asarray / riesz.numpy.array, "
-        "or keep the computation in array operations. For y[idx] = v into a NumPy array y, "
-        "write the update as a new array: y = riesz.numpy.at(y)[idx].set(v)")
+        "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
+        "an assignment into an ndarray) would drop its derivative. To build an array from "
+        "traced values (np.array([a, b]), or a list passed to np.sum/np.mean), write "
+        "np.stack([a, b]) (plain NumPy code) or riesz.numpy.array([a, b]); riesz.numpy.asarray "
+        "keeps derivatives. For y[idx] = v into a NumPy array y, write the update as a new "
+        "array: y = riesz.numpy.at(y)[idx].set(v)")
 
 
 def _float(self):
     raise TypeError(
-        "float() of a traced value would drop its derivative; keep it as an array "
-        "(a 0-d array works wherever a float does), or use riesz.stop_gradient(x) "
+        "float() of a traced value would drop its derivative (the math module's functions, "
+        "math.sqrt, math.exp, ..., call float(): use np.sqrt, np.exp, ... instead); keep it "
+        "as an array (a 0-d array works wherever a float does), or use riesz.stop_gradient(x) "
         "explicitly if you want a constant. For y[idx] = v into a NumPy array y, write the "
         "update as a new array: y = riesz.numpy.at(y)[idx].set(v)")
+
+
+def _format(self, spec):
+    # printing a traced value (f"{loss:.3f}") shows its concrete value
+    return format(full_lower(self), spec)
+
+
+def _round(self, ndigits=None):
+    # round(x) on a traced value: piecewise constant, computed on the concrete value
+    value = np.round(full_lower(self), ndigits or 0)
+    return int(value) if ndigits is None and np.ndim(value) == 0 else value
 
 
 def _complex(self):
@@ -178,6 +192,31 @@ def _sort_in_place(self, axis=-1, kind=None, order=None):
     rebind(self, np.sort(self, axis=axis, kind=kind, order=order), "x.sort()")
 
 
+def _in_place(f, name):
+    """``y op= v`` on a traced ``y``: as in NumPy the object ``y`` itself is updated (every
+    name bound to it sees the new value) and keeps its shape and dtype."""
+    def update(self, other):
+        from ..rules.indexing import rebind
+        new = _handler(f)(self, other)
+        if new.shape != self.shape:
+            raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't "
+                             f"match the broadcast shape {new.shape} (y {name}= v)")
+        if new.dtype != self.dtype:
+            if not np.can_cast(new.dtype, self.dtype, "same_kind"):
+                raise TypeError(f"Cannot cast ufunc '{f.__name__}' output from {new.dtype!r} to "
+                                f"{self.dtype!r} with casting rule 'same_kind' (y {name}= v)")
+            new = HANDLED["astype"](new, self.dtype)
+        rebind(self, new, f"y {name}= v")
+        return self
+    return update
+
+
+def _fill(self, value):
+    # x.fill(v) sets every entry of a traced x to v (traced or not): x is rebound
+    from ..rules.indexing import rebind
+    rebind(self, HANDLED[np.full_like](self, value), "x.fill(v)")
+
+
 def _copied(x, result):
     return HANDLED[np.copy](result) if result is x else result
 
@@ -195,6 +234,10 @@ def _install():
     T.__len__ = _len
     T.__iter__ = _iter
     T.__repr__ = _repr
+    T.__format__ = _format
+    T.__round__ = _round
+    T.__divmod__ = lambda self, other: _handler(np.divmod)(self, other)
+    T.__rdivmod__ = lambda self, other: _handler(np.divmod)(other, self)
     T.item = _item
     T.tolist = _item
 
@@ -204,6 +247,8 @@ def _install():
                        else np.result_type(self.primal))
     T.ndim = property(lambda self: len(self.shape))
     T.size = property(lambda self: int(np.prod(self.shape)))
+    T.itemsize = property(lambda self: self.dtype.itemsize)
+    T.nbytes = property(lambda self: self.size * self.dtype.itemsize)
     T.T = property(lambda self: np.transpose(self))
     T.mT = property(lambda self: np.swapaxes(self, -1, -2))
     T.real = property(lambda self: np.real(self))
@@ -216,6 +261,10 @@ def _install():
     for name, f in binary.items():
         setattr(T, f"__{name}__", lambda self, other, f=f: _handler(f)(self, other))
         setattr(T, f"__r{name}__", lambda self, other, f=f: _handler(f)(other, self))
+    symbols = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+               "pow": "**", "matmul": "@"}
+    for name, f in binary.items():
+        setattr(T, f"__i{name}__", _in_place(f, symbols[name]))
     compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
                "eq": np.equal, "ne": np.not_equal}
     for name, f in compare.items():
@@ -234,6 +283,8 @@ def _install():
                  "diagonal", "trace", "argmax", "argmin", "argsort", "any", "all", "round",
                  "repeat", "take", "nonzero", "ptp", "searchsorted"):
         setattr(T, name, lambda self, *a, _f=getattr(np, name), **k: _f(self, *a, **k))
+    T.compress = lambda self, condition, axis=None, out=None: np.compress(condition, self, axis,
+                                                                          out)
     T.reshape = lambda self, *shape, order="C": np.reshape(
         self, shape[0] if len(shape) == 1 else shape, order=order)
     T.transpose = lambda self, *axes: np.transpose(
@@ -242,6 +293,7 @@ def _install():
     # copies are new objects, so that y[idx] = v on one leaves the other as it was
     T.astype = lambda self, dtype, copy=True: _copied(self, HANDLED["astype"](self, dtype))
     T.sort = _sort_in_place
+    T.fill = _fill
     T.copy = lambda self, order="C": HANDLED[np.copy](self)
     T.__copy__ = lambda self: HANDLED[np.copy](self)
     T.__deepcopy__ = lambda self, memo: HANDLED[np.copy](self)

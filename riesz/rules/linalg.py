@@ -777,3 +777,117 @@ def tensorsolve(a, b, axes=None):
     size = int(np.prod(x_shape))
     x = solve(reshape(a, shape=(size, size)), reshape(b, shape=(size,)))
     return reshape(x, shape=x_shape)
+
+
+# ------------------------------------------------------------ the array API's names
+
+@implements(np.vecdot)
+def vecdot(x1, x2, /, axis=-1, **kwargs):
+    """``numpy.vecdot``: Σ conj(x1) x2 over ``axis``, the others broadcast."""
+    if kwargs:
+        raise TypeError(f"numpy.vecdot: keyword arguments {sorted(kwargs)} are not supported "
+                        f"on traced values")
+    if dtype_of(x1).kind == "c":
+        x1 = np.conjugate(x1)
+    return np.sum(x1 * x2, axis=axis)
+
+
+@implements(np.linalg.vecdot)
+def linalg_vecdot(x1, x2, /, *, axis=-1):
+    return vecdot(x1, x2, axis=axis)
+
+
+@implements(np.matvec)
+def matvec(x1, x2, /, **kwargs):
+    """``numpy.matvec``: A x over the last axes, (..., m, n) and (..., n) to (..., m)."""
+    if kwargs:
+        raise TypeError(f"numpy.matvec: keyword arguments {sorted(kwargs)} are not supported "
+                        f"on traced values")
+    return matmul(x1, np.expand_dims(x2, -1))[..., 0]
+
+
+@implements(np.vecmat)
+def vecmat(x1, x2, /, **kwargs):
+    """``numpy.vecmat``: conj(x)ᵀ A over the last axes, (..., m) and (..., m, n) to (..., n)."""
+    if kwargs:
+        raise TypeError(f"numpy.vecmat: keyword arguments {sorted(kwargs)} are not supported "
+                        f"on traced values")
+    if dtype_of(x1).kind == "c":
+        x1 = np.conjugate(x1)
+    return matmul(np.expand_dims(x1, -2), x2)[..., 0, :]
+
+
+@implements(np.linalg.matmul)
+def linalg_matmul(x1, x2, /):
+    return matmul(x1, x2)
+
+
+@implements(np.linalg.outer)
+def linalg_outer(x1, x2, /):
+    if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
+        raise ValueError("Input arrays must be one-dimensional")
+    return outer(x1, x2)
+
+
+@implements(np.linalg.cross)
+def linalg_cross(x1, x2, /, *, axis=-1):
+    return cross(x1, x2, axis=axis)
+
+
+@implements(np.linalg.tensordot)
+def linalg_tensordot(x1, x2, /, *, axes=2):
+    return tensordot(x1, x2, axes=axes)
+
+
+@implements(np.linalg.matrix_transpose)
+def linalg_matrix_transpose(x, /):
+    return np.matrix_transpose(x)
+
+
+@implements(np.linalg.diagonal)
+def linalg_diagonal(x, /, *, offset=0):
+    """The diagonals of the last two axes."""
+    return np.diagonal(x, offset, -2, -1)
+
+
+@implements(np.linalg.trace)
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    """The traces of the last two axes."""
+    return np.trace(x, offset, -2, -1, dtype=dtype)
+
+
+@implements(np.linalg.vector_norm)
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """``numpy.linalg.vector_norm``: the vector norm over ``axis`` (all axes by default, of
+    any number of dimensions)."""
+    if axis is None:
+        out = np.linalg.norm(np.ravel(x), ord)
+        return np.reshape(out, (1,) * len(shape_of(x))) if keepdims else out
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    if len(axes) == 1:
+        return np.linalg.norm(x, ord, axes[0], keepdims)
+    nd = len(shape_of(x))
+    axes = tuple(a % nd for a in axes)
+    moved = np.moveaxis(x, axes, tuple(range(nd - len(axes), nd)))
+    flat = np.reshape(moved, shape_of(moved)[:nd - len(axes)] + (-1,))
+    out = np.linalg.norm(flat, ord, -1)
+    if keepdims:
+        out = np.reshape(out, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
+    return out
+
+
+@implements(np.linalg.matrix_norm)
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """``numpy.linalg.matrix_norm``: the matrix norm of the last two axes."""
+    return np.linalg.norm(x, ord, (-2, -1), keepdims)
+
+
+@implements(np.linalg.cond)
+def cond(x, p=None):
+    """``numpy.linalg.cond``: σ_max / σ_min for p = None, 2 (σ_min / σ_max for -2), else
+    ‖x‖ₚ ‖x⁻¹‖ₚ. Needs distinct singular values for p = ±2."""
+    if p is None or p in (2, -2):
+        s = singular_values(x)
+        ratio = s[..., 0] / s[..., -1]
+        return ratio if p != -2 else 1.0 / ratio
+    return np.linalg.norm(x, p, (-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, (-2, -1))

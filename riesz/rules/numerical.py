@@ -54,9 +54,10 @@ def diff(a, n=1, axis=-1, prepend=_NO_VALUE, append=_NO_VALUE):
 def ediff1d(ary, to_end=None, to_begin=None):
     """``numpy.ediff1d``: the differences of the flattened array, with ``to_begin`` and
     ``to_end`` attached."""
-    parts = [np.ravel(p) for p in (to_begin,) if p is not None]
+    dtype = dtype_of(ary)
+    parts = [np.ravel(p).astype(dtype) for p in (to_begin,) if p is not None]
     parts.append(diff(np.ravel(ary)))
-    parts += [np.ravel(p) for p in (to_end,) if p is not None]
+    parts += [np.ravel(p).astype(dtype) for p in (to_end,) if p is not None]
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
@@ -116,16 +117,16 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     div = num - 1 if endpoint else num
-    start = start * 1.0   # NumPy computes in floating point whatever the end points are
+    # NumPy computes in the floating-point type of the end points (float64 for integers)
+    inexact = np.result_type(full_lower(start), full_lower(stop), float(num))
     width = stop - start
     ndim = np.ndim(full_lower(width))
-    frac = np.arange(num, dtype=float).reshape((num,) + (1,) * ndim)
+    frac = np.arange(num, dtype=inexact).reshape((num,) + (1,) * ndim)
     step = width / div if div > 0 else width * np.nan
     y = start + (frac / div if div > 0 else frac) * width
     if axis != 0:
         y = moveaxis(y, 0, axis)
-    if dtype is not None:
-        y = y.astype(dtype)
+    y = y.astype(inexact if dtype is None else dtype)
     return (y, step) if retstep else y
 
 
@@ -146,7 +147,9 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
                          "one sign")
     y = np.exp(linspace(np.log(np.abs(start)), np.log(np.abs(stop)), num, endpoint, axis=axis))
     y = y * np.expand_dims(sign, axis) if np.ndim(sign) else y * sign
-    return y if dtype is None else y.astype(dtype)
+    # NumPy's dtype: at least float64
+    return y.astype(np.result_type(full_lower(start), full_lower(stop), np.float64)
+                    if dtype is None else dtype)
 
 
 # ------------------------------------------------------------ polynomials
@@ -249,8 +252,8 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         if not rowvar and shape_of(y)[0] != 1:
             y = y.T
         x = np.concatenate((x, y), axis=0)
-    if dtype is not None:
-        x = x.astype(dtype)
+    # NumPy computes in float64 at least (or in the dtype asked for)
+    x = x.astype(np.result_type(full_lower(x), np.float64) if dtype is None else dtype)
     if ddof is None:
         ddof = 0 if bias else 1
     w = None
