@@ -124,6 +124,10 @@ def _array_function(self, func, types, args, kwargs):
 
 
 def _array(self, dtype=None, copy=None):
+    value = full_lower(self)
+    if dtype is not None and np.dtype(dtype).kind in "iub" and not isinstance(value, Tracer):
+        # np.int64(x), np.asarray(x, dtype=int): integers carry no derivative to drop
+        return np.asarray(value).astype(dtype)
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
         "an assignment into an ndarray) would drop its derivative. To build an array from "

@@ -569,7 +569,10 @@ def choose(a, choices, out=None, mode="raise"):
 
 @implements(np.append)
 def append(arr, values, axis=None):
-    """``numpy.append``: a concatenation (of the flattened arrays when ``axis`` is None)."""
+    """``numpy.append``: a concatenation (of the flattened arrays when ``axis`` is None).
+    Either argument may be a list of traced values."""
+    from ..numpy.creation import asarray
+    arr, values = asarray(arr), asarray(values)
     if axis is None:
         return np.concatenate([np.ravel(arr), np.ravel(values)])
     return np.concatenate([arr, values], axis=axis)

@@ -41,7 +41,7 @@ FUNCTIONS = {
     "resize": [Case(lambda x: np.resize(x, (4, 4)), [(2, 3)])],
     "block": [Case(lambda a, b: np.block([[a, b], [b, a]]), [(2, 2), (2, 2)])],
     "meshgrid": [Case(lambda x, y: np.meshgrid(x, y)[0] * np.meshgrid(x, y)[1], [(3,), (2,)])],
-    "nan_to_num": [Case(lambda x: np.nan_to_num(x * np.array([1.0, np.nan, np.inf])), [(2, 3)])],
+    "nan_to_num": [Case(lambda x: np.nan_to_num(x + np.array([0.0, np.nan, -np.inf])), [(2, 3)])],
     # samples 0.5ℤ + 0.3: away from the jumps at integers (modf), at multiples of 0.75
     # (fmod) and at powers of two (frexp)
     "fmod-derived": [Case(lambda x: np.fmod(x + 0.3, 0.75), [(4,)], domain="separated")],
