@@ -891,3 +891,13 @@ def cond(x, p=None):
         ratio = s[..., 0] / s[..., -1]
         return ratio if p != -2 else 1.0 / ratio
     return np.linalg.norm(x, p, (-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, (-2, -1))
+
+
+@implements(np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    """``numpy.linalg.tensorinv``: the inverse of ``a`` reshaped into a square matrix, reshaped
+    back."""
+    shape = shape_of(a)
+    rows = int(np.prod(shape[:ind]))
+    cols = int(np.prod(shape[ind:]))
+    return reshape(inv(reshape(a, shape=(rows, cols))), shape=shape[ind:] + shape[:ind])

@@ -8,6 +8,7 @@ theirs, to any order, in both modes. They run on traced values and on plain arra
 import numpy as np
 
 from ..core import full_lower
+from ..numpy.creation import asarray
 from ..numpy.dispatch import implements
 from .define import shape_of, dtype_of
 from .shape import moveaxis
@@ -188,6 +189,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     if period is not None:
         raise NotImplementedError("numpy.interp(period=...) on traced values: map x into "
                                   "one period with np.mod first")
+    xp, fp = asarray(xp), asarray(fp)   # lists (of traced values, perhaps) index as arrays
     xv, xpv = np.asarray(full_lower(x)), np.asarray(full_lower(xp))
     if xpv.ndim != 1 or np.shape(full_lower(fp)) != xpv.shape:
         raise ValueError("fp and xp are not of the same length.")

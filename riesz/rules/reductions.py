@@ -426,6 +426,19 @@ def _nan_order_statistic(name, statistic):
     return implements(getattr(np, name))(nan_statistic)
 
 
+@implements(np.bincount)
+def bincount(x, weights=None, minlength=0):
+    """``numpy.bincount``: with traced ``weights``, the sum of the weights in each bin (a
+    scatter-add, whose transpose gathers); the counts alone carry no derivative."""
+    x = np.asarray(full_lower(x))
+    if weights is None:
+        return np.bincount(x, minlength=minlength)
+    from .indexing import at
+    n = max(int(x.max()) + 1 if x.size else 0, minlength)
+    zeros = np.zeros(n, dtype=np.result_type(dtype_of(weights), np.float64))
+    return at(zeros)[x].add(weights)
+
+
 # ------------------------------------------------------------ order statistics
 
 _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint")

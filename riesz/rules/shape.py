@@ -470,8 +470,9 @@ def _pad_widths(pad_width, ndim):
 
 @implements(np.pad)
 def pad(array, pad_width, mode="constant", **kwargs):
-    """``numpy.pad`` for modes 'constant' (a scalar ``constant_values``, which may be traced),
-    'edge', 'reflect', 'symmetric' and 'wrap'.
+    """``numpy.pad`` for modes 'constant' (``constant_values`` one scalar, which may be
+    traced, or constants per axis and side), 'empty' (zeros), 'edge', 'reflect',
+    'symmetric' and 'wrap'.
 
     'constant' places ``array`` into zeros (scatter_add, whose transpose is the slice back)
     and adds the constant on the border; the other modes gather indices that NumPy's own
@@ -479,14 +480,16 @@ def pad(array, pad_width, mode="constant", **kwargs):
     """
     shape = shape_of(array)
     widths = _pad_widths(pad_width, len(shape))
-    if mode == "constant":
+    if mode in ("constant", "empty"):
         c = kwargs.pop("constant_values", 0)
-        if kwargs or np.ndim(c) != 0:
-            raise NotImplementedError("numpy.pad on traced values: mode='constant' takes one "
-                                      "scalar constant_values")
+        if kwargs or (np.ndim(c) != 0 and isinstance(c, Tracer)):
+            raise NotImplementedError("numpy.pad on traced values: mode='constant' takes "
+                                      "constant_values that are one scalar or not traced")
         padded = tuple(n + b + a for n, (b, a) in zip(shape, widths))
         inner = tuple(slice(b, b + n) for n, (b, a) in zip(shape, widths))
         out = scatter_add(array, idx=inner, shape=padded)
+        if np.ndim(c) != 0:   # per axis and side: NumPy lays the constants out on zeros
+            return out + np.pad(np.zeros(shape, dtype_of(out)), widths, constant_values=c)
         if isinstance(c, Tracer) or c != 0:
             border = np.ones(padded, dtype=dtype_of(out))
             border[inner] = 0
@@ -495,7 +498,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if mode not in ("edge", "reflect", "symmetric", "wrap") or kwargs.get("reflect_type", "even") != "even":
         raise NotImplementedError(
             f"numpy.pad(mode={mode!r}, {kwargs}) is not supported on traced values; supported: "
-            f"'constant' (scalar value), 'edge', 'reflect', 'symmetric', 'wrap' (reflect_type='even')")
+            f"'constant', 'empty', 'edge', 'reflect', 'symmetric', 'wrap' (reflect_type='even')")
     for axis, (n, (b, a)) in enumerate(zip(shape, widths)):
         if b or a:
             index = np.pad(np.arange(n), (b, a), mode=mode)
@@ -689,3 +692,54 @@ def _leaves(x):
             yield from _leaves(v)
     else:
         yield x
+
+
+# ------------------------------------------------------------ writers into a traced array
+
+def _write(a, idx, values, what):
+    """``a[idx] = values`` on a traced ``a`` (rebound, as an assignment is); a NumPy ``a``
+    cannot hold traced values."""
+    from .indexing import cannot_write
+    if not isinstance(a, Tracer):
+        raise cannot_write(what)
+    a[idx] = values
+
+
+def _cycled(values, count):
+    # NumPy's put/place/fill_diagonal repeat the values cyclically over the targets
+    from ..numpy.creation import asarray
+    values = asarray(values)
+    if len(shape_of(values)) == 0:
+        return values
+    return resize(np.ravel(values), (count,)) if count else np.ravel(values)[:0]
+
+
+@implements(np.fill_diagonal)
+def fill_diagonal(a, val, wrap=False):
+    """``numpy.fill_diagonal`` on a traced ``a``: the diagonal NumPy would write, assigned."""
+    marks = np.zeros(shape_of(a), dtype=bool)
+    np.fill_diagonal(marks, True, wrap=wrap)
+    where_ = np.nonzero(marks)
+    _write(a, where_, _cycled(val, where_[0].size), "numpy.fill_diagonal")
+
+
+@implements(np.put)
+def put(a, ind, v, mode="raise"):
+    """``numpy.put`` on a traced ``a``: ``a.flat[ind] = v``."""
+    size = int(np.prod(shape_of(a)))
+    ind = np.ravel(np.asarray(lower_all(ind)))
+    if mode == "wrap":
+        ind = ind % size
+    elif mode == "clip":
+        ind = np.clip(ind, 0, size - 1)
+    elif ((ind < -size) | (ind >= size)).any():
+        raise IndexError(f"index out of range for array of size {size}")
+    _write(a, np.unravel_index(ind % size, shape_of(a)), _cycled(v, ind.size), "numpy.put")
+
+
+@implements(np.place)
+def place(arr, mask, vals):
+    """``numpy.place`` on a traced ``arr``: ``arr[mask] = vals`` (vals repeated)."""
+    mask = np.broadcast_to(np.asarray(lower_all(mask), dtype=bool), shape_of(arr))
+    where_ = np.nonzero(mask)
+    _write(arr, where_, _cycled(vals, where_[0].size), "numpy.place")
