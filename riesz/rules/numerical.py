@@ -38,7 +38,7 @@ def diff(a, n=1, axis=-1, prepend=_NO_VALUE, append=_NO_VALUE):
         if edge is _NO_VALUE:
             pieces.append(None)
             continue
-        if len(np.shape(full_lower(edge))) == 0:
+        if len(shape_of(edge)) == 0:
             shape = list(shape_of(a))
             shape[axis] = 1
             edge = np.broadcast_to(edge, tuple(shape))
@@ -73,7 +73,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     if len(varargs) not in (0, 1, len(axes)):
         raise TypeError("invalid number of arguments")
     spacings = varargs if len(varargs) == len(axes) else (varargs or (1.0,)) * len(axes)
-    if edge_order != 1 or any(np.ndim(full_lower(h)) != 0 for h in spacings):
+    if edge_order != 1 or any(len(shape_of(h)) != 0 for h in spacings):
         raise NotImplementedError("numpy.gradient on traced values supports scalar spacings "
                                   "and edge_order=1; compute other stencils with np.diff")
     out = []
@@ -97,7 +97,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
     axis = axis % nd
     if x is None:
         d = dx
-    elif len(np.shape(full_lower(x))) == 1:
+    elif len(shape_of(x)) == 1:
         d = np.reshape(np.diff(x), (-1,) + (1,) * (nd - 1 - axis))
     else:
         d = np.diff(x, axis=axis)
@@ -121,7 +121,7 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
     # NumPy computes in the floating-point type of the end points (float64 for integers)
     inexact = np.result_type(full_lower(start), full_lower(stop), float(num))
     width = stop - start
-    ndim = np.ndim(full_lower(width))
+    ndim = len(shape_of(width))
     frac = np.arange(num, dtype=inexact).reshape((num,) + (1,) * ndim)
     step = width / div if div > 0 else width * np.nan
     y = start + (frac / div if div > 0 else frac) * width
@@ -159,7 +159,7 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 def polyval(p, x):
     """``numpy.polyval`` by Horner's rule, y ← y x + pᵢ: differentiable in the
     coefficients and in x."""
-    if len(np.shape(full_lower(p))) != 1 and not isinstance(p, (list, tuple)):
+    if not isinstance(p, (list, tuple)) and len(shape_of(p)) != 1:
         raise ValueError("numpy.polyval: p must be a 1-D sequence of coefficients")
     y = np.zeros_like(x) * 1.0
     for c in p:
@@ -191,7 +191,7 @@ def interp(x, xp, fp, left=None, right=None, period=None):
                                   "one period with np.mod first")
     xp, fp = asarray(xp), asarray(fp)   # lists (of traced values, perhaps) index as arrays
     xv, xpv = np.asarray(full_lower(x)), np.asarray(full_lower(xp))
-    if xpv.ndim != 1 or np.shape(full_lower(fp)) != xpv.shape:
+    if xpv.ndim != 1 or shape_of(fp) != xpv.shape:
         raise ValueError("fp and xp are not of the same length.")
     n = xpv.shape[0]
     if n == 1:
@@ -281,7 +281,7 @@ def corrcoef(x, y=None, rowvar=True, *, dtype=None):
     """``numpy.corrcoef``: cov(x, y) / (σᵢ σⱼ). (NumPy also clips the result to [-1, 1];
     on traced values it is left unclipped, so the derivative is never cut to zero.)"""
     c = cov(x, y, rowvar, dtype=dtype)
-    if np.ndim(full_lower(c)) == 0:
+    if len(shape_of(c)) == 0:
         return c / c
     sd = np.sqrt(np.real(np.diagonal(c)))
     return c / sd[:, None] / sd[None, :]

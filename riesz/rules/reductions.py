@@ -355,8 +355,7 @@ def _nan_extreme(name, reduce, fill):
         nan = _nan_mask(a)
         result = reduce(select(nan, fill, a), axis=axis, keepdims=keepdims)
         axes = normalize_axis(axis, len(shape_of(a)))
-        all_nan = np.all(nan, axis=axes, keepdims=keepdims)
-        return select(all_nan, np.nan, result) if np.any(all_nan) else result
+        return select(np.all(nan, axis=axes, keepdims=keepdims), np.nan, result)
     nan_reduce.__name__ = name
     nan_reduce.__doc__ = (f"``numpy.{name}``: the {name[3:]} of the entries that are not NaN "
                           f"(ties share the derivative; NaN entries get none).")

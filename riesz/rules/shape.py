@@ -676,12 +676,11 @@ def block(arrays):
     def depth(x):
         return 1 + depth(x[0]) if isinstance(x, list) else 0
     levels = depth(arrays)
-    ndim = max(levels, max(len(np.shape(lower_all(v))) for v in _leaves(arrays)))
+    ndim = max(levels, max(len(shape_of(v)) for v in _leaves(arrays)))
 
     def assemble(x, level):
         if not isinstance(x, list):
-            nd = len(np.shape(lower_all(x)))
-            return np.reshape(x, (1,) * (ndim - nd) + np.shape(lower_all(x)))
+            return np.reshape(x, (1,) * (ndim - len(shape_of(x))) + shape_of(x))
         return np.concatenate([assemble(v, level + 1) for v in x], axis=level - levels)
     return assemble(arrays, 0)
 

@@ -101,8 +101,8 @@ def accumulate(ufunc, array, axis=0, dtype=None, out=None):
 @_method("outer")
 def outer(ufunc, a, b, **kwargs):
     """``ufunc.outer(a, b)``: out[i..., j...] = ufunc(a[i...], b[j...]), as a broadcast."""
-    a_shape = np.shape(full_lower(a))
-    b_ndim = len(np.shape(full_lower(b)))
+    a_shape = shape_of(a)
+    b_ndim = len(shape_of(b))
     return ufunc(np.reshape(a, a_shape + (1,) * b_ndim), b, **kwargs)
 
 
