@@ -775,3 +775,25 @@ PROGRAMS = [
 @pytest.mark.parametrize("program,args", PROGRAMS, ids=[p[0].__name__ for p in PROGRAMS])
 def test_program(program, args):
     check_grads(program, args, order=2)
+
+
+# ------------------------------------------------------------ new functions under jit and vmap
+
+NEW_FUNCTIONS = [
+    lambda x: np.diff(x, prepend=0.0), lambda x: np.linspace(x[0], x[1], 4),
+    lambda x: np.polyval(x, 0.3), lambda x: np.interp(x, [0.0, 1.0, 3.0], [1.0, 2.0, 0.0]),
+    lambda x: np.nanmax(x), lambda x: np.logaddexp.reduce(x), lambda x: np.subtract.outer(x, x),
+    lambda x: np.convolve(x, x), lambda x: np.cov(np.stack([x, x ** 2])),
+    lambda x: np.append(x, 1.0), lambda x: np.sum(x, where=np.array([True, False, True])),
+    lambda x: np.sum(x * np.isin(x, [2.0])), lambda x: np.sum(x) * np.iscomplexobj(x),
+    lambda x: x * (np.result_type(x, 1.0) == np.float64),
+]
+
+
+@pytest.mark.parametrize("i", range(len(NEW_FUNCTIONS)))
+def test_new_functions_under_jit_and_vmap(i):
+    fun = NEW_FUNCTIONS[i]
+    x = np.array([0.2, 1.3, 2.0])
+    np.testing.assert_allclose(riesz.jit(fun)(x), fun(x))
+    batch = np.stack([x, x + 0.5])
+    np.testing.assert_allclose(riesz.vmap(fun)(batch), np.stack([fun(x), fun(x + 0.5)]))

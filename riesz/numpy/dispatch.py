@@ -69,6 +69,8 @@ def _constant(f):
         args = lower_all(args)
         kwargs = {k: lower_all(v) for k, v in kwargs.items()}
         if any(isinstance(a, Tracer) for a in args):   # staged: record the operation
+            # constant lists (np.isin(x, [1, 2])) enter the staged program as arrays
+            args = tuple(np.asarray(a) if type(a) is list else a for a in args)
             return bind(prim, args, kwargs)
         return f(*args, **kwargs)
     run.__name__ = f.__name__

@@ -463,5 +463,31 @@ def astype_(x, dtype):
     return astype(x, dtype=dtype)
 
 
+@implements(np.astype)
+def astype_function(x, dtype, /, *, copy=True, device=None):
+    """``numpy.astype(x, dtype)`` = ``x.astype(dtype)``."""
+    return astype_(x, dtype)
+
+
+def _dtype_stand_in(x):
+    # what NumPy's dtype queries need of a traced value: its dtype
+    return dtype_of(x) if isinstance(x, Tracer) else x
+
+
+@implements(np.result_type)
+def result_type(*arrays_and_dtypes):
+    return np.result_type(*(_dtype_stand_in(a) for a in arrays_and_dtypes))
+
+
+@implements(np.iscomplexobj)
+def iscomplexobj(x):
+    return np.iscomplexobj(np.empty((), _dtype_stand_in(x)) if isinstance(x, Tracer) else x)
+
+
+@implements(np.isrealobj)
+def isrealobj(x):
+    return not iscomplexobj(x)
+
+
 # the identity with a zero derivative: its result is a constant to every transform
 stop_gradient = defprim("stop_gradient", lambda x: x, elementwise=True, jvp=[ZERO], vjp=[ZERO])

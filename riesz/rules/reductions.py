@@ -632,6 +632,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
 # ------------------------------------------------------------ not differentiable
 
 # integer- or boolean-valued, or properties of the shape: computed on the concrete values
-implements_constant(np.linalg.matrix_rank, np.argmax, np.argmin, np.nanargmax, np.nanargmin, np.argsort, np.nonzero, np.flatnonzero,
+implements_constant(np.linalg.matrix_rank, np.isin, np.digitize, np.argpartition, np.lexsort,
+                    np.array_equiv, np.argmax, np.argmin, np.nanargmax, np.nanargmin, np.argsort, np.nonzero, np.flatnonzero,
                     np.count_nonzero, np.all, np.any, np.allclose, np.isclose, np.array_equal,
                     np.searchsorted, np.unique, np.shape, np.size, np.ndim)
