@@ -628,6 +628,16 @@ def test_copy_fill_and_setitem():
         return np.sum(y * x) + np.sum(z)
     check_grads(fun, (R(3),))
 
+    def through_flat(x):
+        y = x * 1.0
+        y.flat[[0, 3]] = x.flat[1:3] * 2
+        return y + sum(v for v in x.flat) + len(x.flat)
+    m = R(2, 3)
+    check_grads(through_flat, (m,))
+    expected = m.copy()
+    expected.flat[[0, 3]] = m.flat[1:3] * 2
+    assert np.allclose(jvp(through_flat, (m,), (m,))[0], expected + m.sum() + 6)
+
     def into_numpy(x):
         y = np.zeros(3)
         y[1:] = x[:2]

@@ -223,6 +223,27 @@ def _fill(self, value):
     rebind(self, HANDLED[np.full_like](self, value), "x.fill(v)")
 
 
+class _Flat:
+    """``x.flat`` of a traced x: reads index the flattened array, writes update x itself."""
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        self._array = array
+
+    def __len__(self):
+        return self._array.size
+
+    def __iter__(self):
+        return iter(np.ravel(self._array))
+
+    def __getitem__(self, idx):
+        return np.ravel(self._array)[idx]
+
+    def __setitem__(self, idx, value):
+        x = self._array
+        x[np.unravel_index(np.arange(x.size)[idx], x.shape)] = value
+
+
 def _copied(x, result):
     return HANDLED[np.copy](result) if result is x else result
 
@@ -300,6 +321,7 @@ def _install():
     T.astype = lambda self, dtype, copy=True: _copied(self, HANDLED["astype"](self, dtype))
     T.sort = _sort_in_place
     T.fill = _fill
+    T.flat = property(_Flat)
     T.copy = lambda self, order="C": HANDLED[np.copy](self)
     T.__copy__ = lambda self: HANDLED[np.copy](self)
     T.__deepcopy__ = lambda self, memo: HANDLED[np.copy](self)
