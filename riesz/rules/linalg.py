@@ -1,7 +1,7 @@
 """Products of arrays and ``numpy.linalg``: each primitive with its JVP and VJP rules.
 
-Primitives: matmul, einsum, inv, solve, det, slogdet, cholesky, qr, eigh, eigvalsh, svd,
-pinv (the singular values alone are reductions.singular_values). The other functions (dot, vdot, inner, outer, kron, cross, tensordot, lstsq,
+Primitives: matmul, einsum, inv, solve, det, slogdet, cholesky, qr, eigh, eigvalsh, eig,
+svd, pinv (the singular values alone are reductions.singular_values). The other functions (dot, vdot, inner, outer, kron, cross, tensordot, lstsq,
 matrix_power, multi_dot, tensorsolve) are compositions of primitives. Rules are written
 with riesz's own operations, so they differentiate again for higher orders. Matrices may
 carry leading batch axes (..., m, n) wherever NumPy accepts them.
@@ -901,3 +901,61 @@ def tensorinv(a, ind=2):
     rows = int(np.prod(shape[:ind]))
     cols = int(np.prod(shape[ind:]))
     return reshape(inv(reshape(a, shape=(rows, cols))), shape=shape[ind:] + shape[:ind])
+
+
+# ------------------------------------------------------------ general eigenproblem
+
+def _eig_jvp(t, ans, a):
+    # A V = V diag(w): with X = V⁻¹ Ȧ V, ẇ = diag(X) and D = V (F ⊙ X), F_ij = 1/(wⱼ − wᵢ).
+    # NumPy's eigenvectors have unit norm and their largest entry real, so D loses its
+    # radial part, Re(vᴴ d) v, and its phase part, i Im(d_k)/v_k v (k the largest entry,
+    # fixed on the concrete values)
+    w, v = ans
+    x = matmul(inv_p(v), matmul(t, v))
+    dw = _diag_part(x)
+    d = matmul(v, _gap_inverse("numpy.linalg.eig", w) * x)
+    if dtype_of(v).kind != "c":   # real eigenvalues and vectors: the real parts
+        dw, d = np.real(dw), np.real(d)
+    d = d - v * np.real(np.sum(np.conj(v) * d, axis=-2, keepdims=True))
+    if dtype_of(v).kind != "c":
+        return dw, d
+    k = np.argmax(np.abs(np.asarray(full_lower(v))), axis=-2)[..., None, :]
+    v_k = np.take_along_axis(v, k, axis=-2)
+    d = d - 1j * v * np.imag(np.take_along_axis(d, k, axis=-2)) / np.real(v_k)
+    return dw, d
+
+
+def _eig_vjp(g, ans, a):
+    # the transpose of the linear map ȧ ↦ (ẇ, v̇) of _eig_jvp, taken by reverse mode
+    # through that map (its operations have rules, so this nests to higher orders)
+    from ..transforms import vjp
+    w, v = ans
+    cotangents = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None else c
+                       for c, o in zip(g, ans))
+    # a complex tangent space when the eigenvalues are complex, so that no part is dropped
+    # before the real part is taken for a real matrix
+    zero = np.zeros(shape_of(a), np.result_type(dtype_of(a), dtype_of(w)))
+    ct = vjp(lambda t: _eig_jvp(t, ans, a), zero)[1](cotangents)[0]
+    return ct if dtype_of(a).kind == "c" else np.real(ct)
+
+
+# eigenvalues and eigenvectors of a square (stack of) matrices, distinct eigenvalues
+eig_p = defprim("eig", lambda a: tuple(np.linalg.eig(a)), multiple_results=True,
+                jvp=[_eig_jvp], vjp=[_eig_vjp])
+
+
+@implements(np.linalg.eig)
+def eig(a):
+    """``numpy.linalg.eig``: ẇ = diag(V⁻¹ȦV), and the eigenvectors' derivative in NumPy's
+    normalization (unit norm, largest entry real). Needs distinct eigenvalues: at repeated
+    ones a RuntimeWarning names eig and the rotation inside the eigenspace is taken as
+    zero."""
+    _square("eig", a)
+    return _result("EigResult", *eig_p(a))
+
+
+@implements(np.linalg.eigvals)
+def eigvals(a):
+    """``numpy.linalg.eigvals``: the eigenvalues of :func:`eig`."""
+    _square("eigvals", a)
+    return eig_p(a)[0]

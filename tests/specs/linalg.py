@@ -19,6 +19,8 @@ def _qr_factors(a):
     return np.concatenate([q.ravel(), r.ravel()])
 
 
+_ROTATION = np.array([[0.0, -2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
+
 SPECS = {
     "matmul": [Case(lambda a, b: a @ b, s) for s in
                [[(3, 4), (4, 2)], [(4,), (4, 2)], [(3, 4), (4,)], [(4,), (4,)],
@@ -58,6 +60,11 @@ SPECS = {
              Case(lambda a: _sign_fixed(np.linalg.eigh(a)[1]), [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a, UPLO="U").eigenvectors), [(2, 3, 3)],
                   domain="spaced_symmetric")],
+    # distinct eigenvalues: near 0, 3, 6 (real), or near ±2i and 5 (a complex pair)
+    "eig": [Case(lambda a: np.linalg.eigvals(a + np.diag([0.0, 3.0, 6.0])), [(3, 3)]),
+            Case(lambda a: np.linalg.eig(a + np.diag([0.0, 3.0, 6.0]))[1], [(2, 3, 3)]),
+            Case(lambda a: np.linalg.eig(0.3 * a + _ROTATION).eigenvalues, [(3, 3)]),
+            Case(lambda a: np.linalg.eig(0.3 * a + _ROTATION)[1], [(3, 3)])],
     "eigvalsh": [Case(np.linalg.eigvalsh, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.eigvalsh(a, UPLO="U"), [(2, 3, 3)],
                       domain="spaced_symmetric")],
