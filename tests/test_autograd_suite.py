@@ -448,6 +448,19 @@ def test_linalg_factorizations():
                 (psd(6),))
 
 
+def test_linalg_eig():
+    """autograd's newer test_eig_real / test_eig_complex / test_eig_batched: eigenvalues,
+    and |eigenvectors| (independent of their phase), of real, complex and batched matrices."""
+    def fun(x):
+        w, v = np.linalg.eig(x)
+        return np.sum(np.abs(w)) + np.sum(np.abs(v))
+    check_grads(fun, (R(4, 4),))
+    check_grads(fun, (R(4, 4) + 1j * R(4, 4),))
+    check_grads(fun, (R(2, 3, 3),))
+    a = R(3, 3)
+    assert np.allclose(grad(lambda a: np.sum(np.linalg.eigvals(a).real))(a), np.eye(3))
+
+
 @pytest.mark.parametrize("shape", [(3, 5), (4, 3, 5), (4, 4), (3, 4, 4), (5, 3), (4, 5, 3)])
 def test_linalg_svd(shape):
     def fun(x):
