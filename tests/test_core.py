@@ -278,8 +278,8 @@ def test_integer_argument():
 
 
 def test_function_without_rule():
-    with pytest.raises(riesz.NoRuleError, match="numpy.linalg.eig"):
-        grad(lambda x: np.sum(np.linalg.eig(x)[0].real))(np.eye(3))
+    with pytest.raises(riesz.NoRuleError, match="numpy.i0"):
+        grad(lambda x: np.sum(np.i0(x)))(np.ones(3))
 
 
 def test_lossy_conversions():

@@ -5,9 +5,9 @@ import pytest
 
 from riesz import jvp, vjp
 from riesz.testing import check_grads
-from specs import elementwise, reductions
+from specs import elementwise, reductions, numerical
 
-FUNCTIONS = {**elementwise.FUNCTIONS, **reductions.FUNCTIONS}
+FUNCTIONS = {**elementwise.FUNCTIONS, **reductions.FUNCTIONS, **numerical.FUNCTIONS}
 CASES = [(name, i, case, dtype) for name, cases in sorted(FUNCTIONS.items())
          for i, case in enumerate(cases) for dtype in case.dtypes]
 

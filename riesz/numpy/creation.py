@@ -2,7 +2,7 @@
 import numpy as _np
 
 from ..core import Tracer
-from .dispatch import implements, lower_all
+from .dispatch import HANDLED, implements, lower_all
 
 
 def _contains_tracer(x):
@@ -104,8 +104,35 @@ def _constant_like(np_like):
         return where(True, value, a)
     like.__name__ = np_like.__name__
     like.__doc__ = f"numpy.{np_like.__name__}: a constant, traced along with its argument."
-    return implements(np_like)(like)
+    return like
 
 
-for _like in (_np.zeros_like, _np.ones_like, _np.full_like, _np.empty_like):
-    _constant_like(_like)
+for _like in (_np.zeros_like, _np.ones_like, _np.empty_like):
+    implements(_like)(_constant_like(_like))
+_constant_full_like = _constant_like(_np.full_like)
+
+
+@implements(_np.full_like)
+def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kwargs):
+    """``numpy.full_like``: a constant carried along with ``a``; a traced ``fill_value``
+    keeps its derivative (each entry of the result is fill_value, so the transpose sums)."""
+    if not isinstance(fill_value, Tracer):
+        return _constant_full_like(a, fill_value, dtype, order, subok, shape, **kwargs)
+    zeros = HANDLED[_np.zeros_like](a, dtype=dtype, order=order, subok=subok, shape=shape, **kwargs)
+    if not _np.issubdtype(zeros.dtype, _np.inexact):
+        return _constant_full_like(a, fill_value, dtype, order, subok, shape, **kwargs)
+    return (zeros + fill_value).astype(zeros.dtype)
+
+
+@implements(_np.copyto)
+def copyto(dst, src, casting="same_kind", where=True):
+    """``numpy.copyto`` into a traced ``dst``: ``dst`` is rebound to src (where ``where``
+    holds), as ``dst[...] = src`` is. A NumPy ``dst`` cannot hold a traced ``src``."""
+    from ..rules.elementwise import where as select
+    from ..rules.indexing import cannot_write, rebind
+    if not isinstance(dst, Tracer):
+        raise cannot_write("numpy.copyto (also used by np.full and np.full_like with a traced "
+                           "fill value: write np.full_like(x, 0.0) + v or v * np.ones(shape))")
+    mask = _np.asarray(lower_all(where), dtype=bool)
+    new = select(mask, src, dst) + _np.zeros(dst.shape, dtype=dst.dtype)
+    rebind(dst, new.astype(dst.dtype), "numpy.copyto")

@@ -11,9 +11,13 @@ import numpy as np
 
 from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
 
-__all__ = ["HANDLED", "implements", "implements_constant", "constant_function", "lower_all"]
+__all__ = ["HANDLED", "UFUNC_METHODS", "implements", "implements_constant", "constant_function",
+           "lower_all"]
 
 HANDLED = {}
+# the ufunc methods (np.add.reduce, np.subtract.outer, ...) on traced values, by method name:
+# UFUNC_METHODS["outer"](ufunc, *inputs, **kwargs), filled by riesz.rules.ufunc_methods
+UFUNC_METHODS = {}
 
 
 def _qualname(func):
@@ -77,6 +81,8 @@ def _constant(f, shape_only=False):
         kwargs = {k: lower_all(v) for k, v in kwargs.items()}
         # staged (an argument, or an index passed by keyword): record the operation
         if any(isinstance(a, Tracer) for a in args + tuple(_flat(kwargs.values()))):
+            # constant lists (np.isin(x, [1, 2])) enter the staged program as arrays
+            args = tuple(np.asarray(a) if type(a) is list else a for a in args)
             return bind(prim, args, kwargs)
         return f(*args, **kwargs)
     run.__name__ = f.__name__
@@ -111,8 +117,11 @@ def _no_rule(func):
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if method != "__call__":
-        raise NoRuleError(f"numpy.{ufunc.__name__}.{method} is not supported on traced values; "
-                          f"use the function form (e.g. np.sum for np.add.reduce)")
+        impl = UFUNC_METHODS.get(method)
+        if impl is None:
+            raise NoRuleError(f"numpy.{ufunc.__name__}.{method} is not supported on traced "
+                              f"values; supported ufunc methods are {sorted(UFUNC_METHODS)}")
+        return impl(ufunc, *inputs, **kwargs)
     if kwargs.get("out") is not None:
         raise TypeError(f"numpy.{ufunc.__name__}(..., out=...) cannot write a traced value into "
                         f"a NumPy array; assign the result instead (y = np.{ufunc.__name__}(...)). "
@@ -137,19 +146,37 @@ def _array_function(self, func, types, args, kwargs):
 
 
 def _array(self, dtype=None, copy=None):
+    value = full_lower(self)
+    if dtype is not None and np.dtype(dtype).kind in "iub" and not isinstance(value, Tracer):
+        # np.int64(x), np.asarray(x, dtype=int): integers carry no derivative to drop
+        return np.asarray(value).astype(dtype)
     raise TypeError(
-        "converting a traced value to a NumPy array (np.asarray, np.array, or an assignment "
-        "into an ndarray) would drop its derivative; use riesz.numpy.asarray / riesz.numpy.array, "
-        "or keep the computation in array operations. For y[idx] = v into a NumPy array y, "
-        "write the update as a new array: y = riesz.numpy.at(y)[idx].set(v)")
+        "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
+        "an assignment into an ndarray) would drop its derivative. To build an array from "
+        "traced values (np.array([a, b]), or a list passed to np.sum/np.mean), write "
+        "np.stack([a, b]) (plain NumPy code) or riesz.numpy.array([a, b]); riesz.numpy.asarray "
+        "keeps derivatives. For y[idx] = v into a NumPy array y, write the update as a new "
+        "array: y = riesz.numpy.at(y)[idx].set(v)")
 
 
 def _float(self):
     raise TypeError(
-        "float() of a traced value would drop its derivative; keep it as an array "
-        "(a 0-d array works wherever a float does), or use riesz.stop_gradient(x) "
+        "float() of a traced value would drop its derivative (the math module's functions, "
+        "math.sqrt, math.exp, ..., call float(): use np.sqrt, np.exp, ... instead); keep it "
+        "as an array (a 0-d array works wherever a float does), or use riesz.stop_gradient(x) "
         "explicitly if you want a constant. For y[idx] = v into a NumPy array y, write the "
         "update as a new array: y = riesz.numpy.at(y)[idx].set(v)")
+
+
+def _format(self, spec):
+    # printing a traced value (f"{loss:.3f}") shows its concrete value
+    return format(full_lower(self), spec)
+
+
+def _round(self, ndigits=None):
+    # round(x) on a traced value: piecewise constant, computed on the concrete value
+    value = np.round(full_lower(self), ndigits or 0)
+    return int(value) if ndigits is None and np.ndim(value) == 0 else value
 
 
 def _complex(self):
@@ -191,6 +218,52 @@ def _sort_in_place(self, axis=-1, kind=None, order=None):
     rebind(self, np.sort(self, axis=axis, kind=kind, order=order), "x.sort()")
 
 
+def _in_place(f, name):
+    """``y op= v`` on a traced ``y``: as in NumPy the object ``y`` itself is updated (every
+    name bound to it sees the new value) and keeps its shape and dtype."""
+    def update(self, other):
+        from ..rules.indexing import rebind
+        new = _handler(f)(self, other)
+        if new.shape != self.shape:
+            raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't "
+                             f"match the broadcast shape {new.shape} (y {name}= v)")
+        if new.dtype != self.dtype:
+            if not np.can_cast(new.dtype, self.dtype, "same_kind"):
+                raise TypeError(f"Cannot cast ufunc '{f.__name__}' output from {new.dtype!r} to "
+                                f"{self.dtype!r} with casting rule 'same_kind' (y {name}= v)")
+            new = HANDLED["astype"](new, self.dtype)
+        rebind(self, new, f"y {name}= v")
+        return self
+    return update
+
+
+def _fill(self, value):
+    # x.fill(v) sets every entry of a traced x to v (traced or not): x is rebound
+    from ..rules.indexing import rebind
+    rebind(self, HANDLED[np.full_like](self, value), "x.fill(v)")
+
+
+class _Flat:
+    """``x.flat`` of a traced x: reads index the flattened array, writes update x itself."""
+    __slots__ = ("_array",)
+
+    def __init__(self, array):
+        self._array = array
+
+    def __len__(self):
+        return self._array.size
+
+    def __iter__(self):
+        return iter(np.ravel(self._array))
+
+    def __getitem__(self, idx):
+        return np.ravel(self._array)[idx]
+
+    def __setitem__(self, idx, value):
+        x = self._array
+        x[np.unravel_index(np.arange(x.size)[idx], x.shape)] = value
+
+
 def _copied(x, result):
     return HANDLED[np.copy](result) if result is x else result
 
@@ -208,6 +281,10 @@ def _install():
     T.__len__ = _len
     T.__iter__ = _iter
     T.__repr__ = _repr
+    T.__format__ = _format
+    T.__round__ = _round
+    T.__divmod__ = lambda self, other: _handler(np.divmod)(self, other)
+    T.__rdivmod__ = lambda self, other: _handler(np.divmod)(other, self)
     T.item = _item
     T.tolist = _item
 
@@ -217,6 +294,8 @@ def _install():
                        else np.result_type(self.primal))
     T.ndim = property(lambda self: len(self.shape))
     T.size = property(lambda self: int(np.prod(self.shape)))
+    T.itemsize = property(lambda self: self.dtype.itemsize)
+    T.nbytes = property(lambda self: self.size * self.dtype.itemsize)
     T.T = property(lambda self: np.transpose(self))
     T.mT = property(lambda self: np.swapaxes(self, -1, -2))
     T.real = property(lambda self: np.real(self))
@@ -229,6 +308,10 @@ def _install():
     for name, f in binary.items():
         setattr(T, f"__{name}__", lambda self, other, f=f: _handler(f)(self, other))
         setattr(T, f"__r{name}__", lambda self, other, f=f: _handler(f)(other, self))
+    symbols = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
+               "pow": "**", "matmul": "@"}
+    for name, f in binary.items():
+        setattr(T, f"__i{name}__", _in_place(f, symbols[name]))
     compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
                "eq": np.equal, "ne": np.not_equal}
     for name, f in compare.items():
@@ -247,6 +330,8 @@ def _install():
                  "diagonal", "trace", "argmax", "argmin", "argsort", "any", "all", "round",
                  "repeat", "take", "nonzero", "ptp", "searchsorted"):
         setattr(T, name, lambda self, *a, _f=getattr(np, name), **k: _f(self, *a, **k))
+    T.compress = lambda self, condition, axis=None, out=None: np.compress(condition, self, axis,
+                                                                          out)
     T.reshape = lambda self, *shape, order="C": np.reshape(
         self, shape[0] if len(shape) == 1 else shape, order=order)
     T.transpose = lambda self, *axes: np.transpose(
@@ -255,6 +340,8 @@ def _install():
     # copies are new objects, so that y[idx] = v on one leaves the other as it was
     T.astype = lambda self, dtype, copy=True: _copied(self, HANDLED["astype"](self, dtype))
     T.sort = _sort_in_place
+    T.fill = _fill
+    T.flat = property(_Flat)
     T.copy = lambda self, order="C": HANDLED[np.copy](self)
     T.__copy__ = lambda self: HANDLED[np.copy](self)
     T.__deepcopy__ = lambda self, memo: HANDLED[np.copy](self)

@@ -3,6 +3,7 @@ one module per family. Importing this package registers them all."""
 from ..core import JVPTrace, VJPTrace
 from . import define, elementwise, reductions, shape, linalg, indexing  # noqa: F401
 from . import fft  # noqa: F401
+from . import numerical, ufunc_methods  # noqa: F401
 from .define import PRIMITIVES
 
 # tangents and cotangents are summed with the differentiable add

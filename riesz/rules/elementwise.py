@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..core import Tracer, bind, full_lower
-from ..numpy.dispatch import implements, implements_constant
+from ..numpy.dispatch import implements, implements_constant, constant_function
 from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
 
 # ------------------------------------------------------------ linear functions
@@ -112,6 +112,10 @@ copysign = defbinary("copysign", np.copysign,
 # x mod y = x - ⌊x / y⌋ y: ∂ₓ = 1, ∂ᵧ = -⌊x / y⌋ (⌊x / y⌋ is piecewise constant)
 remainder = defbinary("remainder", np.remainder, lambda ans, x, y: 1.0,
                       lambda ans, x, y: -np.floor_divide(full_lower(x), full_lower(y)))
+
+# fmod(x, y) = x - trunc(x / y) y (C's remainder, the sign of x): ∂ₓ = 1, ∂ᵧ = -trunc(x / y)
+fmod = defbinary("fmod", np.fmod, lambda ans, x, y: 1.0,
+                 lambda ans, x, y: -np.trunc(np.true_divide(full_lower(x), full_lower(y))))
 
 
 # ------------------------------------------------------------ selecting functions
@@ -295,7 +299,7 @@ def _ufunc(prim, ufunc):
 
 
 for _prim in [add, subtract, negative, multiply, power, logaddexp, logaddexp2, arctan2, hypot,
-              copysign, remainder, maximum, minimum, fmax, fmin, exp, exp2, expm1, log, log2,
+              copysign, remainder, fmod, maximum, minimum, fmax, fmin, exp, exp2, expm1, log, log2,
               log10, log1p, sqrt, cbrt, square, reciprocal, sin, cos, tan, arcsin, arccos, arctan,
               sinh, cosh, tanh, arcsinh, arccosh, arctanh, fabs, absolute]:
     _ufunc(_prim, getattr(np, _prim.name))
@@ -367,11 +371,81 @@ def where_(condition, x=None, y=None):
     return where(full_lower(condition), x, y)
 
 
+@implements(np.sign)
+def sign(x):
+    """``numpy.sign``: piecewise constant for real x (zero derivative); for complex z it is
+    z / |z|, differentiable away from 0 (at z = 0 it is 0 with derivative taken as 0)."""
+    if not is_complex(x):
+        return _constant_sign(x)
+    radius = absolute(x)
+    at_zero = full_lower(radius) == 0
+    return where(at_zero, 0.0, x / where(at_zero, 1.0, radius))
+
+
+@implements(np.nan_to_num)
+def nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """``numpy.nan_to_num``: finite entries pass through (derivative 1); NaN and ±inf are
+    replaced by constants (derivative 0). Complex: each part on its own."""
+    if is_complex(x):
+        parts = (nan_to_num(p, nan=nan, posinf=posinf, neginf=neginf) for p in (real(x), imag(x)))
+        return next(parts) + 1j * next(parts)
+    v = full_lower(x)
+    info = np.finfo(dtype_of(x)) if np.issubdtype(dtype_of(x), np.inexact) else None
+    if info is None:   # integers and booleans have no NaN or inf
+        return x
+    big = info.max if posinf is None else posinf
+    small = info.min if neginf is None else neginf
+    out = where(np.isnan(v), nan, x)
+    out = where(np.isposinf(v), big, out)
+    return as_dtype(where(np.isneginf(v), small, out), dtype_of(x))
+
+
+@implements(np.real_if_close)
+def real_if_close(a, tol=100):
+    """``numpy.real_if_close``: the real part where every imaginary part is within ``tol``
+    machine epsilons of 0 (decided on the concrete values), else ``a`` unchanged."""
+    v = np.asarray(full_lower(a))
+    if is_complex(a) and np.all(np.abs(v.imag) < (tol * np.finfo(v.dtype).eps if tol > 1 else tol)):
+        return real(a)
+    return a
+
+
+@implements(np.modf)
+def modf(x):
+    """``numpy.modf``: (x - trunc(x), trunc(x)); the fractional part has derivative 1, the
+    integral part 0."""
+    whole = np.trunc(full_lower(x))
+    return x - whole, whole
+
+
+@implements(np.frexp)
+def frexp(x):
+    """``numpy.frexp``: x = m 2ᵉ with the exponent e a constant and m = x 2⁻ᵉ (derivative
+    2⁻ᵉ)."""
+    _, e = np.frexp(full_lower(x))
+    return x * np.ldexp(np.ones((), dtype_of(x)), -e), e
+
+
+@implements(np.ldexp)
+def ldexp(x, i):
+    """``numpy.ldexp(x, i)`` = x 2ⁱ for integer i: derivative 2ⁱ in x."""
+    return x * np.ldexp(np.ones((), dtype_of(x)), full_lower(i))
+
+
+@implements(np.divmod)
+def divmod_(x, y):
+    """``numpy.divmod`` = (floor_divide(x, y), remainder(x, y)): the quotient is piecewise
+    constant, the remainder is ``remainder``."""
+    return np.floor_divide(full_lower(x), full_lower(y)), remainder(x, y)
+
+
 # piecewise constant (zero derivative) or boolean-valued: computed on the concrete values
 implements_constant(np.greater, np.greater_equal, np.less, np.less_equal, np.equal,
-                    np.not_equal, np.sign, np.floor, np.ceil, np.rint, np.trunc, np.round,
-                    np.around, np.isnan, np.isfinite, np.isinf, np.logical_and, np.logical_or,
-                    np.logical_not, np.logical_xor, np.floor_divide, np.heaviside, np.signbit)
+                    np.not_equal, np.floor, np.ceil, np.rint, np.trunc, np.round, np.fix,
+                    np.around, np.isnan, np.isfinite, np.isinf, np.isposinf, np.isneginf,
+                    np.isreal, np.iscomplex, np.logical_and, np.logical_or, np.logical_not,
+                    np.logical_xor, np.floor_divide, np.heaviside, np.signbit, np.spacing)
+_constant_sign = constant_function(np.sign)
 
 
 # a change of dtype is linear; its transpose casts back to the argument's dtype (taking
@@ -388,6 +462,32 @@ def astype_(x, dtype):
     if dtype == dtype_of(x):
         return x
     return astype(x, dtype=dtype)
+
+
+@implements(np.astype)
+def astype_function(x, dtype, /, *, copy=True, device=None):
+    """``numpy.astype(x, dtype)`` = ``x.astype(dtype)``."""
+    return astype_(x, dtype)
+
+
+def _dtype_stand_in(x):
+    # what NumPy's dtype queries need of a traced value: its dtype
+    return dtype_of(x) if isinstance(x, Tracer) else x
+
+
+@implements(np.result_type)
+def result_type(*arrays_and_dtypes):
+    return np.result_type(*(_dtype_stand_in(a) for a in arrays_and_dtypes))
+
+
+@implements(np.iscomplexobj)
+def iscomplexobj(x):
+    return np.iscomplexobj(np.empty((), _dtype_stand_in(x)) if isinstance(x, Tracer) else x)
+
+
+@implements(np.isrealobj)
+def isrealobj(x):
+    return not iscomplexobj(x)
 
 
 # the identity with a zero derivative: its result is a constant to every transform

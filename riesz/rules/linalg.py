@@ -1,7 +1,7 @@
 """Products of arrays and ``numpy.linalg``: each primitive with its JVP and VJP rules.
 
-Primitives: matmul, einsum, inv, solve, det, slogdet, cholesky, qr, eigh, eigvalsh, svd,
-pinv (the singular values alone are reductions.singular_values). The other functions (dot, vdot, inner, outer, kron, cross, tensordot, lstsq,
+Primitives: matmul, einsum, inv, solve, det, slogdet, cholesky, qr, eigh, eigvalsh, eig,
+svd, pinv (the singular values alone are reductions.singular_values). The other functions (dot, vdot, inner, outer, kron, cross, tensordot, lstsq,
 matrix_power, multi_dot, tensorsolve) are compositions of primitives. Rules are written
 with riesz's own operations, so they differentiate again for higher orders. Matrices may
 carry leading batch axes (..., m, n) wherever NumPy accepts them.
@@ -784,3 +784,192 @@ def tensorsolve(a, b, axes=None):
     size = int(np.prod(x_shape))
     x = solve(reshape(a, shape=(size, size)), reshape(b, shape=(size,)))
     return reshape(x, shape=x_shape)
+
+
+# ------------------------------------------------------------ the array API's names
+
+@implements(np.vecdot)
+def vecdot(x1, x2, /, axis=-1, **kwargs):
+    """``numpy.vecdot``: Σ conj(x1) x2 over ``axis``, the others broadcast."""
+    if kwargs:
+        raise TypeError(f"numpy.vecdot: keyword arguments {sorted(kwargs)} are not supported "
+                        f"on traced values")
+    if dtype_of(x1).kind == "c":
+        x1 = np.conjugate(x1)
+    return np.sum(x1 * x2, axis=axis)
+
+
+@implements(np.linalg.vecdot)
+def linalg_vecdot(x1, x2, /, *, axis=-1):
+    return vecdot(x1, x2, axis=axis)
+
+
+@implements(np.matvec)
+def matvec(x1, x2, /, **kwargs):
+    """``numpy.matvec``: A x over the last axes, (..., m, n) and (..., n) to (..., m)."""
+    if kwargs:
+        raise TypeError(f"numpy.matvec: keyword arguments {sorted(kwargs)} are not supported "
+                        f"on traced values")
+    return matmul(x1, np.expand_dims(x2, -1))[..., 0]
+
+
+@implements(np.vecmat)
+def vecmat(x1, x2, /, **kwargs):
+    """``numpy.vecmat``: conj(x)ᵀ A over the last axes, (..., m) and (..., m, n) to (..., n)."""
+    if kwargs:
+        raise TypeError(f"numpy.vecmat: keyword arguments {sorted(kwargs)} are not supported "
+                        f"on traced values")
+    if dtype_of(x1).kind == "c":
+        x1 = np.conjugate(x1)
+    return matmul(np.expand_dims(x1, -2), x2)[..., 0, :]
+
+
+@implements(np.linalg.matmul)
+def linalg_matmul(x1, x2, /):
+    return matmul(x1, x2)
+
+
+@implements(np.linalg.outer)
+def linalg_outer(x1, x2, /):
+    if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
+        raise ValueError("Input arrays must be one-dimensional")
+    return outer(x1, x2)
+
+
+@implements(np.linalg.cross)
+def linalg_cross(x1, x2, /, *, axis=-1):
+    return cross(x1, x2, axis=axis)
+
+
+@implements(np.linalg.tensordot)
+def linalg_tensordot(x1, x2, /, *, axes=2):
+    return tensordot(x1, x2, axes=axes)
+
+
+@implements(np.linalg.matrix_transpose)
+def linalg_matrix_transpose(x, /):
+    return np.matrix_transpose(x)
+
+
+@implements(np.linalg.diagonal)
+def linalg_diagonal(x, /, *, offset=0):
+    """The diagonals of the last two axes."""
+    return np.diagonal(x, offset, -2, -1)
+
+
+@implements(np.linalg.trace)
+def linalg_trace(x, /, *, offset=0, dtype=None):
+    """The traces of the last two axes."""
+    return np.trace(x, offset, -2, -1, dtype=dtype)
+
+
+@implements(np.linalg.vector_norm)
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """``numpy.linalg.vector_norm``: the vector norm over ``axis`` (all axes by default, of
+    any number of dimensions)."""
+    if axis is None:
+        out = np.linalg.norm(np.ravel(x), ord)
+        return np.reshape(out, (1,) * len(shape_of(x))) if keepdims else out
+    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+    if len(axes) == 1:
+        return np.linalg.norm(x, ord, axes[0], keepdims)
+    nd = len(shape_of(x))
+    axes = tuple(a % nd for a in axes)
+    moved = np.moveaxis(x, axes, tuple(range(nd - len(axes), nd)))
+    flat = np.reshape(moved, shape_of(moved)[:nd - len(axes)] + (-1,))
+    out = np.linalg.norm(flat, ord, -1)
+    if keepdims:
+        out = np.reshape(out, tuple(1 if i in axes else n for i, n in enumerate(shape_of(x))))
+    return out
+
+
+@implements(np.linalg.matrix_norm)
+def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+    """``numpy.linalg.matrix_norm``: the matrix norm of the last two axes."""
+    return np.linalg.norm(x, ord, (-2, -1), keepdims)
+
+
+@implements(np.linalg.cond)
+def cond(x, p=None):
+    """``numpy.linalg.cond``: σ_max / σ_min for p = None, 2 (σ_min / σ_max for -2), else
+    ‖x‖ₚ ‖x⁻¹‖ₚ. Needs distinct singular values for p = ±2."""
+    if p is None or p in (2, -2):
+        s = singular_values(x)
+        ratio = s[..., 0] / s[..., -1]
+        return ratio if p != -2 else 1.0 / ratio
+    return np.linalg.norm(x, p, (-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, (-2, -1))
+
+
+@implements(np.linalg.tensorinv)
+def tensorinv(a, ind=2):
+    """``numpy.linalg.tensorinv``: the inverse of ``a`` reshaped into a square matrix, reshaped
+    back."""
+    shape = shape_of(a)
+    rows = int(np.prod(shape[:ind]))
+    cols = int(np.prod(shape[ind:]))
+    return reshape(inv(reshape(a, shape=(rows, cols))), shape=shape[ind:] + shape[:ind])
+
+
+# ------------------------------------------------------------ general eigenproblem
+
+@constant_function
+def _largest_entry(v):
+    """The row index of each eigenvector's (column's) largest-magnitude entry, shaped for
+    take_along_axis; recorded as one operation when v is staged."""
+    return np.argmax(np.abs(v), axis=-2)[..., None, :]
+
+
+def _eig_jvp(t, ans, a):
+    # A V = V diag(w): with X = V⁻¹ Ȧ V, ẇ = diag(X) and D = V (F ⊙ X), F_ij = 1/(wⱼ − wᵢ).
+    # NumPy's eigenvectors have unit norm and their largest entry real, so D loses its
+    # radial part, Re(vᴴ d) v, and its phase part, i Im(d_k)/v_k v (k the largest entry,
+    # fixed on the concrete values)
+    w, v = ans
+    x = matmul(inv_p(v), matmul(t, v))
+    dw = _diag_part(x)
+    d = matmul(v, _gap_inverse("numpy.linalg.eig", w) * x)
+    if dtype_of(v).kind != "c":   # real eigenvalues and vectors: the real parts
+        dw, d = np.real(dw), np.real(d)
+    d = d - v * np.real(np.sum(np.conj(v) * d, axis=-2, keepdims=True))
+    if dtype_of(v).kind != "c":
+        return dw, d
+    k = _largest_entry(full_lower(v))
+    v_k = np.take_along_axis(v, k, axis=-2)
+    d = d - 1j * v * np.imag(np.take_along_axis(d, k, axis=-2)) / np.real(v_k)
+    return dw, d
+
+
+def _eig_vjp(g, ans, a):
+    # the transpose of the linear map ȧ ↦ (ẇ, v̇) of _eig_jvp, taken by reverse mode
+    # through that map (its operations have rules, so this nests to higher orders)
+    from ..transforms import vjp
+    w, v = ans
+    cotangents = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None else c
+                       for c, o in zip(g, ans))
+    # a complex tangent space when the eigenvalues are complex, so that no part is dropped
+    # before the real part is taken for a real matrix
+    zero = np.zeros(shape_of(a), np.result_type(dtype_of(a), dtype_of(w)))
+    ct = vjp(lambda t: _eig_jvp(t, ans, a), zero)[1](cotangents)[0]
+    return ct if dtype_of(a).kind == "c" else np.real(ct)
+
+
+# eigenvalues and eigenvectors of a square (stack of) matrices, distinct eigenvalues
+eig_p = defprim("eig", lambda a: tuple(np.linalg.eig(a)), multiple_results=True,
+                jvp=[_eig_jvp], vjp=[_eig_vjp])
+
+
+@implements(np.linalg.eig)
+def eig(a):
+    """``numpy.linalg.eig``: ẇ = diag(V⁻¹ȦV), and the eigenvectors' derivative in NumPy's
+    normalization (unit norm, largest entry real). Needs distinct eigenvalues: at repeated
+    ones a RuntimeWarning names eig and the rotation inside the eigenspace is taken as
+    zero."""
+    _square("eig", a)
+    return _result("EigResult", *eig_p(a))
+
+
+@implements(np.linalg.eigvals)
+def eigvals(a):
+    """``numpy.linalg.eigvals``: the eigenvalues of :func:`eig`."""
+    _square("eigvals", a)
+    return eig_p(a)[0]

@@ -5,7 +5,8 @@ import numpy as np
 from ..core import full_lower
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
-from .elementwise import absolute, conjugate, power, real, real_, sqrt, where as select
+from .elementwise import (absolute, conjugate, maximum, minimum, power, real, real_, sqrt,
+                          where as select)
 from .indexing import scatter_add
 from .shape import moveaxis, reshape, transpose
 
@@ -46,23 +47,41 @@ def _check_unsupported(name, **given):
         raise TypeError(f"numpy.{name}: argument(s) {bad} are not supported on traced values")
 
 
+def _masked(a, where, fill):
+    """``a`` with ``fill`` where the (concrete) mask ``where`` is False: those entries then
+    get a zero derivative."""
+    if where is None or where is True:
+        return a
+    return select(np.asarray(full_lower(where), dtype=bool), a, fill)
+
+
 @implements(np.sum)
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    _check_unsupported("sum", out=out, initial=initial, where=where)
+    """``numpy.sum``; entries outside ``where`` count as 0, ``initial`` is added."""
+    _check_unsupported("sum", out=out)
     x = a if dtype is None else a.astype(dtype)
-    return sum_p(x, axis=normalize_axis(axis, len(shape_of(x))), keepdims=bool(keepdims))
+    x = _masked(x, where, 0)
+    total = sum_p(x, axis=normalize_axis(axis, len(shape_of(x))), keepdims=bool(keepdims))
+    return total if initial is None else total + initial
 
 
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
-    _check_unsupported("mean", out=out, where=where)
+    """``numpy.mean``; with ``where``, the mean of the selected entries."""
+    _check_unsupported("mean", out=out)
     shape = shape_of(a)
     axes = normalize_axis(axis, len(shape))
-    count = int(np.prod([shape[i] for i in axes]))
-    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims)
+    if where is None or where is True:
+        count = int(np.prod([shape[i] for i in axes]))
+    else:
+        mask = np.broadcast_to(np.asarray(full_lower(where), dtype=bool), shape)
+        count = np.sum(mask, axis=axes, keepdims=keepdims)
+    total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims, where=where)
     if np.issubdtype(np.result_type(total.dtype if hasattr(total, "dtype") else total),
                      np.integer):
         total = total * 1.0
+    if not isinstance(count, int):
+        count = count.astype(dtype_of(total))
     return total / count
 
 
@@ -85,8 +104,15 @@ def _extreme(name, impl):
                        g, axis, keepdims, shape_of(x)) * _tie_share(ans, x, axis, keepdims)])
 
     def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
-        _check_unsupported(name, out=out, initial=initial, where=where)
-        return prim(a, axis=normalize_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+        _check_unsupported(name, out=out)
+        if where is not None and where is not True and initial is None:
+            raise ValueError(f"reduction operation '{name[1:]}imum' does not have an identity, "
+                             f"so to use a where mask one has to specify 'initial'")
+        a = _masked(a, where, initial)
+        result = prim(a, axis=normalize_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+        if initial is None:
+            return result
+        return (maximum if name == "amax" else minimum)(result, initial)
     reduce.__name__ = name
     return prim, reduce
 
@@ -141,10 +167,12 @@ def _tree_product(x, n):
 
 @implements(np.prod)
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
-    """``numpy.prod``, differentiated exactly where entries are zero (one or several)."""
-    _check_unsupported("prod", out=out, where=where)
+    """``numpy.prod``, differentiated exactly where entries are zero (one or several);
+    entries outside ``where`` count as 1."""
+    _check_unsupported("prod", out=out)
     if dtype is not None:
         a = a.astype(dtype)
+    a = _masked(a, where, 1)
     shape = shape_of(a)
     axes = normalize_axis(axis, len(shape))
     flat, n = _move_to_end(a, axes)
@@ -182,6 +210,27 @@ def cumsum(a, axis=None, dtype=None, out=None):
     return cumsum_p(a, axis=axis)
 
 
+def _cumulative(name, scan):
+    def cumulative(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+        # the array API's cumulative_sum/cumulative_prod: axis may be left out for 1-D x, and
+        # include_initial puts the identity first
+        if axis is None:
+            if len(shape_of(x)) != 1:
+                raise ValueError(f"numpy.{name}: axis is required for arrays of more than one "
+                                 f"dimension")
+            axis = 0
+        result = scan(x, axis=axis, dtype=dtype, out=out)
+        if not include_initial:
+            return result
+        axis = normalize_axis(axis, len(shape_of(x)))[0]
+        first = np.full_like(np.take(full_lower(result), [0], axis=axis),
+                             0 if scan is cumsum else 1)
+        return np.concatenate([first, result], axis=axis)
+    cumulative.__name__ = name
+    cumulative.__doc__ = f"``numpy.{name}``: ``numpy.{scan.__name__}`` along ``axis``."
+    return implements(getattr(np, name))(cumulative)
+
+
 @implements(np.cumprod)
 def cumprod(a, axis=None, dtype=None, out=None):
     """``numpy.cumprod`` as a parallel prefix scan of products (Hillis–Steele: at step s,
@@ -202,6 +251,10 @@ def cumprod(a, axis=None, dtype=None, out=None):
         y = y * shifted
         step *= 2
     return y
+
+
+cumulative_sum = _cumulative("cumulative_sum", cumsum)
+cumulative_prod = _cumulative("cumulative_prod", cumprod)
 
 
 # ------------------------------------------------------------ statistics
@@ -291,6 +344,100 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return total / count.astype(dtype_of(total))
 
 
+def _nan_mask(a):
+    return np.isnan(full_lower(a))
+
+
+def _nan_extreme(name, reduce, fill):
+    def nan_reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
+        # NaN entries take the value that never wins (derivative 0); an all-NaN slice is NaN
+        _check_unsupported(name, out=out, initial=initial, where=where)
+        nan = _nan_mask(a)
+        result = reduce(select(nan, fill, a), axis=axis, keepdims=keepdims)
+        axes = normalize_axis(axis, len(shape_of(a)))
+        return select(np.all(nan, axis=axes, keepdims=keepdims), np.nan, result)
+    nan_reduce.__name__ = name
+    nan_reduce.__doc__ = (f"``numpy.{name}``: the {name[3:]} of the entries that are not NaN "
+                          f"(ties share the derivative; NaN entries get none).")
+    return implements(getattr(np, name))(nan_reduce)
+
+
+nanmax = _nan_extreme("nanmax", amax, -np.inf)
+nanmin = _nan_extreme("nanmin", amin, np.inf)
+
+
+@implements(np.nanprod)
+def nanprod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
+    """``numpy.nanprod``: NaN entries count as 1 and get a zero gradient."""
+    _check_unsupported("nanprod", out=out, where=where)
+    return prod(select(_nan_mask(a), 1.0, a), axis=axis, dtype=dtype, keepdims=keepdims,
+                initial=initial)
+
+
+@implements(np.nancumsum)
+def nancumsum(a, axis=None, dtype=None, out=None):
+    """``numpy.nancumsum``: NaN entries count as 0."""
+    return cumsum(select(_nan_mask(a), 0.0, a), axis=axis, dtype=dtype, out=out)
+
+
+@implements(np.nancumprod)
+def nancumprod(a, axis=None, dtype=None, out=None):
+    """``numpy.nancumprod``: NaN entries count as 1."""
+    return cumprod(select(_nan_mask(a), 1.0, a), axis=axis, dtype=dtype, out=out)
+
+
+@implements(np.nanvar)
+def nanvar(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None,
+           correction=None):
+    """``numpy.nanvar``: Σ|x - x̄|² / (n - ddof) over the entries that are not NaN."""
+    _check_unsupported("nanvar", out=out, where=where, mean=mean)
+    if correction is not None:
+        ddof = correction
+    axes = normalize_axis(axis, len(shape_of(a)))
+    centered = a - nanmean(a, axis=axes, dtype=dtype, keepdims=True)
+    count = np.sum(~_nan_mask(a), axis=axes, keepdims=keepdims)
+    total = nansum(_abs_squared(centered), axis=axes, keepdims=keepdims)
+    return total / (count - ddof).astype(dtype_of(total))
+
+
+@implements(np.nanstd)
+def nanstd(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None,
+           correction=None):
+    """``numpy.nanstd`` = √nanvar (gradient 0 at a constant input)."""
+    return sqrt(nanvar(a, axis=axis, dtype=dtype, out=out, ddof=ddof, keepdims=keepdims,
+                       where=where, mean=mean, correction=correction))
+
+
+def _nan_order_statistic(name, statistic):
+    def nan_statistic(a, *args, axis=None, **kwargs):
+        # the order statistic of the entries that are not NaN: all of them when there are
+        # none, else (axis=None) of the entries picked out of the flattened array
+        nan = _nan_mask(a)
+        if not nan.any():
+            return statistic(a, *args, axis=axis, **kwargs)
+        if axis is None and not kwargs.get("keepdims", False):
+            return statistic(np.ravel(a)[np.flatnonzero(~nan)], *args, **kwargs)
+        raise NotImplementedError(f"numpy.{name} on traced values with NaN entries along an "
+                                  f"axis: the slices have different lengths; use axis=None "
+                                  f"or select the entries yourself")
+    nan_statistic.__name__ = name
+    nan_statistic.__doc__ = f"``numpy.{name}``: ``{statistic.__name__}`` of the entries that are not NaN."
+    return implements(getattr(np, name))(nan_statistic)
+
+
+@implements(np.bincount)
+def bincount(x, weights=None, minlength=0):
+    """``numpy.bincount``: with traced ``weights``, the sum of the weights in each bin (a
+    scatter-add, whose transpose gathers); the counts alone carry no derivative."""
+    x = np.asarray(full_lower(x))
+    if weights is None:
+        return np.bincount(x, minlength=minlength)
+    from .indexing import at
+    n = max(int(x.max()) + 1 if x.size else 0, minlength)
+    zeros = np.zeros(n, dtype=np.result_type(dtype_of(weights), np.float64))
+    return at(zeros)[x].add(weights)
+
+
 # ------------------------------------------------------------ order statistics
 
 _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint")
@@ -363,6 +510,11 @@ def median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
     """``numpy.median`` = quantile(a, 0.5): the middle entry, or the mean of the two middle
     entries (each gets half the derivative)."""
     return quantile(a, 0.5, axis=axis, out=out, keepdims=keepdims)
+
+
+nanmedian = _nan_order_statistic("nanmedian", median)
+nanquantile = _nan_order_statistic("nanquantile", quantile)
+nanpercentile = _nan_order_statistic("nanpercentile", percentile)
 
 
 # ------------------------------------------------------------ diagonals
@@ -480,7 +632,9 @@ def norm(x, ord=None, axis=None, keepdims=False):
 # ------------------------------------------------------------ not differentiable
 
 # integer- or boolean-valued: computed on the concrete values
-implements_constant(np.argmax, np.argmin, np.argsort, np.nonzero, np.flatnonzero,
+implements_constant(np.linalg.matrix_rank, np.isin, np.digitize, np.argpartition, np.lexsort,
+                    np.array_equiv, np.argmax, np.argmin, np.nanargmax, np.nanargmin,
+                    np.argsort, np.nonzero, np.flatnonzero,
                     np.count_nonzero, np.all, np.any, np.allclose, np.isclose, np.array_equal,
                     np.searchsorted, np.unique)
 # properties of the shape: plain Python values even on staged values (riesz.jit)

@@ -37,11 +37,18 @@ def _shape_arg(shape):
 
 @implements(np.reshape)
 def reshape_(a, shape=None, order="C", *, newshape=None, copy=None):
-    if order != "C":
-        raise NotImplementedError("numpy.reshape on traced values supports order='C' only")
+    """``numpy.reshape``; order 'F' (first index fastest) is the C-order reshape of the
+    reversed axes: reshape(a, s, 'F') = reshape(aᵀ, reversed s)ᵀ."""
+    if order not in ("C", "F", "A"):
+        raise NotImplementedError(f"numpy.reshape(order={order!r}) on traced values: use 'C' "
+                                  f"or 'F'")
     shape = _shape_arg(newshape if shape is None else shape)
     if -1 in shape:
         shape = np.empty(shape_of(a), dtype=np.bool_).reshape(shape).shape
+    if order == "F":
+        reversed_axes = tuple(range(len(shape_of(a))))[::-1]
+        flat = reshape(transpose(a, axes=reversed_axes), shape=shape[::-1])
+        return transpose(flat, axes=tuple(range(len(shape)))[::-1])
     return reshape(a, shape=shape)
 
 
@@ -55,6 +62,33 @@ def transpose_(a, axes=None):
     ndim = len(shape_of(a))
     axes = tuple(range(ndim))[::-1] if axes is None else tuple(int(i) % ndim for i in axes)
     return transpose(a, axes=axes)
+
+
+@implements(np.matrix_transpose)
+def matrix_transpose(x, /):
+    """The last two axes swapped (``x.mT``)."""
+    if len(shape_of(x)) < 2:
+        raise ValueError("Input array must be at least 2-dimensional")
+    return swapaxes(x, -1, -2)
+
+
+@implements(np.permute_dims)
+def permute_dims(a, axes=None):
+    return transpose_(a, axes)
+
+
+@implements(np.rollaxis)
+def rollaxis(a, axis, start=0):
+    """``numpy.rollaxis``: axis ``axis`` moved to stand before ``start`` (moveaxis)."""
+    n = len(shape_of(a))
+    axis = _axis(axis, n)
+    if start < 0:
+        start += n
+    if not 0 <= start <= n:
+        raise np.exceptions.AxisError(f"start={start} must satisfy 0 <= start <= {n}")
+    if axis < start:
+        start -= 1
+    return a if axis == start else moveaxis(a, axis, start)
 
 
 @implements(np.swapaxes)
@@ -436,8 +470,9 @@ def _pad_widths(pad_width, ndim):
 
 @implements(np.pad)
 def pad(array, pad_width, mode="constant", **kwargs):
-    """``numpy.pad`` for modes 'constant' (a scalar ``constant_values``, which may be traced),
-    'edge', 'reflect', 'symmetric' and 'wrap'.
+    """``numpy.pad`` for modes 'constant' (``constant_values`` one scalar, which may be
+    traced, or constants per axis and side), 'empty' (zeros), 'edge', 'reflect',
+    'symmetric' and 'wrap'.
 
     'constant' places ``array`` into zeros (scatter_add, whose transpose is the slice back)
     and adds the constant on the border; the other modes gather indices that NumPy's own
@@ -445,14 +480,16 @@ def pad(array, pad_width, mode="constant", **kwargs):
     """
     shape = shape_of(array)
     widths = _pad_widths(pad_width, len(shape))
-    if mode == "constant":
+    if mode in ("constant", "empty"):
         c = kwargs.pop("constant_values", 0)
-        if kwargs or np.ndim(c) != 0:
-            raise NotImplementedError("numpy.pad on traced values: mode='constant' takes one "
-                                      "scalar constant_values")
+        if kwargs or (np.ndim(c) != 0 and isinstance(c, Tracer)):
+            raise NotImplementedError("numpy.pad on traced values: mode='constant' takes "
+                                      "constant_values that are one scalar or not traced")
         padded = tuple(n + b + a for n, (b, a) in zip(shape, widths))
         inner = tuple(slice(b, b + n) for n, (b, a) in zip(shape, widths))
         out = scatter_add(array, idx=inner, shape=padded)
+        if np.ndim(c) != 0:   # per axis and side: NumPy lays the constants out on zeros
+            return out + np.pad(np.zeros(shape, dtype_of(out)), widths, constant_values=c)
         if isinstance(c, Tracer) or c != 0:
             border = np.ones(padded, dtype=dtype_of(out))
             border[inner] = 0
@@ -461,7 +498,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
     if mode not in ("edge", "reflect", "symmetric", "wrap") or kwargs.get("reflect_type", "even") != "even":
         raise NotImplementedError(
             f"numpy.pad(mode={mode!r}, {kwargs}) is not supported on traced values; supported: "
-            f"'constant' (scalar value), 'edge', 'reflect', 'symmetric', 'wrap' (reflect_type='even')")
+            f"'constant', 'empty', 'edge', 'reflect', 'symmetric', 'wrap' (reflect_type='even')")
     for axis, (n, (b, a)) in enumerate(zip(shape, widths)):
         if b or a:
             index = np.pad(np.arange(n), (b, a), mode=mode)
@@ -533,3 +570,179 @@ def choose(a, choices, out=None, mode="raise"):
     for i in range(1, n):
         result = where(a == i, choices[i], result)
     return result
+
+
+# ------------------------------------------------------------ growing and shrinking
+
+@implements(np.append)
+def append(arr, values, axis=None):
+    """``numpy.append``: a concatenation (of the flattened arrays when ``axis`` is None).
+    Either argument may be a list of traced values."""
+    from ..numpy.creation import asarray
+    arr, values = asarray(arr), asarray(values)
+    if axis is None:
+        return np.concatenate([np.ravel(arr), np.ravel(values)])
+    return np.concatenate([arr, values], axis=axis)
+
+
+def _kept(n, obj):
+    keep = np.ones(n, dtype=bool)
+    keep[np.asarray(lower_all(obj))] = False
+    return np.flatnonzero(keep)
+
+
+@implements(np.delete)
+def delete(arr, obj, axis=None):
+    """``numpy.delete``: the entries left after removing ``obj`` (a gather)."""
+    if axis is None:
+        arr, axis = np.ravel(arr), 0
+    axis = _axis(axis, len(shape_of(arr)))
+    kept = obj if isinstance(obj, slice) else None
+    if kept is not None:
+        kept = np.delete(np.arange(shape_of(arr)[axis]), obj)
+    else:
+        kept = _kept(shape_of(arr)[axis], obj)
+    return getitem(arr, idx=(slice(None),) * axis + (kept,))
+
+
+@implements(np.insert)
+def insert(arr, obj, values, axis=None):
+    """``numpy.insert``: NumPy inserts labels of the entries of ``values`` into an array of
+    labels of ``arr`` (so its rules for positions and broadcasting apply unchanged); the
+    result gathers each entry from ``arr`` or ``values`` by its label."""
+    size = int(np.prod(shape_of(arr)))
+    value_shape = np.shape(lower_all(values))
+    labels = np.arange(size).reshape(shape_of(arr))
+    value_labels = size + np.arange(int(np.prod(value_shape)), dtype=np.intp).reshape(value_shape)
+    placed = np.insert(labels, lower_all(obj), value_labels, axis=axis)
+    flat_values = np.ravel(values)
+    if isinstance(flat_values, Tracer) or dtype_of(flat_values) != dtype_of(arr):
+        flat_values = flat_values.astype(dtype_of(arr))
+    return np.concatenate([np.ravel(arr), flat_values])[placed]
+
+
+@implements(np.resize)
+def resize(a, new_shape):
+    """``numpy.resize``: the flattened array repeated to fill ``new_shape`` (a gather)."""
+    new_shape = _shape_arg(new_shape)
+    size = int(np.prod(shape_of(a)))
+    total = int(np.prod(new_shape))
+    if size == 0 or total == 0:
+        return np.zeros(new_shape, dtype=dtype_of(a))
+    return reshape(np.ravel(a)[np.arange(total) % size], shape=new_shape)
+
+
+@implements(np.compress)
+def compress(condition, a, axis=None, out=None):
+    """``numpy.compress``: the slices where ``condition`` holds (a gather)."""
+    if out is not None:
+        raise TypeError("numpy.compress(..., out=...) cannot write traced values into an array")
+    if axis is None:
+        a, axis = np.ravel(a), 0
+    kept = np.flatnonzero(np.asarray(lower_all(condition), dtype=bool))
+    return getitem(a, idx=(slice(None),) * _axis(axis, len(shape_of(a))) + (kept,))
+
+
+@implements(np.extract)
+def extract(condition, arr):
+    """``numpy.extract``: the entries of ``arr`` (flattened) where ``condition`` holds."""
+    mask = np.ravel(np.asarray(lower_all(condition), dtype=bool))
+    return np.ravel(arr)[np.flatnonzero(mask)]
+
+
+@implements(np.unstack)
+def unstack(x, /, *, axis=0):
+    """``numpy.unstack``: the slices along ``axis``, as a tuple."""
+    axis = _axis(axis, len(shape_of(x)))
+    return tuple(x[(slice(None),) * axis + (i,)] for i in range(shape_of(x)[axis]))
+
+
+@implements(np.meshgrid)
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """``numpy.meshgrid``: each 1-D input reshaped along its own axis (the first two swapped
+    for indexing='xy') and, unless ``sparse``, broadcast to the full grid."""
+    if indexing not in ("xy", "ij"):
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    ndim = len(xi)
+    grids = []
+    for i, x in enumerate(xi):
+        axis = {0: 1, 1: 0}.get(i, i) if indexing == "xy" and ndim > 1 else i
+        shape = [1] * ndim
+        shape[axis] = -1
+        grids.append(np.reshape(x, tuple(shape)))
+    return tuple(np.broadcast_arrays(*grids)) if not sparse else tuple(grids)
+
+
+@implements(np.block)
+def block(arrays):
+    """``numpy.block``: nested lists concatenated along the last axes, innermost lists along
+    the last axis (arrays are first raised to the nesting depth, as NumPy does)."""
+    def depth(x):
+        return 1 + depth(x[0]) if isinstance(x, list) else 0
+    levels = depth(arrays)
+    ndim = max(levels, max(len(shape_of(v)) for v in _leaves(arrays)))
+
+    def assemble(x, level):
+        if not isinstance(x, list):
+            return np.reshape(x, (1,) * (ndim - len(shape_of(x))) + shape_of(x))
+        return np.concatenate([assemble(v, level + 1) for v in x], axis=level - levels)
+    return assemble(arrays, 0)
+
+
+def _leaves(x):
+    if isinstance(x, list):
+        for v in x:
+            yield from _leaves(v)
+    else:
+        yield x
+
+
+# ------------------------------------------------------------ writers into a traced array
+
+def _write(a, idx, values, what):
+    """``a[idx] = values`` on a traced ``a`` (rebound, as an assignment is); a NumPy ``a``
+    cannot hold traced values."""
+    from .indexing import cannot_write
+    if not isinstance(a, Tracer):
+        raise cannot_write(what)
+    a[idx] = values
+
+
+def _cycled(values, count):
+    # NumPy's put/place/fill_diagonal repeat the values cyclically over the targets
+    from ..numpy.creation import asarray
+    values = asarray(values)
+    if len(shape_of(values)) == 0:
+        return values
+    return resize(np.ravel(values), (count,)) if count else np.ravel(values)[:0]
+
+
+@implements(np.fill_diagonal)
+def fill_diagonal(a, val, wrap=False):
+    """``numpy.fill_diagonal`` on a traced ``a``: the diagonal NumPy would write, assigned."""
+    marks = np.zeros(shape_of(a), dtype=bool)
+    np.fill_diagonal(marks, True, wrap=wrap)
+    where_ = np.nonzero(marks)
+    _write(a, where_, _cycled(val, where_[0].size), "numpy.fill_diagonal")
+
+
+@implements(np.put)
+def put(a, ind, v, mode="raise"):
+    """``numpy.put`` on a traced ``a``: ``a.flat[ind] = v``."""
+    size = int(np.prod(shape_of(a)))
+    ind = np.ravel(np.asarray(lower_all(ind)))
+    if mode == "wrap":
+        ind = ind % size
+    elif mode == "clip":
+        ind = np.clip(ind, 0, size - 1)
+    elif ((ind < -size) | (ind >= size)).any():
+        raise IndexError(f"index out of range for array of size {size}")
+    _write(a, np.unravel_index(ind % size, shape_of(a)), _cycled(v, ind.size), "numpy.put")
+
+
+@implements(np.place)
+def place(arr, mask, vals):
+    """``numpy.place`` on a traced ``arr``: ``arr[mask] = vals`` (vals repeated)."""
+    mask = np.broadcast_to(np.asarray(lower_all(mask), dtype=bool), shape_of(arr))
+    where_ = np.nonzero(mask)
+    _write(arr, where_, _cycled(vals, where_[0].size), "numpy.place")

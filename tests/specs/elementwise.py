@@ -46,6 +46,8 @@ SPECS = {
     # quotients (x/2 + 5)/(y/2 + 3.5) stay in (1.15, 1.79): ⌊·⌋ = 1 near every sample
     "remainder": binary(lambda x, y: np.remainder(x * 0.5 + 5.0, y * 0.5 + 3.5), "unit")
     + [Case(lambda x: (x * 0.5 + 5.0) % 3.5, [(4,)], domain="unit")],
+    # quotients in (-1.79, -1.15): trunc(·) = -1 (where floor would give -2) near every sample
+    "fmod": binary(lambda x, y: np.fmod(-(x * 0.5 + 5.0), y * 0.5 + 3.5), "unit"),
     "exp": unary(np.exp),
     "exp2": unary(np.exp2),
     "expm1": unary(np.expm1),

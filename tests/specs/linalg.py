@@ -2,6 +2,7 @@ import numpy as np
 
 
 from .case import Case
+from .fft import _parts
 
 
 def _sign_fixed(v):
@@ -17,6 +18,9 @@ def _svd_vectors(a):
 def _qr_factors(a):
     q, r = np.linalg.qr(a)
     return np.concatenate([q.ravel(), r.ravel()])
+
+
+_ROTATION = np.array([[0.0, -2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
 
 
 SPECS = {
@@ -58,6 +62,12 @@ SPECS = {
              Case(lambda a: _sign_fixed(np.linalg.eigh(a)[1]), [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a, UPLO="U").eigenvectors), [(2, 3, 3)],
                   domain="spaced_symmetric")],
+    # distinct eigenvalues: near 0, 3, 6 (real), or near ±2i and 5 (a complex pair, whose
+    # real and imaginary parts are the outputs)
+    "eig": [Case(lambda a: np.linalg.eigvals(0.3 * a + np.diag([0.0, 3.0, 6.0])), [(3, 3)]),
+            Case(lambda a: np.linalg.eig(0.3 * a + np.diag([0.0, 3.0, 6.0]))[1], [(2, 3, 3)]),
+            Case(lambda a: _parts(np.linalg.eig(0.3 * a + _ROTATION).eigenvalues), [(3, 3)]),
+            Case(lambda a: _parts(np.linalg.eig(0.3 * a + _ROTATION)[1]), [(3, 3)])],
     "eigvalsh": [Case(np.linalg.eigvalsh, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.eigvalsh(a, UPLO="U"), [(2, 3, 3)],
                       domain="spaced_symmetric")],

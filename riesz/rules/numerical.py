@@ -1,0 +1,288 @@
+"""Numerical routines users call on arrays: differences, integration, sequences,
+polynomials, interpolation, convolution and covariance.
+
+None of them is a primitive: each is written with NumPy functions that riesz already
+differentiates (slices, concatenation, products, sums), so its derivative comes from
+theirs, to any order, in both modes. They run on traced values and on plain arrays alike.
+"""
+import numpy as np
+
+from ..core import full_lower
+from ..numpy.creation import asarray
+from ..numpy.dispatch import implements
+from .define import shape_of, dtype_of
+from .shape import moveaxis
+
+_NO_VALUE = np._NoValue
+
+
+def _along(axis, ndim, piece):
+    """The index that applies ``piece`` (a slice) along ``axis`` of an ``ndim``-D array."""
+    return (slice(None),) * (axis % ndim) + (piece,)
+
+
+# ------------------------------------------------------------ differences
+
+@implements(np.diff)
+def diff(a, n=1, axis=-1, prepend=_NO_VALUE, append=_NO_VALUE):
+    """``numpy.diff``: ``a[1:] - a[:-1]`` along ``axis``, ``n`` times, after attaching
+    ``prepend``/``append`` (scalars are broadcast to one slice). Linear in every argument."""
+    if n < 0:
+        raise ValueError(f"order must be non-negative but got {n!r}")
+    nd = len(shape_of(a))
+    if nd == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = axis % nd
+    pieces = []
+    for edge in (prepend, append):
+        if edge is _NO_VALUE:
+            pieces.append(None)
+            continue
+        if len(shape_of(edge)) == 0:
+            shape = list(shape_of(a))
+            shape[axis] = 1
+            edge = np.broadcast_to(edge, tuple(shape))
+        pieces.append(edge)
+    parts = [p for p in (pieces[0], a, pieces[1]) if p is not None]
+    if len(parts) > 1:
+        a = np.concatenate(parts, axis=axis)
+    for _ in range(n):
+        a = a[_along(axis, nd, slice(1, None))] - a[_along(axis, nd, slice(None, -1))]
+    return a
+
+
+@implements(np.ediff1d)
+def ediff1d(ary, to_end=None, to_begin=None):
+    """``numpy.ediff1d``: the differences of the flattened array, with ``to_begin`` and
+    ``to_end`` attached."""
+    dtype = dtype_of(ary)
+    parts = [np.ravel(p).astype(dtype) for p in (to_begin,) if p is not None]
+    parts.append(diff(np.ravel(ary)))
+    parts += [np.ravel(p).astype(dtype) for p in (to_end,) if p is not None]
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+@implements(np.gradient)
+def gradient(f, *varargs, axis=None, edge_order=1):
+    """``numpy.gradient`` with uniform spacings (scalars in ``varargs``) and
+    ``edge_order=1``: central differences (f[i+1] - f[i-1]) / 2h inside, one-sided ones
+    at the two ends. Linear in ``f``."""
+    nd = len(shape_of(f))
+    axes = tuple(range(nd)) if axis is None else tuple(
+        a % nd for a in ((axis,) if np.ndim(axis) == 0 else axis))
+    if len(varargs) not in (0, 1, len(axes)):
+        raise TypeError("invalid number of arguments")
+    spacings = varargs if len(varargs) == len(axes) else (varargs or (1.0,)) * len(axes)
+    if edge_order != 1 or any(len(shape_of(h)) != 0 for h in spacings):
+        raise NotImplementedError("numpy.gradient on traced values supports scalar spacings "
+                                  "and edge_order=1; compute other stencils with np.diff")
+    out = []
+    for ax, h in zip(axes, spacings):
+        if shape_of(f)[ax] < 2:
+            raise ValueError("Shape of array too small to calculate a numerical gradient, "
+                             "at least (edge_order + 1) elements are required.")
+        at = lambda piece, ax=ax: f[_along(ax, nd, piece)]   # noqa: E731
+        inner = (at(slice(2, None)) - at(slice(None, -2))) / (2.0 * h)
+        first = (at(slice(1, 2)) - at(slice(0, 1))) / h
+        last = (at(slice(-1, None)) - at(slice(-2, -1))) / h
+        out.append(np.concatenate([first, inner, last], axis=ax))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@implements(np.trapezoid)
+def trapezoid(y, x=None, dx=1.0, axis=-1):
+    """``numpy.trapezoid``: Σ (x[i+1] - x[i]) (y[i+1] + y[i]) / 2 along ``axis``;
+    differentiable in ``y``, ``x`` and ``dx``."""
+    nd = len(shape_of(y))
+    axis = axis % nd
+    if x is None:
+        d = dx
+    elif len(shape_of(x)) == 1:
+        d = np.reshape(np.diff(x), (-1,) + (1,) * (nd - 1 - axis))
+    else:
+        d = np.diff(x, axis=axis)
+    upper = y[_along(axis, nd, slice(1, None))]
+    lower = y[_along(axis, nd, slice(None, -1))]
+    return np.sum(d * (upper + lower) / 2.0, axis=axis)
+
+
+# ------------------------------------------------------------ sequences
+
+@implements(np.linspace)
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
+             device=None):
+    """``numpy.linspace`` with traced end points: start + (stop - start) tᵢ with the
+    fixed fractions tᵢ = i / (num - 1) (i / num without the end point), so the derivative
+    in start is 1 - tᵢ and in stop tᵢ. Array end points give a new axis at ``axis``."""
+    num = int(num)
+    if num < 0:
+        raise ValueError(f"Number of samples, {num}, must be non-negative.")
+    div = num - 1 if endpoint else num
+    # NumPy computes in the floating-point type of the end points (float64 for integers)
+    inexact = np.result_type(full_lower(start), full_lower(stop), float(num))
+    width = stop - start
+    ndim = len(shape_of(width))
+    frac = np.arange(num, dtype=inexact).reshape((num,) + (1,) * ndim)
+    step = width / div if div > 0 else width * np.nan
+    y = start + (frac / div if div > 0 else frac) * width
+    if axis != 0:
+        y = moveaxis(y, 0, axis)
+    y = y.astype(inexact if dtype is None else dtype)
+    return (y, step) if retstep else y
+
+
+@implements(np.logspace)
+def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
+    """``numpy.logspace`` = base ** linspace(start, stop)."""
+    y = np.power(base, linspace(start, stop, num, endpoint, axis=axis))
+    return y if dtype is None else y.astype(dtype)
+
+
+@implements(np.geomspace)
+def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    """``numpy.geomspace`` for real end points of one sign: sign · exp(linspace(log|start|,
+    log|stop|))."""
+    sign = np.sign(full_lower(start))
+    if np.any(sign != np.sign(full_lower(stop))) or np.any(sign == 0):
+        raise ValueError("numpy.geomspace on traced values needs nonzero end points of "
+                         "one sign")
+    y = np.exp(linspace(np.log(np.abs(start)), np.log(np.abs(stop)), num, endpoint, axis=axis))
+    y = y * np.expand_dims(sign, axis) if np.ndim(sign) else y * sign
+    # NumPy's dtype: at least float64
+    return y.astype(np.result_type(full_lower(start), full_lower(stop), np.float64)
+                    if dtype is None else dtype)
+
+
+# ------------------------------------------------------------ polynomials
+
+@implements(np.polyval)
+def polyval(p, x):
+    """``numpy.polyval`` by Horner's rule, y ← y x + pᵢ: differentiable in the
+    coefficients and in x."""
+    if not isinstance(p, (list, tuple)) and len(shape_of(p)) != 1:
+        raise ValueError("numpy.polyval: p must be a 1-D sequence of coefficients")
+    y = np.zeros_like(x) * 1.0
+    for c in p:
+        y = y * x + c
+    return y
+
+
+@implements(np.vander)
+def vander(x, N=None, increasing=False):
+    """``numpy.vander``: columns x^(N-1), ..., x, 1 (or increasing powers)."""
+    if len(shape_of(x)) != 1:
+        raise ValueError("x must be a one-dimensional array or sequence.")
+    n = shape_of(x)[0] if N is None else N
+    powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
+    return np.power(np.reshape(x, (-1, 1)), powers)
+
+
+# ------------------------------------------------------------ interpolation
+
+@implements(np.interp)
+def interp(x, xp, fp, left=None, right=None, period=None):
+    """``numpy.interp``: on the segment [xpₖ, xpₖ₊₁] holding x, fpₖ + w (fpₖ₊₁ - fpₖ) with
+    w = (x - xpₖ) / (xpₖ₊₁ - xpₖ). The segment is chosen on the concrete values, so the
+    derivative is piecewise: in x the slope of the segment (at a knot, the segment to its
+    right), in fp the weights (1 - w, w), in xp through w; outside [xp₀, xpₙ₋₁] the value
+    is ``left``/``right`` (by default fp₀/fpₙ₋₁)."""
+    if period is not None:
+        raise NotImplementedError("numpy.interp(period=...) on traced values: map x into "
+                                  "one period with np.mod first")
+    xp, fp = asarray(xp), asarray(fp)   # lists (of traced values, perhaps) index as arrays
+    xv, xpv = np.asarray(full_lower(x)), np.asarray(full_lower(xp))
+    if xpv.ndim != 1 or shape_of(fp) != xpv.shape:
+        raise ValueError("fp and xp are not of the same length.")
+    n = xpv.shape[0]
+    if n == 1:
+        return np.zeros_like(x) * 1.0 + fp[0]
+    k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
+    x0, x1, f0, f1 = xp[k], xp[k + 1], fp[k], fp[k + 1]
+    y = f0 + (x - x0) / (x1 - x0) * (f1 - f0)
+    y = np.where(xv < xpv[0], fp[0] if left is None else left, y)
+    return np.where(xv > xpv[-1], fp[-1] if right is None else right, y)
+
+
+# ------------------------------------------------------------ convolution
+
+def _convolution_matrix(v, n, mode):
+    """M with (M @ a)ₖ = Σᵢ aᵢ v_{k+s-i}: the rows of the full convolution of a length-n
+    ``a`` with ``v`` that ``mode`` keeps (s is the first kept row). Gathered from v with a
+    zero appended, so entries outside v are exact zeros."""
+    m = shape_of(v)[0]
+    full = n + m - 1
+    start, length = {"full": (0, full),
+                     "same": ((min(n, m) - 1) // 2, max(n, m)),
+                     "valid": (min(n, m) - 1, max(n, m) - min(n, m) + 1)}[mode]
+    k = np.arange(start, start + length)[:, None] - np.arange(n)[None, :]
+    k = np.where((k >= 0) & (k < m), k, m)
+    padded = np.concatenate([v, np.zeros(1, dtype=dtype_of(v))])
+    return padded[k]
+
+
+@implements(np.convolve)
+def convolve(a, v, mode="full"):
+    """``numpy.convolve`` of two 1-D arrays as a product with a gathered convolution matrix
+    (bilinear: the derivative in each argument is a convolution with the other)."""
+    if mode not in ("full", "same", "valid"):
+        raise ValueError(f"mode must be one of 'full', 'same', 'valid', not {mode!r}")
+    if len(shape_of(a)) != 1 or len(shape_of(v)) != 1:
+        raise ValueError("object too deep for desired array: convolve takes 1-D arrays")
+    if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
+        raise ValueError("a and v cannot be empty")
+    return _convolution_matrix(v, shape_of(a)[0], mode) @ a
+
+
+@implements(np.correlate)
+def correlate(a, v, mode="valid"):
+    """``numpy.correlate`` = convolve(a, conj(v) reversed)."""
+    return convolve(a, np.conj(v)[::-1], mode)
+
+
+# ------------------------------------------------------------ covariance
+
+@implements(np.cov)
+def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=None, *,
+        dtype=None):
+    """``numpy.cov``: (X - x̄)(X - x̄)ᴴ / (N - ddof), weighted as NumPy weighs it.
+    Differentiable in the data (and in ``aweights``)."""
+    x = np.atleast_2d(m)
+    if not rowvar and shape_of(x)[0] != 1:
+        x = x.T
+    if y is not None:
+        y = np.atleast_2d(y)
+        if not rowvar and shape_of(y)[0] != 1:
+            y = y.T
+        x = np.concatenate((x, y), axis=0)
+    # NumPy computes in float64 at least (or in the dtype asked for)
+    x = x.astype(np.result_type(full_lower(x), np.float64) if dtype is None else dtype)
+    if ddof is None:
+        ddof = 0 if bias else 1
+    w = None
+    if fweights is not None:
+        w = np.asarray(fweights, dtype=float)
+    if aweights is not None:
+        w = aweights if w is None else w * aweights
+    if w is None:
+        mean = np.mean(x, axis=1, keepdims=True)
+        fact = shape_of(x)[1] - ddof
+        weighted = x - mean
+    else:
+        total = np.sum(w)
+        mean = np.sum(x * w, axis=1, keepdims=True) / total
+        fact = total - ddof if aweights is None else total - ddof * np.sum(w * aweights) / total
+        weighted = (x - mean) * w
+    c = np.dot(x - mean, np.conj(weighted).T) / fact
+    return np.squeeze(c)
+
+
+@implements(np.corrcoef)
+def corrcoef(x, y=None, rowvar=True, *, dtype=None):
+    """``numpy.corrcoef``: cov(x, y) / (σᵢ σⱼ). (NumPy also clips the result to [-1, 1];
+    on traced values it is left unclipped, so the derivative is never cut to zero.)"""
+    c = cov(x, y, rowvar, dtype=dtype)
+    if len(shape_of(c)) == 0:
+        return c / c
+    sd = np.sqrt(np.real(np.diagonal(c)))
+    return c / sd[:, None] / sd[None, :]
+
