@@ -332,15 +332,16 @@ class VJPTrace(Trace):
         lower = False
         for i, a in enumerate(args):
             if type(a) is VJPTracer and a._trace is self:
+                parents.append((i, a.slot))
                 a = a.primal
-                parents.append((i, args[i].slot))
             vals.append(a)
             if not lower and isinstance(a, Tracer):
                 lower = True
         return vals, parents, lower
 
     def process(self, prim, args, params):
-        self.check_open(prim.name)
+        if self.closed:
+            self.check_open(prim.name)
         vals, parents, lower = self._unbox(args)
         ans = bind(prim, vals, params) if lower else prim.impl(*vals, **params)
         if not parents:
@@ -416,8 +417,11 @@ class VJPTrace(Trace):
                 cts[slot] = None
             if consume:
                 tape[slot] = None
+            vjps = prim.vjps
             for argnum, parent in node.parents:
-                rule = prim.rule("reverse", argnum)
+                rule = vjps[argnum] if argnum < len(vjps) else None
+                if rule is None:
+                    prim.rule("reverse", argnum)   # raises NoRuleError, naming the primitive
                 if rule is ZERO:
                     continue
                 ct = rule(g, node.ans, *node.args, **node.params)
