@@ -417,11 +417,8 @@ class VJPTrace(Trace):
                 cts[slot] = None
             if consume:
                 tape[slot] = None
-            vjps = prim.vjps
             for argnum, parent in node.parents:
-                rule = vjps[argnum] if argnum < len(vjps) else None
-                if rule is None:
-                    prim.rule("reverse", argnum)   # raises NoRuleError, naming the primitive
+                rule = prim.rule("reverse", argnum)
                 if rule is ZERO:
                     continue
                 ct = rule(g, node.ans, *node.args, **node.params)
