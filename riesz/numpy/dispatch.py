@@ -11,10 +11,13 @@ import numpy as np
 
 from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
 
-__all__ = ["HANDLED", "UFUNC_METHODS", "implements", "implements_constant", "constant_function",
+__all__ = ["HANDLED", "UFUNC_PRIMITIVES", "UFUNC_METHODS", "implements", "implements_constant", "constant_function",
            "lower_all"]
 
 HANDLED = {}
+# ufuncs that are one primitive each (np.sin is the primitive "sin"): a call with no
+# keyword arguments binds it directly, the engine's fastest path
+UFUNC_PRIMITIVES = {}
 # the ufunc methods (np.add.reduce, np.subtract.outer, ...) on traced values, by method name:
 # UFUNC_METHODS["outer"](ufunc, *inputs, **kwargs), filled by riesz.rules.ufunc_methods
 UFUNC_METHODS = {}
@@ -116,6 +119,10 @@ def _no_rule(func):
 # ---------------------------------------------------------------- the protocols
 
 def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    if not kwargs and method == "__call__":
+        prim = UFUNC_PRIMITIVES.get(ufunc)
+        if prim is not None:
+            return bind(prim, inputs, {})
     if method != "__call__":
         impl = UFUNC_METHODS.get(method)
         if impl is None:
@@ -132,6 +139,14 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         raise _no_rule(ufunc)
     kwargs.pop("out", None)
     return impl(*inputs, **kwargs)
+
+
+def _operator(ufunc, reflected):
+    def apply(self, other):
+        args = (other, self) if reflected else (self, other)
+        prim = UFUNC_PRIMITIVES.get(ufunc)
+        return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
+    return apply
 
 
 def _handler(func):
@@ -306,8 +321,8 @@ def _install():
               "matmul": np.matmul}
     # operators go straight to riesz's implementation of the ufunc, skipping NumPy's dispatch
     for name, f in binary.items():
-        setattr(T, f"__{name}__", lambda self, other, f=f: _handler(f)(self, other))
-        setattr(T, f"__r{name}__", lambda self, other, f=f: _handler(f)(other, self))
+        setattr(T, f"__{name}__", _operator(f, reflected=False))
+        setattr(T, f"__r{name}__", _operator(f, reflected=True))
     symbols = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "mod": "%",
                "pow": "**", "matmul": "@"}
     for name, f in binary.items():

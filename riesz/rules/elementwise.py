@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from ..core import Tracer, bind, full_lower
-from ..numpy.dispatch import implements, implements_constant, constant_function
+from ..numpy.dispatch import UFUNC_PRIMITIVES, implements, implements_constant, constant_function
 from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
 
 # ------------------------------------------------------------ linear functions
@@ -295,6 +295,7 @@ def _ufunc(prim, ufunc):
     call.__doc__ = (f"numpy.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
                     + _CONVENTIONS.get(prim.name, ""))
     implements(ufunc)(call)
+    UFUNC_PRIMITIVES[ufunc] = prim
     return call
 
 
