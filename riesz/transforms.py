@@ -137,9 +137,18 @@ class Recording:
             _check_cotangent_kind(c, v, k)
             if slot is not None:
                 seeds.append((slot, c))
-        cts = self.trace.backward(seeds)
+        cts = _backward(self.trace, seeds)
         return tree_unflatten(self.in_tree,
                               [_like(cts[s], x) for s, x in zip(self.in_slots, self.flat)])
+
+
+def _backward(trace, seeds, consume=False):
+    """The backward pass. A rule may form an infinite derivative that the zero-safe product
+    then drops (sqrt'(0) under a zero cotangent, ‖x‖ at 0): NumPy's floating-point
+    warnings about such intermediate values are silenced here, while a NaN or ∞ that
+    reaches a gradient still shows in the result."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return trace.backward(seeds, consume)
 
 
 def _trace_vjp(f, args, flat, in_tree, has_aux):
@@ -208,7 +217,7 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
             cts = [None] * len(trace.tape)
         else:
             one = np.ones((), dtype=dtype_of(value))
-            cts = trace.backward([(slot, one)], consume=True)
+            cts = _backward(trace, [(slot, one)], consume=True)
         grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
         g = riesz_map(grads[0] if single else grads)
         return ((value, aux), g) if has_aux else (value, g)

@@ -137,3 +137,11 @@ def test_scale_takes_zero_times_infinity_as_zero(size):
     assert np.array_equal(scale(g, d), np.resize([0.0, 0.0, 0.0, 6.0, 0.0], size))
     assert np.array_equal(scale(g, 2.0), 2.0 * g)
     assert np.array_equal(scale(g[:4], np.inf), [0.0, np.inf, 0.0, np.inf])
+
+
+def test_reverse_mode_at_singular_points_warns_of_nothing():
+    # the infinite derivatives that the zero-safe product drops are no news to the user
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert grad(lambda x: np.where(x > 0, np.sqrt(x), 0.0))(0.0) == 0.0
+        np.testing.assert_array_equal(grad(np.linalg.norm)(np.zeros(3)), np.zeros(3))
