@@ -24,10 +24,11 @@ UFUNC_METHODS = {}
 
 
 def _qualname(func):
-    module = getattr(func, "__module__", None) or "numpy"
     if isinstance(func, np.ufunc):
-        module = "numpy"
-    return f"{module}.{func.__name__}"
+        # NumPy's own ufuncs are attributes of numpy; others (scipy.special's) are not
+        own = getattr(np, func.__name__, None) is func
+        return f"numpy.{func.__name__}" if own else f"the ufunc {func.__name__} (not NumPy's)"
+    return f"{getattr(func, '__module__', None) or 'numpy'}.{func.__name__}"
 
 
 def implements(*np_funcs):
