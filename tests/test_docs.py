@@ -7,8 +7,10 @@ riesz.source can read the user's lines, as it does in a real file. docs/numpy.md
 docs/complex.md have no python blocks; docs/source.md's generated blocks are compared with
 the generator by tests/test_source.py and only run here. docs/metric.md's block lists the
 API with names the page leaves to the reader (f, M, ...): it runs after a small prelude.
+The >>> examples of riesz's docstrings run here too, as doctests.
 """
 import ast
+import doctest
 import importlib.util
 import linecache
 import pathlib
@@ -126,3 +128,14 @@ def test_source_blocks(capsys):
     np.testing.assert_allclose(ns["fast"](W, x), expected)
     # the generated blocks are the functions they claim to be: mlp_layer is ∇_W Σ tanh(W x)
     np.testing.assert_allclose(ns["mlp_layer"](W, x), expected)
+
+
+DOCTEST_MODULES = sorted(str(p.relative_to(ROOT).with_suffix("")).replace("/", ".")
+                         for p in (ROOT / "riesz").rglob("*.py") if ">>>" in p.read_text())
+
+
+@pytest.mark.parametrize("module", DOCTEST_MODULES)
+def test_docstring_examples(module):
+    """The >>> examples in riesz's docstrings (as `pytest --doctest-modules riesz` runs them)."""
+    failed, attempted = doctest.testmod(importlib.import_module(module))
+    assert attempted > 0 and failed == 0, f"{module}: {failed} of {attempted} examples fail"
