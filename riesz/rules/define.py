@@ -43,9 +43,10 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     ``jvp[i](t, ans, *args, **params)`` and ``vjp[i](g, ans, *args, **params)``
     are the rules for argument ``i`` (``ZERO`` where the derivative vanishes).
     ``elementwise`` marks a function that acts entry by entry (a ufunc, say).
-    With ``broadcasting`` (which implies ``elementwise``) the arguments broadcast against each other like a
-    ufunc's, and the engine-facing rules are wrapped so that a JVP returns a
-    tangent of the output's shape and a VJP a cotangent of its argument's shape.
+    With ``broadcasting`` (which implies ``elementwise``) the arguments broadcast
+    against each other like a ufunc's, and the engine-facing rules are wrapped so
+    that a JVP returns a tangent of the output's shape and a VJP a cotangent of its
+    argument's shape.
     """
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
