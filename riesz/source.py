@@ -182,6 +182,17 @@ def _numpy_path(obj):
     return None
 
 
+# functions outside NumPy that generated code calls by their import path
+# (``scipy.special.erf``): {id(function): (function, module name)}, filled by the rule
+# modules of optional libraries through register_import_path
+IMPORT_PATHS = {}
+
+
+def register_import_path(fn, module):
+    """Generated code calls ``fn`` as ``module.<its __name__>``, importing ``module``."""
+    IMPORT_PATHS[id(fn)] = (fn, module)
+
+
 class _Context:
     """What one generated module needs: its names, constants and helper functions."""
 
@@ -194,6 +205,7 @@ class _Context:
         self.helper_aliases = []   # the globals they read, defined after them
         self.defined = set()
         self.const_hints = const_hints   # id(array) -> the user's name for it
+        self.imports = set()     # modules besides NumPy the code calls into
 
     def fresh(self, base):
         base = base if base.isidentifier() and not keyword.iskeyword(base) else "v"
@@ -236,10 +248,24 @@ class _Context:
         if (isinstance(v, np.ndarray) and v.size <= INLINE_LIMIT and v.dtype.kind in "biufc"
                 and id(v) not in self.const_hints):
             return f"np.array({self.literal(v.tolist())}, dtype={_dtype_source(v.dtype)})"
-        path = _numpy_path(v)
+        path = self.path(v)
         if path is not None:
             return path
         return self.constant(v)
+
+    def path(self, obj):
+        """The dotted name code calls ``obj`` by: its NumPy name (``np.exp``) or its
+        registered import path (``scipy.special.erf``, importing ``scipy.special``);
+        None for neither."""
+        path = _numpy_path(obj)
+        fn, module = IMPORT_PATHS.get(id(obj), (None, None))
+        if path is None and fn is obj:
+            self.imports.add(module)
+            top = module.split(".")[0]
+            self.used.add(top)
+            self.defined.add(top)   # a variable must not take the module's name
+            path = f"{module}.{obj.__name__}"
+        return path
 
     def constant(self, v):
         """A value too large (or too odd) to write out: a keyword argument of the function."""
@@ -253,7 +279,7 @@ class _Context:
     def function(self, fn):
         """An expression for a function: its NumPy name, a lambda written out, or the name of
         a copied helper."""
-        path = _numpy_path(fn)
+        path = self.path(fn)
         if path is not None:
             return path
         if inspect.isfunction(fn) and fn.__name__ == "<lambda>":
@@ -389,7 +415,7 @@ def _call_source(e, args, ctx):
     """The general way: a call of the primitive's implementation."""
     impl, params = e.prim.impl, e.params
     call_args = ", ".join(list(args) + [f"{k}={ctx.literal(v)}" for k, v in params.items()])
-    path = _numpy_path(impl)
+    path = ctx.path(impl)
     if path is not None:
         return f"{path}({call_args})"
     if getattr(impl, "__name__", "") == "<lambda>":
@@ -556,7 +582,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
     signature = ", ".join(params)
     if ctx.constants:
         signature += (", *, " if params else "*, ") + ", ".join(ctx.constants)
-    lines = ["import numpy as np", ""]
+    lines = ["import numpy as np", *(f"import {m}" for m in sorted(ctx.imports)), ""]
     for h in ctx.helper_defs:
         lines.extend(h.rstrip("\n").split("\n") + ["", ""])
     lines.extend(a for a in ctx.helper_aliases if a != "")
@@ -656,7 +682,7 @@ def _inplace_line(e, args, k, namer, preferred, i):
         namer.holder[name] = id(e.outputs[0])
         return f"{name} {_INFIX[e.prim.name]}= {other}"
     if e.outputs[0].size >= OUT_MIN_SIZE and not e.params:
-        path = _numpy_path(e.prim.impl)
+        path = namer.ctx.path(e.prim.impl)
         lhs = namer.bind(e.outputs[0], preferred, i)
         return f"{lhs} = {path}({', '.join(args)}, out={name})"
     return None

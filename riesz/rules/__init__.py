@@ -4,6 +4,10 @@ from ..core import JVPTrace, VJPTrace
 from . import define, elementwise, reductions, shape, linalg, indexing  # noqa: F401
 from . import fft  # noqa: F401
 from . import numerical, ufunc_methods  # noqa: F401
+try:   # scipy.special's ufuncs, when SciPy (an optional extra) is installed
+    from . import special  # noqa: F401
+except ImportError:
+    pass
 from .define import PRIMITIVES
 
 # tangents and cotangents are summed with the differentiable add

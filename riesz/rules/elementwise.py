@@ -261,9 +261,9 @@ def angle(z, deg=False):
 
 # ------------------------------------------------------------ the NumPy names
 
-def _no_kwargs(name, kwargs):
+def _no_kwargs(name, kwargs, module="numpy"):
     if kwargs:
-        raise TypeError(f"numpy.{name}: keyword arguments {sorted(kwargs)} are not supported "
+        raise TypeError(f"{module}.{name}: keyword arguments {sorted(kwargs)} are not supported "
                         f"on traced values")
 
 
@@ -286,13 +286,14 @@ _CONVENTIONS = {
 }
 
 
-def _ufunc(prim, ufunc):
+def _ufunc(prim, ufunc, module="numpy"):
+    """Register primitive ``prim`` as ``module``'s ufunc ``ufunc`` on traced values."""
     def call(*args, **kwargs):
         if kwargs:
-            _no_kwargs(ufunc.__name__, kwargs)
+            _no_kwargs(ufunc.__name__, kwargs, module)
         return bind(prim, args, {})
     call.__name__ = ufunc.__name__
-    call.__doc__ = (f"numpy.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
+    call.__doc__ = (f"{module}.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
                     + _CONVENTIONS.get(prim.name, ""))
     implements(ufunc)(call)
     UFUNC_PRIMITIVES[ufunc] = prim

@@ -1,0 +1,108 @@
+"""scipy.special's ufuncs: each primitive with its JVP and VJP rules.
+
+Imported by :mod:`riesz.rules` only when SciPy is installed (it stays an optional
+extra). SciPy's ufuncs reach riesz through ``__array_ufunc__`` like NumPy's, so
+``scipy.special.erf(x)`` on a traced ``x`` binds the primitive ``erf``; the
+derivatives are written with riesz's own operations, so they differentiate again.
+
+The polygamma functions ψ⁽ⁿ⁾ = dⁿ⁺¹/dxⁿ⁺¹ log Γ close the chain gammaln → digamma →
+polygamma(1, ·) → polygamma(2, ·) → ...: :func:`polygamma` is one primitive with
+the order ``n`` as a parameter. (``scipy.special.polygamma`` itself is a Python
+function that calls ``np.asarray`` on its argument; call :func:`polygamma` here on
+traced values.)
+"""
+import math
+
+import numpy as np
+from scipy import special
+
+from ..core import bind
+from ..source import register_import_path
+from .define import defprim, defunary, defbinary
+from .elementwise import _ufunc, exp, log, log1p, where
+
+SQRT_PI, SQRT_2PI = math.sqrt(math.pi), math.sqrt(2.0 * math.pi)
+
+# ------------------------------------------------------------ error function and normal CDF
+
+# erf'(x) = 2/√π e^{−x²}, erfc = 1 − erf
+erf = defunary("erf", special.erf, lambda ans, x: (2.0 / SQRT_PI) * exp(-(x * x)),
+               finite_derivative=True)
+erfc = defunary("erfc", special.erfc, lambda ans, x: (-2.0 / SQRT_PI) * exp(-(x * x)),
+                finite_derivative=True)
+# the inverse function's derivative 1 / erf'(erfinv(x)) = √π/2 e^{erfinv(x)²}: ∞ at ±1
+erfinv = defunary("erfinv", special.erfinv, lambda ans, x: (SQRT_PI / 2.0) * exp(ans * ans))
+# Φ'(x) = e^{−x²/2} / √(2π), the standard normal density
+ndtr = defunary("ndtr", special.ndtr, lambda ans, x: exp(-0.5 * (x * x)) / SQRT_2PI,
+                finite_derivative=True)
+# (log Φ)'(x) = Φ'(x) / Φ(x) = e^{−x²/2 − log Φ(x)} / √(2π): one exponent, so the ratio stays
+# finite far in the left tail, where Φ'(x) and Φ(x) both underflow (it tends to −x)
+log_ndtr = defunary("log_ndtr", special.log_ndtr,
+                    lambda ans, x: exp(-0.5 * (x * x) - ans) / SQRT_2PI)
+
+# ------------------------------------------------------------ logistic function
+
+# the logistic s = 1 / (1 + e^{−x}): s' = s (1 − s)
+expit = defunary("expit", special.expit, lambda ans, x: ans * (1.0 - ans),
+                 finite_derivative=True)
+# its inverse log(x / (1 − x)): 1 / (x (1 − x)), ∞ at 0 and 1
+logit = defunary("logit", special.logit, lambda ans, x: 1.0 / (x * (1.0 - x)))
+
+# ------------------------------------------------------------ the gamma function
+
+# ψ⁽ⁿ⁾(x) has derivative ψ⁽ⁿ⁺¹⁾(x): the rule binds the same primitive one order up
+def _polygamma_values(x, n):
+    """ψ⁽ⁿ⁾(x) in x's floating dtype (SciPy's polygamma computes in float64)."""
+    return special.polygamma(n, x).astype(np.result_type(x, 1.0))
+
+
+_polygamma = defprim(
+    "polygamma", _polygamma_values, elementwise=True,
+    jvp=[lambda t, ans, x, n: t * polygamma(n + 1, x)],
+    vjp=[lambda g, ans, x, n: g * polygamma(n + 1, x)])
+
+
+def polygamma(n, x):
+    """ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function, on traced values (the
+    argument order of ``scipy.special.polygamma``; ``n`` a non-negative int)."""
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise TypeError(f"polygamma: the order n must be a non-negative int, got {n!r}; "
+                        f"a traced or array order has no derivative rule")
+    return bind(_polygamma, (x,), {"n": n})
+
+
+# (log Γ)' = ψ, ψ' = ψ⁽¹⁾ (poles at 0, −1, −2, ...)
+digamma = defunary("digamma", special.digamma, lambda ans, x: polygamma(1, x))
+gammaln = defunary("gammaln", special.gammaln, lambda ans, x: digamma(x))
+
+# ------------------------------------------------------------ modified Bessel functions
+
+# I₀' = I₁ and I₁' = I₀ − I₁/x, with the limit ½ at x = 0
+i0 = defunary("i0", special.i0, lambda ans, x: i1(x), finite_derivative=True)
+i1 = defunary("i1", special.i1,
+              lambda ans, x: where(x == 0, 0.5, i0(x) - ans / where(x == 0, 1.0, x)),
+              finite_derivative=True)
+
+# ------------------------------------------------------------ x log y
+
+
+def _times_log(log_fn, pole):
+    """∂ₓ x log_fn(y) = log_fn(y), taken as 0 where x = 0 and y = ``pole`` (SciPy defines
+    the function as 0 wherever x = 0, so there it is 0 · (−∞) = 0)."""
+    return lambda ans, x, y: where((x == 0) & (y == pole), 0.0, log_fn(y))
+
+
+def _x_over(shift):
+    """∂ᵧ x log(y + shift) = x / (y + shift), taken as 0 where x = 0 (even at the pole)."""
+    return lambda ans, x, y: x / where(x == 0, 1.0, y + shift)
+
+
+# xlogy(x, y) = x log y, and 0 where x = 0
+xlogy = defbinary("xlogy", special.xlogy, _times_log(log, 0.0), _x_over(0.0))
+# xlog1py(x, y) = x log(1 + y), and 0 where x = 0
+xlog1py = defbinary("xlog1py", special.xlog1py, _times_log(log1p, -1.0), _x_over(1.0))
+
+for _prim in [erf, erfc, erfinv, ndtr, log_ndtr, expit, logit, digamma, gammaln, i0, i1,
+              xlogy, xlog1py]:
+    _ufunc(_prim, _prim.impl, "scipy.special")
+    register_import_path(_prim.impl, "scipy.special")
