@@ -138,6 +138,15 @@ class _CustomFunction:
         except (TypeError, ValueError):   # builtins without one take positional arguments
             self._signature = None
 
+    def _flat_call(self, args, kwargs):
+        """This call flattened: the :class:`_FlatCall`, the ``nondiff_argnums`` values in
+        order, and the function of the flat differentiable leaves."""
+        call = _FlatCall(self.__name__, self._positional(args, kwargs), self.nondiff_argnums)
+
+        def fun(*leaves):
+            return call.flat_out(self.fun(*call.full_args(leaves)))
+        return call, [call.static[i] for i in sorted(call.static)], fun
+
     def _positional(self, args, kwargs):
         """The call's arguments, all positional, defaults filled in."""
         if self._signature is None:
@@ -175,11 +184,7 @@ class custom_vjp(_CustomFunction):
         if self.fwd is None:
             raise TypeError(f"custom_vjp function {self.__name__} has no rule yet: call "
                             f"{self.__name__}.defvjp(fwd, bwd) first")
-        call = _FlatCall(self.__name__, self._positional(args, kwargs), self.nondiff_argnums)
-        static = [call.static[i] for i in sorted(call.static)]
-
-        def fun(*leaves):
-            return call.flat_out(self.fun(*call.full_args(leaves)))
+        call, static, fun = self._flat_call(args, kwargs)
 
         def fwd(*leaves):
             pair = self.fwd(*call.full_args(leaves))
@@ -218,11 +223,7 @@ class custom_jvp(_CustomFunction):
         if self.jvp is None:
             raise TypeError(f"custom_jvp function {self.__name__} has no rule yet: call "
                             f"{self.__name__}.defjvp(jvp) first")
-        call = _FlatCall(self.__name__, self._positional(args, kwargs), self.nondiff_argnums)
-        static = [call.static[i] for i in sorted(call.static)]
-
-        def fun(*leaves):
-            return call.flat_out(self.fun(*call.full_args(leaves)))
+        call, static, fun = self._flat_call(args, kwargs)
 
         def jvp(primals, tangents):
             tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
