@@ -25,13 +25,8 @@ register_pytree_node(dict, lambda d: ([d[k] for k in sorted(d)], tuple(sorted(d)
 register_pytree_node(type(None), lambda n: ((), None), lambda _, c: None)
 
 
-def _node_type(x):
-    cls = type(x)
-    if cls in _registry:
-        return cls
-    if isinstance(x, tuple) and hasattr(cls, "_fields"):  # namedtuple
-        return cls
-    return None
+def _is_namedtuple(x, cls):
+    return isinstance(x, tuple) and hasattr(cls, "_fields")
 
 
 class TreeDef:
@@ -42,9 +37,17 @@ class TreeDef:
         self.kind = kind  # None for a leaf
         self.aux = aux
         self.children = children
-        self.num_leaves = 1 if kind is None else sum(c.num_leaves for c in children)
+        if kind is None:
+            self.num_leaves = 1
+        else:
+            n = 0
+            for c in children:
+                n += c.num_leaves
+            self.num_leaves = n
 
     def __eq__(self, other):
+        if self is other:
+            return True
         return (isinstance(other, TreeDef) and self.kind is other.kind
                 and self.aux == other.aux and self.children == other.children)
 
@@ -76,15 +79,16 @@ def tree_flatten(tree):
 
 
 def _flatten(x, leaves):
-    kind = _node_type(x)
-    if kind is None:
+    cls = type(x)
+    node = _registry.get(cls)
+    if node is not None:
+        children, aux = node[0](x)
+    elif _is_namedtuple(x, cls):
+        children, aux = x, None
+    else:
         leaves.append(x)
         return _LEAF
-    if kind in _registry:
-        children, aux = _registry[kind][0](x)
-    else:  # namedtuple
-        children, aux = tuple(x), None
-    return TreeDef(kind, aux, tuple(_flatten(c, leaves) for c in children))
+    return TreeDef(cls, aux, tuple([_flatten(c, leaves) for c in children]))
 
 
 def tree_unflatten(treedef, leaves):
@@ -98,8 +102,9 @@ def _unflatten(td, it):
     if td.kind is None:
         return next(it)
     children = [_unflatten(c, it) for c in td.children]
-    if td.kind in _registry:
-        return _registry[td.kind][1](td.aux, children)
+    node = _registry.get(td.kind)
+    if node is not None:
+        return node[1](td.aux, children)
     return td.kind(*children)  # namedtuple
 
 

@@ -3,19 +3,19 @@
 Everything here is ordinary NumPy on arrays, so it runs eagerly on ndarrays and
 is differentiated by riesz on traced values, to any order.
 
-Stability. ``logsumexp(x) = m + log Σ exp(x - m)`` with ``m = max x`` held
-constant (``stop_gradient``): the value does not depend on m, so neither does
-the derivative, and every exponent is ≤ 0, so nothing overflows at inputs of
-±1000. The losses are written in terms of it (and of softplus) for the same
-reason.
+Stability. ``logsumexp(x) = m + log Σ exp(x - m)`` with ``m = max x``: the value
+does not depend on m, so neither does the derivative, and every exponent is ≤ 0, so
+nothing overflows at inputs of ±1000. logsumexp, log_softmax and softmax are
+primitives with hand-derived rules (:mod:`riesz.rules.softmax`); the losses are
+written in terms of them (and of softplus) for the same reason.
 """
 import math
 
 import numpy as np
 
 from ..core import Tracer
-
-from .. import stop_gradient
+from ..rules import softmax as _softmax_rules
+from ..rules.reductions import normalize_axis
 
 __all__ = ["relu", "gelu", "tanh", "sigmoid", "softplus", "silu", "logsumexp", "softmax",
            "log_softmax", "softmax_cross_entropy", "nll", "mse",
@@ -60,40 +60,30 @@ def silu(x):
 
 
 # ------------------------------------------------------------ log-sum-exp and softmax
-
-
-def _shifted(x, axis):
-    """``(x - m, m)`` with m the maximum along ``axis`` as a constant (0 where it is ±inf).
-
-    The constant is made last (stop_gradient of the finished shift), so the backward
-    pass stops right there instead of walking back through the max.
-    """
-    shift = np.max(x, axis=axis, keepdims=True)
-    shift = stop_gradient(np.where(np.isfinite(shift), shift, 0.0))
-    return x - shift, shift
+# primitives with hand-derived rules (riesz/rules/softmax.py): one node each, not eight
 
 
 def logsumexp(x, axis=-1, keepdims=False):
-    """log Σ exp(x) along ``axis``, without overflow; its gradient is softmax(x).
+    """log Σ exp(x) along ``axis`` (an int, a tuple or None), without overflow; its gradient
+    is softmax(x).
 
     Rows that are all -inf give -inf (an empty sum), not NaN.
     """
-    shifted, shift = _shifted(x, axis)
-    out = np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True)) + shift
-    return out if keepdims else np.squeeze(out, axis=axis)
+    return _softmax_rules.logsumexp(x, axis=_axes(x, axis), keepdims=bool(keepdims))
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x): the log of the softmax, exact where softmax underflows to 0."""
-    shifted, _ = _shifted(x, axis)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    return _softmax_rules.log_softmax(x, axis=_axes(x, axis))
 
 
 def softmax(x, axis=-1):
     """exp(x) / Σ exp(x) along ``axis``, without overflow (every exponent is ≤ 0)."""
-    shifted, _ = _shifted(x, axis)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return _softmax_rules.softmax(x, axis=_axes(x, axis))
+
+
+def _axes(x, axis):
+    return normalize_axis(axis, np.ndim(x))
 
 
 # ------------------------------------------------------------ losses
@@ -134,11 +124,9 @@ def _check_labels(labels, scores, name):
 
 
 def _pick(log_probs, labels):
-    """log_probs[..., labels[...]]: each row's entry for its label."""
-    classes = log_probs.shape[-1]
-    flat = np.reshape(log_probs, (-1, classes))
-    picked = flat[np.arange(flat.shape[0]), labels.reshape(-1)]
-    return np.reshape(picked, labels.shape)
+    """log_probs[..., labels[...]]: each row's entry for its label (one gather: the leading
+    axes are indexed by broadcasting aranges, the last by the labels)."""
+    return log_probs[(*np.indices(labels.shape, sparse=True), labels)]
 
 
 def nll(log_probs, labels, reduction="mean"):

@@ -28,13 +28,11 @@ def _is_parameter(value):
 
 def _is_child(value):
     """A parameter, a module, or a list, tuple or dict holding any (at any depth)."""
-    if isinstance(value, Module) or _is_parameter(value):
-        return True
     if isinstance(value, (list, tuple)):
-        return any(_is_child(v) for v in value)
+        return any(map(_is_child, value))
     if isinstance(value, dict):
-        return any(_is_child(v) for v in value.values())
-    return False
+        return any(map(_is_child, value.values()))
+    return isinstance(value, Module) or _is_parameter(value)
 
 
 class _Static:

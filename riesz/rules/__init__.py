@@ -3,7 +3,7 @@ one module per family. Importing this package registers them all."""
 from ..core import JVPTrace, VJPTrace
 from . import define, elementwise, reductions, shape, linalg, indexing  # noqa: F401
 from . import fft  # noqa: F401
-from . import numerical, ufunc_methods  # noqa: F401
+from . import numerical, ufunc_methods, softmax  # noqa: F401
 try:   # scipy.special's ufuncs, when SciPy (an optional extra) is installed
     from . import special  # noqa: F401
 except ImportError:

@@ -65,6 +65,11 @@ def _reduction(prim, vals, batched, size, axis, keepdims):
     return prim(x, axis=tuple(a + 1 for a in axis), keepdims=keepdims)
 
 
+def _along_axes(prim, vals, batched, size, axis):
+    # a normalization along an example's axis a (softmax) is one along the batch's a + 1
+    return prim(vals[0], axis=tuple(a + 1 for a in axis))
+
+
 def _reshape(prim, vals, batched, size, shape):
     return reshape(vals[0], shape=(size,) + tuple(shape))
 
@@ -156,6 +161,9 @@ BATCH_RULES = {
     "sum": _reduction,
     "amax": _reduction,
     "amin": _reduction,
+    "logsumexp": _reduction,
+    "log_softmax": _along_axes,
+    "softmax": _along_axes,
     "reshape": _reshape,
     "transpose": _transpose,
     "broadcast_to": _broadcast_to,
