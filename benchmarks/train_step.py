@@ -10,8 +10,8 @@ plain SGD update, for two networks:
   batch 32), where each array operation is small and per-operation overhead shows;
 * a 784 → 1024 → 10 ReLU MLP at batch 256, where the matrix products dominate.
 
-riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``; the
-NumPy baseline is the same step written out by hand (the seeds' backward pass of
+riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``, eagerly and
+as one ``riesz.jit``-staged step (what ``nn.fit`` runs); the NumPy baseline is the same step written out by hand (the seeds' backward pass of
 a linear layer, with in-place updates). Reports the median and the best of repeated
 runs (the implementations timed in turn within each repeat) and the ratios to
 hand-written NumPy. BLAS runs with ``--threads`` threads
@@ -44,16 +44,22 @@ def loss_fn(model, x, y):
     return nn.softmax_cross_entropy(model(x), y)
 
 
-def riesz_step(widths, x, y, dtype):
+def riesz_step(widths, x, y, dtype, jit=False):
+    """One eager step, or with ``jit`` the same step staged once by ``riesz.jit``."""
     model = nn.MLP(widths, rng=np.random.default_rng(1), dtype=dtype)
     opt = optim.SGD(LR)
-    state = opt.init(model)
     value_and_grad = riesz.value_and_grad(loss_fn)
-    box = [model, state]
+
+    def train_step(model, state, x, y):
+        loss, grads = value_and_grad(model, x, y)
+        model, state = opt.update(model, grads, state)
+        return loss, model, state
+
+    train_step = riesz.jit(train_step) if jit else train_step
+    box = [model, opt.init(model)]
 
     def step():
-        loss, grads = value_and_grad(box[0], x, y)
-        box[0], box[1] = opt.update(box[0], grads, box[1])
+        loss, box[0], box[1] = train_step(box[0], box[1], x, y)
         return loss
     return step, box
 
@@ -127,15 +133,18 @@ def interleaved_times(fns, number, repeat=11, timer=time.perf_counter):
 
 
 def check_same_step(widths, x, y, dtype):
-    """riesz and the hand-written step agree after a few steps."""
-    r_step, box = riesz_step(widths, x, y, dtype)
+    """riesz (eager and jitted) and the hand-written step agree after a few steps."""
     n_step, params = numpy_step(widths, x, y, dtype)
     for _ in range(3):
-        r_step(), n_step()
-    got = [p for l in box[0].layers for p in (l.weight, l.bias)]
+        n_step()
     tol = 1e-10 if dtype == np.float64 else 1e-4
-    for a, b in zip(got, params):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    for jit in (False, True):
+        r_step, box = riesz_step(widths, x, y, dtype, jit)
+        for _ in range(3):
+            r_step()
+        got = [p for l in box[0].layers for p in (l.weight, l.bias)]
+        for a, b in zip(got, params):
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
 def profile_riesz(widths, x, y, dtype, number):
@@ -190,7 +199,8 @@ def main():
             x, y = data(widths, batch, dtype)
             check_same_step(widths, x, y, dtype)
             steps = {"hand-written NumPy": numpy_step(widths, x, y, dtype)[0],
-                     "riesz.nn": riesz_step(widths, x, y, dtype)[0]}
+                     "riesz.nn, eager": riesz_step(widths, x, y, dtype)[0],
+                     "riesz.nn, jit(step)": riesz_step(widths, x, y, dtype, jit=True)[0]}
             if torch is not None:
                 steps["PyTorch (CPU, eager)"] = torch_step(widths, x, y, dtype)[0]
             timer = time.process_time if args.clock == "cpu" else time.perf_counter
