@@ -1,4 +1,4 @@
-"""One training step of an MLP: riesz.nn against hand-written NumPy (and PyTorch on the CPU).
+"""One training step of an MLP: riesz.nn against hand-written NumPy (and PyTorch and JAX on the CPU).
 
     python benchmarks/train_step.py [--threads 1] [--dtype float32] [--repeat 11]
                                     [--clock wall|cpu] [--profile]
@@ -11,8 +11,9 @@ plain SGD update, for two networks:
 * a 784 → 1024 → 10 ReLU MLP at batch 256, where the matrix products dominate.
 
 riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``, eagerly and
-as one ``riesz.jit``-staged step (what ``nn.fit`` runs); the NumPy baseline is the same step written out by hand (the seeds' backward pass of
-a linear layer, with in-place updates). Reports the median and the best of repeated
+as one ``riesz.jit``-staged step (what ``nn.fit`` runs); the NumPy baseline is the same
+step written out by hand (the seeds' backward pass of a linear layer, with in-place
+updates). Every implementation's parameters are checked against it after three steps. Reports the median and the best of repeated
 runs (the implementations timed in turn within each repeat) and the ratios to
 hand-written NumPy. BLAS runs with ``--threads`` threads
 (threadpoolctl; default 1, as this machine's cores are shared). ``--profile``
@@ -21,6 +22,7 @@ breaks riesz's step into its parts and lists the functions that take the time.
 import argparse
 import cProfile
 import contextlib
+import os
 import pstats
 import time
 import timeit
@@ -114,6 +116,34 @@ def torch_step(widths, x, y, dtype):
     return step, net
 
 
+def jax_step(widths, x, y, dtype):
+    """The same step in JAX: ``jax.jit`` of value_and_grad and the SGD update."""
+    import jax
+    import jax.numpy as jnp
+    model = nn.MLP(widths, rng=np.random.default_rng(1), dtype=dtype)
+    params = [(jnp.asarray(l.weight), jnp.asarray(l.bias)) for l in model.layers]
+
+    def loss(params, x, y):
+        h = x
+        for w, b in params[:-1]:
+            h = jax.nn.relu(h @ w + b)
+        logits = h @ params[-1][0] + params[-1][1]
+        return -jnp.mean(jnp.take_along_axis(jax.nn.log_softmax(logits), y[:, None], axis=1))
+
+    @jax.jit
+    def train_step(params, x, y):
+        value, grads = jax.value_and_grad(loss)(params, x, y)
+        return value, jax.tree_util.tree_map(lambda p, g: p - LR * g, params, grads)
+
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    box = [params]
+
+    def step():
+        value, box[0] = train_step(box[0], xj, yj)
+        return value.block_until_ready()
+    return step, box
+
+
 def median_time(fn, number, repeat=11):
     fn()
     return float(np.median(timeit.repeat(fn, number=number, repeat=repeat))) / number
@@ -132,18 +162,22 @@ def interleaved_times(fns, number, repeat=11, timer=time.perf_counter):
     return {name: (float(np.median(s)), float(np.min(s))) for name, s in samples.items()}
 
 
-def check_same_step(widths, x, y, dtype):
-    """riesz (eager and jitted) and the hand-written step agree after a few steps."""
+def check_same_step(widths, x, y, dtype, with_jax):
+    """riesz (eager and jitted), JAX and the hand-written step agree after a few steps."""
     n_step, params = numpy_step(widths, x, y, dtype)
     for _ in range(3):
         n_step()
     tol = 1e-10 if dtype == np.float64 else 1e-4
-    for jit in (False, True):
-        r_step, box = riesz_step(widths, x, y, dtype, jit)
+    others = [(riesz_step(widths, x, y, dtype, jit),
+               lambda box: [p for l in box[0].layers for p in (l.weight, l.bias)])
+              for jit in (False, True)]
+    if with_jax:
+        others.append((jax_step(widths, x, y, dtype),
+                       lambda box: [np.asarray(p) for layer in box[0] for p in layer]))
+    for (step, box), leaves in others:
         for _ in range(3):
-            r_step()
-        got = [p for l in box[0].layers for p in (l.weight, l.bias)]
-        for a, b in zip(got, params):
+            step()
+        for a, b in zip(leaves(box), params):
             np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
 
 
@@ -194,15 +228,25 @@ def main():
         torch.set_num_threads(args.threads)
     except ImportError:
         torch = None
+    if args.threads == 1:   # XLA's own thread pool, held to one thread like BLAS
+        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                           "intra_op_parallelism_threads=1")
+    try:
+        import jax   # noqa: F401
+        jax_installed = True
+    except ImportError:
+        jax_installed = False
     with blas_threads(args.threads):
         for title, (widths, batch, number) in CONFIGS.items():
             x, y = data(widths, batch, dtype)
-            check_same_step(widths, x, y, dtype)
+            check_same_step(widths, x, y, dtype, jax_installed)
             steps = {"hand-written NumPy": numpy_step(widths, x, y, dtype)[0],
                      "riesz.nn, eager": riesz_step(widths, x, y, dtype)[0],
                      "riesz.nn, jit(step)": riesz_step(widths, x, y, dtype, jit=True)[0]}
             if torch is not None:
                 steps["PyTorch (CPU, eager)"] = torch_step(widths, x, y, dtype)[0]
+            if jax_installed:
+                steps["JAX (CPU, jit)"] = jax_step(widths, x, y, dtype)[0]
             timer = time.process_time if args.clock == "cpu" else time.perf_counter
             results = interleaved_times(steps, number, args.repeat, timer)
             base_median, base_min = results["hand-written NumPy"]
