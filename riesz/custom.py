@@ -275,7 +275,7 @@ def checkpoint(f, static_argnums=()):
                      if i not in static_argnums and _all_inexact(a))
         cts = {}
         if diff:
-            f_of_diff, diff_args, _ = _split_args(f, args, {}, diff, "checkpoint")
+            f_of_diff, diff_args, _, _, _ = _split_args(f, args, {}, diff, "checkpoint")
             cts = dict(zip(diff, vjp(f_of_diff, *diff_args)[1](g)))
         return tuple(cts.get(i) for i in range(len(args)) if i not in static_argnums)
 

@@ -176,12 +176,19 @@ def _split_aux(out):
 
 
 def _split_args(f, args, kwargs, argnums, what):
-    """``(f_of_diff, diff_args, single)``: ``f`` as a function of the arguments named by
-    ``argnums`` only (the others fixed), those arguments, and whether ``argnums`` is an int."""
+    """``(f_of_diff, diff_args, single, leaves, treedef)``: ``f`` as a function of the
+    arguments named by ``argnums`` only (the others fixed), those arguments, whether
+    ``argnums`` is an int, and the flattened tuple of those arguments (every leaf checked
+    to be differentiable)."""
     nums, single = _argnums_tuple(argnums, len(args), what)
     fname = getattr(f, "__name__", "f")
-    for i in nums:
-        _check_differentiable(tree_flatten(args[i])[0], f"{what}: argument {i} of {fname}")
+    diff_args = tuple(args[i] for i in nums)
+    leaves, treedef = tree_flatten(diff_args)
+    start = 0
+    for i, arg_tree in zip(nums, treedef.children):
+        stop = start + arg_tree.num_leaves
+        _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}")
+        start = stop
 
     def f_of_diff(*dargs):
         full = list(args)
@@ -189,7 +196,7 @@ def _split_args(f, args, kwargs, argnums, what):
             full[i] = a
         return f(*full, **kwargs)
 
-    return f_of_diff, tuple(args[i] for i in nums), single
+    return f_of_diff, diff_args, single, leaves, treedef
 
 
 def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
@@ -206,8 +213,8 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
 
     @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
-        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "grad")
-        flat, in_tree = tree_flatten(diff_args)
+        f_of_diff, diff_args, single, flat, in_tree = _split_args(f, args, kwargs, argnums,
+                                                                  "grad")
         if holomorphic:
             _check_complex_inputs(flat, fname)
         out, aux, trace, in_slots = _trace_vjp(f_of_diff, diff_args, flat, in_tree, has_aux)
@@ -507,8 +514,8 @@ def jacfwd(f, argnums=0, has_aux=False):
     """
     @functools.wraps(f)
     def jac_f(*args, **kwargs):
-        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacfwd")
-        flat, in_tree = tree_flatten(diff_args)
+        f_of_diff, diff_args, single, flat, in_tree = _split_args(f, args, kwargs, argnums,
+                                                                  "jacfwd")
         aux = []
 
         def push(*tangent_leaves):
@@ -534,7 +541,7 @@ def jacrev(f, argnums=0, has_aux=False):
     """
     @functools.wraps(f)
     def jac_f(*args, **kwargs):
-        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacrev")
+        f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums, "jacrev")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
         jac = _jacrev_from_pullback(out[0], out[1], diff_args, single)
         return (jac, out[2]) if has_aux else jac
@@ -606,7 +613,7 @@ def jacobian(f, argnums=0, mode="auto", has_aux=False):
 
     @functools.wraps(f)
     def jac_f(*args, **kwargs):
-        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "jacobian")
+        f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums, "jacobian")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
         in_leaves, out_leaves = tree_flatten(diff_args)[0], tree_flatten(out[0])[0]
         n_in = sum(_size(x) for x in in_leaves)
@@ -659,7 +666,8 @@ def elementwise_grad(f, argnums=0, has_aux=False):
     Jacobian."""
     @functools.wraps(f)
     def egrad_f(*args, **kwargs):
-        f_of_diff, diff_args, single = _split_args(f, args, kwargs, argnums, "elementwise_grad")
+        f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums,
+                                                         "elementwise_grad")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
         ones = tree_unflatten(tree_flatten(out[0])[1],
                               [np.ones(shape_of(y), dtype_of(y)) for y in tree_flatten(out[0])[0]])
