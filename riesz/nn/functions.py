@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core import Tracer
 from ..rules import softmax as _softmax_rules
+from ..rules.define import shape_of
 from ..rules.reductions import normalize_axis
 
 __all__ = ["relu", "gelu", "tanh", "sigmoid", "softplus", "silu", "logsumexp", "softmax",
@@ -83,7 +84,7 @@ def softmax(x, axis=-1):
 
 
 def _axes(x, axis):
-    return normalize_axis(axis, np.ndim(x))
+    return normalize_axis(axis, len(shape_of(x)))
 
 
 # ------------------------------------------------------------ losses
@@ -150,7 +151,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0)
         raise ValueError(f"label_smoothing={label_smoothing}; it must lie in [0, 1)")
     log_probs = log_softmax(logits)
     label_dtype = labels.dtype if hasattr(labels, "dtype") else np.asarray(labels).dtype
-    if np.shape(labels) == np.shape(logits) and np.issubdtype(label_dtype, np.inexact):
+    if shape_of(labels) == shape_of(logits) and np.issubdtype(label_dtype, np.inexact):
         losses = -np.sum(labels * log_probs, axis=-1)
     else:
         labels = _check_labels(labels, logits, "softmax_cross_entropy")
@@ -164,7 +165,7 @@ def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0)
 def _check_targets(predictions, targets, name):
     """Targets broadcast to the predictions' shape, never beyond: (n, 1) predictions
     against (n,) targets would silently average over all n² pairs."""
-    p_shape, t_shape = np.shape(predictions), np.shape(targets)
+    p_shape, t_shape = shape_of(predictions), shape_of(targets)
     joint = np.broadcast_shapes(p_shape, t_shape)
     if joint != p_shape:
         raise ValueError(f"{name}: targets of shape {t_shape} broadcast against predictions "

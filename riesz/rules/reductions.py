@@ -1,5 +1,7 @@
 """Reductions: each primitive with its JVP and VJP rules, and the NumPy reductions
 built from them (products, statistics, order statistics, diagonals, norms)."""
+import math
+
 import numpy as np
 
 from ..core import full_lower
@@ -72,13 +74,12 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     shape = shape_of(a)
     axes = normalize_axis(axis, len(shape))
     if where is None or where is True:
-        count = int(np.prod([shape[i] for i in axes]))
+        count = math.prod(shape[i] for i in axes)
     else:
         mask = np.broadcast_to(np.asarray(full_lower(where), dtype=bool), shape)
         count = np.sum(mask, axis=axes, keepdims=keepdims)
     total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims, where=where)
-    if np.issubdtype(np.result_type(total.dtype if hasattr(total, "dtype") else total),
-                     np.integer):
+    if dtype_of(total).kind in "iu":
         total = total * 1.0
     if not isinstance(count, int):
         count = count.astype(dtype_of(total))
