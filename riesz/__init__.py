@@ -21,6 +21,14 @@ from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `i
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name):
+    # riesz.scipy imports SciPy (an optional extra), so it loads on first use
+    if name == "scipy":
+        import importlib
+        return importlib.import_module(".scipy", __name__)
+    raise AttributeError(f"module 'riesz' has no attribute {name!r}")
+
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
            "EscapedTracerError",
            "custom_vjp", "stop_gradient",

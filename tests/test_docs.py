@@ -84,6 +84,8 @@ def test_readme_blocks(tmp_path, monkeypatch, capsys):
     np.testing.assert_array_equal(values["riesz.grad(np.prod)(np.array([2.0, 0.0, 3.0]))"],
                                   [0.0, 6.0, 0.0])
     assert type(ns["grads"]) is type(ns["model"])              # "grads is an nn.MLP"
+    assert values["mixture_grads[0].sum()"] == pytest.approx(0.0, abs=1e-12)
+    assert np.abs(ns["mixture_grads"][1]).sum() > 0
     assert (tmp_path / "checkpoint.npz").exists()
     assert np.all(np.isfinite(values["riesz.grad(f)(np.array([0.5, 2.0]), np.ones(4))"]))
     # the last block: source with the user's names, and jit giving the same gradient

@@ -7,6 +7,10 @@ up in :data:`HANDLED`, which the rule modules fill with :func:`implements`. A
 NumPy function missing there raises :class:`~riesz.core.NoRuleError` naming it:
 never a silent conversion that would drop the derivative.
 """
+import importlib
+import itertools
+import sys
+
 import numpy as np
 
 from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
@@ -168,11 +172,42 @@ def _array(self, dtype=None, copy=None):
         return np.asarray(value).astype(dtype)
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
-        "an assignment into an ndarray) would drop its derivative. To build an array from "
+        "an assignment into an ndarray) would drop its derivative. " + (_scipy_hint() or
+        "To build an array from "
         "traced values (np.array([a, b]), or a list passed to np.sum/np.mean), write "
         "np.stack([a, b]) (plain NumPy code) or riesz.numpy.array([a, b]); riesz.numpy.asarray "
         "keeps derivatives. For y[idx] = v into a NumPy array y, write the update as a new "
-        "array: y = riesz.numpy.at(y)[idx].set(v)")
+        "array: y = riesz.numpy.at(y)[idx].set(v)"))
+
+
+def _scipy_hint():
+    """When the conversion happens inside a SciPy Python function (scipy.special.logsumexp,
+    scipy.stats.norm.logpdf, ...): what to call instead, from :mod:`riesz.scipy`."""
+    frame, called = sys._getframe(2), None
+    while frame is not None:   # outwards, to the outermost SciPy frame the user called
+        module = frame.f_globals.get("__name__", "")
+        if module.startswith("scipy."):
+            called = (module, frame.f_code.co_name)
+        elif called is not None:
+            break
+        frame = frame.f_back
+    if called is None:
+        return None
+    module, name = called
+    public = ".".join(itertools.takewhile(lambda part: not part.startswith("_"),
+                                          module.split(".")))
+    try:
+        replacement = importlib.import_module("riesz." + public)
+    except ImportError:
+        replacement = None
+    if replacement is not None and callable(vars(replacement).get(name)):
+        return (f"{public}.{name} converts its arguments to NumPy arrays: on traced values "
+                f"call riesz.{public}.{name}, which has the same signature.")
+    return (f"{public}'s Python function {name} converts its arguments to NumPy arrays. "
+            f"riesz.scipy has differentiable versions of SciPy's common Python functions "
+            f"(riesz.scipy.special.logsumexp, riesz.scipy.stats.norm.logpdf, ...); otherwise "
+            f"write the formula with NumPy operations (SciPy's ufuncs, such as "
+            f"scipy.special.gammaln, differentiate as they are).")
 
 
 def _float(self):
