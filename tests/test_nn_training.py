@@ -52,7 +52,7 @@ def test_model_and_optimizer_state_round_trip_bit_for_bit(tmp_path):
     template = {"model": small_model(seed=1), "opt_state": optim.AdamW(1e-2).init(small_model(1))}
     loaded = nn.load(path, like=template)
     assert_identical(loaded, {"model": model, "opt_state": state})
-    assert loaded["opt_state"].step == 3 and type(loaded["opt_state"].step) is int
+    assert loaded["opt_state"].step == 3 and type(loaded["opt_state"].step) is np.int64
     # the names in the file say where each array belongs
     with np.load(path) as f:
         assert "model.layers.0.weight" in f.files and "opt_state.mean.layers.2.bias" in f.files
