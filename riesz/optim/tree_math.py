@@ -43,14 +43,20 @@ def axpy(alpha, x, y):
     return in_dtype_of(alpha, x) * x + y
 
 
+def _vdot(a, b):
+    """Σ over leaves of Σᵢ aᵢ bᵢ, in the leaves' dtype."""
+    return sum(np.vdot(x, y) for x, y in zip(tree_leaves(a), tree_leaves(b)))
+
+
 def tree_vdot(a, b):
     """⟨a, b⟩ = Σ over leaves of Σᵢ aᵢ bᵢ (real pytrees), a :func:`scalar`."""
-    return scalar(sum(np.vdot(x, y) for x, y in zip(tree_leaves(a), tree_leaves(b))))
+    return scalar(_vdot(a, b))
 
 
 def tree_norm(a):
-    """‖a‖ = √⟨a, a⟩, the global Euclidean norm over every leaf, a :func:`scalar`."""
-    return scalar(np.sqrt(tree_vdot(a, a)))
+    """‖a‖ = √⟨a, a⟩, the global Euclidean norm over every leaf, a :func:`scalar`
+    (the square root taken in the leaves' dtype, eagerly as when staged)."""
+    return scalar(np.sqrt(_vdot(a, a)))
 
 
 def tree_axpy(alpha, x, y):
