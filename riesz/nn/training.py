@@ -86,8 +86,10 @@ class _StagedStep:
 
     def __init__(self, step):
         self.eager = step
-        self.staged = stage(lambda model, opt_state, x, y: step(model, opt_state, x, y,
-                                                             _NoRandomness()))
+
+        def training_step(model, opt_state, x, y):
+            return step(model, opt_state, x, y, _NoRandomness())
+        self.staged = stage(training_step)
         self.fell_back = False
 
     def __call__(self, model, opt_state, x, y, rng):
