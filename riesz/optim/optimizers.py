@@ -39,6 +39,23 @@ RMSpropState = namedtuple("RMSpropState", ["step", "mean_square", "velocity"])
 FIRST_STEP = np.int64(0)
 
 
+def _scaled_square(g, c):
+    """c g², the square scaled in the array it is computed in (eagerly one new array)."""
+    square = g * g
+    square *= c
+    return square
+
+
+def _root_plus_eps(v, eps, correction=None):
+    """√v / correction + ε (√v + ε without a correction), built in the array that √v
+    allocates (eagerly)."""
+    denominator = np.sqrt(v)
+    if correction is not None:
+        denominator /= in_dtype_of(correction, v)
+    denominator += eps
+    return denominator
+
+
 class Optimizer:
     """Base class: ``init(params) -> state`` and ``update(params, grads, state) ->
     (params, state)``, both pure functions of their arguments."""
@@ -119,15 +136,15 @@ class Adam(Optimizer):
         b1, b2, eps, decay = self.b1, self.b2, self.eps, self.weight_decay
         lr, t = self.learning_rate(state.step), state.step + 1
         mean = tree_map(lambda m, g: axpy(b1, m, (1 - b1) * g), state.mean, grads)
-        second = tree_map(lambda v, g: axpy(b2, v, (1 - b2) * (g * g)), state.second_moment,
-                          grads)
+        second = tree_map(lambda v, g: axpy(b2, v, _scaled_square(g, 1 - b2)),
+                          state.second_moment, grads)
         step_size = scalar(lr / (1 - b1 ** t))
         root_correction = scalar(np.sqrt(1 - b2 ** t))
 
         def move(p, m, v):
             if decay:   # decay the old value first, as PyTorch does
                 p = p * in_dtype_of(1 - lr * decay, p)
-            return axpy(-step_size, m / (np.sqrt(v) / in_dtype_of(root_correction, v) + eps), p)
+            return axpy(-step_size, m / _root_plus_eps(v, eps, root_correction), p)
 
         params = tree_map(move, params, mean, second)
         return params, AdamState(t, mean, second)
@@ -154,9 +171,9 @@ class RMSprop(Optimizer):
 
     def update(self, params, grads, state):
         lr, alpha, eps, mu = self.learning_rate(state.step), self.alpha, self.eps, self.momentum
-        mean_square = tree_map(lambda s, g: axpy(alpha, s, (1 - alpha) * (g * g)),
+        mean_square = tree_map(lambda s, g: axpy(alpha, s, _scaled_square(g, 1 - alpha)),
                                state.mean_square, grads)
-        direction = tree_map(lambda g, s: g / (np.sqrt(s) + eps), grads, mean_square)
+        direction = tree_map(lambda g, s: g / _root_plus_eps(s, eps), grads, mean_square)
         velocity = None
         if mu:
             velocity = tree_map(lambda b, d: axpy(mu, b, d), state.velocity, direction)
