@@ -18,14 +18,18 @@ def loss_fn(model, x, y, rng):
     return nn.softmax_cross_entropy(model(x, rng=rng), y)
 
 
-def small_model(seed=0):
+def small_model(seed=0, dropout=0.1):
+    """With dropout, ``fit`` cannot stage the step (the tests below that use it pass
+    jit=False); ``dropout=0.0`` draws nothing, and ``fit`` stages it."""
     r = np.random.default_rng(seed)
-    return nn.Sequential(nn.Linear(2, 16, rng=r), nn.tanh, nn.Dropout(0.1), nn.Linear(16, 3, rng=r))
+    return nn.Sequential(nn.Linear(2, 16, rng=r), nn.tanh, nn.Dropout(dropout),
+                         nn.Linear(16, 3, rng=r))
 
 
 def trained(steps=3, seed=0):
-    """A model and its AdamW state after a few steps (so the moments are non-zero)."""
-    model, opt = small_model(seed), optim.AdamW(1e-2)
+    """A model and its AdamW state after a few steps staged by riesz.jit (so the moments
+    are non-zero)."""
+    model, opt = small_model(seed, dropout=0.0), optim.AdamW(1e-2)
     x, y = blobs()
     result = nn.fit(model, loss_fn, opt, (x, y), rng=np.random.default_rng(seed),
                     batch_size=32, max_steps=steps, progress=False)
@@ -49,10 +53,11 @@ def test_model_and_optimizer_state_round_trip_bit_for_bit(tmp_path):
     model, state = trained()
     path = tmp_path / "checkpoint.npz"
     nn.save(path, {"model": model, "opt_state": state})
-    template = {"model": small_model(seed=1), "opt_state": optim.AdamW(1e-2).init(small_model(1))}
+    template = {"model": small_model(1, dropout=0.0),
+                "opt_state": optim.AdamW(1e-2).init(small_model(1, dropout=0.0))}
     loaded = nn.load(path, like=template)
     assert_identical(loaded, {"model": model, "opt_state": state})
-    assert loaded["opt_state"].step == 3 and type(loaded["opt_state"].step) is int
+    assert loaded["opt_state"].step == 3 and type(loaded["opt_state"].step) is np.int64
     # the names in the file say where each array belongs
     with np.load(path) as f:
         assert "model.layers.0.weight" in f.files and "opt_state.mean.layers.2.bias" in f.files
@@ -75,7 +80,8 @@ def test_training_resumes_identically_from_a_checkpoint(tmp_path):
     """Save after 3 steps, load, and take the same steps as the uninterrupted run."""
     model, state = trained(steps=3)
     nn.save(tmp_path / "c.npz", (model, state))
-    loaded_model, loaded_state = nn.load(tmp_path / "c.npz", like=(small_model(1), state))
+    loaded_model, loaded_state = nn.load(tmp_path / "c.npz",
+                                         like=(small_model(1, dropout=0.0), state))
     opt = optim.AdamW(1e-2)
     x, y = blobs()
     g = riesz.grad(loss_fn)(model, x[:32], y[:32], None)
@@ -131,7 +137,7 @@ def test_fit_decreases_the_loss_deterministically(tmp_path):
         return nn.fit(small_model(), loss_fn, optim.Adam(0.02), (x, y),
                       rng=np.random.default_rng(3), epochs=6, batch_size=32, validation=val,
                       metrics={"accuracy": lambda m, x, y: nn.accuracy(m(x), y)},
-                      eval_every=16, progress=False)
+                      eval_every=16, progress=False, jit=False)
 
     first, second = run(), run()
     assert_identical(first.model, second.model)
@@ -145,7 +151,7 @@ def test_fit_decreases_the_loss_deterministically(tmp_path):
 def test_fit_early_stopping_keeps_the_best_model():
     x, y = blobs()
     # a learning rate this large makes the validation loss climb after a few evaluations
-    result = nn.fit(small_model(), loss_fn, optim.SGD(3.0), (x, y),
+    result = nn.fit(small_model(dropout=0.0), loss_fn, optim.SGD(3.0), (x, y),
                     rng=np.random.default_rng(0), epochs=50, batch_size=16,
                     validation=blobs(90, seed=1), eval_every=5, patience=3, progress=False)
     h = result.history
@@ -169,7 +175,7 @@ def test_fit_progress_fallback_and_plot(tmp_path, capsys, monkeypatch):
     x, y = blobs(64)
     path = tmp_path / "curves.png"
     nn.fit(small_model(), loss_fn, optim.Adam(0.01), (x, y), rng=np.random.default_rng(0),
-           epochs=2, batch_size=16, validation=blobs(32, 1), plot=path)
+           epochs=2, batch_size=16, validation=blobs(32, 1), plot=path, jit=False)
     err = capsys.readouterr().err
     assert "[8/8] loss" in err and "val_loss" in err
     if _has("matplotlib"):
@@ -188,7 +194,8 @@ def _has(module):
 
 def test_fit_time_limit_stops_with_an_evaluation():
     result = nn.fit(small_model(), loss_fn, optim.SGD(0.1), blobs(), rng=np.random.default_rng(0),
-                    epochs=100, validation=blobs(30, 1), max_seconds=0.0, progress=False)
+                    epochs=100, validation=blobs(30, 1), max_seconds=0.0, progress=False,
+                    jit=False)
     assert result.history["step"] == [1] and result.history["eval_step"] == [1]
 
 
@@ -198,6 +205,47 @@ def test_fit_rejects_bad_arguments():
     with pytest.raises(ValueError, match="3 inputs and 2 targets"):
         nn.fit(small_model(), loss_fn, optim.SGD(0.1), (np.zeros((3, 2)), np.zeros(2, int)),
                rng=np.random.default_rng(0))
+
+
+def fit_both_ways(model, loss, **options):
+    """``fit`` of a fresh ``model()`` with jit=True and with jit=False, same seed."""
+    x, y = blobs(100)
+    return [nn.fit(model(), loss, optim.Adam(optim.cosine_decay(0.05, 20)), (x, y),
+                   rng=np.random.default_rng(5), epochs=5, batch_size=24, clip_norm=0.5,
+                   progress=False, jit=jit, **options) for jit in (True, False)]
+
+
+def test_fit_jitted_and_eager_train_the_same_model():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")          # it stages: no fallback warning
+        staged, eager = fit_both_ways(lambda: small_model(dropout=0.0), loss_fn)
+    for a, b in zip(riesz.tree_leaves((staged.model, staged.opt_state)),
+                    riesz.tree_leaves((eager.model, eager.opt_state))):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(staged.history["train_loss"], eager.history["train_loss"],
+                               rtol=1e-12)
+    assert staged.opt_state.step == 25 and type(staged.opt_state.step) is np.int64
+
+
+def test_fit_with_dropout_falls_back_to_fresh_masks_every_step():
+    """A staged program would bake one Dropout mask in; fit notices the draw while staging,
+    warns once, and trains eagerly: the same run as jit=False, bit for bit."""
+    with pytest.warns(RuntimeWarning, match=r"loss_fn draws random numbers \(rng.random") as record:
+        staged, eager = fit_both_ways(lambda: small_model(dropout=0.5), loss_fn)
+    assert len(record) == 1 and "jit=False" in str(record[0].message)
+    assert_identical(staged.model, eager.model)
+    assert staged.history["train_loss"] == eager.history["train_loss"]
+
+
+def test_fit_falls_back_when_the_loss_branches_on_values():
+    def loss_with_branch(model, x, y):
+        loss = nn.softmax_cross_entropy(model(x), y)
+        return loss if loss < 100 else 0.0 * loss
+    with pytest.warns(RuntimeWarning, match=r"because bool\(\) \(an if, while"):
+        staged, eager = fit_both_ways(lambda: nn.MLP([2, 8, 3], rng=np.random.default_rng(0)),
+                                      loss_with_branch)
+    assert_identical(staged.model, eager.model)
 
 
 # ------------------------------------------------------------ the digits example
@@ -228,7 +276,8 @@ def test_charlm_pieces_train_and_sample():
     rng = np.random.default_rng(0)
     model = charlm.CharTransformer(16, dim=16, heads=2, layers=1, rng=rng)
     result = nn.fit(model, charlm.loss_fn, optim.Adam(1e-2), (x, y), rng=rng, max_steps=40,
-                    batch_size=16, validation=(x[:64], y[:64]), eval_every=20, progress=False)
+                    batch_size=16, validation=(x[:64], y[:64]), eval_every=20, progress=False,
+                    jit=False)   # as the example runs it
     first = nn.evaluate(model, charlm.loss_fn, (x[:64], y[:64]))["loss"]
     assert result.history["val_loss"][-1] < first - 0.5
     text = charlm.sample(result.model, "def ", 20, 16, rng)

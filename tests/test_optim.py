@@ -1,5 +1,7 @@
 """riesz.optim: update rules against their formulas (and PyTorch when installed), clipping,
-schedules, and Newton's method with Hessian-vector products."""
+schedules, the same steps staged by riesz.jit, and Newton's method with Hessian-vector
+products."""
+import math
 
 import numpy as np
 import pytest
@@ -148,6 +150,95 @@ def test_schedules():
     assert opt.learning_rate(4) == pytest.approx(0.5)
     with pytest.raises(ValueError, match="total_steps"):
         optim.cosine_decay(1.0, 0)
+
+
+def test_schedules_return_python_floats_for_a_concrete_step():
+    cos = optim.cosine_decay(1.0, 100, final=0.1)
+    warm = optim.linear_warmup(cos, warmup_steps=10)
+    for t in (0, 3, 10, 57, 100, 250):
+        want = 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(t, 100) / 100))
+        assert type(cos(t)) is float and cos(t) == pytest.approx(want, rel=1e-15)
+        assert type(warm(t)) is float
+    assert type(optim.SGD(warm).learning_rate(np.int64(3))) is float
+
+
+def test_clipping_checks_max_norm_and_its_factor_is_one_below_it():
+    with pytest.raises(ValueError, match="max_norm=0.0; it must be positive"):
+        optim.clip_by_global_norm({"a": np.ones(2)}, 0.0)
+    # staged, the factor max_norm / max(‖g‖, max_norm) is applied with no branch
+    clip = riesz.jit(lambda g, c: optim.clip_by_global_norm(g, c)[0], static_argnums=1)
+    g = {"a": np.array([3.0, 0.0], np.float32), "b": np.array([[4.0]], np.float32)}
+    np.testing.assert_array_equal(clip(g, 10.0)["a"], g["a"])
+    assert clip(g, 1.0)["a"].dtype == np.float32
+    np.testing.assert_allclose(clip(g, 1.0)["b"], [[0.8]], rtol=1e-7)
+
+
+# Every optimizer, a schedule or a constant rate, and clipping that acts on some steps.
+JIT_CASES = [
+    lambda: optim.SGD(optim.linear_warmup(optim.cosine_decay(0.5, 4), 2), momentum=0.9,
+                      nesterov=True, weight_decay=0.01),
+    lambda: optim.SGD(0.3, momentum=0.5),
+    lambda: optim.Adam(optim.cosine_decay(0.05, 3, final=0.01)),
+    lambda: optim.AdamW(0.05, weight_decay=0.1),
+    lambda: optim.RMSprop(optim.linear_warmup(0.01, 2), momentum=0.5),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", range(len(JIT_CASES)))
+def test_jitted_training_step_equals_the_eager_one(case, dtype):
+    """``riesz.jit`` of value_and_grad + clipping + update: the step count is staged, so the
+    schedule, the bias corrections and the clipping factor are staged values."""
+    opt = JIT_CASES[case]()
+    r = np.random.default_rng(case)
+    model = nn.MLP([4, 6, 3], rng=r, dtype=dtype)
+    x, y = r.standard_normal((8, 4)).astype(dtype), r.integers(0, 3, 8)
+    loss_and_grads = riesz.value_and_grad(lambda m: nn.softmax_cross_entropy(m(x), y))
+    norms = []
+
+    def step(model, state):
+        loss, grads = loss_and_grads(model)
+        grads, norm = optim.clip_by_global_norm(grads, 0.25)
+        norms.append(norm)
+        model, state = opt.update(model, grads, state)
+        return loss, model, state
+
+    staged = riesz.jit(step)
+    eager_model, eager_state = staged_model, staged_state = model, opt.init(model)
+    for _ in range(3):
+        eager_loss, eager_model, eager_state = step(eager_model, eager_state)
+        staged_loss, staged_model, staged_state = staged(staged_model, staged_state)
+        tol = 1e-6 if dtype == np.float32 else 1e-14
+        assert staged_loss == pytest.approx(eager_loss, rel=tol)
+        for a, b in zip(riesz.tree_leaves((staged_model, staged_state)),
+                        riesz.tree_leaves((eager_model, eager_state))):
+            assert np.asarray(a).dtype == np.asarray(b).dtype
+            np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    assert staged_state.step == 3 and len(staged.programs) == 1      # staged once
+    eager_norms = [n for n in norms if type(n) is float]
+    assert max(eager_norms) > 0.25                 # the clipping acted
+    assert eager_model.layers[0].weight.dtype == dtype
+
+
+def test_newton_under_jit_runs_eagerly_saying_why():
+    f = lambda p: np.sum((p - 1.0) ** 2)   # noqa: E731
+    staged = riesz.jit(lambda p: optim.Newton().step(f, p)[0])
+    with pytest.warns(RuntimeWarning, match="Newton.step cannot be staged by riesz.jit"):
+        np.testing.assert_allclose(staged(np.zeros(2)), [1.0, 1.0])
+
+
+def test_axpy_is_the_plain_expression_bit_for_bit_in_one_new_array():
+    from riesz.optim.tree_math import axpy
+    r = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64, np.complex64):
+        x, y = r.standard_normal((5, 7)).astype(dtype), r.standard_normal((5, 7)).astype(dtype)
+        out = axpy(-0.3, x, y)
+        assert out.dtype == dtype and not np.shares_memory(out, y) and not np.shares_memory(out, x)
+        np.testing.assert_array_equal(out, y - 0.3 * x)
+    # mixed dtypes and broadcasting take the plain expression, with NumPy's result dtype
+    x32, y64 = np.ones(3, np.float32), np.full(3, 0.1)
+    assert axpy(0.5, y64, x32).dtype == np.float64 == axpy(0.5, x32, y64).dtype
+    np.testing.assert_array_equal(axpy(2.0, np.ones(3), np.ones((2, 3))), np.full((2, 3), 3.0))
 
 
 # ------------------------------------------------------------ Newton's method

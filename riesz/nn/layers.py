@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from ..core import Tracer
 from .attention import attention
 from .functions import relu
 from .module import Module
@@ -82,7 +83,8 @@ class Embedding(Module):
         self.weight = rng.standard_normal((num_embeddings, dim)).astype(dtype)
 
     def __call__(self, ids):
-        ids = np.asarray(ids)
+        if not isinstance(ids, Tracer):   # a staged batch of ids (riesz.jit) stays staged
+            ids = np.asarray(ids)
         if not np.issubdtype(ids.dtype, np.integer):
             raise TypeError(f"Embedding: ids must be integers, got dtype {ids.dtype}")
         return self.weight[ids]

@@ -1,6 +1,12 @@
 """A ``fit`` loop: minibatch training with a progress bar, periodic evaluation, early
 stopping and a PNG plot of the loss and metric curves.
 
+The training step (``value_and_grad`` of the loss, optional clipping, the optimizer's
+update) is staged once per batch shape by :func:`riesz.jit` and run as generated
+NumPy code. A loss that draws random numbers (Dropout) cannot be staged without
+freezing one draw into the program, so while staging it gets a stand-in generator
+that raises on any use, and the run falls back to the eager step.
+
 tqdm (for the progress bar) and matplotlib (for the plot) are optional extras:
 without tqdm a plain progress line is printed; without matplotlib the plot is
 skipped with a note.
@@ -14,7 +20,9 @@ from collections import namedtuple
 import numpy as np
 
 from .. import value_and_grad
+from ..jit import jit as stage
 from ..optim.optimizers import clip_by_global_norm
+from ..staging import ConcretizationError
 
 __all__ = ["fit", "evaluate", "plot_history", "FitResult"]
 
@@ -33,6 +41,67 @@ def _loss_with_rng(loss_fn):
     except TypeError:
         return lambda model, x, y, rng: loss_fn(model, x, y)
     return loss_fn
+
+
+class _RandomnessWhileStaging(RuntimeError):
+    """The loss used its random generator while :func:`fit` staged the training step."""
+
+
+class _NoRandomness(np.random.Generator):
+    """The generator the loss gets while the step is staged: every use raises
+    :class:`_RandomnessWhileStaging`, so no random draw is ever baked into a program
+    (which would replay the same Dropout mask at every step). It is a Generator, so
+    checks such as ``isinstance(rng, np.random.Generator)`` pass and only a draw fails."""
+
+    def __init__(self):
+        super().__init__(np.random.PCG64(0))
+
+    def __getattribute__(self, name):
+        if name.startswith("__"):   # Python's own protocols (__class__ for isinstance)
+            return object.__getattribute__(self, name)
+        raise _RandomnessWhileStaging(f"loss_fn draws random numbers (rng.{name}: Dropout, or "
+                                     f"noise of its own), and a staged program would repeat "
+                                     f"one draw at every step")
+
+
+def _training_step(loss_fn, optimizer, clip_norm):
+    """``step(model, opt_state, x, y, rng) -> (loss, model, opt_state)``: the loss and
+    its gradient, the gradient clipped to ``clip_norm`` (if given), the update."""
+    loss_and_grads = value_and_grad(loss_fn)
+
+    def step(model, opt_state, x, y, rng):
+        loss, grads = loss_and_grads(model, x, y, rng)
+        if clip_norm is not None:
+            grads, _ = clip_by_global_norm(grads, clip_norm)
+        model, opt_state = optimizer.update(model, grads, opt_state)
+        return loss, model, opt_state
+    return step
+
+
+class _StagedStep:
+    """A training step run by :func:`riesz.jit` (one program per batch shape), which
+    falls back to the eager step for the rest of the run, with one warning, when it
+    cannot be staged: the loss draws random numbers, or branches on values
+    (:class:`riesz.ConcretizationError`)."""
+
+    def __init__(self, step):
+        self.eager = step
+
+        def training_step(model, opt_state, x, y):
+            return step(model, opt_state, x, y, _NoRandomness())
+        self.staged = stage(training_step)
+        self.fell_back = False
+
+    def __call__(self, model, opt_state, x, y, rng):
+        if not self.fell_back:
+            try:
+                return self.staged(model, opt_state, x, y)
+            except (_RandomnessWhileStaging, ConcretizationError) as error:
+                self.fell_back = True
+                warnings.warn(f"fit runs the training step eagerly: it cannot be staged by "
+                              f"riesz.jit, because {error}. Pass jit=False to train eagerly "
+                              f"without this warning", RuntimeWarning, stacklevel=3)
+        return self.eager(model, opt_state, x, y, rng)
 
 
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
@@ -55,7 +124,8 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
 
 def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, validation=None,
         metrics=None, eval_every=None, patience=None, clip_norm=None, max_steps=None,
-        max_seconds=None, opt_state=None, progress=True, plot=None, eval_batch_size=256):
+        max_seconds=None, opt_state=None, progress=True, plot=None, eval_batch_size=256,
+        jit=True):
     """Train ``model`` by minibatch gradient steps; returns ``FitResult(model, opt_state,
     history)``.
 
@@ -73,6 +143,11 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
       a time limit makes the number of steps depend on the machine).
     * ``progress`` shows a progress bar (tqdm if installed, else plain lines);
       ``plot`` is a PNG path for :func:`plot_history`.
+    * ``jit=True`` stages the training step (loss, gradient, clipping, update) with
+      :func:`riesz.jit` and runs the generated NumPy code, the same arithmetic as the
+      eager step; a loss that draws from ``rng`` (Dropout) or branches on values cannot
+      be staged, and the run then falls back to the eager step with a warning
+      (``jit=False`` trains eagerly from the start, without it).
 
     ``history`` holds ``step`` and ``train_loss`` per step and ``eval_step``,
     ``val_loss`` and ``val_<metric>`` per evaluation.
@@ -96,7 +171,9 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                       "(model, x, y) only, so they get no random generator and stay off; "
                       "define loss_fn(model, x, y, rng) and call model(x, rng=rng)",
                       stacklevel=2)
-    step_fn = value_and_grad(with_rng)
+    step_fn = _training_step(with_rng, optimizer, clip_norm)
+    if jit:
+        step_fn = _StagedStep(step_fn)
     best = (np.inf, model, opt_state)
     stale = 0
     bar = _progress_bar(total, progress)
@@ -109,10 +186,7 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                 if step >= total:
                     break
                 idx = order[first:first + batch_size]
-                loss, grads = step_fn(model, x[idx], y[idx], rng)
-                if clip_norm is not None:
-                    grads, _ = clip_by_global_norm(grads, clip_norm)
-                model, opt_state = optimizer.update(model, grads, opt_state)
+                loss, model, opt_state = step_fn(model, opt_state, x[idx], y[idx], rng)
                 step += 1
                 if max_seconds is not None and time.perf_counter() - start > max_seconds:
                     total = step

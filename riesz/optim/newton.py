@@ -9,6 +9,8 @@ and H v = ∇ₓ⟨∇f(x), v⟩, the gradient of the directional derivative, co
 import numpy as np
 
 from .. import hvp, value_and_grad
+from ..core import Tracer
+from ..staging import ConcretizationError
 from ..tree import tree_leaves
 from .tree_math import tree_axpy, tree_norm, tree_scale, tree_vdot, tree_zeros_like
 
@@ -24,6 +26,9 @@ class Newton:
     exact arithmetic), when the residual falls below ``cg_tol`` · ‖∇f‖, or on meeting a
     direction of non-positive curvature (then it keeps the direction found so far, or
     the steepest-descent direction if it has none).
+
+    It runs eagerly only: conjugate gradients and the line search decide when to stop
+    from the values they meet, which a program staged by :func:`riesz.jit` cannot do.
     """
 
     def __init__(self, damping=0.0, cg_iters=None, cg_tol=1e-10, line_search=True):
@@ -33,6 +38,11 @@ class Newton:
     def step(self, f, params):
         """One Newton step on the real-scalar function ``f`` of the pytree ``params``:
         ``(new params, info)`` with info = {"loss", "grad_norm", "cg_iters", "step_size"}."""
+        if any(isinstance(leaf, Tracer) and leaf.abstract for leaf in tree_leaves(params)):
+            raise ConcretizationError(
+                "Newton.step cannot be staged by riesz.jit: conjugate gradients and the line "
+                "search stop on the values they meet. Call it outside riesz.jit (the function "
+                "f it minimises may itself be jitted)")
         loss, g = value_and_grad(f)(params)
         g_norm = tree_norm(g)
         info = {"loss": float(loss), "grad_norm": g_norm, "cg_iters": 0, "step_size": 0.0}

@@ -11,14 +11,20 @@ with :func:`riesz.nn.save` / :func:`riesz.nn.load` like the model itself::
 
 ``lr`` is a number or a schedule (a function of the step count, see
 :mod:`riesz.optim.schedules`).
+
+A whole training step stages with :func:`riesz.jit` (``riesz.nn.fit`` does so by
+default): the step count in the state is then a staged value, so the learning rate,
+the bias corrections and the clipping factor are computed with NumPy operations on
+it rather than Python branches, and cast to each parameter's dtype. Eagerly the
+updates write α x + y into one new array (:func:`~riesz.optim.tree_math.axpy`).
 """
-import math
 from collections import namedtuple
 
 import numpy as np
 
+from ..core import Tracer
 from ..tree import tree_map
-from .tree_math import tree_norm, tree_scale, tree_zeros_like
+from .tree_math import axpy, in_dtype_of, scalar, tree_norm, tree_scale, tree_zeros_like
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm",
            "SGDState", "AdamState", "RMSpropState"]
@@ -26,6 +32,28 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm"
 SGDState = namedtuple("SGDState", ["step", "velocity"])
 AdamState = namedtuple("AdamState", ["step", "mean", "second_moment"])
 RMSpropState = namedtuple("RMSpropState", ["step", "mean_square", "velocity"])
+
+# The step count starts as a NumPy integer rather than a Python int: staged by riesz.jit,
+# arithmetic on a Python int runs as Python arithmetic and yields Python floats, while
+# the update needs NumPy scalars (to cast a bias correction to float32, say).
+FIRST_STEP = np.int64(0)
+
+
+def _scaled_square(g, c):
+    """c g², the square scaled in the array it is computed in (eagerly one new array)."""
+    square = g * g
+    square *= c
+    return square
+
+
+def _root_plus_eps(v, eps, correction=None):
+    """√v / correction + ε (√v + ε without a correction), built in the array that √v
+    allocates (eagerly)."""
+    denominator = np.sqrt(v)
+    if correction is not None:
+        denominator /= in_dtype_of(correction, v)
+    denominator += eps
+    return denominator
 
 
 class Optimizer:
@@ -36,8 +64,9 @@ class Optimizer:
         self.lr = lr
 
     def learning_rate(self, step):
-        """The learning rate at ``step`` (0 for the first update)."""
-        return float(self.lr(step)) if callable(self.lr) else float(self.lr)
+        """The learning rate at ``step`` (0 for the first update): a Python float, or a
+        traced 0-d value when the step count is staged."""
+        return scalar(self.lr(step)) if callable(self.lr) else float(self.lr)
 
     def init(self, params):
         """The state before the first step, for a pytree of parameters (a model)."""
@@ -69,19 +98,19 @@ class SGD(Optimizer):
         self.weight_decay = weight_decay
 
     def init(self, params):
-        return SGDState(0, tree_zeros_like(params) if self.momentum else None)
+        return SGDState(FIRST_STEP, tree_zeros_like(params) if self.momentum else None)
 
     def update(self, params, grads, state):
         lr, mu = self.learning_rate(state.step), self.momentum
         if self.weight_decay:
-            grads = tree_map(lambda g, p: g + self.weight_decay * p, grads, params)
+            grads = tree_map(lambda g, p: axpy(self.weight_decay, p, g), grads, params)
         velocity = None
         direction = grads
         if mu:
-            velocity = tree_map(lambda v, g: mu * v + g, state.velocity, grads)
-            direction = (tree_map(lambda v, g: g + mu * v, velocity, grads) if self.nesterov
+            velocity = tree_map(lambda v, g: axpy(mu, v, g), state.velocity, grads)
+            direction = (tree_map(lambda v, g: axpy(mu, v, g), velocity, grads) if self.nesterov
                          else velocity)
-        params = tree_map(lambda p, d: p - lr * d, params, direction)
+        params = tree_map(lambda p, d: axpy(-lr, d, p), params, direction)
         return params, SGDState(state.step + 1, velocity)
 
 
@@ -101,20 +130,21 @@ class Adam(Optimizer):
         self.weight_decay = weight_decay
 
     def init(self, params):
-        return AdamState(0, tree_zeros_like(params), tree_zeros_like(params))
+        return AdamState(FIRST_STEP, tree_zeros_like(params), tree_zeros_like(params))
 
     def update(self, params, grads, state):
         b1, b2, eps, decay = self.b1, self.b2, self.eps, self.weight_decay
         lr, t = self.learning_rate(state.step), state.step + 1
-        mean = tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.mean, grads)
-        second = tree_map(lambda v, g: b2 * v + (1 - b2) * (g * g), state.second_moment, grads)
-        step_size = lr / (1 - b1 ** t)
-        root_correction = math.sqrt(1 - b2 ** t)
+        mean = tree_map(lambda m, g: axpy(b1, m, (1 - b1) * g), state.mean, grads)
+        second = tree_map(lambda v, g: axpy(b2, v, _scaled_square(g, 1 - b2)),
+                          state.second_moment, grads)
+        step_size = scalar(lr / (1 - b1 ** t))
+        root_correction = scalar(np.sqrt(1 - b2 ** t))
 
         def move(p, m, v):
-            if decay:
-                p = p * (1 - lr * decay)    # decay the old value first, as PyTorch does
-            return p - step_size * m / (np.sqrt(v) / root_correction + eps)
+            if decay:   # decay the old value first, as PyTorch does
+                p = p * in_dtype_of(1 - lr * decay, p)
+            return axpy(-step_size, m / _root_plus_eps(v, eps, root_correction), p)
 
         params = tree_map(move, params, mean, second)
         return params, AdamState(t, mean, second)
@@ -136,30 +166,33 @@ class RMSprop(Optimizer):
         self.alpha, self.eps, self.momentum = alpha, eps, momentum
 
     def init(self, params):
-        return RMSpropState(0, tree_zeros_like(params),
+        return RMSpropState(FIRST_STEP, tree_zeros_like(params),
                             tree_zeros_like(params) if self.momentum else None)
 
     def update(self, params, grads, state):
         lr, alpha, eps, mu = self.learning_rate(state.step), self.alpha, self.eps, self.momentum
-        mean_square = tree_map(lambda s, g: alpha * s + (1 - alpha) * (g * g),
+        mean_square = tree_map(lambda s, g: axpy(alpha, s, _scaled_square(g, 1 - alpha)),
                                state.mean_square, grads)
-        direction = tree_map(lambda g, s: g / (np.sqrt(s) + eps), grads, mean_square)
+        direction = tree_map(lambda g, s: g / _root_plus_eps(s, eps), grads, mean_square)
         velocity = None
         if mu:
-            velocity = tree_map(lambda b, d: mu * b + d, state.velocity, direction)
+            velocity = tree_map(lambda b, d: axpy(mu, b, d), state.velocity, direction)
             direction = velocity
-        params = tree_map(lambda p, d: p - lr * d, params, direction)
+        params = tree_map(lambda p, d: axpy(-lr, d, p), params, direction)
         return params, RMSpropState(state.step + 1, mean_square, velocity)
 
 
 def clip_by_global_norm(grads, max_norm):
     """``(grads scaled to global norm ≤ max_norm, the norm before clipping)``.
 
-    The global norm is ‖g‖ = √(Σ over every leaf of Σ gᵢ²); when it exceeds
-    ``max_norm`` every leaf is multiplied by max_norm / ‖g‖, which keeps the
-    direction of the whole gradient.
+    The global norm is ‖g‖ = √(Σ over every leaf of Σ gᵢ²); every leaf is multiplied
+    by max_norm / max(‖g‖, max_norm), which is 1 up to ``max_norm`` and keeps the
+    direction of the whole gradient beyond. Eagerly the gradient is returned as it is
+    when no clipping happens; staged, the factor is always applied (no branch on ‖g‖).
     """
+    if not max_norm > 0:
+        raise ValueError(f"clip_by_global_norm: max_norm={max_norm!r}; it must be positive")
     norm = tree_norm(grads)
-    if norm <= max_norm or norm == 0.0:
+    if not isinstance(norm, Tracer) and norm <= max_norm:
         return grads, norm
-    return tree_scale(max_norm / norm, grads), norm
+    return tree_scale(scalar(max_norm / np.maximum(norm, max_norm)), grads), norm
