@@ -1,7 +1,7 @@
 """One training step of an MLP: riesz.nn against hand-written NumPy (and PyTorch and JAX on the CPU).
 
     python benchmarks/train_step.py [--threads 1] [--dtype float32] [--repeat 11]
-                                    [--clock wall|cpu] [--profile]
+                                    [--clock cpu|wall] [--profile]
 
 A step is the forward pass, the softmax cross-entropy, the backward pass and a
 plain SGD update, for two networks:
@@ -13,7 +13,9 @@ plain SGD update, for two networks:
 riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``, eagerly and
 as one ``riesz.jit``-staged step (what ``nn.fit`` runs); the NumPy baseline is the same
 step written out by hand (the seeds' backward pass of a linear layer, with in-place
-updates). Every implementation's parameters are checked against it after three steps. Reports the median and the best of repeated
+updates). Every implementation's parameters are checked against it after three steps.
+Last, the update of one 784×1024 parameter alone: in place, ``p - lr * d`` and the
+optimizers' ``axpy`` (one new array). Reports the median and the best of repeated
 runs (the implementations timed in turn within each repeat) and the ratios to
 hand-written NumPy. BLAS runs with ``--threads`` threads
 (threadpoolctl; default 1, as this machine's cores are shared). ``--profile``
@@ -31,6 +33,7 @@ import numpy as np
 
 import riesz
 from riesz import nn, optim
+from riesz.optim.tree_math import axpy
 
 LR = 0.1
 CONFIGS = {"digits MLP 64→256→10, batch 32": ([64, 256, 10], 32, 400),
@@ -144,6 +147,22 @@ def jax_step(widths, x, y, dtype):
     return step, box
 
 
+def update_only(dtype, repeat, timer):
+    """The update of one 784×1024 parameter: in place (by hand), ``p - lr * d`` (two new
+    arrays) and the optimizers' ``axpy`` (one new array, bit for bit the same values)."""
+    r = np.random.default_rng(0)
+    p, d = (r.standard_normal((784, 1024)).astype(dtype) for _ in range(2))
+    np.testing.assert_array_equal(axpy(-LR, d, p), p - LR * d)
+    in_place = p.copy()
+
+    def by_hand():
+        in_place.__isub__(LR * d)
+    updates = {"in place p -= lr * g": by_hand,
+               "p - lr * d": lambda: p - LR * d,
+               "optim axpy(-lr, d, p)": lambda: axpy(-LR, d, p)}
+    return interleaved_times(updates, 20, repeat, timer)
+
+
 def median_time(fn, number, repeat=11):
     fn()
     return float(np.median(timeit.repeat(fn, number=number, repeat=repeat))) / number
@@ -212,17 +231,28 @@ def blas_threads(n):
     return threadpool_limits(limits=n, user_api="blas")
 
 
+def report(title, results):
+    """Medians and bests, with their ratios to the first entry."""
+    base_median, base_min = next(iter(results.values()))
+    print(title)
+    print(f"    {'':24s} {'median µs':>10s} {'ratio':>6s} {'best µs':>10s} {'ratio':>6s}")
+    for name, (median, best) in results.items():
+        print(f"    {name:24s} {median * 1e6:10.1f} {median / base_median:6.2f} "
+              f"{best * 1e6:10.1f} {best / base_min:6.2f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="BLAS (and torch) threads")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--repeat", type=int, default=11)
-    parser.add_argument("--clock", default="wall", choices=["wall", "cpu"],
+    parser.add_argument("--clock", default="cpu", choices=["cpu", "wall"],
                         help="cpu: this process's CPU time, which leaves out the time other "
                              "processes hold the cores (use it on a busy machine)")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     dtype = np.dtype(args.dtype).type
+    timer = time.process_time if args.clock == "cpu" else time.perf_counter
     try:
         import torch
         torch.set_num_threads(args.threads)
@@ -247,17 +277,13 @@ def main():
                 steps["PyTorch (CPU, eager)"] = torch_step(widths, x, y, dtype)[0]
             if jax_installed:
                 steps["JAX (CPU, jit)"] = jax_step(widths, x, y, dtype)[0]
-            timer = time.process_time if args.clock == "cpu" else time.perf_counter
             results = interleaved_times(steps, number, args.repeat, timer)
-            base_median, base_min = results["hand-written NumPy"]
-            print(f"{title}, {args.dtype}, {args.threads} thread(s), {args.repeat} repeats, "
-                  f"{args.clock} clock")
-            print(f"    {'':24s} {'median µs':>10s} {'ratio':>6s} {'best µs':>10s} {'ratio':>6s}")
-            for name, (median, best) in results.items():
-                print(f"    {name:24s} {median * 1e6:10.1f} {median / base_median:6.2f} "
-                      f"{best * 1e6:10.1f} {best / base_min:6.2f}")
+            report(f"{title}, {args.dtype}, {args.threads} thread(s), {args.repeat} repeats, "
+                   f"{args.clock} clock", results)
             if args.profile:
                 profile_riesz(widths, x, y, dtype, number)
+        report(f"update of one 784×1024 {args.dtype} parameter, {args.clock} clock",
+               update_only(dtype, args.repeat, timer))
 
 
 if __name__ == "__main__":
