@@ -46,6 +46,7 @@ CASES = [
      lambda x, m, v: ss.multivariate_normal.logpdf(x, m, np.diag(v)), (PTS, PTS[2], POS[:3])),
     ("t.logpdf", rs.t.logpdf, ss.t.logpdf, (X, POS + 2, 0.3 * X, POS)),
     ("gamma.logpdf", rs.gamma.logpdf, ss.gamma.logpdf, (POS, POS[::-1] + 1, 0.1 * POS, POS)),
+    ("chi2.logpdf", rs.chi2.logpdf, ss.chi2.logpdf, (POS, POS[::-1] + 2, 0.1 * POS, POS)),
     ("beta.logpdf", rs.beta.logpdf, ss.beta.logpdf, (UNIT, POS + 1, POS[::-1] + 1)),
     ("poisson.logpmf", lambda mu: rs.poisson.logpmf(np.arange(5), mu),
      lambda mu: ss.poisson.logpmf(np.arange(5), mu), (POS * 2,)),

@@ -10,7 +10,7 @@ with SciPy's signatures, written with differentiable operations:
 * :mod:`riesz.scipy.special`: ``logsumexp``, ``softmax``, ``log_softmax``, ``betaln``,
   ``multigammaln``, ``polygamma``, and every ufunc of ``scipy.special``;
 * :mod:`riesz.scipy.stats`: ``norm``, ``multivariate_normal``, ``t``, ``gamma``,
-  ``beta``, ``poisson``, ``dirichlet``.
+  ``chi2``, ``beta``, ``poisson``, ``dirichlet``.
 
 Porting code written for autograd: ``from autograd.scipy.special import logsumexp``
 becomes ``from riesz.scipy.special import logsumexp``. Needs SciPy

@@ -12,7 +12,7 @@ import numpy as np
 from .special import betaln, gammaln
 from ..rules.special import log_ndtr, ndtr, xlog1py, xlogy
 
-__all__ = ["norm", "multivariate_normal", "t", "gamma", "beta", "poisson", "dirichlet"]
+__all__ = ["norm", "multivariate_normal", "t", "gamma", "chi2", "beta", "poisson", "dirichlet"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -115,6 +115,17 @@ class _Gamma(_Distribution):
         return np.exp(self.logpdf(x, a, loc, scale))
 
 
+class _ChiSquared(_Distribution):
+    """χ² with ``df`` degrees of freedom: the gamma density with shape df/2 and scale 2."""
+    name = "chi2"
+
+    def logpdf(self, x, df, loc=0.0, scale=1.0):
+        return gamma.logpdf(x, df / 2, loc, 2 * scale)
+
+    def pdf(self, x, df, loc=0.0, scale=1.0):
+        return np.exp(self.logpdf(x, df, loc, scale))
+
+
 class _Beta(_Distribution):
     """Beta(a, b): (a − 1) log z + (b − 1) log(1 − z) − log B(a, b) − log scale on [0, 1]."""
     name = "beta"
@@ -164,6 +175,7 @@ norm = _Normal()
 multivariate_normal = _MultivariateNormal()
 t = _StudentT()
 gamma = _Gamma()
+chi2 = _ChiSquared()
 beta = _Beta()
 poisson = _Poisson()
 dirichlet = _Dirichlet()
