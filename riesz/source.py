@@ -21,7 +21,9 @@ operation that nothing else views): ``dW += t`` accumulates a cotangent in place
 """
 import ast
 import builtins
+import copy
 import dis
+import functools
 import inspect
 import keyword
 import math
@@ -387,18 +389,27 @@ def _lambda_node(fn):
         lines, _ = inspect.findsource(fn)
     except (OSError, TypeError):
         return None
-    tree = ast.parse("".join(lines))
     # the first instruction with a real position lies in the lambda's body
     pos = next((p for p in fn.__code__.co_positions()
                 if None not in p and (p[0], p[2]) != (p[1], p[3])), None)
     best = None
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Lambda) and node.lineno == fn.__code__.co_firstlineno:
-            body = node.body
-            if pos is None or (body.lineno, body.col_offset) <= (pos[0], pos[2]) <= (body.end_lineno, body.end_col_offset):
-                if best is None or node.col_offset > best.col_offset:   # the innermost
-                    best = node
+    for node in _lambdas_by_line("".join(lines)).get(fn.__code__.co_firstlineno, ()):
+        body = node.body
+        if pos is None or (body.lineno, body.col_offset) <= (pos[0], pos[2]) <= (body.end_lineno, body.end_col_offset):
+            if best is None or node.col_offset > best.col_offset:   # the innermost
+                best = node
     return best
+
+
+@functools.lru_cache(maxsize=32)
+def _lambdas_by_line(text):
+    """``{line: [ast.Lambda, ...]}`` of a module's source, parsed once per text (a program
+    has many rules from the same few modules)."""
+    found = {}
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.Lambda):
+            found.setdefault(node.lineno, []).append(node)
+    return found
 
 
 class _Substitute(ast.NodeTransformer):
@@ -430,7 +441,8 @@ def _call_source(e, args, ctx):
             if free in scope:
                 value = scope[free]
                 mapping[free] = ctx.function(value) if inspect.isfunction(value) else ctx.literal(value)
-        return ast.unparse(_Substitute(mapping).visit(node.body))
+        # the node is shared by every use (_lambdas_by_line): substitute into a copy
+        return ast.unparse(_Substitute(mapping).visit(copy.deepcopy(node.body)))
     if inspect.isfunction(impl):
         return f"{ctx.helper(impl)}({call_args})"
     raise _unprintable(f"the implementation of primitive {e.prim.name!r} ({impl!r})")
