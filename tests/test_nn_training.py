@@ -276,8 +276,7 @@ def test_charlm_pieces_train_and_sample():
     rng = np.random.default_rng(0)
     model = charlm.CharTransformer(16, dim=16, heads=2, layers=1, rng=rng)
     result = nn.fit(model, charlm.loss_fn, optim.Adam(1e-2), (x, y), rng=rng, max_steps=40,
-                    batch_size=16, validation=(x[:64], y[:64]), eval_every=20, progress=False,
-                    jit=False)   # as the example runs it
+                    batch_size=16, validation=(x[:64], y[:64]), eval_every=20, progress=False)
     first = nn.evaluate(model, charlm.loss_fn, (x[:64], y[:64]))["loss"]
     assert result.history["val_loss"][-1] < first - 0.5
     text = charlm.sample(result.model, "def ", 20, 16, rng)

@@ -135,13 +135,10 @@ def main(argv=None):
     model = CharTransformer(args.context, rng=rng)
     print(model)
     schedule = optim.linear_warmup(optim.cosine_decay(3e-3, args.steps, final=3e-4), 100)
-    # eager steps: attention works in place in its own buffers on concrete arrays, which
-    # the staged program (riesz.jit) does not, and staging this model takes seconds
     result = nn.fit(model, loss_fn, optim.AdamW(lr=schedule, weight_decay=0.01), train_set,
                     rng=rng, epochs=10 ** 6, max_steps=args.steps,
                     max_seconds=60 * args.minutes, batch_size=32,
-                    validation=val_set, eval_every=max(1, args.steps // 10), clip_norm=1.0,
-                    jit=False)
+                    validation=val_set, eval_every=max(1, args.steps // 10), clip_norm=1.0)
     nn.plot_history(result.history, args.plot, reference_losses={"unigram entropy": entropy})
     val_loss = result.history["val_loss"][-1]
     verdict = "below" if val_loss < entropy else "NOT below"
