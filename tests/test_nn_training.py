@@ -19,8 +19,7 @@ def loss_fn(model, x, y, rng):
 
 
 def small_model(seed=0, dropout=0.1):
-    """With dropout, ``fit`` cannot stage the step (the tests below that use it pass
-    jit=False); ``dropout=0.0`` draws nothing, and ``fit`` stages it."""
+    """A Sequential MLP with Dropout (``dropout=0.0`` draws nothing)."""
     r = np.random.default_rng(seed)
     return nn.Sequential(nn.Linear(2, 16, rng=r), nn.tanh, nn.Dropout(dropout),
                          nn.Linear(16, 3, rng=r))
@@ -220,19 +219,59 @@ def test_fit_jitted_and_eager_train_the_same_model():
     with warnings.catch_warnings():
         warnings.simplefilter("error")          # it stages: no fallback warning
         staged, eager = fit_both_ways(lambda: small_model(dropout=0.0), loss_fn)
+    assert_same_run(staged, eager)
+    assert staged.opt_state.step == 25 and type(staged.opt_state.step) is np.int64
+
+
+def assert_same_run(staged, eager):
     for a, b in zip(riesz.tree_leaves((staged.model, staged.opt_state)),
                     riesz.tree_leaves((eager.model, eager.opt_state))):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(staged.history["train_loss"], eager.history["train_loss"],
                                rtol=1e-12)
-    assert staged.opt_state.step == 25 and type(staged.opt_state.step) is np.int64
 
 
-def test_fit_with_dropout_falls_back_to_fresh_masks_every_step():
-    """A staged program would bake one Dropout mask in; fit notices the draw while staging,
-    warns once, and trains eagerly: the same run as jit=False, bit for bit."""
-    with pytest.warns(RuntimeWarning, match=r"loss_fn draws random numbers \(rng.random") as record:
-        staged, eager = fit_both_ways(lambda: small_model(dropout=0.5), loss_fn)
+class SpyGenerator(np.random.Generator):
+    """A generator that keeps what ``random`` returned."""
+
+    def __init__(self, seed):
+        super().__init__(np.random.PCG64(seed))
+        self.drawn = []
+
+    def random(self, *args, **kwargs):
+        out = super().random(*args, **kwargs)
+        self.drawn.append(out)
+        return out
+
+
+def test_fit_stages_dropout_with_fresh_masks_every_step():
+    """Dropout's draws are made ahead of each staged step with the real generator, so the
+    staged run draws what the eager run draws: the same run, and a new mask every step."""
+    import warnings
+    x, y = blobs(100)
+    runs, spies = [], []
+    for jit in (True, False):
+        spies.append(SpyGenerator(5))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")          # it stages: no fallback warning
+            runs.append(nn.fit(small_model(dropout=0.5), loss_fn, optim.Adam(0.05), (x, y),
+                               rng=spies[-1], epochs=5, batch_size=24, progress=False,
+                               jit=jit))
+    assert_same_run(*runs)
+    staged_draws, eager_draws = (spy.drawn for spy in spies)
+    assert len(staged_draws) == len(eager_draws) == 25       # one mask a step
+    assert all(np.array_equal(a, b) for a, b in zip(staged_draws, eager_draws))
+    full = [m for m in eager_draws if m.shape[0] == 24]
+    assert not any(np.array_equal(full[0], m) for m in full[1:])
+
+
+def test_fit_falls_back_when_the_loss_shuffles_in_place():
+    def shuffling_loss(model, x, y, rng):
+        order = np.arange(len(y))
+        rng.shuffle(order)                              # in place: no draw ahead of the step
+        return nn.softmax_cross_entropy(model(x[order]), y[order])
+    with pytest.warns(RuntimeWarning, match=r"rng.shuffle") as record:
+        staged, eager = fit_both_ways(lambda: small_model(dropout=0.0), shuffling_loss)
     assert len(record) == 1 and "jit=False" in str(record[0].message)
     assert_identical(staged.model, eager.model)
     assert staged.history["train_loss"] == eager.history["train_loss"]

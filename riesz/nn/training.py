@@ -3,9 +3,9 @@ stopping and a PNG plot of the loss and metric curves.
 
 The training step (``value_and_grad`` of the loss, optional clipping, the optimizer's
 update) is staged once per batch shape by :func:`riesz.jit` and run as generated
-NumPy code. A loss that draws random numbers (Dropout) cannot be staged without
-freezing one draw into the program, so while staging it gets a stand-in generator
-that raises on any use, and the run falls back to the eager step.
+NumPy code. Random draws of the loss (Dropout) are made ahead of each step with the
+calls the first step made, and passed to the program, so no draw is ever frozen into
+it (see :class:`_StagedStep`).
 
 tqdm (for the progress bar) and matplotlib (for the plot) are optional extras:
 without tqdm a plain progress line is printed; without matplotlib the plot is
@@ -43,25 +43,87 @@ def _loss_with_rng(loss_fn):
     return loss_fn
 
 
-class _RandomnessWhileStaging(RuntimeError):
-    """The loss used its random generator while :func:`fit` staged the training step."""
+class _NotReplayable(RuntimeError):
+    """The loss's random draws cannot be drawn ahead of the step and fed to a program."""
 
 
-class _NoRandomness(np.random.Generator):
-    """The generator the loss gets while the step is staged: every use raises
-    :class:`_RandomnessWhileStaging`, so no random draw is ever baked into a program
-    (which would replay the same Dropout mask at every step). It is a Generator, so
-    checks such as ``isinstance(rng, np.random.Generator)`` pass and only a draw fails."""
+# Generator methods that return their draw (in-place ones, shuffle and permuted, and
+# spawn, which makes generators, are not replayable)
+_DRAWS = frozenset(name for name in dir(np.random.Generator)
+                   if not name.startswith("_") and name not in ("shuffle", "permuted", "spawn",
+                                                                "bit_generator"))
 
-    def __init__(self):
+
+def _plain(value):
+    """Whether a draw's argument is a plain value (a number, a string, an array, ...),
+    which the same call ahead of a later step can repeat."""
+    if isinstance(value, (tuple, list)):
+        return all(map(_plain, value))
+    return value is None or isinstance(value, (bool, int, float, complex, str, np.ndarray,
+                                               np.generic, np.dtype, type))
+
+
+def _same(a, b):
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b)
+    if isinstance(a, (tuple, list)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same, a, b))
+    return type(a) is type(b) and a == b
+
+
+class _RecordingGenerator(np.random.Generator):
+    """The real generator, during the first (eager) step of a batch shape: each draw is
+    made and returned as usual, and its call (method and arguments) is recorded, so that
+    the later steps can make the same draws ahead of the staged program."""
+
+    def __init__(self, rng):
         super().__init__(np.random.PCG64(0))
+        object.__setattr__(self, "_rng", rng)
+        object.__setattr__(self, "calls", [])
 
     def __getattribute__(self, name):
-        if name.startswith("__"):   # Python's own protocols (__class__ for isinstance)
+        if name.startswith("__") or name in ("_rng", "calls"):
             return object.__getattribute__(self, name)
-        raise _RandomnessWhileStaging(f"loss_fn draws random numbers (rng.{name}: Dropout, or "
-                                     f"noise of its own), and a staged program would repeat "
-                                     f"one draw at every step")
+        rng, calls = object.__getattribute__(self, "_rng"), object.__getattribute__(self, "calls")
+        if name not in _DRAWS:
+            calls.append(_NotReplayable(f"loss_fn uses rng.{name}, which is not a draw that "
+                                        f"can be made ahead of the step"))
+            return getattr(rng, name)
+        method = getattr(rng, name)
+
+        def draw(*args, **kwargs):
+            if not (_plain(args) and _plain(list(kwargs.values()))):
+                calls.append(_NotReplayable(f"loss_fn draws with rng.{name} from arguments "
+                                            f"that are not plain values (numbers, strings, "
+                                            f"arrays), which a draw ahead of the step cannot "
+                                            f"repeat"))
+            else:
+                calls.append((name, args, kwargs))
+            return method(*args, **kwargs)
+        return draw
+
+
+class _ReplayingGenerator(np.random.Generator):
+    """The generator the staged step gets: each draw returns the next of ``draws`` (made
+    ahead of the step by the real generator, with the recorded calls), after checking that
+    the call is the recorded one. The draws are arguments of the program, so every step
+    gets fresh ones."""
+
+    def __init__(self, calls, draws):
+        super().__init__(np.random.PCG64(0))
+        object.__setattr__(self, "_queue", list(zip(calls, draws)))
+
+    def __getattribute__(self, name):
+        if name.startswith("__"):
+            return object.__getattribute__(self, name)
+        queue = object.__getattribute__(self, "_queue")
+
+        def draw(*args, **kwargs):
+            if not queue or not _same(queue[0][0], (name, args, kwargs)):
+                raise _NotReplayable(f"loss_fn's draws from rng (rng.{name}) differ from "
+                                     f"those of its first step")
+            return queue.pop(0)[1]
+        return draw
 
 
 def _training_step(loss_fn, optimizer, clip_norm):
@@ -78,30 +140,64 @@ def _training_step(loss_fn, optimizer, clip_norm):
     return step
 
 
+class _Draws(tuple):
+    """The recorded draws of one batch shape, ``((method, args, kwargs), ...)``: a static
+    argument of the staged step, so it hashes by identity (its arguments may be arrays)."""
+    __hash__ = object.__hash__
+
+    def __eq__(self, other):
+        return self is other
+
+
 class _StagedStep:
-    """A training step run by :func:`riesz.jit` (one program per batch shape), which
-    falls back to the eager step for the rest of the run, with one warning, when it
-    cannot be staged: the loss draws random numbers, or branches on values
-    (:class:`riesz.ConcretizationError`)."""
+    """A training step run by :func:`riesz.jit` (one program per batch shape).
+
+    Random draws (Dropout) become arguments of the program. The first step of each batch
+    shape runs eagerly and records the loss's calls of ``rng``, and the program is staged
+    then; later steps make the same calls on ``rng`` ahead of the program, in the same
+    order, so the run draws exactly the numbers an eager run draws. When the step cannot
+    be staged (the loss branches on values, :class:`riesz.ConcretizationError`, or its
+    draws use traced values) the rest of the run is eager, after one warning."""
 
     def __init__(self, step):
         self.eager = step
+        self.draws = {}   # the batch's shapes and dtypes -> the loss's recorded draws
 
-        def training_step(model, opt_state, x, y):
-            return step(model, opt_state, x, y, _NoRandomness())
-        self.staged = stage(training_step)
+        def training_step(model, opt_state, x, y, calls, draws):
+            return step(model, opt_state, x, y, _ReplayingGenerator(calls, draws))
+        self.staged = stage(training_step, static_argnums=(4,))
         self.fell_back = False
 
     def __call__(self, model, opt_state, x, y, rng):
-        if not self.fell_back:
-            try:
-                return self.staged(model, opt_state, x, y)
-            except (_RandomnessWhileStaging, ConcretizationError) as error:
-                self.fell_back = True
-                warnings.warn(f"fit runs the training step eagerly: it cannot be staged by "
-                              f"riesz.jit, because {error}. Pass jit=False to train eagerly "
-                              f"without this warning", RuntimeWarning, stacklevel=3)
-        return self.eager(model, opt_state, x, y, rng)
+        if self.fell_back:
+            return self.eager(model, opt_state, x, y, rng)
+        key = tuple((np.shape(a), np.result_type(a)) for a in (x, y))
+        calls = self.draws.get(key)
+        if calls is None:   # this batch shape's first step: eager, recording the draws
+            recorder = _RecordingGenerator(rng)
+            out = self.eager(model, opt_state, x, y, recorder)
+            self._stage(key, recorder.calls, model, opt_state, x, y)
+            return out
+        draws = tuple(getattr(rng, name)(*args, **kwargs) for name, args, kwargs in calls)
+        return self.staged(model, opt_state, x, y, calls, draws)
+
+    def _stage(self, key, recorded, model, opt_state, x, y):
+        """Stage the step for this batch shape now, on draws of a spare generator (the
+        result is dropped), so that a failure falls back before ``rng`` is used again."""
+        try:
+            for call in recorded:
+                if isinstance(call, _NotReplayable):
+                    raise call
+            calls = _Draws(recorded)
+            spare = np.random.default_rng(0)
+            draws = tuple(getattr(spare, name)(*args, **kwargs) for name, args, kwargs in calls)
+            self.staged(model, opt_state, x, y, calls, draws)
+            self.draws[key] = calls
+        except (_NotReplayable, ConcretizationError) as error:
+            self.fell_back = True
+            warnings.warn(f"fit runs the training step eagerly: it cannot be staged by "
+                          f"riesz.jit, because {error}. Pass jit=False to train eagerly "
+                          f"without this warning", RuntimeWarning, stacklevel=4)
 
 
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
