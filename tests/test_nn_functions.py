@@ -143,3 +143,13 @@ def test_jit_of_a_loss_with_staged_labels():
         expected_value, expected_g = riesz.value_and_grad(nn.softmax_cross_entropy)(logits, labels)
         np.testing.assert_allclose(value, expected_value, rtol=1e-12)
         np.testing.assert_allclose(g, expected_g, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["logsumexp", "log_softmax", "softmax"])
+def test_softmax_family_keeps_float32_and_takes_integers(name):
+    f = getattr(nn, name)
+    ints = np.array([[1, 2, 3], [0, 0, 7]])
+    np.testing.assert_allclose(f(ints), f(ints.astype(float)))
+    assert f(ints).dtype == np.float64
+    assert f(EXTREME.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(f(EXTREME.astype(np.float32)), f(EXTREME), rtol=1e-6, atol=1e-6)

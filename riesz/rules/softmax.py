@@ -36,7 +36,8 @@ def _logsumexp(x, axis, keepdims):
 
 
 def _log_softmax(x, axis):
-    shifted = x - _shift(x, axis)
+    # in a floating dtype (integer x gives float64, as NumPy's log does), then in place
+    shifted = np.subtract(x, _shift(x, axis), dtype=np.result_type(x, 1.0))
     shifted -= np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
     return shifted
 
