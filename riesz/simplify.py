@@ -87,7 +87,9 @@ def _rewrite(eqns, named):
         if _fold(e, st) or _identity(e, st):
             continue
         replacement = (_sum_of_broadcast(e, st) or _matrix_vector(e, st)
-                       or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st))
+                       or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st)
+                       or _masked_product(e, st) or _contraction(e, st)
+                       or _negated_sum(e, st) or _subtraction(e, st))
         if replacement is not None:
             todo.extend(reversed(replacement))
             continue
@@ -273,6 +275,88 @@ def _plain_product(e, st):
         c = st.uniform(x)
         if c is not None and np.isfinite(c) and c != 0:
             return [Eqn(multiply, list(e.inputs), {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _masked_product(e, st):
+    """A zero-safe product with a boolean mask m, g ⊙ m with 0 × ∞ = 0, as where(m, g, 0);
+    None otherwise.
+
+    Exactly the same values: where m is true the product is g · 1 = g for every g
+    (∞ and NaN included), where it is false the zero-safe product is 0 whatever g is;
+    ``where`` gives both without the product's finiteness check. (Only the sign of a
+    zero may differ: the zero-safe product does not fix it either.)"""
+    if e.prim.name != "zero_safe_multiply" or e.params:
+        return None
+    from .rules.elementwise import where
+    out = e.outputs[0]
+    for k in (0, 1):
+        mask, g = e.inputs[k], e.inputs[1 - k]
+        if mask.dtype == np.bool_ and g.dtype != np.bool_ and not isinstance(mask, Literal):
+            zero = Literal(out.dtype.type(0))
+            return [Eqn(where, [mask, g, zero], {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _contraction(e, st):
+    """Σ over the last axis of a ⊙ v, for a plain product of an array a (…, k) with a
+    vector v (k,) that broadcasting stretched, as the matrix-vector product a @ v (one
+    BLAS call instead of a product and a reduction; the same sum, added in another
+    order); None otherwise."""
+    if e.prim.name != "sum" or len(e.inputs) != 1 or e.param("keepdims", 2):
+        return None
+    inner = st.producer.get(id(e.inputs[0])) if isinstance(e.inputs[0], Var) else None
+    if inner is None or inner.prim.name != "multiply" or inner.params:
+        return None
+    product = inner.outputs[0]
+    if e.param("axis", 1) != (len(product.shape) - 1,) or len(product.shape) < 2:
+        return None
+    from .rules.linalg import matmul
+    for a, v in (inner.inputs, inner.inputs[::-1]):
+        if (a.shape == product.shape and len(v.shape) == 1 and len(a.shape) >= 2
+                and a.dtype == v.dtype == product.dtype and product.dtype.kind in "fc"):
+            return [Eqn(matmul, [a, v], {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _negated_sum(e, st):
+    """Σ(−x) as −Σx: negation is exact, so the two agree in every bit, and the negation
+    runs on the (smaller) sum; None otherwise."""
+    if e.prim.name != "sum" or not isinstance(e.inputs[0], Var):
+        return None
+    inner = st.producer.get(id(e.inputs[0]))
+    if inner is None or inner.prim.name != "negative":
+        return None
+    from .rules.elementwise import negative
+    out = e.outputs[0]
+    total = Var(np.empty(out.shape, dtype=out.dtype))
+    return [Eqn(e.prim, [inner.inputs[0]] + e.inputs[1:], e.params, [total], e.where, e.group),
+            Eqn(negative, [total], {}, e.outputs, e.where, e.group, e.names)]
+
+
+def _subtraction(e, st):
+    """a + (−b) as a − b (IEEE 754 defines a − b as a + (−b)), also where −b is reshaped
+    on the way, a + reshape(−b) as a − reshape(b); None otherwise."""
+    if e.prim.name != "add" or e.params:
+        return None
+    from .rules.elementwise import subtract
+    for k in (0, 1):
+        b = e.inputs[1 - k]
+        inner = st.producer.get(id(b)) if isinstance(b, Var) else None
+        reshaped = inner if inner is not None and inner.prim.name == "reshape" else None
+        if reshaped is not None:
+            inner = st.producer.get(id(inner.inputs[0])) if isinstance(inner.inputs[0], Var) else None
+        if inner is None or inner.prim.name != "negative" or not isinstance(inner.inputs[0], Var):
+            continue
+        new = []
+        b = inner.inputs[0]
+        if reshaped is not None:
+            view = Var(np.empty(reshaped.outputs[0].shape, dtype=b.dtype))
+            new.append(Eqn(reshaped.prim, [b] + reshaped.inputs[1:], reshaped.params, [view],
+                           reshaped.where, reshaped.group))
+            b = view
+        new.append(Eqn(subtract, [e.inputs[k], b], {}, e.outputs, e.where, e.group, e.names))
+        return new
     return None
 
 
