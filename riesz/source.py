@@ -29,7 +29,7 @@ import textwrap
 
 import numpy as np
 
-from .staging import Eqn, Literal, Var, arity, resolve, trace
+from .staging import Eqn, InputRef, Literal, Var, arity, resolve, trace
 
 __all__ = ["source", "HINTS", "program_source", "program_listing", "compile_program"]
 
@@ -154,6 +154,18 @@ def _dtype_source(dtype):
     return f"np.{dtype.name}" if getattr(np, dtype.name, None) is dtype.type else f"np.dtype({dtype.str!r})"
 
 
+def _array_source(v, ctx):
+    """A small array written out: ``np.arange(32)`` for 0, 1, …, 31, ``np.full((32,), 0.5,
+    dtype=np.float32)`` for one value repeated, else its entries."""
+    dtype = _dtype_source(v.dtype)
+    if v.ndim == 1 and v.size > 1 and v.dtype.kind in "iu" and np.array_equal(v, np.arange(v.size)):
+        same = np.arange(v.size).dtype == v.dtype
+        return f"np.arange({v.size})" if same else f"np.arange({v.size}, dtype={dtype})"
+    if v.size > 1 and np.all(v == v.flat[0]):
+        return f"np.full({ctx.literal(v.shape)}, {ctx.literal(v.flat[0].item())}, dtype={dtype})"
+    return f"np.array({ctx.literal(v.tolist())}, dtype={dtype})"
+
+
 def _index_source(idx, ctx):
     items = idx if isinstance(idx, tuple) else (idx,)
     parts = []
@@ -253,7 +265,7 @@ class _Context:
             return f"{self.constant(base)}.T"   # the transpose of a named array
         if (isinstance(v, np.ndarray) and v.size <= INLINE_LIMIT and v.dtype.kind in "biufc"
                 and id(v) not in self.const_hints):
-            return f"np.array({self.literal(v.tolist())}, dtype={_dtype_source(v.dtype)})"
+            return _array_source(v, self)
         path = self.path(v)
         if path is not None:
             return path
@@ -549,6 +561,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
     viewed = _viewed(program)
     consumers = _consumers(program)
     inlined = {}           # id(Var) -> its expression, written into its one consumer
+    scattered = {}         # id(Var) -> (scatter_add equation, its arguments), not yet written
     where_key = None
     for i, e in enumerate(program.eqns):
         if e.where is not None and e.where.key() != where_key:
@@ -556,14 +569,30 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
             where_key = e.where.key()
         elif e.where is None and where_key is not None:
             where_key = None
-        args = [ctx.literal(_weak_literal(e, x)) if isinstance(x, Literal)
+        args = [ctx.literal(_weak_literal(e, x)) if isinstance(x, Literal) else "" if id(x) in scattered
                 else inlined.get(id(x)) or namer.names[id(x)] for x in e.inputs]
         args = [f"({a})" if a.startswith("-") else a for a in args]
+        if inplace and _scatter_into_sum(e, program, consumers):
+            scattered[id(e.outputs[0])] = (e, args)   # written as t[idx] += g by its reader
+            for x in e.inputs:
+                if isinstance(x, Var):
+                    namer.last[id(x)] = max(namer.last.get(id(x), -1), consumers[id(e.outputs[0])][0])
+            continue
+        pending = next((scattered.pop(id(x)) for x in e.inputs if id(x) in scattered), None)
+        if pending is not None:
+            line = _scatter_add_line(e, pending, namer, owned, viewed, i)
+            if line is not None:
+                body.extend(line)
+                continue
+            s_eqn, s_args = pending   # its buffer is not the program's to write: as it was
+            body.append(f"{namer.bind(s_eqn.outputs[0], None, i - 1)} = {_expression(s_eqn, s_args, ctx)}")
+            args = [namer.names[id(x)] if id(x) == id(s_eqn.outputs[0]) else a
+                    for x, a in zip(e.inputs, args)]
         view = _inline_view(e, args, ctx, consumers, program.outputs)
         if view is not None:   # written where it is used: x[None, :] @ ..., W.T @ ...
             inlined[id(e.outputs[0])] = view
             x = e.inputs[0]
-            namer.last[id(x)] = max(namer.last.get(id(x), -1), consumers[id(e.outputs[0])][0])
+            namer.last[id(x)] = max(namer.last.get(id(x), -1), max(consumers[id(e.outputs[0])]))
             continue
         reuse = _reusable_input(e, i, namer, owned, viewed) if inplace else None
         if e.prim.multiple_results:
@@ -629,9 +658,84 @@ def _consumers(program):
     return out
 
 
+def _scatter_into_sum(e, program, consumers):
+    """Whether ``e`` scatters g into zeros (the transpose of a pick x[idx]) for one reader
+    that adds it to an array of the same shape: then the reader can add g at idx in place,
+    ``t[idx] += g``, where idx selects every element at most once (NumPy's ``+=`` through
+    an index does not add up repeats)."""
+    if e.prim.name != "scatter_add" or not _selects_once(e):
+        return False
+    readers = consumers.get(id(e.outputs[0]), ())
+    if len(readers) != 1 or any(o is e.outputs[0] for o in program.outputs):
+        return False
+    reader = program.eqns[readers[0]]
+    out = e.outputs[0]
+    if not (reader.prim.name == "add" and not reader.params and len(reader.inputs) == 2
+            and sum(x is out for x in reader.inputs) == 1
+            and reader.outputs[0].shape == out.shape and reader.outputs[0].dtype == out.dtype):
+        return False
+    other = next(x for x in reader.inputs if x is not out)   # t, written in place: no scatter
+    return not any(d.prim.name == "scatter_add" and d.outputs[0] is other for d in program.eqns)
+
+
+def _selects_once(e):
+    """Whether the index of a scatter_add selects each element at most once: no integer
+    arrays, or integer arrays of which one is a constant of distinct values as large as
+    their common shape (``x[np.arange(n), y]``: the pairs are distinct in the first)."""
+    idx = e.params["idx"]
+    items = idx if isinstance(idx, tuple) else (idx,)
+    shapes, distinct = [], False
+    for item in items:
+        if isinstance(item, InputRef):
+            item = e.inputs[item.position]
+        if isinstance(item, (Var, np.ndarray)) and item.dtype.kind in "iu":
+            shapes.append(item.shape)
+        elif isinstance(item, (Var, np.ndarray)) and item.dtype != np.bool_:
+            return False
+    if not shapes:
+        return True
+    common = np.broadcast_shapes(*shapes)
+    return any(isinstance(item, np.ndarray) and item.dtype.kind in "iu" and item.shape == common
+               and len(np.unique(item)) == item.size for item in items)
+
+
+def _scatter_add_line(e, pending, namer, owned, viewed, i):
+    """``t[idx] += g`` for ``e`` = t + scatter_add(g, idx), when t is a buffer of the
+    program's that dies here (then the result is t), as lines; None otherwise."""
+    s_eqn, s_args = pending
+    t = next(x for x in e.inputs if x is not s_eqn.outputs[0])
+    out = e.outputs[0]
+    if not (isinstance(t, Var) and id(t) in owned and id(t) not in viewed
+            and namer.last.get(id(t)) == i and t.shape == out.shape and t.dtype == out.dtype):
+        return None
+    g = s_eqn.inputs[0]
+    _, params = resolve(s_eqn, s_args[:arity(s_eqn)] + [_Code(a) for a in s_args[arity(s_eqn):]])
+    index = _index_source(params["idx"], namer.ctx)
+    name = namer.names[id(t)]
+    value = g.value.flat[0].item() if isinstance(g, Literal) and np.ndim(g.value) and \
+        np.all(g.value == g.value.flat[0]) else None
+    if isinstance(value, (int, float)) and value < 0:
+        lines = [f"{name}[{index}] -= {namer.ctx.literal(-value)}"]
+    elif value is not None:
+        lines = [f"{name}[{index}] += {namer.ctx.literal(value)}"]
+    else:
+        lines = [f"{name}[{index}] += {s_args[0]}"]
+    preferred = _preferred_name(e, namer.names)
+    namer.names[id(out)] = name
+    namer.holder[name] = id(out)
+    if preferred is not None and preferred != name:
+        lines.append(f"{namer.bind(out, preferred, i)} = {name}")
+    owned.add(id(out))
+    return lines
+
+
 def _inline_view(e, args, ctx, consumers, outputs):
     """The expression of a view (``x[None, :]``, ``W.T``) read once, to be written into
-    its reader; None when it gets its own line."""
+    its reader, or of ``stop_gradient(x)``, which is ``x`` itself on values (derivatives
+    are already taken when the program runs); None when it gets its own line."""
+    if e.prim.name == "stop_gradient" and isinstance(e.inputs[0], Var) and \
+            id(e.outputs[0]) in consumers and not any(o is e.outputs[0] for o in outputs):
+        return args[0]
     if e.prim.name not in ("reshape", "transpose") or not isinstance(e.inputs[0], Var):
         return None
     out = e.outputs[0]
@@ -647,8 +751,9 @@ def _identifier(name):
     return text if text and not text[0].isdigit() else f"f_{text}"
 
 
-# primitives besides ufuncs whose result is always a new array (a reduction, a selection)
-_FRESH = frozenset({"sum", "amax", "amin", "where"})
+# primitives besides ufuncs whose result is always a new array (a reduction, a selection,
+# the zero-safe product: scale returns g * d or a where)
+_FRESH = frozenset({"sum", "amax", "amin", "where", "zero_safe_multiply"})
 
 
 def _fresh_result(e):
