@@ -81,9 +81,20 @@ def jit(f, static_argnums=(), fuse=None):
         from .fusion import fused
         staged = fused(staged, fuse)
     cache = {}
+    arrays_only = {}   # (shape, dtype) per argument -> program, for calls with plain arrays only
 
     @functools.wraps(f)
     def jitted(*args, **kwargs):
+        # the common call, every argument a plain array: its signature without flattening
+        quick = None if static or kwargs or not all(type(a) is np.ndarray for a in args) else \
+            tuple((a.shape, a.dtype) for a in args)
+        known = arrays_only.get(quick) if quick is not None else None
+        if known is not None:
+            run, out_tree, single = known
+            out = run(*args)
+            if out_tree.kind is None:
+                return out
+            return tree_unflatten(out_tree, [out] if single else list(out))
         if kwargs:
             raise TypeError(f"riesz.jit({getattr(f, '__name__', 'f')}): pass arguments "
                             f"positionally (got keyword(s) {sorted(kwargs)})")
@@ -96,6 +107,8 @@ def jit(f, static_argnums=(), fuse=None):
             program = cache[key] = _stage_or_eager(staged, args)
         if program is _EAGER:
             return f(*args)
+        if quick is not None:
+            arrays_only[quick] = (program.compiled(), program.out_tree, len(program.outputs) == 1)
         if any(isinstance(x, Tracer) for x in leaves):
             return tree_unflatten(program.out_tree, program.bind_eval(leaves))
         out = program.compiled()(*leaves)

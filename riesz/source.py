@@ -29,6 +29,7 @@ import textwrap
 
 import numpy as np
 
+from .rules.define import _all_finite
 from .staging import Eqn, InputRef, Literal, Var, arity, resolve, trace
 
 __all__ = ["source", "HINTS", "program_source", "program_listing", "compile_program"]
@@ -548,9 +549,10 @@ class Generated:
         self.text, self.name, self.constants = text, name, constants
 
 
-def program_source(program, name=None, inplace=True, reserved=frozenset()):
+def program_source(program, name=None, inplace=True, reserved=frozenset(), zero_safe=True):
     """Generate the module for ``program``: ``import numpy as np`` and one function.
-    ``reserved``: names the function's variables must not take (its helpers' names)."""
+    ``reserved``: names the function's variables must not take (its helpers' names);
+    ``zero_safe=False`` writes zero-safe products as plain ones (see compile_program)."""
     ctx = _Context(program.const_hints)
     ctx.used |= set(reserved)
     fname = ctx.fresh(name or _identifier(program.name))
@@ -563,7 +565,10 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
     inlined = {}           # id(Var) -> its expression, written into its one consumer
     scattered = {}         # id(Var) -> (scatter_add equation, its arguments), not yet written
     where_key = None
+    from .rules.elementwise import multiply
     for i, e in enumerate(program.eqns):
+        if not zero_safe and e.prim.name == "zero_safe_multiply":
+            e = Eqn(multiply, e.inputs, e.params, e.outputs, e.where, e.group, e.names)
         if e.where is not None and e.where.key() != where_key:
             body.append(e.where.comment())
             where_key = e.where.key()
@@ -629,7 +634,8 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
     module_names = set(ctx.helpers.values()) | ctx.defined
     if module_names & set(namer.holder) and not module_names <= set(reserved):
         # a variable took the name of a helper found later: name them apart
-        return program_source(program, name, inplace, frozenset(reserved) | module_names)
+        return program_source(program, name, inplace, frozenset(reserved) | module_names,
+                              zero_safe)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
 
 
@@ -835,15 +841,81 @@ def _short_literal(v):
 
 # ---------------------------------------------------------------- running it
 
-def compile_program(program):
-    """The program as a Python function (generated source, compiled once)."""
-    gen = program_source(program)
+def _compile(gen, program):
     namespace = {"np": np}
     exec(compile(gen.text, f"<riesz {program.name}>", "exec"), namespace)
     fn = namespace[gen.name]
     fn.__kwdefaults__ = dict(gen.constants) or None
     fn.riesz_source = gen.text
     return fn
+
+
+def compile_program(program):
+    """The program as a Python function (generated source, compiled once).
+
+    Where it pays, the function runs a plain-product version of the program first and
+    the zero-safe one only if that one's result holds a NaN (see :func:`nan_checked_outputs`)."""
+    safe = _compile(program_source(program), program)
+    checked = nan_checked_outputs(program)
+    if checked is None:
+        return safe
+    fast = _compile(program_source(program, zero_safe=False), program)
+    single = len(program.outputs) == 1
+
+    def speculative(*args):
+        out = fast(*args)
+        results = (out,) if single else out
+        if all(_all_finite(results[k]) for k in checked):
+            return out
+        return safe(*args)   # a 0 × ∞ met a product (or the result is not finite anyway)
+    speculative.riesz_source = safe.riesz_source
+    return speculative
+
+
+# primitives through which a NaN in an input element makes each result element that
+# depends on it NaN (IEEE 754 returns a number for a NaN argument only where the result
+# does not depend on that argument: pow(NaN, 0) = 1, hypot(∞, NaN) = ∞); for ``where``
+# the selected branches only (its condition decides)
+_NAN_PROPAGATING = frozenset({
+    "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "cbrt",
+    "reciprocal", "absolute", "fabs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
+    "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "arcsinh",
+    "arccosh", "arctanh", "arctan2", "hypot", "maximum", "minimum", "real", "imag",
+    "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
+    "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
+    "where"})
+# a product's check, in array elements: its Python call and its pass over the product
+_CHECK_COST = 1000
+
+
+def nan_checked_outputs(program):
+    """The positions of the outputs to test for NaN when the program runs with plain
+    products in place of its zero-safe ones (``scale``: 0 × ∞ = 0); None where that
+    does not pay or cannot be proved to give the same result.
+
+    Why the plain version gives the zero-safe result when the tested outputs hold no
+    NaN: the two versions differ at first only where a product met 0 × ∞ or 0 × NaN, and
+    there the plain one holds NaN. Every operation downstream of a product propagates
+    NaN (:data:`_NAN_PROPAGATING`: a result element that depends on a NaN is NaN; a
+    ``where`` condition or a comparison reached by a product rules the program out), so
+    each value of the plain run equals the zero-safe run's or is NaN, outputs included.
+    Outputs no product reaches are the same in both. (It relies on matmul propagating
+    NaN, as the BLAS libraries NumPy ships with do.) The test is the finiteness check
+    ``scale`` makes, run once on the outputs instead of on every product; an output that
+    is not finite anyway only costs the second run."""
+    tainted, products = set(), 0
+    for e in program.eqns:
+        hit = [k for k, x in enumerate(e.inputs) if isinstance(x, Var) and id(x) in tainted]
+        if e.prim.name == "zero_safe_multiply":
+            products += e.outputs[0].size + _CHECK_COST
+        elif not hit:
+            continue
+        if hit and (e.prim.name not in _NAN_PROPAGATING or (e.prim.name == "where" and 0 in hit)):
+            return None
+        tainted.update(id(v) for v in e.outputs)
+    checked = [k for k, o in enumerate(program.outputs) if isinstance(o, Var) and id(o) in tainted]
+    cost = sum(program.outputs[k].size + _CHECK_COST for k in checked)
+    return checked if products and cost < products else None
 
 
 def source(f, *args, static_argnums=()):
