@@ -24,8 +24,10 @@ __all__ = ["jit"]
 
 
 def _leaf_signature(x, argnum):
+    if type(x) is np.ndarray:   # the common leaf, first
+        return (x.shape, x.dtype)
     if isinstance(x, (Tracer, np.ndarray, np.generic)):
-        return (tuple(x.shape), np.dtype(x.dtype).str)
+        return (tuple(x.shape), np.dtype(x.dtype))
     if type(x) in (float, int, complex, bool):
         return (type(x).__name__,)
     raise TypeError(f"riesz.jit: argument {argnum} holds a {type(x).__name__}, which is not an "
@@ -101,7 +103,7 @@ def jit(f, static_argnums=(), fuse=None):
         fixed = {i % len(args): args[i] for i in static}
         leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed))
         key = (tree, tuple(_leaf_signature(x, i) for i, x in enumerate(leaves)),
-               _static_key(fixed))
+               _static_key(fixed) if fixed else ())
         program = cache.get(key)
         if program is None:
             program = cache[key] = _stage_or_eager(staged, args)

@@ -29,12 +29,12 @@ def relu_sqrt(x):
 
 
 @pytest.mark.filterwarnings("ignore:divide by zero")
-def test_product_with_a_mask_is_a_where_and_stays_zero_safe():
+def test_product_with_a_mask_stays_zero_safe():
     g = grad(relu_sqrt)
     x = np.array([-1.0, 0.0, 4.0])   # sqrt' = ∞ at the masked entries: ∞ × 0 = 0
     masked = [e for e in riesz.trace(g)(x).eqns if e.prim.name == "zero_safe_multiply"
               and any(i.dtype == np.bool_ for i in e.inputs)]
-    assert masked == [] and "where" in prims(g, x)
+    assert len(masked) == 1   # not a plain product: the cotangent is ∞ where the mask is 0
     np.testing.assert_array_equal(jit(g)(x), [0.0, 0.0, 0.25])
     np.testing.assert_array_equal(jit(g)(x), g(x))
     assert_matches_eager(g, np.array([-1.0, 2.0, 4.0]))
