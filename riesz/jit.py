@@ -6,6 +6,12 @@ values of the static arguments. A new signature stages again; a cached one runs 
 compiled source of its :class:`~riesz.staging.Program` (simplified, with buffers
 reused where that is safe) without tracing.
 
+Where a program's zero-safe products (``scale``: 0 × ∞ = 0, each with a finiteness
+check) outweigh one NaN test of its results, the compiled function runs a version with
+plain products first and the zero-safe one only when that test fails; the result is the
+same (:func:`riesz.source.nan_checked_outputs` gives the proof). ``riesz.source`` shows
+the zero-safe version.
+
 It composes with the transforms in both orders. ``jit(grad(f))`` stages the whole
 backward pass. ``grad(jit(f))`` calls the jitted function on traced values; then
 the program's equations are applied with ``bind``, so the transform sees every

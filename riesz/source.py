@@ -17,7 +17,14 @@ into the module. :data:`HINTS` only makes common operations read better
 
 Allocation reuse: an elementwise operation writes into an input buffer that dies
 there, when the program owns it (a fresh result of an earlier elementwise
-operation that nothing else views): ``dW += t`` accumulates a cotangent in place.
+operation that nothing else views): ``dW += t`` accumulates a cotangent in place,
+and the scatter that transposes a pick adds into its reader's buffer
+(``dlogits[np.arange(n), y] -= 1 / n``).
+
+Running it (:func:`compile_program`): where it pays, a version with plain products
+in place of the zero-safe ones runs first, and the zero-safe code only if that
+version's result holds a NaN (:func:`nan_checked_outputs` proves the two agree
+otherwise).
 """
 import ast
 import builtins
