@@ -556,10 +556,9 @@ class Generated:
         self.text, self.name, self.constants = text, name, constants
 
 
-def program_source(program, name=None, inplace=True, reserved=frozenset(), zero_safe=True):
+def program_source(program, name=None, inplace=True, reserved=frozenset()):
     """Generate the module for ``program``: ``import numpy as np`` and one function.
-    ``reserved``: names the function's variables must not take (its helpers' names);
-    ``zero_safe=False`` writes zero-safe products as plain ones (see compile_program)."""
+    ``reserved``: names the function's variables must not take (its helpers' names)."""
     ctx = _Context(program.const_hints)
     ctx.used |= set(reserved)
     fname = ctx.fresh(name or _identifier(program.name))
@@ -572,10 +571,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset(), zero_
     inlined = {}           # id(Var) -> its expression, written into its one consumer
     scattered = {}         # id(Var) -> (scatter_add equation, its arguments), not yet written
     where_key = None
-    from .rules.elementwise import multiply
     for i, e in enumerate(program.eqns):
-        if not zero_safe and e.prim.name == "zero_safe_multiply":
-            e = Eqn(multiply, e.inputs, e.params, e.outputs, e.where, e.group, e.names)
         if e.where is not None and e.where.key() != where_key:
             body.append(e.where.comment())
             where_key = e.where.key()
@@ -641,8 +637,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset(), zero_
     module_names = set(ctx.helpers.values()) | ctx.defined
     if module_names & set(namer.holder) and not module_names <= set(reserved):
         # a variable took the name of a helper found later: name them apart
-        return program_source(program, name, inplace, frozenset(reserved) | module_names,
-                              zero_safe)
+        return program_source(program, name, inplace, frozenset(reserved) | module_names)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
 
 
@@ -866,17 +861,32 @@ def compile_program(program):
     checked = nan_checked_outputs(program)
     if checked is None:
         return safe
-    fast = _compile(program_source(program, zero_safe=False), program)
+    fast = _compile(program_source(_with_plain_products(program)), program)
     single = len(program.outputs) == 1
 
     def speculative(*args):
         out = fast(*args)
         results = (out,) if single else out
-        if all(_all_finite(results[k]) for k in checked):
+        # raveled in memory order: np.vdot would copy a transposed result
+        if all(_all_finite(np.ravel(results[k], order="K")) for k in checked):
             return out
         return safe(*args)   # a 0 × ∞ met a product (or the result is not finite anyway)
     speculative.riesz_source = safe.riesz_source
     return speculative
+
+
+def _with_plain_products(program):
+    """``program`` with plain products for its zero-safe ones, simplified again (a plain
+    product may become a matrix product, say)."""
+    from .rules.elementwise import multiply
+    from .simplify import simplify
+    from .staging import Program
+    eqns = [Eqn(multiply, e.inputs, e.params, e.outputs, e.where, e.group, e.names)
+            if e.prim.name == "zero_safe_multiply" else e for e in program.eqns]
+    plain = Program(program.name, program.invars, program.outputs, eqns, program.in_tree,
+                    program.out_tree)
+    plain.const_hints = program.const_hints
+    return simplify(plain)
 
 
 # primitives through which a NaN in an input element makes each result element that
