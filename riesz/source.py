@@ -580,7 +580,8 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
         args = [ctx.literal(_weak_literal(e, x)) if isinstance(x, Literal) else "" if id(x) in scattered
                 else inlined.get(id(x)) or namer.names[id(x)] for x in e.inputs]
         args = [f"({a})" if a.startswith("-") else a for a in args]
-        if inplace and _scatter_into_sum(e, program, consumers):
+        if inplace and _scatter_into_sum(e, program, consumers) and \
+                not any(id(x) in inlined for x in e.inputs):   # a view's base may die sooner
             scattered[id(e.outputs[0])] = (e, args)   # written as t[idx] += g by its reader
             for x in e.inputs:
                 if isinstance(x, Var):

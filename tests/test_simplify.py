@@ -151,3 +151,13 @@ def test_plain_array_calls_keep_the_result_structure():
     first, second = f(x), f(x)
     assert type(first) is type(second) is tuple and second[0].tolist() == [2.0, 2.0]
     assert jit(lambda x, y: {"s": x + y})(x, x)["s"].tolist() == [2.0, 2.0]
+
+
+def test_a_pick_scattered_onto_an_argument_leaves_the_argument_alone():
+    def f(t, v):   # t + scatter(v): t is the caller's array, not the program's to write into
+        pick = grad(lambda x: np.sum(x[np.arange(3), np.array([0, 1, 0])] * v))(np.zeros((3, 2)))
+        return t + pick
+    t, v = np.ones((3, 2)), np.array([1.0, 2.0, 3.0])
+    assert "_scatter_add_impl" in riesz.source(f, t, v)
+    np.testing.assert_array_equal(jit(f)(t, v), [[2.0, 1.0], [1.0, 3.0], [4.0, 1.0]])
+    assert t.tolist() == [[1.0, 1.0]] * 3
