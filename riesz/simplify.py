@@ -213,7 +213,8 @@ def _row_sum_of_picks(e, st):
     inner = st.producer.get(id(e.inputs[0]))
     if inner is None or inner.prim.name != "scatter_add":
         return False
-    g, idx, shape, axis = inner.inputs[0], inner.params.get("idx"), inner.params.get("shape"), e.param("axis", 1)
+    g, axis = inner.inputs[0], e.param("axis", 1)
+    idx, shape = inner.params.get("idx"), inner.params.get("shape")
     if not (isinstance(idx, tuple) and len(idx) == 2 and shape is not None and len(shape) == 2
             and axis in ((0,), (1,))):
         return False
@@ -353,7 +354,8 @@ def _subtraction(e, st):
         inner = st.producer.get(id(b)) if isinstance(b, Var) else None
         reshaped = inner if inner is not None and inner.prim.name == "reshape" else None
         if reshaped is not None:
-            inner = st.producer.get(id(inner.inputs[0])) if isinstance(inner.inputs[0], Var) else None
+            x = inner.inputs[0]
+            inner = st.producer.get(id(x)) if isinstance(x, Var) else None
         if inner is None or inner.prim.name != "negative" or not isinstance(inner.inputs[0], Var):
             continue
         new = []

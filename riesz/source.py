@@ -119,13 +119,14 @@ def _reduction(np_name):
 
 def _reduction_call(np_name, x, arg, axis, keepdims):
     """``y.sum(axis=1)``: the method of an array (it skips np.sum's Python layer, a third
-    of the time of a small reduction); ``np.sum(v)`` for a Python number or a constant."""
+    of the time of a small reduction); ``np.sum(v)`` for a constant or a 0-d value (which
+    may be a Python number when the code runs)."""
     options = []
     if tuple(axis) != tuple(range(len(x.shape))):
         options.append(f"axis={axis[0] if len(axis) == 1 else tuple(axis)}")
     if keepdims:
         options.append("keepdims=True")
-    if isinstance(x, Var) and not x.scalar_type:
+    if isinstance(x, Var) and x.shape:
         return f"{arg}.{np_name}({', '.join(options)})"
     return f"np.{np_name}({', '.join([arg] + options)})"
 
@@ -577,15 +578,17 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
             where_key = e.where.key()
         elif e.where is None and where_key is not None:
             where_key = None
-        args = [ctx.literal(_weak_literal(e, x)) if isinstance(x, Literal) else "" if id(x) in scattered
+        args = [ctx.literal(_weak_literal(e, x)) if isinstance(x, Literal)
+                else "" if id(x) in scattered   # written below, with its reader
                 else inlined.get(id(x)) or namer.names[id(x)] for x in e.inputs]
         args = [f"({a})" if a.startswith("-") else a for a in args]
         if inplace and _scatter_into_sum(e, program, consumers) and \
                 not any(id(x) in inlined for x in e.inputs):   # a view's base may die sooner
             scattered[id(e.outputs[0])] = (e, args)   # written as t[idx] += g by its reader
+            reader = consumers[id(e.outputs[0])][0]
             for x in e.inputs:
                 if isinstance(x, Var):
-                    namer.last[id(x)] = max(namer.last.get(id(x), -1), consumers[id(e.outputs[0])][0])
+                    namer.last[id(x)] = max(namer.last.get(id(x), -1), reader)
             continue
         pending = next((scattered.pop(id(x)) for x in e.inputs if id(x) in scattered), None)
         if pending is not None:
@@ -594,7 +597,8 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
                 body.extend(line)
                 continue
             s_eqn, s_args = pending   # its buffer is not the program's to write: as it was
-            body.append(f"{namer.bind(s_eqn.outputs[0], None, i - 1)} = {_expression(s_eqn, s_args, ctx)}")
+            s_name = namer.bind(s_eqn.outputs[0], None, i - 1)
+            body.append(f"{s_name} = {_expression(s_eqn, s_args, ctx)}")
             args = [namer.names[id(x)] if id(x) == id(s_eqn.outputs[0]) else a
                     for x, a in zip(e.inputs, args)]
         view = _inline_view(e, args, ctx, consumers, program.outputs)
@@ -693,7 +697,7 @@ def _selects_once(e):
     their common shape (``x[np.arange(n), y]``: the pairs are distinct in the first)."""
     idx = e.params["idx"]
     items = idx if isinstance(idx, tuple) else (idx,)
-    shapes, distinct = [], False
+    shapes = []
     for item in items:
         if isinstance(item, InputRef):
             item = e.inputs[item.position]

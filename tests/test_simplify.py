@@ -78,7 +78,8 @@ def test_the_pick_of_one_label_per_row_is_added_in_place_in_the_backward_pass():
     logits, y = np.random.default_rng(2).standard_normal((6, 4)), np.array([0, 3, 1, 1, 2, 0])
     g = grad(nll)
     names = prims(g, logits, y)
-    assert names.count("sum") == 1 and names.count("scatter_add") == 1   # Σ exp, no Σ of the scatter
+    # Σ exp, and no Σ of the scatter
+    assert names.count("sum") == 1 and names.count("scatter_add") == 1
     text = riesz.source(g, logits, y)
     assert "_scatter_add_impl" not in text and "[np.arange(6), y] -= " in text
     assert not re.search(r"^\s*m = \w+$", text, re.M)   # stop_gradient costs no line
