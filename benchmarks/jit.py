@@ -7,14 +7,18 @@ Three workloads, each timed in one run against the same computation written by h
 2. the full 50×50 Hessian of logsumexp(A x) + ½xᵀx, ``jit(hessian(f))`` (needs
    ``riesz.hessian``; reported as pending where this branch lacks it);
 3. one SGD training step of a 784→1024→10 MLP (tanh, softmax cross-entropy, batch 128),
-   ``jit(step)`` where ``step`` uses ``riesz.grad``.
+   ``jit(step)`` where ``step`` uses ``riesz.grad``;
+4. the training steps of benchmarks/train_step.py (``nn.MLP``, ``nn.softmax_cross_entropy``,
+   ``optim.SGD``, float32, one BLAS thread where threadpoolctl is installed), jitted, against
+   its hand-written ``numpy_step``.
 
-    python benchmarks/jit.py
+    python benchmarks/jit.py [chain] [hessian] [mlp] [nn_step] [--clock=cpu]
 
 Reports medians of repeated runs and the ratio to hand-written NumPy.
 """
 import os
 import sys
+import time
 import timeit
 
 import numpy as np
@@ -22,6 +26,11 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 import riesz  # noqa: E402
 from overhead import chain, by_hand, SIZE, N_OPS  # noqa: E402
+
+
+# --clock cpu: this process's CPU time, which leaves out the time other processes hold the
+# cores (the figures to compare on a busy machine); wall (the default): elapsed time
+CLOCK = time.process_time if "--clock=cpu" in sys.argv else time.perf_counter
 
 
 def report(title, candidates, number, repeat=15):
@@ -32,7 +41,7 @@ def report(title, candidates, number, repeat=15):
     times = {name: [] for name, _ in candidates}
     for _ in range(repeat):
         for name, fn in candidates:
-            times[name].append(timeit.timeit(fn, number=number) / number)
+            times[name].append(timeit.timeit(fn, number=number, timer=CLOCK) / number)
     base = float(np.median(times[candidates[0][0]]))
     print(title)
     for name, _ in candidates:
@@ -135,8 +144,50 @@ def bench_mlp():
     ], number=3)
 
 
+# ---------------------------------------------------------------- 4. nn training steps
+
+def bench_nn_step():
+    import train_step
+    from riesz import nn, optim
+    dtype = np.float32
+
+    def jitted_step(widths, x, y):
+        opt = optim.SGD(train_step.LR)
+        loss_and_grad = riesz.value_and_grad(train_step.loss_fn)
+
+        def step(model, state, x, y):
+            loss, g = loss_and_grad(model, x, y)
+            model, state = opt.update(model, g, state)
+            return loss, model, state
+        fast = riesz.jit(step)
+        model = nn.MLP(widths, rng=np.random.default_rng(1), dtype=dtype)
+        box = [model, opt.init(model)]
+
+        def run():
+            loss, box[0], box[1] = fast(box[0], box[1], x, y)
+            return loss
+        return run, box
+
+    with train_step.blas_threads(1):
+        for title, (widths, batch, number) in train_step.CONFIGS.items():
+            x, y = train_step.data(widths, batch, dtype)
+            run, box = jitted_step(widths, x, y)
+            by_hand, params = train_step.numpy_step(widths, x, y, dtype)
+            for _ in range(3):
+                run(), by_hand()
+            got = [p for layer in box[0].layers for p in (layer.weight, layer.bias)]
+            for a, b in zip(got, params):
+                np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+            report(f"training step, {title}, float32", [
+                ("hand-written NumPy", by_hand),
+                ("riesz.jit(step)", run),
+                ("step, eager riesz", train_step.riesz_step(widths, x, y, dtype)[0]),
+            ], number=max(1, number // 4))
+
+
 if __name__ == "__main__":
     sys.setrecursionlimit(10000)
-    which = sys.argv[1:] or ["chain", "hessian", "mlp"]
+    which = [a for a in sys.argv[1:] if not a.startswith("--")] or ["chain", "hessian", "mlp",
+                                                                   "nn_step"]
     for name in which:
         globals()[f"bench_{name}"]()

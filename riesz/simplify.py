@@ -84,10 +84,12 @@ def _rewrite(eqns, named):
         e = todo.pop()
         inputs = _narrow(e, [st.resolve(i) for i in e.inputs], st)
         e = Eqn(e.prim, inputs, e.params, e.outputs, e.where, e.group, e.names)
-        if _fold(e, st) or _identity(e, st):
+        if _fold(e, st) or _identity(e, st) or _row_sum_of_picks(e, st):
             continue
         replacement = (_sum_of_broadcast(e, st) or _matrix_vector(e, st)
-                       or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st))
+                       or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st)
+                       or _contraction(e, st)
+                       or _negated_sum(e, st) or _subtraction(e, st))
         if replacement is not None:
             todo.extend(reversed(replacement))
             continue
@@ -201,6 +203,30 @@ def _kept_input(e, st):
     return None
 
 
+def _row_sum_of_picks(e, st):
+    """Σ_j of the scatter that transposes a pick of one element per row, x[arange(n), cols]:
+    scatter_add(g, (arange(n), cols), (n, k)) has g[i] in row i and zeros elsewhere, so its
+    sum over the columns is g itself (g[i] + 0 + … + 0 = g[i] exactly). Substitutes g and
+    says whether it did."""
+    if e.prim.name != "sum" or e.param("keepdims", 2) or not isinstance(e.inputs[0], Var):
+        return False
+    inner = st.producer.get(id(e.inputs[0]))
+    if inner is None or inner.prim.name != "scatter_add":
+        return False
+    g, axis = inner.inputs[0], e.param("axis", 1)
+    idx, shape = inner.params.get("idx"), inner.params.get("shape")
+    if not (isinstance(idx, tuple) and len(idx) == 2 and shape is not None and len(shape) == 2
+            and axis in ((0,), (1,))):
+        return False
+    rows = idx[1 - axis[0]]
+    n = shape[1 - axis[0]]
+    if not (isinstance(rows, np.ndarray) and rows.shape == (n,) and g.shape == (n,)
+            and g.dtype == e.outputs[0].dtype and np.array_equal(rows, np.arange(n))):
+        return False
+    st.subst[id(e.outputs[0])] = g
+    return True
+
+
 def _sum_of_broadcast(e, st):
     """Σ over exactly the axes that ``broadcast_to`` created, as n·y (reshaped); or None."""
     if e.prim.name != "sum" or not isinstance(e.inputs[0], Var):
@@ -265,7 +291,12 @@ def _negation(e, st):
 
 def _plain_product(e, st):
     """A zero-safe product (0 × ∞ = 0, riesz.rules.define.scale) with a finite nonzero
-    constant factor is a plain product; None otherwise."""
+    constant factor is a plain product; None otherwise.
+
+    A product with a boolean mask m is not: g may be ∞ where m is false (relu' · ∞ at
+    x < 0 must give 0). ``where(m, g, 0)`` would be exact, but on a mask of random signs
+    NumPy's where runs 5-10× slower than the product and its finiteness check together
+    (its loop branches on every element)."""
     if e.prim.name != "zero_safe_multiply" or e.params:
         return None
     from .rules.elementwise import multiply
@@ -273,6 +304,69 @@ def _plain_product(e, st):
         c = st.uniform(x)
         if c is not None and np.isfinite(c) and c != 0:
             return [Eqn(multiply, list(e.inputs), {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _contraction(e, st):
+    """Σ over the last axis of a ⊙ v, for a plain product of an array a (…, k) with a
+    vector v (k,) that broadcasting stretched, as the matrix-vector product a @ v (one
+    BLAS call instead of a product and a reduction; the same sum, added in another
+    order); None otherwise."""
+    if e.prim.name != "sum" or len(e.inputs) != 1 or e.param("keepdims", 2):
+        return None
+    inner = st.producer.get(id(e.inputs[0])) if isinstance(e.inputs[0], Var) else None
+    if inner is None or inner.prim.name != "multiply" or inner.params:
+        return None
+    product = inner.outputs[0]
+    if e.param("axis", 1) != (len(product.shape) - 1,) or len(product.shape) < 2:
+        return None
+    from .rules.linalg import matmul
+    for a, v in (inner.inputs, inner.inputs[::-1]):
+        if (a.shape == product.shape and len(v.shape) == 1 and len(a.shape) >= 2
+                and a.dtype == v.dtype == product.dtype and product.dtype.kind in "fc"):
+            return [Eqn(matmul, [a, v], {}, e.outputs, e.where, e.group, e.names)]
+    return None
+
+
+def _negated_sum(e, st):
+    """Σ(−x) as −Σx: negation is exact, so the two agree in every bit, and the negation
+    runs on the (smaller) sum; None otherwise."""
+    if e.prim.name != "sum" or not isinstance(e.inputs[0], Var):
+        return None
+    inner = st.producer.get(id(e.inputs[0]))
+    if inner is None or inner.prim.name != "negative":
+        return None
+    from .rules.elementwise import negative
+    out = e.outputs[0]
+    total = Var(np.empty(out.shape, dtype=out.dtype))
+    return [Eqn(e.prim, [inner.inputs[0]] + e.inputs[1:], e.params, [total], e.where, e.group),
+            Eqn(negative, [total], {}, e.outputs, e.where, e.group, e.names)]
+
+
+def _subtraction(e, st):
+    """a + (−b) as a − b (IEEE 754 defines a − b as a + (−b)), also where −b is reshaped
+    on the way, a + reshape(−b) as a − reshape(b); None otherwise."""
+    if e.prim.name != "add" or e.params:
+        return None
+    from .rules.elementwise import subtract
+    for k in (0, 1):
+        b = e.inputs[1 - k]
+        inner = st.producer.get(id(b)) if isinstance(b, Var) else None
+        reshaped = inner if inner is not None and inner.prim.name == "reshape" else None
+        if reshaped is not None:
+            x = inner.inputs[0]
+            inner = st.producer.get(id(x)) if isinstance(x, Var) else None
+        if inner is None or inner.prim.name != "negative" or not isinstance(inner.inputs[0], Var):
+            continue
+        new = []
+        b = inner.inputs[0]
+        if reshaped is not None:
+            view = Var(np.empty(reshaped.outputs[0].shape, dtype=b.dtype))
+            new.append(Eqn(reshaped.prim, [b] + reshaped.inputs[1:], reshaped.params, [view],
+                           reshaped.where, reshaped.group))
+            b = view
+        new.append(Eqn(subtract, [e.inputs[k], b], {}, e.outputs, e.where, e.group, e.names))
+        return new
     return None
 
 

@@ -17,7 +17,14 @@ into the module. :data:`HINTS` only makes common operations read better
 
 Allocation reuse: an elementwise operation writes into an input buffer that dies
 there, when the program owns it (a fresh result of an earlier elementwise
-operation that nothing else views): ``dW += t`` accumulates a cotangent in place.
+operation that nothing else views): ``dW += t`` accumulates a cotangent in place,
+and the scatter that transposes a pick adds into its reader's buffer
+(``dlogits[np.arange(n), y] -= 1 / n``).
+
+Running it (:func:`compile_program`): where it pays, a version with plain products
+in place of the zero-safe ones runs first, and the zero-safe code only if that
+version's result holds a NaN (:func:`nan_checked_outputs` proves the two agree
+otherwise).
 """
 import ast
 import builtins
@@ -31,7 +38,8 @@ import textwrap
 
 import numpy as np
 
-from .staging import Eqn, Literal, Var, arity, resolve, trace
+from .rules.define import _all_finite
+from .staging import Eqn, InputRef, Literal, Var, arity, resolve, trace
 
 __all__ = ["source", "HINTS", "program_source", "program_listing", "compile_program"]
 
@@ -112,10 +120,17 @@ def _reduction(np_name):
 
 
 def _reduction_call(np_name, x, arg, axis, keepdims):
-    text = f"np.{np_name}({arg}"
+    """``y.sum(axis=1)``: the method of an array (it skips np.sum's Python layer, a third
+    of the time of a small reduction); ``np.sum(v)`` for a constant or a 0-d value (which
+    may be a Python number when the code runs)."""
+    options = []
     if tuple(axis) != tuple(range(len(x.shape))):
-        text += f", axis={axis[0] if len(axis) == 1 else tuple(axis)}"
-    return text + (", keepdims=True)" if keepdims else ")")
+        options.append(f"axis={axis[0] if len(axis) == 1 else tuple(axis)}")
+    if keepdims:
+        options.append("keepdims=True")
+    if isinstance(x, Var) and x.shape:
+        return f"{arg}.{np_name}({', '.join(options)})"
+    return f"np.{np_name}({', '.join([arg] + options)})"
 
 
 def _concatenate(e, args):
@@ -148,6 +163,18 @@ def _dtype_source(dtype):
         dtype = np.dtype(dtype)
     dtype = np.dtype(dtype)
     return f"np.{dtype.name}" if getattr(np, dtype.name, None) is dtype.type else f"np.dtype({dtype.str!r})"
+
+
+def _array_source(v, ctx):
+    """A small array written out: ``np.arange(32)`` for 0, 1, …, 31, ``np.full((32,), 0.5,
+    dtype=np.float32)`` for one value repeated, else its entries."""
+    dtype = _dtype_source(v.dtype)
+    if v.ndim == 1 and v.size > 1 and v.dtype.kind in "iu" and np.array_equal(v, np.arange(v.size)):
+        same = np.arange(v.size).dtype == v.dtype
+        return f"np.arange({v.size})" if same else f"np.arange({v.size}, dtype={dtype})"
+    if v.size > 1 and np.all(v == v.flat[0]):
+        return f"np.full({ctx.literal(v.shape)}, {ctx.literal(v.flat[0].item())}, dtype={dtype})"
+    return f"np.array({ctx.literal(v.tolist())}, dtype={dtype})"
 
 
 def _index_source(idx, ctx):
@@ -249,7 +276,7 @@ class _Context:
             return f"{self.constant(base)}.T"   # the transpose of a named array
         if (isinstance(v, np.ndarray) and v.size <= INLINE_LIMIT and v.dtype.kind in "biufc"
                 and id(v) not in self.const_hints):
-            return f"np.array({self.literal(v.tolist())}, dtype={_dtype_source(v.dtype)})"
+            return _array_source(v, self)
         path = self.path(v)
         if path is not None:
             return path
@@ -555,6 +582,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
     viewed = _viewed(program)
     consumers = _consumers(program)
     inlined = {}           # id(Var) -> its expression, written into its one consumer
+    scattered = {}         # id(Var) -> (scatter_add equation, its arguments), not yet written
     where_key = None
     for i, e in enumerate(program.eqns):
         if e.where is not None and e.where.key() != where_key:
@@ -563,13 +591,33 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
         elif e.where is None and where_key is not None:
             where_key = None
         args = [ctx.literal(_weak_literal(e, x)) if isinstance(x, Literal)
+                else "" if id(x) in scattered   # written below, with its reader
                 else inlined.get(id(x)) or namer.names[id(x)] for x in e.inputs]
         args = [f"({a})" if a.startswith("-") else a for a in args]
+        if inplace and _scatter_into_sum(e, program, consumers) and \
+                not any(id(x) in inlined for x in e.inputs):   # a view's base may die sooner
+            scattered[id(e.outputs[0])] = (e, args)   # written as t[idx] += g by its reader
+            reader = consumers[id(e.outputs[0])][0]
+            for x in e.inputs:
+                if isinstance(x, Var):
+                    namer.last[id(x)] = max(namer.last.get(id(x), -1), reader)
+            continue
+        pending = next((scattered.pop(id(x)) for x in e.inputs if id(x) in scattered), None)
+        if pending is not None:
+            line = _scatter_add_line(e, pending, namer, owned, viewed, i)
+            if line is not None:
+                body.extend(line)
+                continue
+            s_eqn, s_args = pending   # its buffer is not the program's to write: as it was
+            s_name = namer.bind(s_eqn.outputs[0], None, i - 1)
+            body.append(f"{s_name} = {_expression(s_eqn, s_args, ctx)}")
+            args = [namer.names[id(x)] if id(x) == id(s_eqn.outputs[0]) else a
+                    for x, a in zip(e.inputs, args)]
         view = _inline_view(e, args, ctx, consumers, program.outputs)
         if view is not None:   # written where it is used: x[None, :] @ ..., W.T @ ...
             inlined[id(e.outputs[0])] = view
             x = e.inputs[0]
-            namer.last[id(x)] = max(namer.last.get(id(x), -1), consumers[id(e.outputs[0])][0])
+            namer.last[id(x)] = max(namer.last.get(id(x), -1), max(consumers[id(e.outputs[0])]))
             continue
         reuse = _reusable_input(e, i, namer, owned, viewed) if inplace else None
         if e.prim.multiple_results:
@@ -635,9 +683,84 @@ def _consumers(program):
     return out
 
 
+def _scatter_into_sum(e, program, consumers):
+    """Whether ``e`` scatters g into zeros (the transpose of a pick x[idx]) for one reader
+    that adds it to an array of the same shape: then the reader can add g at idx in place,
+    ``t[idx] += g``, where idx selects every element at most once (NumPy's ``+=`` through
+    an index does not add up repeats)."""
+    if e.prim.name != "scatter_add" or not _selects_once(e):
+        return False
+    readers = consumers.get(id(e.outputs[0]), ())
+    if len(readers) != 1 or any(o is e.outputs[0] for o in program.outputs):
+        return False
+    reader = program.eqns[readers[0]]
+    out = e.outputs[0]
+    if not (reader.prim.name == "add" and not reader.params and len(reader.inputs) == 2
+            and sum(x is out for x in reader.inputs) == 1
+            and reader.outputs[0].shape == out.shape and reader.outputs[0].dtype == out.dtype):
+        return False
+    other = next(x for x in reader.inputs if x is not out)   # t, written in place: no scatter
+    return not any(d.prim.name == "scatter_add" and d.outputs[0] is other for d in program.eqns)
+
+
+def _selects_once(e):
+    """Whether the index of a scatter_add selects each element at most once: no integer
+    arrays, or integer arrays of which one is a constant of distinct values as large as
+    their common shape (``x[np.arange(n), y]``: the pairs are distinct in the first)."""
+    idx = e.params["idx"]
+    items = idx if isinstance(idx, tuple) else (idx,)
+    shapes = []
+    for item in items:
+        if isinstance(item, InputRef):
+            item = e.inputs[item.position]
+        if isinstance(item, (Var, np.ndarray)) and item.dtype.kind in "iu":
+            shapes.append(item.shape)
+        elif isinstance(item, (Var, np.ndarray)) and item.dtype != np.bool_:
+            return False
+    if not shapes:
+        return True
+    common = np.broadcast_shapes(*shapes)
+    return any(isinstance(item, np.ndarray) and item.dtype.kind in "iu" and item.shape == common
+               and len(np.unique(item)) == item.size for item in items)
+
+
+def _scatter_add_line(e, pending, namer, owned, viewed, i):
+    """``t[idx] += g`` for ``e`` = t + scatter_add(g, idx), when t is a buffer of the
+    program's that dies here (then the result is t), as lines; None otherwise."""
+    s_eqn, s_args = pending
+    t = next(x for x in e.inputs if x is not s_eqn.outputs[0])
+    out = e.outputs[0]
+    if not (isinstance(t, Var) and id(t) in owned and id(t) not in viewed
+            and namer.last.get(id(t)) == i and t.shape == out.shape and t.dtype == out.dtype):
+        return None
+    g = s_eqn.inputs[0]
+    _, params = resolve(s_eqn, s_args[:arity(s_eqn)] + [_Code(a) for a in s_args[arity(s_eqn):]])
+    index = _index_source(params["idx"], namer.ctx)
+    name = namer.names[id(t)]
+    value = g.value.flat[0].item() if isinstance(g, Literal) and np.ndim(g.value) and \
+        np.all(g.value == g.value.flat[0]) else None
+    if isinstance(value, (int, float)) and value < 0:
+        lines = [f"{name}[{index}] -= {namer.ctx.literal(-value)}"]
+    elif value is not None:
+        lines = [f"{name}[{index}] += {namer.ctx.literal(value)}"]
+    else:
+        lines = [f"{name}[{index}] += {s_args[0]}"]
+    preferred = _preferred_name(e, namer.names)
+    namer.names[id(out)] = name
+    namer.holder[name] = id(out)
+    if preferred is not None and preferred != name:
+        lines.append(f"{namer.bind(out, preferred, i)} = {name}")
+    owned.add(id(out))
+    return lines
+
+
 def _inline_view(e, args, ctx, consumers, outputs):
     """The expression of a view (``x[None, :]``, ``W.T``) read once, to be written into
-    its reader; None when it gets its own line."""
+    its reader, or of ``stop_gradient(x)``, which is ``x`` itself on values (derivatives
+    are already taken when the program runs); None when it gets its own line."""
+    if e.prim.name == "stop_gradient" and isinstance(e.inputs[0], Var) and \
+            id(e.outputs[0]) in consumers and not any(o is e.outputs[0] for o in outputs):
+        return args[0]
     if e.prim.name not in ("reshape", "transpose") or not isinstance(e.inputs[0], Var):
         return None
     out = e.outputs[0]
@@ -653,9 +776,14 @@ def _identifier(name):
     return text if text and not text[0].isdigit() else f"f_{text}"
 
 
+# primitives besides ufuncs whose result is always a new array (a reduction, a selection,
+# the zero-safe product: scale returns g * d or a where)
+_FRESH = frozenset({"sum", "amax", "amin", "where", "zero_safe_multiply"})
+
+
 def _fresh_result(e):
-    """Whether the result is a new array that views no input: a ufunc's result."""
-    return isinstance(e.prim.impl, np.ufunc) and e.prim.impl.nout == 1
+    """Whether the result is a new array that views no input: a ufunc's result, a sum's."""
+    return (isinstance(e.prim.impl, np.ufunc) and e.prim.impl.nout == 1) or e.prim.name in _FRESH
 
 
 def _viewed(program):
@@ -666,7 +794,7 @@ def _viewed(program):
 
 def _reusable_input(e, i, namer, owned, viewed):
     """The position of an input whose buffer ``e`` can write its result into, or None."""
-    if not _fresh_result(e):
+    if not (isinstance(e.prim.impl, np.ufunc) and e.prim.impl.nout == 1):
         return None
     out = e.outputs[0]
     if not out.shape:
@@ -732,15 +860,96 @@ def _short_literal(v):
 
 # ---------------------------------------------------------------- running it
 
-def compile_program(program):
-    """The program as a Python function (generated source, compiled once)."""
-    gen = program_source(program)
+def _compile(gen, program):
     namespace = {"np": np}
     exec(compile(gen.text, f"<riesz {program.name}>", "exec"), namespace)
     fn = namespace[gen.name]
     fn.__kwdefaults__ = dict(gen.constants) or None
     fn.riesz_source = gen.text
     return fn
+
+
+def compile_program(program):
+    """The program as a Python function (generated source, compiled once).
+
+    Where it pays, the function runs a plain-product version of the program first and
+    the zero-safe one only if that one's result holds a NaN (see :func:`nan_checked_outputs`)."""
+    safe = _compile(program_source(program), program)
+    checked = nan_checked_outputs(program)
+    if checked is None:
+        return safe
+    fast = _compile(program_source(_with_plain_products(program)), program)
+    single = len(program.outputs) == 1
+
+    def speculative(*args):
+        out = fast(*args)
+        results = (out,) if single else out
+        # raveled in memory order: np.vdot would copy a transposed result
+        if all(_all_finite(np.ravel(results[k], order="K")) for k in checked):
+            return out
+        return safe(*args)   # a 0 × ∞ met a product (or the result is not finite anyway)
+    speculative.riesz_source = safe.riesz_source
+    return speculative
+
+
+def _with_plain_products(program):
+    """``program`` with plain products for its zero-safe ones, simplified again (a plain
+    product may become a matrix product, say)."""
+    from .rules.elementwise import multiply
+    from .simplify import simplify
+    from .staging import Program
+    eqns = [Eqn(multiply, e.inputs, e.params, e.outputs, e.where, e.group, e.names)
+            if e.prim.name == "zero_safe_multiply" else e for e in program.eqns]
+    plain = Program(program.name, program.invars, program.outputs, eqns, program.in_tree,
+                    program.out_tree)
+    plain.const_hints = program.const_hints
+    return simplify(plain)
+
+
+# primitives through which a NaN in an input element makes each result element that
+# depends on it NaN (IEEE 754 returns a number for a NaN argument only where the result
+# does not depend on that argument: pow(NaN, 0) = 1, hypot(∞, NaN) = ∞); for ``where``
+# the selected branches only (its condition decides)
+_NAN_PROPAGATING = frozenset({
+    "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "cbrt",
+    "reciprocal", "absolute", "fabs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
+    "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "arcsinh",
+    "arccosh", "arctanh", "arctan2", "hypot", "maximum", "minimum", "real", "imag",
+    "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
+    "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
+    "where"})
+# a product's check, in array elements: its Python call and its pass over the product
+_CHECK_COST = 1000
+
+
+def nan_checked_outputs(program):
+    """The positions of the outputs to test for NaN when the program runs with plain
+    products in place of its zero-safe ones (``scale``: 0 × ∞ = 0); None where that
+    does not pay or cannot be proved to give the same result.
+
+    Why the plain version gives the zero-safe result when the tested outputs hold no
+    NaN: the two versions differ at first only where a product met 0 × ∞ or 0 × NaN, and
+    there the plain one holds NaN. Every operation downstream of a product propagates
+    NaN (:data:`_NAN_PROPAGATING`: a result element that depends on a NaN is NaN; a
+    ``where`` condition or a comparison reached by a product rules the program out), so
+    each value of the plain run equals the zero-safe run's or is NaN, outputs included.
+    Outputs no product reaches are the same in both. (It relies on matmul propagating
+    NaN, as the BLAS libraries NumPy ships with do.) The test is the finiteness check
+    ``scale`` makes, run once on the outputs instead of on every product; an output that
+    is not finite anyway only costs the second run."""
+    tainted, products = set(), 0
+    for e in program.eqns:
+        hit = [k for k, x in enumerate(e.inputs) if isinstance(x, Var) and id(x) in tainted]
+        if e.prim.name == "zero_safe_multiply":
+            products += e.outputs[0].size + _CHECK_COST
+        elif not hit:
+            continue
+        if hit and (e.prim.name not in _NAN_PROPAGATING or (e.prim.name == "where" and 0 in hit)):
+            return None
+        tainted.update(id(v) for v in e.outputs)
+    checked = [k for k, o in enumerate(program.outputs) if isinstance(o, Var) and id(o) in tainted]
+    cost = sum(program.outputs[k].size + _CHECK_COST for k in checked)
+    return checked if products and cost < products else None
 
 
 def source(f, *args, static_argnums=()):
