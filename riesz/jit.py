@@ -90,6 +90,7 @@ def jit(f, static_argnums=(), fuse=None):
         staged = fused(staged, fuse)
     cache = {}
     arrays_only = {}   # (shape, dtype) per argument -> program, for calls with plain arrays only
+    last = [None, None, None]   # the tree, signature and program of the last call
 
     @functools.wraps(f)
     def jitted(*args, **kwargs):
@@ -106,13 +107,19 @@ def jit(f, static_argnums=(), fuse=None):
         if kwargs:
             raise TypeError(f"riesz.jit({getattr(f, '__name__', 'f')}): pass arguments "
                             f"positionally (got keyword(s) {sorted(kwargs)})")
-        fixed = {i % len(args): args[i] for i in static}
-        leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed))
-        key = (tree, tuple(_leaf_signature(x, i) for i, x in enumerate(leaves)),
-               _static_key(fixed) if fixed else ())
-        program = cache.get(key)
-        if program is None:
-            program = cache[key] = _stage_or_eager(staged, args)
+        fixed = {i % len(args): args[i] for i in static} if static else {}
+        leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed)
+                                    if fixed else args)
+        signature = tuple(_leaf_signature(x, i) for i, x in enumerate(leaves))
+        if not fixed and last[1] == signature and last[0] == tree:
+            program = last[2]   # the signature of the last call: no hashing of the tree
+        else:
+            key = (tree, signature, _static_key(fixed) if fixed else ())
+            program = cache.get(key)
+            if program is None:
+                program = cache[key] = _stage_or_eager(staged, args)
+            if not fixed:
+                last[:] = tree, signature, program
         if program is _EAGER:
             return f(*args)
         if quick is not None:

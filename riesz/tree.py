@@ -25,10 +25,6 @@ register_pytree_node(dict, lambda d: ([d[k] for k in sorted(d)], tuple(sorted(d)
 register_pytree_node(type(None), lambda n: ((), None), lambda _, c: None)
 
 
-def _is_namedtuple(x, cls):
-    return isinstance(x, tuple) and hasattr(cls, "_fields")
-
-
 class TreeDef:
     """The structure of a pytree: a node type, its aux data and its children."""
     __slots__ = ("kind", "aux", "children", "num_leaves")
@@ -83,7 +79,7 @@ def _flatten(x, leaves):
     node = _registry.get(cls)
     if node is not None:
         children, aux = node[0](x)
-    elif _is_namedtuple(x, cls):
+    elif isinstance(x, tuple) and hasattr(cls, "_fields"):   # a namedtuple
         children, aux = x, None
     else:
         leaves.append(x)

@@ -28,6 +28,8 @@ def _is_parameter(value):
 
 def _is_child(value):
     """A parameter, a module, or a list, tuple or dict holding any (at any depth)."""
+    if type(value) is np.ndarray:   # the common case first
+        return value.dtype.kind in "fc"
     if isinstance(value, (list, tuple)):
         return any(map(_is_child, value))
     if isinstance(value, dict):
@@ -78,7 +80,7 @@ def _flatten_module(module):
     for name, value in vars(module).items():
         if _is_child(value):
             names.append(name)
-            children.append(_as_child(value))
+            children.append(_Mixed(value) if isinstance(value, (list, tuple, dict)) else value)
         else:
             static.append((name, _Static(value)))
     return children, (tuple(names), tuple(static))
@@ -133,10 +135,10 @@ register_pytree_node(_Mixed, _Mixed.flatten, _Mixed.unflatten)
 def _unflatten_module(cls, aux, children):
     names, static = aux
     module = cls.__new__(cls)
-    for name, value in zip(names, children):
-        setattr(module, name, value)
+    attributes = module.__dict__   # as __init__ left them: no __setattr__ runs
+    attributes.update(zip(names, children))
     for name, value in static:
-        setattr(module, name, value.value)
+        attributes[name] = value.value
     return module
 
 
