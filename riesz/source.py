@@ -105,7 +105,10 @@ def _reshape(e, args):
 
 def _astype(e, args):
     x = e.inputs[0]
-    if isinstance(x, Var) and not x.scalar_type and len(e.inputs) == 1:
+    # a 0-d value may be a Python number when the program runs (arithmetic on a Python
+    # scalar argument stays Python arithmetic), which has no astype method: those take
+    # the general form, np.asarray(x).astype(dtype)
+    if isinstance(x, Var) and x.shape != () and len(e.inputs) == 1:
         return f"{args[0]}.astype({_dtype_source(e.params['dtype'])})"
     return None
 

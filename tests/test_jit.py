@@ -213,3 +213,14 @@ def test_hessian_through_a_traced_index_update_stages():
         warnings.simplefilter("error")
         np.testing.assert_allclose(jit(riesz.hessian(f))(x, i), riesz.hessian(f)(x, i),
                                    rtol=1e-12)
+
+
+def test_astype_of_arithmetic_on_a_python_scalar_argument():
+    # at run time t + 1, 0.9 ** ... are Python floats, which have no astype method
+    def f(t, x):
+        return (0.5 / (1 - 0.9 ** (t + 1))).astype(x.dtype) * x
+    x = np.ones(2, np.float32)
+    for t in (1, 2.0, np.int64(3)):
+        out = riesz.jit(f)(t, x)
+        np.testing.assert_allclose(out, 0.5 / (1 - 0.9 ** (t + 1)) * x, rtol=1e-6)
+        assert out.dtype == np.float32
