@@ -652,7 +652,8 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
     if ctx.helper_aliases:
         lines.extend(["", ""])
     lines.append(f"def {fname}({signature}):")
-    lines.append(f'    """{program.name}, staged by riesz: {len(program.eqns)} operations."""')
+    count = len(program.eqns)
+    lines.append(f'    """{program.name}, staged by riesz: {count} operation{"s" * (count != 1)}."""')
     lines.extend("    " + line for line in body)
     module_names = set(ctx.helpers.values()) | ctx.defined
     if module_names & set(namer.holder) and not module_names <= set(reserved):
