@@ -16,6 +16,7 @@ from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError
 from .source import source
+from .graph import graph
 from .jit import jit
 from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `import riesz`)
 
@@ -37,4 +38,4 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
-__all__ += ["trace", "Program", "ConcretizationError", "source", "jit"]
+__all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]
