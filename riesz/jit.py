@@ -107,19 +107,7 @@ def jit(f, static_argnums=(), fuse=None):
         if kwargs:
             raise TypeError(f"riesz.jit({getattr(f, '__name__', 'f')}): pass arguments "
                             f"positionally (got keyword(s) {sorted(kwargs)})")
-        fixed = {i % len(args): args[i] for i in static} if static else {}
-        leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed)
-                                    if fixed else args)
-        signature = tuple(_leaf_signature(x, i) for i, x in enumerate(leaves))
-        if not fixed and last[1] == signature and last[0] == tree:
-            program = last[2]   # the signature of the last call: no hashing of the tree
-        else:
-            key = (tree, signature, _static_key(fixed) if fixed else ())
-            program = cache.get(key)
-            if program is None:
-                program = cache[key] = _stage_or_eager(staged, args)
-            if not fixed:
-                last[:] = tree, signature, program
+        program, leaves = program_and_leaves(args)
         if program is _EAGER:
             return f(*args)
         if quick is not None:
@@ -129,5 +117,31 @@ def jit(f, static_argnums=(), fuse=None):
         out = program.compiled()(*leaves)
         return tree_unflatten(program.out_tree, [out] if len(program.outputs) == 1 else list(out))
 
+    def program_and_leaves(args):
+        """The program for ``args``' signature (staged on first sight) and their leaves."""
+        fixed = {i % len(args): args[i] for i in static} if static else {}
+        leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed)
+                                    if fixed else args)
+        signature = tuple(_leaf_signature(x, i) for i, x in enumerate(leaves))
+        if not fixed and last[1] == signature and last[0] == tree:
+            return last[2], leaves   # the signature of the last call: no hashing of the tree
+        key = (tree, signature, _static_key(fixed) if fixed else ())
+        program = cache.get(key)
+        if program is None:
+            program = cache[key] = _stage_or_eager(staged, args)
+        if not fixed:
+            last[:] = tree, signature, program
+        return program, leaves
+
+    def lower(*args):
+        """The :class:`~riesz.staging.Program` that runs for arguments like ``args`` (staged
+        now if it is new), or None where ``f`` runs eagerly for them. Its ``compiled()``
+        function takes the flattened non-static arguments and returns the flattened
+        results: a loop can keep its state as leaves between calls and skip the pytree
+        conversions (``nn.fit`` does)."""
+        program = program_and_leaves(args)[0]
+        return None if program is _EAGER else program
+
     jitted.programs = cache   # signature -> Program, for inspection
+    jitted.lower = lower
     return jitted

@@ -224,3 +224,22 @@ def test_astype_of_arithmetic_on_a_python_scalar_argument():
         out = riesz.jit(f)(t, x)
         np.testing.assert_allclose(out, 0.5 / (1 - 0.9 ** (t + 1)) * x, rtol=1e-6)
         assert out.dtype == np.float32
+
+
+def test_lower_gives_the_program_whose_compiled_function_takes_leaves():
+    def f(params, x):
+        return np.sum(np.tanh(params["w"] * x)), params
+    jitted = riesz.jit(f)
+    params, x = {"w": np.arange(3.0)}, np.ones(3)
+    program = jitted.lower(params, x)
+    assert program is jitted.lower(params, x)            # cached by signature
+    loss, w = program.compiled()(params["w"], x)
+    np.testing.assert_allclose(loss, f(params, x)[0])
+    np.testing.assert_array_equal(w, params["w"])
+    assert program.out_tree == riesz.tree_flatten(f(params, x))[1]
+
+
+def test_lower_is_none_where_the_function_runs_eagerly():
+    jitted = riesz.jit(lambda x: np.interp(x, np.array([0.0, 1.0]), np.array([0.0, 2.0])))
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        assert jitted.lower(np.array([0.5])) is None
