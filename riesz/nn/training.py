@@ -306,9 +306,11 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
       ``plot`` is a PNG path for :func:`plot_history`.
     * ``jit=True`` stages the training step (loss, gradient, clipping, update) with
       :func:`riesz.jit` and runs the generated NumPy code, the same arithmetic as the
-      eager step; a loss that draws from ``rng`` (Dropout) or branches on values cannot
-      be staged, and the run then falls back to the eager step with a warning
-      (``jit=False`` trains eagerly from the start, without it).
+      eager step. Draws from ``rng`` (Dropout) are made ahead of each step and passed to
+      the program (the eager run's numbers). A loss that branches on values, or uses
+      ``rng`` other than for draws (``shuffle``, in place), cannot be staged: the run
+      then falls back to the eager step with a warning (``jit=False`` trains eagerly
+      from the start, without it).
 
     ``history`` holds ``step`` and ``train_loss`` per step and ``eval_step``,
     ``val_loss`` and ``val_<metric>`` per evaluation.
