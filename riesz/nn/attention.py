@@ -311,7 +311,7 @@ def _naive_forward(q, k, v, config):
     shift = None
     if norm.shifted:   # the row maximum, a constant: softmax does not change under shifts
         shift = np.max(full_lower(S), axis=-1, keepdims=True)
-        shift[shift == -np.inf] = 0
+        shift = np.where(shift == -np.inf, 0, shift)   # a fully masked row (staged: no setitem)
     E = norm.unnormalized(S, shift, out=S if inplace else None)
     divisor, stat = _finish(norm, shift, norm.mass(E))
     A = np.divide(E, divisor, out=E if inplace else None)

@@ -82,7 +82,8 @@ class Embedding(Module):
         self.weight = rng.standard_normal((num_embeddings, dim)).astype(dtype)
 
     def __call__(self, ids):
-        ids = np.asarray(ids)
+        # a staged value (riesz.jit) has a dtype but no NumPy array to convert to
+        ids = ids if hasattr(ids, "dtype") else np.asarray(ids)
         if not np.issubdtype(ids.dtype, np.integer):
             raise TypeError(f"Embedding: ids must be integers, got dtype {ids.dtype}")
         return self.weight[ids]
