@@ -7,6 +7,8 @@ up in :data:`HANDLED`, which the rule modules fill with :func:`implements`. A
 NumPy function missing there raises :class:`~riesz.core.NoRuleError` naming it:
 never a silent conversion that would drop the derivative.
 """
+import sys
+
 import numpy as np
 
 from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
@@ -166,6 +168,14 @@ def _array(self, dtype=None, copy=None):
     if dtype is not None and np.dtype(dtype).kind in "iub" and not isinstance(value, Tracer):
         # np.int64(x), np.asarray(x, dtype=int): integers carry no derivative to drop
         return np.asarray(value).astype(dtype)
+    scipy_function = _calling_scipy_function()
+    if scipy_function is not None:
+        raise TypeError(
+            f"{scipy_function} converts its arguments to NumPy arrays (np.asarray), which would "
+            f"drop the derivative of a traced value. Import the differentiable version from "
+            f"riesz.scipy instead (riesz.scipy.special: logsumexp, softmax, log_softmax, "
+            f"betaln; riesz.scipy.stats: norm, multivariate_normal, t, gamma, beta, chi2, "
+            f"poisson, dirichlet), or write the formula with NumPy functions")
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
         "an assignment into an ndarray) would drop its derivative. To build an array from "
@@ -173,6 +183,22 @@ def _array(self, dtype=None, copy=None):
         "np.stack([a, b]) (plain NumPy code) or riesz.numpy.array([a, b]); riesz.numpy.asarray "
         "keeps derivatives. For y[idx] = v into a NumPy array y, write the update as a new "
         "array: y = riesz.numpy.at(y)[idx].set(v)")
+
+
+def _calling_scipy_function():
+    """``scipy.special.logsumexp``, say, when a SciPy Python function (not a ufunc) is on the
+    call stack, converting its argument: the outermost SciPy frame, the one user code called."""
+    frame, found = sys._getframe(2), None
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module == "scipy" or module.startswith("scipy."):
+            found = frame
+        frame = frame.f_back
+    if found is None:
+        return None
+    module = found.f_globals["__name__"]
+    public = ".".join(part for part in module.split(".") if not part.startswith("_"))
+    return f"{public}.{getattr(found.f_code, 'co_qualname', found.f_code.co_name)}"   # 3.11+
 
 
 def _float(self):

@@ -13,7 +13,7 @@ from ..core import Tracer, full_lower
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import where
-from .indexing import along_axis_index, getitem, scatter_add
+from .indexing import along_axis_index, getitem, index_update, normalize_index, scatter_add
 
 # the transpose of reshaping is reshaping back
 reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
@@ -550,6 +550,54 @@ def select(condlist, choicelist, default=0):
         out = where(as_dtype(lower_all(cond), bool), choice, out)   # staged where cond is
     shape = np.broadcast_shapes(*(shape_of(c) for c in (*condlist, *choicelist, default)))
     return out if shape_of(out) == shape else broadcast_to(out, shape=shape)
+
+
+@implements(np.piecewise)
+def piecewise(x, condlist, funclist, *args, **kw):
+    """``numpy.piecewise``: each function of ``funclist`` (or constant) evaluated on the
+    entries of ``x`` its condition selects, later conditions winning, the rest 0 (or the
+    extra last function: "otherwise"). Each piece is an indexed update of the result, so the
+    derivative at an entry is that of the piece that produced it."""
+    shape = shape_of(x)
+    conditions = lower_all(condlist)
+    if np.isscalar(conditions) or (not isinstance(conditions[0], (list, np.ndarray))
+                                   and len(shape) != 0):
+        conditions = [conditions]
+    conditions = np.asarray(conditions, dtype=bool)
+    if len(funclist) == len(conditions) + 1:     # the "otherwise" piece
+        conditions = np.concatenate([conditions, ~np.any(conditions, axis=0, keepdims=True)])
+    elif len(funclist) != len(conditions):
+        raise ValueError(f"with {len(conditions)} condition(s), either {len(conditions)} or "
+                         f"{len(conditions) + 1} functions are expected")
+    if len(shape) == 0:       # a scalar: its pieces see a 1-entry array, as in NumPy
+        x, conditions = np.reshape(x, (1,)), np.reshape(conditions, (-1, 1))
+    y = np.zeros(shape_of(x), dtype=dtype_of(x))
+    for condition, piece in zip(conditions, funclist):
+        if not callable(piece):
+            y = where(condition, piece, y)
+        elif condition.any():
+            y = index_update(y, piece(x[condition], *args, **kw), idx=normalize_index(condition))
+    return np.reshape(y, shape)
+
+
+@implements(np.apply_along_axis)
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """``numpy.apply_along_axis``: ``func1d`` on every 1-D slice of ``arr`` along ``axis``,
+    the results stacked in its place (a Python loop over the slices, as NumPy's own)."""
+    from ..numpy.creation import stack
+    arr_shape = shape_of(arr)
+    axis = axis % len(arr_shape)
+    moved = moveaxis(arr, axis, -1)
+    outer = arr_shape[:axis] + arr_shape[axis + 1:]
+    results = [func1d(moved[index], *args, **kwargs) for index in np.ndindex(*outer)]
+    if not results:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    out = stack(results)                                     # (Π outer, *result shape)
+    out = np.reshape(out, outer + shape_of(out)[1:])
+    result_ndim = len(shape_of(out)) - len(outer)
+    # the result's own axes take the place of ``axis``, as in NumPy
+    return np.moveaxis(out, list(range(len(outer), len(outer) + result_ndim)),
+                       list(range(axis, axis + result_ndim)))
 
 
 @implements(np.choose)

@@ -1,0 +1,17 @@
+"""``riesz.scipy``: the SciPy functions that plain NumPy code ported from HIPS autograd
+(``autograd.scipy``) or JAX (``jax.scipy``) calls, differentiable on traced values.
+
+SciPy's ufuncs (``scipy.special.erf``, ``gammaln``, ...) already reach riesz through
+NumPy's dispatch, but its Python functions (``scipy.special.logsumexp``,
+``scipy.stats.norm.logpdf``, ...) convert their arguments with ``np.asarray``, which
+cannot hold a derivative. Import these instead; they take SciPy's arguments and give
+SciPy's values (on plain arrays too)::
+
+    from riesz.scipy.special import logsumexp
+    from riesz.scipy.stats import norm, multivariate_normal
+
+Needs SciPy (an optional extra), like ``riesz.rules.special``.
+"""
+from . import special, stats  # noqa: F401
+
+__all__ = ["special", "stats"]
