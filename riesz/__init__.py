@@ -30,3 +30,12 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "jit"]
+
+
+def __getattr__(name):
+    """``riesz.nn``, ``riesz.optim`` and ``riesz.scipy`` after a plain ``import riesz`` (as
+    ``jax.nn`` after ``import jax``), imported on first use."""
+    if name in ("nn", "optim", "scipy"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'riesz' has no attribute {name!r}")

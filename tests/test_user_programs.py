@@ -143,3 +143,19 @@ def test_jit_of_a_transformer_loss_stages_embedding_and_causal_attention():
     assert np.isclose(value, eager_value)
     for a, b in zip(riesz.tree_leaves(grads), riesz.tree_leaves(eager_grads)):
         assert np.allclose(a, b)
+
+
+def test_submodules_are_attributes_after_import_riesz():
+    # `import riesz` then riesz.nn.logsumexp, as jax.nn after `import jax`
+    import pathlib
+    import subprocess
+    import sys
+    code = ("import riesz, numpy as np; "
+            "print(riesz.nn.logsumexp(np.zeros(4)), riesz.optim.SGD.__name__, "
+            "riesz.scipy.stats.norm.logpdf(0.0))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=pathlib.Path(riesz.__file__).parent.parent)
+    lse, name, logpdf = out.stdout.split()
+    assert float(lse) == np.log(4.0) and name == "SGD" and float(logpdf) == -0.5 * np.log(2 * np.pi)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        riesz.nope
