@@ -159,3 +159,65 @@ def test_submodules_are_attributes_after_import_riesz():
     assert float(lse) == np.log(4.0) and name == "SGD" and float(logpdf) == -0.5 * np.log(2 * np.pi)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         riesz.nope
+
+
+def test_gaussian_process_with_scipy_linalg_cholesky_solves():
+    # JAX-style GP code: L = cholesky(K, lower=True); alpha = cho_solve((L, True), y)
+    from scipy import linalg as scipy_linalg
+    from riesz.scipy import linalg as rlinalg
+    x, y = np.linspace(0.0, 3.0, 6), np.sin(np.linspace(0.0, 3.0, 6))
+
+    def neg_log_marginal(log_ell):
+        K = np.exp(-0.5 * (x[:, None] - x[None, :]) ** 2 / np.exp(2 * log_ell)) + 0.1 * np.eye(6)
+        L = rlinalg.cholesky(K, lower=True)
+        alpha = rlinalg.cho_solve((L, True), y)
+        return 0.5 * y @ alpha + np.sum(np.log(np.diag(L)))
+
+    K = np.exp(-0.5 * (x[:, None] - x[None, :]) ** 2 / np.exp(2 * 0.3)) + 0.1 * np.eye(6)
+    expected = 0.5 * y @ scipy_linalg.cho_solve(scipy_linalg.cho_factor(K, lower=True), y) \
+        + 0.5 * np.linalg.slogdet(K)[1]
+    assert np.isclose(neg_log_marginal(0.3), expected)
+    check_grads(neg_log_marginal, (0.3,))
+    a, b = RNG.standard_normal((4, 4)), RNG.standard_normal((4, 2))
+    for kw in ({}, {"lower": True, "trans": "T"}, {"unit_diagonal": True, "trans": 1}):
+        assert np.allclose(rlinalg.solve_triangular(a, b, **kw),
+                           scipy_linalg.solve_triangular(a, b, **kw))
+        check_grads(lambda a, b: rlinalg.solve_triangular(a, b, **kw), (a, b))
+    # the matrix gets a gradient only in the triangle SciPy reads
+    # ∇_L Σ L⁻¹c = −L⁻ᵀ1 (L⁻¹c)ᵀ, restricted to the lower triangle
+    g = riesz.grad(lambda a: np.sum(rlinalg.solve_triangular(a, b[:, 0], lower=True)))(a)
+    L = np.tril(a)
+    expected = -np.outer(np.linalg.solve(L.T, np.ones(4)), np.linalg.solve(L, b[:, 0]))
+    assert np.allclose(g, np.tril(expected)) and np.all(np.triu(g, 1) == 0)
+    assert np.allclose(rlinalg.cholesky(a @ a.T + np.eye(4)), scipy_linalg.cholesky(a @ a.T + np.eye(4)))
+
+
+def test_matrix_exponential_of_a_linear_ode():
+    # x(t) = expm(t A) x0: d/dt = A x(t), and the gradient in A matches JAX's convention
+    from scipy import linalg as scipy_linalg
+    from riesz.scipy import linalg as rlinalg
+    A, x0 = RNG.standard_normal((3, 3)), RNG.standard_normal(3)
+    assert np.allclose(rlinalg.expm(A), scipy_linalg.expm(A))
+    velocity = riesz.jvp(lambda t: rlinalg.expm(t * A) @ x0, (0.7,), (1.0,))[1]
+    assert np.allclose(velocity, A @ scipy_linalg.expm(0.7 * A) @ x0)
+    # ∇_A ⟨w, expm(A) x0⟩ = L(Aᵀ, w x0ᵀ), the Fréchet derivative at Aᵀ
+    w = RNG.standard_normal(3)
+    g = riesz.grad(lambda A: w @ rlinalg.expm(A) @ x0)(A)
+    assert np.allclose(g, scipy_linalg.expm_frechet(A.T, np.outer(w, x0), compute_expm=False))
+
+
+def test_more_scipy_special_functions():
+    from riesz.scipy import special as s
+    x = np.array([0.6, 1.3, 2.5])
+    # J₀' = −J₁, Γ' = Γψ, (1/Γ)' = −ψ/Γ, and the order recurrences of J_v and I_v
+    assert np.allclose(riesz.elementwise_grad(s.j0)(x), -s.j1(x))
+    assert np.allclose(riesz.elementwise_grad(s.gamma)(x), s.gamma(x) * s.digamma(x))
+    assert np.allclose(riesz.elementwise_grad(s.rgamma)(x), -s.digamma(x) / s.gamma(x))
+    assert np.allclose(riesz.elementwise_grad(lambda x: s.jv(2.5, x))(x),
+                       0.5 * (s.jv(1.5, x) - s.jv(3.5, x)))
+    assert np.allclose(riesz.elementwise_grad(lambda x: s.ive(1, x))(-x),
+                       0.5 * (s.ive(0, -x) + s.ive(2, -x)) + s.ive(1, -x))
+    assert np.allclose(s.multigammaln(x + 2.0, 3), scipy_special.multigammaln(x + 2.0, 3))
+    check_grads(lambda a: np.sum(s.multigammaln(a, 3)), (x + 2.0,))
+    with pytest.raises(TypeError, match="order v must be a constant"):
+        riesz.grad(lambda v: s.jv(v, 1.0))(0.5)

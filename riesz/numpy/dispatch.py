@@ -174,8 +174,9 @@ def _array(self, dtype=None, copy=None):
             f"{scipy_function} converts its arguments to NumPy arrays (np.asarray), which would "
             f"drop the derivative of a traced value. Import the differentiable version from "
             f"riesz.scipy instead (riesz.scipy.special: logsumexp, softmax, log_softmax, "
-            f"betaln; riesz.scipy.stats: norm, multivariate_normal, t, gamma, beta, chi2, "
-            f"poisson, dirichlet), or write the formula with NumPy functions")
+            f"betaln, multigammaln; riesz.scipy.stats: norm, multivariate_normal, t, gamma, "
+            f"beta, chi2, poisson, dirichlet; riesz.scipy.linalg: solve_triangular, cholesky, "
+            f"cho_factor, cho_solve, expm), or write the formula with NumPy functions")
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
         "an assignment into an ndarray) would drop its derivative. To build an array from "

@@ -9,9 +9,10 @@ SciPy's values (on plain arrays too)::
 
     from riesz.scipy.special import logsumexp
     from riesz.scipy.stats import norm, multivariate_normal
+    from riesz.scipy.linalg import cho_factor, cho_solve, solve_triangular, expm
 
 Needs SciPy (an optional extra), like ``riesz.rules.special``.
 """
-from . import special, stats  # noqa: F401
+from . import linalg, special, stats  # noqa: F401
 
-__all__ = ["special", "stats"]
+__all__ = ["linalg", "special", "stats"]

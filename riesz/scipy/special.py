@@ -1,9 +1,10 @@
 """``scipy.special`` on traced values: ``logsumexp``, ``softmax``, ``log_softmax`` and
-``betaln`` written with riesz's primitives, and SciPy's ufuncs that have derivative
+``betaln``, ``multigammaln`` written with riesz's primitives, and SciPy's ufuncs that have derivative
 rules (:mod:`riesz.rules.special`), re-exported so that one import serves both."""
 import numpy as np
-from scipy.special import (digamma, erf, erfc, erfinv, expit, gammaln, i0, i1, log_ndtr,
-                           logit, ndtr, xlog1py, xlogy)
+from scipy.special import (beta, digamma, entr, erf, erfc, erfcinv, erfinv, expit, gamma,
+                           gammaln, i0, i1, iv, ive, j0, j1, jn, jv, log_expit, log_ndtr, logit,
+                           ndtr, ndtri, psi, rgamma, xlog1py, xlogy, y0, y1, yn, yv)
 
 from ..rules import softmax as _softmax_rules
 from ..rules.define import shape_of
@@ -11,9 +12,10 @@ from ..rules.elementwise import stop_gradient
 from ..rules.reductions import normalize_axis
 from ..rules.special import polygamma
 
-__all__ = ["logsumexp", "softmax", "log_softmax", "betaln", "polygamma", "digamma", "erf",
-           "erfc", "erfinv", "expit", "gammaln", "i0", "i1", "log_ndtr", "logit", "ndtr",
-           "xlog1py", "xlogy"]
+__all__ = ["logsumexp", "softmax", "log_softmax", "betaln", "multigammaln", "polygamma",
+           "beta", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
+           "gammaln", "i0", "i1", "iv", "ive", "j0", "j1", "jn", "jv", "log_expit", "log_ndtr",
+           "logit", "ndtr", "ndtri", "psi", "rgamma", "xlog1py", "xlogy", "y0", "y1", "yn", "yv"]
 
 
 def _axes(a, axis):
@@ -60,3 +62,10 @@ def log_softmax(x, axis=None):
 def betaln(a, b):
     """log |B(a, b)| = log Γ(a) + log Γ(b) − log Γ(a + b)."""
     return gammaln(a) + gammaln(b) - gammaln(a + b)
+
+
+def multigammaln(a, d):
+    """log Γ_d(a) = d(d − 1)/4 · log π + Σ_{j=1}^{d} log Γ(a + (1 − j)/2), for an int ``d``."""
+    d = int(d)
+    return 0.25 * d * (d - 1) * np.log(np.pi) + sum(gammaln(a + 0.5 * (1 - j))
+                                                    for j in range(1, d + 1))
