@@ -13,13 +13,13 @@ import numpy as np
 import scipy.linalg
 
 from ..source import register_import_path
-from .define import defprim, dtype_of, shape_of
+from .define import defprim, shape_of
 
 
 def _frechet(a, e):
     """L(a, e): the top-right block of expm([[a, e], [0, a]]), for (..., n, n) a and e."""
     n = shape_of(a)[-1]
-    zeros = np.zeros(shape_of(a), dtype=np.result_type(dtype_of(a), dtype_of(e)))
+    zeros = 0.0 * a     # an operation, not a constant: a staged program stays small
     block = np.concatenate([np.concatenate([a, e], axis=-1),
                             np.concatenate([zeros, a], axis=-1)], axis=-2)
     return expm(block)[..., :n, n:]
