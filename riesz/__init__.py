@@ -33,9 +33,9 @@ __all__ += ["trace", "Program", "ConcretizationError", "source", "jit"]
 
 
 def __getattr__(name):
-    """``riesz.nn``, ``riesz.optim`` and ``riesz.scipy`` after a plain ``import riesz`` (as
-    ``jax.nn`` after ``import jax``), imported on first use."""
-    if name in ("nn", "optim", "scipy"):
+    """``riesz.nn``, ``riesz.optim``, ``riesz.scipy`` and ``riesz.misc`` after a plain
+    ``import riesz`` (as ``jax.nn`` after ``import jax``), imported on first use."""
+    if name in ("nn", "optim", "scipy", "misc"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'riesz' has no attribute {name!r}")

@@ -221,3 +221,40 @@ def test_more_scipy_special_functions():
     check_grads(lambda a: np.sum(s.multigammaln(a, 3)), (x + 2.0,))
     with pytest.raises(TypeError, match="order v must be a constant"):
         riesz.grad(lambda v: s.jv(v, 1.0))(0.5)
+
+
+def test_autograd_misc_flatten_and_optimizers():
+    # autograd's examples: `from autograd.misc.optimizers import adam` on list-of-tuples params
+    from riesz.misc import flatten, flatten_func
+    from riesz.misc.optimizers import adam, rmsprop, sgd
+    params = {"w": [np.ones((2, 2)), np.float32(3.0)], "b": np.arange(3.0)}
+    vector, unflatten = flatten(params)
+    assert np.array_equal(vector, [0, 1, 2, 1, 1, 1, 1, 3])            # dicts by sorted key
+    back = unflatten(2 * vector)
+    assert back["w"][1].dtype == np.float32 and np.array_equal(back["w"][0], 2 * np.ones((2, 2)))
+    # the vector and the rebuilt pytree both carry derivatives
+    assert np.array_equal(riesz.grad(lambda v: np.sum(unflatten(v)["b"] ** 2))(vector),
+                          [0, 2, 4, 0, 0, 0, 0, 0])
+    g = riesz.grad(lambda p: np.sum(flatten(p)[0] ** 3))((np.array([1.0, 2.0]), 3.0))
+    assert np.allclose(g[0], [3.0, 12.0]) and np.isclose(g[1], 27.0)
+    flat_f, _, x0 = flatten_func(lambda p: p["b"] * p["w"][1], params)
+    assert np.array_equal(flat_f(x0), [0.0, 3.0, 6.0])
+
+    target = (np.array([1.0, -2.0]), np.array([[0.5]]))
+
+    def loss_grad(x, i):
+        return riesz.grad(lambda x: sum(np.sum((a - t) ** 2) for a, t in zip(x, target)))(x)
+
+    x0 = (np.zeros(2), np.zeros((1, 1)))
+    steps = []
+    # one step each: adam moves every entry by step_size against the gradient's sign;
+    # sgd by step_size (1 − mass) g; rmsprop by step_size g / √(γ + (1 − γ) g²)
+    one = adam(loss_grad, x0, callback=lambda x, i, g: steps.append((i, g)), num_iters=1,
+               step_size=0.1)
+    assert steps[0][0] == 0 and np.allclose(steps[0][1][0], [-2.0, 4.0])   # g as a pytree
+    assert np.allclose(one[0], [0.1, -0.1]) and np.allclose(one[1], [[0.1]])
+    assert np.allclose(sgd(loss_grad, x0, num_iters=1, step_size=0.5)[0], [0.1, -0.2])
+    assert np.allclose(rmsprop(loss_grad, x0, num_iters=1, step_size=0.1)[1],
+                       [[0.1 / np.sqrt(0.9 + 0.1)]])
+    # and they converge
+    assert np.allclose(adam(loss_grad, x0, num_iters=300, step_size=0.05)[0], target[0], atol=1e-2)
