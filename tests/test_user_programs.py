@@ -258,3 +258,25 @@ def test_autograd_misc_flatten_and_optimizers():
                        [[0.1 / np.sqrt(0.9 + 0.1)]])
     # and they converge
     assert np.allclose(adam(loss_grad, x0, num_iters=300, step_size=0.05)[0], target[0], atol=1e-2)
+
+
+def test_odeint_adjoint_gradients():
+    # autograd's examples/ode_net.py: odeint(func, y0, t, (params,)) inside a loss
+    from riesz.scipy.integrate import odeint
+    rng = np.random.default_rng(3)
+    params = {"W": rng.standard_normal((2, 4)) * 0.5, "V": rng.standard_normal((4, 2)) * 0.5}
+    y0, t = rng.standard_normal(2), np.linspace(0.0, 1.0, 4)
+
+    def dynamics(y, time, params):
+        return np.tanh(y @ params["W"]) @ params["V"] - 0.1 * time * y
+
+    def loss(y0, t, params):
+        ys = odeint(dynamics, y0, t, (params,), rtol=1e-10, atol=1e-10)
+        return np.sum(ys ** 2 * np.arange(1.0, 5.0)[:, None])
+
+    check_grads(loss, (y0, t, params), order=1, modes=("rev",))
+    # dy/dt = −k y: y(1) = e^{−k} y0, so ∂/∂k Σ y(1) = −e^{−k} Σ y0
+    g = riesz.grad(lambda k: np.sum(odeint(lambda y, t, k: -k * y, y0, t, (k,))[-1]))(0.7)
+    assert np.isclose(g, -np.exp(-0.7) * np.sum(y0), rtol=1e-6)
+    with pytest.raises(TypeError, match="reverse-mode rule only"):
+        riesz.jvp(lambda y0: odeint(lambda y, t: -y, y0, t), (y0,), (y0,))

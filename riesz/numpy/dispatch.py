@@ -176,7 +176,8 @@ def _array(self, dtype=None, copy=None):
             f"riesz.scipy instead (riesz.scipy.special: logsumexp, softmax, log_softmax, "
             f"betaln, multigammaln; riesz.scipy.stats: norm, multivariate_normal, t, gamma, "
             f"beta, chi2, poisson, dirichlet; riesz.scipy.linalg: solve_triangular, cholesky, "
-            f"cho_factor, cho_solve, expm), or write the formula with NumPy functions")
+            f"cho_factor, cho_solve, expm; riesz.scipy.integrate: odeint), or write the formula "
+            f"with NumPy functions")
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
         "an assignment into an ndarray) would drop its derivative. To build an array from "

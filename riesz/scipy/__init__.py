@@ -10,9 +10,10 @@ SciPy's values (on plain arrays too)::
     from riesz.scipy.special import logsumexp
     from riesz.scipy.stats import norm, multivariate_normal
     from riesz.scipy.linalg import cho_factor, cho_solve, solve_triangular, expm
+    from riesz.scipy.integrate import odeint
 
 Needs SciPy (an optional extra), like ``riesz.rules.special``.
 """
-from . import linalg, special, stats  # noqa: F401
+from . import integrate, linalg, special, stats  # noqa: F401
 
-__all__ = ["linalg", "special", "stats"]
+__all__ = ["integrate", "linalg", "special", "stats"]
