@@ -280,3 +280,25 @@ def test_odeint_adjoint_gradients():
     assert np.isclose(g, -np.exp(-0.7) * np.sum(y0), rtol=1e-6)
     with pytest.raises(TypeError, match="reverse-mode rule only"):
         riesz.jvp(lambda y0: odeint(lambda y, t: -y, y0, t), (y0,), (y0,))
+
+
+def test_convolution_with_sliding_window_view():
+    # a NumPy CNN: patches = sliding_window_view(x, (kh, kw), axis=(2, 3)), then einsum
+    from numpy.lib.stride_tricks import sliding_window_view
+    x, w = RNG.standard_normal((2, 3, 6, 5)), RNG.standard_normal((4, 3, 3, 2))
+
+    def conv(x, w):
+        patches = sliding_window_view(x, (3, 2), axis=(2, 3))      # (n, c, 4, 4, 3, 2)
+        return np.einsum("nchwij,kcij->nkhw", patches, w)
+
+    expected = np.zeros((2, 4, 4, 4))
+    for i in range(3):
+        for j in range(2):
+            expected += np.einsum("nchw,kc->nkhw", x[:, :, i:i + 4, j:j + 4], w[:, :, i, j])
+    assert np.allclose(conv(x, w), expected)
+    assert np.allclose(riesz.jvp(lambda x: conv(x, w), (x,), (x,))[0], expected)
+    check_grads(lambda x, w: np.sum(conv(x, w) ** 2), (x, w))
+    v = RNG.standard_normal(7)
+    # every entry of v lies in min(i + 1, 3, 7 − i) windows of width 3
+    counts = riesz.grad(lambda v: np.sum(sliding_window_view(v, 3)))(v)
+    assert np.array_equal(counts, [1, 2, 3, 3, 3, 2, 1])

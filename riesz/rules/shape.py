@@ -552,6 +552,39 @@ def select(condlist, choicelist, default=0):
     return out if shape_of(out) == shape else broadcast_to(out, shape=shape)
 
 
+@implements(np.lib.stride_tricks.sliding_window_view)
+def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+    """``numpy.lib.stride_tricks.sliding_window_view``: every window of ``window_shape``
+    along ``axis`` (default: all axes), the window axes appended at the end. A gather:
+    out[..., i, ..., j] = x[..., i + j, ...], so the transpose adds each entry's cotangent
+    over every window that holds it (a convolution written this way differentiates)."""
+    if writeable:
+        raise ValueError("sliding_window_view(writeable=True) on a traced value: the windows "
+                         "are a gather, not a view, so writes would not reach x")
+    shape = shape_of(x)
+    windows = (window_shape,) if np.ndim(window_shape) == 0 else tuple(window_shape)
+    axes = tuple(range(len(shape))) if axis is None else (
+        (axis,) if np.ndim(axis) == 0 else tuple(axis))
+    if len(windows) != len(axes):
+        raise ValueError(f"sliding_window_view: {len(windows)} window sizes for "
+                         f"{len(axes)} axes; give one size per axis")
+    axes = tuple(a % len(shape) for a in axes)
+    lengths = list(shape)
+    for a, w in zip(axes, windows):
+        if not 0 <= w <= lengths[a]:
+            raise ValueError("window shape cannot be larger than input array shape")
+        lengths[a] -= w - 1
+    out_ndim = len(shape) + len(windows)
+
+    def placed(values, dim):        # a 1-D range laid along output axis ``dim``
+        return np.reshape(values, [-1 if d == dim else 1 for d in range(out_ndim)])
+
+    index = [placed(np.arange(n), d) for d, n in enumerate(lengths)]
+    for k, (a, w) in enumerate(zip(axes, windows)):
+        index[a] = index[a] + placed(np.arange(w), len(shape) + k)
+    return x[tuple(index)]
+
+
 @implements(np.piecewise)
 def piecewise(x, condlist, funclist, *args, **kw):
     """``numpy.piecewise``: each function of ``funclist`` (or constant) evaluated on the
