@@ -302,3 +302,16 @@ def test_convolution_with_sliding_window_view():
     # every entry of v lies in min(i + 1, 3, 7 − i) windows of width 3
     counts = riesz.grad(lambda v: np.sum(sliding_window_view(v, 3)))(v)
     assert np.array_equal(counts, [1, 2, 3, 3, 3, 2, 1])
+
+
+def test_check_grads_curried_as_in_autograd():
+    # autograd's tests: check_grads(fun, modes=["rev"], order=1)(*args)
+    check_grads(lambda a, b: np.sum(np.sin(a) * b), modes=["rev"], order=1)(1.0, np.ones(3))
+
+    @riesz.custom_vjp
+    def wrong(x):
+        return np.sin(x)
+
+    wrong.defvjp(lambda x: (np.sin(x), x), lambda x, g: (g * x,))   # should be cos x
+    with pytest.raises(AssertionError, match="reverse mode, order 1"):
+        check_grads(wrong, modes=["rev"], order=1)(0.7)
