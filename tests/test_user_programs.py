@@ -315,3 +315,23 @@ def test_check_grads_curried_as_in_autograd():
     wrong.defvjp(lambda x: (np.sin(x), x), lambda x, g: (g * x,))   # should be cos x
     with pytest.raises(AssertionError, match="reverse mode, order 1"):
         check_grads(wrong, modes=["rev"], order=1)(0.7)
+
+
+def test_stats_cdfs_and_incomplete_gamma_beta():
+    x, pos, unit = np.array([-1.3, -0.2, 0.4, 2.1]), np.array([0.3, 1.2, 2.5]), np.array([0.2, 0.9])
+    cases = [(rstats.t.cdf, scipy_stats.t.cdf, scipy_stats.t.pdf, (x, 3.5, 0.1, 1.3)),
+             (rstats.gamma.cdf, scipy_stats.gamma.cdf, scipy_stats.gamma.pdf, (pos, 2.5, 0.0, 1.5)),
+             (rstats.beta.cdf, scipy_stats.beta.cdf, scipy_stats.beta.pdf, (unit, 2.0, 3.5)),
+             (rstats.chi2.cdf, scipy_stats.chi2.cdf, scipy_stats.chi2.pdf, (pos, 3.0))]
+    for ours, theirs, density, (v, *params) in cases:
+        assert np.allclose(ours(v, *params), theirs(v, *params)), ours
+        # the derivative of a CDF is the density
+        assert np.allclose(riesz.elementwise_grad(lambda v: ours(v, *params))(v), density(v, *params))
+    check_grads(lambda x, loc, scale: rstats.t.cdf(x, 3.5, loc, scale), (x, 0.1, 1.3))
+    k = np.array([0.0, 1.0, 3.0])
+    assert np.allclose(rstats.poisson.cdf(k, 2.5), scipy_stats.poisson.cdf(k, 2.5))
+    # ∂/∂μ P(N ≤ k) = −pmf(k; μ)
+    assert np.allclose(riesz.elementwise_grad(lambda mu: rstats.poisson.cdf(k, mu))(np.full(3, 2.5)),
+                       -scipy_stats.poisson.pmf(k, 2.5))
+    with pytest.raises(riesz.NoRuleError, match="gammainc has a derivative in its last argument"):
+        riesz.grad(lambda a: rspecial.gammainc(a, 1.0))(2.0)

@@ -16,8 +16,8 @@ import math
 import numpy as np
 from scipy import special
 
-from ..core import Tracer, bind, full_lower
-from ..numpy.dispatch import implements
+from ..core import NoRuleError, Tracer, bind, full_lower
+from ..numpy.dispatch import implements, implements_constant
 from ..source import register_import_path
 from .define import defprim, defunary, defbinary
 from .elementwise import _ufunc, exp, log, log1p, where
@@ -121,6 +121,36 @@ log_expit = defunary("log_expit", special.log_expit, lambda ans, x: expit(-x),
 # the entropy term −x log x: derivative −(1 + log x), +∞ at 0
 entr = defunary("entr", special.entr, lambda ans, x: -(1.0 + log(x)))
 
+# ------------------------------------------------------------ incomplete gamma and beta
+
+# Derivatives in x only: in the shape parameters they need series SciPy does not offer, so
+# differentiating with respect to those raises NoRuleError.
+
+
+def _in_x_only(name, function, density):
+    """A regularized incomplete integral whose derivative in its last argument x is
+    ``density(*params, x)``; no rule for the parameters before it."""
+    def no_rule(*_, **__):
+        raise NoRuleError(f"scipy.special.{name} has a derivative in its last argument x only, "
+                          f"not in the shape parameters; pass those as constants")
+    no_rules = [no_rule] * (function.nin - 1)
+    return defprim(name, function, broadcasting=True,
+                   jvp=no_rules + [lambda t, ans, *args: t * density(*args)],
+                   vjp=no_rules + [lambda g, ans, *args: g * density(*args)])
+
+
+def _gamma_density(a, x):
+    """x^{a−1} e^{−x} / Γ(a), the derivative of the lower regularized gamma P(a, x)."""
+    return exp(xlogy(a - 1.0, x) - x - gammaln(a))
+
+
+# P(a, x) = γ(a, x)/Γ(a) and Q = 1 − P: ∂ₓP = x^{a−1} e^{−x}/Γ(a) = −∂ₓQ
+gammainc = _in_x_only("gammainc", special.gammainc, _gamma_density)
+gammaincc = _in_x_only("gammaincc", special.gammaincc, lambda a, x: -_gamma_density(a, x))
+# I_x(a, b): ∂ₓ = x^{a−1} (1 − x)^{b−1} / B(a, b)
+betainc = _in_x_only("betainc", special.betainc, lambda a, b, x: exp(
+    xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x) - (gammaln(a) + gammaln(b) - gammaln(a + b))))
+
 # ------------------------------------------------------------ Bessel functions of x
 
 # J₀' = −J₁, Y₀' = −Y₁; J₁' = J₀ − J₁/x and Y₁' = Y₀ − Y₁/x (J₁'(0) = ½)
@@ -172,8 +202,11 @@ ive = _of_order("ive", special.ive,
 yn = _of_order("yn", special.yn,
                lambda ans, x, v: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)))
 
+# the sign of Γ(x): piecewise constant
+implements_constant(special.gammasgn)
+
 for _prim in [erf, erfc, erfinv, ndtr, log_ndtr, expit, logit, digamma, gammaln, i0, i1,
               xlogy, xlog1py, gamma, rgamma, beta, erfcinv, ndtri, log_expit, entr, j0, j1, y0,
-              y1]:
+              y1, gammainc, gammaincc, betainc]:
     _ufunc(_prim, _prim.impl, "scipy.special")
     register_import_path(_prim.impl, "scipy.special")

@@ -2,9 +2,10 @@
 ``betaln``, ``multigammaln`` written with riesz's primitives, and SciPy's ufuncs that have derivative
 rules (:mod:`riesz.rules.special`), re-exported so that one import serves both."""
 import numpy as np
-from scipy.special import (beta, digamma, entr, erf, erfc, erfcinv, erfinv, expit, gamma,
-                           gammaln, i0, i1, iv, ive, j0, j1, jn, jv, log_expit, log_ndtr, logit,
-                           ndtr, ndtri, psi, rgamma, xlog1py, xlogy, y0, y1, yn, yv)
+from scipy.special import (beta, betainc, digamma, entr, erf, erfc, erfcinv, erfinv, expit,
+                           gamma, gammainc, gammaincc, gammaln, gammasgn, i0, i1, iv, ive, j0, j1,
+                           jn, jv, log_expit, log_ndtr, logit, ndtr, ndtri, psi, rgamma, xlog1py,
+                           xlogy, y0, y1, yn, yv)
 
 from ..rules import softmax as _softmax_rules
 from ..rules.define import shape_of
@@ -13,8 +14,8 @@ from ..rules.reductions import normalize_axis
 from ..rules.special import polygamma
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "betaln", "multigammaln", "polygamma",
-           "beta", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit", "gamma",
-           "gammaln", "i0", "i1", "iv", "ive", "j0", "j1", "jn", "jv", "log_expit", "log_ndtr",
+           "beta", "betainc", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit",
+           "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i1", "iv", "ive", "j0", "j1", "jn", "jv", "log_expit", "log_ndtr",
            "logit", "ndtr", "ndtri", "psi", "rgamma", "xlog1py", "xlogy", "y0", "y1", "yn", "yv"]
 
 

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .special import betaln, gammaln, log_ndtr, ndtr, xlogy
+from .special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
 
 __all__ = ["norm", "multivariate_normal", "t", "gamma", "beta", "chi2", "poisson", "dirichlet"]
 
@@ -120,9 +120,32 @@ def _dirichlet_logpdf(x, alpha):
             - np.sum(gammaln(alpha), axis=-1))
 
 
-t = _with_exp("logpdf", _t_logpdf)
-gamma = _with_exp("logpdf", _gamma_logpdf)
-beta = _with_exp("logpdf", _beta_logpdf)
-chi2 = _with_exp("logpdf", _chi2_logpdf)
-poisson = _with_exp("logpmf", _poisson_logpmf)
+def _t_cdf(x, df, loc=0.0, scale=1.0):
+    """½ I_{ν/(ν+z²)}(ν/2, ½) below the mean and 1 minus that above, z = (x − loc)/scale."""
+    z = (x - loc) / scale
+    tail = 0.5 * betainc(0.5 * df, 0.5, df / (df + z * z))
+    return np.where(z < 0, tail, 1.0 - tail)
+
+
+def _gamma_cdf(x, a, loc=0.0, scale=1.0):
+    """P(a, z), the regularized lower incomplete gamma function, z = (x − loc)/scale."""
+    return gammainc(a, (x - loc) / scale)
+
+
+def _beta_cdf(x, a, b, loc=0.0, scale=1.0):
+    """I_z(a, b), the regularized incomplete beta function, z = (x − loc)/scale."""
+    return betainc(a, b, (x - loc) / scale)
+
+
+def _poisson_cdf(k, mu, loc=0):
+    """Q(⌊k − loc⌋ + 1, μ), the upper regularized gamma function (differentiable in μ)."""
+    return gammaincc(np.floor(k - loc) + 1.0, mu)
+
+
+t = _with_exp("logpdf", _t_logpdf, cdf=_t_cdf)
+gamma = _with_exp("logpdf", _gamma_logpdf, cdf=_gamma_cdf)
+beta = _with_exp("logpdf", _beta_logpdf, cdf=_beta_cdf)
+chi2 = _with_exp("logpdf", _chi2_logpdf,
+                 cdf=lambda x, df, loc=0.0, scale=1.0: _gamma_cdf(x, 0.5 * df, loc, 2.0 * scale))
+poisson = _with_exp("logpmf", _poisson_logpmf, cdf=_poisson_cdf)
 dirichlet = _with_exp("logpdf", _dirichlet_logpdf)

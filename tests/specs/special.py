@@ -52,5 +52,9 @@ SPECS = {} if special is None else {
     "yn": unary(lambda x: special.yn(2, x), "positive"),
     "iv": unary(lambda x: special.iv(1, x)) + unary(lambda x: special.iv(0.5, x), "positive"),
     "ive": unary(lambda x: special.ive(1, x)) + unary(lambda x: special.ive(0.5, x), "positive"),
+    # in x only (the shape parameters have no rule)
+    "gammainc": unary(lambda x: special.gammainc(2.5, x), "positive"),
+    "gammaincc": unary(lambda x: special.gammaincc(np.array([0.7, 2.0, 3.5, 1.0]), x), "positive"),
+    "betainc": unary(lambda x: special.betainc(2.0, 3.5, 0.5 + 0.5 * x), "unit"),
     "expm": [Case(expm, [(3, 3)]), Case(expm, [(2, 3, 3)])],
 }
