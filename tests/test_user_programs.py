@@ -335,3 +335,11 @@ def test_stats_cdfs_and_incomplete_gamma_beta():
                        -scipy_stats.poisson.pmf(k, 2.5))
     with pytest.raises(riesz.NoRuleError, match="gammainc has a derivative in its last argument"):
         riesz.grad(lambda a: rspecial.gammainc(a, 1.0))(2.0)
+
+
+def test_tolist_and_indexing_a_python_float_argument():
+    # sum(x.tolist()) keeps the derivative; x[()] of an argument given as 3.0 indexes
+    assert np.array_equal(riesz.grad(lambda x: sum(sum(row) for row in x.tolist()) ** 2)(
+        np.ones((2, 3))), np.full((2, 3), 12.0))
+    assert riesz.grad(lambda x: x[()] * x[None][0])(3.0) == 6.0
+    assert riesz.grad(lambda x: x.tolist() ** 3)(2.0) == 12.0

@@ -232,6 +232,12 @@ def _item(self, *args):
                     "(x[()] or x[i]) to keep a traced scalar")
 
 
+def _tolist(self):
+    """x.tolist(): nested lists of traced 0-d values (``sum(x.tolist())`` keeps the
+    derivative), as NumPy gives nested lists of Python scalars."""
+    return [_tolist(row) for row in self] if self.shape else self
+
+
 def _int(self):
     return int(full_lower(self))   # integers carry no derivative
 
@@ -330,7 +336,7 @@ def _install():
     T.__divmod__ = lambda self, other: _handler(np.divmod)(self, other)
     T.__rdivmod__ = lambda self, other: _handler(np.divmod)(other, self)
     T.item = _item
-    T.tolist = _item
+    T.tolist = _tolist
 
     T.shape = property(lambda self: np.shape(self.primal) if not hasattr(self.primal, "shape")
                        else self.primal.shape)
