@@ -73,7 +73,10 @@ def test_scipy_stats_densities_match_scipy_and_differentiate():
 
 
 def test_gaussian_process_marginal_likelihood_with_multivariate_normal():
-    # autograd's examples/gaussian_process.py: mvn.logpdf(y, prior_mean, cov_y_y)
+    # autograd's examples/gaussian_process.py:
+    # `import autograd.scipy.stats.multivariate_normal as mvn`; mvn.logpdf(y, prior_mean, cov_y_y)
+    import riesz.scipy.stats.multivariate_normal as mvn_module
+    assert mvn_module is rstats.multivariate_normal
     A, mean, X = RNG.standard_normal((3, 3)), RNG.standard_normal(3), RNG.standard_normal((6, 3))
     cov = A @ A.T + np.eye(3)
     mvn = rstats.multivariate_normal

@@ -1,63 +1,60 @@
-"""``scipy.stats`` densities on traced values, as ``autograd.scipy.stats`` and
-``jax.scipy.stats`` offer them: ``norm``, ``multivariate_normal``, ``t``, ``gamma``,
-``beta``, ``chi2``, ``poisson``, ``dirichlet``, each a namespace of functions with
-SciPy's argument names (``norm.logpdf(x, loc=0, scale=1)``).
-
-Each log density is its formula in riesz's operations, so it differentiates in every
-argument (x and the parameters) to any order; the densities are their exponentials.
+"""The formulas behind :mod:`riesz.scipy.stats`: each log density written in riesz's
+operations, so it differentiates in every argument (x and the parameters) to any order.
+The distribution modules (``norm``, ``t``, ...) pick them up under SciPy's names.
 """
 import math
-from types import SimpleNamespace
 
 import numpy as np
 
-from .special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
+from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
 
-__all__ = ["norm", "multivariate_normal", "t", "gamma", "beta", "chi2", "poisson", "dirichlet"]
 
 LOG_2PI = math.log(2.0 * math.pi)
 
 
-def _with_exp(name, logdensity, **others):
-    """A namespace holding ``logdensity`` as ``name`` (logpdf, logpmf) and its exponential
-    under the name without the ``log`` prefix (pdf, pmf)."""
+def exp_of(logdensity, name):
+    """The density exp(``logdensity``), named ``name`` (pdf, pmf)."""
     def density(*args, **kwargs):
         return np.exp(logdensity(*args, **kwargs))
 
-    density.__doc__ = f"exp({name}): the density itself."
-    return SimpleNamespace(**{name: logdensity, name[3:]: density}, **others)
+    density.__name__ = name
+    density.__doc__ = f"exp(log{name}): the density itself."
+    return density
 
 
 # ------------------------------------------------------------ normal
 
-def _norm_logpdf(x, loc=0.0, scale=1.0):
+def norm_logpdf(x, loc=0.0, scale=1.0):
     """log N(x; loc, scale²) = −z²/2 − log scale − log(2π)/2, z = (x − loc)/scale."""
     z = (x - loc) / scale
     return -0.5 * (z * z) - np.log(scale) - 0.5 * LOG_2PI
 
 
-def _norm_cdf(x, loc=0.0, scale=1.0):
+def norm_cdf(x, loc=0.0, scale=1.0):
     """Φ((x − loc)/scale)."""
     return ndtr((x - loc) / scale)
 
 
-def _norm_logcdf(x, loc=0.0, scale=1.0):
+def norm_logcdf(x, loc=0.0, scale=1.0):
     """log Φ((x − loc)/scale), accurate far in the left tail."""
     return log_ndtr((x - loc) / scale)
 
 
-def _norm_sf(x, loc=0.0, scale=1.0):
+def norm_sf(x, loc=0.0, scale=1.0):
     """1 − Φ((x − loc)/scale) = Φ((loc − x)/scale)."""
     return ndtr((loc - x) / scale)
 
 
-norm = _with_exp("logpdf", _norm_logpdf, cdf=_norm_cdf, logcdf=_norm_logcdf, sf=_norm_sf,
-                 logsf=lambda x, loc=0.0, scale=1.0: log_ndtr((loc - x) / scale))
+def norm_logsf(x, loc=0.0, scale=1.0):
+    """log(1 − Φ((x − loc)/scale)), accurate far in the right tail."""
+    return log_ndtr((loc - x) / scale)
+
+
 
 
 # ------------------------------------------------------------ multivariate normal
 
-def _mvn_logpdf(x, mean=None, cov=1.0):
+def mvn_logpdf(x, mean=None, cov=1.0):
     """log N(x; mean, Σ) = −½ ‖L⁻¹(x − mean)‖² − Σᵢ log Lᵢᵢ − (d/2) log 2π with Σ = L Lᵀ
     (Cholesky); ``x`` is (..., d) and gives one value per leading index, as in SciPy.
     ``cov`` may be a scalar (σ² I), a vector (a diagonal) or a d×d matrix."""
@@ -73,79 +70,74 @@ def _mvn_logpdf(x, mean=None, cov=1.0):
     return -0.5 * quad - np.sum(np.log(np.diagonal(L))) - 0.5 * d * LOG_2PI
 
 
-def _mvn_entropy(mean=None, cov=1.0):
+def mvn_entropy(mean=None, cov=1.0):
     """½ log det(2πe Σ) of a d×d ``cov``."""
     d = np.shape(cov)[-1]
     return 0.5 * np.linalg.slogdet(cov)[1] + 0.5 * d * (1.0 + LOG_2PI)
 
 
-multivariate_normal = _with_exp("logpdf", _mvn_logpdf, entropy=_mvn_entropy)
 
 
 # ------------------------------------------------------------ Student's t, gamma, beta, chi²
 
-def _t_logpdf(x, df, loc=0.0, scale=1.0):
+def t_logpdf(x, df, loc=0.0, scale=1.0):
     """log Γ((ν+1)/2) − log Γ(ν/2) − ½ log(νπ) − log scale − (ν+1)/2 · log(1 + z²/ν)."""
     z = (x - loc) / scale
     return (gammaln(0.5 * (df + 1.0)) - gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
             - np.log(scale) - 0.5 * (df + 1.0) * np.log1p(z * z / df))
 
 
-def _gamma_logpdf(x, a, loc=0.0, scale=1.0):
+def gamma_logpdf(x, a, loc=0.0, scale=1.0):
     """(a − 1) log z − z − log Γ(a) − log scale, z = (x − loc)/scale."""
     z = (x - loc) / scale
     return xlogy(a - 1.0, z) - z - gammaln(a) - np.log(scale)
 
 
-def _beta_logpdf(x, a, b, loc=0.0, scale=1.0):
+def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
     """(a − 1) log z + (b − 1) log(1 − z) − log B(a, b) − log scale, z = (x − loc)/scale."""
     z = (x - loc) / scale
     return xlogy(a - 1.0, z) + xlogy(b - 1.0, 1.0 - z) - betaln(a, b) - np.log(scale)
 
 
-def _chi2_logpdf(x, df, loc=0.0, scale=1.0):
+def chi2_logpdf(x, df, loc=0.0, scale=1.0):
     """The gamma density with shape df/2 and scale 2."""
-    return _gamma_logpdf(x, 0.5 * df, loc, 2.0 * scale)
+    return gamma_logpdf(x, 0.5 * df, loc, 2.0 * scale)
 
 
-def _poisson_logpmf(k, mu, loc=0):
+def poisson_logpmf(k, mu, loc=0):
     """k log μ − μ − log k! at k − loc."""
     k = k - loc
     return xlogy(k, mu) - mu - gammaln(k + 1.0)
 
 
-def _dirichlet_logpdf(x, alpha):
+def dirichlet_logpdf(x, alpha):
     """Σ (αᵢ − 1) log xᵢ + log Γ(Σ αᵢ) − Σ log Γ(αᵢ), over the last axis."""
     return (np.sum(xlogy(alpha - 1.0, x), axis=-1) + gammaln(np.sum(alpha, axis=-1))
             - np.sum(gammaln(alpha), axis=-1))
 
 
-def _t_cdf(x, df, loc=0.0, scale=1.0):
+def t_cdf(x, df, loc=0.0, scale=1.0):
     """½ I_{ν/(ν+z²)}(ν/2, ½) below the mean and 1 minus that above, z = (x − loc)/scale."""
     z = (x - loc) / scale
     tail = 0.5 * betainc(0.5 * df, 0.5, df / (df + z * z))
     return np.where(z < 0, tail, 1.0 - tail)
 
 
-def _gamma_cdf(x, a, loc=0.0, scale=1.0):
+def gamma_cdf(x, a, loc=0.0, scale=1.0):
     """P(a, z), the regularized lower incomplete gamma function, z = (x − loc)/scale."""
     return gammainc(a, (x - loc) / scale)
 
 
-def _beta_cdf(x, a, b, loc=0.0, scale=1.0):
+def beta_cdf(x, a, b, loc=0.0, scale=1.0):
     """I_z(a, b), the regularized incomplete beta function, z = (x − loc)/scale."""
     return betainc(a, b, (x - loc) / scale)
 
 
-def _poisson_cdf(k, mu, loc=0):
+def chi2_cdf(x, df, loc=0.0, scale=1.0):
+    """The gamma CDF with shape df/2 and scale 2."""
+    return gamma_cdf(x, 0.5 * df, loc, 2.0 * scale)
+
+
+def poisson_cdf(k, mu, loc=0):
     """Q(⌊k − loc⌋ + 1, μ), the upper regularized gamma function (differentiable in μ)."""
     return gammaincc(np.floor(k - loc) + 1.0, mu)
-
-
-t = _with_exp("logpdf", _t_logpdf, cdf=_t_cdf)
-gamma = _with_exp("logpdf", _gamma_logpdf, cdf=_gamma_cdf)
-beta = _with_exp("logpdf", _beta_logpdf, cdf=_beta_cdf)
-chi2 = _with_exp("logpdf", _chi2_logpdf,
-                 cdf=lambda x, df, loc=0.0, scale=1.0: _gamma_cdf(x, 0.5 * df, loc, 2.0 * scale))
-poisson = _with_exp("logpmf", _poisson_logpmf, cdf=_poisson_cdf)
-dirichlet = _with_exp("logpdf", _dirichlet_logpdf)
