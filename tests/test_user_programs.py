@@ -346,3 +346,25 @@ def test_tolist_and_indexing_a_python_float_argument():
         np.ones((2, 3))), np.full((2, 3), 12.0))
     assert riesz.grad(lambda x: x[()] * x[None][0])(3.0) == 6.0
     assert riesz.grad(lambda x: x.tolist() ** 3)(2.0) == 12.0
+
+
+def test_interp_stages_under_jit():
+    # a lookup-table model y = interp(x, knots, values), trained with a jitted gradient
+    knots, values = np.array([0.0, 1.0, 2.5, 4.0]), np.array([1.0, 3.0, 2.0, 0.0])
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 3.0, 5.0])
+
+    def loss(values, knots, x):
+        return np.sum(np.interp(x, knots, values) ** 2)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")      # no fallback to eager execution
+        g = riesz.jit(riesz.grad(loss))(values, knots, x)
+    y = np.interp(x, knots, values)
+    # ∂/∂values: each x spreads 2y over its segment's end points with weights (1 − w, w)
+    expected = np.zeros(4)
+    for xi, yi in zip(x, y):
+        k = min(max(np.searchsorted(knots, xi, side="right") - 1, 0), 2)
+        w = np.clip((xi - knots[k]) / (knots[k + 1] - knots[k]), 0.0, 1.0)
+        expected[k] += 2 * yi * (1 - w)
+        expected[k + 1] += 2 * yi * w
+    assert np.allclose(g, expected)
