@@ -368,3 +368,31 @@ def test_interp_stages_under_jit():
         expected[k] += 2 * yi * (1 - w)
         expected[k + 1] += 2 * yi * w
     assert np.allclose(g, expected)
+
+
+def test_linear_map_as_scipy_linear_operator():
+    # Newton-CG: solve H p = g with scipy's cg on the Hessian as a linear map, never formed
+    from scipy.sparse.linalg import aslinearoperator, cg
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((5, 5))
+    S = A @ A.T + 5 * np.eye(5)
+
+    def loss(x):
+        return np.sum(np.log(np.cosh(S @ x))) + 0.5 * x @ x
+
+    x = rng.standard_normal(5)
+    g = riesz.grad(loss)(x)
+    _, H = riesz.linearize(riesz.grad(loss), x)
+    step, info = cg(H, g, rtol=1e-12)
+    assert info == 0 and np.allclose(riesz.hessian(loss)(x) @ step, g)
+    # a map between pytrees flattens leaf by leaf; rmatvec is the adjoint
+    _, J = riesz.linearize(lambda p: {"a": np.tanh(p["w"] @ x), "b": p["v"] ** 2},
+                           {"w": A[:3], "v": np.ones(2)})
+    op = aslinearoperator(J)
+    assert op.shape == (5, 17)
+    v, w = rng.standard_normal(17), rng.standard_normal(5)
+    assert np.isclose(w @ op.matvec(v), op.rmatvec(w) @ v)
+    _, F = riesz.linearize(np.fft.fft, np.ones(4, complex))
+    v, w = rng.standard_normal(4) + 1j * rng.standard_normal(4), rng.standard_normal(4) + 0j
+    assert np.allclose(F.matvec(v), np.fft.fft(v))
+    assert np.isclose(np.vdot(w, F.matvec(v)), np.vdot(F.rmatvec(w), v))
