@@ -396,3 +396,51 @@ def test_linear_map_as_scipy_linear_operator():
     v, w = rng.standard_normal(4) + 1j * rng.standard_normal(4), rng.standard_normal(4) + 0j
     assert np.allclose(F.matvec(v), np.fft.fft(v))
     assert np.isclose(np.vdot(w, F.matvec(v)), np.vdot(F.rmatvec(w), v))
+
+
+def test_autograd_extend_primitive_with_defvjp_and_defjvp():
+    # autograd's examples/define_gradient.py, with `from riesz.extend import primitive, defvjp`
+    from riesz.extend import defjvp, defvjp, primitive
+
+    @primitive
+    def logsumexp(x):
+        max_x = np.max(x)
+        return max_x + np.log(np.sum(np.exp(x - max_x)))
+
+    calls = []
+
+    def logsumexp_vjp(ans, x):
+        calls.append("vjp")
+        return lambda g: g * np.exp(x - ans)
+
+    defvjp(logsumexp, logsumexp_vjp)
+    x = np.array([1.0, 2.0, 3.0])
+    assert np.allclose(riesz.grad(logsumexp)(x), np.exp(x) / np.sum(np.exp(x))) and calls
+    check_grads(lambda y: logsumexp(y ** 2), modes=["rev"])(x)
+
+    @primitive
+    def scaled_sin(x, y, scale=2.0):
+        return x * np.sin(y) * scale
+
+    defvjp(scaled_sin, lambda ans, x, y, scale: lambda g: g * np.sin(y) * scale)
+    assert np.isclose(riesz.grad(lambda x: scaled_sin(x, 0.5, scale=3.0))(1.0), 3 * np.sin(0.5))
+    # y has no rule: its derivative comes from differentiating the implementation
+    assert np.isclose(riesz.grad(lambda y: scaled_sin(1.0, y, scale=3.0))(0.5), 3 * np.cos(0.5))
+
+    @primitive
+    def cube(x):
+        return x ** 3
+
+    defjvp(cube, lambda g, ans, x: 3 * x ** 2 * g)
+    assert riesz.jvp(cube, (2.0,), (1.0,))[1] == 12.0 and riesz.grad(cube)(2.0) == 12.0
+    assert riesz.grad(riesz.grad(cube))(2.0) == 12.0
+
+
+def test_numpy_python_functions_name_the_fix():
+    # np.full(shape, v) converts v inside NumPy: the message names np.full and the rewrite
+    with pytest.raises(TypeError, match=r"numpy\.full .*np\.broadcast_to\(v, shape\)"):
+        riesz.grad(lambda m: np.sum(np.full(3, m)))(1.0)
+    # a conversion in the user's own function, called from scipy.optimize, is not SciPy's
+    from scipy.optimize import minimize
+    with pytest.raises(TypeError, match="^converting a traced value"):
+        minimize(lambda x: riesz.grad(lambda y: np.sum(np.asarray(y) ** 2))(x)[0], np.ones(2))

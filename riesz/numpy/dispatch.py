@@ -168,16 +168,11 @@ def _array(self, dtype=None, copy=None):
     if dtype is not None and np.dtype(dtype).kind in "iub" and not isinstance(value, Tracer):
         # np.int64(x), np.asarray(x, dtype=int): integers carry no derivative to drop
         return np.asarray(value).astype(dtype)
-    scipy_function = _calling_scipy_function()
-    if scipy_function is not None:
-        raise TypeError(
-            f"{scipy_function} converts its arguments to NumPy arrays (np.asarray), which would "
-            f"drop the derivative of a traced value. Import the differentiable version from "
-            f"riesz.scipy instead (riesz.scipy.special: logsumexp, softmax, log_softmax, "
-            f"betaln, multigammaln; riesz.scipy.stats: norm, multivariate_normal, t, gamma, "
-            f"beta, chi2, poisson, dirichlet; riesz.scipy.linalg: solve_triangular, cholesky, "
-            f"cho_factor, cho_solve, expm; riesz.scipy.integrate: odeint), or write the formula "
-            f"with NumPy functions")
+    library_function = _calling_library_function()
+    if library_function is not None:
+        name, hint = library_function
+        raise TypeError(f"{name} converts its arguments to NumPy arrays (np.asarray), which "
+                        f"would drop the derivative of a traced value; {hint}")
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
         "an assignment into an ndarray) would drop its derivative. To build an array from "
@@ -187,20 +182,44 @@ def _array(self, dtype=None, copy=None):
         "array: y = riesz.numpy.at(y)[idx].set(v)")
 
 
-def _calling_scipy_function():
-    """``scipy.special.logsumexp``, say, when a SciPy Python function (not a ufunc) is on the
-    call stack, converting its argument: the outermost SciPy frame, the one user code called."""
+_SCIPY_HINT = (
+    "import the differentiable version from riesz.scipy instead (riesz.scipy.special: "
+    "logsumexp, softmax, log_softmax, betaln, multigammaln; riesz.scipy.stats: norm, "
+    "multivariate_normal, t, gamma, beta, chi2, poisson, dirichlet; riesz.scipy.linalg: "
+    "solve_triangular, cholesky, cho_factor, cho_solve, expm; riesz.scipy.integrate: odeint), "
+    "or write the formula with NumPy functions")
+# NumPy's Python functions that convert their arguments, and what to write instead
+_NUMPY_HINTS = {
+    "full": "write np.broadcast_to(v, shape) or v * np.ones(shape) for np.full(shape, v)",
+    "vectorize": "write the function with array operations, or loop and np.stack the results",
+    "frompyfunc": "write the function with array operations, or loop and np.stack the results",
+}
+_NUMPY_HINT = ("write it with NumPy operations that riesz differentiates (docs/numpy.md "
+               "lists them): for random draws with traced parameters, transform standard "
+               "noise, mu + sigma * rng.standard_normal(shape)")
+
+
+def _calling_library_function():
+    """``(name, hint)`` when the conversion happens inside a NumPy or SciPy Python function
+    (``scipy.special.logsumexp``, ``np.full``): the library frame that user code called,
+    with what to write instead; None when user code converts a value itself."""
     frame, found = sys._getframe(2), None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if module == "scipy" or module.startswith("scipy."):
-            found = frame
-        frame = frame.f_back
+        root = module.split(".", 1)[0]
+        if root not in ("numpy", "scipy"):
+            break
+        found, frame = frame, frame.f_back
     if found is None:
         return None
     module = found.f_globals["__name__"]
-    public = ".".join(part for part in module.split(".") if not part.startswith("_"))
-    return f"{public}.{getattr(found.f_code, 'co_qualname', found.f_code.co_name)}"   # 3.11+
+    qualname = getattr(found.f_code, "co_qualname", found.f_code.co_name)   # 3.11+
+    head = qualname.split(".", 1)[0]          # the function, or the class of a method
+    if module.startswith("scipy"):
+        public = ".".join(part for part in module.split(".") if not part.startswith("_"))
+        return f"{public}.{qualname}", _SCIPY_HINT
+    public = "numpy" if hasattr(np, head) else module
+    return f"{public}.{qualname}", _NUMPY_HINTS.get(head, _NUMPY_HINT)
 
 
 def _float(self):
