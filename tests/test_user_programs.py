@@ -444,3 +444,16 @@ def test_numpy_python_functions_name_the_fix():
     from scipy.optimize import minimize
     with pytest.raises(TypeError, match="^converting a traced value"):
         minimize(lambda x: riesz.grad(lambda y: np.sum(np.asarray(y) ** 2))(x)[0], np.ones(2))
+
+
+def test_complex_slogdet_sign_is_a_phase():
+    # a complex log-determinant (a quantum/physics program): both outputs differentiate
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    T = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    (sign, logabs), (sign_dot, logabs_dot) = riesz.jvp(lambda A: tuple(np.linalg.slogdet(A)),
+                                                       (A,), (T,))
+    y = np.trace(np.linalg.solve(A, T))            # d log det A = tr(A⁻¹Ȧ)
+    assert np.isclose(logabs_dot, y.real) and np.isclose(sign_dot, sign * 1j * y.imag)
+    check_grads(lambda a, b: np.real(np.linalg.slogdet(a + 1j * b).sign * (1 + 2j))
+                + np.linalg.slogdet(a + 1j * b).logabsdet, (A.real, A.imag))

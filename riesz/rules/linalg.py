@@ -19,7 +19,7 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import constant_function, implements
 from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
-from .elementwise import multiply, where
+from .elementwise import imag, multiply, real, where
 from .indexing import scatter_add
 from .reductions import singular_values, sum_p
 from .shape import broadcast_to, moveaxis, ravel, reshape, transpose
@@ -385,12 +385,29 @@ def _expand2(x):
     return reshape(x, shape=shape_of(x) + (1, 1))
 
 
-# (sign, log|det A|): ∂ log|det A|(Ȧ) = tr(A⁻¹Ȧ); the sign is locally constant (real A)
-slogdet_p = defprim(
-    "slogdet", lambda a: tuple(np.linalg.slogdet(a)), multiple_results=True,
-    jvp=[lambda t, ans, a: (None, _sum_last2(_inv_T("numpy.linalg.slogdet", a) * t))],
-    vjp=[lambda g, ans, a: None if g[1] is None
-         else _expand2(g[1]) * _inv_T("numpy.linalg.slogdet", a)])
+# (sign, log|det A|) with y = tr(A⁻¹Ȧ) = Σ A⁻ᵀ ⊙ Ȧ: ∂ log|det A| = Re y, and the sign
+# (a phase for complex A) turns by ∂ sign = sign · i Im y; for real A it is locally constant.
+# Transpose (JAX's convention: Re's transpose is the identity, Im's is g ↦ −i g): for
+# cotangents (s̄, ℓ̄), Ā = A⁻ᵀ (ℓ̄ − i Re(i sign s̄)).
+def _slogdet_jvp(t, ans, a):
+    y = _sum_last2(_inv_T("numpy.linalg.slogdet", a) * t)
+    if dtype_of(a).kind != "c":
+        return None, y
+    return ans[0] * (1j * imag(y)), real(y)
+
+
+def _slogdet_vjp(g, ans, a):
+    sign_bar, logabs_bar = g
+    if dtype_of(a).kind != "c" and logabs_bar is None:
+        return None
+    y_bar = 0.0 if logabs_bar is None else logabs_bar
+    if dtype_of(a).kind == "c" and sign_bar is not None:
+        y_bar = y_bar - 1j * real(1j * ans[0] * sign_bar)
+    return _expand2(y_bar) * _inv_T("numpy.linalg.slogdet", a)
+
+
+slogdet_p = defprim("slogdet", lambda a: tuple(np.linalg.slogdet(a)), multiple_results=True,
+                    jvp=[_slogdet_jvp], vjp=[_slogdet_vjp])
 
 
 # ------------------------------------------------------------ Cholesky
@@ -632,9 +649,9 @@ def det(a):
 
 @implements(np.linalg.slogdet)
 def slogdet(a):
-    """(sign, log|det A|); the sign has zero derivative (real A)."""
+    """(sign, log|det A|); for real A the sign has zero derivative, for complex A it is a
+    phase that turns with A."""
     _square("numpy.linalg.slogdet", a)
-    _real_only("numpy.linalg.slogdet", a)
     return _result("SlogdetResult", *slogdet_p(a))
 
 

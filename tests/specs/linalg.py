@@ -51,7 +51,11 @@ SPECS = {
             Case(np.linalg.det, [(2, 2, 2)], domain="conditioned")],
     "slogdet": [Case(lambda a: np.linalg.slogdet(a)[1], [(2, 3, 3)], domain="conditioned"),
                 Case(lambda a: np.linalg.slogdet(a).logabsdet * np.linalg.slogdet(a).sign,
-                     [(3, 3)], domain="conditioned")],
+                     [(3, 3)], domain="conditioned"),
+                # a complex matrix (built from two real ones): the sign is a phase that turns
+                Case(lambda a, b: _parts(np.linalg.slogdet(a + 1j * b).sign)
+                     + np.linalg.slogdet(a + 1j * b).logabsdet, [(3, 3), (3, 3)],
+                     domain="conditioned")],
     "cholesky": [Case(np.linalg.cholesky, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.cholesky(a, upper=True), [(2, 3, 3)],
                       domain="spaced_symmetric")],
