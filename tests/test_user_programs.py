@@ -457,3 +457,16 @@ def test_complex_slogdet_sign_is_a_phase():
     assert np.isclose(logabs_dot, y.real) and np.isclose(sign_dot, sign * 1j * y.imag)
     check_grads(lambda a, b: np.real(np.linalg.slogdet(a + 1j * b).sign * (1 + 2j))
                 + np.linalg.slogdet(a + 1j * b).logabsdet, (A.real, A.imag))
+
+
+def test_complex_cholesky_matches_the_hermitian_factorization():
+    rng = np.random.default_rng(8)
+    B = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    A = B @ B.conj().T + np.eye(3)
+    T = rng.standard_normal((3, 3)) + 1j * rng.standard_normal((3, 3))
+    T = T + T.conj().T                         # a Hermitian direction
+    L, L_dot = riesz.jvp(np.linalg.cholesky, (A,), (T,))
+    # differentiate A = L Lᴴ: Ȧ = L̇ Lᴴ + L L̇ᴴ, with L̇ lower triangular
+    assert np.allclose(L_dot @ L.conj().T + L @ L_dot.conj().T, T)
+    assert np.allclose(np.triu(L_dot, 1), 0)
+    check_grads(np.linalg.cholesky, (A,))

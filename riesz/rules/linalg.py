@@ -19,7 +19,7 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import constant_function, implements
 from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
-from .elementwise import imag, multiply, real, where
+from .elementwise import conjugate, imag, multiply, real, where
 from .indexing import scatter_add
 from .reductions import singular_values, sum_p
 from .shape import broadcast_to, moveaxis, ravel, reshape, transpose
@@ -418,14 +418,30 @@ def _phi(x):
     return x * (_lower_mask(n, 0, dtype_of(x)) - 0.5 * _eye(n, dtype_of(x)))
 
 
+def _hermitian_from(t):
+    """The Hermitian matrix LAPACK reads from a complex t: its strict lower triangle
+    mirrored as conjugates, and the real part of its diagonal."""
+    n = shape_of(t)[-1]
+    low = t * _lower_mask(n, -1, dtype_of(t))
+    return low + conjugate(_mT(low)) + real(t) * _eye(n, real(t).dtype)
+
+
 def _cholesky_jvp(t, ans, a):
-    # A = LLᵀ reading A's lower triangle: with S the symmetric matrix read from Ȧ,
-    # L̇ = L Φ(L⁻¹ S L⁻ᵀ)  (one inverse of L, then matrix products)
+    # A = LLᴴ reading A's lower triangle: with S the symmetric (Hermitian) matrix read from
+    # Ȧ, L̇ = L Φ(L⁻¹ S L⁻ᴴ)  (one inverse of L, then matrix products)
     l_inv = inv_p(ans)
+    if dtype_of(a).kind == "c":
+        return matmul(ans, _phi(matmul(l_inv, matmul(_hermitian_from(t), conjugate(_mT(l_inv))))))
     return matmul(ans, _phi(matmul(l_inv, matmul(_symmetric_from(t, "L"), _mT(l_inv)))))
 
 
 def _cholesky_vjp(g, ans, a):
+    if dtype_of(a).kind == "c":
+        # the JVP is only R-linear (conjugates, the real diagonal): transpose it by reverse
+        # mode through its operations, whose rules carry JAX's convention
+        from ..transforms import vjp
+        zero = np.zeros(shape_of(a), dtype_of(a))
+        return vjp(lambda t: _cholesky_jvp(t, ans, a), zero)[1](g)[0]
     # transpose: P = Φ(Lᵀ ḡ), S̄ = L⁻ᵀ P L⁻¹, then back through the lower-triangle reading
     l_inv = inv_p(ans)
     s_bar = matmul(_mT(l_inv), matmul(_phi(matmul(_mT(ans), g)), l_inv))
@@ -661,7 +677,6 @@ def cholesky(a, /, *, upper=False):
     does, so the gradient is lower (upper) triangular: ⟨∇, Ȧ⟩ covers exactly the entries
     NumPy reads. Symmetrize (A + Aᵀ)/2 first if you want a symmetric gradient."""
     _square("numpy.linalg.cholesky", a)
-    _real_only("numpy.linalg.cholesky", a)
     return _mT(cholesky_p(_mT(a))) if upper else cholesky_p(a)
 
 

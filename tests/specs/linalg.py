@@ -58,7 +58,10 @@ SPECS = {
                      domain="conditioned")],
     "cholesky": [Case(np.linalg.cholesky, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.cholesky(a, upper=True), [(2, 3, 3)],
-                      domain="spaced_symmetric")],
+                      domain="spaced_symmetric"),
+                 # a Hermitian positive-definite matrix built from two real ones
+                 Case(lambda a, b: _parts(np.linalg.cholesky(
+                     (a + 1j * b) @ np.conj(a + 1j * b).T + np.eye(3))), [(3, 3), (3, 3)])],
     "qr": [Case(_qr_factors, [(4, 3)], domain="spaced"),
            Case(lambda a: np.linalg.qr(a).Q, [(2, 3, 3)], domain="conditioned"),
            Case(lambda a: np.linalg.qr(a, mode="r"), [(3, 2)], domain="spaced")],
