@@ -470,3 +470,20 @@ def test_complex_cholesky_matches_the_hermitian_factorization():
     assert np.allclose(L_dot @ L.conj().T + L @ L_dot.conj().T, T)
     assert np.allclose(np.triu(L_dot, 1), 0)
     check_grads(np.linalg.cholesky, (A,))
+
+
+def test_complex_hermitian_eigh_ground_state_energy():
+    # a quantum program: the ground-state energy of H(θ) = H₀ + θ V, Hermitian, and its
+    # derivative dE₀/dθ = ⟨ψ₀|V|ψ₀⟩ (Hellmann–Feynman)
+    rng = np.random.default_rng(9)
+    def hermitian(n):
+        m = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
+        return m + m.conj().T
+
+    H0, V = hermitian(4), hermitian(4)
+    energy = lambda theta: np.linalg.eigvalsh(H0 + theta * V)[0]   # noqa: E731
+    psi = np.linalg.eigh(H0 + 0.3 * V)[1][:, 0]
+    assert np.isclose(riesz.grad(energy)(0.3), np.real(psi.conj() @ V @ psi))
+    assert np.isclose(riesz.grad(lambda t: np.linalg.eigh(H0 + t * V)[0][0])(0.3),
+                      np.real(psi.conj() @ V @ psi))
+    check_grads(lambda a: np.abs(np.linalg.eigh(a)[1]) ** 2, (H0,))

@@ -418,12 +418,26 @@ def _phi(x):
     return x * (_lower_mask(n, 0, dtype_of(x)) - 0.5 * _eye(n, dtype_of(x)))
 
 
-def _hermitian_from(t):
-    """The Hermitian matrix LAPACK reads from a complex t: its strict lower triangle
-    mirrored as conjugates, and the real part of its diagonal."""
+def _hermitian_from(t, uplo="L"):
+    """The Hermitian matrix LAPACK reads from a complex t: its strict lower (or upper)
+    triangle mirrored as conjugates, and the real part of its diagonal."""
     n = shape_of(t)[-1]
-    low = t * _lower_mask(n, -1, dtype_of(t))
+    low = (t if uplo == "L" else conjugate(_mT(t))) * _lower_mask(n, -1, dtype_of(t))
     return low + conjugate(_mT(low)) + real(t) * _eye(n, real(t).dtype)
+
+
+def _transposed_jvp(jvp_rule):
+    """The VJP rule g ↦ ∂ᵀg of a complex matrix function whose JVP ``jvp_rule`` is only
+    R-linear (conjugates, real parts): reverse mode through the JVP's operations, whose
+    rules carry JAX's convention, gives its transpose."""
+    def vjp_rule(g, ans, a, **params):
+        from ..transforms import vjp
+        if isinstance(g, tuple):   # several outputs: None is a zero cotangent
+            g = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None else c
+                      for c, o in zip(g, ans))
+        zero = np.zeros(shape_of(a), dtype_of(a))
+        return vjp(lambda t: jvp_rule(t, ans, a, **params), zero)[1](g)[0]
+    return vjp_rule
 
 
 def _cholesky_jvp(t, ans, a):
@@ -437,11 +451,7 @@ def _cholesky_jvp(t, ans, a):
 
 def _cholesky_vjp(g, ans, a):
     if dtype_of(a).kind == "c":
-        # the JVP is only R-linear (conjugates, the real diagonal): transpose it by reverse
-        # mode through its operations, whose rules carry JAX's convention
-        from ..transforms import vjp
-        zero = np.zeros(shape_of(a), dtype_of(a))
-        return vjp(lambda t: _cholesky_jvp(t, ans, a), zero)[1](g)[0]
+        return _transposed_jvp(_cholesky_jvp)(g, ans, a)
     # transpose: P = Φ(Lᵀ ḡ), S̄ = L⁻ᵀ P L⁻¹, then back through the lower-triangle reading
     l_inv = inv_p(ans)
     s_bar = matmul(_mT(l_inv), matmul(_phi(matmul(_mT(ans), g)), l_inv))
@@ -485,14 +495,20 @@ qr_p = defprim("qr", lambda a: tuple(np.linalg.qr(a, mode="reduced")), multiple_
 # ------------------------------------------------------------ symmetric eigenproblems
 
 def _eigh_jvp(t, ans, a, uplo):
-    # A = V diag(w) Vᵀ: with X = Vᵀ S V (S the symmetric matrix read from Ȧ),
-    # ẇ = diag(X) and V̇ = V (F ⊙ X), F_ij = 1/(wⱼ − wᵢ)
+    # A = V diag(w) Vᴴ: with X = Vᴴ S V (S the symmetric or Hermitian matrix read from Ȧ),
+    # ẇ = Re diag(X) and V̇ = V (F ⊙ X), F_ij = 1/(wⱼ − wᵢ) (so diag(VᴴV̇) = 0: the phase
+    # of each complex eigenvector is held fixed)
     w, v = ans
+    if dtype_of(a).kind == "c":
+        x = matmul(conjugate(_mT(v)), matmul(_hermitian_from(t, uplo), v))
+        return real(_diag_part(x)), matmul(v, _gap_inverse("numpy.linalg.eigh", w) * x)
     x = matmul(_mT(v), matmul(_symmetric_from(t, uplo), v))
     return _diag_part(x), matmul(v, _gap_inverse("numpy.linalg.eigh", w) * x)
 
 
 def _eigh_vjp(g, ans, a, uplo):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_eigh_jvp)(g, ans, a, uplo=uplo)
     # transpose: S̄ = V (diag(w̄) + F ⊙ VᵀV̄) Vᵀ, then back through the triangle reading
     w, v = ans
     w_bar, v_bar = g
@@ -509,13 +525,18 @@ eigh_p = defprim("eigh", lambda a, uplo: tuple(np.linalg.eigh(a, UPLO=uplo)),
 
 
 def _eigvalsh_jvp(t, ans, a, uplo):
-    # ẇᵢ = vᵢᵀ S vᵢ with the eigenvectors vᵢ (from eigh, so they differentiate again)
+    # ẇᵢ = vᵢᴴ S vᵢ with the eigenvectors vᵢ (from eigh, so they differentiate again)
     v = eigh_p(a, uplo=uplo)[1]
-    return sum_p(v * matmul(_symmetric_from(t, uplo), v), axis=(len(shape_of(v)) - 2,),
-                 keepdims=False)
+    axis = (len(shape_of(v)) - 2,)
+    if dtype_of(a).kind == "c":
+        return real(sum_p(conjugate(v) * matmul(_hermitian_from(t, uplo), v), axis=axis,
+                          keepdims=False))
+    return sum_p(v * matmul(_symmetric_from(t, uplo), v), axis=axis, keepdims=False)
 
 
 def _eigvalsh_vjp(g, ans, a, uplo):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_eigvalsh_jvp)(g, ans, a, uplo=uplo)
     # transpose: S̄ = V diag(w̄) Vᵀ
     v = eigh_p(a, uplo=uplo)[1]
     return _symmetric_from_transpose(matmul(v * _col(g), _mT(v)), uplo)
@@ -703,7 +724,6 @@ def eigh(a, UPLO="L"):
     repeated ones a RuntimeWarning names eigh and the rotation within the repeated
     eigenspace is taken as zero."""
     _square("numpy.linalg.eigh", a)
-    _real_only("numpy.linalg.eigh", a)
     return _result("EighResult", *eigh_p(a, uplo=UPLO.upper()))
 
 
@@ -711,7 +731,6 @@ def eigh(a, UPLO="L"):
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues of a symmetric matrix: ẇᵢ = vᵢᵀ Ȧ vᵢ."""
     _square("numpy.linalg.eigvalsh", a)
-    _real_only("numpy.linalg.eigvalsh", a)
     return eigvalsh_p(a, uplo=UPLO.upper())
 
 

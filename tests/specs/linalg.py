@@ -20,6 +20,12 @@ def _qr_factors(a):
     return np.concatenate([q.ravel(), r.ravel()])
 
 
+def _hermitian(a, b):
+    # a + 0.1i (ab − ba) for symmetric a, b: Hermitian (i times a real antisymmetric
+    # matrix), with eigenvalues near a's well separated ones
+    return a + 0.1j * (a @ b - b @ a)
+
+
 _ROTATION = np.array([[0.0, -2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
 
 
@@ -68,7 +74,12 @@ SPECS = {
     "eigh": [Case(lambda a: np.linalg.eigh(a)[0], [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a)[1]), [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a, UPLO="U").eigenvectors), [(2, 3, 3)],
-                  domain="spaced_symmetric")],
+                  domain="spaced_symmetric"),
+             # Hermitian: eigenvalues, and |V|² (each eigenvector's phase is arbitrary)
+             Case(lambda a, b: np.linalg.eigh(_hermitian(a, b))[0], [(3, 3), (3, 3)],
+                  domain="spaced_symmetric"),
+             Case(lambda a, b: np.abs(np.linalg.eigh(_hermitian(a, b), UPLO="U")[1]) ** 2,
+                  [(3, 3), (3, 3)], domain="spaced_symmetric")],
     # distinct eigenvalues: near 0, 3, 6 (real), or near ±2i and 5 (a complex pair, whose
     # real and imaginary parts are the outputs)
     "eig": [Case(lambda a: np.linalg.eigvals(0.3 * a + np.diag([0.0, 3.0, 6.0])), [(3, 3)]),
@@ -77,7 +88,9 @@ SPECS = {
             Case(lambda a: _parts(np.linalg.eig(0.3 * a + _ROTATION)[1]), [(3, 3)])],
     "eigvalsh": [Case(np.linalg.eigvalsh, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.eigvalsh(a, UPLO="U"), [(2, 3, 3)],
-                      domain="spaced_symmetric")],
+                      domain="spaced_symmetric"),
+                 Case(lambda a, b: np.linalg.eigvalsh(_hermitian(a, b), UPLO="U"),
+                      [(3, 3), (3, 3)], domain="spaced_symmetric")],
     "svd": [Case(lambda a: np.linalg.svd(a, full_matrices=False)[1], [(4, 3)], domain="spaced"),
             Case(_svd_vectors, [(4, 3)], domain="spaced"),
             Case(_svd_vectors, [(2, 3)], domain="spaced"),
