@@ -487,3 +487,8 @@ def test_complex_hermitian_eigh_ground_state_energy():
     assert np.isclose(riesz.grad(lambda t: np.linalg.eigh(H0 + t * V)[0][0])(0.3),
                       np.real(psi.conj() @ V @ psi))
     check_grads(lambda a: np.abs(np.linalg.eigh(a)[1]) ** 2, (H0,))
+    # and QR of a complex matrix: Q̇ and Ṙ keep Q unitary and R upper with a real diagonal
+    A, T = H0[:, :3], V[:, :3]
+    (Q, R), (Q_dot, R_dot) = riesz.jvp(lambda a: tuple(np.linalg.qr(a)), (A,), (T,))
+    assert np.allclose(Q_dot @ R + Q @ R_dot, T) and np.allclose(np.tril(R_dot, -1), 0)
+    assert np.allclose(np.diag(R_dot).imag, 0) and np.allclose(Q.conj().T @ Q_dot + Q_dot.conj().T @ Q, 0)

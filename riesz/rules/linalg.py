@@ -464,17 +464,26 @@ cholesky_p = defprim("cholesky", np.linalg.cholesky, jvp=[_cholesky_jvp], vjp=[_
 # ------------------------------------------------------------ QR (reduced, m ≥ n)
 
 def _qr_jvp(t, ans, a):
-    # A = QR: with B = Ȧ R⁻¹, C = QᵀB and D = tril(C, −1) − tril(C, −1)ᵀ (skew),
+    # A = QR: with B = Ȧ R⁻¹, C = QᴴB and D = tril(C, −1) − tril(C, −1)ᴴ (skew), plus
+    # i Im diag(C) for complex A (LAPACK's R has a real diagonal),
     # Q̇ = Q(D − C) + B and Ṙ = (C − D)R
     q, r = ans
     b = _right_solve(t, r)
-    c = matmul(_mT(q), b)
-    low = c * _lower_mask(shape_of(c)[-1], -1, dtype_of(c))
-    d = low - _mT(low)
+    n = shape_of(r)[-1]
+    if dtype_of(a).kind == "c":
+        c = matmul(conjugate(_mT(q)), b)
+        low = c * _lower_mask(n, -1, dtype_of(c))
+        d = low - conjugate(_mT(low)) + 1j * imag(c) * _eye(n, real(c).dtype)
+    else:
+        c = matmul(_mT(q), b)
+        low = c * _lower_mask(n, -1, dtype_of(c))
+        d = low - _mT(low)
     return matmul(q, d - c) + b, matmul(c - d, r)
 
 
 def _qr_vjp(g, ans, a):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_qr_jvp)(g, ans, a)
     # transpose of the JVP: M = R̄Rᵀ − QᵀQ̄, C̄ = M + tril(Mᵀ − M, −1), Ā = (Q̄ + QC̄) R⁻ᵀ
     q, r = ans
     q_bar, r_bar = g
@@ -705,7 +714,6 @@ def cholesky(a, /, *, upper=False):
 def qr(a, mode="reduced"):
     """Reduced QR of an m×n matrix with m ≥ n (full column rank); ``mode='r'`` gives R.
     For m < n the factors' derivative is not implemented (an error says so)."""
-    _real_only("numpy.linalg.qr", a)
     m, n = shape_of(a)[-2:]
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"numpy.linalg.qr(mode={mode!r}) is not differentiable in "

@@ -70,7 +70,9 @@ SPECS = {
                      (a + 1j * b) @ np.conj(a + 1j * b).T + np.eye(3))), [(3, 3), (3, 3)])],
     "qr": [Case(_qr_factors, [(4, 3)], domain="spaced"),
            Case(lambda a: np.linalg.qr(a).Q, [(2, 3, 3)], domain="conditioned"),
-           Case(lambda a: np.linalg.qr(a, mode="r"), [(3, 2)], domain="spaced")],
+           Case(lambda a: np.linalg.qr(a, mode="r"), [(3, 2)], domain="spaced"),
+           # complex (LAPACK's R has a real diagonal, which fixes the factors)
+           Case(lambda a, b: _parts(_qr_factors(a + 1j * b)), [(4, 3), (4, 3)])],
     "eigh": [Case(lambda a: np.linalg.eigh(a)[0], [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a)[1]), [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a, UPLO="U").eigenvectors), [(2, 3, 3)],
