@@ -492,3 +492,20 @@ def test_complex_hermitian_eigh_ground_state_energy():
     (Q, R), (Q_dot, R_dot) = riesz.jvp(lambda a: tuple(np.linalg.qr(a)), (A,), (T,))
     assert np.allclose(Q_dot @ R + Q @ R_dot, T) and np.allclose(np.tril(R_dot, -1), 0)
     assert np.allclose(np.diag(R_dot).imag, 0) and np.allclose(Q.conj().T @ Q_dot + Q_dot.conj().T @ Q, 0)
+
+
+def test_complex_svd_and_pinv():
+    # a complex least-squares fit (signal processing): x = A⁺ b, and its gradient
+    rng = np.random.default_rng(10)
+    A = rng.standard_normal((5, 3)) + 1j * rng.standard_normal((5, 3))
+    b = rng.standard_normal(5) + 1j * rng.standard_normal(5)
+    x = np.linalg.lstsq(A, b, rcond=None)[0]
+    assert np.allclose(riesz.jvp(lambda A: np.linalg.pinv(A) @ b, (A,), (A,))[0], x)
+    check_grads(lambda A: np.linalg.pinv(A) @ b, (A,))
+    # the singular vectors' shared phase is free: |U|² and U S Vᴴ do not see it
+    check_grads(lambda A: np.abs(np.linalg.svd(A, full_matrices=False)[0]) ** 2, (A,))
+    u, s, vh = np.linalg.svd(A, full_matrices=False)
+    T = rng.standard_normal((5, 3)) + 1j * rng.standard_normal((5, 3))
+    _, (u_dot, s_dot, vh_dot) = riesz.jvp(lambda A: tuple(np.linalg.svd(A, full_matrices=False)),
+                                          (A,), (T,))
+    assert np.allclose(u_dot * s @ vh + (u * s_dot) @ vh + (u * s) @ vh_dot, T)

@@ -432,9 +432,11 @@ def _transposed_jvp(jvp_rule):
     rules carry JAX's convention, gives its transpose."""
     def vjp_rule(g, ans, a, **params):
         from ..transforms import vjp
-        if isinstance(g, tuple):   # several outputs: None is a zero cotangent
-            g = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None else c
-                      for c, o in zip(g, ans))
+        if isinstance(g, tuple):   # several outputs: None is a zero cotangent, and a real
+            # output (eigenvalues, singular values) pairs with the real part of its cotangent
+            g = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None
+                      else real(c) if dtype_of(o).kind != "c" and dtype_of(c).kind == "c"
+                      else c for c, o in zip(g, ans))
         zero = np.zeros(shape_of(a), dtype_of(a))
         return vjp(lambda t: jvp_rule(t, ans, a, **params), zero)[1](g)[0]
     return vjp_rule
@@ -568,27 +570,39 @@ def _safe_reciprocal(name, s):
 
 
 def _svd_jvp(t, ans, a):
-    # A = U S Vᵀ (reduced): with Ṡ = Uᵀ Ȧ V and F_ij = 1/(σⱼ² − σᵢ²),
-    # σ̇ = diag(Ṡ), U̇ = U (F ⊙ (Ṡ S + S Ṡᵀ)) + (I − UUᵀ) Ȧ V S⁻¹,
-    # V̇ = V (F ⊙ (S Ṡ + Ṡᵀ S)) + (I − VVᵀ) Ȧᵀ U S⁻¹
+    # A = U S Vᴴ (reduced): with Ṡ = Uᴴ Ȧ V and F_ij = 1/(σⱼ² − σᵢ²),
+    # σ̇ = Re diag(Ṡ), U̇ = U (F ⊙ (Ṡ S + S Ṡᴴ)) + (I − UUᴴ) Ȧ V S⁻¹,
+    # V̇ = V (F ⊙ (S Ṡ + Ṡᴴ S)) + (I − VVᴴ) Ȧᴴ U S⁻¹; for complex A also the phases
+    # U̇ += U diag(i Im Ṡᵢᵢ / σᵢ) (JAX's gauge), and ᴴ is ᵀ for real A
+    h = _mH if dtype_of(a).kind == "c" else _mT
     u, s, vh = ans
-    v = _mT(vh)
-    ds = matmul(_mT(u), matmul(t, v))
+    v = h(vh)
+    ds = matmul(h(u), matmul(t, v))
     f = _gap_inverse("numpy.linalg.svd", s, squared=True)
     s_row, s_col = _col(s), reshape(s, shape=shape_of(s) + (1,))
-    du = matmul(u, f * (ds * s_row + s_col * _mT(ds)))
-    dv = matmul(v, f * (s_col * ds + _mT(ds) * s_row))
+    du = matmul(u, f * (ds * s_row + s_col * h(ds)))
+    dv = matmul(v, f * (s_col * ds + h(ds) * s_row))
     m, n = shape_of(a)[-2:]
     if m > n:
         tv = matmul(t, v)
-        du = du + (tv - matmul(u, matmul(_mT(u), tv))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
+        du = du + (tv - matmul(u, matmul(h(u), tv))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
     if n > m:
-        tu = matmul(_mT(t), u)
+        tu = matmul(h(t), u)
         dv = dv + (tu - matmul(v, matmul(vh, tu))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
+    if dtype_of(a).kind == "c":
+        phases = 1j * imag(_diag_part(ds)) * _safe_reciprocal("numpy.linalg.svd", s)
+        return du + u * _col(phases), real(_diag_part(ds)), h(dv)
     return du, _diag_part(ds), _mT(dv)
 
 
+def _mH(x):
+    """The conjugate transpose of the last two axes."""
+    return conjugate(_mT(x))
+
+
 def _svd_vjp(g, ans, a):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_svd_jvp)(g, ans, a)
     # the transpose (Townsend 2016): Ā = U [(F ⊙ (UᵀŪ − ŪᵀU)) S + diag(σ̄) + S (F ⊙ (VᵀV̄ − V̄ᵀV))] Vᵀ
     #   + (I − UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I − VVᵀ)
     u, s, vh = ans
@@ -624,16 +638,19 @@ svd_p = defprim("svd", lambda a: tuple(np.linalg.svd(a, full_matrices=False)),
 
 def _pinv_jvp(t, ans, a, rcond):
     # at constant rank (Golub & Pereyra 1973), with P = A⁺:
-    # Ṗ = −P Ȧ P + P Pᵀ Ȧᵀ (I − A P) + (I − P A) Ȧᵀ Pᵀ P
+    # Ṗ = −P Ȧ P + P Pᴴ Ȧᴴ (I − A P) + (I − P A) Ȧᴴ Pᴴ P  (ᴴ is ᵀ for real A)
+    h = _mH if dtype_of(a).kind == "c" else _mT
     p = ans
     m, n = shape_of(a)[-2:]
     left = _eye(m, dtype_of(p)) - matmul(a, p)
     right = _eye(n, dtype_of(p)) - matmul(p, a)
-    return (-matmul(p, matmul(t, p)) + matmul(matmul(p, _mT(p)), matmul(_mT(t), left))
-            + matmul(right, matmul(_mT(t), matmul(_mT(p), p))))
+    return (-matmul(p, matmul(t, p)) + matmul(matmul(p, h(p)), matmul(h(t), left))
+            + matmul(right, matmul(h(t), matmul(h(p), p))))
 
 
 def _pinv_vjp(g, ans, a, rcond):
+    if dtype_of(a).kind == "c":    # Ȧᴴ makes the JVP only R-linear
+        return _transposed_jvp(_pinv_jvp)(g, ans, a, rcond=rcond)
     # transpose: Ā = −Pᵀ ḡ Pᵀ + (I − A P) ḡᵀ P Pᵀ + Pᵀ P ḡᵀ (I − P A)
     p = ans
     m, n = shape_of(a)[-2:]
@@ -654,14 +671,6 @@ def _square(name, a):
     if len(s) < 2 or s[-1] != s[-2]:
         raise np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square, "
                                     f"got shape {s}")
-
-
-def _real_only(name, a):
-    if dtype_of(a).kind == "c":
-        raise NotImplementedError(
-            f"{name} of a complex matrix: riesz's rule for it is written for real matrices "
-            f"(the complex case needs the phase conventions of the factors); "
-            f"differentiate the real and imaginary parts as a real block matrix instead")
 
 
 def _result(kind, *values):
@@ -750,7 +759,6 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     are distinct."""
     if not compute_uv:
         return singular_values(a)
-    _real_only("numpy.linalg.svd", a)
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
         raise NotImplementedError(
             "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
@@ -770,7 +778,6 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     if kwargs:
         raise TypeError(f"numpy.linalg.pinv: {sorted(kwargs)} not supported on traced values; "
                         f"use rcond")
-    _real_only("numpy.linalg.pinv", a)
     if rcond is None:
         rcond = max(shape_of(a)[-2:]) * np.finfo(np.result_type(dtype_of(a), np.float32)).eps
     return pinv_p(a, rcond=rcond)
@@ -792,7 +799,8 @@ def lstsq(a, b, rcond=None):
     rank = _matrix_rank(full_lower(a))
     if m > n and (isinstance(rank, Tracer) or rank == n):
         r = matmul(a, x) - b
-        residuals = sum_p(r * r, axis=(0,), keepdims=False)
+        squares = real(r * conjugate(r)) if dtype_of(r).kind == "c" else r * r
+        residuals = sum_p(squares, axis=(0,), keepdims=False)
         if len(shape_of(b)) == 1:
             residuals = reshape(residuals, shape=(1,))
     else:

@@ -15,6 +15,14 @@ def _svd_vectors(a):
     return np.concatenate([_sign_fixed(u).ravel(), _sign_fixed(np.swapaxes(vh, -1, -2)).ravel()])
 
 
+def _svd_phase_free(a):
+    # |U|², |V|², σ and U diag(√σ) Vᴴ: each column pair of U and V shares a phase that SVD
+    # leaves free, and none of these sees it
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([(np.abs(u) ** 2).ravel(), (np.abs(vh) ** 2).ravel(), s,
+                           _parts((u * np.sqrt(s)) @ vh).ravel()])
+
+
 def _qr_factors(a):
     q, r = np.linalg.qr(a)
     return np.concatenate([q.ravel(), r.ravel()])
@@ -96,9 +104,14 @@ SPECS = {
     "svd": [Case(lambda a: np.linalg.svd(a, full_matrices=False)[1], [(4, 3)], domain="spaced"),
             Case(_svd_vectors, [(4, 3)], domain="spaced"),
             Case(_svd_vectors, [(2, 3)], domain="spaced"),
-            Case(lambda a: _sign_fixed(np.linalg.svd(a).U), [(2, 3, 3)], domain="spaced")],
+            Case(lambda a: _sign_fixed(np.linalg.svd(a).U), [(2, 3, 3)], domain="spaced"),
+            # complex: functions that do not see the singular vectors' phases
+            Case(lambda a, b: _svd_phase_free(a + 1j * b), [(4, 3), (4, 3)], domain="spaced"),
+            Case(lambda a, b: _svd_phase_free(a + 1j * b), [(2, 3), (2, 3)], domain="spaced")],
     "pinv": [Case(np.linalg.pinv, [(4, 3)], domain="spaced"),
              Case(np.linalg.pinv, [(2, 4)], domain="spaced"),
              Case(lambda a, b: np.linalg.lstsq(a, b)[0] + np.linalg.lstsq(a, b)[1],
-                  [(5, 3), (5,)], domain="spaced")],
+                  [(5, 3), (5,)], domain="spaced"),
+             Case(lambda a, b: _parts(np.linalg.pinv(a + 1j * b)), [(4, 3), (4, 3)],
+                  domain="spaced")],
 }
