@@ -194,15 +194,12 @@ _NUMPY_HINTS = {
     "vectorize": "write the function with array operations, or loop and np.stack the results",
     "frompyfunc": "write the function with array operations, or loop and np.stack the results",
 }
-_NUMPY_HINT = ("write it with NumPy operations that riesz differentiates (docs/numpy.md "
-               "lists them): for random draws with traced parameters, transform standard "
-               "noise, mu + sigma * rng.standard_normal(shape)")
 
 
 def _calling_library_function():
-    """``(name, hint)`` when the conversion happens inside a NumPy or SciPy Python function
-    (``scipy.special.logsumexp``, ``np.full``): the library frame that user code called,
-    with what to write instead; None when user code converts a value itself."""
+    """``(name, hint)`` when the conversion happens inside a SciPy Python function
+    (``scipy.special.logsumexp``) or one of NumPy's in :data:`_NUMPY_HINTS` (``np.full``):
+    the library frame that user code called, with what to write instead; None otherwise."""
     frame, found = sys._getframe(2), None
     while frame is not None:
         module = frame.f_globals.get("__name__", "")
@@ -218,8 +215,9 @@ def _calling_library_function():
     if module.startswith("scipy"):
         public = ".".join(part for part in module.split(".") if not part.startswith("_"))
         return f"{public}.{qualname}", _SCIPY_HINT
-    public = "numpy" if hasattr(np, head) else module
-    return f"{public}.{qualname}", _NUMPY_HINTS.get(head, _NUMPY_HINT)
+    if head not in _NUMPY_HINTS:   # np.sum([a, b]) and the like: the general message fits
+        return None
+    return f"numpy.{qualname}", _NUMPY_HINTS[head]
 
 
 def _float(self):
