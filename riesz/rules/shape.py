@@ -372,10 +372,17 @@ def flipud(m):
     return flip(m, axis=0)
 
 
+# a cyclic shift along axes: linear, and its transpose shifts back
+roll_p = defprim(
+    "roll", lambda a, shift, axis: np.roll(a, shift, axis),
+    jvp=[lambda t, ans, a, shift, axis: roll_p(t, shift=shift, axis=axis)],
+    vjp=[lambda g, ans, a, shift, axis: roll_p(g, shift=tuple(-s for s in shift), axis=axis)])
+
+
 @implements(np.roll)
 def roll(a, shift, axis=None):
-    """``a`` shifted cyclically: the two pieces on either side of the cut, concatenated the
-    other way round (linear; the transpose rolls back)."""
+    """``a`` shifted cyclically (one primitive: the transpose rolls back). The shifts are
+    summed per axis and taken modulo its length, so the parameters are plain ints."""
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), shape=shape_of(a))
     shape = shape_of(a)
@@ -384,14 +391,10 @@ def roll(a, shift, axis=None):
     for s, ax in zip(shifts.ravel(), axes.ravel()):
         ax = _axis(ax, len(shape))
         total[ax] = total.get(ax, 0) + int(s)
-    for ax, s in total.items():
-        n = shape[ax]
-        s = s % n if n else 0
-        if s:
-            lead = (slice(None),) * ax
-            a = concat([getitem(a, idx=lead + (slice(n - s, None),)),
-                        getitem(a, idx=lead + (slice(None, n - s),))], ax)
-    return a
+    total = {ax: s % shape[ax] for ax, s in total.items() if shape[ax] and s % shape[ax]}
+    if not total:
+        return a
+    return roll_p(a, shift=tuple(total.values()), axis=tuple(total))
 
 
 @implements(np.rot90)
