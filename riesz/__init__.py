@@ -23,13 +23,6 @@ from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `i
 __version__ = "0.1.0"
 
 
-def __getattr__(name):
-    # riesz.scipy imports SciPy (an optional extra), so it loads on first use
-    if name == "scipy":
-        import importlib
-        return importlib.import_module(".scipy", __name__)
-    raise AttributeError(f"module 'riesz' has no attribute {name!r}")
-
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
            "EscapedTracerError",
            "custom_vjp", "stop_gradient",
@@ -39,3 +32,12 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]
+
+
+def __getattr__(name):
+    """``riesz.nn``, ``riesz.optim``, ``riesz.scipy`` and ``riesz.misc`` after a plain
+    ``import riesz`` (as ``jax.nn`` after ``import jax``), imported on first use."""
+    if name in ("nn", "optim", "scipy", "misc"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'riesz' has no attribute {name!r}")

@@ -7,9 +7,9 @@ theirs, to any order, in both modes. They run on traced values and on plain arra
 """
 import numpy as np
 
-from ..core import full_lower
+from ..core import Tracer, full_lower
 from ..numpy.creation import asarray
-from ..numpy.dispatch import implements
+from ..numpy.dispatch import constant_function, implements
 from .define import shape_of, dtype_of
 from .shape import moveaxis
 
@@ -190,17 +190,34 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         raise NotImplementedError("numpy.interp(period=...) on traced values: map x into "
                                   "one period with np.mod first")
     xp, fp = asarray(xp), asarray(fp)   # lists (of traced values, perhaps) index as arrays
-    xv, xpv = np.asarray(full_lower(x)), np.asarray(full_lower(xp))
-    if xpv.ndim != 1 or shape_of(fp) != xpv.shape:
+    if len(shape_of(xp)) != 1 or shape_of(fp) != shape_of(xp):
         raise ValueError("fp and xp are not of the same length.")
-    n = xpv.shape[0]
-    if n == 1:
+    if shape_of(xp)[0] == 1:
         return np.zeros_like(x) * 1.0 + fp[0]
-    k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
-    x0, x1, f0, f1 = xp[k], xp[k + 1], fp[k], fp[k + 1]
+    k = _segment(xp, x)
+    x0, x1, f0, f1 = (_gather(values, k + shift) for values in (xp, fp) for shift in (0, 1))
     y = f0 + (x - x0) / (x1 - x0) * (f1 - f0)
-    y = np.where(xv < xpv[0], fp[0] if left is None else left, y)
-    return np.where(xv > xpv[-1], fp[-1] if right is None else right, y)
+    y = np.where(x < xp[0], fp[0] if left is None else left, y)   # comparisons: constants
+    return np.where(x > xp[-1], fp[-1] if right is None else right, y)
+
+
+def _gather(values, k):
+    """values[k]; a NumPy table (no derivative to carry) is read by one recorded constant
+    operation, so that a staged k (riesz.jit) still stages."""
+    return values[k] if isinstance(values, Tracer) else _read_table(values, k)
+
+
+@constant_function
+def _read_table(values, k):
+    """values[k] of a constant table."""
+    return values[k]
+
+
+@constant_function
+def _segment(xp, x):
+    """k with xp[k] ≤ x < xp[k + 1], clipped to the segments 0, ..., n − 2 (a constant: on
+    staged values one recorded operation, so riesz.jit stages np.interp)."""
+    return np.clip(np.searchsorted(xp, x, side="right") - 1, 0, np.shape(xp)[0] - 2)
 
 
 # ------------------------------------------------------------ convolution
