@@ -115,6 +115,9 @@ def tree_map(f, tree, *rest):
     for r in rest:
         rl, rtd = tree_flatten(r)
         if rtd != td:
-            raise ValueError(f"tree_map: structures differ: {td} and {rtd}")
+            raise ValueError(
+                f"tree_map: the trees have different structures, {td} and {rtd}; it maps "
+                f"leaf by leaf over trees of one structure (did a pair such as (grads, norm), "
+                f"which clip_by_global_norm returns, reach it in place of the grads?)")
         others.append(rl)
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])

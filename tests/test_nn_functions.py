@@ -153,3 +153,32 @@ def test_softmax_family_keeps_float32_and_takes_integers(name):
     assert f(ints).dtype == np.float64
     assert f(EXTREME.astype(np.float32)).dtype == np.float32
     np.testing.assert_allclose(f(EXTREME.astype(np.float32)), f(EXTREME), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_cross_entropy_ignores_padding_labels(reduction, smoothing):
+    rng = np.random.default_rng(4)
+    logits, labels = rng.standard_normal((6, 4)), np.array([0, -100, 3, 1, -100, 2])
+    kept = labels != -100
+
+    def loss(z):
+        return nn.softmax_cross_entropy(z, labels, reduction, smoothing, ignore_index=-100)
+    on_kept = nn.softmax_cross_entropy(logits[kept], labels[kept], "none", smoothing)
+    want = {"mean": on_kept.mean(), "sum": on_kept.sum(),
+            "none": np.zeros(6)}[reduction]
+    if reduction == "none":
+        want[kept] = on_kept
+    np.testing.assert_allclose(loss(logits), want, rtol=1e-12)
+    np.testing.assert_allclose(riesz.jit(loss)(logits), want, rtol=1e-12)
+    g = riesz.grad(lambda z: np.sum(loss(z)))(logits)
+    assert np.all(g[~kept] == 0)
+    check_grads(lambda z: np.sum(loss(z)), (logits,), order=2)
+    if not smoothing:
+        np.testing.assert_allclose(
+            nn.nll(nn.log_softmax(logits), labels, reduction, ignore_index=-100), want,
+            rtol=1e-12)
+
+
+def test_cross_entropy_with_every_label_ignored_is_nan():
+    assert np.isnan(nn.softmax_cross_entropy(np.zeros((2, 3)), np.full(2, -1), ignore_index=-1))

@@ -356,3 +356,12 @@ def test_fit_whose_update_changes_dtypes_still_stages_correctly():
                    batch_size=20, progress=False, jit=jit) for jit in (True, False)]
     assert runs[0].model.layers[0].weight.dtype == np.float64
     assert_same_run(*runs)
+
+
+def test_metrics_of_predictions_get_the_model_output():
+    x, y = blobs(60)
+    model = small_model(dropout=0.0)
+    scores = nn.evaluate(model, loss_fn, (x, y), metrics={
+        "accuracy": nn.accuracy,
+        "by_model": lambda m, x, y: nn.accuracy(m(x), y)})
+    assert scores["accuracy"] == scores["by_model"] == nn.accuracy(model(x), y)

@@ -132,3 +132,10 @@ def test_functions_and_settings_inside_a_modules_containers_are_static(tmp_path)
     nn.save(tmp_path / "stack.npz", {"model": stepped, "opt": state})
     back = nn.load(tmp_path / "stack.npz", like={"model": model, "opt": opt.init(model)})
     np.testing.assert_array_equal(back["model"](x), stepped(x))
+
+
+def test_tree_map_over_different_structures_says_what_went_wrong():
+    model = nn.MLP([2, 3, 1], rng=np.random.default_rng(0))
+    grads = riesz.tree_map(np.ones_like, model)
+    with pytest.raises(ValueError, match=r"different structures.*\(grads, norm\)"):
+        riesz.tree_map(lambda p, g: p - g, model, optim.clip_by_global_norm(grads, 1.0))

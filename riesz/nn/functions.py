@@ -90,14 +90,29 @@ def _axes(x, axis):
 # ------------------------------------------------------------ losses
 
 
-def _reduce(losses, reduction):
-    if reduction == "mean":
-        return np.mean(losses)
-    if reduction == "sum":
-        return np.sum(losses)
+def _reduce(losses, reduction, kept=None):
+    """The mean, sum or (``"none"``) the losses themselves; with ``kept`` (a mask of the
+    entries not ignored) the others count as 0 and the mean is over the kept ones."""
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction={reduction!r}; use 'mean', 'sum' or 'none'")
+    if kept is not None:
+        losses = np.where(kept, losses, 0.0)
     if reduction == "none":
         return losses
-    raise ValueError(f"reduction={reduction!r}; use 'mean', 'sum' or 'none'")
+    if reduction == "sum" or kept is None:
+        return np.sum(losses) if reduction == "sum" else np.mean(losses)
+    with np.errstate(invalid="ignore"):   # every entry ignored: NaN, as in PyTorch
+        return np.sum(losses) / np.sum(kept)
+
+
+def _ignoring(labels, ignore_index):
+    """``(labels, kept)``: the labels with ``ignore_index`` (padding) replaced by class 0,
+    and the mask of the others (None when nothing is ignored)."""
+    if ignore_index is None:
+        return labels, None
+    labels = labels if hasattr(labels, "dtype") else np.asarray(labels)
+    kept = labels != ignore_index
+    return np.where(kept, labels, 0), kept
 
 
 def _check_labels(labels, scores, name):
@@ -130,14 +145,17 @@ def _pick(log_probs, labels):
     return log_probs[(*np.indices(labels.shape, sparse=True), labels)]
 
 
-def nll(log_probs, labels, reduction="mean"):
+def nll(log_probs, labels, reduction="mean", ignore_index=None):
     """Negative log-likelihood -log p[label] of integer ``labels`` under ``log_probs``
-    (..., classes)."""
+    (..., classes). Entries labelled ``ignore_index`` (padding, PyTorch's -100) count
+    as 0 and are left out of the mean."""
+    labels, kept = _ignoring(labels, ignore_index)
     labels = _check_labels(labels, log_probs, "nll")
-    return _reduce(-_pick(log_probs, labels), reduction)
+    return _reduce(-_pick(log_probs, labels), reduction, kept)
 
 
-def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0):
+def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0,
+                          ignore_index=None):
     """Cross-entropy of ``labels`` against p = softmax(``logits``) (..., classes).
 
     ``labels`` are integer class indices (the logits' shape without the class axis),
@@ -145,21 +163,27 @@ def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0)
     PyTorch's ``cross_entropy`` and optax's ``softmax_cross_entropy`` take them:
     loss = -Σ_c labels[c] log p[c]. With label smoothing ε the target puts 1 - ε on the
     label and ε spread evenly over all classes:
-    loss = (1 - ε)·(-log p[label]) + ε·mean_c(-log p[c]).
+    loss = (1 - ε)·(-log p[label]) + ε·mean_c(-log p[c]). Integer labels equal to
+    ``ignore_index`` (padding, PyTorch's -100) count as 0 and are left out of the mean.
     """
     if not 0.0 <= label_smoothing < 1.0:
         raise ValueError(f"label_smoothing={label_smoothing}; it must lie in [0, 1)")
     log_probs = log_softmax(logits)
     label_dtype = labels.dtype if hasattr(labels, "dtype") else np.asarray(labels).dtype
+    kept = None
     if shape_of(labels) == shape_of(logits) and np.issubdtype(label_dtype, np.inexact):
+        if ignore_index is not None:
+            raise ValueError("softmax_cross_entropy: ignore_index applies to integer labels, "
+                             "not to class probabilities (give ignored rows zero weight)")
         losses = -np.sum(labels * log_probs, axis=-1)
     else:
+        labels, kept = _ignoring(labels, ignore_index)
         labels = _check_labels(labels, logits, "softmax_cross_entropy")
         losses = -_pick(log_probs, labels)
     if label_smoothing:
         losses = ((1.0 - label_smoothing) * losses
                   - label_smoothing * np.mean(log_probs, axis=-1))
-    return _reduce(losses, reduction)
+    return _reduce(losses, reduction, kept)
 
 
 def _check_targets(predictions, targets, name):

@@ -33,15 +33,26 @@ FitResult = namedtuple("FitResult", ["model", "opt_state", "history"])
 def _loss_with_rng(loss_fn):
     """``loss_fn`` as a function of (model, x, y, rng): the generator is passed on when
     ``loss_fn`` takes a fourth argument, and left out when it takes (model, x, y) only."""
-    try:
-        signature = inspect.signature(loss_fn)
-    except (TypeError, ValueError):   # no signature to read: assume the documented four
+    signature = _signature(loss_fn)
+    if signature is None or _binds(signature, 4):   # no signature: assume the documented four
         return loss_fn
+    return lambda model, x, y, rng: loss_fn(model, x, y)
+
+
+def _signature(fn):
     try:
-        signature.bind(None, None, None, None)
+        return inspect.signature(fn)
+    except (TypeError, ValueError):
+        return None
+
+
+def _binds(signature, count):
+    """Whether a function of ``signature`` takes ``count`` positional arguments."""
+    try:
+        signature.bind(*[None] * count)
     except TypeError:
-        return lambda model, x, y, rng: loss_fn(model, x, y)
-    return loss_fn
+        return False
+    return True
 
 
 class _NotReplayable(RuntimeError):
@@ -265,18 +276,30 @@ def _flat_step(program):
     return program.compiled() if same and len(program.outputs) == count + 1 else None
 
 
+def _metric_of_model(metric):
+    """``metric`` as a function of (model, x, y): a metric of (predictions, y), such as
+    :func:`riesz.nn.accuracy`, gets ``model(x)``."""
+    signature = _signature(metric)
+    if signature is None or _binds(signature, 3) or not _binds(signature, 2):
+        return metric
+    return lambda model, x, y: metric(model(x), y)
+
+
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     """``{"loss": ..., metric: ...}`` over ``data`` = (x, y), in batches, without dropout
     (``loss_fn`` gets ``rng=None``); each value is the example-weighted mean over the
-    batches, so ``loss_fn`` and the metrics should return means."""
+    batches, so ``loss_fn`` and the metrics should return means. A metric is
+    ``fn(model, x, y)``, or ``fn(predictions, y)`` (``nn.accuracy``), which then gets
+    ``model(x)``."""
     loss_fn = _loss_with_rng(loss_fn)
+    metrics = {name: _metric_of_model(metric) for name, metric in (metrics or {}).items()}
     x, y = data
     n = len(x)
     totals = {}
     for start in range(0, n, batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         values = {"loss": float(loss_fn(model, xb, yb, None))}
-        for name, metric in (metrics or {}).items():
+        for name, metric in metrics.items():
             values[name] = float(metric(model, xb, yb))
         for name, value in values.items():
             totals[name] = totals.get(name, 0.0) + value * len(xb)
@@ -295,7 +318,8 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
       A ``loss_fn(model, x, y)`` without it works too (no dropout).
     * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
       shuffles the training set each epoch, so a seed fixes the whole run.
-    * ``metrics``: ``{name: fn(model, x, y) -> float}`` reported on the validation set.
+    * ``metrics``: ``{name: fn(model, x, y) -> float}`` reported on the validation set
+      (or ``fn(predictions, y)``, such as ``nn.accuracy``, given ``model(x)``).
     * every ``eval_every`` steps (default: once an epoch) the validation set is
       evaluated; with ``patience`` training stops after that many evaluations without
       a lower validation loss, and the best model is returned.
