@@ -188,7 +188,12 @@ class StagingTracer(Tracer):
         while frame is not None and frame.f_code.co_filename.startswith(_NUMPY_DIR):
             frame = frame.f_back
         if frame is None or not frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-            raise self.concretization_error("np.asarray() (a conversion to a NumPy array)")
+            error = self.concretization_error("np.asarray() (a conversion to a NumPy array)")
+            if self.var.dtype.kind in "iu":   # most likely an index into a NumPy array
+                error.args = (error.args[0] + ". An index into a NumPy array (table[ids], "
+                              "np.take(table, ids)) is converted by NumPy: write "
+                              "riesz.numpy.take(table, ids, axis=0), which stages the gather",)
+            raise error
         error = ConcretizationError(
             f"{frame.f_code.co_filename}:{frame.f_lineno} converts a staged "
             f"{self.var.type_str()} value to a NumPy array "

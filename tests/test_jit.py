@@ -261,3 +261,16 @@ def test_keyword_arguments_and_static_argnames():
         riesz.jit(f, static_argnames="m")
     with pytest.raises(TypeError, match="keywords work for a function whose parameters"):
         riesz.jit(lambda x, *, k: x * k)(x, k=2.0)
+
+
+def test_a_staged_index_into_a_numpy_array_names_riesz_numpy_take():
+    table = np.arange(12.0).reshape(6, 2)
+    ids = np.array([0, 3, 5])
+    with pytest.raises(riesz.ConcretizationError, match=r"riesz\.numpy\.take\(table, ids"):
+        riesz.jit(lambda w, ids: np.sum(w * table[ids]))(np.ones(2), ids)
+
+    def gathered(w, ids):
+        return np.sum(w * riesz.numpy.take(table, ids, axis=0))
+    np.testing.assert_allclose(riesz.jit(gathered)(np.ones(2), ids), table[ids].sum())
+    np.testing.assert_allclose(riesz.jit(riesz.grad(gathered))(np.ones(2), ids),
+                               table[ids].sum(axis=0))
