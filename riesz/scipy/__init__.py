@@ -14,6 +14,12 @@ SciPy's values (on plain arrays too)::
 
 Needs SciPy (an optional extra), like ``riesz.rules.special``.
 """
-from . import integrate, linalg, special, stats  # noqa: F401
+try:
+    import scipy  # noqa: F401
+except ImportError as error:
+    raise ImportError('riesz.scipy needs SciPy (an optional extra): pip install "riesz[scipy]"'
+                      ) from error
+
+from . import integrate, linalg, special, stats  # noqa: E402,F401
 
 __all__ = ["integrate", "linalg", "special", "stats"]
