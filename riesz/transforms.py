@@ -154,8 +154,9 @@ def _backward(trace, seeds, consume=False):
 def _trace_vjp(f, args, flat, in_tree, has_aux):
     trace = VJPTrace()
     boxed = [trace.new_input(x) for x in flat]
+    in_slots = [b.slot for b in boxed]   # before the call: x += 1 rebinds an input's tracer
     out, aux = _call_traced(f, trace, boxed, in_tree, has_aux)
-    return out, aux, trace, [b.slot for b in boxed]
+    return out, aux, trace, in_slots
 
 
 def _call_traced(f, trace, boxed, in_tree, has_aux):
