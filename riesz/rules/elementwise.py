@@ -261,6 +261,11 @@ def angle(z, deg=False):
 
 # ------------------------------------------------------------ the NumPy names
 
+def _is_default(name, value):
+    default = _UFUNC_DEFAULTS.get(name, ())
+    return value is default or (type(value) is str and value == default)
+
+
 def _no_kwargs(name, kwargs, module="numpy"):
     if kwargs:
         raise TypeError(f"{module}.{name}: keyword arguments {sorted(kwargs)} are not supported "
@@ -286,11 +291,22 @@ _CONVENTIONS = {
 }
 
 
+# a ufunc's keyword arguments at values that change nothing for a new (not out=) array
+_UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "subok": True,
+                   "dtype": None}
+
+
 def _ufunc(prim, ufunc, module="numpy"):
-    """Register primitive ``prim`` as ``module``'s ufunc ``ufunc`` on traced values."""
+    """Register primitive ``prim`` as ``module``'s ufunc ``ufunc`` on traced values.
+    ``dtype=`` computes in that dtype (the arguments are cast to it, as NumPy's loop
+    selection does for floating and complex dtypes)."""
     def call(*args, **kwargs):
         if kwargs:
-            _no_kwargs(ufunc.__name__, kwargs, module)
+            dtype = kwargs.pop("dtype", None)
+            _no_kwargs(ufunc.__name__, {k: v for k, v in kwargs.items()
+                                        if not _is_default(k, v)}, module)
+            if dtype is not None:
+                args = tuple(as_dtype(a, dtype) for a in args)
         return bind(prim, args, {})
     call.__name__ = ufunc.__name__
     call.__doc__ = (f"{module}.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
