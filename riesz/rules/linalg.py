@@ -87,13 +87,19 @@ def tensordot(a, b, axes=2):
     return reshape(matmul(a2, b2), shape=tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b))
 
 
+def _strong(x):
+    """``x`` with a Python number made an array: np.dot and np.inner convert their
+    arguments, so np.dot(float32 array, 2.0) is float64 (no NEP 50 weak scalar)."""
+    return np.asarray(x) if type(x) in (bool, int, float, complex) else x
+
+
 @implements(np.dot)
 def dot(a, b, out=None):
     if out is not None:
         raise TypeError("numpy.dot(..., out=...) is not supported on traced values")
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
-        return multiply(a, b)
+        return multiply(_strong(a), _strong(b))
     if nb <= 2:
         return matmul(a, b)
     return tensordot(a, b, axes=([na - 1], [nb - 2]))
@@ -113,7 +119,7 @@ def vdot(a, b):
 def inner(a, b):
     """Σ over the last axes of both: tensordot(a, b, (-1, -1))."""
     if not shape_of(a) or not shape_of(b):
-        return multiply(a, b)
+        return multiply(_strong(a), _strong(b))
     return tensordot(a, b, axes=([-1], [-1]))
 
 
