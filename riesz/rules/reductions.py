@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..core import full_lower
+from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
 from .elementwise import (absolute, conjugate, maximum, minimum, power, real, real_, sqrt,
@@ -110,7 +110,13 @@ def _extreme(name, impl):
             raise ValueError(f"reduction operation '{name[1:]}imum' does not have an identity, "
                              f"so to use a where mask one has to specify 'initial'")
         a = _masked(a, where, initial)
-        result = prim(a, axis=normalize_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+        axes = normalize_axis(axis, len(shape_of(a)))
+        if initial is not None and not isinstance(initial, Tracer) and any(
+                shape_of(a)[i] == 0 for i in axes):
+            # no entries: every result is `initial`, a constant (NumPy's dtype, from a stand-in)
+            return impl(np.empty(shape_of(a), dtype_of(a)), axis=axes, keepdims=keepdims,
+                        initial=initial)
+        result = prim(a, axis=axes, keepdims=bool(keepdims))
         if initial is None:
             return result
         return (maximum if name == "amax" else minimum)(result, initial)
