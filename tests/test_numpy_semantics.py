@@ -25,6 +25,23 @@ EMPTY = np.zeros((0, 3))
 if hasattr(np, "float16"):
     H16 = V64.astype(np.float16)
 
+def _assigned(x, y):
+    # y[i] = v into a float32 array casts v to float32
+    z = x * 1
+    z[0] = y[0] * 2
+    z[1:, 1] = np.float64(0.1)
+    return z
+
+
+def _updated(x, y):
+    z = x * 1
+    z += 1.1
+    z *= y
+    z -= np.float64(0.3)
+    z /= 3
+    return z
+
+
 # (name, function, arguments): every array argument of an inexact dtype is traced
 CASES = [
     # NEP 50: Python scalars are weak, NumPy scalars are not
@@ -280,6 +297,29 @@ CASES = [
     ("uint8 abs diff", lambda i: np.abs(i - np.uint8(3)), (np.arange(6, dtype=np.uint8),)),
     ("int mixed with f32", lambda x, i: x * i, (M32, I64.astype(np.int16))),
     ("int index of float", lambda x, i: x[i], (V32, np.array([3, 1]))),
+    ("int8 sum", np.sum, (I64.astype(np.int8),)),
+    ("bool mean", lambda i: np.mean(i > 0, axis=1), (I64,)),
+    ("var of ints", np.var, (I64,)),
+    ("argmax ties", np.argmax, (TIES,)),
+    ("where int branches", lambda x: np.where(x > 0, 1, 0), (M32,)),
+    # assignment keeps the array's dtype
+    ("setitem f64 into f32", _assigned, (M32, M64)),
+    ("in-place ops keep f32", _updated, (M32, M64)),
+    # more scalars, signs and empties
+    ("round half to even", lambda x: np.round(x * 0.5), (np.arange(-3.0, 4.0),)),
+    ("remainder negative divisor", lambda x: (x % -0.7, np.fmod(x, -0.7)), (M64,)),
+    ("negative int power", lambda x: x ** -2, (M32,)),
+    (".astype(bool)", lambda x: x.astype(bool), (M32,)),
+    ("clip array bounds", lambda x, lo: np.clip(x, lo, 0.5), (M32, V32 - 1)),
+    ("angle deg", lambda z: np.angle(z, deg=True), (C128,)),
+    ("conjugate", np.conjugate, (C128.astype(np.complex64),)),
+    ("empty matmul", lambda a, b: a @ b, (EMPTY, M64.T[:3, :2])),
+    ("max empty initial", lambda x: np.max(x, axis=0, initial=-1.0), (EMPTY,)),
+    ("f16 sum", lambda x: np.sum(x, axis=-1), (H16,)),
+    ("stack 0-d", lambda a, b: np.stack([a, b], axis=-1), (np.array(1.0), np.array(2.0))),
+    ("sum keepdims 0-d", lambda x: np.sum(x, keepdims=True), (np.array(1.5, np.float32),)),
+    ("mean keepdims axis tuple f32", lambda x: np.mean(x, axis=(-1, 0), keepdims=True), (M32,)),
+    ("cumsum of ints", lambda x: x * np.cumsum(I64, axis=0), (M32,)),
 ]
 
 
@@ -338,6 +378,10 @@ STAGED_ERRORS = {
 # the batched product is one BLAS call of another shape, which may round differently
 VMAP_ROUNDING = {"rmatmul constant"}
 NOT_YET = {
+    ".prod": "riesz/rules/reductions.py computes prod as a balanced tree of products (for "
+             "exact derivatives at zeros), which rounds differently from np.prod in float32",
+    "cumprod": "riesz/rules/reductions.py computes cumprod as a Hillis-Steele scan, which "
+               "rounds differently from np.cumprod's running product",
     ".var keepdims": "riesz/staging.py: StagingTracer's slot `var` hides ndarray.var, so x.var() "
                      "inside jit raises \"'Var' object is not callable\" (rename the slot)",
     "complex mul": "riesz/source.py writes z * conj(z) as t = conj(z); t *= z: complex "
@@ -408,3 +452,86 @@ def check_staged(f, args, want, name):
                                   f(*_with(args, traced, flipped)))
     assert_same(riesz.vmap(f_traced)(*batch), want_batched, f"{name}: vmap",
                 ulps=4 if name in VMAP_ROUNDING else 0)
+
+
+# ---------------------------------------------------------------- derivatives at ties and kinks
+
+def _grad_and_jvp_agree(f, x):
+    """∇f(x) by reverse mode, checked against forward mode along every basis direction
+    (at a tie both modes must use the same convention)."""
+    g = riesz.grad(f)(x)
+    assert g.dtype == x.dtype and g.shape == x.shape
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e.flat[k] = 1
+        assert riesz.jvp(f, (x,), (e,))[1] == g.flat[k]
+    return g
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_ties_share_the_derivative_equally(dtype):
+    x = np.array([1.0, 3.0, 3.0, 2.0], dtype)
+    np.testing.assert_array_equal(_grad_and_jvp_agree(np.max, x), [0, 0.5, 0.5, 0])
+    np.testing.assert_array_equal(_grad_and_jvp_agree(lambda x: np.ptp(x), x),
+                                  [-1, 0.5, 0.5, 0])
+    # maximum(x, y) at x = y: ½ each; maximum with a Python scalar at the scalar: ½
+    y = np.array([1.0, 0.0, 3.0, 5.0], dtype)
+    gx, gy = riesz.grad(lambda x, y: np.sum(np.maximum(x, y)), argnums=(0, 1))(x, y)
+    np.testing.assert_array_equal(gx, [0.5, 1, 0.5, 0])
+    np.testing.assert_array_equal(gy, [0.5, 0, 0.5, 1])
+    assert gx.dtype == gy.dtype == dtype
+    np.testing.assert_array_equal(
+        _grad_and_jvp_agree(lambda x: np.sum(np.maximum(x, 2.0)), x), [0, 1, 1, 0.5])
+    np.testing.assert_array_equal(
+        _grad_and_jvp_agree(lambda x: np.sum(np.minimum(x, 3.0)), x), [1, 0.5, 0.5, 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kinks_follow_the_documented_conventions(dtype):
+    x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0], dtype)
+    # clip: 1 inside, 0 outside, ½ on a bound
+    np.testing.assert_array_equal(_grad_and_jvp_agree(lambda x: np.sum(np.clip(x, 0, 1)), x),
+                                  [0, 0.5, 1, 0.5, 0])
+    # |x|: 0 at 0, the minimum-norm subgradient
+    np.testing.assert_array_equal(_grad_and_jvp_agree(lambda x: np.sum(np.abs(x)), x),
+                                  [-1, 0, 1, 1, 1])
+    # where(x > 0, sqrt(x), 0): the unselected branch's infinite derivative stays out
+    np.testing.assert_array_equal(
+        _grad_and_jvp_agree(lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0)), x),
+        np.where(x > 0, 0.5 / np.sqrt(np.maximum(x, 1e-30)), 0).astype(dtype))
+    zero = np.zeros(3, dtype)
+    for f in (np.linalg.norm, lambda v: np.hypot(v[0], v[1]), np.std):
+        np.testing.assert_array_equal(_grad_and_jvp_agree(f, zero), zero)
+
+
+def test_sort_and_median_follow_the_stable_order_at_ties():
+    x = np.array([2.0, 1.0, 2.0, 0.0, 2.0])
+    w = np.arange(1.0, 6.0)
+    # sum(w * sort(x)): entry x[i] gets the weight of its place in the stable order
+    order = np.argsort(x, kind="stable")
+    expected = np.empty_like(x)
+    expected[order] = w
+    np.testing.assert_array_equal(_grad_and_jvp_agree(lambda x: np.sum(w * np.sort(x)), x),
+                                  expected)
+    # an even count: the median is the mean of the two middle entries, ½ each
+    x4 = np.array([4.0, 1.0, 3.0, 2.0])
+    np.testing.assert_array_equal(_grad_and_jvp_agree(np.median, x4), [0, 0, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_derivative_values_match_finite_differences(dtype):
+    x = rng.uniform(0.5, 1.5, (3, 4)).astype(dtype)
+    v = rng.uniform(-1, 1, 4).astype(dtype)
+    functions = [
+        lambda x: np.linalg.norm(x, "nuc") + np.linalg.norm(x, 2) + np.linalg.norm(x, -np.inf),
+        lambda x: np.linalg.norm(x, axis=0, ord=3) + np.linalg.norm(x[0], 1),
+        lambda x: np.einsum("ij,ik->jk", x, x) @ v,
+        lambda x: np.pad(x, ((1, 1), (2, 0)), mode="reflect") * np.roll(np.tile(x, (1, 2)),
+                                                                          3)[:5, :6].sum(),
+        lambda x: np.mean(x * 2.0, axis=-1) + np.float32(0.5) * np.cumsum(x, axis=0)[-1, :3],
+        lambda x: np.interp(x[0], [0.0, 1.0, 2.0], [1.0, 3.0, 2.0]) * np.diff(x, axis=0)[1],
+        lambda x: np.concatenate([x[0] ** 3, np.repeat(x[1], 2)]) @ np.ones(12, dtype) / x[2],
+    ]
+    for f in functions:
+        check_grads(f, (x,), order=2)
+        assert riesz.grad(lambda x: np.sum(f(x)))(x).dtype == dtype
