@@ -586,7 +586,9 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == -np.inf:
         return amin(absolute(x), axis=axis, keepdims=keepdims)
     if ord == 0:
-        return np.sum(full_lower(x) != 0, axis=axis, keepdims=keepdims).astype(float)
+        # the count of nonzero entries, in x's real dtype as NumPy gives it
+        nonzero = (full_lower(x) != 0).astype(np.finfo(dtype_of(x)).dtype)
+        return np.sum(nonzero, axis=axis, keepdims=keepdims)
     if ord == 1:
         return sum(absolute(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
@@ -620,6 +622,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
     NumPy. At x = 0 the gradient is 0 (the minimum-norm subgradient); max/min-type
     norms share the derivative equally among tied entries; the spectral and nuclear
     norms need distinct, nonzero singular values."""
+    if not np.issubdtype(dtype_of(x), np.inexact):
+        x = as_dtype(x, float)   # NumPy's norm of integers and booleans is in float64
     nd = len(shape_of(x))
     if axis is None:
         if ord is None:
