@@ -272,7 +272,7 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
         mean = np.sum(x * w, axis=1, keepdims=True) / total
         fact = total - ddof if aweights is None else total - ddof * np.sum(w * aweights) / total
         weighted = (x - mean) * w
-    c = np.dot(x - mean, np.conj(weighted).T) / fact
+    c = np.dot(x - mean, np.conj(weighted).T) * np.true_divide(1, fact)   # NumPy's rounding
     return np.squeeze(c)
 
 
