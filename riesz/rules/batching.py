@@ -161,6 +161,7 @@ BATCH_RULES = {
     "sum": _reduction,
     "amax": _reduction,
     "amin": _reduction,
+    "prod": _reduction,
     "logsumexp": _reduction,
     "log_softmax": _along_axes,
     "softmax": _along_axes,

@@ -7,10 +7,10 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
-from .elementwise import (absolute, conjugate, maximum, minimum, power, real, real_, sqrt,
+from .elementwise import (absolute, imag, maximum, minimum, power, real, real_, sqrt,
                           where as select)
 from .indexing import scatter_add
-from .shape import moveaxis, reshape, transpose
+from .shape import concat, moveaxis, reshape, transpose
 
 
 def normalize_axis(axis, ndim):
@@ -152,24 +152,40 @@ def _reduced_shape(shape, axes, keepdims):
 
 # ------------------------------------------------------------ products
 
-def _tree_product(x, n):
-    """∏ over the last axis of ``x`` (length n ≥ 1) as a balanced tree of pairwise products.
+def _exclusive_products(x):
+    """∏_{j≠i} xⱼ over the last axis of ``x``, for every i, by multiplications only (exact
+    where entries are zero, which a division ∏/xᵢ is not), in O(n): the pair products
+    pₖ = aₖbₖ of the two halves a, b, their exclusive products eₖ, recursively, and then
+    aₖ's is eₖbₖ and bₖ's is eₖaₖ (an odd last entry is carried up as a pair of its own)."""
+    n = shape_of(x)[-1]
+    if n <= 1:
+        return np.ones(shape_of(x), dtype_of(x))
+    half, last = n // 2, len(shape_of(x)) - 1
+    a, b = x[..., :half], x[..., half:2 * half]
+    pairs = a * b if n % 2 == 0 else concat([a * b, x[..., n - 1:]], last)
+    others = _exclusive_products(pairs)
+    pair_others = others[..., :half]
+    parts = [pair_others * b, pair_others * a] + ([others[..., half:]] if n % 2 else [])
+    return concat(parts, last)
 
-    The derivative then comes from multiply's rules, which are exact with any number of
-    zeros (∂∏ = Σᵢ ∏_{j≠i} xⱼ ẋᵢ, never divided by xᵢ) and nest to any order. An odd entry
-    out at some level is kept aside and multiplied in at the end.
-    """
-    spare = []
-    while n > 1:
-        half = n // 2
-        if n % 2:
-            spare.append(x[..., n - 1])
-        x = x[..., :half] * x[..., half:2 * half]
-        n = half
-    out = x[..., 0]
-    for v in spare:
-        out = out * v
-    return out
+
+def _others(x, axes):
+    """∏ over ``axes`` of the other entries, for every entry of ``x`` (x's shape)."""
+    shape = shape_of(x)
+    rest = [i for i in range(len(shape)) if i not in axes]
+    flat, _ = _move_to_end(x, axes)
+    moved = reshape(_exclusive_products(flat), shape=tuple(shape[i] for i in rest + list(axes)))
+    back = tuple(np.argsort(rest + list(axes)))
+    return moved if back == tuple(range(len(shape))) else transpose(moved, axes=back)
+
+
+# NumPy's product itself (its value to the last bit); ∂∏ᵢxᵢ(ẋ) = Σᵢ (∏_{j≠i} xⱼ) ẋᵢ, and the
+# transpose copies g along the axes times the products of the others
+prod_p = defprim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
+                 jvp=[lambda t, ans, x, axis, keepdims: sum_p(
+                     t * _others(x, axis), axis=axis, keepdims=keepdims)],
+                 vjp=[lambda g, ans, x, axis, keepdims: expand_reduced(
+                     g, axis, keepdims, shape_of(x)) * _others(x, axis)])
 
 
 @implements(np.prod)
@@ -180,16 +196,8 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     if dtype is not None:
         a = a.astype(dtype)
     a = _masked(a, where, 1)
-    shape = shape_of(a)
-    axes = normalize_axis(axis, len(shape))
-    flat, n = _move_to_end(a, axes)
-    if n == 0:
-        result = np.ones(shape_of(flat)[:-1], dtype=dtype_of(a))
-    else:
-        result = _tree_product(flat, n)
-    if initial is not None:
-        result = result * initial
-    return reshape(result, shape=_reduced_shape(shape, axes, keepdims))
+    result = prod_p(a, axis=normalize_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+    return result if initial is None else result * initial
 
 
 def _flip(x, axis):
@@ -267,8 +275,8 @@ cumulative_prod = _cumulative("cumulative_prod", cumprod)
 # ------------------------------------------------------------ statistics
 
 def _abs_squared(x):
-    # |x|² = x x̄, real
-    return real(x * conjugate(x)) if is_complex(x) else x * x
+    # |x|² = (Re x)² + (Im x)², computed as NumPy's var computes it
+    return real(x) * real(x) + imag(x) * imag(x) if is_complex(x) else x * x
 
 
 def _two_norm(x, axes, keepdims):
