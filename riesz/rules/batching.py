@@ -65,6 +65,11 @@ def _reduction(prim, vals, batched, size, axis, keepdims):
     return prim(x, axis=tuple(a + 1 for a in axis), keepdims=keepdims)
 
 
+def _scan(prim, vals, batched, size, axis):
+    # a scan along an example's axis a is one along the batch's a + 1
+    return prim(vals[0], axis=axis + 1)
+
+
 def _along_axes(prim, vals, batched, size, axis):
     # a normalization along an example's axis a (softmax) is one along the batch's a + 1
     return prim(vals[0], axis=tuple(a + 1 for a in axis))
@@ -162,6 +167,7 @@ BATCH_RULES = {
     "amax": _reduction,
     "amin": _reduction,
     "prod": _reduction,
+    "cumprod": _scan,
     "logsumexp": _reduction,
     "log_softmax": _along_axes,
     "softmax": _along_axes,

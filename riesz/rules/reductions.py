@@ -9,7 +9,6 @@ from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
 from .elementwise import (absolute, imag, maximum, minimum, power, real, real_, sqrt,
                           where as select)
-from .indexing import scatter_add
 from .shape import concat, moveaxis, reshape, transpose
 
 
@@ -246,26 +245,49 @@ def _cumulative(name, scan):
     return implements(getattr(np, name))(cumulative)
 
 
-@implements(np.cumprod)
-def cumprod(a, axis=None, dtype=None, out=None):
-    """``numpy.cumprod`` as a parallel prefix scan of products (Hillis–Steele: at step s,
-    yᵢ ← yᵢ yᵢ₋ₛ for i ≥ s), so its derivative comes from multiply's rules and is exact
-    with zeros in the input, at any order."""
-    _check_unsupported("cumprod", out=out)
-    y, axis = _scan_axis(a if dtype is None else a.astype(dtype), axis)
-    shape = shape_of(y)
+def _shift(x, axis, fill):
+    """``x`` moved one place along ``axis`` towards the end, with ``fill`` in the first place
+    (the alignment of an exclusive scan)."""
+    shape = shape_of(x)
     n = shape[axis]
+    if n == 0:
+        return x
+    head = np.full(shape[:axis] + (1,) + shape[axis + 1:], fill, dtype_of(x))
+    return concat([head, x[(slice(None),) * axis + (slice(0, n - 1),)]], axis)
+
+
+def _linear_recurrence(a, b, axis):
+    """sᵢ = aᵢ sᵢ₋₁ + bᵢ along ``axis`` (s₋₁ = 0) by doubling (Hillis–Steele): after the step
+    of stride d, place i holds the affine map composed over its last 2d places,
+    (A, B)ᵢ ← (Aᵢ Aᵢ₋d, Aᵢ Bᵢ₋d + Bᵢ). Multiplications and additions only."""
+    n = shape_of(b)[axis]
     lead = (slice(None),) * axis
     step = 1
     while step < n:
-        # y shifted by `step` along the axis, with ones shifted in
-        head_ones = np.zeros(shape, dtype=dtype_of(y))
-        head_ones[lead + (slice(0, step),)] = 1
-        shifted = scatter_add(y[lead + (slice(0, n - step),)], idx=lead + (slice(step, n),),
-                              shape=shape) + head_ones
-        y = y * shifted
+        first, earlier, later = (lead + (slice(0, step),), lead + (slice(0, n - step),),
+                                 lead + (slice(step, n),))
+        b = concat([b[first], a[later] * b[earlier] + b[later]], axis)
+        a = concat([a[first], a[later] * a[earlier]], axis)
         step *= 2
-    return y
+    return b
+
+
+# y = cumprod(x) (NumPy's value): ẏᵢ = xᵢ ẏᵢ₋₁ + ẋᵢ Lᵢ with Lᵢ = ∏_{k<i} xₖ = yᵢ₋₁, a linear
+# recurrence with no division (exact where entries are zero, at every order); the transpose
+# runs it from the other end: x̄ⱼ = Lⱼ Sⱼ with Sⱼ = gⱼ + xⱼ₊₁ Sⱼ₊₁
+cumprod_p = defprim(
+    "cumprod", lambda x, axis: np.cumprod(x, axis=axis),
+    jvp=[lambda t, ans, x, axis: _linear_recurrence(x, t * _shift(ans, axis, 1), axis)],
+    vjp=[lambda g, ans, x, axis: _shift(ans, axis, 1) * _flip(_linear_recurrence(
+        _shift(_flip(x, axis), axis, 1), _flip(g, axis), axis), axis)])
+
+
+@implements(np.cumprod)
+def cumprod(a, axis=None, dtype=None, out=None):
+    """``numpy.cumprod``, differentiated exactly where entries are zero."""
+    _check_unsupported("cumprod", out=out)
+    y, axis = _scan_axis(a if dtype is None else a.astype(dtype), axis)
+    return cumprod_p(y, axis=axis)
 
 
 cumulative_sum = _cumulative("cumulative_sum", cumsum)
