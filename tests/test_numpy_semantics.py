@@ -162,6 +162,8 @@ CASES = [
      (rng.uniform(0.5, 1.5, (5, 2, 7)),)),
     ("prod long", lambda x: np.prod(x, axis=0), (rng.uniform(0.9, 1.1, (1001, 2)),)),
     ("prod complex", np.prod, (C128,)),
+    ("cumprod long", lambda x: np.cumprod(x, axis=0), (rng.uniform(0.9, 1.1, (1001, 2)),)),
+    ("cumprod flat f32", np.cumprod, (M32,)),
     ("cumsum axis", lambda x: np.cumsum(x, axis=-1), (M32,)),
     ("cumprod", lambda x: np.cumprod(x, axis=0), (M32,)),
     ("diff", lambda x: np.diff(x, axis=0), (M32,)),
@@ -477,8 +479,6 @@ NOT_YET = {
                   "only x - 0.0 and x + (-0.0) are x for every x",
     "lstsq": "riesz/rules/linalg.py computes lstsq's solution as pinv(a) @ b, which rounds "
              "differently from NumPy's gelsd (about 1e-15 relative)",
-    "cumprod": "riesz/rules/reductions.py computes cumprod as a Hillis-Steele scan, which "
-               "rounds differently from np.cumprod's running product",
     ".var keepdims": "riesz/staging.py: StagingTracer's slot `var` hides ndarray.var, so x.var() "
                      "inside jit raises \"'Var' object is not callable\" (rename the slot)",
     "complex mul": "riesz/source.py writes z * conj(z) as t = conj(z); t *= z: complex "
@@ -613,6 +613,21 @@ def test_sort_and_median_follow_the_stable_order_at_ties():
     # an even count: the median is the mean of the two middle entries, ½ each
     x4 = np.array([4.0, 1.0, 3.0, 2.0])
     np.testing.assert_array_equal(_grad_and_jvp_agree(np.median, x4), [0, 0, 0.5, 0.5])
+
+
+def test_products_differentiate_exactly_at_zeros():
+    # ∂yᵢ/∂xⱼ = ∏_{k ≤ i, k ≠ j} xₖ for y = cumprod(x), and its last row is prod's gradient
+    x = np.array([2.0, 0.0, 3.0, 0.0, 1.5])
+    expected = np.array([[np.prod(np.delete(x[:i + 1], j)) if j <= i else 0.0
+                          for j in range(5)] for i in range(5)])
+    for jac in (riesz.jacfwd, riesz.jacrev):
+        np.testing.assert_array_equal(jac(np.cumprod)(x), expected)
+        np.testing.assert_array_equal(jac(np.prod)(x), expected[-1])
+    # ∂²∏/∂x₁∂x₃ = x₀ x₂ x₄, the only second derivative that survives two zeros
+    hessian = riesz.hessian(np.prod)(x)
+    assert hessian[1, 3] == hessian[3, 1] == 2.0 * 3.0 * 1.5
+    assert np.count_nonzero(hessian) == 2
+    check_grads(lambda x: np.cumprod(x, axis=1), (rng.standard_normal((3, 6)),), order=3)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
