@@ -6,9 +6,9 @@ import numpy as np
 
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, implements_constant
-from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
-from .elementwise import (absolute, imag, maximum, minimum, power, real, real_, sqrt,
-                          where as select)
+from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
+from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
+                          sqrt, where as select)
 from .shape import concat, moveaxis, reshape, transpose
 
 
@@ -301,9 +301,31 @@ def _abs_squared(x):
     return real(x) * real(x) + imag(x) * imag(x) if is_complex(x) else x * x
 
 
+def norm_squares(x):
+    """|xᵢ|² = Re(x̄ᵢ xᵢ), as NumPy's norm computes it (its var computes (Re x)² + (Im x)²)."""
+    return real(conjugate(x) * x) if is_complex(x) else x * x
+
+
 def _two_norm(x, axes, keepdims):
     # √Σ|x|²: its gradient x̄/‖x‖ is taken as 0 at x = 0 (0 × ∞ = 0 in the rules)
-    return sqrt(sum(_abs_squared(x), axis=axes, keepdims=keepdims))
+    return sqrt(sum(norm_squares(x), axis=axes, keepdims=keepdims))
+
+
+def _squared_norm_impl(x):
+    # NumPy's norm of a whole array: x·x of the flattened x (a BLAS dot), Re·Re + Im·Im if complex
+    x = np.ravel(x, order="K")
+    if np.iscomplexobj(x):
+        return x.real.dot(x.real) + x.imag.dot(x.imag)
+    return x.dot(x)
+
+
+# ‖x‖² = Σ|xᵢ|² of every entry: ∂(ẋ) = 2 Σ Re(x̄ᵢ ẋᵢ); the transpose is g ↦ 2 g x̄ (JAX's
+# convention for complex x), with 0 × ∞ = 0 so that the gradient of √‖x‖² at 0 is 0
+squared_norm = defprim(
+    "squared_norm", _squared_norm_impl,
+    jvp=[lambda t, ans, x: 2.0 * sum_p(real(conjugate(x) * t) if is_complex(x) else x * t,
+                                       axis=tuple(range(len(shape_of(x)))), keepdims=False)],
+    vjp=[lambda g, ans, x: scale(g, 2.0 * conjugate(x))])
 
 
 def _count(shape, axes):
@@ -655,9 +677,11 @@ def norm(x, ord=None, axis=None, keepdims=False):
     if not np.issubdtype(dtype_of(x), np.inexact):
         x = as_dtype(x, float)   # NumPy's norm of integers and booleans is in float64
     nd = len(shape_of(x))
+    if axis is None and (ord is None or (ord in ("f", "fro") and nd == 2)
+                         or (ord == 2 and nd == 1)):
+        result = sqrt(squared_norm(x))   # NumPy's fast path, with its rounding
+        return reshape(result, shape=(1,) * nd) if keepdims else result
     if axis is None:
-        if ord is None:
-            return _two_norm(x, tuple(range(nd)), keepdims)
         if nd not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(nd))

@@ -15,6 +15,9 @@ SPECS = {
              Case(lambda x: x.prod(axis=(0, 2), keepdims=True), [(2, 3, 3)]),
              Case(lambda x: np.prod(x, axis=0, initial=2.0), [(7, 2)])],
     "cumprod": [Case(lambda x: np.cumprod(x, axis=1), [(3, 5)]), Case(np.cumprod, [(2, 3)])],
+    "squared_norm": [Case(np.linalg.norm, [(3, 4)]), Case(lambda x: np.linalg.norm(x, 2), [(5,)]),
+                     Case(lambda x: np.linalg.norm(x, "fro", keepdims=True), [(3, 2)]),
+                     Case(lambda x: np.linalg.norm(x * (1 + 2j) + 2j), [(2, 3)])],
     "cumsum": [Case(lambda x: np.cumsum(x, axis=1), [(3, 4)]), Case(np.cumsum, [(2, 3)]),
                Case(lambda x: x.cumsum(axis=-1) ** 2, [(2, 2, 3)])],
     # first order: the second derivative needs U and V to be differentiable, which is
