@@ -343,7 +343,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
     axes = normalize_axis(axis, len(shape))
     n = _count(shape, axes)
     centered = a - sum(a, axis=axes, dtype=dtype, keepdims=True) / n
-    return sum(_abs_squared(centered), axis=axes, keepdims=keepdims) / (n - ddof)
+    # NumPy divides by max(n - ddof, 0): ddof ≥ n gives inf (or NaN), never a negative variance
+    return sum(_abs_squared(centered), axis=axes, keepdims=keepdims) / max(n - ddof, 0)
 
 
 @implements(np.std)
