@@ -133,6 +133,7 @@ CASES = [
     ("np.round", lambda x: np.round(x, 2), (M64,)),
     (".std(ddof=1)", lambda x: x.std(axis=0, ddof=1), (M32,)),
     (".var keepdims", lambda x: x.var(axis=1, keepdims=True), (M64,)),
+    ("var ddof > n", lambda x: (np.var(x, ddof=4, axis=0), np.std(x, ddof=3, axis=0)), (M64,)),
     (".max axis", lambda x: x.max(axis=-2), (M32,)),
     (".prod", lambda x: x.prod(axis=1), (M32,)),
     (".cumsum", lambda x: x.cumsum(), (M32,)),
