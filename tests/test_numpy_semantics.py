@@ -653,3 +653,36 @@ def test_derivative_values_match_finite_differences(dtype):
     for f in functions:
         check_grads(f, (x,), order=2)
         assert riesz.grad(lambda x: np.sum(f(x)))(x).dtype == dtype
+
+
+# ---------------------------------------------------------------- intentional differences
+
+def _write_into_numpy_array(x):
+    a = np.zeros(3)
+    a[0] = x[0]
+    return a
+
+
+@pytest.mark.parametrize("f,error,message", [
+    (lambda x: float(x[0]), TypeError, "float.. of a traced value would drop its derivative"),
+    (lambda x: __import__("math").sqrt(x[0]), TypeError, "math.sqrt"),
+    (lambda x: np.float64(x[0]), TypeError, "converting a traced value to a NumPy array"),
+    (lambda x: np.asarray(x), TypeError, "riesz.numpy.asarray keeps derivatives"),
+    (lambda x: np.array([x[0], x[1]]), TypeError, r"np.stack\(\[a, b\]\)"),
+    (lambda x: x[0].item(), TypeError, r"index it instead \(x\[\(\)\] or x\[i\]\)"),
+    (lambda x: np.exp(x, out=np.empty(3)), TypeError, "cannot write a traced value"),
+    (lambda x: np.histogram(x), riesz.NoRuleError, "no derivative rule for numpy.histogram"),
+])
+def test_dropping_a_derivative_is_an_error_that_says_what_to_do(f, error, message):
+    # NumPy would convert silently; riesz refuses, naming the fix
+    with pytest.raises(error, match=message):
+        riesz.grad(lambda x: np.sum(f(x)) * 1.0)(np.arange(1.0, 4.0))
+
+
+def test_writing_a_traced_scalar_into_a_numpy_array_names_the_fix():
+    # NumPy turns the float() error into "setting an array element with a sequence": the
+    # explanation comes with it as the cause
+    with pytest.raises(ValueError) as info:
+        riesz.grad(lambda x: np.sum(_write_into_numpy_array(x)))(np.arange(1.0, 4.0))
+    cause = info.value.__cause__ or info.value.__context__
+    assert isinstance(cause, TypeError) and "riesz.numpy.at(y)[idx].set(v)" in str(cause)
