@@ -657,15 +657,15 @@ def _matrix_norm(x, ord, axes, keepdims):
         # the largest (smallest) column sum (ord ±1) or row sum (ord ±inf) of |x|
         summed, other = (row, col) if ord in (1, -1) else (col, row)
         pick = amax if ord > 0 else amin
-        sums = sum(absolute(x), axis=summed, keepdims=True)
-        out = pick(sums, axis=other, keepdims=True)
+        sums = sum(absolute(x), axis=summed)
+        out = pick(sums, axis=other - (summed < other))
     elif ord in ("nuc", 2, -2):
         s = singular_values(moveaxis(x, (row, col), (-2, -1)))
         out = {"nuc": sum, 2: amax, -2: amin}[ord](s, axis=-1)
-        out = reshape(out, shape=_kept_shape(shape_of(x), axes))
     else:
         raise ValueError(f"Invalid norm order {ord!r} for matrices")
-    return out if keepdims else reshape(out, shape=_reduced_shape(shape_of(x), axes, False))
+    # reduced as NumPy reduces, so that a whole-matrix norm is a NumPy scalar as NumPy's is
+    return reshape(out, shape=_kept_shape(shape_of(x), axes)) if keepdims else out
 
 
 @implements(np.linalg.norm)
