@@ -375,6 +375,10 @@ CASES = [
     ("norm ord -inf", lambda x: np.linalg.norm(x, -np.inf), (V32,)),
     ("norm ord 0", lambda x: np.linalg.norm(x, 0), (V32,)),
     ("norm ord -1 matrix", lambda x: np.linalg.norm(x, -1), (M32,)),
+    ("matrix norms of a stack", lambda x: [np.linalg.norm(x, o, axis=(2, 0), keepdims=k)
+                                           for o in (1, -1, np.inf, -np.inf, 2, -2, "nuc", "fro")
+                                           for k in (False, True)],
+     (rng.standard_normal((3, 2, 4)),)),
     ("norm f16", np.linalg.norm, (H16,)),
     ("vector_norm", lambda x: np.linalg.vector_norm(x, axis=0), (M32,)),
     ("matrix_norm", lambda x: np.linalg.matrix_norm(x), (M32,)),
@@ -435,6 +439,8 @@ def assert_same(got, want, what, ulps=0):
     assert len(got_leaves) == len(want_leaves), f"{what}: {got!r} vs {want!r}"
     for g, w in zip(got_leaves, want_leaves):
         assert np.shape(g) == np.shape(w), f"{what}: shape {np.shape(g)} != {np.shape(w)}"
+        assert isinstance(g, np.generic) == isinstance(w, np.generic), \
+            f"{what}: {type(g).__name__} where NumPy gives a {type(w).__name__}"
         assert np.result_type(g) == np.result_type(w), \
             f"{what}: dtype {np.result_type(g)} != {np.result_type(w)}"
         if ulps:
