@@ -756,6 +756,8 @@ def matrix_power(a, n):
         return np.broadcast_to(_eye(shape_of(a)[-1], dtype_of(a)), shape_of(a)).copy()
     if n < 0:
         a, n = inv(a), -n
+    if n == 3:
+        return matmul(matmul(a, a), a)   # NumPy's order of the products for n = 3
     result, power = None, a
     while n:
         if n & 1:
