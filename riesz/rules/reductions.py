@@ -472,7 +472,7 @@ def _nan_order_statistic(name, statistic):
     def nan_statistic(a, *args, axis=None, **kwargs):
         # the order statistic of the entries that are not NaN: all of them when there are
         # none, else (axis=None) of the entries picked out of the flattened array
-        nan = _nan_mask(a)
+        nan = np.asarray(_nan_mask(a))   # staged (riesz.jit): the jitted function runs eagerly
         if not nan.any():
             return statistic(a, *args, axis=axis, **kwargs)
         if axis is None and not kwargs.get("keepdims", False):
@@ -515,10 +515,11 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
         raise NotImplementedError(f"numpy.quantile(method={method!r}) on traced values: "
                                   f"supported methods are {_QUANTILE_METHODS}")
     q = full_lower(q)
-    qv = np.asarray(q, dtype=float)
+    qv = np.asarray(q)   # its dtype is NumPy's for the interpolation (float32 q: float32)
     # NumPy's dtype: the array's, promoted by q where q enters the arithmetic (interpolating
     # methods) unless q is a Python number
-    weak = isinstance(q, (int, float)) or method in ("lower", "higher")
+    weak = (type(q) in (int, float) or method in ("lower", "higher")   # np.float64 q is not
+            or (qv.dtype.kind in "iub" and method == "linear"))   # NumPy takes entries
     out_dtype = np.result_type(dtype_of(a), *(() if weak else (qv.dtype,)))
     if np.any((qv < 0) | (qv > 1)):
         raise ValueError("Quantiles must be in the range [0, 1]")
@@ -530,13 +531,13 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     pos = qv * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
-    frac = pos - lo
+    frac = (pos - lo).astype(pos.dtype if pos.dtype.kind == "f" else float)   # in q's precision
     if method == "lower":
         frac = np.zeros_like(frac)
     elif method == "higher":
         lo, frac = np.ceil(pos).astype(np.intp), np.zeros_like(frac)
     elif method == "midpoint":
-        frac = np.where(frac > 0, 0.5, 0.0)
+        frac = np.where(frac > 0, 0.5, 0.0).astype(frac.dtype)
     # entry k of the sorted values along the last axis, for every q: shape rest + q.shape
     grids = np.ix_(*[np.arange(m) for m in rest]) if rest else ()
     grids = tuple(g.reshape(g.shape + (1,) * qv.ndim) for g in grids)
@@ -544,7 +545,15 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     def sorted_entry(k):
         return x[grids + (order[..., k],)]
     low = sorted_entry(lo)
-    result = low if not frac.any() else low + (sorted_entry(hi) - low) * frac.astype(dtype_of(x))
+    if frac.any():
+        # NumPy's _lerp: low + (high - low) t, or high - (high - low)(1 - t) where t ≥ ½, with
+        # t a Python float for a Python q (weak: x's precision), else float64
+        t = float(frac) if type(q) in (int, float) else frac
+        high = sorted_entry(hi)
+        spread = high - low
+        low = select(np.asarray(frac) >= 0.5, high - spread * (1 - t), low + spread * t)
+        low = low[()] if not shape_of(low) else low   # a NumPy scalar, as _lerp unpacks it
+    result = low
     # NumPy puts the q axes first, then the kept axes
     nq, nr = qv.ndim, len(rest)
     if nq:
