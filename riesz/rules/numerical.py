@@ -7,10 +7,10 @@ theirs, to any order, in both modes. They run on traced values and on plain arra
 """
 import numpy as np
 
-from ..core import full_lower
+from ..core import Tracer, full_lower
 from ..numpy.creation import asarray
 from ..numpy.dispatch import implements
-from .define import shape_of, dtype_of
+from .define import as_dtype, shape_of, dtype_of
 from .shape import moveaxis
 
 _NO_VALUE = np._NoValue
@@ -111,24 +111,41 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 @implements(np.linspace)
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
              device=None):
-    """``numpy.linspace`` with traced end points: start + (stop - start) tᵢ with the
-    fixed fractions tᵢ = i / (num - 1) (i / num without the end point), so the derivative
-    in start is 1 - tᵢ and in stop tᵢ. Array end points give a new axis at ``axis``."""
+    """``numpy.linspace`` with traced end points, computed as NumPy computes it:
+    yᵢ = i · step + start with step = (stop - start) / div, and the last entry exactly
+    ``stop`` (with the end point). The derivative of yᵢ is 1 - i/div in start and i/div in
+    stop. Array end points give a new axis at ``axis``."""
     num = int(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     div = num - 1 if endpoint else num
     # NumPy computes in the floating-point type of the end points (float64 for integers)
-    inexact = np.result_type(full_lower(start), full_lower(stop), float(num))
-    width = stop - start
-    ndim = len(shape_of(width))
-    frac = np.arange(num, dtype=inexact).reshape((num,) + (1,) * ndim)
-    step = width / div if div > 0 else width * np.nan
-    y = start + (frac / div if div > 0 else frac) * width
+    dt = np.result_type(full_lower(start), full_lower(stop), float(num))
+    delta = as_dtype(stop, dt) - as_dtype(start, dt)
+    y = np.arange(num, dtype=dt).reshape((-1,) + (1,) * len(shape_of(delta)))
+    step = delta / div if div > 0 else np.nan
+    if div <= 0:
+        y = y * delta
+    elif _any_zero(step):   # a denormal step (NumPy's special case)
+        y = y / div * delta
+    else:
+        y = y * step
+    y = y + start
+    if endpoint and num > 1:
+        y[-1, ...] = stop
     if axis != 0:
         y = moveaxis(y, 0, axis)
-    y = y.astype(inexact if dtype is None else dtype)
+    if dtype is not None and np.issubdtype(dtype, np.integer):
+        y = np.floor(y)
+    y = y.astype(dt if dtype is None else dtype)
     return (y, step) if retstep else y
+
+
+def _any_zero(step):
+    # on concrete values only: a staged step is taken as nonzero (its product is then the same
+    # unless the step underflows)
+    value = full_lower(step)
+    return not isinstance(value, Tracer) and bool(np.any(value == 0))
 
 
 @implements(np.logspace)
@@ -140,17 +157,25 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
 
 @implements(np.geomspace)
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    """``numpy.geomspace`` for real end points of one sign: sign · exp(linspace(log|start|,
-    log|stop|))."""
+    """``numpy.geomspace`` as NumPy computes it: s · 10 ** linspace(log₁₀(start/s),
+    log₁₀(stop/s)) with s = sign(start) (a constant), and the end points exactly start and
+    stop. Real end points."""
+    start, stop = (v if isinstance(v, Tracer) else np.asarray(v) for v in (start, stop))
+    if np.any(np.asarray(full_lower(start)) == 0) or np.any(np.asarray(full_lower(stop)) == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+    dt = np.result_type(start, stop, float(num), np.zeros((), dtype))   # NumPy's: ≥ float64
+    start, stop = start.astype(dt), stop.astype(dt)
     sign = np.sign(full_lower(start))
-    if np.any(sign != np.sign(full_lower(stop))) or np.any(sign == 0):
-        raise ValueError("numpy.geomspace on traced values needs nonzero end points of "
-                         "one sign")
-    y = np.exp(linspace(np.log(np.abs(start)), np.log(np.abs(stop)), num, endpoint, axis=axis))
-    y = y * np.expand_dims(sign, axis) if np.ndim(sign) else y * sign
-    # NumPy's dtype: at least float64
-    return y.astype(np.result_type(full_lower(start), full_lower(stop), np.float64)
-                    if dtype is None else dtype)
+    start, stop = start / sign, stop / sign
+    result = np.logspace(np.log10(start), np.log10(stop), num=num, endpoint=endpoint, dtype=dt)
+    if num > 0:
+        result[0] = start
+        if num > 1 and endpoint:
+            result[-1] = stop
+    result = result * sign
+    if axis != 0:
+        result = moveaxis(result, 0, axis)
+    return result.astype(dt if dtype is None else dtype)
 
 
 # ------------------------------------------------------------ polynomials
