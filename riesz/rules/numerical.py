@@ -10,7 +10,7 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.creation import asarray
 from ..numpy.dispatch import implements
-from .define import as_dtype, shape_of, dtype_of
+from .define import as_dtype, shape_of, dtype_of, is_complex
 from .shape import moveaxis
 
 _NO_VALUE = np._NoValue
@@ -215,17 +215,23 @@ def interp(x, xp, fp, left=None, right=None, period=None):
         raise NotImplementedError("numpy.interp(period=...) on traced values: map x into "
                                   "one period with np.mod first")
     xp, fp = asarray(xp), asarray(fp)   # lists (of traced values, perhaps) index as arrays
+    # NumPy interpolates in float64 (complex128 for complex fp)
+    x, xp = as_dtype(x, np.float64), as_dtype(xp, np.float64)
+    fp = as_dtype(fp, np.complex128 if is_complex(fp) else np.float64)
     xv, xpv = np.asarray(full_lower(x)), np.asarray(full_lower(xp))
     if xpv.ndim != 1 or shape_of(fp) != xpv.shape:
         raise ValueError("fp and xp are not of the same length.")
     n = xpv.shape[0]
     if n == 1:
-        return np.zeros_like(x) * 1.0 + fp[0]
+        return np.zeros_like(x) + fp[0]
     k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
-    x0, x1, f0, f1 = xp[k], xp[k + 1], fp[k], fp[k + 1]
-    y = f0 + (x - x0) / (x1 - x0) * (f1 - f0)
+    x0, f0 = xp[k], fp[k]
+    slope = (fp[k + 1] - f0) / (xp[k + 1] - x0)
+    y = slope * (x - x0) + f0   # NumPy's formula, in its order
+    y = np.where(xv == xpv[-1], fp[-1], y)   # the last knot gives fpₙ₋₁ exactly
     y = np.where(xv < xpv[0], fp[0] if left is None else left, y)
-    return np.where(xv > xpv[-1], fp[-1] if right is None else right, y)
+    y = np.where(xv > xpv[-1], fp[-1] if right is None else right, y)
+    return y[()] if not shape_of(y) else y   # a NumPy scalar for a scalar x, as NumPy's
 
 
 # ------------------------------------------------------------ convolution
