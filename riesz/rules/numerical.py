@@ -289,31 +289,45 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     x = x.astype(np.result_type(full_lower(x), np.float64) if dtype is None else dtype)
     if ddof is None:
         ddof = 0 if bias else 1
+    # NumPy's steps, in its order (so its rounding too)
     w = None
     if fweights is not None:
         w = np.asarray(fweights, dtype=float)
     if aweights is not None:
+        aweights = aweights if isinstance(aweights, Tracer) else np.asarray(aweights, dtype=float)
         w = aweights if w is None else w * aweights
+    mean, total = np.average(x, axis=1, weights=w, returned=True)
+    total = total[0]
     if w is None:
-        mean = np.mean(x, axis=1, keepdims=True)
         fact = shape_of(x)[1] - ddof
-        weighted = x - mean
+    elif ddof == 0:
+        fact = total
+    elif aweights is None:
+        fact = total - ddof
     else:
-        total = np.sum(w)
-        mean = np.sum(x * w, axis=1, keepdims=True) / total
-        fact = total - ddof if aweights is None else total - ddof * np.sum(w * aweights) / total
-        weighted = (x - mean) * w
-    c = np.dot(x - mean, np.conj(weighted).T) * np.true_divide(1, fact)   # NumPy's rounding
+        fact = total - ddof * np.sum(w * aweights) / total
+    centered = (x - mean[:, None]).astype(dtype_of(x))   # X -= avg keeps X's dtype
+    c = np.dot(centered, np.conj((centered if w is None else centered * w).T))
+    # c *= 1 / fact: the product in float64 (a NumPy scalar), stored in c's dtype
+    c = (c * np.true_divide(1, fact)).astype(dtype_of(c))
     return np.squeeze(c)
 
 
 @implements(np.corrcoef)
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
-    """``numpy.corrcoef``: cov(x, y) / (σᵢ σⱼ). (NumPy also clips the result to [-1, 1];
-    on traced values it is left unclipped, so the derivative is never cut to zero.)"""
+    """``numpy.corrcoef``: cov(x, y) / (σᵢ σⱼ), clipped to [-1, 1] as NumPy clips it (each
+    part of a complex value). Only rounding takes an entry past ±1: those get derivative 0,
+    the others (±1 included) keep theirs."""
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) == 0:
         return c / c
     sd = np.sqrt(np.real(np.diagonal(c)))
-    return c / sd[:, None] / sd[None, :]
+    return _clip_to_unit(c / sd[:, None] / sd[None, :])
+
+
+def _clip_to_unit(c):
+    if np.iscomplexobj(c):
+        return _clip_to_unit(np.real(c)) + 1j * _clip_to_unit(np.imag(c))
+    value = full_lower(c)
+    return np.where(value > 1, 1.0, np.where(value < -1, -1.0, c))
 
