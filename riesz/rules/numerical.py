@@ -10,7 +10,7 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.creation import asarray
 from ..numpy.dispatch import implements
-from .define import as_dtype, shape_of, dtype_of, is_complex
+from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
 from .shape import moveaxis
 
 _NO_VALUE = np._NoValue
@@ -251,22 +251,36 @@ def _convolution_matrix(v, n, mode):
     return padded[k]
 
 
+# NumPy's convolution itself (its value to the last bit); it is bilinear: ∂(a ∗ v)(ȧ, v̇) =
+# ȧ ∗ v + a ∗ v̇, and (a ∗ v) = M(v) a = M(a) v with the gathered matrices of
+# _convolution_matrix, so the transposes are M(v)ᵀ g and M(a)ᵀ g
+convolve_p = defprim(
+    "convolve", lambda a, v, mode: np.convolve(a, v, mode),
+    jvp=[lambda t, ans, a, v, mode: convolve_p(t, v, mode=mode),
+         lambda t, ans, a, v, mode: convolve_p(a, t, mode=mode)],
+    vjp=[lambda g, ans, a, v, mode: _convolution_matrix(v, shape_of(a)[0], mode).T @ g,
+         lambda g, ans, a, v, mode: _convolution_matrix(a, shape_of(v)[0], mode).T @ g])
+
+
 @implements(np.convolve)
 def convolve(a, v, mode="full"):
-    """``numpy.convolve`` of two 1-D arrays as a product with a gathered convolution matrix
-    (bilinear: the derivative in each argument is a convolution with the other)."""
+    """``numpy.convolve`` of two 1-D arrays (bilinear: the derivative in each argument is a
+    convolution with the other)."""
     if mode not in ("full", "same", "valid"):
         raise ValueError(f"mode must be one of 'full', 'same', 'valid', not {mode!r}")
     if len(shape_of(a)) != 1 or len(shape_of(v)) != 1:
         raise ValueError("object too deep for desired array: convolve takes 1-D arrays")
     if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
         raise ValueError("a and v cannot be empty")
-    return _convolution_matrix(v, shape_of(a)[0], mode) @ a
+    return convolve_p(a, v, mode=mode)
 
 
 @implements(np.correlate)
 def correlate(a, v, mode="valid"):
-    """``numpy.correlate`` = convolve(a, conj(v) reversed)."""
+    """``numpy.correlate`` = convolve(a, conj(v) reversed), with the longer argument first as
+    NumPy orders it (a shorter a: the reversed convolution of conj(v) with a reversed)."""
+    if shape_of(a)[0] < shape_of(v)[0]:
+        return convolve(np.conj(v), a[::-1], mode)[::-1]
     return convolve(a, np.conj(v)[::-1], mode)
 
 
