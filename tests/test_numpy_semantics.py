@@ -405,6 +405,9 @@ CASES = [
     ("polyval", lambda p, x: np.polyval(p, x), (V32, M32)),
     ("convolve same", lambda a, b: np.convolve(a, b, mode="same"), (V32, V32[:3])),
     ("convolve full mixed", np.convolve, (V32, V64[:2])),
+    ("long convolutions", lambda a, v: [f(x, y, m) for f in (np.convolve, np.correlate)
+                                        for x, y in ((a, v), (v, a)) for m in ("full", "same")],
+     (rng.standard_normal(60), rng.standard_normal(9) + 1j * rng.standard_normal(9))),
     # more indexing
     ("numpy integer index", lambda x: x[np.int64(2)], (V32,)),
     ("bool scalar index", lambda x: x[True], (V32,)),
