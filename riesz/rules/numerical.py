@@ -236,30 +236,27 @@ def interp(x, xp, fp, left=None, right=None, period=None):
 
 # ------------------------------------------------------------ convolution
 
-def _convolution_matrix(v, n, mode):
-    """M with (M @ a)ₖ = Σᵢ aᵢ v_{k+s-i}: the rows of the full convolution of a length-n
-    ``a`` with ``v`` that ``mode`` keeps (s is the first kept row). Gathered from v with a
-    zero appended, so entries outside v are exact zeros."""
-    m = shape_of(v)[0]
+def _transpose_of_convolution(g, other, n, mode):
+    """The transpose of x ↦ x ∗ other (x of length n, m = len(other)) applied to g: g placed
+    at its rows of the full convolution (zeros elsewhere), then (gᶠᵘˡˡ ∗ reversed other)'s
+    valid part, Σₗ gᶠᵘˡˡᵢ₊ₗ otherₗ: a convolution itself, O(n + m) memory."""
+    m = shape_of(other)[0]
     full = n + m - 1
-    start, length = {"full": (0, full),
-                     "same": ((min(n, m) - 1) // 2, max(n, m)),
-                     "valid": (min(n, m) - 1, max(n, m) - min(n, m) + 1)}[mode]
-    k = np.arange(start, start + length)[:, None] - np.arange(n)[None, :]
-    k = np.where((k >= 0) & (k < m), k, m)
-    padded = np.concatenate([v, np.zeros(1, dtype=dtype_of(v))])
-    return padded[k]
+    first = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]
+    kept = shape_of(g)[0]
+    if kept != full:
+        g = np.pad(g, (first, full - first - kept))
+    return convolve_p(g, other[::-1], mode="valid")
 
 
 # NumPy's convolution itself (its value to the last bit); it is bilinear: ∂(a ∗ v)(ȧ, v̇) =
-# ȧ ∗ v + a ∗ v̇, and (a ∗ v) = M(v) a = M(a) v with the gathered matrices of
-# _convolution_matrix, so the transposes are M(v)ᵀ g and M(a)ᵀ g
+# ȧ ∗ v + a ∗ v̇, and each transpose is a convolution with the other argument reversed
 convolve_p = defprim(
     "convolve", lambda a, v, mode: np.convolve(a, v, mode),
     jvp=[lambda t, ans, a, v, mode: convolve_p(t, v, mode=mode),
          lambda t, ans, a, v, mode: convolve_p(a, t, mode=mode)],
-    vjp=[lambda g, ans, a, v, mode: _convolution_matrix(v, shape_of(a)[0], mode).T @ g,
-         lambda g, ans, a, v, mode: _convolution_matrix(a, shape_of(v)[0], mode).T @ g])
+    vjp=[lambda g, ans, a, v, mode: _transpose_of_convolution(g, v, shape_of(a)[0], mode),
+         lambda g, ans, a, v, mode: _transpose_of_convolution(g, a, shape_of(v)[0], mode)])
 
 
 @implements(np.convolve)
