@@ -100,9 +100,33 @@ def dot(a, b, out=None):
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
         return multiply(_strong(a), _strong(b))
-    if nb <= 2:
-        return matmul(a, b)
-    return tensordot(a, b, axes=([na - 1], [nb - 2]))
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)   # NumPy's dot of matrices and vectors is BLAS's product too
+    return dot_nd(a, b)
+
+
+def _dot_nd_vjp_a(g, ans, a, b):
+    # ā[i…, k] = Σ_{j…, n} g[i…, j…, n] b[j…, k, n] (for 1-D b: g[i…] b[k])
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if nb == 1:
+        return tensordot(g, b, axes=0)
+    return tensordot(g, b, axes=(list(range(na - 1, na - 1 + nb - 1)),
+                                 list(range(nb - 2)) + [nb - 1]))
+
+
+def _dot_nd_vjp_b(g, ans, a, b):
+    # b̄[j…, k, n] = Σ_{i…} a[i…, k] g[i…, j…, n]: contracted with k first, then moved to its place
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    contracted = tensordot(a, g, axes=(list(range(na - 1)), list(range(na - 1))))
+    return contracted if nb == 1 else moveaxis(contracted, 0, nb - 2)
+
+
+# np.dot of arrays with more than two dimensions: NumPy's own loop of dot products (its value
+# to the last bit; a matrix product rounds differently). Bilinear: ∂ = dot(ȧ, b) + dot(a, ḃ),
+# the transposes are contractions of g with the other argument
+dot_nd = defprim("dot_nd", np.dot,
+                 jvp=[lambda t, ans, a, b: dot_nd(t, b), lambda t, ans, a, b: dot_nd(a, t)],
+                 vjp=[_dot_nd_vjp_a, _dot_nd_vjp_b])
 
 
 # ------------------------------------------------------------ products built from matmul
