@@ -389,6 +389,8 @@ CASES = [
      (M32, M32.T @ M32)),
     ("einsum mixed dtypes", lambda a, b: np.einsum("ij,j->i", a, b), (M32, V64)),
     ("tensordot int axes", lambda a, b: np.tensordot(a, b, 1), (M32, M32.T)),
+    ("dot of stacks", lambda a, b: [np.dot(a, b), np.dot(a, b[:, 0]), np.dot(b.T, a.transpose(0, 2, 1))],
+     (rng.standard_normal((3, 20, 30)), rng.standard_normal((30, 10)))),
     # statistics
     ("var complex", lambda z: np.var(z, axis=0), (C128,)),
     ("std f16", np.std, (H16,)),
