@@ -827,8 +827,29 @@ def vecdot(x1, x2, /, axis=-1, **kwargs):
         raise TypeError(f"numpy.vecdot: keyword arguments {sorted(kwargs)} are not supported "
                         f"on traced values")
     if dtype_of(x1).kind == "c":
-        x1 = np.conjugate(x1)
-    return np.sum(x1 * x2, axis=axis)
+        x1 = np.conjugate(x1)   # NumPy's conjugate, undone inside _vecdot_impl: the same value
+    return vecdot_p(x1, x2, axis=axis)
+
+
+def _vecdot_impl(x, y, axis):
+    # Σ x y over axis with NumPy's own vecdot (one dot product per vector)
+    return np.vecdot(np.conjugate(x) if np.iscomplexobj(x) else x, y, axis=axis)
+
+
+def _vecdot_transpose(g, other, x, axis):
+    # the cotangent of x in Σ x y: g copied along the axis, times the other, summed back to x
+    ndim = max(len(shape_of(x)), len(shape_of(other)))
+    return unbroadcast(np.expand_dims(g, axis % ndim) * other, shape_of(x))
+
+
+# Σₖ xₖ yₖ over ``axis`` (bilinear, no conjugation: vecdot conjugates its first argument
+# before); ∂ = vecdot(ẋ, y) + vecdot(x, ẏ)
+vecdot_p = defprim(
+    "vecdot", _vecdot_impl,
+    jvp=[lambda t, ans, x, y, axis: vecdot_p(t, y, axis=axis),
+         lambda t, ans, x, y, axis: vecdot_p(x, t, axis=axis)],
+    vjp=[lambda g, ans, x, y, axis: _vecdot_transpose(g, y, x, axis),
+         lambda g, ans, x, y, axis: _vecdot_transpose(g, x, y, axis)])
 
 
 @implements(np.linalg.vecdot)

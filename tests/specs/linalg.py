@@ -34,6 +34,11 @@ SPECS = {
             domain="conditioned"),
        Case(lambda a, b: np.linalg.tensorsolve(a.reshape(2, 3, 6), b), [(6, 6), (2, 3)],
             domain="conditioned")],
+    "vecdot": [Case(np.vecdot, [(3, 4), (4,)]), Case(lambda a, b: np.vecdot(a, b, axis=0),
+                                                     [(3, 1, 2), (3, 4, 1)]),
+               # complex values, a real result (the real and imaginary parts)
+               Case(lambda a, b: (lambda z: np.real(z) + 2 * np.imag(z))(
+                   np.linalg.vecdot(a * (1 + 2j), b - 1j)), [(2, 3), (2, 3)])],
     "dot_nd": [Case(np.dot, [(2, 3, 4), (4, 2)]), Case(np.dot, [(2, 2, 3), (3,)]),
                Case(np.dot, [(3,), (2, 3, 2)]), Case(np.dot, [(2, 3, 4), (5, 4, 2)])],
     "einsum": [Case(lambda a, b: np.einsum("ij,jk->ik", a, b), [(2, 3), (3, 4)]),
