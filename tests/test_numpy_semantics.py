@@ -484,7 +484,9 @@ CASES = [
     ("linspace num=0 of arrays", lambda a, b: np.linspace(a, b, 0), (V64[:2], V64[2:])),
     ("matvec vecmat", lambda a, v: [np.matvec(a, v), np.vecmat(v[:3], a), np.matrix_transpose(a)],
      (M32, V32)),
-    ("vecdot", np.vecdot, (M32, V32)),
+    ("vecdot", lambda a, b: [np.vecdot(a, b), np.vecdot(a.T, b[:, None], axis=0),
+                             np.linalg.vecdot(a + 1j * a, b)], (M32, V32)),
+    ("vecdot long", np.vecdot, (rng.standard_normal((3, 1000)), rng.standard_normal(1000))),
     ("linalg.outer cross", lambda a, b: [np.linalg.outer(a, b), np.linalg.cross(a[:3], b[1:])],
      (V32, V32)),
     ("isin allclose count", lambda x: [np.isin(x, [0.0]), np.allclose(x, x), np.count_nonzero(x > 0),
@@ -577,8 +579,6 @@ VMAP_ROUNDING = {"rmatmul constant", "norm long", "norm long f32 keepdims"}
 NOT_YET = {
     "linspace num=0 of arrays": "riesz/source.py writes an empty constant of shape (0, 1) as "
                                 "np.array([]), of shape (0,), so the jitted program fails",
-    "vecdot": "riesz/rules/linalg.py computes np.vecdot as one matrix product (gemv); NumPy "
-              "takes one dot product per row, which rounds differently",
     "x * 0.0 and x * -0.0": "riesz/simplify.py merges x * 0.0 and x * -0.0 as one expression "
                             "(0.0 == -0.0), so jit returns the same signed zeros for both: "
                             "literals should be compared by their bits",
