@@ -10,8 +10,9 @@ plain SGD update, for two networks:
   batch 32), where each array operation is small and per-operation overhead shows;
 * a 784 → 1024 → 10 ReLU MLP at batch 256, where the matrix products dominate.
 
-riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``, eagerly and
-as one ``riesz.jit``-staged step (what ``nn.fit`` runs); the NumPy baseline is the same
+riesz runs ``riesz.value_and_grad`` on an ``nn.MLP`` and ``optim.SGD``: eagerly, as one
+``riesz.jit``-staged step called on the model and state, and as ``nn.fit`` runs that
+staged step (the model and state kept flattened between steps); the NumPy baseline is the same
 step written out by hand (the seeds' backward pass of a linear layer, with in-place
 updates). Every implementation's parameters are checked against it after three steps.
 Last, the update of one 784×1024 parameter alone: in place, ``p - lr * d`` and the
@@ -67,6 +68,18 @@ def riesz_step(widths, x, y, dtype, jit=False):
         loss, box[0], box[1] = train_step(box[0], box[1], x, y)
         return loss
     return step, box
+
+
+def fit_step(widths, x, y, dtype):
+    """The staged step as ``nn.fit`` runs it: the model and the optimizer state stay
+    flattened between steps (the program's outputs are its next inputs)."""
+    from riesz.nn.training import _StagedSteps, _training_step
+    model = nn.MLP(widths, rng=np.random.default_rng(1), dtype=dtype)
+    opt = optim.SGD(LR)
+    steps = _StagedSteps(_training_step(lambda m, x, y, rng: loss_fn(m, x, y), opt, None),
+                         model, opt.init(model))
+    rng = np.random.default_rng(0)
+    return (lambda: steps(x, y, rng)), steps
 
 
 def numpy_step(widths, x, y, dtype):
@@ -190,6 +203,8 @@ def check_same_step(widths, x, y, dtype, with_jax):
     others = [(riesz_step(widths, x, y, dtype, jit),
                lambda box: [p for l in box[0].layers for p in (l.weight, l.bias)])
               for jit in (False, True)]
+    others.append((fit_step(widths, x, y, dtype),
+                   lambda steps: [p for l in steps.model.layers for p in (l.weight, l.bias)]))
     if with_jax:
         others.append((jax_step(widths, x, y, dtype),
                        lambda box: [np.asarray(p) for layer in box[0] for p in layer]))
@@ -272,7 +287,8 @@ def main():
             check_same_step(widths, x, y, dtype, jax_installed)
             steps = {"hand-written NumPy": numpy_step(widths, x, y, dtype)[0],
                      "riesz.nn, eager": riesz_step(widths, x, y, dtype)[0],
-                     "riesz.nn, jit(step)": riesz_step(widths, x, y, dtype, jit=True)[0]}
+                     "riesz.nn, jit(step)": riesz_step(widths, x, y, dtype, jit=True)[0],
+                     "riesz.nn.fit's step": fit_step(widths, x, y, dtype)[0]}
             if torch is not None:
                 steps["PyTorch (CPU, eager)"] = torch_step(widths, x, y, dtype)[0]
             if jax_installed:

@@ -16,18 +16,12 @@ from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError
 from .source import source
+from .graph import graph
 from .jit import jit
 from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `import riesz`)
 
 __version__ = "0.1.0"
 
-
-def __getattr__(name):
-    # riesz.scipy imports SciPy (an optional extra), so it loads on first use
-    if name == "scipy":
-        import importlib
-        return importlib.import_module(".scipy", __name__)
-    raise AttributeError(f"module 'riesz' has no attribute {name!r}")
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError",
            "EscapedTracerError",
@@ -37,4 +31,13 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
-__all__ += ["trace", "Program", "ConcretizationError", "source", "jit"]
+__all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]
+
+
+def __getattr__(name):
+    """``riesz.nn``, ``riesz.optim``, ``riesz.scipy`` and ``riesz.misc`` after a plain
+    ``import riesz`` (as ``jax.nn`` after ``import jax``), imported on first use."""
+    if name in ("nn", "optim", "scipy", "misc"):
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'riesz' has no attribute {name!r}")

@@ -18,6 +18,7 @@ the program's equations are applied with ``bind``, so the transform sees every
 primitive and differentiates it with the same rule table.
 """
 import functools
+import inspect
 import warnings
 
 import numpy as np
@@ -69,12 +70,43 @@ def _stage_or_eager(staged, args):
         return _EAGER
 
 
-def jit(f, static_argnums=(), fuse=None):
+def _positional(f):
+    """``(to_positional(args, kwargs) -> args, position_of(name) -> int)`` for ``f``'s
+    signature: keyword arguments are passed on by position (a program's inputs are
+    positional), with the defaults of those left out filled in."""
+    try:
+        parameters = list(inspect.signature(f).parameters.values())
+    except (TypeError, ValueError):   # no signature to read: keywords are refused below
+        parameters = None
+    fname = getattr(f, "__name__", "f")
+
+    def to_positional(args, kwargs):
+        if parameters is None or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY)
+                                     for p in parameters):
+            raise TypeError(f"riesz.jit({fname}): pass arguments positionally (got keyword(s) "
+                            f"{sorted(kwargs)}); keywords work for a function whose "
+                            f"parameters can all be given by position")
+        bound = inspect.Signature(parameters).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return bound.args
+
+    def position_of(name):
+        names = [p.name for p in parameters or ()]
+        if name not in names:
+            raise ValueError(f"riesz.jit({fname}): static_argnames names {name!r}, which is "
+                             f"not a parameter of {fname} ({', '.join(names) or 'unknown'})")
+        return names.index(name)
+    return to_positional, position_of
+
+
+def jit(f, static_argnums=(), fuse=None, static_argnames=()):
     """``f``, staged once per input signature and run as generated NumPy code.
 
-    ``static_argnums`` names arguments whose values steer Python control flow (or are
-    not arrays): each value gets its own program. Python control flow on the other
-    arguments' values raises :class:`riesz.ConcretizationError` naming the line.
+    ``static_argnums`` (or ``static_argnames``, by parameter name) names arguments whose
+    values steer Python control flow (or are not arrays): each value gets its own
+    program. Python control flow on the other arguments' values raises
+    :class:`riesz.ConcretizationError` naming the line. Arguments may be passed by
+    keyword; they are passed on by position.
     ``fuse="numexpr"`` runs chains of elementwise operations as numexpr kernels
     (:mod:`riesz.fusion`; needs numexpr installed).
 
@@ -84,6 +116,9 @@ def jit(f, static_argnums=(), fuse=None):
     True
     """
     static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    to_positional, position_of = _positional(f)
+    names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
+    static = tuple(sorted(set(static) | {position_of(name) for name in names}))
     staged = trace(f, static_argnums=static)
     if fuse is not None:
         from .fusion import fused
@@ -105,21 +140,8 @@ def jit(f, static_argnums=(), fuse=None):
                 return out
             return tree_unflatten(out_tree, [out] if single else list(out))
         if kwargs:
-            raise TypeError(f"riesz.jit({getattr(f, '__name__', 'f')}): pass arguments "
-                            f"positionally (got keyword(s) {sorted(kwargs)})")
-        fixed = {i % len(args): args[i] for i in static} if static else {}
-        leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed)
-                                    if fixed else args)
-        signature = tuple(_leaf_signature(x, i) for i, x in enumerate(leaves))
-        if not fixed and last[1] == signature and last[0] == tree:
-            program = last[2]   # the signature of the last call: no hashing of the tree
-        else:
-            key = (tree, signature, _static_key(fixed) if fixed else ())
-            program = cache.get(key)
-            if program is None:
-                program = cache[key] = _stage_or_eager(staged, args)
-            if not fixed:
-                last[:] = tree, signature, program
+            args = to_positional(args, kwargs)
+        program, leaves = program_and_leaves(args)
         if program is _EAGER:
             return f(*args)
         if quick is not None:
@@ -129,5 +151,31 @@ def jit(f, static_argnums=(), fuse=None):
         out = program.compiled()(*leaves)
         return tree_unflatten(program.out_tree, [out] if len(program.outputs) == 1 else list(out))
 
+    def program_and_leaves(args):
+        """The program for ``args``' signature (staged on first sight) and their leaves."""
+        fixed = {i % len(args): args[i] for i in static} if static else {}
+        leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed)
+                                    if fixed else args)
+        signature = tuple(_leaf_signature(x, i) for i, x in enumerate(leaves))
+        if not fixed and last[1] == signature and last[0] == tree:
+            return last[2], leaves   # the signature of the last call: no hashing of the tree
+        key = (tree, signature, _static_key(fixed) if fixed else ())
+        program = cache.get(key)
+        if program is None:
+            program = cache[key] = _stage_or_eager(staged, args)
+        if not fixed:
+            last[:] = tree, signature, program
+        return program, leaves
+
+    def lower(*args):
+        """The :class:`~riesz.staging.Program` that runs for arguments like ``args`` (staged
+        now if it is new), or None where ``f`` runs eagerly for them. Its ``compiled()``
+        function takes the flattened non-static arguments and returns the flattened
+        results: a loop can keep its state as leaves between calls and skip the pytree
+        conversions (``nn.fit`` does)."""
+        program = program_and_leaves(args)[0]
+        return None if program is _EAGER else program
+
     jitted.programs = cache   # signature -> Program, for inspection
+    jitted.lower = lower
     return jitted

@@ -9,6 +9,10 @@ and ``df.matrix()`` materializes the generalized Jacobian, of shape
 ``linearize`` records f's tape once. Applying ``df`` walks that tape forward
 with each primitive's JVP rules, and ``df.T`` walks it backward with the VJP
 rules: neither evaluates f again.
+
+A LinearMap is also a ``scipy.sparse.linalg.LinearOperator`` in all but name (``shape``,
+``dtype``, ``matvec``, ``rmatvec`` on flattened vectors), so ``scipy.sparse.linalg.cg(H, g)``
+solves with the Hessian ``H`` of ``linearize(grad(f), x)`` without forming it.
 """
 import math
 from collections import namedtuple
@@ -158,8 +162,51 @@ class LinearMap:
                 self.out_space.leaves, forward=False)
         return _assemble(blocks, self.out_space.tree, self.in_space.tree, single=False)
 
+    # ---- scipy.sparse.linalg reads a LinearMap as a LinearOperator (cg, gmres, eigsh, lsqr):
+    # both spaces flattened to vectors, leaf after leaf
+
+    @property
+    def shape(self):
+        """``(dim W, dim V)``: the shape of the map as a matrix on flattened vectors."""
+        return (self.out_space.size, self.in_space.size)
+
+    @property
+    def dtype(self):
+        """The dtype of the map as a matrix (complex if either space is)."""
+        return np.result_type(*(leaf.dtype for leaf in self.in_space.leaves + self.out_space.leaves))
+
+    def matvec(self, v):
+        """A v for a flat vector v of V (a column (n, 1) too): the flat vector of W."""
+        return _to_vector(self._apply(_from_vector(self.in_space, v)), np.shape(v))
+
+    def rmatvec(self, w):
+        """Aᴴ w = conj(Aᵀ conj(w)), the adjoint on flat vectors (the transpose for real maps)."""
+        w = np.asarray(w)
+        conj = w.dtype.kind == "c" or self.dtype.kind == "c"
+        out = self._transpose(_from_vector(self.out_space, np.conj(w) if conj else w))
+        out = _to_vector(out, w.shape)
+        return np.conj(out) if conj else out
+
     def __repr__(self):
         return f"{self.name}: {self.in_space} -> {self.out_space}"
+
+
+def _from_vector(space, vector):
+    """The pytree of ``space`` whose leaves, raveled and concatenated, are ``vector``."""
+    vector = np.ravel(vector)
+    if vector.size != space.size:
+        raise ValueError(f"a vector of size {vector.size} for a space of dimension "
+                         f"{space.size} ({space})")
+    ends = np.cumsum([math.prod(leaf.shape) for leaf in space.leaves]).tolist()
+    leaves = [np.reshape(vector[start:end], leaf.shape).astype(leaf.dtype, copy=False)
+              for start, end, leaf in zip([0] + ends[:-1], ends, space.leaves)]
+    return tree_unflatten(space.tree, leaves)
+
+
+def _to_vector(tree, like_shape):
+    """The leaves of ``tree`` raveled and concatenated, as a column if ``like_shape`` is one."""
+    vector = np.concatenate([np.ravel(leaf) for leaf in tree_flatten(tree)[0]])
+    return vector.reshape(-1, 1) if len(like_shape) == 2 else vector
 
 
 def linearize(f, *primals):

@@ -84,9 +84,10 @@ def _rewrite(eqns, named):
         e = todo.pop()
         inputs = _narrow(e, [st.resolve(i) for i in e.inputs], st)
         e = Eqn(e.prim, inputs, e.params, e.outputs, e.where, e.group, e.names)
-        if _fold(e, st) or _identity(e, st) or _row_sum_of_picks(e, st):
+        if _fold(e, st) or _identity(e, st):
             continue
-        replacement = (_sum_of_broadcast(e, st) or _matrix_vector(e, st)
+        replacement = (_row_sum_of_picks(e, st) or _sum_of_broadcast(e, st)
+                       or _matrix_vector(e, st)
                        or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st)
                        or _contraction(e, st)
                        or _negated_sum(e, st) or _subtraction(e, st))
@@ -206,25 +207,26 @@ def _kept_input(e, st):
 def _row_sum_of_picks(e, st):
     """Σ_j of the scatter that transposes a pick of one element per row, x[arange(n), cols]:
     scatter_add(g, (arange(n), cols), (n, k)) has g[i] in row i and zeros elsewhere, so its
-    sum over the columns is g itself (g[i] + 0 + … + 0 = g[i] exactly). Substitutes g and
-    says whether it did."""
-    if e.prim.name != "sum" or e.param("keepdims", 2) or not isinstance(e.inputs[0], Var):
-        return False
+    sum over the columns is g itself (g[i] + 0 + … + 0 = g[i] exactly), reshaped to the
+    sum's shape (keepdims); or None."""
+    if e.prim.name != "sum" or not isinstance(e.inputs[0], Var):
+        return None
     inner = st.producer.get(id(e.inputs[0]))
     if inner is None or inner.prim.name != "scatter_add":
-        return False
+        return None
     g, axis = inner.inputs[0], e.param("axis", 1)
     idx, shape = inner.params.get("idx"), inner.params.get("shape")
     if not (isinstance(idx, tuple) and len(idx) == 2 and shape is not None and len(shape) == 2
             and axis in ((0,), (1,))):
-        return False
+        return None
     rows = idx[1 - axis[0]]
     n = shape[1 - axis[0]]
+    out = e.outputs[0]
     if not (isinstance(rows, np.ndarray) and rows.shape == (n,) and g.shape == (n,)
-            and g.dtype == e.outputs[0].dtype and np.array_equal(rows, np.arange(n))):
-        return False
-    st.subst[id(e.outputs[0])] = g
-    return True
+            and g.dtype == out.dtype and np.array_equal(rows, np.arange(n))):
+        return None
+    from .rules.shape import reshape
+    return [Eqn(reshape, [g], {"shape": out.shape}, [out], e.where, e.group, e.names)]
 
 
 def _sum_of_broadcast(e, st):

@@ -496,6 +496,11 @@ class Program:
             out = list(out) if len(self.outputs) != 1 else [out]
         return tree_unflatten(self.out_tree, out)
 
+    def dot(self):
+        """The program's data flow as Graphviz DOT text (:func:`riesz.graph`)."""
+        from .graph import program_dot
+        return program_dot(self)
+
     def bind_eval(self, leaves):
         """The flattened outputs for flattened inputs, every equation applied with ``bind``."""
         env = {id(v): x for v, x in zip(self.invars, leaves)}

@@ -24,7 +24,7 @@ class GradientCheckError(AssertionError):
     """A derivative disagrees with finite differences."""
 
 
-def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, eps=None,
+def check_grads(f, args=None, order=2, modes=("fwd", "rev"), atol=None, rtol=None, eps=None,
                 seed=0):
     """Check the derivatives of ``f`` at ``args`` against central finite differences.
 
@@ -38,7 +38,12 @@ def check_grads(f, args, order=2, modes=("fwd", "rev"), atol=None, rtol=None, ep
     (x ↦ ∂f(x)(ẋ) and x ↦ ∂f(x)ᵀc), recursively. Tolerances default by the
     arguments' dtype. Raises :class:`GradientCheckError` naming the mode, the
     order and the argument that failed.
+
+    Without ``args`` it returns the check as a function of the arguments, as HIPS
+    autograd's ``check_grads(f, modes=..., order=...)(*args)`` does.
     """
+    if args is None:
+        return lambda *args: check_grads(f, args, order, modes, atol, rtol, eps, seed)
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     rng = np.random.default_rng(seed)
     dtype = _narrowest_dtype((args, f(*args)))

@@ -154,7 +154,13 @@ def _backward(trace, seeds, consume=False):
 def _trace_vjp(f, args, flat, in_tree, has_aux):
     trace = VJPTrace()
     boxed = [trace.new_input(x) for x in flat]
-    in_slots = [b.slot for b in boxed]
+    out, aux = _call_traced(f, trace, boxed, in_tree, has_aux)
+    return out, aux, trace, [b.slot for b in boxed]
+
+
+def _call_traced(f, trace, boxed, in_tree, has_aux):
+    """``(output, aux)`` of ``f`` on the traced inputs ``boxed``; the trace is closed after
+    the call (a tracer that escapes it raises when used), and aux holds concrete values."""
     try:
         out = f(*tree_unflatten(in_tree, boxed))
     finally:
@@ -163,7 +169,7 @@ def _trace_vjp(f, args, flat, in_tree, has_aux):
     if has_aux:
         out, aux = _split_aux(out)
         aux = _lower_aux(aux, trace)
-    return out, aux, trace, in_slots
+    return out, aux
 
 
 def _split_aux(out):
@@ -391,14 +397,7 @@ def jvp(f, primals, tangents, has_aux=False):
     t_flat = [_tangent_like(t, x, k) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
     boxed = [JVPTracer(trace, x, t) for x, t in zip(flat, t_flat)]
-    try:
-        out = f(*tree_unflatten(in_tree, boxed))
-    finally:
-        trace.close()
-    aux = None
-    if has_aux:
-        out, aux = _split_aux(out)
-        aux = _lower_aux(aux, trace)
+    out, aux = _call_traced(f, trace, boxed, in_tree, has_aux)
     out_flat, out_tree = tree_flatten(out)
     _check_outputs(out_flat, "jvp: the function")
     vals, tans = [], []

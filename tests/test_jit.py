@@ -100,7 +100,7 @@ def test_pytree_arguments_and_results():
     assert out["n"] == 4
 
 
-def test_keyword_arguments_are_refused():
+def test_keyword_arguments_are_refused_without_a_readable_signature():
     with pytest.raises(TypeError, match="positionally"):
         jit(np.sin)(x=np.ones(2))
 
@@ -224,3 +224,40 @@ def test_astype_of_arithmetic_on_a_python_scalar_argument():
         out = riesz.jit(f)(t, x)
         np.testing.assert_allclose(out, 0.5 / (1 - 0.9 ** (t + 1)) * x, rtol=1e-6)
         assert out.dtype == np.float32
+
+
+def test_lower_gives_the_program_whose_compiled_function_takes_leaves():
+    def f(params, x):
+        return np.sum(np.tanh(params["w"] * x)), params
+    jitted = riesz.jit(f)
+    params, x = {"w": np.arange(3.0)}, np.ones(3)
+    program = jitted.lower(params, x)
+    assert program is jitted.lower(params, x)            # cached by signature
+    loss, w = program.compiled()(params["w"], x)
+    np.testing.assert_allclose(loss, f(params, x)[0])
+    np.testing.assert_array_equal(w, params["w"])
+    assert program.out_tree == riesz.tree_flatten(f(params, x))[1]
+
+
+def test_lower_is_none_where_the_function_runs_eagerly():
+    jitted = riesz.jit(lambda x: np.real_if_close(x))   # decided on the concrete values
+    with pytest.warns(RuntimeWarning, match="eagerly"):
+        assert jitted.lower(np.array([0.5])) is None
+
+
+def test_keyword_arguments_and_static_argnames():
+    def f(x, n, scale=2.0):
+        for _ in range(n):          # Python control flow on n: static
+            x = np.sin(x)
+        return scale * x
+    x = np.linspace(0, 1, 3)
+    jitted = riesz.jit(f, static_argnames="n")
+    np.testing.assert_allclose(jitted(x, n=3), f(x, 3))
+    np.testing.assert_allclose(jitted(x, 3, scale=0.5), f(x, 3, 0.5))
+    np.testing.assert_allclose(jitted(scale=1.5, n=2, x=x), f(x, 2, 1.5))
+    assert len(jitted.programs) == 2                    # n = 3 and n = 2
+    np.testing.assert_allclose(riesz.grad(lambda x: np.sum(jitted(x, n=1)))(x), 2 * np.cos(x))
+    with pytest.raises(ValueError, match="static_argnames names 'm'.*x, n, scale"):
+        riesz.jit(f, static_argnames="m")
+    with pytest.raises(TypeError, match="keywords work for a function whose parameters"):
+        riesz.jit(lambda x, *, k: x * k)(x, k=2.0)

@@ -320,3 +320,39 @@ def test_charlm_pieces_train_and_sample():
     assert result.history["val_loss"][-1] < first - 0.5
     text = charlm.sample(result.model, "def ", 20, 16, rng)
     assert text.startswith("def ") and len(text) == 24
+
+
+def test_staged_steps_keep_the_state_flat_and_rebuild_it_on_demand():
+    from riesz.nn.training import _StagedSteps, _Steps, _training_step
+    x, y = blobs(48)
+    opt = optim.SGD(0.1, momentum=0.9)
+    step = _training_step(lambda m, x, y, rng: nn.softmax_cross_entropy(m(x), y), opt, None)
+    model = small_model(dropout=0.0)
+    staged, eager = _StagedSteps(step, model, opt.init(model)), _Steps(step, model,
+                                                                      opt.init(model))
+    rng = np.random.default_rng(0)
+    losses = [(staged(x, y, rng), eager(x, y, rng)) for _ in range(4)]
+    (calls, flat), = staged.programs.values()
+    assert flat is not None and staged._leaves is not None   # the state stayed flat
+    np.testing.assert_allclose(*zip(*losses), rtol=1e-12)
+    assert_same_run(nn.training.FitResult(staged.model, staged.opt_state, {"train_loss": []}),
+                    nn.training.FitResult(eager.model, eager.opt_state, {"train_loss": []}))
+    assert staged._leaves is None and type(staged.model) is nn.Sequential
+
+
+class PromotingSGD(optim.SGD):
+    """An optimizer whose update turns float32 parameters into float64 ones."""
+
+    def update(self, params, grads, state):
+        params, state = super().update(params, grads, state)
+        return riesz.tree_map(lambda p: p.astype(np.float64), params), state
+
+
+def test_fit_whose_update_changes_dtypes_still_stages_correctly():
+    x, y = blobs(60)
+    runs = [nn.fit(nn.MLP([2, 8, 3], rng=np.random.default_rng(0), dtype=np.float32),
+                   lambda m, x, y: nn.softmax_cross_entropy(m(x), y), PromotingSGD(0.1),
+                   (x.astype(np.float32), y), rng=np.random.default_rng(1), epochs=3,
+                   batch_size=20, progress=False, jit=jit) for jit in (True, False)]
+    assert runs[0].model.layers[0].weight.dtype == np.float64
+    assert_same_run(*runs)

@@ -95,5 +95,5 @@ def test_ufuncs_pass_through():
 
 
 def test_scipy_python_function_on_traced_value_names_the_riesz_one():
-    with pytest.raises(TypeError, match=r"riesz\.scipy\.special\.logsumexp"):
+    with pytest.raises(TypeError, match=r"riesz\.scipy\.special: logsumexp"):
         riesz.grad(lambda x: sp.logsumexp(x))(np.ones(3))

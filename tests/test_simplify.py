@@ -87,6 +87,25 @@ def test_the_pick_of_one_label_per_row_is_added_in_place_in_the_backward_pass():
     np.testing.assert_allclose(grad(jit(nll))(logits, y), g(logits, y), rtol=1e-13)
 
 
+def test_cross_entropy_backward_reads_like_the_hand_written_one():
+    """nn.softmax_cross_entropy's backward: softmax scaled, the label's entries lowered in
+    place (no scatter into zeros, no row sum of it: log_softmax's transpose sums the
+    picked cotangent with keepdims, which is g itself)."""
+    from riesz import nn
+    logits = np.random.default_rng(3).standard_normal((6, 4))
+    y = np.array([0, 3, 1, 1, 2, 0])
+    g = grad(lambda z, labels: nn.softmax_cross_entropy(z, labels))
+    names = prims(g, logits, y)
+    assert names.count("scatter_add") == 1 and "sum" not in names
+    text = riesz.source(g, logits, y)
+    assert "_scatter_add_impl" not in text and "[np.arange(6), labels] -= " in text
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(6), y] -= 1
+    np.testing.assert_allclose(jit(g)(logits, y), p / 6, rtol=1e-13)
+    np.testing.assert_allclose(g(logits, y), p / 6, rtol=1e-13)
+
+
 def test_repeated_picks_still_add_up():
     def f(x):
         return np.sum(np.exp(x)) + np.sum(x[np.array([0, 0, 1]), np.array([1, 1, 2])] ** 2)

@@ -22,7 +22,8 @@ import numpy as np
 from .. import value_and_grad
 from ..jit import jit as stage
 from ..optim.optimizers import clip_by_global_norm
-from ..staging import ConcretizationError
+from ..staging import ConcretizationError, Var
+from ..tree import tree_flatten, tree_unflatten
 
 __all__ = ["fit", "evaluate", "plot_history", "FitResult"]
 
@@ -149,37 +150,86 @@ class _Draws(tuple):
         return self is other
 
 
-class _StagedStep:
-    """A training step run by :func:`riesz.jit` (one program per batch shape).
+class _Steps:
+    """The training run's state (the model and the optimizer's state) and its step:
+    ``steps(x, y, rng)`` takes one step and returns the loss. Run eagerly."""
+
+    def __init__(self, step, model, opt_state):
+        self.eager = step
+        self.model, self.opt_state = model, opt_state
+
+    def __call__(self, x, y, rng):
+        loss, self.model, self.opt_state = self.eager(self.model, self.opt_state, x, y, rng)
+        return loss
+
+    def restore(self, model, opt_state):
+        """Go back to an earlier model and state (early stopping keeps the best)."""
+        self.model, self.opt_state = model, opt_state
+
+
+class _StagedSteps(_Steps):
+    """Training steps run by :func:`riesz.jit` (one program per batch shape).
 
     Random draws (Dropout) become arguments of the program. The first step of each batch
     shape runs eagerly and records the loss's calls of ``rng``, and the program is staged
     then; later steps make the same calls on ``rng`` ahead of the program, in the same
     order, so the run draws exactly the numbers an eager run draws. When the step cannot
     be staged (the loss branches on values, :class:`riesz.ConcretizationError`, or its
-    draws use traced values) the rest of the run is eager, after one warning."""
+    draws cannot be made ahead) the rest of the run is eager, after one warning.
 
-    def __init__(self, step):
-        self.eager = step
-        self.draws = {}   # the batch's shapes and dtypes -> the loss's recorded draws
+    Between staged steps the model and the optimizer state stay flattened: the program's
+    outputs are its next inputs, and the objects are rebuilt only when asked for
+    (evaluation, the end of the run), which saves two pytree conversions a step."""
 
+    def __init__(self, step, model, opt_state):
         def training_step(model, opt_state, x, y, calls, draws):
             return step(model, opt_state, x, y, _ReplayingGenerator(calls, draws))
         self.staged = stage(training_step, static_argnums=(4,))
+        self.eager = step
+        self.programs = {}   # the batch's shapes and dtypes -> (recorded draws, flat step)
         self.fell_back = False
+        self._objects = (model, opt_state)
+        self._leaves = self._tree = None   # the state's leaves while it is flat
 
-    def __call__(self, model, opt_state, x, y, rng):
+    @property
+    def model(self):
+        return self._state()[0]
+
+    @property
+    def opt_state(self):
+        return self._state()[1]
+
+    def restore(self, model, opt_state):
+        self._objects, self._leaves = (model, opt_state), None
+
+    def _state(self):
+        if self._leaves is not None:   # rebuild the objects from the leaves
+            self._objects = tree_unflatten(self._tree, self._leaves)
+            self._leaves = None
+        return self._objects
+
+    def __call__(self, x, y, rng):
         if self.fell_back:
-            return self.eager(model, opt_state, x, y, rng)
+            loss, *self._objects = self.eager(*self._state(), x, y, rng)
+            return loss
         key = tuple((np.shape(a), np.result_type(a)) for a in (x, y))
-        calls = self.draws.get(key)
-        if calls is None:   # this batch shape's first step: eager, recording the draws
+        entry = self.programs.get(key)
+        if entry is None:   # this batch shape's first step: eager, recording the draws
             recorder = _RecordingGenerator(rng)
-            out = self.eager(model, opt_state, x, y, recorder)
+            model, opt_state = self._state()
+            loss, *self._objects = self.eager(model, opt_state, x, y, recorder)
             self._stage(key, recorder.calls, model, opt_state, x, y)
-            return out
+            return loss
+        calls, flat = entry
         draws = tuple(getattr(rng, name)(*args, **kwargs) for name, args, kwargs in calls)
-        return self.staged(model, opt_state, x, y, calls, draws)
+        if flat is None:
+            loss, *self._objects = self.staged(*self._state(), x, y, calls, draws)
+            return loss
+        if self._leaves is None:
+            self._leaves, self._tree = tree_flatten(self._objects)
+        out = flat(*self._leaves, x, y, *draws)
+        self._leaves = list(out[1:])
+        return out[0]
 
     def _stage(self, key, recorded, model, opt_state, x, y):
         """Stage the step for this batch shape now, on draws of a spare generator (the
@@ -191,13 +241,28 @@ class _StagedStep:
             calls = _Draws(recorded)
             spare = np.random.default_rng(0)
             draws = tuple(getattr(spare, name)(*args, **kwargs) for name, args, kwargs in calls)
-            self.staged(model, opt_state, x, y, calls, draws)
-            self.draws[key] = calls
+            program = self.staged.lower(model, opt_state, x, y, calls, draws)
         except (_NotReplayable, ConcretizationError) as error:
             self.fell_back = True
             warnings.warn(f"fit runs the training step eagerly: it cannot be staged by "
                           f"riesz.jit, because {error}. Pass jit=False to train eagerly "
-                          f"without this warning", RuntimeWarning, stacklevel=4)
+                          f"without this warning", RuntimeWarning, stacklevel=5)
+            return
+        self.programs[key] = (calls, _flat_step(program))
+
+
+def _flat_step(program):
+    """The program's compiled function when its outputs after the loss are its first
+    inputs again (the same structure, shapes and dtypes), so that a step's results feed
+    the next step as they are; None otherwise (a model whose dtype the optimizer changes)."""
+    if program is None:
+        return None
+    state = program.in_tree.children[:2]
+    count = sum(tree.num_leaves for tree in state)
+    same = (tuple(program.out_tree.children[1:]) == tuple(state) and all(
+        isinstance(o, Var) and o.type_str() == v.type_str()
+        for o, v in zip(program.outputs[1:], program.invars[:count])))
+    return program.compiled() if same and len(program.outputs) == count + 1 else None
 
 
 def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
@@ -241,9 +306,11 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
       ``plot`` is a PNG path for :func:`plot_history`.
     * ``jit=True`` stages the training step (loss, gradient, clipping, update) with
       :func:`riesz.jit` and runs the generated NumPy code, the same arithmetic as the
-      eager step; a loss that draws from ``rng`` (Dropout) or branches on values cannot
-      be staged, and the run then falls back to the eager step with a warning
-      (``jit=False`` trains eagerly from the start, without it).
+      eager step. Draws from ``rng`` (Dropout) are made ahead of each step and passed to
+      the program (the eager run's numbers). A loss that branches on values, or uses
+      ``rng`` other than for draws (``shuffle``, in place), cannot be staged: the run
+      then falls back to the eager step with a warning (``jit=False`` trains eagerly
+      from the start, without it).
 
     ``history`` holds ``step`` and ``train_loss`` per step and ``eval_step``,
     ``val_loss`` and ``val_<metric>`` per evaluation.
@@ -267,9 +334,8 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                       "(model, x, y) only, so they get no random generator and stay off; "
                       "define loss_fn(model, x, y, rng) and call model(x, rng=rng)",
                       stacklevel=2)
-    step_fn = _training_step(with_rng, optimizer, clip_norm)
-    if jit:
-        step_fn = _StagedStep(step_fn)
+    steps = (_StagedSteps if jit else _Steps)(_training_step(with_rng, optimizer, clip_norm),
+                                              model, opt_state)
     best = (np.inf, model, opt_state)
     stale = 0
     bar = _progress_bar(total, progress)
@@ -282,7 +348,7 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                 if step >= total:
                     break
                 idx = order[first:first + batch_size]
-                loss, model, opt_state = step_fn(model, opt_state, x[idx], y[idx], rng)
+                loss = steps(x[idx], y[idx], rng)
                 step += 1
                 if max_seconds is not None and time.perf_counter() - start > max_seconds:
                     total = step
@@ -291,7 +357,7 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                 bar.advance(float(loss))
                 if validation is None or (step % eval_every and step != total):
                     continue
-                scores = evaluate(model, loss_fn, validation, metrics, eval_batch_size)
+                scores = evaluate(steps.model, loss_fn, validation, metrics, eval_batch_size)
                 history["eval_step"].append(step)
                 for name, value in scores.items():
                     history.setdefault(f"val_{name}", []).append(value)
@@ -299,21 +365,21 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                                                       for k, v in scores.items())
                          + f"  ({time.perf_counter() - start:.1f} s)")
                 if scores["loss"] < best[0]:
-                    best, stale = (scores["loss"], model, opt_state), 0
+                    best, stale = (scores["loss"], steps.model, steps.opt_state), 0
                 else:
                     stale += 1
                 if patience is not None and stale >= patience:
                     bar.note(f"early stop at step {step}: no better validation loss in "
                              f"{patience} evaluations; keeping step "
                              f"{history['eval_step'][int(np.argmin(history['val_loss']))]}")
-                    model, opt_state = best[1], best[2]
+                    steps.restore(best[1], best[2])
                     total = step
                     break
     finally:
         bar.close()
     if plot is not None:
         plot_history(history, plot)
-    return FitResult(model, opt_state, history)
+    return FitResult(steps.model, steps.opt_state, history)
 
 
 # ------------------------------------------------------------ progress

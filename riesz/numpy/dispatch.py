@@ -7,8 +7,6 @@ up in :data:`HANDLED`, which the rule modules fill with :func:`implements`. A
 NumPy function missing there raises :class:`~riesz.core.NoRuleError` naming it:
 never a silent conversion that would drop the derivative.
 """
-import importlib
-import itertools
 import sys
 
 import numpy as np
@@ -170,44 +168,56 @@ def _array(self, dtype=None, copy=None):
     if dtype is not None and np.dtype(dtype).kind in "iub" and not isinstance(value, Tracer):
         # np.int64(x), np.asarray(x, dtype=int): integers carry no derivative to drop
         return np.asarray(value).astype(dtype)
+    library_function = _calling_library_function()
+    if library_function is not None:
+        name, hint = library_function
+        raise TypeError(f"{name} converts its arguments to NumPy arrays (np.asarray), which "
+                        f"would drop the derivative of a traced value; {hint}")
     raise TypeError(
         "converting a traced value to a NumPy array (np.asarray, np.array, np.float64(x), or "
-        "an assignment into an ndarray) would drop its derivative. " + (_scipy_hint() or
-        "To build an array from "
+        "an assignment into an ndarray) would drop its derivative. To build an array from "
         "traced values (np.array([a, b]), or a list passed to np.sum/np.mean), write "
         "np.stack([a, b]) (plain NumPy code) or riesz.numpy.array([a, b]); riesz.numpy.asarray "
         "keeps derivatives. For y[idx] = v into a NumPy array y, write the update as a new "
-        "array: y = riesz.numpy.at(y)[idx].set(v)"))
+        "array: y = riesz.numpy.at(y)[idx].set(v)")
 
 
-def _scipy_hint():
-    """When the conversion happens inside a SciPy Python function (scipy.special.logsumexp,
-    scipy.stats.norm.logpdf, ...): what to call instead, from :mod:`riesz.scipy`."""
-    frame, called = sys._getframe(2), None
-    while frame is not None:   # outwards, to the outermost SciPy frame the user called
+_SCIPY_HINT = (
+    "import the differentiable version from riesz.scipy instead (riesz.scipy.special: "
+    "logsumexp, softmax, log_softmax, betaln, multigammaln; riesz.scipy.stats: norm, "
+    "multivariate_normal, t, gamma, beta, chi2, poisson, dirichlet; riesz.scipy.linalg: "
+    "solve_triangular, cholesky, cho_factor, cho_solve, expm; riesz.scipy.integrate: odeint), "
+    "or write the formula with NumPy functions")
+# NumPy's Python functions that convert their arguments, and what to write instead
+_NUMPY_HINTS = {
+    "full": "write np.broadcast_to(v, shape) or v * np.ones(shape) for np.full(shape, v)",
+    "vectorize": "write the function with array operations, or loop and np.stack the results",
+    "frompyfunc": "write the function with array operations, or loop and np.stack the results",
+}
+
+
+def _calling_library_function():
+    """``(name, hint)`` when the conversion happens inside a SciPy Python function
+    (``scipy.special.logsumexp``) or one of NumPy's in :data:`_NUMPY_HINTS` (``np.full``):
+    the library frame that user code called, with what to write instead; None otherwise."""
+    frame, found = sys._getframe(2), None
+    while frame is not None:
         module = frame.f_globals.get("__name__", "")
-        if module.startswith("scipy."):
-            called = (module, frame.f_code.co_name)
-        elif called is not None:
+        root = module.split(".", 1)[0]
+        if root not in ("numpy", "scipy"):
             break
-        frame = frame.f_back
-    if called is None:
+        found, frame = frame, frame.f_back
+    if found is None:
         return None
-    module, name = called
-    public = ".".join(itertools.takewhile(lambda part: not part.startswith("_"),
-                                          module.split(".")))
-    try:
-        replacement = importlib.import_module("riesz." + public)
-    except ImportError:
-        replacement = None
-    if replacement is not None and callable(vars(replacement).get(name)):
-        return (f"{public}.{name} converts its arguments to NumPy arrays: on traced values "
-                f"call riesz.{public}.{name}, which has the same signature.")
-    return (f"{public}'s Python function {name} converts its arguments to NumPy arrays. "
-            f"riesz.scipy has differentiable versions of SciPy's common Python functions "
-            f"(riesz.scipy.special.logsumexp, riesz.scipy.stats.norm.logpdf, ...); otherwise "
-            f"write the formula with NumPy operations (SciPy's ufuncs, such as "
-            f"scipy.special.gammaln, differentiate as they are).")
+    module = found.f_globals["__name__"]
+    qualname = getattr(found.f_code, "co_qualname", found.f_code.co_name)   # 3.11+
+    head = qualname.split(".", 1)[0]          # the function, or the class of a method
+    if module.startswith("scipy"):
+        public = ".".join(part for part in module.split(".") if not part.startswith("_"))
+        return f"{public}.{qualname}", _SCIPY_HINT
+    if head not in _NUMPY_HINTS:   # np.sum([a, b]) and the like: the general message fits
+        return None
+    return f"numpy.{qualname}", _NUMPY_HINTS[head]
 
 
 def _float(self):
@@ -237,6 +247,12 @@ def _complex(self):
 def _item(self, *args):
     raise TypeError("x.item() of a traced value would drop its derivative; index it instead "
                     "(x[()] or x[i]) to keep a traced scalar")
+
+
+def _tolist(self):
+    """x.tolist(): nested lists of traced 0-d values (``sum(x.tolist())`` keeps the
+    derivative), as NumPy gives nested lists of Python scalars."""
+    return [_tolist(row) for row in self] if self.shape else self
 
 
 def _int(self):
@@ -337,7 +353,7 @@ def _install():
     T.__divmod__ = lambda self, other: _handler(np.divmod)(self, other)
     T.__rdivmod__ = lambda self, other: _handler(np.divmod)(other, self)
     T.item = _item
-    T.tolist = _item
+    T.tolist = _tolist
 
     T.shape = property(lambda self: np.shape(self.primal) if not hasattr(self.primal, "shape")
                        else self.primal.shape)

@@ -5,7 +5,7 @@ from . import define, elementwise, reductions, shape, linalg, indexing  # noqa: 
 from . import fft  # noqa: F401
 from . import numerical, ufunc_methods, softmax  # noqa: F401
 try:   # scipy.special's ufuncs, when SciPy (an optional extra) is installed
-    from . import special  # noqa: F401
+    from . import special, scipy_linalg  # noqa: F401  (and scipy.linalg.expm)
 except ImportError:
     pass
 from .define import PRIMITIVES

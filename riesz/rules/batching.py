@@ -164,6 +164,11 @@ def _matmul(prim, vals, batched, size):
     return reshape(out, shape=tuple(out_shape)) if len(out_shape) != len(shape_of(out)) else out
 
 
+def _roll(prim, vals, batched, size, shift, axis):
+    # rolling an example's axis a is rolling the batch's axis a + 1
+    return prim(vals[0], shift=shift, axis=tuple(a + 1 for a in axis))
+
+
 def _insert_axis(x, where):
     shape = shape_of(x)
     where = where % (len(shape) + 1)
@@ -186,6 +191,7 @@ BATCH_RULES = {
     "getitem": _getitem,
     "scatter_add": _scatter_add,
     "matmul": _matmul,
+    "roll": _roll,
 }
 
 

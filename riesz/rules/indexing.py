@@ -31,9 +31,14 @@ def _scatter_add_impl(g, idx, shape):
     return out
 
 
+def _getitem_impl(x, idx):
+    # a Python number (an argument given as 3.0) has no indexing: read it as a 0-d array
+    return (x if hasattr(x, "__getitem__") else np.asarray(x))[idx]
+
+
 # x[idx] is linear in x: ∂ = ẋ[idx]; its transpose scatters g into zeros, adding
 # where an integer-array index repeats an element
-getitem = defprim("getitem", lambda x, idx: x[idx],
+getitem = defprim("getitem", _getitem_impl,
                   jvp=[lambda t, ans, x, idx: getitem(t, idx=idx)],
                   vjp=[lambda g, ans, x, idx: scatter_add(g, idx=idx, shape=shape_of(x))])
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import constant_function, implements
 from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
-from .elementwise import multiply, where
+from .elementwise import conjugate, imag, multiply, real, where
 from .indexing import scatter_add
 from .reductions import singular_values, sum_p
 from .shape import broadcast_to, moveaxis, ravel, reshape, transpose
@@ -415,12 +415,29 @@ def _expand2(x):
     return reshape(x, shape=shape_of(x) + (1, 1))
 
 
-# (sign, log|det A|): ∂ log|det A|(Ȧ) = tr(A⁻¹Ȧ); the sign is locally constant (real A)
-slogdet_p = defprim(
-    "slogdet", lambda a: tuple(np.linalg.slogdet(a)), multiple_results=True,
-    jvp=[lambda t, ans, a: (None, _sum_last2(_inv_T("numpy.linalg.slogdet", a) * t))],
-    vjp=[lambda g, ans, a: None if g[1] is None
-         else _expand2(g[1]) * _inv_T("numpy.linalg.slogdet", a)])
+# (sign, log|det A|) with y = tr(A⁻¹Ȧ) = Σ A⁻ᵀ ⊙ Ȧ: ∂ log|det A| = Re y, and the sign
+# (a phase for complex A) turns by ∂ sign = sign · i Im y; for real A it is locally constant.
+# Transpose (JAX's convention: Re's transpose is the identity, Im's is g ↦ −i g): for
+# cotangents (s̄, ℓ̄), Ā = A⁻ᵀ (ℓ̄ − i Re(i sign s̄)).
+def _slogdet_jvp(t, ans, a):
+    y = _sum_last2(_inv_T("numpy.linalg.slogdet", a) * t)
+    if dtype_of(a).kind != "c":
+        return None, y
+    return ans[0] * (1j * imag(y)), real(y)
+
+
+def _slogdet_vjp(g, ans, a):
+    sign_bar, logabs_bar = g
+    if dtype_of(a).kind != "c" and logabs_bar is None:
+        return None
+    y_bar = 0.0 if logabs_bar is None else logabs_bar
+    if dtype_of(a).kind == "c" and sign_bar is not None:
+        y_bar = y_bar - 1j * real(1j * ans[0] * sign_bar)
+    return _expand2(y_bar) * _inv_T("numpy.linalg.slogdet", a)
+
+
+slogdet_p = defprim("slogdet", lambda a: tuple(np.linalg.slogdet(a)), multiple_results=True,
+                    jvp=[_slogdet_jvp], vjp=[_slogdet_vjp])
 
 
 # ------------------------------------------------------------ Cholesky
@@ -431,14 +448,42 @@ def _phi(x):
     return x * (_lower_mask(n, 0, dtype_of(x)) - 0.5 * _eye(n, dtype_of(x)))
 
 
+def _hermitian_from(t, uplo="L"):
+    """The Hermitian matrix LAPACK reads from a complex t: its strict lower (or upper)
+    triangle mirrored as conjugates, and the real part of its diagonal."""
+    n = shape_of(t)[-1]
+    low = (t if uplo == "L" else conjugate(_mT(t))) * _lower_mask(n, -1, dtype_of(t))
+    return low + conjugate(_mT(low)) + real(t) * _eye(n, real(t).dtype)
+
+
+def _transposed_jvp(jvp_rule):
+    """The VJP rule g ↦ ∂ᵀg of a complex matrix function whose JVP ``jvp_rule`` is only
+    R-linear (conjugates, real parts): reverse mode through the JVP's operations, whose
+    rules carry JAX's convention, gives its transpose."""
+    def vjp_rule(g, ans, a, **params):
+        from ..transforms import vjp
+        if isinstance(g, tuple):   # several outputs: None is a zero cotangent, and a real
+            # output (eigenvalues, singular values) pairs with the real part of its cotangent
+            g = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None
+                      else real(c) if dtype_of(o).kind != "c" and dtype_of(c).kind == "c"
+                      else c for c, o in zip(g, ans))
+        zero = np.zeros(shape_of(a), dtype_of(a))
+        return vjp(lambda t: jvp_rule(t, ans, a, **params), zero)[1](g)[0]
+    return vjp_rule
+
+
 def _cholesky_jvp(t, ans, a):
-    # A = LLᵀ reading A's lower triangle: with S the symmetric matrix read from Ȧ,
-    # L̇ = L Φ(L⁻¹ S L⁻ᵀ)  (one inverse of L, then matrix products)
+    # A = LLᴴ reading A's lower triangle: with S the symmetric (Hermitian) matrix read from
+    # Ȧ, L̇ = L Φ(L⁻¹ S L⁻ᴴ)  (one inverse of L, then matrix products)
     l_inv = inv_p(ans)
+    if dtype_of(a).kind == "c":
+        return matmul(ans, _phi(matmul(l_inv, matmul(_hermitian_from(t), conjugate(_mT(l_inv))))))
     return matmul(ans, _phi(matmul(l_inv, matmul(_symmetric_from(t, "L"), _mT(l_inv)))))
 
 
 def _cholesky_vjp(g, ans, a):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_cholesky_jvp)(g, ans, a)
     # transpose: P = Φ(Lᵀ ḡ), S̄ = L⁻ᵀ P L⁻¹, then back through the lower-triangle reading
     l_inv = inv_p(ans)
     s_bar = matmul(_mT(l_inv), matmul(_phi(matmul(_mT(ans), g)), l_inv))
@@ -451,17 +496,26 @@ cholesky_p = defprim("cholesky", np.linalg.cholesky, jvp=[_cholesky_jvp], vjp=[_
 # ------------------------------------------------------------ QR (reduced, m ≥ n)
 
 def _qr_jvp(t, ans, a):
-    # A = QR: with B = Ȧ R⁻¹, C = QᵀB and D = tril(C, −1) − tril(C, −1)ᵀ (skew),
+    # A = QR: with B = Ȧ R⁻¹, C = QᴴB and D = tril(C, −1) − tril(C, −1)ᴴ (skew), plus
+    # i Im diag(C) for complex A (LAPACK's R has a real diagonal),
     # Q̇ = Q(D − C) + B and Ṙ = (C − D)R
     q, r = ans
     b = _right_solve(t, r)
-    c = matmul(_mT(q), b)
-    low = c * _lower_mask(shape_of(c)[-1], -1, dtype_of(c))
-    d = low - _mT(low)
+    n = shape_of(r)[-1]
+    if dtype_of(a).kind == "c":
+        c = matmul(conjugate(_mT(q)), b)
+        low = c * _lower_mask(n, -1, dtype_of(c))
+        d = low - conjugate(_mT(low)) + 1j * imag(c) * _eye(n, real(c).dtype)
+    else:
+        c = matmul(_mT(q), b)
+        low = c * _lower_mask(n, -1, dtype_of(c))
+        d = low - _mT(low)
     return matmul(q, d - c) + b, matmul(c - d, r)
 
 
 def _qr_vjp(g, ans, a):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_qr_jvp)(g, ans, a)
     # transpose of the JVP: M = R̄Rᵀ − QᵀQ̄, C̄ = M + tril(Mᵀ − M, −1), Ā = (Q̄ + QC̄) R⁻ᵀ
     q, r = ans
     q_bar, r_bar = g
@@ -482,14 +536,20 @@ qr_p = defprim("qr", lambda a: tuple(np.linalg.qr(a, mode="reduced")), multiple_
 # ------------------------------------------------------------ symmetric eigenproblems
 
 def _eigh_jvp(t, ans, a, uplo):
-    # A = V diag(w) Vᵀ: with X = Vᵀ S V (S the symmetric matrix read from Ȧ),
-    # ẇ = diag(X) and V̇ = V (F ⊙ X), F_ij = 1/(wⱼ − wᵢ)
+    # A = V diag(w) Vᴴ: with X = Vᴴ S V (S the symmetric or Hermitian matrix read from Ȧ),
+    # ẇ = Re diag(X) and V̇ = V (F ⊙ X), F_ij = 1/(wⱼ − wᵢ) (so diag(VᴴV̇) = 0: the phase
+    # of each complex eigenvector is held fixed)
     w, v = ans
+    if dtype_of(a).kind == "c":
+        x = matmul(conjugate(_mT(v)), matmul(_hermitian_from(t, uplo), v))
+        return real(_diag_part(x)), matmul(v, _gap_inverse("numpy.linalg.eigh", w) * x)
     x = matmul(_mT(v), matmul(_symmetric_from(t, uplo), v))
     return _diag_part(x), matmul(v, _gap_inverse("numpy.linalg.eigh", w) * x)
 
 
 def _eigh_vjp(g, ans, a, uplo):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_eigh_jvp)(g, ans, a, uplo=uplo)
     # transpose: S̄ = V (diag(w̄) + F ⊙ VᵀV̄) Vᵀ, then back through the triangle reading
     w, v = ans
     w_bar, v_bar = g
@@ -506,13 +566,18 @@ eigh_p = defprim("eigh", lambda a, uplo: tuple(np.linalg.eigh(a, UPLO=uplo)),
 
 
 def _eigvalsh_jvp(t, ans, a, uplo):
-    # ẇᵢ = vᵢᵀ S vᵢ with the eigenvectors vᵢ (from eigh, so they differentiate again)
+    # ẇᵢ = vᵢᴴ S vᵢ with the eigenvectors vᵢ (from eigh, so they differentiate again)
     v = eigh_p(a, uplo=uplo)[1]
-    return sum_p(v * matmul(_symmetric_from(t, uplo), v), axis=(len(shape_of(v)) - 2,),
-                 keepdims=False)
+    axis = (len(shape_of(v)) - 2,)
+    if dtype_of(a).kind == "c":
+        return real(sum_p(conjugate(v) * matmul(_hermitian_from(t, uplo), v), axis=axis,
+                          keepdims=False))
+    return sum_p(v * matmul(_symmetric_from(t, uplo), v), axis=axis, keepdims=False)
 
 
 def _eigvalsh_vjp(g, ans, a, uplo):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_eigvalsh_jvp)(g, ans, a, uplo=uplo)
     # transpose: S̄ = V diag(w̄) Vᵀ
     v = eigh_p(a, uplo=uplo)[1]
     return _symmetric_from_transpose(matmul(v * _col(g), _mT(v)), uplo)
@@ -535,27 +600,39 @@ def _safe_reciprocal(name, s):
 
 
 def _svd_jvp(t, ans, a):
-    # A = U S Vᵀ (reduced): with Ṡ = Uᵀ Ȧ V and F_ij = 1/(σⱼ² − σᵢ²),
-    # σ̇ = diag(Ṡ), U̇ = U (F ⊙ (Ṡ S + S Ṡᵀ)) + (I − UUᵀ) Ȧ V S⁻¹,
-    # V̇ = V (F ⊙ (S Ṡ + Ṡᵀ S)) + (I − VVᵀ) Ȧᵀ U S⁻¹
+    # A = U S Vᴴ (reduced): with Ṡ = Uᴴ Ȧ V and F_ij = 1/(σⱼ² − σᵢ²),
+    # σ̇ = Re diag(Ṡ), U̇ = U (F ⊙ (Ṡ S + S Ṡᴴ)) + (I − UUᴴ) Ȧ V S⁻¹,
+    # V̇ = V (F ⊙ (S Ṡ + Ṡᴴ S)) + (I − VVᴴ) Ȧᴴ U S⁻¹; for complex A also the phases
+    # U̇ += U diag(i Im Ṡᵢᵢ / σᵢ) (JAX's gauge), and ᴴ is ᵀ for real A
+    h = _mH if dtype_of(a).kind == "c" else _mT
     u, s, vh = ans
-    v = _mT(vh)
-    ds = matmul(_mT(u), matmul(t, v))
+    v = h(vh)
+    ds = matmul(h(u), matmul(t, v))
     f = _gap_inverse("numpy.linalg.svd", s, squared=True)
     s_row, s_col = _col(s), reshape(s, shape=shape_of(s) + (1,))
-    du = matmul(u, f * (ds * s_row + s_col * _mT(ds)))
-    dv = matmul(v, f * (s_col * ds + _mT(ds) * s_row))
+    du = matmul(u, f * (ds * s_row + s_col * h(ds)))
+    dv = matmul(v, f * (s_col * ds + h(ds) * s_row))
     m, n = shape_of(a)[-2:]
     if m > n:
         tv = matmul(t, v)
-        du = du + (tv - matmul(u, matmul(_mT(u), tv))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
+        du = du + (tv - matmul(u, matmul(h(u), tv))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
     if n > m:
-        tu = matmul(_mT(t), u)
+        tu = matmul(h(t), u)
         dv = dv + (tu - matmul(v, matmul(vh, tu))) * _col(_safe_reciprocal("numpy.linalg.svd", s))
+    if dtype_of(a).kind == "c":
+        phases = 1j * imag(_diag_part(ds)) * _safe_reciprocal("numpy.linalg.svd", s)
+        return du + u * _col(phases), real(_diag_part(ds)), h(dv)
     return du, _diag_part(ds), _mT(dv)
 
 
+def _mH(x):
+    """The conjugate transpose of the last two axes."""
+    return conjugate(_mT(x))
+
+
 def _svd_vjp(g, ans, a):
+    if dtype_of(a).kind == "c":
+        return _transposed_jvp(_svd_jvp)(g, ans, a)
     # the transpose (Townsend 2016): Ā = U [(F ⊙ (UᵀŪ − ŪᵀU)) S + diag(σ̄) + S (F ⊙ (VᵀV̄ − V̄ᵀV))] Vᵀ
     #   + (I − UUᵀ) Ū S⁻¹ Vᵀ + U S⁻¹ V̄ᵀ (I − VVᵀ)
     u, s, vh = ans
@@ -591,16 +668,19 @@ svd_p = defprim("svd", lambda a: tuple(np.linalg.svd(a, full_matrices=False)),
 
 def _pinv_jvp(t, ans, a, rcond):
     # at constant rank (Golub & Pereyra 1973), with P = A⁺:
-    # Ṗ = −P Ȧ P + P Pᵀ Ȧᵀ (I − A P) + (I − P A) Ȧᵀ Pᵀ P
+    # Ṗ = −P Ȧ P + P Pᴴ Ȧᴴ (I − A P) + (I − P A) Ȧᴴ Pᴴ P  (ᴴ is ᵀ for real A)
+    h = _mH if dtype_of(a).kind == "c" else _mT
     p = ans
     m, n = shape_of(a)[-2:]
     left = _eye(m, dtype_of(p)) - matmul(a, p)
     right = _eye(n, dtype_of(p)) - matmul(p, a)
-    return (-matmul(p, matmul(t, p)) + matmul(matmul(p, _mT(p)), matmul(_mT(t), left))
-            + matmul(right, matmul(_mT(t), matmul(_mT(p), p))))
+    return (-matmul(p, matmul(t, p)) + matmul(matmul(p, h(p)), matmul(h(t), left))
+            + matmul(right, matmul(h(t), matmul(h(p), p))))
 
 
 def _pinv_vjp(g, ans, a, rcond):
+    if dtype_of(a).kind == "c":    # Ȧᴴ makes the JVP only R-linear
+        return _transposed_jvp(_pinv_jvp)(g, ans, a, rcond=rcond)
     # transpose: Ā = −Pᵀ ḡ Pᵀ + (I − A P) ḡᵀ P Pᵀ + Pᵀ P ḡᵀ (I − P A)
     p = ans
     m, n = shape_of(a)[-2:]
@@ -621,14 +701,6 @@ def _square(name, a):
     if len(s) < 2 or s[-1] != s[-2]:
         raise np.linalg.LinAlgError(f"{name}: last 2 dimensions of the array must be square, "
                                     f"got shape {s}")
-
-
-def _real_only(name, a):
-    if dtype_of(a).kind == "c":
-        raise NotImplementedError(
-            f"{name} of a complex matrix: riesz's rule for it is written for real matrices "
-            f"(the complex case needs the phase conventions of the factors); "
-            f"differentiate the real and imaginary parts as a real block matrix instead")
 
 
 def _result(kind, *values):
@@ -662,9 +734,9 @@ def det(a):
 
 @implements(np.linalg.slogdet)
 def slogdet(a):
-    """(sign, log|det A|); the sign has zero derivative (real A)."""
+    """(sign, log|det A|); for real A the sign has zero derivative, for complex A it is a
+    phase that turns with A."""
     _square("numpy.linalg.slogdet", a)
-    _real_only("numpy.linalg.slogdet", a)
     return _result("SlogdetResult", *slogdet_p(a))
 
 
@@ -674,7 +746,6 @@ def cholesky(a, /, *, upper=False):
     does, so the gradient is lower (upper) triangular: ⟨∇, Ȧ⟩ covers exactly the entries
     NumPy reads. Symmetrize (A + Aᵀ)/2 first if you want a symmetric gradient."""
     _square("numpy.linalg.cholesky", a)
-    _real_only("numpy.linalg.cholesky", a)
     return _mT(cholesky_p(_mT(a))) if upper else cholesky_p(a)
 
 
@@ -682,7 +753,6 @@ def cholesky(a, /, *, upper=False):
 def qr(a, mode="reduced"):
     """Reduced QR of an m×n matrix with m ≥ n (full column rank); ``mode='r'`` gives R.
     For m < n the factors' derivative is not implemented (an error says so)."""
-    _real_only("numpy.linalg.qr", a)
     m, n = shape_of(a)[-2:]
     if mode not in ("reduced", "r"):
         raise NotImplementedError(f"numpy.linalg.qr(mode={mode!r}) is not differentiable in "
@@ -701,7 +771,6 @@ def eigh(a, UPLO="L"):
     repeated ones a RuntimeWarning names eigh and the rotation within the repeated
     eigenspace is taken as zero."""
     _square("numpy.linalg.eigh", a)
-    _real_only("numpy.linalg.eigh", a)
     return _result("EighResult", *eigh_p(a, uplo=UPLO.upper()))
 
 
@@ -709,7 +778,6 @@ def eigh(a, UPLO="L"):
 def eigvalsh(a, UPLO="L"):
     """Eigenvalues of a symmetric matrix: ẇᵢ = vᵢᵀ Ȧ vᵢ."""
     _square("numpy.linalg.eigvalsh", a)
-    _real_only("numpy.linalg.eigvalsh", a)
     return eigvalsh_p(a, uplo=UPLO.upper())
 
 
@@ -721,7 +789,6 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     are distinct."""
     if not compute_uv:
         return singular_values(a)
-    _real_only("numpy.linalg.svd", a)
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
         raise NotImplementedError(
             "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
@@ -741,7 +808,6 @@ def pinv(a, rcond=None, hermitian=False, **kwargs):
     if kwargs:
         raise TypeError(f"numpy.linalg.pinv: {sorted(kwargs)} not supported on traced values; "
                         f"use rcond")
-    _real_only("numpy.linalg.pinv", a)
     if rcond is None:
         rcond = max(shape_of(a)[-2:]) * np.finfo(np.result_type(dtype_of(a), np.float32)).eps
     return pinv_p(a, rcond=rcond)
@@ -763,7 +829,8 @@ def lstsq(a, b, rcond=None):
     rank = _matrix_rank(full_lower(a))
     if m > n and (isinstance(rank, Tracer) or rank == n):
         r = matmul(a, x) - b
-        residuals = sum_p(r * r, axis=(0,), keepdims=False)
+        squares = real(r * conjugate(r)) if dtype_of(r).kind == "c" else r * r
+        residuals = sum_p(squares, axis=(0,), keepdims=False)
         if len(shape_of(b)) == 1:
             residuals = reshape(residuals, shape=(1,))
     else:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..core import Tracer, full_lower
 from ..numpy.creation import asarray
-from ..numpy.dispatch import implements
+from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
 from .shape import moveaxis
 
@@ -206,11 +206,12 @@ def vander(x, N=None, increasing=False):
 
 @implements(np.interp)
 def interp(x, xp, fp, left=None, right=None, period=None):
-    """``numpy.interp``: on the segment [xpₖ, xpₖ₊₁] holding x, fpₖ + w (fpₖ₊₁ - fpₖ) with
-    w = (x - xpₖ) / (xpₖ₊₁ - xpₖ). The segment is chosen on the concrete values, so the
-    derivative is piecewise: in x the slope of the segment (at a knot, the segment to its
-    right), in fp the weights (1 - w, w), in xp through w; outside [xp₀, xpₙ₋₁] the value
-    is ``left``/``right`` (by default fp₀/fpₙ₋₁)."""
+    """``numpy.interp``, computed as NumPy computes it (in float64): on the segment
+    [xpₖ, xpₖ₊₁] holding x, s (x - xpₖ) + fpₖ with the slope s = (fpₖ₊₁ - fpₖ) / (xpₖ₊₁ - xpₖ).
+    The segment is chosen on the concrete values, so the derivative is piecewise: in x the
+    slope of the segment (at a knot, the segment to its right), in fp the weights (1 - w, w)
+    with w = (x - xpₖ) / (xpₖ₊₁ - xpₖ), in xp through w; at xpₙ₋₁ and beyond the value is
+    fpₙ₋₁ (or ``right``), below xp₀ ``left`` (by default fp₀)."""
     if period is not None:
         raise NotImplementedError("numpy.interp(period=...) on traced values: map x into "
                                   "one period with np.mod first")
@@ -218,20 +219,36 @@ def interp(x, xp, fp, left=None, right=None, period=None):
     # NumPy interpolates in float64 (complex128 for complex fp)
     x, xp = as_dtype(x, np.float64), as_dtype(xp, np.float64)
     fp = as_dtype(fp, np.complex128 if is_complex(fp) else np.float64)
-    xv, xpv = np.asarray(full_lower(x)), np.asarray(full_lower(xp))
-    if xpv.ndim != 1 or shape_of(fp) != xpv.shape:
+    if len(shape_of(xp)) != 1 or shape_of(fp) != shape_of(xp):
         raise ValueError("fp and xp are not of the same length.")
-    n = xpv.shape[0]
-    if n == 1:
+    if shape_of(xp)[0] == 1:
         return np.zeros_like(x) + fp[0]
-    k = np.clip(np.searchsorted(xpv, xv, side="right") - 1, 0, n - 2)
-    x0, f0 = xp[k], fp[k]
-    slope = (fp[k + 1] - f0) / (xp[k + 1] - x0)
-    y = slope * (x - x0) + f0   # NumPy's formula, in its order
-    y = np.where(xv == xpv[-1], fp[-1], y)   # the last knot gives fpₙ₋₁ exactly
-    y = np.where(xv < xpv[0], fp[0] if left is None else left, y)
-    y = np.where(xv > xpv[-1], fp[-1] if right is None else right, y)
+    k = _segment(xp, x)
+    x0, x1, f0, f1 = (_gather(values, k + shift) for values in (xp, fp) for shift in (0, 1))
+    y = (f1 - f0) / (x1 - x0) * (x - x0) + f0   # NumPy's formula, in its order
+    y = np.where(x == xp[-1], fp[-1], y)   # the last knot gives fpₙ₋₁ exactly
+    y = np.where(x < xp[0], fp[0] if left is None else left, y)   # comparisons: constants
+    y = np.where(x > xp[-1], fp[-1] if right is None else right, y)
     return y[()] if not shape_of(y) else y   # a NumPy scalar for a scalar x, as NumPy's
+
+
+def _gather(values, k):
+    """values[k]; a NumPy table (no derivative to carry) is read by one recorded constant
+    operation, so that a staged k (riesz.jit) still stages."""
+    return values[k] if isinstance(values, Tracer) else _read_table(values, k)
+
+
+@constant_function
+def _read_table(values, k):
+    """values[k] of a constant table."""
+    return values[k]
+
+
+@constant_function
+def _segment(xp, x):
+    """k with xp[k] ≤ x < xp[k + 1], clipped to the segments 0, ..., n − 2 (a constant: on
+    staged values one recorded operation, so riesz.jit stages np.interp)."""
+    return np.clip(np.searchsorted(xp, x, side="right") - 1, 0, np.shape(xp)[0] - 2)
 
 
 # ------------------------------------------------------------ convolution

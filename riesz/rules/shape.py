@@ -13,7 +13,7 @@ from ..core import Tracer, full_lower
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import where
-from .indexing import along_axis_index, getitem, scatter_add
+from .indexing import along_axis_index, getitem, index_update, normalize_index, scatter_add
 
 # the transpose of reshaping is reshaping back
 reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
@@ -372,10 +372,17 @@ def flipud(m):
     return flip(m, axis=0)
 
 
+# a cyclic shift along axes: linear, and its transpose shifts back
+roll_p = defprim(
+    "roll", lambda a, shift, axis: np.roll(a, shift, axis),
+    jvp=[lambda t, ans, a, shift, axis: roll_p(t, shift=shift, axis=axis)],
+    vjp=[lambda g, ans, a, shift, axis: roll_p(g, shift=tuple(-s for s in shift), axis=axis)])
+
+
 @implements(np.roll)
 def roll(a, shift, axis=None):
-    """``a`` shifted cyclically: the two pieces on either side of the cut, concatenated the
-    other way round (linear; the transpose rolls back)."""
+    """``a`` shifted cyclically (one primitive: the transpose rolls back). The shifts are
+    summed per axis and taken modulo its length, so the parameters are plain ints."""
     if axis is None:
         return reshape(roll(ravel(a), shift, 0), shape=shape_of(a))
     shape = shape_of(a)
@@ -384,14 +391,10 @@ def roll(a, shift, axis=None):
     for s, ax in zip(shifts.ravel(), axes.ravel()):
         ax = _axis(ax, len(shape))
         total[ax] = total.get(ax, 0) + int(s)
-    for ax, s in total.items():
-        n = shape[ax]
-        s = s % n if n else 0
-        if s:
-            lead = (slice(None),) * ax
-            a = concat([getitem(a, idx=lead + (slice(n - s, None),)),
-                        getitem(a, idx=lead + (slice(None, n - s),))], ax)
-    return a
+    total = {ax: s % shape[ax] for ax, s in total.items() if shape[ax] and s % shape[ax]}
+    if not total:
+        return a
+    return roll_p(a, shift=tuple(total.values()), axis=tuple(total))
 
 
 @implements(np.rot90)
@@ -550,6 +553,87 @@ def select(condlist, choicelist, default=0):
         out = where(as_dtype(lower_all(cond), bool), choice, out)   # staged where cond is
     shape = np.broadcast_shapes(*(shape_of(c) for c in (*condlist, *choicelist, default)))
     return out if shape_of(out) == shape else broadcast_to(out, shape=shape)
+
+
+@implements(np.lib.stride_tricks.sliding_window_view)
+def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+    """``numpy.lib.stride_tricks.sliding_window_view``: every window of ``window_shape``
+    along ``axis`` (default: all axes), the window axes appended at the end. A gather:
+    out[..., i, ..., j] = x[..., i + j, ...], so the transpose adds each entry's cotangent
+    over every window that holds it (a convolution written this way differentiates)."""
+    if writeable:
+        raise ValueError("sliding_window_view(writeable=True) on a traced value: the windows "
+                         "are a gather, not a view, so writes would not reach x")
+    shape = shape_of(x)
+    windows = (window_shape,) if np.ndim(window_shape) == 0 else tuple(window_shape)
+    axes = tuple(range(len(shape))) if axis is None else (
+        (axis,) if np.ndim(axis) == 0 else tuple(axis))
+    if len(windows) != len(axes):
+        raise ValueError(f"sliding_window_view: {len(windows)} window sizes for "
+                         f"{len(axes)} axes; give one size per axis")
+    axes = tuple(a % len(shape) for a in axes)
+    lengths = list(shape)
+    for a, w in zip(axes, windows):
+        if not 0 <= w <= lengths[a]:
+            raise ValueError("window shape cannot be larger than input array shape")
+        lengths[a] -= w - 1
+    out_ndim = len(shape) + len(windows)
+
+    def placed(values, dim):        # a 1-D range laid along output axis ``dim``
+        return np.reshape(values, [-1 if d == dim else 1 for d in range(out_ndim)])
+
+    index = [placed(np.arange(n), d) for d, n in enumerate(lengths)]
+    for k, (a, w) in enumerate(zip(axes, windows)):
+        index[a] = index[a] + placed(np.arange(w), len(shape) + k)
+    return x[tuple(index)]
+
+
+@implements(np.piecewise)
+def piecewise(x, condlist, funclist, *args, **kw):
+    """``numpy.piecewise``: each function of ``funclist`` (or constant) evaluated on the
+    entries of ``x`` its condition selects, later conditions winning, the rest 0 (or the
+    extra last function: "otherwise"). Each piece is an indexed update of the result, so the
+    derivative at an entry is that of the piece that produced it."""
+    shape = shape_of(x)
+    conditions = lower_all(condlist)
+    if np.isscalar(conditions) or (not isinstance(conditions[0], (list, np.ndarray))
+                                   and len(shape) != 0):
+        conditions = [conditions]
+    conditions = np.asarray(conditions, dtype=bool)
+    if len(funclist) == len(conditions) + 1:     # the "otherwise" piece
+        conditions = np.concatenate([conditions, ~np.any(conditions, axis=0, keepdims=True)])
+    elif len(funclist) != len(conditions):
+        raise ValueError(f"with {len(conditions)} condition(s), either {len(conditions)} or "
+                         f"{len(conditions) + 1} functions are expected")
+    if len(shape) == 0:       # a scalar: its pieces see a 1-entry array, as in NumPy
+        x, conditions = np.reshape(x, (1,)), np.reshape(conditions, (-1, 1))
+    y = np.zeros(shape_of(x), dtype=dtype_of(x))
+    for condition, piece in zip(conditions, funclist):
+        if not callable(piece):
+            y = where(condition, piece, y)
+        elif condition.any():
+            y = index_update(y, piece(x[condition], *args, **kw), idx=normalize_index(condition))
+    return np.reshape(y, shape)
+
+
+@implements(np.apply_along_axis)
+def apply_along_axis(func1d, axis, arr, *args, **kwargs):
+    """``numpy.apply_along_axis``: ``func1d`` on every 1-D slice of ``arr`` along ``axis``,
+    the results stacked in its place (a Python loop over the slices, as NumPy's own)."""
+    from ..numpy.creation import stack
+    arr_shape = shape_of(arr)
+    axis = axis % len(arr_shape)
+    moved = moveaxis(arr, axis, -1)
+    outer = arr_shape[:axis] + arr_shape[axis + 1:]
+    results = [func1d(moved[index], *args, **kwargs) for index in np.ndindex(*outer)]
+    if not results:
+        raise ValueError("Cannot apply_along_axis when any iteration dimensions are 0")
+    out = stack(results)                                     # (Π outer, *result shape)
+    out = np.reshape(out, outer + shape_of(out)[1:])
+    result_ndim = len(shape_of(out)) - len(outer)
+    # the result's own axes take the place of ``axis``, as in NumPy
+    return np.moveaxis(out, list(range(len(outer), len(outer) + result_ndim)),
+                       list(range(axis, axis + result_ndim)))
 
 
 @implements(np.choose)

@@ -59,11 +59,13 @@ logsumexp = defprim(
     vjp=[lambda g, ans, x, axis, keepdims:
          softmax(x, axis=axis) * expand_reduced(g, axis, keepdims, shape_of(x))])
 
-# p = exp(log_softmax(x)): the output already holds it
+# p = exp(log_softmax(x)): the output already holds it. The transpose is written
+# g + p (−Σg) (the same numbers as g − p Σg): a staged program then adds a picked
+# cotangent g (the negative log-likelihood's) into p (−Σg) in place
 log_softmax = defprim(
     "log_softmax", _log_softmax,
     jvp=[lambda t, ans, x, axis: t - _total(exp(ans) * t, axis)],
-    vjp=[lambda g, ans, x, axis: g - exp(ans) * _total(g, axis)])
+    vjp=[lambda g, ans, x, axis: g + exp(ans) * -_total(g, axis)])
 
 softmax = defprim(
     "softmax", _softmax,

@@ -16,7 +16,8 @@ import math
 import numpy as np
 from scipy import special
 
-from ..core import bind
+from ..core import NoRuleError, Tracer, bind, full_lower
+from ..numpy.dispatch import implements, implements_constant
 from ..source import register_import_path
 from .define import defprim, defunary, defbinary
 from .elementwise import _ufunc, exp, log, log1p, where
@@ -102,7 +103,110 @@ xlogy = defbinary("xlogy", special.xlogy, _times_log(log, 0.0), _x_over(0.0))
 # xlog1py(x, y) = x log(1 + y), and 0 where x = 0
 xlog1py = defbinary("xlog1py", special.xlog1py, _times_log(log1p, -1.0), _x_over(1.0))
 
+# ------------------------------------------------------------ more of the gamma family
+
+# Γ' = Γ ψ and (1/Γ)' = −ψ/Γ (poles of Γ at 0, −1, ...; 1/Γ is entire)
+gamma = defunary("gamma", special.gamma, lambda ans, x: ans * digamma(x))
+rgamma = defunary("rgamma", special.rgamma, lambda ans, x: -ans * digamma(x))
+# B(a, b) = Γ(a)Γ(b)/Γ(a + b): ∂ₐB = B (ψ(a) − ψ(a + b)), and the same in b
+beta = defbinary("beta", special.beta, lambda ans, a, b: ans * (digamma(a) - digamma(a + b)),
+                 lambda ans, a, b: ans * (digamma(b) - digamma(a + b)))
+# erfcinv(x) = erfinv(1 − x): derivative −√π/2 e^{erfcinv(x)²}, −∞ at 0 and 2
+erfcinv = defunary("erfcinv", special.erfcinv, lambda ans, x: (-SQRT_PI / 2.0) * exp(ans * ans))
+# the inverse normal CDF Φ⁻¹: 1/Φ'(Φ⁻¹(x)) = √(2π) e^{ndtri(x)²/2}
+ndtri = defunary("ndtri", special.ndtri, lambda ans, x: SQRT_2PI * exp(0.5 * (ans * ans)))
+# log s(x) = −log(1 + e^{−x}): derivative 1 − s(x) = s(−x)
+log_expit = defunary("log_expit", special.log_expit, lambda ans, x: expit(-x),
+                     finite_derivative=True)
+# the entropy term −x log x: derivative −(1 + log x), +∞ at 0
+entr = defunary("entr", special.entr, lambda ans, x: -(1.0 + log(x)))
+
+# ------------------------------------------------------------ incomplete gamma and beta
+
+# Derivatives in x only: in the shape parameters they need series SciPy does not offer, so
+# differentiating with respect to those raises NoRuleError.
+
+
+def _in_x_only(name, function, density):
+    """A regularized incomplete integral whose derivative in its last argument x is
+    ``density(*params, x)``; no rule for the parameters before it."""
+    def no_rule(*_, **__):
+        raise NoRuleError(f"scipy.special.{name} has a derivative in its last argument x only, "
+                          f"not in the shape parameters; pass those as constants")
+    no_rules = [no_rule] * (function.nin - 1)
+    return defprim(name, function, broadcasting=True,
+                   jvp=no_rules + [lambda t, ans, *args: t * density(*args)],
+                   vjp=no_rules + [lambda g, ans, *args: g * density(*args)])
+
+
+def _gamma_density(a, x):
+    """x^{a−1} e^{−x} / Γ(a), the derivative of the lower regularized gamma P(a, x)."""
+    return exp(xlogy(a - 1.0, x) - x - gammaln(a))
+
+
+# P(a, x) = γ(a, x)/Γ(a) and Q = 1 − P: ∂ₓP = x^{a−1} e^{−x}/Γ(a) = −∂ₓQ
+gammainc = _in_x_only("gammainc", special.gammainc, _gamma_density)
+gammaincc = _in_x_only("gammaincc", special.gammaincc, lambda a, x: -_gamma_density(a, x))
+# I_x(a, b): ∂ₓ = x^{a−1} (1 − x)^{b−1} / B(a, b)
+betainc = _in_x_only("betainc", special.betainc, lambda a, b, x: exp(
+    xlogy(a - 1.0, x) + xlog1py(b - 1.0, -x) - (gammaln(a) + gammaln(b) - gammaln(a + b))))
+
+# ------------------------------------------------------------ Bessel functions of x
+
+# J₀' = −J₁, Y₀' = −Y₁; J₁' = J₀ − J₁/x and Y₁' = Y₀ − Y₁/x (J₁'(0) = ½)
+j0 = defunary("j0", special.j0, lambda ans, x: -j1(x), finite_derivative=True)
+j1 = defunary("j1", special.j1,
+              lambda ans, x: where(x == 0, 0.5, j0(x) - ans / where(x == 0, 1.0, x)),
+              finite_derivative=True)
+y0 = defunary("y0", special.y0, lambda ans, x: -y1(x))
+y1 = defunary("y1", special.y1, lambda ans, x: y0(x) - ans / x)
+
+# Bessel functions of order v (a constant) and x: the recurrences
+#   J_v' = (J_{v−1} − J_{v+1})/2, Y_v' the same, I_v' = (I_{v−1} + I_{v+1})/2, and for the
+#   scaled ive(v, x) = I_v(x) e^{−|x|}: ive' = (ive_{v−1} + ive_{v+1})/2 − sign(x) ive_v.
+# The order is a parameter (its derivative is not supported); the rules bind the same
+# primitive at the neighbouring orders, so every order of derivative nests.
+
+
+def _of_order(name, function, derivative):
+    prim = defprim(name, lambda x, v: function(v, x).astype(np.result_type(x, 1.0)),
+                   elementwise=True,
+                   jvp=[lambda t, ans, x, v: t * derivative(ans, x, v)],
+                   vjp=[lambda g, ans, x, v: g * derivative(ans, x, v)])
+
+    def call(v, x, **kwargs):
+        if kwargs:
+            raise TypeError(f"scipy.special.{function.__name__} on traced values takes no "
+                            f"keyword arguments, got {sorted(kwargs)}")
+        if isinstance(v, Tracer) or np.ndim(v) != 0:
+            got = "a traced value" if isinstance(v, Tracer) else f"shape {np.shape(v)}"
+            raise TypeError(f"scipy.special.{function.__name__}(v, x) on traced values: the "
+                            f"order v must be a constant number (its derivative has no rule), "
+                            f"got {got}; loop over the orders for several")
+        return bind(prim, (x,), {"v": float(v)})
+    call.__name__ = function.__name__
+    implements(function)(call)
+    register_import_path(function, "scipy.special")
+    return call
+
+
+jv = _of_order("jv", special.jv,
+               lambda ans, x, v: 0.5 * (jv(v - 1.0, x) - jv(v + 1.0, x)))
+yv = _of_order("yv", special.yv,
+               lambda ans, x, v: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)))
+iv = _of_order("iv", special.iv,
+               lambda ans, x, v: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)))
+ive = _of_order("ive", special.ive,
+                lambda ans, x, v: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x))
+                - np.sign(full_lower(x)) * ans)
+yn = _of_order("yn", special.yn,
+               lambda ans, x, v: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)))
+
+# the sign of Γ(x): piecewise constant
+implements_constant(special.gammasgn)
+
 for _prim in [erf, erfc, erfinv, ndtr, log_ndtr, expit, logit, digamma, gammaln, i0, i1,
-              xlogy, xlog1py]:
+              xlogy, xlog1py, gamma, rgamma, beta, erfcinv, ndtri, log_expit, entr, j0, j1, y0,
+              y1, gammainc, gammaincc, betainc]:
     _ufunc(_prim, _prim.impl, "scipy.special")
     register_import_path(_prim.impl, "scipy.special")

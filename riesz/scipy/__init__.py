@@ -1,21 +1,19 @@
-"""SciPy's Python functions on traced values, as HIPS-autograd's ``autograd.scipy`` and
-JAX's ``jax.scipy`` provide them.
+"""``riesz.scipy``: the SciPy functions that plain NumPy code ported from HIPS autograd
+(``autograd.scipy``) or JAX (``jax.scipy``) calls, differentiable on traced values.
 
-``scipy.special``'s ufuncs (erf, gammaln, ...) reach riesz by themselves, through
-``__array_ufunc__``. SciPy's *Python* functions (``scipy.special.logsumexp``,
-``scipy.stats.norm.logpdf``, ...) instead convert their inputs to NumPy arrays, which
-would drop the derivative, so riesz raises there. This package has the same functions,
-with SciPy's signatures, written with differentiable operations:
+SciPy's ufuncs (``scipy.special.erf``, ``gammaln``, ...) already reach riesz through
+NumPy's dispatch, but its Python functions (``scipy.special.logsumexp``,
+``scipy.stats.norm.logpdf``, ...) convert their arguments with ``np.asarray``, which
+cannot hold a derivative. Import these instead; they take SciPy's arguments and give
+SciPy's values (on plain arrays too)::
 
-* :mod:`riesz.scipy.special`: ``logsumexp``, ``softmax``, ``log_softmax``, ``betaln``,
-  ``multigammaln``, ``polygamma``, and every ufunc of ``scipy.special``;
-* :mod:`riesz.scipy.stats`: ``norm``, ``multivariate_normal``, ``t``, ``gamma``,
-  ``chi2``, ``beta``, ``poisson``, ``dirichlet``.
+    from riesz.scipy.special import logsumexp
+    from riesz.scipy.stats import norm, multivariate_normal
+    from riesz.scipy.linalg import cho_factor, cho_solve, solve_triangular, expm
+    from riesz.scipy.integrate import odeint
 
-Porting code written for autograd: ``from autograd.scipy.special import logsumexp``
-becomes ``from riesz.scipy.special import logsumexp``. Needs SciPy
-(``pip install "riesz[scipy]"``) for the special functions the formulas use.
+Needs SciPy (an optional extra), like ``riesz.rules.special``.
 """
-from . import special, stats  # noqa: F401
+from . import integrate, linalg, special, stats  # noqa: F401
 
-__all__ = ["special", "stats"]
+__all__ = ["integrate", "linalg", "special", "stats"]

@@ -1,59 +1,65 @@
-"""``scipy.special`` on traced values: the Python functions, written with differentiable
-operations, and every ufunc of ``scipy.special`` (which differentiate where
-:mod:`riesz.rules.special` has their rules and raise :class:`riesz.NoRuleError`
-naming them otherwise).
-
-``logsumexp``, ``softmax`` and ``log_softmax`` are riesz's primitives
-(:mod:`riesz.rules.softmax`) with SciPy's default ``axis=None`` (every axis).
-"""
+"""``scipy.special`` on traced values: ``logsumexp``, ``softmax``, ``log_softmax``,
+``betaln`` and ``multigammaln`` written with riesz's primitives, and SciPy's ufuncs that
+have derivative rules (:mod:`riesz.rules.special`), re-exported so that one import serves
+both."""
 import numpy as np
+from scipy.special import (beta, betainc, digamma, entr, erf, erfc, erfcinv, erfinv, expit,
+                           gamma, gammainc, gammaincc, gammaln, gammasgn, i0, i1, iv, ive, j0, j1,
+                           jn, jv, log_expit, log_ndtr, logit, ndtr, ndtri, psi, rgamma, xlog1py,
+                           xlogy, y0, y1, yn, yv)
 
-try:
-    from scipy import special as _scipy_special
-except ImportError as error:   # pragma: no cover - the scipy extra is not installed
-    raise ImportError('riesz.scipy needs SciPy: pip install "riesz[scipy]"') from error
-
-from ..rules import softmax as _rules
+from ..rules import softmax as _softmax_rules
 from ..rules.define import shape_of
 from ..rules.elementwise import stop_gradient
 from ..rules.reductions import normalize_axis
-from ..rules.special import gammaln, polygamma
+from ..rules.special import polygamma
 
-__all__ = ["logsumexp", "softmax", "log_softmax", "betaln", "multigammaln", "polygamma"]
+__all__ = ["logsumexp", "softmax", "log_softmax", "betaln", "multigammaln", "polygamma",
+           "beta", "betainc", "digamma", "entr", "erf", "erfc", "erfcinv", "erfinv", "expit",
+           "gamma", "gammainc", "gammaincc", "gammaln", "gammasgn", "i0", "i1", "iv", "ive",
+           "j0", "j1", "jn", "jv", "log_expit", "log_ndtr", "logit", "ndtr", "ndtri", "psi",
+           "rgamma", "xlog1py", "xlogy", "y0", "y1", "yn", "yv"]
+
+
+def _axes(a, axis):
+    return normalize_axis(axis, len(shape_of(a)))
 
 
 def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
-    """log Σ b·exp(a) over ``axis`` (every axis by default), without overflow.
+    """log Σ b·exp(a) over ``axis`` (None: every axis), as ``scipy.special.logsumexp``.
 
-    With weights ``b`` (which may be negative) the sum may be negative: with
-    ``return_sign`` the result is ``(log |Σ b eᵃ|, sign)``, otherwise a negative sum
-    gives NaN, as in SciPy. The derivative with respect to a is b eᵃ / Σ b eᵃ.
+    Without weights it is one primitive whose gradient is softmax(a). With weights ``b``
+    it is m + log|Σ b exp(a − m)| for the maximum m (a constant: the value does not
+    depend on it); ``return_sign`` also gives sign(Σ b exp(a)), and without it a negative
+    sum gives NaN, as in SciPy.
     """
-    axes = normalize_axis(axis, len(shape_of(a)))
     if b is None and not return_sign:
-        return _rules.logsumexp(a, axis=axes, keepdims=bool(keepdims))
-    # log Σ b eᵃ = m + log Σ b e^(a − m), with m = max a held constant (it cancels)
-    m = np.max(a, axis=axes, keepdims=True)
-    m = stop_gradient(np.where(np.isfinite(m), m, 0))
-    terms = np.exp(a - m) if b is None else b * np.exp(a - m)
-    total = np.sum(terms, axis=axes, keepdims=True)
-    if not keepdims:
-        total, m = np.squeeze(total, axis=axes), np.squeeze(m, axis=axes)
+        return _softmax_rules.logsumexp(a, axis=_axes(a, axis), keepdims=bool(keepdims))
+    axes = _axes(a, axis)
+    if b is not None:
+        a, b = np.broadcast_arrays(a, b)
+        axes = normalize_axis(axis, a.ndim)
+    m = np.max(stop_gradient(a), axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    total = np.sum(np.exp(a - m) if b is None else b * np.exp(a - m), axis=axes, keepdims=True)
+    sign = np.sign(stop_gradient(total))
     if return_sign:
-        sign = np.sign(stop_gradient(total))
-        return np.log(np.abs(total)) + m, sign
-    with np.errstate(invalid="ignore"):
-        return np.log(total) + m
+        total = np.abs(total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.log(total) + m
+    if not keepdims:
+        out, sign = np.squeeze(out, axis=axes), np.squeeze(sign, axis=axes)
+    return (out, sign) if return_sign else out
 
 
 def softmax(x, axis=None):
-    """exp(x) / Σ exp(x) over ``axis`` (every axis by default), without overflow."""
-    return _rules.softmax(x, axis=normalize_axis(axis, len(shape_of(x))))
+    """exp(x) / Σ exp(x) over ``axis`` (None: every axis), as ``scipy.special.softmax``."""
+    return _softmax_rules.softmax(x, axis=_axes(x, axis))
 
 
 def log_softmax(x, axis=None):
-    """x − logsumexp(x) over ``axis`` (every axis by default)."""
-    return _rules.log_softmax(x, axis=normalize_axis(axis, len(shape_of(x))))
+    """x − logsumexp(x) over ``axis`` (None: every axis), as ``scipy.special.log_softmax``."""
+    return _softmax_rules.log_softmax(x, axis=_axes(x, axis))
 
 
 def betaln(a, b):
@@ -62,18 +68,7 @@ def betaln(a, b):
 
 
 def multigammaln(a, d):
-    """log Γ_d(a) = d(d − 1)/4 · log π + Σ_{j=1}^{d} log Γ(a + (1 − j)/2), the log of the
-    multivariate gamma function (``d`` a positive int)."""
-    if not isinstance(d, (int, np.integer)) or d < 1:
-        raise ValueError(f"multigammaln: the dimension d must be a positive int, got {d!r}")
-    terms = [gammaln(a + (1 - j) / 2) for j in range(1, int(d) + 1)]
-    return d * (d - 1) / 4 * np.log(np.pi) + sum(terms[1:], terms[0])
-
-
-def __getattr__(name):
-    # the rest of scipy.special: its ufuncs dispatch to riesz's rules by themselves
-    try:
-        return getattr(_scipy_special, name)
-    except AttributeError:
-        raise AttributeError(f"module 'riesz.scipy.special' has no attribute {name!r} "
-                             f"(nor has scipy.special)") from None
+    """log Γ_d(a) = d(d − 1)/4 · log π + Σ_{j=1}^{d} log Γ(a + (1 − j)/2), for an int ``d``."""
+    d = int(d)
+    return 0.25 * d * (d - 1) * np.log(np.pi) + sum(gammaln(a + 0.5 * (1 - j))
+                                                    for j in range(1, d + 1))

@@ -15,9 +15,23 @@ def _svd_vectors(a):
     return np.concatenate([_sign_fixed(u).ravel(), _sign_fixed(np.swapaxes(vh, -1, -2)).ravel()])
 
 
+def _svd_phase_free(a):
+    # |U|², |V|², σ and U diag(√σ) Vᴴ: each column pair of U and V shares a phase that SVD
+    # leaves free, and none of these sees it
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return np.concatenate([(np.abs(u) ** 2).ravel(), (np.abs(vh) ** 2).ravel(), s,
+                           _parts((u * np.sqrt(s)) @ vh).ravel()])
+
+
 def _qr_factors(a):
     q, r = np.linalg.qr(a)
     return np.concatenate([q.ravel(), r.ravel()])
+
+
+def _hermitian(a, b):
+    # a + 0.1i (ab − ba) for symmetric a, b: Hermitian (i times a real antisymmetric
+    # matrix), with eigenvalues near a's well separated ones
+    return a + 0.1j * (a @ b - b @ a)
 
 
 _ROTATION = np.array([[0.0, -2.0, 0.0], [2.0, 0.0, 0.0], [0.0, 0.0, 5.0]])
@@ -57,17 +71,31 @@ SPECS = {
             Case(np.linalg.det, [(2, 2, 2)], domain="conditioned")],
     "slogdet": [Case(lambda a: np.linalg.slogdet(a)[1], [(2, 3, 3)], domain="conditioned"),
                 Case(lambda a: np.linalg.slogdet(a).logabsdet * np.linalg.slogdet(a).sign,
-                     [(3, 3)], domain="conditioned")],
+                     [(3, 3)], domain="conditioned"),
+                # a complex matrix (built from two real ones): the sign is a phase that turns
+                Case(lambda a, b: _parts(np.linalg.slogdet(a + 1j * b).sign)
+                     + np.linalg.slogdet(a + 1j * b).logabsdet, [(3, 3), (3, 3)],
+                     domain="conditioned")],
     "cholesky": [Case(np.linalg.cholesky, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.cholesky(a, upper=True), [(2, 3, 3)],
-                      domain="spaced_symmetric")],
+                      domain="spaced_symmetric"),
+                 # a Hermitian positive-definite matrix built from two real ones
+                 Case(lambda a, b: _parts(np.linalg.cholesky(
+                     (a + 1j * b) @ np.conj(a + 1j * b).T + np.eye(3))), [(3, 3), (3, 3)])],
     "qr": [Case(_qr_factors, [(4, 3)], domain="spaced"),
            Case(lambda a: np.linalg.qr(a).Q, [(2, 3, 3)], domain="conditioned"),
-           Case(lambda a: np.linalg.qr(a, mode="r"), [(3, 2)], domain="spaced")],
+           Case(lambda a: np.linalg.qr(a, mode="r"), [(3, 2)], domain="spaced"),
+           # complex (LAPACK's R has a real diagonal, which fixes the factors)
+           Case(lambda a, b: _parts(_qr_factors(a + 1j * b)), [(4, 3), (4, 3)])],
     "eigh": [Case(lambda a: np.linalg.eigh(a)[0], [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a)[1]), [(3, 3)], domain="spaced_symmetric"),
              Case(lambda a: _sign_fixed(np.linalg.eigh(a, UPLO="U").eigenvectors), [(2, 3, 3)],
-                  domain="spaced_symmetric")],
+                  domain="spaced_symmetric"),
+             # Hermitian: eigenvalues, and |V|² (each eigenvector's phase is arbitrary)
+             Case(lambda a, b: np.linalg.eigh(_hermitian(a, b))[0], [(3, 3), (3, 3)],
+                  domain="spaced_symmetric"),
+             Case(lambda a, b: np.abs(np.linalg.eigh(_hermitian(a, b), UPLO="U")[1]) ** 2,
+                  [(3, 3), (3, 3)], domain="spaced_symmetric")],
     # distinct eigenvalues: near 0, 3, 6 (real), or near ±2i and 5 (a complex pair, whose
     # real and imaginary parts are the outputs)
     "eig": [Case(lambda a: np.linalg.eigvals(0.3 * a + np.diag([0.0, 3.0, 6.0])), [(3, 3)]),
@@ -76,13 +104,20 @@ SPECS = {
             Case(lambda a: _parts(np.linalg.eig(0.3 * a + _ROTATION)[1]), [(3, 3)])],
     "eigvalsh": [Case(np.linalg.eigvalsh, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.eigvalsh(a, UPLO="U"), [(2, 3, 3)],
-                      domain="spaced_symmetric")],
+                      domain="spaced_symmetric"),
+                 Case(lambda a, b: np.linalg.eigvalsh(_hermitian(a, b), UPLO="U"),
+                      [(3, 3), (3, 3)], domain="spaced_symmetric")],
     "svd": [Case(lambda a: np.linalg.svd(a, full_matrices=False)[1], [(4, 3)], domain="spaced"),
             Case(_svd_vectors, [(4, 3)], domain="spaced"),
             Case(_svd_vectors, [(2, 3)], domain="spaced"),
-            Case(lambda a: _sign_fixed(np.linalg.svd(a).U), [(2, 3, 3)], domain="spaced")],
+            Case(lambda a: _sign_fixed(np.linalg.svd(a).U), [(2, 3, 3)], domain="spaced"),
+            # complex: functions that do not see the singular vectors' phases
+            Case(lambda a, b: _svd_phase_free(a + 1j * b), [(4, 3), (4, 3)], domain="spaced"),
+            Case(lambda a, b: _svd_phase_free(a + 1j * b), [(2, 3), (2, 3)], domain="spaced")],
     "pinv": [Case(np.linalg.pinv, [(4, 3)], domain="spaced"),
              Case(np.linalg.pinv, [(2, 4)], domain="spaced"),
              Case(lambda a, b: np.linalg.lstsq(a, b)[0] + np.linalg.lstsq(a, b)[1],
-                  [(5, 3), (5,)], domain="spaced")],
+                  [(5, 3), (5,)], domain="spaced"),
+             Case(lambda a, b: _parts(np.linalg.pinv(a + 1j * b)), [(4, 3), (4, 3)],
+                  domain="spaced")],
 }

@@ -22,7 +22,8 @@ SPECS = {
                     Case(lambda x, y: np.stack([x, y, 2 * x], axis=-1), [(2, 3), (2, 3)]),
                     Case(lambda x, y: np.hstack([x, y])[:3] + np.vstack([x, y]).sum(0), [(3,), (3,)]),
                     Case(lambda x, y: np.column_stack([x, y]) + np.dstack([x, y])[0], [(3,), (3,)]),
-                    Case(lambda x: np.roll(x, (1, -2), axis=(0, 1)), [(3, 4)]),
-                    Case(lambda x: rnp.array([[x[0], 1.0], [x[1] * x[0], x[2]]]), [(3,)])]
-    + SHIFT_CASES,
+                    Case(lambda x: rnp.array([[x[0], 1.0], [x[1] * x[0], x[2]]]), [(3,)])],
+    "roll": [Case(lambda x: np.roll(x, (1, -2), axis=(0, 1)), [(3, 4)]),
+             Case(lambda x: np.roll(x, 5), [(2, 3)]),
+             Case(lambda x: np.roll(x, (1, 2), axis=(1, 1)), [(2, 3, 4)])] + SHIFT_CASES,
 }

@@ -1,5 +1,6 @@
-"""Specs for scipy.special's ufuncs (riesz/rules/special.py): empty without SciPy, when
-those primitives are not registered either."""
+"""Specs for scipy.special's ufuncs (riesz/rules/special.py) and scipy.linalg.expm
+(riesz/rules/scipy_linalg.py): empty without SciPy, when those primitives are not
+registered either."""
 import numpy as np
 
 from .case import Case
@@ -8,6 +9,7 @@ from .elementwise import unary, binary
 try:
     from scipy import special
     from riesz.rules.special import polygamma
+    from riesz.scipy.linalg import expm
 except ImportError:
     special = None
 
@@ -32,4 +34,27 @@ SPECS = {} if special is None else {
     "xlogy": binary(special.xlogy, "positive")
     + [Case(lambda y: special.xlogy(np.array([0.0, 1.0, 0.0]), y), [(3,)], domain="positive")],
     "xlog1py": binary(special.xlog1py, "positive"),
+    "gamma": unary(special.gamma, "positive"),
+    "rgamma": unary(special.rgamma),
+    "beta": binary(special.beta, "positive"),
+    # (0.1, 1.9) and (0.05, 0.95): clear of the poles at the ends
+    "erfcinv": unary(lambda x: special.erfcinv(1.0 + x), "unit"),
+    "ndtri": unary(lambda x: special.ndtri(0.5 + 0.5 * x), "unit"),
+    "log_expit": unary(special.log_expit),
+    "entr": unary(special.entr, "positive"),
+    "j0": unary(special.j0),
+    # and at x = 0, where J₁'(0) = ½ is the limit of J₀ − J₁/x
+    "j1": unary(special.j1) + [Case(lambda x: special.j1(x * np.array([0.0, 1.0])), [(2,)])],
+    "y0": unary(special.y0, "positive"),
+    "y1": unary(special.y1, "positive"),
+    "jv": unary(lambda x: special.jv(2.5, x), "positive") + unary(lambda x: special.jn(3, x)),
+    "yv": unary(lambda x: special.yv(1.5, x), "positive"),
+    "yn": unary(lambda x: special.yn(2, x), "positive"),
+    "iv": unary(lambda x: special.iv(1, x)) + unary(lambda x: special.iv(0.5, x), "positive"),
+    "ive": unary(lambda x: special.ive(1, x)) + unary(lambda x: special.ive(0.5, x), "positive"),
+    # in x only (the shape parameters have no rule)
+    "gammainc": unary(lambda x: special.gammainc(2.5, x), "positive"),
+    "gammaincc": unary(lambda x: special.gammaincc(np.array([0.7, 2.0, 3.5, 1.0]), x), "positive"),
+    "betainc": unary(lambda x: special.betainc(2.0, 3.5, 0.5 + 0.5 * x), "unit"),
+    "expm": [Case(expm, [(3, 3)]), Case(expm, [(2, 3, 3)])],
 }

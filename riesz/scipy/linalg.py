@@ -1,0 +1,80 @@
+"""``scipy.linalg`` on traced values: the triangular and Cholesky solves that
+Gaussian-process and Kalman-filter code calls, and the matrix exponential, with SciPy's
+arguments (``lower``, ``trans``, ``unit_diagonal``; ``cholesky`` is upper triangular by
+default, as in SciPy, unlike ``numpy.linalg.cholesky``).
+
+The solves are written with ``numpy.linalg.solve`` on the referenced triangle only
+(``np.tril``/``np.triu``), so the gradient with respect to the matrix is triangular too:
+entries SciPy never reads get exact zeros. ``expm`` is a primitive
+(:mod:`riesz.rules.scipy_linalg`).
+"""
+import numpy as np
+
+from ..rules.scipy_linalg import expm
+
+__all__ = ["solve_triangular", "cholesky", "cho_factor", "cho_solve", "expm", "solve", "inv",
+           "det"]
+
+_TRANSPOSES = {0: 0, "N": 0, 1: 1, "T": 1, 2: 2, "C": 2}
+
+
+def _triangle(a, lower, unit_diagonal=False):
+    """The triangle of ``a`` SciPy reads: lower or upper, with ones on the diagonal if
+    ``unit_diagonal``."""
+    if unit_diagonal:
+        off = np.tril(a, -1) if lower else np.triu(a, 1)
+        return off + np.eye(np.shape(a)[-1], dtype=off.dtype)
+    return np.tril(a) if lower else np.triu(a)
+
+
+def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False,
+                     check_finite=True):
+    """x with T x = b for the triangle T of ``a`` (Tᵀ x = b for trans=1 or "T", Tᴴ x = b for
+    trans=2 or "C"); ``b`` is (n,) or (n, k)."""
+    if trans not in _TRANSPOSES:
+        raise ValueError(f"solve_triangular: trans={trans!r}; it must be 0, 1, 2, 'N', 'T' or 'C'")
+    t = _triangle(a, lower, unit_diagonal)
+    kind = _TRANSPOSES[trans]
+    if kind:
+        t = np.swapaxes(t, -1, -2)
+        t = np.conj(t) if kind == 2 else t
+    return np.linalg.solve(t, b)
+
+
+def cholesky(a, lower=False, overwrite_a=False, check_finite=True):
+    """The Cholesky factor of a Hermitian positive-definite ``a``: upper U with a = Uᴴ U by
+    default (SciPy's convention), lower L with a = L Lᴴ for ``lower=True``."""
+    low = np.linalg.cholesky(a)
+    return low if lower else np.conj(np.swapaxes(low, -1, -2))
+
+
+def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
+    """``(c, lower)`` for :func:`cho_solve`: c is :func:`cholesky` (zeros in the other
+    triangle, where SciPy leaves whatever ``a`` held)."""
+    return cholesky(a, lower=lower), lower
+
+
+def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
+    """x with a x = b, given ``(c, lower) = cho_factor(a)``: two triangular solves."""
+    c, lower = c_and_lower
+    if lower:    # a = L Lᴴ: L y = b, then Lᴴ x = y
+        return solve_triangular(c, solve_triangular(c, b, lower=True), trans=2, lower=True)
+    # a = Uᴴ U: Uᴴ y = b, then U x = y
+    return solve_triangular(c, solve_triangular(c, b, trans=2), lower=False)
+
+
+def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True,
+          assume_a=None, transposed=False):
+    """x with a x = b (aᵀ x = b if ``transposed``); the structure hint ``assume_a`` only
+    chooses SciPy's algorithm, so every kind is the general solve here."""
+    return np.linalg.solve(np.swapaxes(a, -1, -2) if transposed else a, b)
+
+
+def inv(a, overwrite_a=False, check_finite=True):
+    """a⁻¹."""
+    return np.linalg.inv(a)
+
+
+def det(a, overwrite_a=False, check_finite=True):
+    """det a."""
+    return np.linalg.det(a)

@@ -1,0 +1,159 @@
+"""The formulas behind :mod:`riesz.scipy.stats`: each log density written in riesz's
+operations, so it differentiates in every argument (x and the parameters) to any order.
+The distribution modules (``norm``, ``t``, ...) pick them up under SciPy's names.
+"""
+import math
+
+import numpy as np
+
+from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
+
+
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+def exp_of(logdensity, name):
+    """The density exp(``logdensity``), named ``name`` (pdf, pmf)."""
+    def density(*args, **kwargs):
+        return np.exp(logdensity(*args, **kwargs))
+
+    density.__name__ = name
+    density.__doc__ = f"exp(log{name}): the density itself."
+    return density
+
+
+# ------------------------------------------------------------ normal
+
+def norm_logpdf(x, loc=0.0, scale=1.0):
+    """log N(x; loc, scale²) = −z²/2 − log scale − log(2π)/2, z = (x − loc)/scale."""
+    z = (x - loc) / scale
+    return -0.5 * (z * z) - np.log(scale) - 0.5 * LOG_2PI
+
+
+def norm_cdf(x, loc=0.0, scale=1.0):
+    """Φ((x − loc)/scale)."""
+    return ndtr((x - loc) / scale)
+
+
+def norm_logcdf(x, loc=0.0, scale=1.0):
+    """log Φ((x − loc)/scale), accurate far in the left tail."""
+    return log_ndtr((x - loc) / scale)
+
+
+def norm_sf(x, loc=0.0, scale=1.0):
+    """1 − Φ((x − loc)/scale) = Φ((loc − x)/scale)."""
+    return ndtr((loc - x) / scale)
+
+
+def norm_logsf(x, loc=0.0, scale=1.0):
+    """log(1 − Φ((x − loc)/scale)), accurate far in the right tail."""
+    return log_ndtr((loc - x) / scale)
+
+
+
+
+# ------------------------------------------------------------ multivariate normal
+
+def mvn_logpdf(x, mean=None, cov=1.0):
+    """log N(x; mean, Σ) = −½ ‖L⁻¹(x − mean)‖² − Σᵢ log Lᵢᵢ − (d/2) log 2π with Σ = L Lᵀ
+    (Cholesky); ``x`` is (..., d) and gives one value per leading index, as in SciPy.
+    ``cov`` may be a scalar (σ² I), a vector (a diagonal) or a d×d matrix."""
+    d = np.shape(x)[-1] if np.ndim(x) else 1
+    diff = x if mean is None else x - mean
+    if np.ndim(cov) < 2:     # σ² I or diag(σ²): no factorization needed
+        variances = cov * np.ones(d)
+        return (-0.5 * np.sum(diff * diff / variances, axis=-1)
+                - 0.5 * np.sum(np.log(variances)) - 0.5 * d * LOG_2PI)
+    L = np.linalg.cholesky(cov)
+    z = np.linalg.solve(L, np.reshape(diff, (-1, d)).T)          # L z = (x − mean)ᵀ
+    quad = np.reshape(np.sum(z * z, axis=0), np.shape(diff)[:-1])
+    return -0.5 * quad - np.sum(np.log(np.diagonal(L))) - 0.5 * d * LOG_2PI
+
+
+def mvn_entropy(mean=None, cov=1.0):
+    """½ log det(2πe Σ) of a d×d ``cov``."""
+    d = np.shape(cov)[-1]
+    return 0.5 * np.linalg.slogdet(cov)[1] + 0.5 * d * (1.0 + LOG_2PI)
+
+
+
+
+# ------------------------------------------------------------ Student's t, gamma, beta, chi²
+
+def t_logpdf(x, df, loc=0.0, scale=1.0):
+    """log Γ((ν+1)/2) − log Γ(ν/2) − ½ log(νπ) − log scale − (ν+1)/2 · log(1 + z²/ν)."""
+    z = (x - loc) / scale
+    return (gammaln(0.5 * (df + 1.0)) - gammaln(0.5 * df) - 0.5 * np.log(df * math.pi)
+            - np.log(scale) - 0.5 * (df + 1.0) * np.log1p(z * z / df))
+
+
+def _outside_to_neg_inf(inside, log_density):
+    """−∞ outside the support, as SciPy gives; the where sends a zero cotangent to the
+    value computed there (at a stand-in point inside, so that it stays finite)."""
+    return np.where(inside, log_density, -np.inf)
+
+
+def gamma_logpdf(x, a, loc=0.0, scale=1.0):
+    """(a − 1) log z − z − log Γ(a) − log scale, z = (x − loc)/scale ≥ 0."""
+    z = (x - loc) / scale
+    inside = z >= 0
+    z = np.where(inside, z, 1.0)
+    return _outside_to_neg_inf(inside, xlogy(a - 1.0, z) - z - gammaln(a) - np.log(scale))
+
+
+def beta_logpdf(x, a, b, loc=0.0, scale=1.0):
+    """(a − 1) log z + (b − 1) log(1 − z) − log B(a, b) − log scale, z = (x − loc)/scale
+    in [0, 1]."""
+    z = (x - loc) / scale
+    inside = (z >= 0) & (z <= 1)
+    z = np.where(inside, z, 0.5)
+    return _outside_to_neg_inf(
+        inside, xlogy(a - 1.0, z) + xlogy(b - 1.0, 1.0 - z) - betaln(a, b) - np.log(scale))
+
+
+def chi2_logpdf(x, df, loc=0.0, scale=1.0):
+    """The gamma density with shape df/2 and scale 2."""
+    return gamma_logpdf(x, 0.5 * df, loc, 2.0 * scale)
+
+
+def poisson_logpmf(k, mu, loc=0):
+    """k log μ − μ − log k! at the counts k − loc (−∞ below 0 and between integers)."""
+    k = k - loc
+    inside = (k >= 0) & (np.floor(k) == k)
+    k = np.where(inside, k, 0)
+    return _outside_to_neg_inf(inside, xlogy(k, mu) - mu - gammaln(k + 1.0))
+
+
+def dirichlet_logpdf(x, alpha):
+    """Σᵢ (αᵢ − 1) log xᵢ + log Γ(Σᵢ αᵢ) − Σᵢ log Γ(αᵢ). As in SciPy, ``x`` holds the
+    components along its first axis: shape (k,) or (k, n)."""
+    alpha_column = np.reshape(alpha, np.shape(alpha) + (1,) * (np.ndim(x) - 1))
+    return (np.sum(xlogy(alpha_column - 1.0, x), axis=0) + gammaln(np.sum(alpha))
+            - np.sum(gammaln(alpha)))
+
+
+def t_cdf(x, df, loc=0.0, scale=1.0):
+    """½ I_{ν/(ν+z²)}(ν/2, ½) below the mean and 1 minus that above, z = (x − loc)/scale."""
+    z = (x - loc) / scale
+    tail = 0.5 * betainc(0.5 * df, 0.5, df / (df + z * z))
+    return np.where(z < 0, tail, 1.0 - tail)
+
+
+def gamma_cdf(x, a, loc=0.0, scale=1.0):
+    """P(a, z), the regularized lower incomplete gamma function, z = (x − loc)/scale."""
+    return gammainc(a, (x - loc) / scale)
+
+
+def beta_cdf(x, a, b, loc=0.0, scale=1.0):
+    """I_z(a, b), the regularized incomplete beta function, z = (x − loc)/scale."""
+    return betainc(a, b, (x - loc) / scale)
+
+
+def chi2_cdf(x, df, loc=0.0, scale=1.0):
+    """The gamma CDF with shape df/2 and scale 2."""
+    return gamma_cdf(x, 0.5 * df, loc, 2.0 * scale)
+
+
+def poisson_cdf(k, mu, loc=0):
+    """Q(⌊k − loc⌋ + 1, μ), the upper regularized gamma function (differentiable in μ)."""
+    return gammaincc(np.floor(k - loc) + 1.0, mu)
