@@ -96,8 +96,11 @@ def _constant_like(np_like):
     def like(a, *args, **kwargs):
         from ..core import full_lower
         from ..rules.elementwise import where
-        value = np_like(full_lower(a), *lower_all(args), **{k: lower_all(v) for k, v in kwargs.items()})
-        if (not isinstance(a, Tracer) or value.shape != _np.shape(full_lower(a))
+        lowered = full_lower(a)
+        if isinstance(lowered, Tracer):   # staged: the constant needs only the shape and dtype
+            lowered = _np.empty(lowered.shape, lowered.dtype)
+        value = np_like(lowered, *lower_all(args), **{k: lower_all(v) for k, v in kwargs.items()})
+        if (not isinstance(a, Tracer) or value.shape != _np.shape(lowered)
                 or not _np.issubdtype(value.dtype, _np.inexact)):
             return value
         # where(True, value, a) has the value of `value` and derivative where(True, 0, ȧ) = 0

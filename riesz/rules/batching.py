@@ -25,6 +25,7 @@ import numpy as np
 from .define import ELEMENTWISE, shape_of
 from .indexing import getitem, scatter_add, selection_shape
 from .linalg import matmul
+from .reductions import norm_squares, sum_p
 from .shape import reshape, transpose, broadcast_to
 
 __all__ = ["BATCH_RULES", "rule_for", "batch_elementwise", "batch_by_loop"]
@@ -63,6 +64,18 @@ def _reduction(prim, vals, batched, size, axis, keepdims):
     # reducing an example's axis a is reducing the batch's axis a + 1
     (x,) = vals
     return prim(x, axis=tuple(a + 1 for a in axis), keepdims=keepdims)
+
+
+def _scan(prim, vals, batched, size, axis):
+    # a scan along an example's axis a is one along the batch's a + 1
+    return prim(vals[0], axis=axis + 1)
+
+
+def _squared_norm(prim, vals, batched, size):
+    # one ‖x‖² per example: the sum of |x|² over the example's axes (rounded as a sum, not
+    # as one dot product per example)
+    (x,) = vals
+    return sum_p(norm_squares(x), axis=tuple(range(1, len(shape_of(x)))), keepdims=False)
 
 
 def _along_axes(prim, vals, batched, size, axis):
@@ -166,6 +179,9 @@ BATCH_RULES = {
     "sum": _reduction,
     "amax": _reduction,
     "amin": _reduction,
+    "prod": _reduction,
+    "cumprod": _scan,
+    "squared_norm": _squared_norm,
     "logsumexp": _reduction,
     "log_softmax": _along_axes,
     "softmax": _along_axes,

@@ -261,6 +261,11 @@ def angle(z, deg=False):
 
 # ------------------------------------------------------------ the NumPy names
 
+def _is_default(name, value):
+    default = _UFUNC_DEFAULTS.get(name, ())
+    return value is default or (type(value) is str and value == default)
+
+
 def _no_kwargs(name, kwargs, module="numpy"):
     if kwargs:
         raise TypeError(f"{module}.{name}: keyword arguments {sorted(kwargs)} are not supported "
@@ -286,11 +291,22 @@ _CONVENTIONS = {
 }
 
 
+# a ufunc's keyword arguments at values that change nothing for a new (not out=) array
+_UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "subok": True,
+                   "dtype": None}
+
+
 def _ufunc(prim, ufunc, module="numpy"):
-    """Register primitive ``prim`` as ``module``'s ufunc ``ufunc`` on traced values."""
+    """Register primitive ``prim`` as ``module``'s ufunc ``ufunc`` on traced values.
+    ``dtype=`` computes in that dtype (the arguments are cast to it, as NumPy's loop
+    selection does for floating and complex dtypes)."""
     def call(*args, **kwargs):
         if kwargs:
-            _no_kwargs(ufunc.__name__, kwargs, module)
+            dtype = kwargs.pop("dtype", None)
+            _no_kwargs(ufunc.__name__, {k: v for k, v in kwargs.items()
+                                        if not _is_default(k, v)}, module)
+            if dtype is not None:
+                args = tuple(as_dtype(a, dtype) for a in args)
         return bind(prim, args, {})
     call.__name__ = ufunc.__name__
     call.__doc__ = (f"{module}.{ufunc.__name__} with derivatives (primitive {prim.name!r}). "
@@ -319,16 +335,27 @@ def sinc_(x):
     return sinc(x)
 
 
+def _times_ratio(x, numerator, denominator):
+    """x · (numerator / denominator) as NumPy's loops compute it: the ratio rounded in x's
+    precision (float32 arithmetic for float16, whose loops compute in float32)."""
+    dtype = np.dtype(dtype_of(x))
+    if dtype.kind != "f" or dtype.itemsize > 4:
+        return x * (numerator / denominator)
+    work = np.float32
+    product = as_dtype(x, work) * (work(numerator) / work(denominator))
+    return as_dtype(product, dtype)
+
+
 @implements(np.deg2rad)
 def deg2rad(x):
     """π/180 x (``numpy.radians`` is the same function)."""
-    return x * (math.pi / 180.0)
+    return _times_ratio(x, math.pi, 180.0)
 
 
 @implements(np.rad2deg)
 def rad2deg(x):
     """180/π x (``numpy.degrees`` is the same function)."""
-    return x * (180.0 / math.pi)
+    return _times_ratio(x, 180.0, math.pi)
 
 
 implements(np.radians)(deg2rad)
@@ -379,9 +406,12 @@ def sign(x):
     z / |z|, differentiable away from 0 (at z = 0 it is 0 with derivative taken as 0)."""
     if not is_complex(x):
         return _constant_sign(x)
-    radius = absolute(x)
+    # (Re z / r, Im z / r) with r = hypot(Re z, Im z), as NumPy computes it (not z / |z|)
+    re, im = real(x), imag(x)
+    radius = hypot(re, im)
     at_zero = full_lower(radius) == 0
-    return where(at_zero, 0.0, x / where(at_zero, 1.0, radius))
+    safe = where(at_zero, 1.0, radius)
+    return where(at_zero, 0.0, re / safe + 1j * (im / safe))
 
 
 @implements(np.nan_to_num)
@@ -424,14 +454,23 @@ def modf(x):
 def frexp(x):
     """``numpy.frexp``: x = m 2ᵉ with the exponent e a constant and m = x 2⁻ᵉ (derivative
     2⁻ᵉ)."""
-    _, e = np.frexp(full_lower(x))
-    return x * np.ldexp(np.ones((), dtype_of(x)), -e), e
+    e = _exponent(x)
+    return x * _power_of_two(np.ones((), dtype_of(x)), -e), e
 
 
 @implements(np.ldexp)
 def ldexp(x, i):
     """``numpy.ldexp(x, i)`` = x 2ⁱ for integer i: derivative 2ⁱ in x."""
-    return x * np.ldexp(np.ones((), dtype_of(x)), full_lower(i))
+    return x * _power_of_two(np.ones((), dtype_of(x)), i)
+
+
+@constant_function
+def _exponent(x):
+    """The binary exponent e of x = m 2ᵉ (a constant, also in a staged program)."""
+    return np.frexp(x)[1]
+
+
+_power_of_two = constant_function(np.ldexp)   # c 2ⁱ, a constant
 
 
 @implements(np.divmod)
@@ -452,7 +491,10 @@ _constant_sign = constant_function(np.sign)
 
 # a change of dtype is linear; its transpose casts back to the argument's dtype (taking
 # the real part when a complex cotangent reaches a real argument)
-astype = defprim("astype", lambda x, dtype: np.asarray(x).astype(dtype), elementwise=True,
+# x.astype(dtype) keeps a NumPy scalar a scalar (as NumPy does); a Python number, which has
+# no astype method, becomes a 0-d array
+astype = defprim("astype", lambda x, dtype: x.astype(dtype) if hasattr(x, "astype")
+                 else np.asarray(x).astype(dtype), elementwise=True,
                  jvp=[lambda t, ans, x, dtype: astype(t, dtype=dtype)],
                  vjp=[lambda g, ans, x, dtype: astype(_real_part(g) if not is_complex(x) else g,
                                                       dtype=dtype_of(x))])

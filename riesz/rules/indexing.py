@@ -161,7 +161,22 @@ def cannot_write(what):
 def setitem(y, idx, v):
     """``y[idx] = v`` on a traced ``y``: ``y`` is rebound to ``update(y, v)``, so the
     derivative flows to both the old ``y`` (outside ``idx``) and ``v`` (inside)."""
-    rebind(y, index_update(y, _as_value(v), idx=normalize_index(idx)), "y[idx] = v")
+    idx, v = normalize_index(idx), _as_value(v)
+    if _is_staged_mask(idx, y) and not shape_of(v):
+        # one value into the entries a staged mask selects: where(mask, v, y), whose shape
+        # does not depend on the mask's values (y[mask] itself would)
+        from .elementwise import where
+        mask = idx[(Ellipsis,) + (None,) * (len(shape_of(y)) - len(shape_of(idx)))]
+        new = where(mask, v, y)
+        rebind(y, new if dtype_of(new) == dtype_of(y) else new.astype(dtype_of(y)), "y[mask] = v")
+        return
+    rebind(y, index_update(y, v, idx=idx), "y[idx] = v")
+
+
+def _is_staged_mask(idx, y):
+    # a boolean array of a program being staged (riesz.jit) over the leading axes of y
+    return (isinstance(idx, Tracer) and idx.abstract and dtype_of(idx) == np.bool_
+            and shape_of(idx) == shape_of(y)[:len(shape_of(idx))])
 
 
 def _as_value(v):

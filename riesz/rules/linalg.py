@@ -87,16 +87,46 @@ def tensordot(a, b, axes=2):
     return reshape(matmul(a2, b2), shape=tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b))
 
 
+def _strong(x):
+    """``x`` with a Python number made an array: np.dot and np.inner convert their
+    arguments, so np.dot(float32 array, 2.0) is float64 (no NEP 50 weak scalar)."""
+    return np.asarray(x) if type(x) in (bool, int, float, complex) else x
+
+
 @implements(np.dot)
 def dot(a, b, out=None):
     if out is not None:
         raise TypeError("numpy.dot(..., out=...) is not supported on traced values")
     na, nb = len(shape_of(a)), len(shape_of(b))
     if na == 0 or nb == 0:
-        return multiply(a, b)
-    if nb <= 2:
-        return matmul(a, b)
-    return tensordot(a, b, axes=([na - 1], [nb - 2]))
+        return multiply(_strong(a), _strong(b))
+    if na <= 2 and nb <= 2:
+        return matmul(a, b)   # NumPy's dot of matrices and vectors is BLAS's product too
+    return dot_nd(a, b)
+
+
+def _dot_nd_vjp_a(g, ans, a, b):
+    # ā[i…, k] = Σ_{j…, n} g[i…, j…, n] b[j…, k, n] (for 1-D b: g[i…] b[k])
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    if nb == 1:
+        return tensordot(g, b, axes=0)
+    return tensordot(g, b, axes=(list(range(na - 1, na - 1 + nb - 1)),
+                                 list(range(nb - 2)) + [nb - 1]))
+
+
+def _dot_nd_vjp_b(g, ans, a, b):
+    # b̄[j…, k, n] = Σ_{i…} a[i…, k] g[i…, j…, n]: contracted with k first, then moved to its place
+    na, nb = len(shape_of(a)), len(shape_of(b))
+    contracted = tensordot(a, g, axes=(list(range(na - 1)), list(range(na - 1))))
+    return contracted if nb == 1 else moveaxis(contracted, 0, nb - 2)
+
+
+# np.dot of arrays with more than two dimensions: NumPy's own loop of dot products (its value
+# to the last bit; a matrix product rounds differently). Bilinear: ∂ = dot(ȧ, b) + dot(a, ḃ),
+# the transposes are contractions of g with the other argument
+dot_nd = defprim("dot_nd", np.dot,
+                 jvp=[lambda t, ans, a, b: dot_nd(t, b), lambda t, ans, a, b: dot_nd(a, t)],
+                 vjp=[_dot_nd_vjp_a, _dot_nd_vjp_b])
 
 
 # ------------------------------------------------------------ products built from matmul
@@ -113,7 +143,7 @@ def vdot(a, b):
 def inner(a, b):
     """Σ over the last axes of both: tensordot(a, b, (-1, -1))."""
     if not shape_of(a) or not shape_of(b):
-        return multiply(a, b)
+        return multiply(_strong(a), _strong(b))
     return tensordot(a, b, axes=([-1], [-1]))
 
 
@@ -817,6 +847,8 @@ def matrix_power(a, n):
         return np.broadcast_to(_eye(shape_of(a)[-1], dtype_of(a)), shape_of(a)).copy()
     if n < 0:
         a, n = inv(a), -n
+    if n == 3:
+        return matmul(matmul(a, a), a)   # NumPy's order of the products for n = 3
     result, power = None, a
     while n:
         if n & 1:
@@ -862,8 +894,29 @@ def vecdot(x1, x2, /, axis=-1, **kwargs):
         raise TypeError(f"numpy.vecdot: keyword arguments {sorted(kwargs)} are not supported "
                         f"on traced values")
     if dtype_of(x1).kind == "c":
-        x1 = np.conjugate(x1)
-    return np.sum(x1 * x2, axis=axis)
+        x1 = np.conjugate(x1)   # NumPy's conjugate, undone inside _vecdot_impl: the same value
+    return vecdot_p(x1, x2, axis=axis)
+
+
+def _vecdot_impl(x, y, axis):
+    # Σ x y over axis with NumPy's own vecdot (one dot product per vector)
+    return np.vecdot(np.conjugate(x) if np.iscomplexobj(x) else x, y, axis=axis)
+
+
+def _vecdot_transpose(g, other, x, axis):
+    # the cotangent of x in Σ x y: g copied along the axis, times the other, summed back to x
+    ndim = max(len(shape_of(x)), len(shape_of(other)))
+    return unbroadcast(np.expand_dims(g, axis % ndim) * other, shape_of(x))
+
+
+# Σₖ xₖ yₖ over ``axis`` (bilinear, no conjugation: vecdot conjugates its first argument
+# before); ∂ = vecdot(ẋ, y) + vecdot(x, ẏ)
+vecdot_p = defprim(
+    "vecdot", _vecdot_impl,
+    jvp=[lambda t, ans, x, y, axis: vecdot_p(t, y, axis=axis),
+         lambda t, ans, x, y, axis: vecdot_p(x, t, axis=axis)],
+    vjp=[lambda g, ans, x, y, axis: _vecdot_transpose(g, y, x, axis),
+         lambda g, ans, x, y, axis: _vecdot_transpose(g, x, y, axis)])
 
 
 @implements(np.linalg.vecdot)

@@ -10,7 +10,7 @@ import numpy as np
 from ..core import Tracer, full_lower
 from ..numpy.creation import asarray
 from ..numpy.dispatch import constant_function, implements
-from .define import shape_of, dtype_of
+from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
 from .shape import moveaxis
 
 _NO_VALUE = np._NoValue
@@ -111,24 +111,41 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 @implements(np.linspace)
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0, *,
              device=None):
-    """``numpy.linspace`` with traced end points: start + (stop - start) tᵢ with the
-    fixed fractions tᵢ = i / (num - 1) (i / num without the end point), so the derivative
-    in start is 1 - tᵢ and in stop tᵢ. Array end points give a new axis at ``axis``."""
+    """``numpy.linspace`` with traced end points, computed as NumPy computes it:
+    yᵢ = i · step + start with step = (stop - start) / div, and the last entry exactly
+    ``stop`` (with the end point). The derivative of yᵢ is 1 - i/div in start and i/div in
+    stop. Array end points give a new axis at ``axis``."""
     num = int(num)
     if num < 0:
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     div = num - 1 if endpoint else num
     # NumPy computes in the floating-point type of the end points (float64 for integers)
-    inexact = np.result_type(full_lower(start), full_lower(stop), float(num))
-    width = stop - start
-    ndim = len(shape_of(width))
-    frac = np.arange(num, dtype=inexact).reshape((num,) + (1,) * ndim)
-    step = width / div if div > 0 else width * np.nan
-    y = start + (frac / div if div > 0 else frac) * width
+    dt = np.result_type(full_lower(start), full_lower(stop), float(num))
+    delta = as_dtype(stop, dt) - as_dtype(start, dt)
+    y = np.arange(num, dtype=dt).reshape((-1,) + (1,) * len(shape_of(delta)))
+    step = delta / div if div > 0 else np.nan
+    if div <= 0:
+        y = y * delta
+    elif _any_zero(step):   # a denormal step (NumPy's special case)
+        y = y / div * delta
+    else:
+        y = y * step
+    y = y + start
+    if endpoint and num > 1:
+        y[-1, ...] = stop
     if axis != 0:
         y = moveaxis(y, 0, axis)
-    y = y.astype(inexact if dtype is None else dtype)
+    if dtype is not None and np.issubdtype(dtype, np.integer):
+        y = np.floor(y)
+    y = y.astype(dt if dtype is None else dtype)
     return (y, step) if retstep else y
+
+
+def _any_zero(step):
+    # on concrete values only: a staged step is taken as nonzero (its product is then the same
+    # unless the step underflows)
+    value = full_lower(step)
+    return not isinstance(value, Tracer) and bool(np.any(value == 0))
 
 
 @implements(np.logspace)
@@ -140,17 +157,25 @@ def logspace(start, stop, num=50, endpoint=True, base=10.0, dtype=None, axis=0):
 
 @implements(np.geomspace)
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
-    """``numpy.geomspace`` for real end points of one sign: sign · exp(linspace(log|start|,
-    log|stop|))."""
+    """``numpy.geomspace`` as NumPy computes it: s · 10 ** linspace(log₁₀(start/s),
+    log₁₀(stop/s)) with s = sign(start) (a constant), and the end points exactly start and
+    stop. Real end points."""
+    start, stop = (v if isinstance(v, Tracer) else np.asarray(v) for v in (start, stop))
+    if np.any(np.asarray(full_lower(start)) == 0) or np.any(np.asarray(full_lower(stop)) == 0):
+        raise ValueError("Geometric sequence cannot include zero")
+    dt = np.result_type(start, stop, float(num), np.zeros((), dtype))   # NumPy's: ≥ float64
+    start, stop = start.astype(dt), stop.astype(dt)
     sign = np.sign(full_lower(start))
-    if np.any(sign != np.sign(full_lower(stop))) or np.any(sign == 0):
-        raise ValueError("numpy.geomspace on traced values needs nonzero end points of "
-                         "one sign")
-    y = np.exp(linspace(np.log(np.abs(start)), np.log(np.abs(stop)), num, endpoint, axis=axis))
-    y = y * np.expand_dims(sign, axis) if np.ndim(sign) else y * sign
-    # NumPy's dtype: at least float64
-    return y.astype(np.result_type(full_lower(start), full_lower(stop), np.float64)
-                    if dtype is None else dtype)
+    start, stop = start / sign, stop / sign
+    result = np.logspace(np.log10(start), np.log10(stop), num=num, endpoint=endpoint, dtype=dt)
+    if num > 0:
+        result[0] = start
+        if num > 1 and endpoint:
+            result[-1] = stop
+    result = result * sign
+    if axis != 0:
+        result = moveaxis(result, 0, axis)
+    return result.astype(dt if dtype is None else dtype)
 
 
 # ------------------------------------------------------------ polynomials
@@ -181,24 +206,30 @@ def vander(x, N=None, increasing=False):
 
 @implements(np.interp)
 def interp(x, xp, fp, left=None, right=None, period=None):
-    """``numpy.interp``: on the segment [xpₖ, xpₖ₊₁] holding x, fpₖ + w (fpₖ₊₁ - fpₖ) with
-    w = (x - xpₖ) / (xpₖ₊₁ - xpₖ). The segment is chosen on the concrete values, so the
-    derivative is piecewise: in x the slope of the segment (at a knot, the segment to its
-    right), in fp the weights (1 - w, w), in xp through w; outside [xp₀, xpₙ₋₁] the value
-    is ``left``/``right`` (by default fp₀/fpₙ₋₁)."""
+    """``numpy.interp``, computed as NumPy computes it (in float64): on the segment
+    [xpₖ, xpₖ₊₁] holding x, s (x - xpₖ) + fpₖ with the slope s = (fpₖ₊₁ - fpₖ) / (xpₖ₊₁ - xpₖ).
+    The segment is chosen on the concrete values, so the derivative is piecewise: in x the
+    slope of the segment (at a knot, the segment to its right), in fp the weights (1 - w, w)
+    with w = (x - xpₖ) / (xpₖ₊₁ - xpₖ), in xp through w; at xpₙ₋₁ and beyond the value is
+    fpₙ₋₁ (or ``right``), below xp₀ ``left`` (by default fp₀)."""
     if period is not None:
         raise NotImplementedError("numpy.interp(period=...) on traced values: map x into "
                                   "one period with np.mod first")
     xp, fp = asarray(xp), asarray(fp)   # lists (of traced values, perhaps) index as arrays
+    # NumPy interpolates in float64 (complex128 for complex fp)
+    x, xp = as_dtype(x, np.float64), as_dtype(xp, np.float64)
+    fp = as_dtype(fp, np.complex128 if is_complex(fp) else np.float64)
     if len(shape_of(xp)) != 1 or shape_of(fp) != shape_of(xp):
         raise ValueError("fp and xp are not of the same length.")
     if shape_of(xp)[0] == 1:
-        return np.zeros_like(x) * 1.0 + fp[0]
+        return np.zeros_like(x) + fp[0]
     k = _segment(xp, x)
     x0, x1, f0, f1 = (_gather(values, k + shift) for values in (xp, fp) for shift in (0, 1))
-    y = f0 + (x - x0) / (x1 - x0) * (f1 - f0)
+    y = (f1 - f0) / (x1 - x0) * (x - x0) + f0   # NumPy's formula, in its order
+    y = np.where(x == xp[-1], fp[-1], y)   # the last knot gives fpₙ₋₁ exactly
     y = np.where(x < xp[0], fp[0] if left is None else left, y)   # comparisons: constants
-    return np.where(x > xp[-1], fp[-1] if right is None else right, y)
+    y = np.where(x > xp[-1], fp[-1] if right is None else right, y)
+    return y[()] if not shape_of(y) else y   # a NumPy scalar for a scalar x, as NumPy's
 
 
 def _gather(values, k):
@@ -222,37 +253,48 @@ def _segment(xp, x):
 
 # ------------------------------------------------------------ convolution
 
-def _convolution_matrix(v, n, mode):
-    """M with (M @ a)ₖ = Σᵢ aᵢ v_{k+s-i}: the rows of the full convolution of a length-n
-    ``a`` with ``v`` that ``mode`` keeps (s is the first kept row). Gathered from v with a
-    zero appended, so entries outside v are exact zeros."""
-    m = shape_of(v)[0]
+def _transpose_of_convolution(g, other, n, mode):
+    """The transpose of x ↦ x ∗ other (x of length n, m = len(other)) applied to g: g placed
+    at its rows of the full convolution (zeros elsewhere), then (gᶠᵘˡˡ ∗ reversed other)'s
+    valid part, Σₗ gᶠᵘˡˡᵢ₊ₗ otherₗ: a convolution itself, O(n + m) memory."""
+    m = shape_of(other)[0]
     full = n + m - 1
-    start, length = {"full": (0, full),
-                     "same": ((min(n, m) - 1) // 2, max(n, m)),
-                     "valid": (min(n, m) - 1, max(n, m) - min(n, m) + 1)}[mode]
-    k = np.arange(start, start + length)[:, None] - np.arange(n)[None, :]
-    k = np.where((k >= 0) & (k < m), k, m)
-    padded = np.concatenate([v, np.zeros(1, dtype=dtype_of(v))])
-    return padded[k]
+    first = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]
+    kept = shape_of(g)[0]
+    if kept != full:
+        g = np.pad(g, (first, full - first - kept))
+    return convolve_p(g, other[::-1], mode="valid")
+
+
+# NumPy's convolution itself (its value to the last bit); it is bilinear: ∂(a ∗ v)(ȧ, v̇) =
+# ȧ ∗ v + a ∗ v̇, and each transpose is a convolution with the other argument reversed
+convolve_p = defprim(
+    "convolve", lambda a, v, mode: np.convolve(a, v, mode),
+    jvp=[lambda t, ans, a, v, mode: convolve_p(t, v, mode=mode),
+         lambda t, ans, a, v, mode: convolve_p(a, t, mode=mode)],
+    vjp=[lambda g, ans, a, v, mode: _transpose_of_convolution(g, v, shape_of(a)[0], mode),
+         lambda g, ans, a, v, mode: _transpose_of_convolution(g, a, shape_of(v)[0], mode)])
 
 
 @implements(np.convolve)
 def convolve(a, v, mode="full"):
-    """``numpy.convolve`` of two 1-D arrays as a product with a gathered convolution matrix
-    (bilinear: the derivative in each argument is a convolution with the other)."""
+    """``numpy.convolve`` of two 1-D arrays (bilinear: the derivative in each argument is a
+    convolution with the other)."""
     if mode not in ("full", "same", "valid"):
         raise ValueError(f"mode must be one of 'full', 'same', 'valid', not {mode!r}")
     if len(shape_of(a)) != 1 or len(shape_of(v)) != 1:
         raise ValueError("object too deep for desired array: convolve takes 1-D arrays")
     if shape_of(a)[0] == 0 or shape_of(v)[0] == 0:
         raise ValueError("a and v cannot be empty")
-    return _convolution_matrix(v, shape_of(a)[0], mode) @ a
+    return convolve_p(a, v, mode=mode)
 
 
 @implements(np.correlate)
 def correlate(a, v, mode="valid"):
-    """``numpy.correlate`` = convolve(a, conj(v) reversed)."""
+    """``numpy.correlate`` = convolve(a, conj(v) reversed), with the longer argument first as
+    NumPy orders it (a shorter a: the reversed convolution of conj(v) with a reversed)."""
+    if shape_of(a)[0] < shape_of(v)[0]:
+        return convolve(np.conj(v), a[::-1], mode)[::-1]
     return convolve(a, np.conj(v)[::-1], mode)
 
 
@@ -275,31 +317,45 @@ def cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=N
     x = x.astype(np.result_type(full_lower(x), np.float64) if dtype is None else dtype)
     if ddof is None:
         ddof = 0 if bias else 1
+    # NumPy's steps, in its order (so its rounding too)
     w = None
     if fweights is not None:
         w = np.asarray(fweights, dtype=float)
     if aweights is not None:
+        aweights = aweights if isinstance(aweights, Tracer) else np.asarray(aweights, dtype=float)
         w = aweights if w is None else w * aweights
+    mean, total = np.average(x, axis=1, weights=w, returned=True)
+    total = total[0]
     if w is None:
-        mean = np.mean(x, axis=1, keepdims=True)
         fact = shape_of(x)[1] - ddof
-        weighted = x - mean
+    elif ddof == 0:
+        fact = total
+    elif aweights is None:
+        fact = total - ddof
     else:
-        total = np.sum(w)
-        mean = np.sum(x * w, axis=1, keepdims=True) / total
-        fact = total - ddof if aweights is None else total - ddof * np.sum(w * aweights) / total
-        weighted = (x - mean) * w
-    c = np.dot(x - mean, np.conj(weighted).T) / fact
+        fact = total - ddof * np.sum(w * aweights) / total
+    centered = (x - mean[:, None]).astype(dtype_of(x))   # X -= avg keeps X's dtype
+    c = np.dot(centered, np.conj((centered if w is None else centered * w).T))
+    # c *= 1 / fact: the product in float64 (a NumPy scalar), stored in c's dtype
+    c = (c * np.true_divide(1, fact)).astype(dtype_of(c))
     return np.squeeze(c)
 
 
 @implements(np.corrcoef)
 def corrcoef(x, y=None, rowvar=True, *, dtype=None):
-    """``numpy.corrcoef``: cov(x, y) / (σᵢ σⱼ). (NumPy also clips the result to [-1, 1];
-    on traced values it is left unclipped, so the derivative is never cut to zero.)"""
+    """``numpy.corrcoef``: cov(x, y) / (σᵢ σⱼ), clipped to [-1, 1] as NumPy clips it (each
+    part of a complex value). Only rounding takes an entry past ±1: those get derivative 0,
+    the others (±1 included) keep theirs."""
     c = cov(x, y, rowvar, dtype=dtype)
     if len(shape_of(c)) == 0:
         return c / c
     sd = np.sqrt(np.real(np.diagonal(c)))
-    return c / sd[:, None] / sd[None, :]
+    return _clip_to_unit(c / sd[:, None] / sd[None, :])
+
+
+def _clip_to_unit(c):
+    if np.iscomplexobj(c):
+        return _clip_to_unit(np.real(c)) + 1j * _clip_to_unit(np.imag(c))
+    value = full_lower(c)
+    return np.where(value > 1, 1.0, np.where(value < -1, -1.0, c))
 

@@ -4,13 +4,12 @@ import math
 
 import numpy as np
 
-from ..core import full_lower
+from ..core import Tracer, full_lower
 from ..numpy.dispatch import implements, implements_constant
-from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
-from .elementwise import (absolute, conjugate, maximum, minimum, power, real, real_, sqrt,
-                          where as select)
-from .indexing import scatter_add
-from .shape import moveaxis, reshape, transpose
+from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
+from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
+                          sqrt, where as select)
+from .shape import concat, moveaxis, reshape, transpose
 
 
 def normalize_axis(axis, ndim):
@@ -110,7 +109,13 @@ def _extreme(name, impl):
             raise ValueError(f"reduction operation '{name[1:]}imum' does not have an identity, "
                              f"so to use a where mask one has to specify 'initial'")
         a = _masked(a, where, initial)
-        result = prim(a, axis=normalize_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+        axes = normalize_axis(axis, len(shape_of(a)))
+        if initial is not None and not isinstance(initial, Tracer) and any(
+                shape_of(a)[i] == 0 for i in axes):
+            # no entries: every result is `initial`, a constant (NumPy's dtype, from a stand-in)
+            return impl(np.empty(shape_of(a), dtype_of(a)), axis=axes, keepdims=keepdims,
+                        initial=initial)
+        result = prim(a, axis=axes, keepdims=bool(keepdims))
         if initial is None:
             return result
         return (maximum if name == "amax" else minimum)(result, initial)
@@ -146,24 +151,40 @@ def _reduced_shape(shape, axes, keepdims):
 
 # ------------------------------------------------------------ products
 
-def _tree_product(x, n):
-    """∏ over the last axis of ``x`` (length n ≥ 1) as a balanced tree of pairwise products.
+def _exclusive_products(x):
+    """∏_{j≠i} xⱼ over the last axis of ``x``, for every i, by multiplications only (exact
+    where entries are zero, which a division ∏/xᵢ is not), in O(n): the pair products
+    pₖ = aₖbₖ of the two halves a, b, their exclusive products eₖ, recursively, and then
+    aₖ's is eₖbₖ and bₖ's is eₖaₖ (an odd last entry is carried up as a pair of its own)."""
+    n = shape_of(x)[-1]
+    if n <= 1:
+        return np.ones(shape_of(x), dtype_of(x))
+    half, last = n // 2, len(shape_of(x)) - 1
+    a, b = x[..., :half], x[..., half:2 * half]
+    pairs = a * b if n % 2 == 0 else concat([a * b, x[..., n - 1:]], last)
+    others = _exclusive_products(pairs)
+    pair_others = others[..., :half]
+    parts = [pair_others * b, pair_others * a] + ([others[..., half:]] if n % 2 else [])
+    return concat(parts, last)
 
-    The derivative then comes from multiply's rules, which are exact with any number of
-    zeros (∂∏ = Σᵢ ∏_{j≠i} xⱼ ẋᵢ, never divided by xᵢ) and nest to any order. An odd entry
-    out at some level is kept aside and multiplied in at the end.
-    """
-    spare = []
-    while n > 1:
-        half = n // 2
-        if n % 2:
-            spare.append(x[..., n - 1])
-        x = x[..., :half] * x[..., half:2 * half]
-        n = half
-    out = x[..., 0]
-    for v in spare:
-        out = out * v
-    return out
+
+def _others(x, axes):
+    """∏ over ``axes`` of the other entries, for every entry of ``x`` (x's shape)."""
+    shape = shape_of(x)
+    rest = [i for i in range(len(shape)) if i not in axes]
+    flat, _ = _move_to_end(x, axes)
+    moved = reshape(_exclusive_products(flat), shape=tuple(shape[i] for i in rest + list(axes)))
+    back = tuple(np.argsort(rest + list(axes)))
+    return moved if back == tuple(range(len(shape))) else transpose(moved, axes=back)
+
+
+# NumPy's product itself (its value to the last bit); ∂∏ᵢxᵢ(ẋ) = Σᵢ (∏_{j≠i} xⱼ) ẋᵢ, and the
+# transpose copies g along the axes times the products of the others
+prod_p = defprim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdims=keepdims),
+                 jvp=[lambda t, ans, x, axis, keepdims: sum_p(
+                     t * _others(x, axis), axis=axis, keepdims=keepdims)],
+                 vjp=[lambda g, ans, x, axis, keepdims: expand_reduced(
+                     g, axis, keepdims, shape_of(x)) * _others(x, axis)])
 
 
 @implements(np.prod)
@@ -174,16 +195,8 @@ def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where
     if dtype is not None:
         a = a.astype(dtype)
     a = _masked(a, where, 1)
-    shape = shape_of(a)
-    axes = normalize_axis(axis, len(shape))
-    flat, n = _move_to_end(a, axes)
-    if n == 0:
-        result = np.ones(shape_of(flat)[:-1], dtype=dtype_of(a))
-    else:
-        result = _tree_product(flat, n)
-    if initial is not None:
-        result = result * initial
-    return reshape(result, shape=_reduced_shape(shape, axes, keepdims))
+    result = prod_p(a, axis=normalize_axis(axis, len(shape_of(a))), keepdims=bool(keepdims))
+    return result if initial is None else result * initial
 
 
 def _flip(x, axis):
@@ -232,26 +245,49 @@ def _cumulative(name, scan):
     return implements(getattr(np, name))(cumulative)
 
 
-@implements(np.cumprod)
-def cumprod(a, axis=None, dtype=None, out=None):
-    """``numpy.cumprod`` as a parallel prefix scan of products (Hillis–Steele: at step s,
-    yᵢ ← yᵢ yᵢ₋ₛ for i ≥ s), so its derivative comes from multiply's rules and is exact
-    with zeros in the input, at any order."""
-    _check_unsupported("cumprod", out=out)
-    y, axis = _scan_axis(a if dtype is None else a.astype(dtype), axis)
-    shape = shape_of(y)
+def _shift(x, axis, fill):
+    """``x`` moved one place along ``axis`` towards the end, with ``fill`` in the first place
+    (the alignment of an exclusive scan)."""
+    shape = shape_of(x)
     n = shape[axis]
+    if n == 0:
+        return x
+    head = np.full(shape[:axis] + (1,) + shape[axis + 1:], fill, dtype_of(x))
+    return concat([head, x[(slice(None),) * axis + (slice(0, n - 1),)]], axis)
+
+
+def _linear_recurrence(a, b, axis):
+    """sᵢ = aᵢ sᵢ₋₁ + bᵢ along ``axis`` (s₋₁ = 0) by doubling (Hillis–Steele): after the step
+    of stride d, place i holds the affine map composed over its last 2d places,
+    (A, B)ᵢ ← (Aᵢ Aᵢ₋d, Aᵢ Bᵢ₋d + Bᵢ). Multiplications and additions only."""
+    n = shape_of(b)[axis]
     lead = (slice(None),) * axis
     step = 1
     while step < n:
-        # y shifted by `step` along the axis, with ones shifted in
-        head_ones = np.zeros(shape, dtype=dtype_of(y))
-        head_ones[lead + (slice(0, step),)] = 1
-        shifted = scatter_add(y[lead + (slice(0, n - step),)], idx=lead + (slice(step, n),),
-                              shape=shape) + head_ones
-        y = y * shifted
+        first, earlier, later = (lead + (slice(0, step),), lead + (slice(0, n - step),),
+                                 lead + (slice(step, n),))
+        b = concat([b[first], a[later] * b[earlier] + b[later]], axis)
+        a = concat([a[first], a[later] * a[earlier]], axis)
         step *= 2
-    return y
+    return b
+
+
+# y = cumprod(x) (NumPy's value): ẏᵢ = xᵢ ẏᵢ₋₁ + ẋᵢ Lᵢ with Lᵢ = ∏_{k<i} xₖ = yᵢ₋₁, a linear
+# recurrence with no division (exact where entries are zero, at every order); the transpose
+# runs it from the other end: x̄ⱼ = Lⱼ Sⱼ with Sⱼ = gⱼ + xⱼ₊₁ Sⱼ₊₁
+cumprod_p = defprim(
+    "cumprod", lambda x, axis: np.cumprod(x, axis=axis),
+    jvp=[lambda t, ans, x, axis: _linear_recurrence(x, t * _shift(ans, axis, 1), axis)],
+    vjp=[lambda g, ans, x, axis: _shift(ans, axis, 1) * _flip(_linear_recurrence(
+        _shift(_flip(x, axis), axis, 1), _flip(g, axis), axis), axis)])
+
+
+@implements(np.cumprod)
+def cumprod(a, axis=None, dtype=None, out=None):
+    """``numpy.cumprod``, differentiated exactly where entries are zero."""
+    _check_unsupported("cumprod", out=out)
+    y, axis = _scan_axis(a if dtype is None else a.astype(dtype), axis)
+    return cumprod_p(y, axis=axis)
 
 
 cumulative_sum = _cumulative("cumulative_sum", cumsum)
@@ -261,13 +297,35 @@ cumulative_prod = _cumulative("cumulative_prod", cumprod)
 # ------------------------------------------------------------ statistics
 
 def _abs_squared(x):
-    # |x|² = x x̄, real
-    return real(x * conjugate(x)) if is_complex(x) else x * x
+    # |x|² = (Re x)² + (Im x)², computed as NumPy's var computes it
+    return real(x) * real(x) + imag(x) * imag(x) if is_complex(x) else x * x
+
+
+def norm_squares(x):
+    """|xᵢ|² = Re(x̄ᵢ xᵢ), as NumPy's norm computes it (its var computes (Re x)² + (Im x)²)."""
+    return real(conjugate(x) * x) if is_complex(x) else x * x
 
 
 def _two_norm(x, axes, keepdims):
     # √Σ|x|²: its gradient x̄/‖x‖ is taken as 0 at x = 0 (0 × ∞ = 0 in the rules)
-    return sqrt(sum(_abs_squared(x), axis=axes, keepdims=keepdims))
+    return sqrt(sum(norm_squares(x), axis=axes, keepdims=keepdims))
+
+
+def _squared_norm_impl(x):
+    # NumPy's norm of a whole array: x·x of the flattened x (a BLAS dot), Re·Re + Im·Im if complex
+    x = np.ravel(x, order="K")
+    if np.iscomplexobj(x):
+        return x.real.dot(x.real) + x.imag.dot(x.imag)
+    return x.dot(x)
+
+
+# ‖x‖² = Σ|xᵢ|² of every entry: ∂(ẋ) = 2 Σ Re(x̄ᵢ ẋᵢ); the transpose is g ↦ 2 g x̄ (JAX's
+# convention for complex x), with 0 × ∞ = 0 so that the gradient of √‖x‖² at 0 is 0
+squared_norm = defprim(
+    "squared_norm", _squared_norm_impl,
+    jvp=[lambda t, ans, x: 2.0 * sum_p(real(conjugate(x) * t) if is_complex(x) else x * t,
+                                       axis=tuple(range(len(shape_of(x)))), keepdims=False)],
+    vjp=[lambda g, ans, x: scale(g, 2.0 * conjugate(x))])
 
 
 def _count(shape, axes):
@@ -285,7 +343,8 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
     axes = normalize_axis(axis, len(shape))
     n = _count(shape, axes)
     centered = a - sum(a, axis=axes, dtype=dtype, keepdims=True) / n
-    return sum(_abs_squared(centered), axis=axes, keepdims=keepdims) / (n - ddof)
+    # NumPy divides by max(n - ddof, 0): ddof ≥ n gives inf (or NaN), never a negative variance
+    return sum(_abs_squared(centered), axis=axes, keepdims=keepdims) / max(n - ddof, 0)
 
 
 @implements(np.std)
@@ -413,7 +472,7 @@ def _nan_order_statistic(name, statistic):
     def nan_statistic(a, *args, axis=None, **kwargs):
         # the order statistic of the entries that are not NaN: all of them when there are
         # none, else (axis=None) of the entries picked out of the flattened array
-        nan = _nan_mask(a)
+        nan = np.asarray(_nan_mask(a))   # staged (riesz.jit): the jitted function runs eagerly
         if not nan.any():
             return statistic(a, *args, axis=axis, **kwargs)
         if axis is None and not kwargs.get("keepdims", False):
@@ -456,10 +515,11 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
         raise NotImplementedError(f"numpy.quantile(method={method!r}) on traced values: "
                                   f"supported methods are {_QUANTILE_METHODS}")
     q = full_lower(q)
-    qv = np.asarray(q, dtype=float)
+    qv = np.asarray(q)   # its dtype is NumPy's for the interpolation (float32 q: float32)
     # NumPy's dtype: the array's, promoted by q where q enters the arithmetic (interpolating
     # methods) unless q is a Python number
-    weak = isinstance(q, (int, float)) or method in ("lower", "higher")
+    weak = (type(q) in (int, float) or method in ("lower", "higher")   # np.float64 q is not
+            or (qv.dtype.kind in "iub" and method == "linear"))   # NumPy takes entries
     out_dtype = np.result_type(dtype_of(a), *(() if weak else (qv.dtype,)))
     if np.any((qv < 0) | (qv > 1)):
         raise ValueError("Quantiles must be in the range [0, 1]")
@@ -471,13 +531,13 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     pos = qv * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
-    frac = pos - lo
+    frac = (pos - lo).astype(pos.dtype if pos.dtype.kind == "f" else float)   # in q's precision
     if method == "lower":
         frac = np.zeros_like(frac)
     elif method == "higher":
         lo, frac = np.ceil(pos).astype(np.intp), np.zeros_like(frac)
     elif method == "midpoint":
-        frac = np.where(frac > 0, 0.5, 0.0)
+        frac = np.where(frac > 0, 0.5, 0.0).astype(frac.dtype)
     # entry k of the sorted values along the last axis, for every q: shape rest + q.shape
     grids = np.ix_(*[np.arange(m) for m in rest]) if rest else ()
     grids = tuple(g.reshape(g.shape + (1,) * qv.ndim) for g in grids)
@@ -485,7 +545,15 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     def sorted_entry(k):
         return x[grids + (order[..., k],)]
     low = sorted_entry(lo)
-    result = low if not frac.any() else low + (sorted_entry(hi) - low) * frac.astype(dtype_of(x))
+    if frac.any():
+        # NumPy's _lerp: low + (high - low) t, or high - (high - low)(1 - t) where t ≥ ½, with
+        # t a Python float for a Python q (weak: x's precision), else float64
+        t = float(frac) if type(q) in (int, float) else frac
+        high = sorted_entry(hi)
+        spread = high - low
+        low = select(np.asarray(frac) >= 0.5, high - spread * (1 - t), low + spread * t)
+        low = low[()] if not shape_of(low) else low   # a NumPy scalar, as _lerp unpacks it
+    result = low
     # NumPy puts the q axes first, then the kept axes
     nq, nr = qv.ndim, len(rest)
     if nq:
@@ -580,7 +648,9 @@ def _vector_norm(x, ord, axis, keepdims):
     if ord == -np.inf:
         return amin(absolute(x), axis=axis, keepdims=keepdims)
     if ord == 0:
-        return np.sum(full_lower(x) != 0, axis=axis, keepdims=keepdims).astype(float)
+        # the count of nonzero entries, in x's real dtype as NumPy gives it
+        nonzero = (full_lower(x) != 0).astype(np.finfo(dtype_of(x)).dtype)
+        return np.sum(nonzero, axis=axis, keepdims=keepdims)
     if ord == 1:
         return sum(absolute(x), axis=axis, keepdims=keepdims)
     if isinstance(ord, str):
@@ -596,15 +666,15 @@ def _matrix_norm(x, ord, axes, keepdims):
         # the largest (smallest) column sum (ord ±1) or row sum (ord ±inf) of |x|
         summed, other = (row, col) if ord in (1, -1) else (col, row)
         pick = amax if ord > 0 else amin
-        sums = sum(absolute(x), axis=summed, keepdims=True)
-        out = pick(sums, axis=other, keepdims=True)
+        sums = sum(absolute(x), axis=summed)
+        out = pick(sums, axis=other - (summed < other))
     elif ord in ("nuc", 2, -2):
         s = singular_values(moveaxis(x, (row, col), (-2, -1)))
         out = {"nuc": sum, 2: amax, -2: amin}[ord](s, axis=-1)
-        out = reshape(out, shape=_kept_shape(shape_of(x), axes))
     else:
         raise ValueError(f"Invalid norm order {ord!r} for matrices")
-    return out if keepdims else reshape(out, shape=_reduced_shape(shape_of(x), axes, False))
+    # reduced as NumPy reduces, so that a whole-matrix norm is a NumPy scalar as NumPy's is
+    return reshape(out, shape=_kept_shape(shape_of(x), axes)) if keepdims else out
 
 
 @implements(np.linalg.norm)
@@ -614,10 +684,14 @@ def norm(x, ord=None, axis=None, keepdims=False):
     NumPy. At x = 0 the gradient is 0 (the minimum-norm subgradient); max/min-type
     norms share the derivative equally among tied entries; the spectral and nuclear
     norms need distinct, nonzero singular values."""
+    if not np.issubdtype(dtype_of(x), np.inexact):
+        x = as_dtype(x, float)   # NumPy's norm of integers and booleans is in float64
     nd = len(shape_of(x))
+    if axis is None and (ord is None or (ord in ("f", "fro") and nd == 2)
+                         or (ord == 2 and nd == 1)):
+        result = sqrt(squared_norm(x))   # NumPy's fast path, with its rounding
+        return reshape(result, shape=(1,) * nd) if keepdims else result
     if axis is None:
-        if ord is None:
-            return _two_norm(x, tuple(range(nd)), keepdims)
         if nd not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(nd))

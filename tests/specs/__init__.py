@@ -6,10 +6,11 @@ the shapes of its random arguments, and their domain. The cases are checked
 with ``check_grads`` to second order in forward and reverse mode, in float64
 and float32.
 """
-from . import elementwise, reductions, shape, linalg, indexing, fft, special, softmax
+from . import elementwise, reductions, shape, linalg, indexing, fft, special, softmax, numerical
 
 SPECS = {}
-for _module in (elementwise, reductions, shape, linalg, indexing, fft, special, softmax):
+for _module in (elementwise, reductions, shape, linalg, indexing, fft, special, softmax,
+                numerical):
     for _name, _cases in _module.SPECS.items():
         if _name in SPECS:
             raise ValueError(f"primitive {_name!r} has specs in two modules")

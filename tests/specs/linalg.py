@@ -41,14 +41,20 @@ SPECS = {
     "matmul": [Case(lambda a, b: a @ b, s) for s in
                [[(3, 4), (4, 2)], [(4,), (4, 2)], [(3, 4), (4,)], [(4,), (4,)],
                 [(2, 3, 4), (4, 5)], [(2, 1, 3, 4), (5, 4, 2)]]]
-    + [Case(lambda a, b: np.dot(a, b), [(2, 3, 4), (5, 4, 2)]),
-       Case(lambda a, b: np.vdot(a, b) + np.inner(a, b).sum(), [(2, 3), (2, 3)]),
+    + [Case(lambda a, b: np.vdot(a, b) + np.inner(a, b).sum(), [(2, 3), (2, 3)]),
        Case(lambda a, b: np.tensordot(a, b, axes=([0, 2], [2, 0])), [(2, 3, 4), (4, 5, 2)]),
        Case(lambda a, b, c: np.linalg.multi_dot([a, b, c]), [(3,), (3, 4), (4,)]),
        Case(lambda a: np.linalg.matrix_power(a, 3) + np.linalg.matrix_power(a, -2), [(3, 3)],
             domain="conditioned"),
        Case(lambda a, b: np.linalg.tensorsolve(a.reshape(2, 3, 6), b), [(6, 6), (2, 3)],
             domain="conditioned")],
+    "vecdot": [Case(np.vecdot, [(3, 4), (4,)]), Case(lambda a, b: np.vecdot(a, b, axis=0),
+                                                     [(3, 1, 2), (3, 4, 1)]),
+               # complex values, a real result (the real and imaginary parts)
+               Case(lambda a, b: (lambda z: np.real(z) + 2 * np.imag(z))(
+                   np.linalg.vecdot(a * (1 + 2j), b - 1j)), [(2, 3), (2, 3)])],
+    "dot_nd": [Case(np.dot, [(2, 3, 4), (4, 2)]), Case(np.dot, [(2, 2, 3), (3,)]),
+               Case(np.dot, [(3,), (2, 3, 2)]), Case(np.dot, [(2, 3, 4), (5, 4, 2)])],
     "einsum": [Case(lambda a, b: np.einsum("ij,jk->ik", a, b), [(2, 3), (3, 4)]),
                Case(lambda a: np.einsum("ii->i", a) + np.einsum("ii", a), [(3, 3)]),
                Case(lambda a, b: np.einsum("iij,j->ij", a, b), [(3, 3, 2), (2,)]),

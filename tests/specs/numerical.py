@@ -6,6 +6,13 @@ import numpy as np
 
 from .case import Case
 
+# the primitives of riesz/rules/numerical.py
+SPECS = {
+    "convolve": [Case(np.convolve, [(5,), (3,)]),
+                 Case(lambda a, v: np.convolve(a, v, "same"), [(3,), (4,)]),
+                 Case(lambda a, v: np.convolve(a, v, "valid"), [(6,), (2,)])],
+}
+
 FUNCTIONS = {
     "diff": [Case(lambda x: np.diff(x, axis=0), [(4, 3)]),
              Case(lambda x: np.diff(x, n=2, prepend=0.5, append=x[..., :1]), [(2, 5)])],
@@ -25,9 +32,6 @@ FUNCTIONS = {
                     [(4,)]),
                Case(lambda x: np.interp(0.9 * np.tanh(x) + 1.5, np.arange(4.0),
                                         np.array([0.0, 1.0, -0.5, 2.0])), [(3,)])],
-    "convolve": [Case(np.convolve, [(5,), (3,)]),
-                 Case(lambda a, v: np.convolve(a, v, "same"), [(3,), (4,)]),
-                 Case(lambda a, v: np.convolve(a, v, "valid"), [(6,), (2,)])],
     "correlate": [Case(np.correlate, [(5,), (2,)]),
                   Case(lambda a, v: np.correlate(a, v, "full"), [(3,), (4,)])],
     "cov": [Case(np.cov, [(3, 5)]), Case(lambda x, y: np.cov(x, y, rowvar=False, ddof=0),

@@ -11,6 +11,13 @@ SPECS = {
              Case(lambda x: x.max(axis=0), [(3, 4)], domain="separated")],
     "amin": [Case(np.min, [(3, 4)], domain="separated"),
              Case(lambda x: np.amin(x, axis=(0, 2)), [(2, 3, 4)], domain="separated")],
+    "prod": [Case(np.prod, [(3, 4)]), Case(lambda x: np.prod(x, axis=1), [(3, 5)]),
+             Case(lambda x: x.prod(axis=(0, 2), keepdims=True), [(2, 3, 3)]),
+             Case(lambda x: np.prod(x, axis=0, initial=2.0), [(7, 2)])],
+    "cumprod": [Case(lambda x: np.cumprod(x, axis=1), [(3, 5)]), Case(np.cumprod, [(2, 3)])],
+    "squared_norm": [Case(np.linalg.norm, [(3, 4)]), Case(lambda x: np.linalg.norm(x, 2), [(5,)]),
+                     Case(lambda x: np.linalg.norm(x, "fro", keepdims=True), [(3, 2)]),
+                     Case(lambda x: np.linalg.norm(x * (1 + 2j) + 2j), [(2, 3)])],
     "cumsum": [Case(lambda x: np.cumsum(x, axis=1), [(3, 4)]), Case(np.cumsum, [(2, 3)]),
                Case(lambda x: x.cumsum(axis=-1) ** 2, [(2, 2, 3)])],
     # first order: the second derivative needs U and V to be differentiable, which is
@@ -24,10 +31,6 @@ SPECS = {
 # NumPy functions built from other primitives, checked the same way
 # (tests/test_derived_functions.py)
 FUNCTIONS = {
-    "prod": [Case(np.prod, [(3, 4)]), Case(lambda x: np.prod(x, axis=1), [(3, 5)]),
-             Case(lambda x: x.prod(axis=(0, 2), keepdims=True), [(2, 3, 3)]),
-             Case(lambda x: np.prod(x, axis=0, initial=2.0), [(7, 2)])],
-    "cumprod": [Case(lambda x: np.cumprod(x, axis=1), [(3, 5)]), Case(np.cumprod, [(2, 3)])],
     "var": [Case(np.var, [(3, 4)]), Case(lambda x: np.var(x, axis=0, ddof=1), [(3, 4)]),
             Case(lambda x: x.var(axis=(0, 2), keepdims=True), [(2, 3, 2)])],
     "std": [Case(np.std, [(3, 4)]), Case(lambda x: np.std(x, axis=1, ddof=1, keepdims=True),
