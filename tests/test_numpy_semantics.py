@@ -11,6 +11,9 @@ import pytest
 import riesz
 from riesz.testing import check_grads
 
+# the cases include NumPy's own edge values (log 0, ddof ≥ n, ...): its warnings are expected
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 rng = np.random.default_rng(7)
 M64 = rng.standard_normal((3, 4))
 M32 = M64.astype(np.float32)
