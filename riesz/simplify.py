@@ -175,12 +175,26 @@ def _identity(e, st):
     return True
 
 
+def _zero_signs(z):
+    """For a zero ``z``, the sign bit of each of its components (real, and imaginary for a
+    complex zero); None when ``z`` is not known to be zero."""
+    if z is None or z != 0:
+        return None
+    parts = (z.real, z.imag) if np.iscomplexobj(z) else (z,)
+    return [bool(np.signbit(np.float64(part))) for part in parts]
+
+
 def _kept_input(e, st):
     name, ins, p = e.prim.name, e.inputs, e.params
-    if name == "add":
-        return ins[0] if st.uniform(ins[1]) == 0 else ins[1] if st.uniform(ins[0]) == 0 else None
-    if name == "subtract":
-        return ins[0] if st.uniform(ins[1]) == 0 else None
+    if name == "add":   # x + (−0) = x; x + (+0) too, except −0 + (+0) = +0 in floating point
+        for x, zero in ((ins[0], ins[1]), (ins[1], ins[0])):
+            signs = _zero_signs(st.uniform(zero))
+            if signs is not None and (all(signs) or x.dtype.kind not in "fc"):
+                return x
+        return None
+    if name == "subtract":   # x − (+0) = x for every x (and −0 − 0 = −0)
+        signs = _zero_signs(st.uniform(ins[1]))
+        return ins[0] if signs is not None and not any(signs) else None
     if name == "multiply":
         return ins[0] if st.uniform(ins[1]) == 1 else ins[1] if st.uniform(ins[0]) == 1 else None
     if name == "divide":
@@ -418,7 +432,7 @@ def _input_key(x):
     v = x.value
     if isinstance(v, np.ndarray):
         return ("array", id(v))
-    return ("literal", type(v).__name__, v)
+    return ("literal", type(v).__name__, v, repr(v))   # repr tells 0.0 from −0.0
 
 
 def _hashable(x):

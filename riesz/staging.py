@@ -136,6 +136,17 @@ def _user_call():
     return frame, callee
 
 
+def _library_caller():
+    """The frame of riesz's own code that is asking for a concrete value (NumPy's frames in
+    between skipped), or None when the user's code asks."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_NUMPY_DIR):
+        frame = frame.f_back
+    if frame is None or not frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        return None
+    return frame
+
+
 def _line_text(filename, lineno):
     return linecache.getline(filename, lineno).strip()
 
@@ -160,13 +171,13 @@ def _transform_frame():
 class StagingTracer(Tracer):
     """A staged value: a variable of the program, and the example value it was traced with
     (only the staging trace reads ``primal``, for shapes and dtypes)."""
-    __slots__ = ("var",)
+    __slots__ = ("variable",)
     abstract = True
 
-    def __init__(self, trace, example, var):
+    def __init__(self, trace, example, variable):
         self._trace = trace
         self.primal = example
-        self.var = var
+        self.variable = variable   # not "var": that is ndarray.var, x.var() in user code
 
     def concretization_error(self, what):
         frame = user_frame()
@@ -174,7 +185,7 @@ class StagingTracer(Tracer):
             f" at {frame.f_code.co_filename}:{frame.f_lineno} "
             f"({_line_text(frame.f_code.co_filename, frame.f_lineno)!r})")
         error = ConcretizationError(
-            f"{what} needs the concrete value of a staged {self.var.type_str()} value{where}: "
+            f"{what} needs the concrete value of a staged {self.variable.type_str()} value{where}: "
             f"riesz.jit and riesz.trace stage the function once for every value of this "
             f"shape and dtype, so Python control flow cannot depend on the values. Pass the "
             f"argument as static (riesz.jit(f, static_argnums=...)), use np.where for a "
@@ -183,29 +194,34 @@ class StagingTracer(Tracer):
         return error
 
     def __array__(self, dtype=None, copy=None):
-        # inside riesz: a rule or a NumPy function's implementation wants concrete values
-        frame = sys._getframe(1)
-        while frame is not None and frame.f_code.co_filename.startswith(_NUMPY_DIR):
-            frame = frame.f_back
-        if frame is None or not frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = _library_caller()
+        if frame is None:
             error = self.concretization_error("np.asarray() (a conversion to a NumPy array)")
-            if self.var.dtype.kind in "iu":   # most likely an index into a NumPy array
+            if self.variable.dtype.kind in "iu":   # most likely an index into a NumPy array
                 error.args = (error.args[0] + ". An index into a NumPy array (table[ids], "
                               "np.take(table, ids)) is converted by NumPy: write "
                               "riesz.numpy.take(table, ids, axis=0), which stages the gather",)
             raise error
+        raise self._library_error(frame, "converts a staged {} value to a NumPy array")
+
+    def __bool__(self):
+        frame = _library_caller()
+        if frame is None:
+            raise self.concretization_error("bool() (an if, while, and/or or assert)")
+        raise self._library_error(frame, "branches on a staged {} value")
+
+    def _library_error(self, frame, what):
+        """A ConcretizationError of riesz's own code (a rule that needs concrete values):
+        ``riesz.jit`` then runs the function eagerly for this signature, with a warning."""
         error = ConcretizationError(
-            f"{frame.f_code.co_filename}:{frame.f_lineno} converts a staged "
-            f"{self.var.type_str()} value to a NumPy array "
+            f"{frame.f_code.co_filename}:{frame.f_lineno} "
+            f"{what.format(self.variable.type_str())} "
             f"({_line_text(frame.f_code.co_filename, frame.f_lineno)!r}), so it cannot be "
             f"staged: a rule must compute masks and other zero-derivative values with array "
             f"operations (riesz.rules.define.as_dtype instead of np.asarray), or mark its "
             f"helper with riesz.numpy.dispatch.constant_function")
         error.in_library = True
-        raise error
-
-    def __bool__(self):
-        raise self.concretization_error("bool() (an if, while, and/or or assert)")
+        return error
 
     def __int__(self):
         raise self.concretization_error("int()")
@@ -217,7 +233,7 @@ class StagingTracer(Tracer):
         raise self.concretization_error("float()")
 
     def __repr__(self):
-        return f"StagingTracer({self.var.type_str()})"
+        return f"StagingTracer({self.variable.type_str()})"
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         # mask & staged mask, with the array first, reaches the ufunc itself
@@ -327,7 +343,7 @@ class StagingTrace(Trace):
         for a in args:
             if isinstance(a, StagingTracer) and a._trace is self:
                 examples.append(a.primal)
-                inputs.append(a.var)
+                inputs.append(a.variable)
             elif isinstance(a, Tracer):
                 raise TypeError("riesz.trace / riesz.jit: a value traced outside the staged "
                                 "function reached it (a closure over a traced value?); pass it "
@@ -347,7 +363,7 @@ class StagingTrace(Trace):
             ans = prim.impl(*examples, **examples_params)
         outs = list(ans) if prim.multiple_results else [ans]
         out_vars = [Var(v) for v in outs]
-        self.eqns.append(Eqn(prim, inputs + [t.var for t in read], recorded, out_vars,
+        self.eqns.append(Eqn(prim, inputs + [t.variable for t in read], recorded, out_vars,
                              *self._site()))
         tracers = [StagingTracer(self, v, var) for v, var in zip(outs, out_vars)]
         return tuple(tracers) if prim.multiple_results else tracers[0]
@@ -359,7 +375,7 @@ class StagingTrace(Trace):
             if not isinstance(x, Tracer):
                 return x
             if (key in INDEX_PARAMS and isinstance(x, StagingTracer) and x._trace is self
-                    and np.issubdtype(x.var.dtype, np.integer)):
+                    and np.issubdtype(x.variable.dtype, np.integer)):
                 k = next((k for k, t in enumerate(read) if t is x), None)
                 if k is None:
                     k = len(read)
@@ -435,7 +451,7 @@ def _var_of(x):
     """The program variable under a value of any trace level (None for a constant)."""
     while isinstance(x, Tracer) and not isinstance(x, StagingTracer):
         x = x.primal
-    return x.var if isinstance(x, StagingTracer) else None
+    return x.variable if isinstance(x, StagingTracer) else None
 
 
 def _forward_where(eqns, var):
@@ -579,7 +595,7 @@ def stage(f, args, name=None):
     staging = StagingTrace()
     boxed = [staging.new_input(_example(x), n) for x, (n, _) in zip(leaves, names)]
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
-    staging.renamable = {id(b.var) for b, (_, made_up) in zip(boxed, names) if made_up}
+    staging.renamable = {id(b.variable) for b, (_, made_up) in zip(boxed, names) if made_up}
     with abstract_trace_open():
         out = f(*tree_unflatten(in_tree, boxed))
     out_leaves, out_tree = tree_flatten(out)
@@ -591,7 +607,7 @@ def stage(f, args, name=None):
                             f"was still open when the function returned")
         outputs.append(var if var is not None else Literal(o))
     _keep_names_at_group_ends(staging.eqns)
-    program = Program(name or getattr(f, "__name__", "f"), [b.var for b in boxed], outputs,
+    program = Program(name or getattr(f, "__name__", "f"), [b.variable for b in boxed], outputs,
                       staging.eqns, in_tree, out_tree)
     program.const_hints = _user_array_names(f)
     from .simplify import simplify

@@ -274,3 +274,16 @@ def test_a_staged_index_into_a_numpy_array_names_riesz_numpy_take():
     np.testing.assert_allclose(riesz.jit(gathered)(np.ones(2), ids), table[ids].sum())
     np.testing.assert_allclose(riesz.jit(riesz.grad(gathered))(np.ones(2), ids),
                                table[ids].sum(axis=0))
+
+
+def test_a_branch_on_a_staged_value_inside_riesz_runs_eagerly_with_a_warning():
+    import os
+    namespace = {}
+    library_file = os.path.join(os.path.dirname(riesz.__file__), "rules", "_a_rule.py")
+    exec(compile("def magnitude(v):\n    return v if v > 0 else -v\n", library_file, "exec"),
+         namespace)
+    f = riesz.jit(lambda x: namespace["magnitude"](np.sum(x)))
+    with pytest.warns(RuntimeWarning, match=r"eagerly.*_a_rule.py:2 branches on a staged"):
+        assert f(np.array([-1.0, -2.0])) == 3.0
+    with pytest.raises(riesz.ConcretizationError, match=r"bool\(\)"):   # the user's own branch
+        riesz.jit(lambda x: x if np.sum(x) > 0 else -x)(np.ones(2))

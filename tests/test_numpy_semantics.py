@@ -582,15 +582,8 @@ VMAP_ROUNDING = {"rmatmul constant", "norm long", "norm long f32 keepdims"}
 NOT_YET = {
     "linspace num=0 of arrays": "riesz/source.py writes an empty constant of shape (0, 1) as "
                                 "np.array([]), of shape (0,), so the jitted program fails",
-    "x * 0.0 and x * -0.0": "riesz/simplify.py merges x * 0.0 and x * -0.0 as one expression "
-                            "(0.0 == -0.0), so jit returns the same signed zeros for both: "
-                            "literals should be compared by their bits",
-    "-0.0 + 0.0": "riesz/simplify.py drops `+ 0.0` (x + 0 -> x), but -0.0 + 0.0 is +0.0: "
-                  "only x - 0.0 and x + (-0.0) are x for every x",
     "lstsq": "riesz/rules/linalg.py computes lstsq's solution as pinv(a) @ b, which rounds "
              "differently from NumPy's gelsd (about 1e-15 relative)",
-    ".var keepdims": "riesz/staging.py: StagingTracer's slot `var` hides ndarray.var, so x.var() "
-                     "inside jit raises \"'Var' object is not callable\" (rename the slot)",
     "complex mul": "riesz/source.py writes z * conj(z) as t = conj(z); t *= z: complex "
                    "products are not bit-commutative (NumPy uses FMA), so operands must keep "
                    "their order for complex dtypes",
