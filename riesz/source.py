@@ -177,6 +177,8 @@ def _array_source(v, ctx):
         return f"np.arange({v.size})" if same else f"np.arange({v.size}, dtype={dtype})"
     if v.size > 1 and np.all(v == v.flat[0]):
         return f"np.full({ctx.literal(v.shape)}, {ctx.literal(v.flat[0].item())}, dtype={dtype})"
+    if v.size == 0:   # tolist() of shape (0, 1) is [], which np.array reads as shape (0,)
+        return f"np.empty({ctx.literal(v.shape)}, dtype={dtype})"
     return f"np.array({ctx.literal(v.tolist())}, dtype={dtype})"
 
 
@@ -819,7 +821,10 @@ def _inplace_line(e, args, k, namer, preferred, i):
     # y *= 2 would read as if the user's y changed: reuse names only for results of the same
     # name (dx += t: an accumulation) or temporaries
     name_ok = preferred == name or (preferred is None and name in namer.temp_names)
-    commutes = e.prim.name in ("add", "multiply")
+    # a complex product is not commutative bit for bit (its real part may be rounded through
+    # a fused multiply-add, whose operand order matters): it keeps its order
+    commutes = e.prim.name == "add" or (e.prim.name == "multiply"
+                                        and e.outputs[0].dtype.kind != "c")
     if e.prim.name in _AUGMENTED and name_ok and (k == 0 or commutes) and not e.params:
         other = args[1 - k]
         namer.names[id(e.outputs[0])] = name

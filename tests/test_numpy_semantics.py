@@ -580,13 +580,8 @@ STAGED_ERRORS = {
 # squares where np.linalg.norm takes a dot product: either may round differently
 VMAP_ROUNDING = {"rmatmul constant", "norm long", "norm long f32 keepdims"}
 NOT_YET = {
-    "linspace num=0 of arrays": "riesz/source.py writes an empty constant of shape (0, 1) as "
-                                "np.array([]), of shape (0,), so the jitted program fails",
     "lstsq": "riesz/rules/linalg.py computes lstsq's solution as pinv(a) @ b, which rounds "
              "differently from NumPy's gelsd (about 1e-15 relative)",
-    "complex mul": "riesz/source.py writes z * conj(z) as t = conj(z); t *= z: complex "
-                   "products are not bit-commutative (NumPy uses FMA), so operands must keep "
-                   "their order for complex dtypes",
 }
 IDS = [c[0] for c in CASES]
 CASES = [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[c[0]]))
