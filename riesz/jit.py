@@ -125,7 +125,7 @@ def jit(f, static_argnums=(), fuse=None, static_argnames=()):
         staged = fused(staged, fuse)
     cache = {}
     arrays_only = {}   # (shape, dtype) per argument -> program, for calls with plain arrays only
-    last = [None, None, None]   # the tree, signature and program of the last call
+    last = [None]   # (tree, signature, program) of the last call, replaced whole
 
     @functools.wraps(f)
     def jitted(*args, **kwargs):
@@ -157,14 +157,15 @@ def jit(f, static_argnums=(), fuse=None, static_argnames=()):
         leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed)
                                     if fixed else args)
         signature = tuple(_leaf_signature(x, i) for i, x in enumerate(leaves))
-        if not fixed and last[1] == signature and last[0] == tree:
-            return last[2], leaves   # the signature of the last call: no hashing of the tree
+        memo = last[0]   # one read: another thread may replace it meanwhile
+        if not fixed and memo is not None and memo[1] == signature and memo[0] == tree:
+            return memo[2], leaves   # the signature of the last call: no hashing of the tree
         key = (tree, signature, _static_key(fixed) if fixed else ())
         program = cache.get(key)
         if program is None:
             program = cache[key] = _stage_or_eager(staged, args)
         if not fixed:
-            last[:] = tree, signature, program
+            last[0] = (tree, signature, program)
         return program, leaves
 
     def lower(*args):

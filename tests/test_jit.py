@@ -287,3 +287,23 @@ def test_a_branch_on_a_staged_value_inside_riesz_runs_eagerly_with_a_warning():
         assert f(np.array([-1.0, -2.0])) == 3.0
     with pytest.raises(riesz.ConcretizationError, match=r"bool\(\)"):   # the user's own branch
         riesz.jit(lambda x: x if np.sum(x) > 0 else -x)(np.ones(2))
+
+
+def test_threads_calling_one_jitted_function_with_different_signatures():
+    import threading
+    f = riesz.jit(lambda p: np.sum(np.sin(p["x"])) + p["x"].shape[0])   # a pytree argument
+    inputs = [np.linspace(0, 1, n) for n in (2, 3, 4, 5)]
+    for x in inputs:
+        f({"x": x})                                   # staged one after the other
+    errors = []
+
+    def work(x):
+        for _ in range(300):
+            if not np.isclose(f({"x": x}), np.sum(np.sin(x)) + len(x)):
+                errors.append(len(x))
+    threads = [threading.Thread(target=work, args=(x,)) for x in inputs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(f.programs) == 4
