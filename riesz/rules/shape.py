@@ -15,8 +15,13 @@ from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadc
 from .elementwise import where
 from .indexing import along_axis_index, getitem, index_update, normalize_index, scatter_add
 
+def _reshape(x, shape):
+    # the method skips np.reshape's Python layer; a Python number has none
+    return x.reshape(shape) if isinstance(x, (np.ndarray, np.generic)) else np.reshape(x, shape)
+
+
 # the transpose of reshaping is reshaping back
-reshape = defprim("reshape", lambda x, shape: np.reshape(x, shape),
+reshape = defprim("reshape", _reshape,
                   jvp=[lambda t, ans, x, shape: reshape(t, shape=shape)],
                   vjp=[lambda g, ans, x, shape: reshape(g, shape=shape_of(x))])
 
