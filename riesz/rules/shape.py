@@ -15,18 +15,21 @@ from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadc
 from .elementwise import where
 from .indexing import along_axis_index, getitem, index_update, normalize_index, scatter_add
 
-def _reshape(x, shape):
-    # the method skips np.reshape's Python layer; a Python number has none
-    return x.reshape(shape) if isinstance(x, (np.ndarray, np.generic)) else np.reshape(x, shape)
+def _method_or_function(x, name, arg):
+    """``x.name(arg)``, which skips the NumPy function's Python layer; ``np.name(x, arg)``
+    for a Python number, which has no such method."""
+    if isinstance(x, (np.ndarray, np.generic)):
+        return getattr(x, name)(arg)
+    return getattr(np, name)(x, arg)
 
 
 # the transpose of reshaping is reshaping back
-reshape = defprim("reshape", _reshape,
+reshape = defprim("reshape", lambda x, shape: _method_or_function(x, "reshape", shape),
                   jvp=[lambda t, ans, x, shape: reshape(t, shape=shape)],
                   vjp=[lambda g, ans, x, shape: reshape(g, shape=shape_of(x))])
 
 # the transpose of permuting axes by p is permuting by p⁻¹
-transpose = defprim("transpose", lambda x, axes: np.transpose(x, axes),
+transpose = defprim("transpose", lambda x, axes: _method_or_function(x, "transpose", axes),
                     jvp=[lambda t, ans, x, axes: transpose(t, axes=axes)],
                     vjp=[lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes)))])
 
