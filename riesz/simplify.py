@@ -185,7 +185,7 @@ def _zero_signs(z):
 
 
 def _kept_input(e, st):
-    name, ins, p = e.prim.name, e.inputs, e.params
+    name, ins = e.prim.name, e.inputs
     if name == "add":   # x + (−0) = x; x + (+0) too, except −0 + (+0) = +0 in floating point
         for x, zero in ((ins[0], ins[1]), (ins[1], ins[0])):
             signs = _zero_signs(st.uniform(zero))

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, JVPTracer, VJPTracer
+from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower
 
 __all__ = ["HANDLED", "UFUNC_PRIMITIVES", "UFUNC_METHODS", "implements", "implements_constant", "constant_function",
            "lower_all"]
