@@ -16,9 +16,9 @@ import warnings
 
 import numpy as np
 
-from ..core import Tracer, full_lower
+from ..core import Tracer, VJPTrace, VJPTracer, full_lower
 from ..numpy.dispatch import constant_function, implements
-from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import conjugate, imag, multiply, real, where
 from .indexing import scatter_add
 from .reductions import singular_values, sum_p
@@ -456,19 +456,34 @@ def _hermitian_from(t, uplo="L"):
     return low + conjugate(_mT(low)) + real(t) * _eye(n, real(t).dtype)
 
 
+def _pullback(linear, zero, g):
+    """(∂linear)ᵀ g for a function ``linear`` of one array, linear in it, traced at ``zero``
+    (which gives the cotangent's shape and dtype): reverse mode through its own operations,
+    whose rules make it nest to every order."""
+    trace = VJPTrace()
+    t = trace.new_input(zero)
+    try:
+        out = linear(t)
+    finally:
+        trace.close()
+    outs, gs = (out, g) if isinstance(out, tuple) else ((out,), (g,))
+    seeds = [(o.slot, c) for o, c in zip(outs, gs) if type(o) is VJPTracer and o._trace is trace]
+    ct = trace.backward(seeds)[t.slot]
+    return zero if ct is None else ct if dtype_of(ct) == zero.dtype else as_dtype(ct, zero.dtype)
+
+
 def _transposed_jvp(jvp_rule):
     """The VJP rule g ↦ ∂ᵀg of a complex matrix function whose JVP ``jvp_rule`` is only
     R-linear (conjugates, real parts): reverse mode through the JVP's operations, whose
     rules carry JAX's convention, gives its transpose."""
     def vjp_rule(g, ans, a, **params):
-        from ..transforms import vjp
         if isinstance(g, tuple):   # several outputs: None is a zero cotangent, and a real
             # output (eigenvalues, singular values) pairs with the real part of its cotangent
             g = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None
                       else real(c) if dtype_of(o).kind != "c" and dtype_of(c).kind == "c"
                       else c for c, o in zip(g, ans))
         zero = np.zeros(shape_of(a), dtype_of(a))
-        return vjp(lambda t: jvp_rule(t, ans, a, **params), zero)[1](g)[0]
+        return _pullback(lambda t: jvp_rule(t, ans, a, **params), zero, g)
     return vjp_rule
 
 
@@ -1062,14 +1077,13 @@ def _eig_jvp(t, ans, a):
 def _eig_vjp(g, ans, a):
     # the transpose of the linear map ȧ ↦ (ẇ, v̇) of _eig_jvp, taken by reverse mode
     # through that map (its operations have rules, so this nests to higher orders)
-    from ..transforms import vjp
     w, v = ans
     cotangents = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None else c
                        for c, o in zip(g, ans))
     # a complex tangent space when the eigenvalues are complex, so that no part is dropped
     # before the real part is taken for a real matrix
     zero = np.zeros(shape_of(a), np.result_type(dtype_of(a), dtype_of(w)))
-    ct = vjp(lambda t: _eig_jvp(t, ans, a), zero)[1](cotangents)[0]
+    ct = _pullback(lambda t: _eig_jvp(t, ans, a), zero, cotangents)
     return ct if dtype_of(a).kind == "c" else np.real(ct)
 
 
