@@ -42,3 +42,30 @@ def test_copies_are_new_objects(name):
         value, g = transform(f)(X.copy())
         assert value == 14.0
         assert np.array_equal(g, [2.0, 4.0, 6.0])
+
+
+@pytest.mark.parametrize("update", [
+    lambda x: np.add.at(x, [0, 0, 2], 1.5),
+    lambda x: np.subtract.at(x, [1, 1], np.float64(0.25)),
+])
+def test_ufunc_at_keeps_float32(update):
+    def f(x):
+        y = x * 1
+        update(y)
+        return y
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    expected = x.copy()
+    update(expected)
+    out, pullback = riesz.vjp(f, x)
+    assert out.dtype == np.float32 and np.array_equal(out, expected)
+    assert pullback(np.ones(3, np.float32))[0].dtype == np.float32
+    check_grads(f, (x,), order=2)
+
+
+def test_indexed_add_keeps_the_array_dtype():
+    x = np.array([1.0, 2.0, 3.0], np.float32)
+    out = riesz.jvp(lambda x: riesz.numpy.at(x)[[0, 0]].add(2.0), (x,), (np.ones(3, np.float32),))
+    assert out[0].dtype == np.float32 and out[1].dtype == np.float32
+    assert np.array_equal(out[0], [5.0, 2.0, 3.0])
+    # floats into an integer array keep their derivative: the result is promoted
+    assert riesz.grad(lambda v: np.sum(riesz.numpy.at(np.zeros(3, int))[1].add(v) ** 2))(3.0) == 6.0
