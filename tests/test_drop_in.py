@@ -69,3 +69,12 @@ def test_indexed_add_keeps_the_array_dtype():
     assert np.array_equal(out[0], [5.0, 2.0, 3.0])
     # floats into an integer array keep their derivative: the result is promoted
     assert riesz.grad(lambda v: np.sum(riesz.numpy.at(np.zeros(3, int))[1].add(v) ** 2))(3.0) == 6.0
+
+
+@pytest.mark.parametrize("f", [np.sum, np.mean, lambda x: 3.0 * np.sum(x, axis=0).sum()])
+def test_eager_gradients_are_writable(f):
+    x = np.ones((3, 4))
+    for g in (riesz.grad(f)(x), riesz.value_and_grad(f)(x)[1], riesz.vjp(f, x)[1](1.0)[0]):
+        expected = riesz.grad(f)(x).copy()
+        g *= 0.5   # an optimizer's step in place
+        assert np.array_equal(g, 0.5 * expected)
