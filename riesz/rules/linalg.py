@@ -22,7 +22,7 @@ from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import conjugate, imag, multiply, real, where
 from .indexing import scatter_add
-from .reductions import singular_values, sum_p
+from .reductions import singular_values, singular_values_for, sum_p
 from .shape import broadcast_to, matrix_transpose, moveaxis, ravel, reshape, transpose
 
 
@@ -804,7 +804,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     ones a RuntimeWarning names svd); the singular values alone differentiate anywhere they
     are distinct."""
     if not compute_uv:
-        return singular_values(a)
+        return singular_values_for("numpy.linalg.svd(compute_uv=False)", a, "each")
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
         raise NotImplementedError(
             "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
@@ -814,7 +814,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 @implements(numpy_name("linalg.svdvals"))
 def svdvals(x, /):
-    return singular_values(x)
+    """The singular values; each one's derivative needs it distinct and nonzero (else a
+    RuntimeWarning names svdvals)."""
+    return singular_values_for("numpy.linalg.svdvals", x, "each")
 
 
 @implements(np.linalg.pinv)
@@ -1030,7 +1032,7 @@ def cond(x, p=None):
     """``numpy.linalg.cond``: σ_max / σ_min for p = None, 2 (σ_min / σ_max for -2), else
     ‖x‖ₚ ‖x⁻¹‖ₚ. Needs distinct singular values for p = ±2."""
     if p is None or p in (2, -2):
-        s = singular_values(x)
+        s = singular_values_for("numpy.linalg.cond", x, "ends")
         ratio = s[..., 0] / s[..., -1]
         return ratio if p != -2 else 1.0 / ratio
     return np.linalg.norm(x, p, (-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, (-2, -1))
