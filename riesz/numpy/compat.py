@@ -51,6 +51,7 @@ ADDED = {
     "linalg.cholesky(upper=)": ((2, 0), None),
     "linalg.solve(b as matrices)": ((2, 0), None),
     "quantile keeps float32": ((2, 0), None),
+    "clip(no bounds)": ((2, 1), None),
 }
 
 

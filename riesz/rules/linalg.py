@@ -16,13 +16,13 @@ import warnings
 
 import numpy as np
 
-from ..core import Tracer, full_lower
+from ..core import Tracer, VJPTrace, VJPTracer, full_lower
 from ..numpy.compat import SOLVE_READS_VECTORS_BY_NDIM, numpy_name
 from ..numpy.dispatch import constant_function, implements
-from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import conjugate, imag, multiply, real, where
 from .indexing import scatter_add
-from .reductions import singular_values, sum_p
+from .reductions import singular_values, singular_values_for, sum_p
 from .shape import broadcast_to, matrix_transpose, moveaxis, ravel, reshape, transpose
 
 
@@ -463,19 +463,34 @@ def _hermitian_from(t, uplo="L"):
     return low + conjugate(_mT(low)) + real(t) * _eye(n, real(t).dtype)
 
 
+def _pullback(linear, zero, g):
+    """(∂linear)ᵀ g for a function ``linear`` of one array, linear in it, traced at ``zero``
+    (which gives the cotangent's shape and dtype): reverse mode through its own operations,
+    whose rules make it nest to every order."""
+    trace = VJPTrace()
+    t = trace.new_input(zero)
+    try:
+        out = linear(t)
+    finally:
+        trace.close()
+    outs, gs = (out, g) if isinstance(out, tuple) else ((out,), (g,))
+    seeds = [(o.slot, c) for o, c in zip(outs, gs) if type(o) is VJPTracer and o._trace is trace]
+    ct = trace.backward(seeds)[t.slot]
+    return zero if ct is None else ct if dtype_of(ct) == zero.dtype else as_dtype(ct, zero.dtype)
+
+
 def _transposed_jvp(jvp_rule):
     """The VJP rule g ↦ ∂ᵀg of a complex matrix function whose JVP ``jvp_rule`` is only
     R-linear (conjugates, real parts): reverse mode through the JVP's operations, whose
     rules carry JAX's convention, gives its transpose."""
     def vjp_rule(g, ans, a, **params):
-        from ..transforms import vjp
         if isinstance(g, tuple):   # several outputs: None is a zero cotangent, and a real
             # output (eigenvalues, singular values) pairs with the real part of its cotangent
             g = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None
                       else real(c) if dtype_of(o).kind != "c" and dtype_of(c).kind == "c"
                       else c for c, o in zip(g, ans))
         zero = np.zeros(shape_of(a), dtype_of(a))
-        return vjp(lambda t: jvp_rule(t, ans, a, **params), zero)[1](g)[0]
+        return _pullback(lambda t: jvp_rule(t, ans, a, **params), zero, g)
     return vjp_rule
 
 
@@ -797,7 +812,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     ones a RuntimeWarning names svd); the singular values alone differentiate anywhere they
     are distinct."""
     if not compute_uv:
-        return singular_values(a)
+        return singular_values_for("numpy.linalg.svd(compute_uv=False)", a, "each")
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
         raise NotImplementedError(
             "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
@@ -807,7 +822,9 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 @implements(numpy_name("linalg.svdvals"))
 def svdvals(x, /):
-    return singular_values(x)
+    """The singular values; each one's derivative needs it distinct and nonzero (else a
+    RuntimeWarning names svdvals)."""
+    return singular_values_for("numpy.linalg.svdvals", x, "each")
 
 
 @implements(np.linalg.pinv)
@@ -1023,7 +1040,7 @@ def cond(x, p=None):
     """``numpy.linalg.cond``: σ_max / σ_min for p = None, 2 (σ_min / σ_max for -2), else
     ‖x‖ₚ ‖x⁻¹‖ₚ. Needs distinct singular values for p = ±2."""
     if p is None or p in (2, -2):
-        s = singular_values(x)
+        s = singular_values_for("numpy.linalg.cond", x, "ends")
         ratio = s[..., 0] / s[..., -1]
         return ratio if p != -2 else 1.0 / ratio
     return np.linalg.norm(x, p, (-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, (-2, -1))
@@ -1071,14 +1088,13 @@ def _eig_jvp(t, ans, a):
 def _eig_vjp(g, ans, a):
     # the transpose of the linear map ȧ ↦ (ẇ, v̇) of _eig_jvp, taken by reverse mode
     # through that map (its operations have rules, so this nests to higher orders)
-    from ..transforms import vjp
     w, v = ans
     cotangents = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None else c
                        for c, o in zip(g, ans))
     # a complex tangent space when the eigenvalues are complex, so that no part is dropped
     # before the real part is taken for a real matrix
     zero = np.zeros(shape_of(a), np.result_type(dtype_of(a), dtype_of(w)))
-    ct = vjp(lambda t: _eig_jvp(t, ans, a), zero)[1](cotangents)[0]
+    ct = _pullback(lambda t: _eig_jvp(t, ans, a), zero, cotangents)
     return ct if dtype_of(a).kind == "c" else np.real(ct)
 
 
