@@ -10,6 +10,7 @@ matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 """
 import functools
 import math
+import types
 
 import numpy as np
 
@@ -21,7 +22,56 @@ from .rules.elementwise import astype
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian", "hessian",
-           "hvp", "elementwise_grad"]
+           "hvp", "hessian_vector_product", "make_hvp", "elementwise_grad"]
+
+
+# ---------------------------------------------------------------- transformed functions
+
+class Transformed:
+    """A function a transform made (``grad(f)``, ``jacobian(f)``, ...). It is called as the
+    function it stands for, carries ``f``'s name (``functools.wraps``: ``__name__``,
+    ``__qualname__``, ``__module__``, ``__wrapped__``) and a docstring saying what it
+    computes, and pickles as the transform applied to ``f`` (so a grad of a module-level
+    function pickles with the standard library)."""
+
+    def __init__(self, fn, transform, f, args, kwargs, what):
+        functools.update_wrapper(self, f)
+        self._fn = fn
+        self._rebuild = (functools.partial(transform, **kwargs), (f, *args))
+        name = getattr(f, "__name__", "f")
+        given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+        self.__doc__ = (f"riesz.{transform.__name__}({name}{', ' + given if given else ''}): "
+                        f"{what} of {name}; takes {name}'s arguments.\n\n"
+                        f"Original documentation of {name}:\n\n{f.__doc__ or ''}")
+
+    def __call__(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    def __get__(self, instance, owner=None):
+        # a method, as a function stored on a class would be
+        return self if instance is None else types.MethodType(self, instance)
+
+    def __reduce__(self):
+        return self._rebuild
+
+    def __repr__(self):
+        return f"<{self.__doc__.split(':', 1)[0]}>"
+
+
+def _transform(what):
+    """A transform ``t(f, argnums, ...)`` whose functions are :class:`Transformed`; autograd's
+    ``argnum=`` is taken for ``argnums=``."""
+    def decorate(transform):
+        @functools.wraps(transform)
+        def make(f, *args, argnum=None, **kwargs):
+            if argnum is not None:
+                if args or "argnums" in kwargs:
+                    raise TypeError(f"riesz.{transform.__name__}: give argnums (JAX's name) or "
+                                    f"argnum (autograd's), not both")
+                kwargs["argnums"] = argnum
+            return Transformed(transform(f, *args, **kwargs), make, f, args, kwargs, what)
+        return make
+    return decorate
 
 
 # ---------------------------------------------------------------- checks
@@ -210,6 +260,7 @@ def _split_args(f, args, kwargs, argnums, what):
     return f_of_diff, diff_args, single, leaves, treedef
 
 
+@_transform("the value and the gradient")
 def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """The function ``x ↦ (f(x), ∇f(x))`` for a real-scalar-valued ``f``.
 
@@ -222,7 +273,6 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
     fname = getattr(f, "__name__", "f")
     riesz_map = _metric_inverse(metric, fname)
 
-    @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
         f_of_diff, diff_args, single, flat, in_tree = _split_args(f, args, kwargs, argnums,
                                                                   "grad")
@@ -234,7 +284,7 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
         if slot is None:
             cts = [None] * len(trace.tape)
         else:
-            one = np.ones((), dtype=dtype_of(value))
+            one = np.ones(shape_of(value), dtype=dtype_of(value))
             cts = _backward(trace, [(slot, one)], consume=True)
         grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
         g = riesz_map(grads[0] if single else grads)
@@ -258,7 +308,7 @@ def _check_scalar_output(value, fname, holomorphic=False):
                         f"jacobian for several outputs")
     _check_outputs([value], f"grad: {fname}")
     shape, dtype = shape_of(value), dtype_of(value)
-    if shape != ():
+    if math.prod(shape) != 1:   # a scalar, or an array of one element as autograd and PyTorch take
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "
                         f"scalar output. Reduce it (e.g. np.sum), or use riesz.vjp or "
                         f"riesz.jacobian for non-scalar outputs")
@@ -273,6 +323,7 @@ def _check_scalar_output(value, fname, holomorphic=False):
                         f"floating-point scalar.{hint}")
 
 
+@_transform("the gradient")
 def grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """The gradient of a real-scalar-valued ``f``: the vector ∇f(x) with
     ⟨∇f(x), ẋ⟩ = ∂f(x)(ẋ) for every change ẋ.
@@ -305,7 +356,6 @@ def grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """
     vg = value_and_grad(f, argnums, has_aux, metric=metric, holomorphic=holomorphic)
 
-    @functools.wraps(f)
     def grad_f(*args, **kwargs):
         (value, g) = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
@@ -510,13 +560,13 @@ def jacobian_blocks(fn, leaves, forward):
     return _blocks(stacked, leaves, forward), tree
 
 
+@_transform("the Jacobian (forward mode)")
 def jacfwd(f, argnums=0, has_aux=False):
     """The Jacobian of ``f`` by forward mode: ∂f(x) applied to every standard basis
     vector of the input in one batched pass (one JVP carrying the whole basis).
 
     See :func:`jacobian` for the result's shape and structure.
     """
-    @functools.wraps(f)
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single, flat, in_tree = _split_args(f, args, kwargs, argnums,
                                                                   "jacfwd")
@@ -537,13 +587,13 @@ def jacfwd(f, argnums=0, has_aux=False):
     return jac_f
 
 
+@_transform("the Jacobian (reverse mode)")
 def jacrev(f, argnums=0, has_aux=False):
     """The Jacobian of ``f`` by reverse mode: ∂f(x)ᵀ applied to every standard basis
     vector of the output in one batched pass (one backward pass carrying the basis).
 
     See :func:`jacobian` for the result's shape and structure.
     """
-    @functools.wraps(f)
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums, "jacrev")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
@@ -592,6 +642,7 @@ def _assemble(blocks, out_tree, in_tree, single):
     return tree_unflatten(out_tree, per_output)
 
 
+@_transform("the Jacobian")
 def jacobian(f, argnums=0, mode="auto", has_aux=False):
     """The generalized Jacobian of ``f``: for y = f(x) an array of shape
     ``y.shape + x.shape`` whose entry [i, j] (multi-indices) is ∂yᵢ/∂xⱼ.
@@ -615,7 +666,6 @@ def jacobian(f, argnums=0, mode="auto", has_aux=False):
     if mode != "auto":
         raise ValueError(f"jacobian: mode={mode!r}; use 'auto', 'forward' or 'reverse'")
 
-    @functools.wraps(f)
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums, "jacobian")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
@@ -633,6 +683,7 @@ def jacobian(f, argnums=0, mode="auto", has_aux=False):
     return jac_f
 
 
+@_transform("the Hessian")
 def hessian(f, argnums=0, has_aux=False):
     """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``. For a scalar
     f of x its shape is ``x.shape + x.shape``; in general ``y.shape + x.shape + x.shape``
@@ -663,12 +714,36 @@ def hvp(f, primals, tangents):
     return out[0] if len(primals) == 1 else out
 
 
+@_transform("the Hessian-vector product")
+def hessian_vector_product(f, argnums=0):
+    """autograd's ``hessian_vector_product`` (also ``hessian_tensor_product``): the function
+    ``(*args, v) ↦ ∇²f(x) v`` of ``f``'s arguments and a vector v of x's shape, x the
+    argument ``argnums`` names (an int): :func:`hvp` at that argument, the others fixed."""
+    def hvp_f(*args, **kwargs):
+        *args, v = args
+        return hvp(lambda x: f(*args[:argnums], x, *args[argnums + 1:], **kwargs),
+                   (args[argnums],), (v,))
+    return hvp_f
+
+
+@_transform("the Hessian-vector product at a point")
+def make_hvp(f, argnums=0):
+    """autograd's ``make_hvp``: ``make_hvp(f)(*args)`` is ``(v ↦ ∇²f(x) v, ∇f(x))``, the
+    Hessian-vector product at x as a function of v (the forward pass done once, for many
+    v) and the gradient. ∇²f is symmetric, so v ↦ ∇²f(x) v is the VJP of ∇f at x."""
+    def make_hvp_f(*args, **kwargs):
+        gradient, pullback = vjp(lambda x: grad(f, argnums)(*args[:argnums], x, *args[argnums + 1:],
+                                                   **kwargs), args[argnums])
+        return (lambda v: pullback(v)[0]), gradient
+    return make_hvp_f
+
+
+@_transform("the elementwise gradient")
 def elementwise_grad(f, argnums=0, has_aux=False):
     """The gradient of Σ f(x): ∂f(x)ᵀ applied to a cotangent of ones. For ``f`` acting
     entry by entry this is the vector of derivatives f'(xᵢ), with ``x``'s shape
     (autograd's ``elementwise_grad``); for other ``f`` it is the sum of the rows of the
     Jacobian."""
-    @functools.wraps(f)
     def egrad_f(*args, **kwargs):
         f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums,
                                                          "elementwise_grad")

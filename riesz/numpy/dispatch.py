@@ -192,7 +192,8 @@ _SCIPY_HINT = (
     "or write the formula with NumPy functions")
 # NumPy's Python functions that convert their arguments, and what to write instead
 _NUMPY_HINTS = {
-    "full": "write np.broadcast_to(v, shape) or v * np.ones(shape) for np.full(shape, v)",
+    "full": "write riesz.numpy.full(shape, v), np.broadcast_to(v, shape) or v * np.ones(shape) "
+            "for np.full(shape, v)",
     "vectorize": "write the function with array operations, or loop and np.stack the results",
     "frompyfunc": "write the function with array operations, or loop and np.stack the results",
 }
