@@ -1,0 +1,153 @@
+"""autograd and JAX programs port by changing imports: the names and conventions they use
+(argnum=, size-1 outputs, hessian_vector_product, make_hvp, full with a traced fill value,
+extend.primitive as a black box, fixed_point, scipy.signal.convolve, tree_util) and
+transformed functions that keep their names, say what they are, and pickle."""
+import pickle
+
+import numpy as np
+import pytest
+
+import riesz
+import riesz.numpy as rnp
+from riesz.extend import defjvp, defvjp, primitive
+from riesz.testing import check_grads
+
+rng = np.random.default_rng(0)
+
+
+def loss(w, x):
+    """A module-level function, as pickle needs."""
+    return np.sum(np.tanh(x @ w) ** 2)
+
+
+W, X = rng.standard_normal(3), rng.standard_normal((4, 3))
+
+
+# ---------------------------------------------------------------- autograd's conventions
+
+@pytest.mark.parametrize("shape", [(1,), (1, 1)])
+def test_grad_of_a_size_one_output(shape):
+    # autograd and PyTorch take an output of one element; riesz.misc.flatten_func gives (1,)
+    f = lambda x: np.reshape(np.sum(np.sin(x) * x), shape)
+    x = np.array([0.3, -1.2])
+    np.testing.assert_allclose(riesz.grad(f)(x), np.cos(x) * x + np.sin(x), rtol=1e-14)
+    value, g = riesz.value_and_grad(f)(x)
+    assert np.shape(value) == shape
+    check_grads(f, (x,), order=2)
+
+
+def test_grad_still_refuses_outputs_of_several_elements():
+    with pytest.raises(TypeError, match=r"shape \(2,\); grad needs a real scalar output"):
+        riesz.grad(lambda x: x * 2)(np.ones(2))
+
+
+def test_argnum_is_autograds_name_for_argnums():
+    f = lambda x, y: np.sum(np.sin(x) * y ** 2)
+    x, y = np.array([0.3, 1.2]), np.array([2.0, -1.0])
+    np.testing.assert_allclose(riesz.grad(f, argnum=1)(x, y), 2 * np.sin(x) * y)
+    np.testing.assert_allclose(riesz.elementwise_grad(lambda a, b: a * b, argnum=1)(x, y), x)
+    np.testing.assert_allclose(riesz.jacobian(f, argnum=1)(x, y), 2 * np.sin(x) * y)
+    np.testing.assert_allclose(riesz.hessian(f, argnum=1)(x, y), np.diag(2 * np.sin(x)))
+    with pytest.raises(TypeError, match="argnums .JAX's name. or argnum .autograd's., not both"):
+        riesz.grad(f, 0, argnum=1)
+
+
+def test_hessian_vector_product_and_make_hvp():
+    f = lambda x, y: np.sum(np.sin(x) * y ** 2) + np.sum(x) ** 3
+    x, y, v = np.array([0.3, 1.2]), np.array([2.0, -1.0]), np.array([1.0, 0.5])
+    for argnum, h in ((0, riesz.hessian(f)(x, y)), (1, riesz.hessian(f, 1)(x, y))):
+        np.testing.assert_allclose(riesz.hessian_vector_product(f, argnum)(x, y, v), h @ v)
+        hvp_at, g = riesz.make_hvp(f, argnum)(x, y)
+        np.testing.assert_allclose(hvp_at(v), h @ v)
+        np.testing.assert_allclose(hvp_at(2 * v), 2 * h @ v)
+        np.testing.assert_allclose(g, riesz.grad(f, argnum)(x, y))
+    check_grads(lambda x: riesz.hessian_vector_product(f)(x, y, v), (x,), order=1)
+
+
+def test_full_with_a_traced_fill_value():
+    f = lambda x: np.sum(rnp.full((2, 3), x) * np.arange(6.0).reshape(2, 3))
+    assert riesz.grad(f)(2.0) == 15.0
+    f32 = riesz.grad(lambda x: np.sum(rnp.full(4, x[0]) ** 2))(np.ones(2, np.float32))
+    assert f32.dtype == np.float32 and f32[0] == 8.0
+    check_grads(lambda x: rnp.full((3, 2), x) ** 2, (np.array([0.5, -1.0]),), order=2)
+    np.testing.assert_array_equal(rnp.full(2, 1.5), np.full(2, 1.5))
+    with pytest.raises(TypeError, match=r"riesz\.numpy\.full\(shape, v\)"):
+        riesz.grad(lambda x: np.sum(np.full(3, x)))(1.0)
+
+
+# ---------------------------------------------------------------- extend.primitive
+
+@primitive
+def sin_of_float(x):
+    return np.sin(float(x))   # autograd runs a primitive on plain values only
+
+
+defvjp(sin_of_float, lambda ans, x: lambda g: g * np.cos(x))
+
+
+@primitive
+def cube(x):
+    return float(x) ** 3
+
+
+defjvp(cube, lambda g, ans, x: 3 * x ** 2 * g)
+
+
+def test_primitive_is_a_black_box_at_every_order():
+    x = 0.7
+    derivatives = [np.cos(x), -np.sin(x), -np.cos(x)]
+    f = sin_of_float
+    for want in derivatives:
+        f = riesz.grad(f)
+        assert np.isclose(f(x), want, rtol=1e-14)
+    assert np.isclose(riesz.hessian(sin_of_float)(x), -np.sin(x), rtol=1e-14)
+    # forward mode through the VJP rule's transpose
+    assert np.isclose(riesz.jvp(sin_of_float, (x,), (2.0,))[1], 2 * np.cos(x), rtol=1e-14)
+    assert np.isclose(riesz.grad(riesz.grad(cube))(2.0), 12.0)
+    assert np.isclose(riesz.jvp(riesz.grad(cube), (2.0,), (1.0,))[1], 12.0)
+
+
+def test_primitive_rules_give_the_higher_derivatives():
+    # a deliberately different second derivative: the rule's own, not the body's
+    @primitive
+    def f(x):
+        return np.sin(x)
+
+    defvjp(f, lambda ans, x: lambda g: g * (np.cos(x) + x ** 2))
+    assert np.isclose(riesz.grad(riesz.grad(f))(0.3), -np.sin(0.3) + 0.6)
+    assert np.isclose(riesz.hessian(f)(0.3), -np.sin(0.3) + 0.6)
+
+
+# ---------------------------------------------------------------- transformed functions
+
+@pytest.mark.parametrize("transform,what", [
+    (riesz.grad, "the gradient"), (riesz.value_and_grad, "the value and the gradient"),
+    (riesz.jacobian, "the Jacobian"), (riesz.hessian, "the Hessian"),
+    (riesz.elementwise_grad, "the elementwise gradient"),
+    (riesz.hessian_vector_product, "the Hessian-vector product")])
+def test_transformed_functions_keep_the_name_and_say_what_they_are(transform, what):
+    g = transform(loss)
+    assert g.__name__ == "loss" and g.__qualname__ == "loss" and g.__wrapped__ is loss
+    assert g.__module__ == __name__
+    assert g.__doc__.startswith(f"riesz.{transform.__name__}(loss): {what} of loss")
+    assert "A module-level function, as pickle needs." in g.__doc__
+    assert repr(g) == f"<riesz.{transform.__name__}(loss)>"
+    assert "argnums=1" in transform(loss, argnums=1).__doc__
+
+
+def test_transformed_functions_pickle():
+    for g in (riesz.grad(loss), riesz.grad(loss, argnum=1), riesz.hessian(loss),
+              riesz.grad(riesz.grad(np.sin))):
+        args = (0.5,) if g.__name__ == "sin" else (W, X)
+        restored = pickle.loads(pickle.dumps(g))
+        np.testing.assert_array_equal(restored(*args), g(*args))
+        assert restored.__doc__ == g.__doc__
+
+
+def test_a_transformed_function_is_a_method_on_a_class():
+    class Model:
+        def energy(self, x):
+            return np.sum(x ** 2) * 3.0
+        force = riesz.grad(energy, argnums=1)
+
+    np.testing.assert_allclose(Model().force(np.array([1.0, 2.0])), [6.0, 12.0])
