@@ -575,6 +575,8 @@ def _scalar_loss(out):
 STAGED_ERRORS = {
     # a result whose shape depends on values cannot be staged (JAX raises too)
     "boolean mask": "a staged boolean mask as an index",
+    "unique": r"np.unique \(the size of its result depends on the values\)",
+    "flatnonzero searchsorted": r"np.flatnonzero \(the size of its result depends on the values\)",
 }
 # the batched product is one BLAS call of another shape, and a batch of norms sums the
 # squares where np.linalg.norm takes a dot product: either may round differently
