@@ -65,6 +65,10 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     if broadcasting:
         jvp = tuple(r if r is ZERO else _fit_output(r) for r in jvp)
         vjp = tuple(r if r is ZERO else _unbroadcast_input(r, i) for i, r in enumerate(vjp))
+    elif not elementwise:
+        # an elementwise function keeps its argument's kind (real in, real out; astype and
+        # Re/Im/|·| have their own rules): any other may meet complex values (solve, eig, fft)
+        vjp = tuple(r if r is ZERO else _real_for_real(r, i) for i, r in enumerate(vjp))
     prim = Primitive(name, impl, jvp, vjp, multiple_results)
     PRIMITIVES[name] = prim
     return prim
@@ -144,15 +148,27 @@ def is_complex(x):
     return getattr(x, "dtype", _REAL).kind == "c" or type(x) is complex
 
 
+def real_for_real(ct, x):
+    """The cotangent ``ct`` of the argument ``x``, as its real part when ``x`` is real: for
+    real ẋ, ⟨c, ẋ⟩ = Re Σ c ẋ = Σ (Re c) ẋ, so only Re c pairs with a real argument. Every
+    rule of a function that mixes real and complex values passes through here (a decision
+    on dtypes, never on values)."""
+    if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
+        from .elementwise import real
+        return real(ct)
+    return ct
+
+
+def _real_for_real(rule, argnum):
+    def vjp(g, ans, *args, **params):
+        return real_for_real(rule(g, ans, *args, **params), args[argnum])
+    return vjp
+
+
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
-        ct = rule(g, ans, *args, **params)
-        if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
-            # a real argument's cotangent is the real part: Re⟨c, ẋ⟩ only sees Re c for real ẋ
-            from .elementwise import real
-            ct = real(ct)
-        return unbroadcast(ct, shape_of(x))
+        return unbroadcast(real_for_real(rule(g, ans, *args, **params), x), shape_of(x))
     return vjp
 
 
@@ -206,8 +222,13 @@ class _Variadic(Primitive):
     __slots__ = ()
 
     def rule(self, kind, argnum):
-        rule = (self.jvps if kind == "forward" else self.vjps)[0]
-        return functools.partial(rule, argnum)
+        if kind == "forward":
+            return functools.partial(self.jvps[0], argnum)
+        return functools.partial(_variadic_vjp, self.vjps[0], argnum)
+
+
+def _variadic_vjp(rule, argnum, g, ans, *args, **params):
+    return real_for_real(rule(argnum, g, ans, *args, **params), args[argnum])
 
 
 def defvariadic(name, impl, jvp, vjp):

@@ -17,12 +17,13 @@ import warnings
 import numpy as np
 
 from ..core import Tracer, VJPTrace, VJPTracer, full_lower
+from ..numpy.compat import numpy_name
 from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import conjugate, imag, multiply, real, where
 from .indexing import scatter_add
-from .reductions import singular_values, sum_p
-from .shape import broadcast_to, moveaxis, ravel, reshape, transpose
+from .reductions import singular_values, singular_values_for, sum_p
+from .shape import broadcast_to, matrix_transpose, moveaxis, ravel, reshape, transpose
 
 
 def _mT(x):
@@ -719,7 +720,7 @@ def _square(name, a):
 
 
 def _result(kind, *values):
-    return getattr(np.linalg._linalg, kind)(*values)
+    return getattr(numpy_name("linalg._linalg"), kind)(*values)
 
 
 @implements(np.linalg.inv)
@@ -803,7 +804,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     ones a RuntimeWarning names svd); the singular values alone differentiate anywhere they
     are distinct."""
     if not compute_uv:
-        return singular_values(a)
+        return singular_values_for("numpy.linalg.svd(compute_uv=False)", a, "each")
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
         raise NotImplementedError(
             "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
@@ -811,9 +812,11 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     return _result("SVDResult", *svd_p(a))
 
 
-@implements(np.linalg.svdvals)
+@implements(numpy_name("linalg.svdvals"))
 def svdvals(x, /):
-    return singular_values(x)
+    """The singular values; each one's derivative needs it distinct and nonzero (else a
+    RuntimeWarning names svdvals)."""
+    return singular_values_for("numpy.linalg.svdvals", x, "each")
 
 
 @implements(np.linalg.pinv)
@@ -902,7 +905,7 @@ def tensorsolve(a, b, axes=None):
 
 # ------------------------------------------------------------ the array API's names
 
-@implements(np.vecdot)
+@implements(numpy_name("vecdot"))
 def vecdot(x1, x2, /, axis=-1, **kwargs):
     """``numpy.vecdot``: Σ conj(x1) x2 over ``axis``, the others broadcast."""
     if kwargs:
@@ -934,12 +937,12 @@ vecdot_p = defprim(
          lambda g, ans, x, y, axis: _vecdot_transpose(g, x, y, axis)])
 
 
-@implements(np.linalg.vecdot)
+@implements(numpy_name("linalg.vecdot"))
 def linalg_vecdot(x1, x2, /, *, axis=-1):
     return vecdot(x1, x2, axis=axis)
 
 
-@implements(np.matvec)
+@implements(numpy_name("matvec"))
 def matvec(x1, x2, /, **kwargs):
     """``numpy.matvec``: A x over the last axes, (..., m, n) and (..., n) to (..., m)."""
     if kwargs:
@@ -948,7 +951,7 @@ def matvec(x1, x2, /, **kwargs):
     return matmul(x1, np.expand_dims(x2, -1))[..., 0]
 
 
-@implements(np.vecmat)
+@implements(numpy_name("vecmat"))
 def vecmat(x1, x2, /, **kwargs):
     """``numpy.vecmat``: conj(x)ᵀ A over the last axes, (..., m) and (..., m, n) to (..., n)."""
     if kwargs:
@@ -959,46 +962,46 @@ def vecmat(x1, x2, /, **kwargs):
     return matmul(np.expand_dims(x1, -2), x2)[..., 0, :]
 
 
-@implements(np.linalg.matmul)
+@implements(numpy_name("linalg.matmul"))
 def linalg_matmul(x1, x2, /):
     return matmul(x1, x2)
 
 
-@implements(np.linalg.outer)
+@implements(numpy_name("linalg.outer"))
 def linalg_outer(x1, x2, /):
     if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
         raise ValueError("Input arrays must be one-dimensional")
     return outer(x1, x2)
 
 
-@implements(np.linalg.cross)
+@implements(numpy_name("linalg.cross"))
 def linalg_cross(x1, x2, /, *, axis=-1):
     return cross(x1, x2, axis=axis)
 
 
-@implements(np.linalg.tensordot)
+@implements(numpy_name("linalg.tensordot"))
 def linalg_tensordot(x1, x2, /, *, axes=2):
     return tensordot(x1, x2, axes=axes)
 
 
-@implements(np.linalg.matrix_transpose)
+@implements(numpy_name("linalg.matrix_transpose"))
 def linalg_matrix_transpose(x, /):
-    return np.matrix_transpose(x)
+    return matrix_transpose(x)
 
 
-@implements(np.linalg.diagonal)
+@implements(numpy_name("linalg.diagonal"))
 def linalg_diagonal(x, /, *, offset=0):
     """The diagonals of the last two axes."""
     return np.diagonal(x, offset, -2, -1)
 
 
-@implements(np.linalg.trace)
+@implements(numpy_name("linalg.trace"))
 def linalg_trace(x, /, *, offset=0, dtype=None):
     """The traces of the last two axes."""
     return np.trace(x, offset, -2, -1, dtype=dtype)
 
 
-@implements(np.linalg.vector_norm)
+@implements(numpy_name("linalg.vector_norm"))
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """``numpy.linalg.vector_norm``: the vector norm over ``axis`` (all axes by default, of
     any number of dimensions)."""
@@ -1018,7 +1021,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return out
 
 
-@implements(np.linalg.matrix_norm)
+@implements(numpy_name("linalg.matrix_norm"))
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """``numpy.linalg.matrix_norm``: the matrix norm of the last two axes."""
     return np.linalg.norm(x, ord, (-2, -1), keepdims)
@@ -1029,7 +1032,7 @@ def cond(x, p=None):
     """``numpy.linalg.cond``: σ_max / σ_min for p = None, 2 (σ_min / σ_max for -2), else
     ‖x‖ₚ ‖x⁻¹‖ₚ. Needs distinct singular values for p = ±2."""
     if p is None or p in (2, -2):
-        s = singular_values(x)
+        s = singular_values_for("numpy.linalg.cond", x, "ends")
         ratio = s[..., 0] / s[..., -1]
         return ratio if p != -2 else 1.0 / ratio
     return np.linalg.norm(x, p, (-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, (-2, -1))
