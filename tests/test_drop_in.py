@@ -78,3 +78,15 @@ def test_eager_gradients_are_writable(f):
         expected = riesz.grad(f)(x).copy()
         g *= 0.5   # an optimizer's step in place
         assert np.array_equal(g, 0.5 * expected)
+
+
+def test_bessel_i0_and_i1_of_numpy_and_scipy_are_one_primitive_each():
+    special = pytest.importorskip("scipy.special")
+    x = np.array([-3.0, -0.2, 0.0, 0.7, 25.0])
+    safe = np.where(x == 0, 1.0, x)
+    i1_derivative = np.where(x == 0, 0.5, special.i0(x) - special.i1(x) / safe)   # ½ at 0
+    for f, derivative in ((special.i0, special.i1(x)), (np.i0, special.i1(x)),
+                          (special.i1, i1_derivative)):
+        np.testing.assert_allclose(riesz.vjp(f, x)[0], f(x), rtol=1e-13)
+        np.testing.assert_allclose(riesz.elementwise_grad(f)(x), derivative, rtol=1e-13)
+        check_grads(f, (x[:4],), order=2)
