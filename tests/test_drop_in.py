@@ -6,6 +6,7 @@ import pytest
 
 import riesz
 from riesz.testing import check_grads
+from specs.case import needs_numpy
 
 X = np.array([1.0, 2.0, 3.0])
 
@@ -19,24 +20,24 @@ def _zero_first(copy):
     return f
 
 
-COPIES = {
-    "+x": lambda x: +x,
-    "positive": np.positive,
-    "concatenate": lambda x: np.concatenate([x]),
-    "hstack": lambda x: np.hstack([x]),
-    "vstack": lambda x: np.vstack([x])[0],
-    "choose": lambda x: np.choose(np.zeros(3, int), [x]),
-    "roll by 0": lambda x: np.roll(x, 0, axis=0),
-    "roll by n": lambda x: np.roll(x, 3, axis=0),
-    "astype": lambda x: np.astype(x, x.dtype),
-    "clip": lambda x: np.clip(x, None, None),
-    "conj": np.conj,
-}
+COPIES = [
+    ("+x", lambda x: +x),
+    ("positive", np.positive),
+    ("concatenate", lambda x: np.concatenate([x])),
+    ("hstack", lambda x: np.hstack([x])),
+    ("vstack", lambda x: np.vstack([x])[0]),
+    ("choose", lambda x: np.choose(np.zeros(3, int), [x])),
+    ("roll by 0", lambda x: np.roll(x, 0, axis=0)),
+    ("roll by n", lambda x: np.roll(x, 3, axis=0)),
+    pytest.param("astype", lambda x: np.astype(x, x.dtype), marks=needs_numpy("astype")),
+    ("clip", lambda x: np.clip(x, None, None)),
+    ("conj", np.conj),
+]
 
 
-@pytest.mark.parametrize("name", sorted(COPIES))
-def test_copies_are_new_objects(name):
-    f = _zero_first(COPIES[name])
+@pytest.mark.parametrize("name,copy", COPIES)
+def test_copies_are_new_objects(name, copy):
+    f = _zero_first(copy)
     assert f(X.copy()) == 14.0   # NumPy itself
     for transform in (riesz.value_and_grad, lambda f: riesz.jit(riesz.value_and_grad(f))):
         value, g = transform(f)(X.copy())

@@ -34,10 +34,12 @@ def _qualname(func):
 
 
 def implements(*np_funcs):
-    """Register the decorated function as the implementation of ``np_funcs`` on traced values."""
+    """Register the decorated function as the implementation of ``np_funcs`` on traced values
+    (None stands for a function the running NumPy lacks, riesz.numpy.compat: nothing to register)."""
     def register(fn):
         for f in np_funcs:
-            HANDLED[f] = fn
+            if f is not None:
+                HANDLED[f] = fn
         return fn
     return register
 

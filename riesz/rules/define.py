@@ -13,12 +13,22 @@ import numpy as np
 from ..core import Primitive, Tracer, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic", "as_dtype"]
+           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic", "as_dtype",
+           "IMPORT_PATHS", "register_import_path", "all_finite"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
 # that need to know the family (batching, fusion) read it here
 ELEMENTWISE = set()
+# functions outside NumPy that a rule computes with, by the import path generated code
+# calls them by (``scipy.special.erf``): {id(function): (function, module name)}. A rule
+# module declares them here; riesz.staging reads them, so no rule imports staging
+IMPORT_PATHS = {}
+
+
+def register_import_path(fn, module):
+    """Generated code calls ``fn`` as ``module.<its __name__>``, importing ``module``."""
+    IMPORT_PATHS[id(fn)] = (fn, module)
 
 
 def shape_of(x):
@@ -120,7 +130,7 @@ def scale(g, d):
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
     out = g * d
-    if _all_finite(out):
+    if all_finite(out):
         return out
     return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), dtype_of(out)), out)
 
@@ -167,7 +177,7 @@ def _unbroadcast_input(rule, argnum):
 _DOT_CHECK_SIZE = 8192
 
 
-def _all_finite(x):
+def all_finite(x):
     if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
         # Σ|x|² is finite exactly when every entry is (or it overflows: then the slow path)
         return math.isfinite(np.vdot(x, x).real)

@@ -19,6 +19,7 @@ import math
 import numpy as np
 
 from ..core import Tracer, bind, full_lower
+from ..numpy.compat import COMPLEX_SIGN_IS_UNIT, numpy_name
 from ..numpy.dispatch import UFUNC_PRIMITIVES, implements, implements_constant, constant_function
 from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
 from .indexing import copy as copy_of
@@ -432,8 +433,9 @@ def where_(condition, x=None, y=None):
 @implements(np.sign)
 def sign(x):
     """``numpy.sign``: piecewise constant for real x (zero derivative); for complex z it is
-    z / |z|, differentiable away from 0 (at z = 0 it is 0 with derivative taken as 0)."""
-    if not is_complex(x):
+    z / |z|, differentiable away from 0 (at z = 0 it is 0 with derivative taken as 0). Before
+    NumPy 2 complex z too had a piecewise constant sign (that of Re z)."""
+    if not (is_complex(x) and COMPLEX_SIGN_IS_UNIT):
         return _constant_sign(x)
     # (Re z / r, Im z / r) with r = hypot(Re z, Im z), as NumPy computes it (not z / |z|)
     re, im = real(x), imag(x)
@@ -537,7 +539,7 @@ def astype_(x, dtype):
     return astype(x, dtype=dtype)
 
 
-@implements(np.astype)
+@implements(numpy_name("astype"))
 def astype_function(x, dtype, /, *, copy=True, device=None):
     """``numpy.astype(x, dtype)`` = ``x.astype(dtype)`` (a new object unless ``copy=False``)."""
     out = astype_(x, dtype)

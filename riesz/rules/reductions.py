@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 
 from ..core import Tracer, full_lower
+from ..numpy.compat import numpy_name
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
@@ -244,7 +245,7 @@ def _cumulative(name, scan):
         return np.concatenate([first, result], axis=axis)
     cumulative.__name__ = name
     cumulative.__doc__ = f"``numpy.{name}``: ``numpy.{scan.__name__}`` along ``axis``."
-    return implements(getattr(np, name))(cumulative)
+    return implements(numpy_name(name))(cumulative)
 
 
 def _shift(x, axis, fill):

@@ -10,6 +10,7 @@ composition of them, so its derivatives, to any order, come from theirs.
 import numpy as np
 
 from ..core import Tracer, full_lower
+from ..numpy.compat import numpy_name
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import where
@@ -72,7 +73,7 @@ def transpose_(a, axes=None):
     return transpose(a, axes=axes)
 
 
-@implements(np.matrix_transpose)
+@implements(numpy_name("matrix_transpose"))
 def matrix_transpose(x, /):
     """The last two axes swapped (``x.mT``)."""
     if len(shape_of(x)) < 2:
@@ -80,7 +81,7 @@ def matrix_transpose(x, /):
     return swapaxes(x, -1, -2)
 
 
-@implements(np.permute_dims)
+@implements(numpy_name("permute_dims"))
 def permute_dims(a, axes=None):
     return transpose_(a, axes)
 
@@ -742,7 +743,7 @@ def extract(condition, arr):
     return np.ravel(arr)[np.flatnonzero(mask)]
 
 
-@implements(np.unstack)
+@implements(numpy_name("unstack"))
 def unstack(x, /, *, axis=0):
     """``numpy.unstack``: the slices along ``axis``, as a tuple."""
     axis = _axis(axis, len(shape_of(x)))
