@@ -91,3 +91,45 @@ def test_bessel_i0_and_i1_of_numpy_and_scipy_are_one_primitive_each():
         np.testing.assert_allclose(riesz.vjp(f, x)[0], f(x), rtol=1e-13)
         np.testing.assert_allclose(riesz.elementwise_grad(f)(x), derivative, rtol=1e-13)
         check_grads(f, (x[:4],), order=2)
+
+
+def test_einsum_with_a_zero_length_axis():
+    # a label of size 0 against size 1 (broadcast) or against itself: empty results, and
+    # contractions over it are zero, as NumPy gives them
+    for subscripts, shapes in (("ij,j->i", [(0, 3), (3,)]), ("...i,...i->...", [(0, 3), (1, 3)]),
+                               ("ij,ij->j", [(0, 3), (1, 3)]), ("ij,kj->k", [(0, 3), (2, 3)])):
+        a = np.ones(shapes[0])
+        b = np.arange(1.0, 1.0 + np.prod(shapes[1])).reshape(shapes[1])
+        f = lambda b: np.einsum(subscripts, a, b)   # noqa: E731
+        value, pullback = riesz.vjp(f, b)
+        expected = np.einsum(subscripts, a, b)
+        assert value.shape == expected.shape and np.array_equal(value, expected)
+        # every entry of the result sums over the empty axis or is absent: b's cotangent is 0
+        g = pullback(np.ones_like(expected))[0]
+        assert g.shape == b.shape and not g.any()
+
+
+R_C = [
+    (lambda x: riesz.numpy.r_[x, 0.0, x[:2]], lambda x: np.r_[x, 0.0, x[:2]]),
+    (lambda x: riesz.numpy.c_[x, x * 2], lambda x: np.c_[x, x * 2]),
+    (lambda x: riesz.numpy.r_[x, 1:3, -1:1:3j], lambda x: np.r_[x, 1:3, -1:1:3j]),
+    (lambda x: riesz.numpy.r_["0,2", x, x], lambda x: np.r_["0,2", x, x]),
+    (lambda x: riesz.numpy.r_["1,2,0", x, x ** 2], lambda x: np.r_["1,2,0", x, x ** 2]),
+    (lambda x: riesz.numpy.c_[x[:, None], np.ones((3, 2)), x], lambda x: np.c_[x[:, None], np.ones((3, 2)), x]),
+    (lambda x: riesz.numpy.r_[x.astype(np.float32), 1], lambda x: np.r_[x.astype(np.float32), 1]),
+    (lambda x: riesz.numpy.r_[x + 1j * x, 2], lambda x: np.r_[x + 1j * x, 2]),
+]
+
+
+@pytest.mark.parametrize("k", range(len(R_C)))
+def test_r_and_c_of_traced_values(k):
+    ours, numpy = R_C[k]
+    expected = numpy(X)
+    for value in (riesz.vjp(ours, X)[0], riesz.jit(ours)(X)):
+        assert value.dtype == expected.dtype and np.array_equal(value, expected)
+    check_grads(ours, (X,), order=2)
+
+
+def test_numpy_r_of_a_traced_value_names_riesz_r():
+    with pytest.raises(TypeError, match=r"riesz.numpy.r_\[...\]"):
+        riesz.grad(lambda x: np.sum(np.r_[x, 0.0]))(X)

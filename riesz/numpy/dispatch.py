@@ -195,6 +195,9 @@ _NUMPY_HINTS = {
     "full": "write np.broadcast_to(v, shape) or v * np.ones(shape) for np.full(shape, v)",
     "vectorize": "write the function with array operations, or loop and np.stack the results",
     "frompyfunc": "write the function with array operations, or loop and np.stack the results",
+    # np.r_[...] and np.c_[...]
+    "AxisConcatenator": "write riesz.numpy.r_[...] or riesz.numpy.c_[...] (the same syntax, "
+                        "with derivatives), or np.concatenate / np.column_stack",
 }
 
 
