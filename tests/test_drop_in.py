@@ -133,3 +133,42 @@ def test_r_and_c_of_traced_values(k):
 def test_numpy_r_of_a_traced_value_names_riesz_r():
     with pytest.raises(TypeError, match=r"riesz.numpy.r_\[...\]"):
         riesz.grad(lambda x: np.sum(np.r_[x, 0.0]))(X)
+
+
+UPDATES = [("set", None), ("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply),
+           ("divide", np.divide), ("power", np.power), ("min", np.minimum), ("max", np.maximum)]
+
+
+@pytest.mark.parametrize("method,ufunc", UPDATES)
+@pytest.mark.parametrize("idx", [slice(1, 3), [0, 2, 0, 0]], ids=["slice", "repeats"])
+def test_jax_at_on_traced_values(method, ufunc, idx):
+    x = np.array([1.0, 2.0, 3.0, 4.0], np.float32)
+    v = np.array([2.0, 3.0, 0.5, 1.5][:len(np.arange(4)[idx])], np.float32)
+    expected = x.copy()
+    if ufunc is None:
+        expected[idx] = v
+    else:
+        ufunc.at(expected, idx, v)
+    jax_style = lambda x, v: getattr(x.at[idx], method)(v)   # noqa: E731
+    value = riesz.vjp(jax_style, x, v)[0]
+    assert value.dtype == np.float32 and np.allclose(value, expected)
+    assert np.allclose(riesz.jit(jax_style)(x, v), expected)
+    if ufunc is not None:   # NumPy code: ufunc.at on a traced array updates it in place
+        def in_place(x, v):
+            y = x * 1
+            ufunc.at(y, idx, v)
+            return y
+        assert np.allclose(riesz.vjp(in_place, x, v)[0], expected)
+    if method not in ("min", "max"):   # (ties of min/max are kinks)
+        check_grads(lambda x, v: getattr(riesz.numpy.at(x)[idx], method)(v),
+                    (x.astype(np.float64), v.astype(np.float64)), order=2)
+
+
+def test_jax_at_get_and_options():
+    x = np.array([1.0, 2.0, 3.0])
+    g = riesz.grad(lambda x: x.at[1].get() * x.at[1:].set(2.0, indices_are_sorted=True).sum())(x)
+    assert np.array_equal(g, [2.0, 5.0, 0.0])   # d/dx of x₁ (x₀ + 4)
+    with pytest.raises(NotImplementedError, match="IndexError"):
+        riesz.grad(lambda x: x.at[5].set(0.0, mode="drop").sum())(x)
+    with pytest.raises(AttributeError):   # NumPy arrays have no .at: riesz.numpy.at(x) is the spelling
+        x.at
