@@ -147,3 +147,139 @@ def test_loading_a_nested_checkpoint_into_a_bare_model_suggests_the_template(tmp
     with pytest.raises(nn.CheckpointError,
                        match=r"under 'model\.'.*like=\{'model': \.\.\., 'opt_state': \.\.\.\}"):
         model(1).load(path)
+
+
+# ------------------------------------------------------------ fit: interrupt, checkpoint, resume
+
+
+def blobs(n=240, seed=0):
+    r = np.random.default_rng(seed)
+    centres = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
+    y = r.integers(0, 3, n)
+    return centres[y] + 0.6 * r.standard_normal((n, 2)), y
+
+
+def loss_fn(model, x, y, rng):
+    return nn.softmax_cross_entropy(model(x, rng=rng), y)
+
+
+def dropout_model():
+    r = np.random.default_rng(3)
+    return nn.Sequential(nn.Linear(2, 16, rng=r), nn.tanh, nn.Dropout(0.2), nn.Linear(16, 3, rng=r))
+
+
+class Interrupter:
+    """A validation metric that presses Ctrl-C on its ``at``-th call."""
+
+    def __init__(self, at=None):
+        self.calls, self.at = 0, at
+
+    def __call__(self, model, x, y):
+        self.calls += 1
+        if self.calls == self.at:
+            raise KeyboardInterrupt
+        return 0.0
+
+
+def run_fit(metric, **options):
+    """10 steps of AdamW on a Dropout model (8 steps an epoch, so the checkpoint at step 5
+    is mid-epoch), evaluated at steps 7 and 10, with early stopping's bookkeeping."""
+    options = {"progress": False, **options}
+    return nn.fit(dropout_model(), loss_fn, optim.AdamW(1e-2), blobs(), rng=np.random.default_rng(7),
+                  batch_size=32, epochs=2, max_steps=10, validation=blobs(60, 1),
+                  metrics={"m": metric}, eval_every=7, patience=3, **options)
+
+
+def assert_identical_runs(a, b):
+    for x, y in zip(riesz.tree_leaves((a.model, a.opt_state)),
+                    riesz.tree_leaves((b.model, b.opt_state))):
+        assert np.asarray(x).dtype == np.asarray(y).dtype
+        np.testing.assert_array_equal(x, y)
+    assert a.history == b.history
+
+
+@pytest.mark.parametrize("jit", [True, False])
+def test_an_interrupted_fit_resumes_bit_for_bit(tmp_path, jit, capsys):
+    straight = run_fit(Interrupter(), jit=jit)
+    path = tmp_path / "run.npz"
+    stopped = run_fit(Interrupter(at=1), jit=jit, checkpoint=path, every=5)
+    assert stopped.interrupted and not straight.interrupted
+    assert stopped.history["step"] == list(range(1, 8))          # stopped at step 7
+    assert "interrupted after step 7; rerun the same fit to resume" in capsys.readouterr().err
+    resumed = run_fit(Interrupter(), jit=jit, checkpoint=path, every=5)   # from step 5
+    assert not resumed.interrupted
+    assert_identical_runs(resumed, straight)
+    assert resumed.history["eval_step"] == [7, 10] and len(resumed.history["val_m"]) == 2
+    # the finished run's checkpoint is at step 10: a rerun takes no step and returns it
+    again = run_fit(Interrupter(at=1), jit=jit, checkpoint=path, every=5)
+    assert_identical_runs(again, straight)
+
+
+def test_an_interrupted_fit_returns_its_progress():
+    stopped = run_fit(Interrupter(at=1))
+    assert stopped.interrupted and len(stopped.history["train_loss"]) == 7
+    seven = nn.fit(dropout_model(), loss_fn, optim.AdamW(1e-2), blobs(),
+                   rng=np.random.default_rng(7), batch_size=32, max_steps=7, progress=False)
+    for a, b in zip(riesz.tree_leaves(stopped.model), riesz.tree_leaves(seven.model)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_checkpoint_of_another_run_is_not_resumed(tmp_path):
+    path = tmp_path / "run.npz"
+    run_fit(Interrupter(), checkpoint=path, every=5)
+    with pytest.raises(nn.CheckpointError, match="cannot resume from checkpoint=.*another run"):
+        nn.fit(nn.MLP([2, 4, 3], rng=np.random.default_rng(0)), loss_fn, optim.AdamW(1e-2),
+               blobs(), rng=np.random.default_rng(7), batch_size=32, epochs=2, max_steps=10,
+               progress=False, checkpoint=path)
+
+
+def test_fit_warnings_point_at_the_users_call():
+    def deterministic_loss(model, x, y):
+        return nn.softmax_cross_entropy(model(x), y)
+
+    with pytest.warns(UserWarning, match="stochastic layers") as caught:
+        nn.fit(dropout_model(), deterministic_loss, optim.SGD(0.1), blobs(),
+               rng=np.random.default_rng(0), max_steps=1, progress=False)
+    assert caught[0].filename == __file__
+
+    def branching_loss(model, x, y):
+        loss = nn.softmax_cross_entropy(model(x), y)
+        return loss if loss > 0 else -loss
+
+    with pytest.warns(RuntimeWarning, match="cannot be staged") as caught:
+        nn.fit(nn.MLP([2, 4, 3], rng=np.random.default_rng(0)), branching_loss, optim.SGD(0.1),
+               blobs(), rng=np.random.default_rng(0), max_steps=2, progress=False)
+    assert caught[0].filename == __file__
+
+
+def test_progress_and_evaluation_lines_share_stderr(capsys):
+    run_fit(Interrupter(), progress=True)
+    out, err = capsys.readouterr()
+    assert out == "" and "step 7: val_loss" in err and "step 10: val_loss" in err
+
+
+def test_plot_draws_on_its_own_figure(tmp_path, capsys):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("svg")        # a backend plot_history must leave alone
+    path = tmp_path / "curves.png"
+    result = run_fit(Interrupter(), plot=path)
+    assert result.plot == path and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert matplotlib.get_backend() == "svg"
+    import sys
+    assert "matplotlib.pyplot" not in sys.modules or not sys.modules["matplotlib.pyplot"].get_fignums()
+
+
+def test_no_plot_is_announced_without_matplotlib(tmp_path, capsys, monkeypatch):
+    import builtins
+    real_import = builtins.__import__
+
+    def no_matplotlib(name, *args, **kwargs):
+        if name.startswith("matplotlib"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    path = tmp_path / "curves.png"
+    result = run_fit(Interrupter(), plot=path)
+    assert result.plot is None and not path.exists()
+    assert "matplotlib is not installed, so no plot was written" in capsys.readouterr().err
