@@ -13,6 +13,7 @@ import pytest
 
 import riesz
 from riesz import nn, optim
+from test_nn_training import blobs, loss_fn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -152,17 +153,6 @@ def test_loading_a_nested_checkpoint_into_a_bare_model_suggests_the_template(tmp
 # ------------------------------------------------------------ fit: interrupt, checkpoint, resume
 
 
-def blobs(n=240, seed=0):
-    r = np.random.default_rng(seed)
-    centres = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
-    y = r.integers(0, 3, n)
-    return centres[y] + 0.6 * r.standard_normal((n, 2)), y
-
-
-def loss_fn(model, x, y, rng):
-    return nn.softmax_cross_entropy(model(x, rng=rng), y)
-
-
 def dropout_model():
     r = np.random.default_rng(3)
     return nn.Sequential(nn.Linear(2, 16, rng=r), nn.tanh, nn.Dropout(0.2), nn.Linear(16, 3, rng=r))
@@ -269,16 +259,8 @@ def test_plot_draws_on_its_own_figure(tmp_path, capsys):
     assert "matplotlib.pyplot" not in sys.modules or not sys.modules["matplotlib.pyplot"].get_fignums()
 
 
-def test_no_plot_is_announced_without_matplotlib(tmp_path, capsys, monkeypatch):
-    import builtins
-    real_import = builtins.__import__
-
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+def test_no_plot_is_announced_without_matplotlib(tmp_path, capsys, hide_modules):
+    hide_modules("matplotlib")
     path = tmp_path / "curves.png"
     result = run_fit(Interrupter(), plot=path)
     assert result.plot is None and not path.exists()
