@@ -12,13 +12,23 @@ import numpy as np
 
 from ..core import Primitive, Tracer, ZERO, product_mode
 
-__all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic", "as_dtype"]
+__all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
+           "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
+           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
 # that need to know the family (batching, fusion) read it here
 ELEMENTWISE = set()
+# functions outside NumPy that a rule computes with, by the import path generated code
+# calls them by (``scipy.special.erf``): {id(function): (function, module name)}. A rule
+# module declares them here; riesz.staging reads them, so no rule imports staging
+IMPORT_PATHS = {}
+
+
+def register_import_path(fn, module):
+    """Generated code calls ``fn`` as ``module.<its __name__>``, importing ``module``."""
+    IMPORT_PATHS[id(fn)] = (fn, module)
 
 # primitives through which a NaN in an input element makes each result element that
 # depends on it NaN (IEEE 754 returns a number for a NaN argument only where the result
@@ -27,7 +37,7 @@ ELEMENTWISE = set()
 # operations to a cotangent (a ``where`` there takes its condition from primal values),
 # so they pass a NaN cotangent on the same way. The eager backward pass runs plain
 # products below the first primitive not listed (riesz.core.VJPTrace.backward); staged
-# programs run plain products where only these read them (riesz.source)
+# programs run plain products where only these read them (riesz.staging.source)
 NAN_PROPAGATING = frozenset({
     "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "cbrt",
     "reciprocal", "absolute", "fabs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
@@ -72,6 +82,10 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     if broadcasting:
         jvp = tuple(r if r is ZERO else _fit_output(r) for r in jvp)
         vjp = tuple(r if r is ZERO else _unbroadcast_input(r, i) for i, r in enumerate(vjp))
+    elif not elementwise:
+        # an elementwise function keeps its argument's kind (real in, real out; astype and
+        # Re/Im/|·| have their own rules): any other may meet complex values (solve, eig, fft)
+        vjp = tuple(r if r is ZERO else _real_for_real(r, i) for i, r in enumerate(vjp))
     prim = Primitive(name, impl, jvp, vjp, multiple_results)
     prim.propagates_nan = name in NAN_PROPAGATING
     PRIMITIVES[name] = prim
@@ -151,7 +165,7 @@ def zero_safe_scale(g, d):
     """g ⊙ d on NumPy values with 0 × ∞ = 0: the plain product when it is finite (one
     check), else zero where either factor is."""
     out = g * d
-    if _all_finite(out):
+    if all_finite(out):
         return out
     return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), dtype_of(out)), out)
 
@@ -176,15 +190,27 @@ def is_complex(x):
     return getattr(x, "dtype", _REAL).kind == "c" or type(x) is complex
 
 
+def real_for_real(ct, x):
+    """The cotangent ``ct`` of the argument ``x``, as its real part when ``x`` is real: for
+    real ẋ, ⟨c, ẋ⟩ = Re Σ c ẋ = Σ (Re c) ẋ, so only Re c pairs with a real argument. Every
+    rule of a function that mixes real and complex values passes through here (a decision
+    on dtypes, never on values)."""
+    if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
+        from .elementwise import real
+        return real(ct)
+    return ct
+
+
+def _real_for_real(rule, argnum):
+    def vjp(g, ans, *args, **params):
+        return real_for_real(rule(g, ans, *args, **params), args[argnum])
+    return vjp
+
+
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
-        ct = rule(g, ans, *args, **params)
-        if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
-            # a real argument's cotangent is the real part: Re⟨c, ẋ⟩ only sees Re c for real ẋ
-            from .elementwise import real
-            ct = real(ct)
-        return unbroadcast(ct, shape_of(x))
+        return unbroadcast(real_for_real(rule(g, ans, *args, **params), x), shape_of(x))
     return vjp
 
 
@@ -193,7 +219,7 @@ def _unbroadcast_input(rule, argnum):
 _DOT_CHECK_SIZE = 8192
 
 
-def _all_finite(x):
+def all_finite(x):
     if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
         # Σ|x|² is finite exactly when every entry is (or it overflows: then the slow path)
         return math.isfinite(np.vdot(x, x).real)
@@ -238,8 +264,13 @@ class _Variadic(Primitive):
     __slots__ = ()
 
     def rule(self, kind, argnum):
-        rule = (self.jvps if kind == "forward" else self.vjps)[0]
-        return functools.partial(rule, argnum)
+        if kind == "forward":
+            return functools.partial(self.jvps[0], argnum)
+        return functools.partial(_variadic_vjp, self.vjps[0], argnum)
+
+
+def _variadic_vjp(rule, argnum, g, ans, *args, **params):
+    return real_for_real(rule(argnum, g, ans, *args, **params), args[argnum])
 
 
 def defvariadic(name, impl, jvp, vjp):
