@@ -49,11 +49,17 @@ NAN_PROPAGATING = frozenset({
 
 
 def shape_of(x):
-    return x.shape if hasattr(x, "shape") else np.shape(x)
+    try:
+        return x.shape
+    except AttributeError:   # a Python number
+        return np.shape(x)
 
 
 def dtype_of(x):
-    return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    try:
+        return x.dtype
+    except AttributeError:   # a Python number
+        return np.result_type(x)
 
 
 def as_dtype(x, dtype):
@@ -238,8 +244,7 @@ def fit_shape(t, shape):
     """Broadcast a tangent to ``shape`` (the transpose of :func:`unbroadcast`)."""
     if shape_of(t) == shape:
         return t
-    from .shape import broadcast_to
-    return broadcast_to(t, shape=shape)
+    return PRIMITIVES["broadcast_to"](t, shape=shape)
 
 
 def unbroadcast(g, shape):
@@ -248,14 +253,12 @@ def unbroadcast(g, shape):
     gshape = shape_of(g)
     if gshape == shape:
         return g
-    from .reductions import sum_p
-    from .shape import reshape
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     if axes:
-        g = sum_p(g, axis=axes, keepdims=False)
-    return reshape(g, shape=shape) if shape_of(g) != shape else g
+        g = PRIMITIVES["sum"](g, axis=axes, keepdims=False)
+    return PRIMITIVES["reshape"](g, shape=shape) if shape_of(g) != shape else g
 
 
 class _Variadic(Primitive):
