@@ -21,6 +21,7 @@ recursion, so a chain of any length works.
 """
 import contextlib
 import itertools
+import sys
 import threading
 
 __all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
@@ -324,6 +325,18 @@ class _ProductMode(threading.local):
 product_mode = _ProductMode()
 
 
+def _references_of_a_list_entry():
+    """The reference count of an object held by one list entry and one local name, as the
+    backward pass sees a cotangent it alone holds (measured, so that it holds for the
+    interpreter running this code)."""
+    cts = [object()]
+    old = cts[0]
+    return sys.getrefcount(old)
+
+
+_HELD_BY_THE_PASS_ONLY = _references_of_a_list_entry()
+
+
 class VJPTrace(Trace):
     """Reverse mode: record a tape, then walk it backwards.
 
@@ -333,6 +346,7 @@ class VJPTrace(Trace):
     """
     __slots__ = ("tape", "inputs", "nested", "first_reader")
     add = None      # set by riesz.rules: the differentiable sum of two cotangents
+    add_into = None  # set by riesz.rules: the same sum, written into the first where it can
     has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
 
     def __init__(self):
@@ -459,6 +473,12 @@ class VJPTrace(Trace):
         not be undone by walking again without running the user's function again.
         Forward mode keeps the check per product for the same reason: a JVP runs the
         user's function once, alongside its tangents.
+
+        Accumulation in place. A cotangent that only this pass holds (no user, node,
+        rule, cache or other slot refers to it: its reference count is that of a list
+        entry and one local name) is summed into with ``add_into``, which writes into it
+        where the types allow (riesz.rules.define.add_into); every other sum makes a new
+        value.
         """
         tape = self.tape
         plain_below = 0 if self.nested or any(isinstance(g, Tracer) for _, g in seeds) \
@@ -499,7 +519,12 @@ class VJPTrace(Trace):
                         if ct is None:
                             continue
                         old = cts[parent]
-                        cts[parent] = ct if old is None else add(old, ct)
+                        if old is None:
+                            cts[parent] = ct
+                        elif sys.getrefcount(old) == _HELD_BY_THE_PASS_ONLY:
+                            cts[parent] = VJPTrace.add_into(old, ct)
+                        else:
+                            cts[parent] = add(old, ct)
                 if not plain_below or not any(
                         cts[s] is not None and VJPTrace.has_nan(cts[s]) for s in self.inputs):
                     break

@@ -14,7 +14,7 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
-           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite"]
+           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -174,6 +174,16 @@ def zero_safe_scale(g, d):
     if all_finite(out):
         return out
     return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), dtype_of(out)), out)
+
+
+def add_into(old, ct):
+    """old + ct for a cotangent ``old`` that only the backward pass holds: written into
+    ``old`` where it is a NumPy array that owns its memory and the sum has its shape and
+    dtype (no new buffer, as a hand-written backward pass accumulates), else a new value."""
+    if (type(old) is np.ndarray and type(ct) is np.ndarray and old.base is None
+            and old.shape == ct.shape and old.dtype == ct.dtype and old.flags.writeable):
+        return np.add(old, ct, out=old)
+    return PRIMITIVES["add"](old, ct)
 
 
 def has_nan(x):
