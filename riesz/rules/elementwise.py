@@ -32,10 +32,12 @@ add = defprim("add", np.add, broadcasting=True,
               jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: t],
               vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g])
 
-# ∂(x - y)(ẋ, ẏ) = ẋ - ẏ; transpose: g ↦ (g, -g)
+# ∂(x - y)(ẋ, ẏ) = ẋ - ẏ; transpose: g ↦ (g, -g), y's part summed over its broadcast
+# axes before the negation (a max shift's cotangent: one pass over g, not two)
 subtract = defprim("subtract", np.subtract, broadcasting=True,
                    jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
-                   vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)])
+                   vjp=[lambda g, ans, x, y: g,
+                        lambda g, ans, x, y: negative(unbroadcast(g, shape_of(y)))])
 
 # ∂(-x)(ẋ) = -ẋ, its own transpose
 negative = defprim("negative", np.negative, elementwise=True,
