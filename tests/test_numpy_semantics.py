@@ -577,6 +577,8 @@ def _scalar_loss(out):
 STAGED_ERRORS = {
     # a result whose shape depends on values cannot be staged (JAX raises too)
     "boolean mask": "a staged boolean mask as an index",
+    "unique": r"np.unique \(the size of its result depends on the values\)",
+    "flatnonzero searchsorted": r"np.flatnonzero \(the size of its result depends on the values\)",
 }
 # the batched product is one BLAS call of another shape, and a batch of norms sums the
 # squares where np.linalg.norm takes a dot product: either may round differently
@@ -795,7 +797,7 @@ def _write_into_numpy_array(x):
     (lambda x: np.array([x[0], x[1]]), TypeError, r"np.stack\(\[a, b\]\)"),
     (lambda x: x[0].item(), TypeError, r"index it instead \(x\[\(\)\] or x\[i\]\)"),
     (lambda x: np.exp(x, out=np.empty(3)), TypeError, "cannot write a traced value"),
-    (lambda x: np.histogram(x), riesz.NoRuleError, "no derivative rule for numpy.histogram"),
+    (lambda x: np.histogram2d(x, x), riesz.NoRuleError, "no derivative rule for numpy.histogram2d"),
 ])
 def test_dropping_a_derivative_is_an_error_that_says_what_to_do(f, error, message):
     # NumPy would convert silently; riesz refuses, naming the fix

@@ -283,9 +283,11 @@ def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="
     sizes = {}
     for sub, op in zip(ins, ops):
         for c, n in zip(sub, shape_of(op)):
-            if sizes.get(c, 1) not in (1, n) and n != 1:
-                raise ValueError(f"einsum: label {c!r} has sizes {sizes[c]} and {n}")
-            sizes[c] = max(sizes.get(c, 1), n)
+            known = sizes.get(c, 1)
+            if known not in (1, n) and n != 1:
+                raise ValueError(f"einsum: label {c!r} has sizes {known} and {n}")
+            # a size-1 axis broadcasts against any size, 0 included
+            sizes[c] = n if known == 1 else known
     ops = [op if shape_of(op) == tuple(sizes[c] for c in sub)
            else broadcast_to(op, shape=tuple(sizes[c] for c in sub)) for sub, op in zip(ins, ops)]
     return einsum_p(*ops, subscripts=(tuple(ins), out_labels))

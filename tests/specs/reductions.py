@@ -1,5 +1,7 @@
 import numpy as np
 
+from riesz.numpy.compat import NUMPY_VERSION
+
 from .case import Case
 
 SPECS = {
@@ -35,6 +37,12 @@ FUNCTIONS = {
             Case(lambda x: x.var(axis=(0, 2), keepdims=True), [(2, 3, 2)])],
     "std": [Case(np.std, [(3, 4)]), Case(lambda x: np.std(x, axis=1, ddof=1, keepdims=True),
                                           [(3, 4)])],
+    # NumPy 2.0's mean= (of the keepdims shape): the derivative flows to the given mean too
+    **({} if NUMPY_VERSION < (2, 0) else {
+        "var-mean": [Case(lambda x, m: np.var(x, axis=1, mean=m), [(3, 4), (3, 1)]),
+                     Case(lambda x: np.var(x, mean=np.mean(x, keepdims=True), ddof=1), [(3, 4)])],
+        "std-mean": [Case(lambda x: np.std(x, axis=0, mean=np.mean(x, axis=0, keepdims=True)),
+                          [(3, 4)])]}),
     "average": [Case(lambda x: np.average(x, axis=1, weights=np.arange(1.0, 5.0)), [(3, 4)]),
                 Case(lambda x, w: np.average(x, weights=w), [(3, 4), (3, 4)], domain="positive"),
                 Case(lambda x: np.average(x, axis=0), [(3, 4)])],
