@@ -28,6 +28,7 @@ import numpy as np
 from .core import JVPTracer, VJPTracer
 from .custom import custom_jvp, custom_vjp
 from .transforms import vjp
+from .tree import tree_leaves
 
 __all__ = ["primitive", "defvjp", "defjvp"]
 
@@ -64,7 +65,8 @@ class _Primitive:
             # one level down while only ruled arguments are differentiated; fun itself on
             # plain values, on values being staged or batched, or when an argument without
             # a rule is differentiated (its derivative is fun's)
-            differentiated = {i for i, a in enumerate(args) if isinstance(a, (JVPTracer, VJPTracer))}
+            differentiated = {i for i, a in enumerate(args)
+                              if any(isinstance(x, (JVPTracer, VJPTracer)) for x in tree_leaves(a))}
             return self(*args) if differentiated and differentiated <= set(ruled) else self.fun(*args)
 
         # forward mode: the JVP rules, or where only VJP rules are given their transposes

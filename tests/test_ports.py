@@ -151,3 +151,83 @@ def test_a_transformed_function_is_a_method_on_a_class():
         force = riesz.grad(energy, argnums=1)
 
     np.testing.assert_allclose(Model().force(np.array([1.0, 2.0])), [6.0, 12.0])
+
+
+# ---------------------------------------------------------------- autograd.misc and autograd.scipy
+
+def _sqrt_by_newton(a):
+    # √a as the fixed point of Newton's step x ← (x + a / x) / 2
+    from riesz.misc.fixed_points import fixed_point
+    return fixed_point(lambda a: lambda x: 0.5 * (x + a / x), a, np.ones(np.shape(a)),
+                       lambda x, y: np.max(np.abs(x - y)), 1e-14)
+
+
+def test_fixed_point_is_differentiated_by_the_implicit_function_theorem():
+    a = np.array([4.0, 2.25])
+    np.testing.assert_allclose(_sqrt_by_newton(a), np.sqrt(a), rtol=1e-14)
+    np.testing.assert_allclose(riesz.elementwise_grad(_sqrt_by_newton)(a), 0.5 / np.sqrt(a),
+                               rtol=1e-12)
+    second = riesz.elementwise_grad(riesz.elementwise_grad(_sqrt_by_newton))(a)
+    np.testing.assert_allclose(second, -0.25 * a ** -1.5, rtol=1e-10)
+    check_grads(_sqrt_by_newton, (a,), order=2)
+
+
+def test_fixed_point_of_a_pytree_parameter():
+    # x* = A x* + b for a contraction A: x* = (I - A)⁻¹ b, a function of both
+    from riesz.misc.fixed_points import fixed_point
+    A, b = 0.1 * rng.standard_normal((3, 3)), rng.standard_normal(3)
+    solve = lambda p: fixed_point(lambda p: lambda x: p["A"] @ x + p["b"], p, np.zeros(3),
+                                  lambda x, y: np.max(np.abs(x - y)), 1e-15)
+    loss_of = lambda p: np.sum(np.sin(solve(p)))
+    want = riesz.grad(lambda p: np.sum(np.sin(np.linalg.solve(np.eye(3) - p["A"], p["b"]))))
+    got = riesz.grad(loss_of)({"A": A, "b": b})
+    for k in ("A", "b"):
+        np.testing.assert_allclose(got[k], want({"A": A, "b": b})[k], rtol=1e-10)
+
+
+CONVOLUTIONS = [  # (A's shape, B's shape, axes, dot_axes): autograd's uses
+    ((6,), (3,), None, ((), ())),
+    ((4, 5), (3, 2), None, ((), ())),
+    ((2, 3, 6, 5), (4, 3, 3, 2), ([2, 3], [2, 3]), ([1], [1])),   # convnet: images, filters
+    ((3, 4, 5), (2, 2), ([1, 2], [0, 1]), ((), ())),
+    ((3,), (5,), None, ((), ())),
+]
+
+
+@pytest.mark.parametrize("mode", ["full", "valid", "same"])
+@pytest.mark.parametrize("a_shape,b_shape,axes,dot_axes", CONVOLUTIONS)
+def test_scipy_signal_convolve(a_shape, b_shape, axes, dot_axes, mode):
+    from riesz.scipy.signal import convolve
+    A, B = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    out = convolve(A, B, axes=axes, dot_axes=dot_axes, mode=mode)
+    if axes is None:   # all axes convolved: SciPy's convolution
+        import scipy.signal
+        np.testing.assert_allclose(out, scipy.signal.convolve(A, B, mode=mode, method="direct"),
+                                   atol=1e-12)
+    else:   # the sum that defines it, one output entry at a time
+        full = convolve(A, B, axes=axes, dot_axes=dot_axes)
+        i = (0,) * (full.ndim - len(axes[0])) + tuple(n // 2 for n in full.shape[-len(axes[0]):])
+        a = np.moveaxis(A, list(axes[0]) + list(dot_axes[0]), range(-len(axes[0]) - len(dot_axes[0]), 0))
+        b = np.moveaxis(B, list(axes[1]) + list(dot_axes[1]), range(-len(axes[1]) - len(dot_axes[1]), 0))
+        nconv = len(axes[0])
+        ndot = len(dot_axes[0])
+        total = 0.0
+        for m in np.ndindex(*a.shape[a.ndim - nconv - ndot:a.ndim - ndot]):
+            j = tuple(n - k for n, k in zip(i[-nconv:], m))
+            if all(0 <= jj < s for jj, s in zip(j, b.shape[b.ndim - nconv - ndot:b.ndim - ndot])):
+                a_part = a[(0,) * (a.ndim - nconv - ndot) + m]
+                b_part = b[(0,) * (b.ndim - nconv - ndot) + j]
+                total += np.sum(a_part * b_part)
+        np.testing.assert_allclose(full[i], total, atol=1e-12)
+    check_grads(lambda A, B: convolve(A, B, axes=axes, dot_axes=dot_axes, mode=mode), (A, B),
+                order=2)
+    check_grads(lambda A, B: convolve(A, B, axes=axes, dot_axes=dot_axes, mode=mode),
+                (A.astype(np.float32), B.astype(np.float32)), order=1)
+
+
+def test_scipy_signal_convolve_names_bad_modes():
+    from riesz.scipy.signal import convolve
+    with pytest.raises(ValueError, match="mode 'circular' is not 'full', 'valid' or 'same'"):
+        convolve(np.ones(3), np.ones(2), mode="circular")
+    with pytest.raises(ValueError, match="one array must be at least as large"):
+        convolve(np.ones((3, 2)), np.ones((2, 3)), mode="valid")
