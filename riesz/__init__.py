@@ -5,7 +5,7 @@ to the change in f. Forward mode evaluates it (``jvp``), reverse mode applies
 its transpose to a cotangent (``vjp``), and the gradient is the vector that
 represents it under the inner product (``grad``). See README.md.
 """
-from . import numpy, tree  # noqa: F401
+from . import numpy, tree, tree_util  # noqa: F401
 from .core import NoRuleError, EscapedTracerError
 from .custom import custom_vjp, custom_jvp, checkpoint, remat
 from .batching import vmap

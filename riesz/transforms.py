@@ -17,9 +17,10 @@ import numpy as np
 from . import rules  # noqa: F401  (registers the primitives)
 from .batching import batch_map
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
+from .numpy.dispatch import conversions_named
 from .rules.define import shape_of, dtype_of
 from .rules.elementwise import astype
-from .tree import tree_flatten, tree_unflatten
+from .tree import keystr, mismatch, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian", "hessian",
            "hvp", "hessian_vector_product", "make_hvp", "elementwise_grad"]
@@ -80,15 +81,24 @@ def _is_inexact(dtype):
     return np.dtype(dtype).kind in "fc"
 
 
-def _check_differentiable(leaves, what):
+def _check_differentiable(leaves, what, treedef):
     for i, x in enumerate(leaves):
+        if not isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
+            raise TypeError(
+                f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "
+                f"differentiates with respect to arrays and numbers only. Pass it as a keyword "
+                f"argument or an argument outside argnums, or keep it out of the pytree")
         dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
-                f"{what} has dtype {dtype}; riesz differentiates with respect to floating-point "
-                f"or complex values only. Pass floats (e.g. 3.0 instead of 3, or "
-                f"x.astype(float)), or leave this argument out of argnums"
-                + (f" (leaf {i} of the pytree)" if len(leaves) > 1 else ""))
+                f"{what}{_leaf_path(treedef, i)} has dtype {dtype}; riesz differentiates with "
+                f"respect to floating-point or complex values only. Pass floats (e.g. 3.0 "
+                f"instead of 3, or x.astype(float)), or leave this argument out of argnums")
+
+
+def _leaf_path(treedef, i):
+    # " at ['layers'][0]['b']": where leaf i sits in a pytree (nothing for a lone value)
+    return f" at {keystr(treedef.paths()[i])}" if treedef.num_leaves > 1 or treedef.kind else ""
 
 
 def _check_outputs(leaves, what):
@@ -169,7 +179,7 @@ class Recording:
 
     def __init__(self, f, primals, has_aux):
         self.flat, self.in_tree = tree_flatten(primals)
-        _check_differentiable(self.flat, "vjp: an input")
+        _check_differentiable(self.flat, "vjp: the inputs", self.in_tree)
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
         out_flat, self.out_tree = tree_flatten(out)
@@ -181,8 +191,8 @@ class Recording:
         """∂f(primals)ᵀ ct, one cotangent per primal."""
         ct_flat, ct_tree = tree_flatten(ct)
         if ct_tree != self.out_tree:
-            raise ValueError(f"pullback: the cotangent has structure {ct_tree} but the "
-                             f"output has structure {self.out_tree}")
+            raise ValueError(mismatch("pullback: the cotangent against the output",
+                                      self.out_tree, ct_tree))
         seeds = []
         for k, ((v, slot), c) in enumerate(zip(self.lowered, ct_flat)):
             if shape_of(c) != shape_of(v):
@@ -217,7 +227,8 @@ def _call_traced(f, trace, boxed, in_tree, has_aux):
     """``(output, aux)`` of ``f`` on the traced inputs ``boxed``; the trace is closed after
     the call (a tracer that escapes it raises when used), and aux holds concrete values."""
     try:
-        out = f(*tree_unflatten(in_tree, boxed))
+        with conversions_named():
+            out = f(*tree_unflatten(in_tree, boxed))
     finally:
         trace.close()
     aux = None
@@ -248,7 +259,7 @@ def _split_args(f, args, kwargs, argnums, what):
     start = 0
     for i, arg_tree in zip(nums, treedef.children):
         stop = start + arg_tree.num_leaves
-        _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}")
+        _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}", arg_tree)
         start = stop
 
     def f_of_diff(*dargs):
@@ -447,8 +458,8 @@ def jvp(f, primals, tangents, has_aux=False):
     flat, in_tree = tree_flatten(tuple(primals))
     t_flat, t_tree = tree_flatten(tuple(tangents))
     if t_tree != in_tree:
-        raise ValueError(f"jvp: tangents have structure {t_tree} but primals have {in_tree}")
-    _check_differentiable(flat, "jvp: a primal")
+        raise ValueError(mismatch("jvp: the tangents against the primals", in_tree, t_tree))
+    _check_differentiable(flat, "jvp: the primals", in_tree)
     t_flat = [_tangent_like(t, x, k) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
     boxed = [JVPTracer(trace, x, t) for x, t in zip(flat, t_flat)]

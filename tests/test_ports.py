@@ -231,3 +231,97 @@ def test_scipy_signal_convolve_names_bad_modes():
         convolve(np.ones(3), np.ones(2), mode="circular")
     with pytest.raises(ValueError, match="one array must be at least as large"):
         convolve(np.ones((3, 2)), np.ones((2, 3)), mode="valid")
+
+
+# ---------------------------------------------------------------- riesz's own errors
+
+def test_a_traced_scalar_assigned_into_a_numpy_array_names_at():
+    # the residual-vector idiom: NumPy would say "setting an array element with a sequence"
+    def residuals(p):
+        r = np.zeros(2)
+        r[0] = p[0] - 1.0
+        return np.sum(r ** 2)
+    for transform in (riesz.grad, riesz.jit, lambda f: riesz.jit(riesz.grad(f))):
+        with pytest.raises(TypeError, match=r"riesz\.numpy\.at\(y\)\[i\]\.set\(v\)") as info:
+            transform(residuals)(np.array([3.0, 2.0]))
+        assert info.value.__traceback__.tb_next is not None   # the user's line is in it
+    # the fix works
+    fixed = lambda p: np.sum(rnp.at(np.zeros(2))[0].set(p[0] - 1.0) ** 2)
+    assert riesz.grad(fixed)(np.array([3.0, 2.0]))[0] == 4.0
+
+
+def test_a_string_leaf_is_named_by_its_key_path():
+    params = {"layers": [{"W": np.ones(2), "name": "dense"}], "b": np.zeros(1)}
+    with pytest.raises(TypeError, match=r"argument 0 of <lambda> at \['layers'\]\[0\]\['name'\] "
+                                        r"is a str \('dense'\)"):
+        riesz.grad(lambda p: np.sum(p["layers"][0]["W"]))(params)
+    with pytest.raises(TypeError, match=r"at \['n'\] has dtype int64"):
+        riesz.grad(lambda p: p["x"] * 2)({"x": 1.0, "n": 3})
+
+
+def test_dict_keys_of_mixed_types_are_named():
+    # the path starts at the arguments: [0] is argument 0
+    with pytest.raises(TypeError, match=r"pytree: at \[0\]\['model'\]\[1\]: a dict's keys "
+                                        r".* do not sort \(mixed types: \['int', 'str'\]\)"):
+        riesz.grad(lambda p: 0.0)({"model": [np.ones(1), {0: 1.0, "w": 2.0}]})
+
+
+def test_mismatched_pytrees_name_the_first_difference():
+    with pytest.raises(ValueError, match=r"different structures, first at \['opt'\]: "
+                                         r"\{'lr': \*, 'mu': \*\} against \{'lr': \*\}"):
+        riesz.tree_map(lambda a, b: a, {"opt": {"lr": 1.0, "mu": 0.9}, "w": 1.0},
+                       {"opt": {"lr": 1.0}, "w": 1.0})
+    with pytest.raises(ValueError, match=r"jvp: the tangents against the primals.*first at "
+                                         r"\[0\]\['w'\]: \* against \(\*, \*\)"):
+        riesz.jvp(lambda p: p["w"], ({"w": 1.0},), ({"w": (1.0, 2.0)},))
+    _, pullback = riesz.vjp(lambda x: {"a": x, "b": 2 * x}, 1.0)
+    with pytest.raises(ValueError, match=r"pullback: the cotangent against the output.*"
+                                         r"\{'a': \*, 'b': \*\} against \{'a': \*\}"):
+        pullback({"a": 1.0})
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_an_optimizer_names_a_wrongly_shaped_gradient(name):
+    from riesz import optim
+    opt = getattr(optim, name)(0.1)
+    params = {"dense": {"W": np.ones((2, 3)), "b": np.zeros(3)}}
+    state = opt.init(params)
+    with pytest.raises(ValueError, match=rf"{name}.update: the gradient of the parameter "
+                                         r"\['dense'\]\['W'\] has shape \(3, 2\), the parameter "
+                                         r"\(2, 3\)"):
+        opt.update(params, {"dense": {"W": np.ones((3, 2)), "b": np.zeros(3)}}, state)
+    with pytest.raises(ValueError, match=r"first at \['dense'\]"):
+        opt.update(params, {"dense": {"W": np.ones((2, 3))}}, state)
+
+
+# ---------------------------------------------------------------- riesz.tree_util (JAX's names)
+
+def test_tree_util_key_paths_as_jax_names_them():
+    from collections import namedtuple
+    from riesz import tree_util
+    Point = namedtuple("Point", "x y")
+    tree = {"b": [1.0, Point(2.0, 3.0)], "a": (4.0, None)}
+    flat, treedef = tree_util.tree_flatten_with_path(tree)
+    assert [tree_util.keystr(p) for p, _ in flat] == ["['a'][0]", "['b'][0]", "['b'][1].x",
+                                                      "['b'][1].y"]
+    assert [leaf for _, leaf in flat] == [4.0, 1.0, 2.0, 3.0]
+    assert flat[2][0] == (tree_util.DictKey("b"), tree_util.SequenceKey(1), tree_util.GetAttrKey("x"))
+    assert tree_util.tree_structure(tree) == treedef
+    assert repr(treedef) == "{'a': (*, None), 'b': [*, Point(x=*, y=*)]}"
+    assert tree_util.tree_unflatten(treedef, [l for _, l in flat]) == tree
+    doubled = tree_util.tree_map_with_path(
+        lambda path, v, w: v + w if path[0].key == "b" else v, tree, tree)
+    assert doubled == {"b": [2.0, Point(4.0, 6.0)], "a": (4.0, None)}
+    assert tree_util.tree_leaves_with_path([5.0]) == [((tree_util.SequenceKey(0),), 5.0)]
+
+
+def test_tree_util_key_paths_of_registered_types():
+    from riesz import tree_util
+
+    class Pair:
+        def __init__(self, a, b):
+            self.a, self.b = a, b
+
+    tree_util.register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda _, c: Pair(*c))
+    paths = [tree_util.keystr(p) for p, _ in tree_util.tree_leaves_with_path({"p": Pair(1.0, 2.0)})]
+    assert paths == ["['p'][<flat index 0>]", "['p'][<flat index 1>]"]
