@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from . import rules  # noqa: F401  (registers the primitives)
+from .backend import is_array, is_numpy, ones, zeros
 from .batching import batch_map
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
 from .rules.define import shape_of, dtype_of
@@ -44,7 +45,7 @@ def _check_differentiable(leaves, what):
 def _check_outputs(leaves, what):
     """The leaves of a differentiated function's output are arrays or numbers."""
     for x in leaves:
-        if not isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
+        if not (isinstance(x, Tracer) or is_array(x)):
             raise TypeError(f"{what} returned a {type(x).__name__} ({x!r:.60}); a "
                             f"differentiated function returns arrays, numbers, or pytrees "
                             f"(tuples, lists, dicts) of them. A function returned from inside "
@@ -71,9 +72,9 @@ def _argnums_tuple(argnums, nargs, fname):
 def _like(ct, x):
     """A cotangent or tangent given the dtype (and Python-scalar-ness) of ``x``."""
     if ct is None:
-        z = np.zeros(shape_of(x), dtype=dtype_of(x))
-        return z[()] if z.ndim == 0 else z
-    if isinstance(ct, Tracer):
+        z = zeros(shape_of(x), dtype_of(x), like=x)
+        return z[()] if is_numpy(z) and z.ndim == 0 else z
+    if isinstance(ct, Tracer) or not is_numpy(ct):   # Dask, CuPy: kept in their library
         return astype(ct, dtype=dtype_of(x)) if dtype_of(ct) != dtype_of(x) else ct
     ct = np.asarray(ct, dtype=dtype_of(x))
     return ct[()] if ct.ndim == 0 else ct
@@ -230,7 +231,7 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
         if slot is None:
             cts = [None] * len(trace.tape)
         else:
-            one = np.ones((), dtype=dtype_of(value))
+            one = ones((), dtype_of(value), like=value)
             cts = _backward(trace, [(slot, one)], consume=True)
         grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
         g = riesz_map(grads[0] if single else grads)

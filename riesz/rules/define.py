@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..backend import is_numpy
 from ..core import Primitive, Tracer, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
@@ -31,7 +32,7 @@ def dtype_of(x):
 
 def as_dtype(x, dtype):
     """``x`` (a traced value, an array or a Python scalar) as an array of ``dtype``."""
-    if isinstance(x, Tracer):
+    if isinstance(x, Tracer) or not is_numpy(x):   # traced, or Dask, CuPy, ...
         return x.astype(dtype)
     return np.asarray(x, dtype=dtype)
 
@@ -115,6 +116,9 @@ def scale(g, d):
         return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
+    if not (is_numpy(g) and is_numpy(d)):
+        # Dask, CuPy, ...: no value is read, the test is part of the array's computation
+        return np.where((g == 0) | (d == 0), 0, g * d)
     out = g * d
     if _all_finite(out):
         return out

@@ -7,6 +7,7 @@ at their concrete value, since an index carries no derivative.
 """
 import numpy as np
 
+from .. import backend
 from ..core import Tracer
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import defprim, shape_of, dtype_of, unbroadcast
@@ -23,7 +24,7 @@ def _selects_once(idx):
 
 
 def _scatter_add_impl(g, idx, shape):
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros_like(g, shape=shape)   # in g's library (NumPy, Dask, CuPy) and on its device
     if _selects_once(idx):
         out[idx] = g
     else:
@@ -67,7 +68,7 @@ def getitem_(x, idx):
 # ------------------------------------------------------------ indexed assignment
 
 def _update_impl(y, v, idx):
-    out = np.array(y, copy=True)
+    out = y.copy()   # in y's library (NumPy, Dask, CuPy) and on its device
     out[idx] = v
     return out
 
@@ -107,9 +108,10 @@ def _update_vjp_v(g, ans, y, v, idx):
 # back to v's shape), where update(·, 0) zeroes the overwritten entries
 index_update = defprim(
     "index_update", _update_impl,
-    jvp=[lambda t, ans, y, v, idx: index_update(t, np.zeros((), dtype_of(t)), idx=idx),
-         lambda t, ans, y, v, idx: index_update(np.zeros(shape_of(ans), dtype_of(t)), t, idx=idx)],
-    vjp=[lambda g, ans, y, v, idx: index_update(g, np.zeros((), dtype_of(g)), idx=idx),
+    jvp=[lambda t, ans, y, v, idx: index_update(t, backend.zeros((), dtype_of(t), like=t), idx=idx),
+         lambda t, ans, y, v, idx: index_update(backend.zeros(shape_of(ans), dtype_of(t), like=t), t,
+                                                idx=idx)],
+    vjp=[lambda g, ans, y, v, idx: index_update(g, backend.zeros((), dtype_of(g), like=g), idx=idx),
          _update_vjp_v])
 
 
