@@ -19,7 +19,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import riesz  # noqa: E402
-from riesz import fusion  # noqa: E402
+from riesz.staging import fusion  # noqa: E402
 from overhead import chain, by_hand, N_OPS  # noqa: E402
 from jit import report  # noqa: E402
 

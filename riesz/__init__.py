@@ -14,10 +14,7 @@ from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
-from .staging import trace, Program, ConcretizationError
-from .source import source
-from .graph import graph
-from .jit import jit
+from .staging import trace, Program, ConcretizationError, source, graph, jit
 from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `import riesz`)
 
 __version__ = "0.1.0"

@@ -77,7 +77,11 @@ def _like(ct, x):
     if isinstance(ct, Tracer) or not is_numpy(ct):   # Dask, CuPy: kept in their library
         return astype(ct, dtype=dtype_of(x)) if dtype_of(ct) != dtype_of(x) else ct
     ct = np.asarray(ct, dtype=dtype_of(x))
-    return ct[()] if ct.ndim == 0 else ct
+    if ct.ndim == 0:
+        return ct[()]
+    # a read-only view (sum's cotangent broadcasts one value) becomes an array of its own,
+    # so that g *= lr works; a fresh array is returned as it is
+    return ct if ct.flags.writeable else ct.copy()
 
 
 def _lower_aux(aux, trace):

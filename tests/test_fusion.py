@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import riesz
-from riesz import fusion
-from riesz.fusion import FusedProgram
+from riesz.staging import fusion
+from riesz.staging.fusion import FusedProgram
 from riesz.rules.define import zero_safe_multiply
 
 pytest.importorskip("numexpr")

@@ -228,6 +228,39 @@ def test_eigh_at_repeated_eigenvalues_warns_and_stays_finite():
                                    np.diag([0.0, 0.0, 1.0]))
 
 
+_Q = np.linalg.qr(np.random.default_rng(3).standard_normal((3, 3)))[0]
+_SIGMAS = {"distinct": [3.0, 2.0, 1.0], "top repeated": [2.0, 2.0, 1.0],
+           "bottom repeated": [3.0, 1.0, 1.0], "rank deficient": [2.0, 1.0, 0.0]}
+# which of the matrices Q diag(σ) Qᵀ each function has no derivative at
+_SINGULAR_FUNCTIONS = [
+    ("numpy.linalg.norm(x, 2)", lambda a: np.linalg.norm(a, 2), {"top repeated"}),
+    ("numpy.linalg.norm(x, -2)", lambda a: np.linalg.norm(a, -2),
+     {"bottom repeated", "rank deficient"}),
+    ("numpy.linalg.norm(x, 'nuc')", lambda a: np.linalg.norm(a, "nuc"), {"rank deficient"}),
+    ("numpy.linalg.cond", np.linalg.cond, {"top repeated", "bottom repeated", "rank deficient"}),
+    ("numpy.linalg.svdvals", lambda a: np.linalg.svdvals(a) @ np.array([1.0, 2.0, 3.0]),
+     {"top repeated", "bottom repeated", "rank deficient"}),
+]
+
+
+@pytest.mark.parametrize("name,f,singular", _SINGULAR_FUNCTIONS, ids=[n for n, *_ in _SINGULAR_FUNCTIONS])
+@pytest.mark.parametrize("sigmas", sorted(_SIGMAS))
+def test_singular_value_functions_warn_where_their_derivative_fails(name, f, singular, sigmas):
+    a = (_Q * _SIGMAS[sigmas]) @ _Q.T
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        g = grad(f)(a)
+    ours = [w for w in record if "singular values" in str(w.message)]
+    assert len(ours) == (sigmas in singular)
+    if ours:
+        assert str(ours[0].message).startswith(f"{name}: repeated or zero singular values")
+    else:   # where the derivative exists it is the exact one: check it against differences
+        step = 1e-6 * np.random.default_rng(4).standard_normal((3, 3))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert np.isclose(np.sum(g * step), f(a + step) - f(a), rtol=1e-3, atol=1e-10)
+
+
 def test_svd_at_repeated_singular_values_warns():
     with pytest.warns(RuntimeWarning, match="numpy.linalg.svd: repeated singular values"):
         g = grad(lambda a: np.sum(np.linalg.svd(a, full_matrices=False)[0] ** 3))(np.eye(3))

@@ -8,7 +8,7 @@ import pytest
 
 import riesz
 from riesz import grad, jit, vjp
-from riesz.source import nan_checked_outputs
+from riesz.staging.source import nan_checked_outputs
 
 
 def prims(f, *args):

@@ -215,3 +215,73 @@ def test_staged_integer_index_is_an_input_of_the_equation():
 def test_staged_boolean_mask_index_names_the_fix():
     with pytest.raises(riesz.ConcretizationError, match=r"boolean mask.*np\.where"):
         riesz.trace(lambda x, m: x[m])(np.ones(4), np.array([True, False, True, True]))
+
+
+# ---------------------------------------------------------------- staging is its own layer
+
+def _import_graph():
+    """{module: the riesz modules it imports}, lazy imports inside functions included,
+    read from the source (a parent package's __init__ is not counted as a dependency)."""
+    import ast
+    import os
+    root = os.path.dirname(os.path.abspath(riesz.__file__))
+    modules = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                dotted = "riesz." + os.path.relpath(path, root)[:-3].replace(os.sep, ".")
+                modules[dotted.removesuffix(".__init__")] = path
+    graph = {}
+    for module, path in modules.items():
+        package = module.split(".") if path.endswith("__init__.py") else module.split(".")[:-1]
+        deps = set()
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = package[:len(package) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    deps.add(sub if sub in modules else target)
+            elif isinstance(node, ast.Import):
+                deps.update(alias.name for alias in node.names)
+        graph[module] = {d for d in deps if d in modules and d != module}
+    return graph, modules
+
+
+def _reaches(graph, start):
+    seen, todo = set(), [start]
+    while todo:
+        for d in graph[todo.pop()]:
+            if d not in seen:
+                seen.add(d)
+                todo.append(d)
+    return seen
+
+
+def test_staging_is_a_layer_above_the_transforms():
+    graph, modules = _import_graph()
+    staging = {m for m in modules if m == "riesz.staging" or m.startswith("riesz.staging.")}
+    below = {m for m in modules if m.startswith(("riesz.rules", "riesz.numpy", "riesz.core"))}
+    below |= {"riesz.transforms", "riesz.batching", "riesz.tree"}
+    for m in sorted(below):   # nothing under staging reaches it, not even lazily
+        assert not _reaches(graph, m) & staging, f"{m} imports the staging layer"
+    # no rule module reaches the transforms either (rules/linalg.py transposes by reverse
+    # mode through core's VJPTrace)
+    transforms = {"riesz.transforms", "riesz.custom", "riesz.linear_map"}
+    for m in sorted(m for m in modules if m.startswith("riesz.rules")):
+        assert not _reaches(graph, m) & transforms, f"{m} imports the transforms"
+    for m in sorted(staging):   # no import cycle through a staging module
+        assert m not in _reaches(graph, m), f"{m} is in an import cycle"
+        with open(modules[m], encoding="utf-8") as fh:
+            assert sum(1 for _ in fh) <= 600, f"{modules[m]} is over 600 lines"
+
+
+def test_import_paths_are_declared_by_the_rules_as_data():
+    from riesz.rules.define import IMPORT_PATHS
+    scipy = pytest.importorskip("scipy.special")
+    assert IMPORT_PATHS[id(scipy.erf)] == (scipy.erf, "scipy.special")
+    text = riesz.source(lambda x: riesz.scipy.special.erf(x) * 2.0, np.ones(3))
+    assert "import scipy.special" in text and "scipy.special.erf(" in text

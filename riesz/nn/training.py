@@ -20,9 +20,8 @@ from collections import namedtuple
 import numpy as np
 
 from .. import value_and_grad
-from ..jit import jit as stage
 from ..optim.optimizers import clip_by_global_norm
-from ..staging import ConcretizationError, Var
+from ..staging import ConcretizationError, Var, jit as stage
 from ..tree import tree_flatten, tree_unflatten
 
 __all__ = ["fit", "evaluate", "plot_history", "FitResult"]

@@ -34,10 +34,12 @@ def _qualname(func):
 
 
 def implements(*np_funcs):
-    """Register the decorated function as the implementation of ``np_funcs`` on traced values."""
+    """Register the decorated function as the implementation of ``np_funcs`` on traced values
+    (None stands for a function the running NumPy lacks, riesz.numpy.compat: nothing to register)."""
     def register(fn):
         for f in np_funcs:
-            HANDLED[f] = fn
+            if f is not None:
+                HANDLED[f] = fn
         return fn
     return register
 
@@ -385,7 +387,7 @@ def _install():
         setattr(T, f"__{name}__", lambda self, other, f=f: f(full_lower(self), full_lower(other)))
     T.__hash__ = object.__hash__
     T.__neg__ = lambda self: _handler(np.negative)(self)
-    T.__pos__ = lambda self: self
+    T.__pos__ = lambda self: _handler(np.positive)(self)
     T.__abs__ = lambda self: np.absolute(self)
     T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)
     # y[idx] = v (and y[idx] += v) rebinds the traced y to a functional update of itself

@@ -14,12 +14,22 @@ from ..backend import is_numpy
 from ..core import Primitive, Tracer, ZERO
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic", "as_dtype"]
+           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic", "as_dtype",
+           "IMPORT_PATHS", "register_import_path", "all_finite"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
 # that need to know the family (batching, fusion) read it here
 ELEMENTWISE = set()
+# functions outside NumPy that a rule computes with, by the import path generated code
+# calls them by (``scipy.special.erf``): {id(function): (function, module name)}. A rule
+# module declares them here; riesz.staging reads them, so no rule imports staging
+IMPORT_PATHS = {}
+
+
+def register_import_path(fn, module):
+    """Generated code calls ``fn`` as ``module.<its __name__>``, importing ``module``."""
+    IMPORT_PATHS[id(fn)] = (fn, module)
 
 
 def shape_of(x):
@@ -56,6 +66,10 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     if broadcasting:
         jvp = tuple(r if r is ZERO else _fit_output(r) for r in jvp)
         vjp = tuple(r if r is ZERO else _unbroadcast_input(r, i) for i, r in enumerate(vjp))
+    elif not elementwise:
+        # an elementwise function keeps its argument's kind (real in, real out; astype and
+        # Re/Im/|·| have their own rules): any other may meet complex values (solve, eig, fft)
+        vjp = tuple(r if r is ZERO else _real_for_real(r, i) for i, r in enumerate(vjp))
     prim = Primitive(name, impl, jvp, vjp, multiple_results)
     PRIMITIVES[name] = prim
     return prim
@@ -120,7 +134,7 @@ def scale(g, d):
         # Dask, CuPy, ...: no value is read, the test is part of the array's computation
         return np.where((g == 0) | (d == 0), 0, g * d)
     out = g * d
-    if _all_finite(out):
+    if all_finite(out):
         return out
     return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), dtype_of(out)), out)
 
@@ -138,15 +152,27 @@ def is_complex(x):
     return getattr(x, "dtype", _REAL).kind == "c" or type(x) is complex
 
 
+def real_for_real(ct, x):
+    """The cotangent ``ct`` of the argument ``x``, as its real part when ``x`` is real: for
+    real ẋ, ⟨c, ẋ⟩ = Re Σ c ẋ = Σ (Re c) ẋ, so only Re c pairs with a real argument. Every
+    rule of a function that mixes real and complex values passes through here (a decision
+    on dtypes, never on values)."""
+    if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
+        from .elementwise import real
+        return real(ct)
+    return ct
+
+
+def _real_for_real(rule, argnum):
+    def vjp(g, ans, *args, **params):
+        return real_for_real(rule(g, ans, *args, **params), args[argnum])
+    return vjp
+
+
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
-        ct = rule(g, ans, *args, **params)
-        if getattr(ct, "dtype", _REAL).kind == "c" and not is_complex(x):
-            # a real argument's cotangent is the real part: Re⟨c, ẋ⟩ only sees Re c for real ẋ
-            from .elementwise import real
-            ct = real(ct)
-        return unbroadcast(ct, shape_of(x))
+        return unbroadcast(real_for_real(rule(g, ans, *args, **params), x), shape_of(x))
     return vjp
 
 
@@ -155,7 +181,7 @@ def _unbroadcast_input(rule, argnum):
 _DOT_CHECK_SIZE = 8192
 
 
-def _all_finite(x):
+def all_finite(x):
     if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
         # Σ|x|² is finite exactly when every entry is (or it overflows: then the slow path)
         return math.isfinite(np.vdot(x, x).real)
@@ -200,8 +226,13 @@ class _Variadic(Primitive):
     __slots__ = ()
 
     def rule(self, kind, argnum):
-        rule = (self.jvps if kind == "forward" else self.vjps)[0]
-        return functools.partial(rule, argnum)
+        if kind == "forward":
+            return functools.partial(self.jvps[0], argnum)
+        return functools.partial(_variadic_vjp, self.vjps[0], argnum)
+
+
+def _variadic_vjp(rule, argnum, g, ans, *args, **params):
+    return real_for_real(rule(argnum, g, ans, *args, **params), args[argnum])
 
 
 def defvariadic(name, impl, jvp, vjp):

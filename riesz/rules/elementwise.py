@@ -19,8 +19,10 @@ import math
 import numpy as np
 
 from ..core import Tracer, bind, full_lower
+from ..numpy.compat import COMPLEX_SIGN_IS_UNIT, numpy_name
 from ..numpy.dispatch import UFUNC_PRIMITIVES, implements, implements_constant, constant_function
 from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
+from .indexing import copy as copy_of
 
 # ------------------------------------------------------------ linear functions
 
@@ -244,9 +246,9 @@ def imag_(val):
 
 @implements(np.conjugate)
 def conjugate_(x, **kwargs):
-    """``numpy.conjugate`` (``numpy.conj``): the identity on real values."""
+    """``numpy.conjugate`` (``numpy.conj``): a copy of a real value."""
     _no_kwargs("conjugate", kwargs)
-    return conjugate(x) if is_complex(x) else x
+    return conjugate(x) if is_complex(x) else copy_of(x)
 
 
 @implements(np.angle)
@@ -326,7 +328,8 @@ _ufunc(divide, np.true_divide)   # np.divide is np.true_divide; np.mod is np.rem
 
 @implements(np.positive)
 def positive(x):
-    return x
+    """``numpy.positive`` (``+x``): a copy, a new object (``y = +x; y[0] = 0`` leaves x)."""
+    return copy_of(x)
 
 
 @implements(np.sinc)
@@ -384,7 +387,7 @@ def clip(a, a_min=None, a_max=None, out=None, **kwargs):
         a = maximum(a, a_min)
     if a_max is not None:
         a = minimum(a, a_max)
-    return a
+    return copy_of(a) if a_min is None and a_max is None else a
 
 
 @implements(np.where)
@@ -403,8 +406,9 @@ def where_(condition, x=None, y=None):
 @implements(np.sign)
 def sign(x):
     """``numpy.sign``: piecewise constant for real x (zero derivative); for complex z it is
-    z / |z|, differentiable away from 0 (at z = 0 it is 0 with derivative taken as 0)."""
-    if not is_complex(x):
+    z / |z|, differentiable away from 0 (at z = 0 it is 0 with derivative taken as 0). Before
+    NumPy 2 complex z too had a piecewise constant sign (that of Re z)."""
+    if not (is_complex(x) and COMPLEX_SIGN_IS_UNIT):
         return _constant_sign(x)
     # (Re z / r, Im z / r) with r = hypot(Re z, Im z), as NumPy computes it (not z / |z|)
     re, im = real(x), imag(x)
@@ -508,10 +512,11 @@ def astype_(x, dtype):
     return astype(x, dtype=dtype)
 
 
-@implements(np.astype)
+@implements(numpy_name("astype"))
 def astype_function(x, dtype, /, *, copy=True, device=None):
-    """``numpy.astype(x, dtype)`` = ``x.astype(dtype)``."""
-    return astype_(x, dtype)
+    """``numpy.astype(x, dtype)`` = ``x.astype(dtype)`` (a new object unless ``copy=False``)."""
+    out = astype_(x, dtype)
+    return copy_of(out) if copy and out is x else out
 
 
 def _dtype_stand_in(x):

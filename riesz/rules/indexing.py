@@ -10,7 +10,7 @@ import numpy as np
 from .. import backend
 from ..core import Tracer
 from ..numpy.dispatch import constant_function, implements, lower_all
-from .define import defprim, shape_of, dtype_of, unbroadcast
+from .define import as_dtype, defprim, shape_of, dtype_of, unbroadcast
 
 
 def _selects_once(idx):
@@ -218,12 +218,21 @@ class _IndexedUpdate:
     def add(self, values):
         """The array with ``values`` added at ``idx`` (repeated indices add up)."""
         from .shape import broadcast_to
-        values = _as_value(values)
+        values = _kept_dtype(_as_value(values), dtype_of(self.array))
         shape = shape_of(self.array)
         sel = selection_shape(shape, self.idx)
         if shape_of(values) != sel:
             values = broadcast_to(values, shape=sel)
         return self.array + scatter_add(values, idx=self.idx, shape=shape)
+
+
+def _kept_dtype(values, dtype):
+    """``values`` cast to the updated array's ``dtype`` where NumPy's in-place update would
+    cast them (float64 values into a float32 array: ``np.add.at`` keeps float32); values of
+    a wider kind (floats into an integer array) keep theirs and the result is promoted."""
+    if dtype_of(values) != dtype and np.can_cast(dtype_of(values), dtype, "same_kind"):
+        return as_dtype(values, dtype)
+    return values
 
 
 # ------------------------------------------------------------ take and friends

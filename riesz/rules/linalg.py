@@ -16,13 +16,14 @@ import warnings
 
 import numpy as np
 
-from ..core import Tracer, full_lower
+from ..core import Tracer, VJPTrace, VJPTracer, full_lower
+from ..numpy.compat import numpy_name
 from ..numpy.dispatch import constant_function, implements
-from .define import defprim, defvariadic, dtype_of, shape_of, unbroadcast
+from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import conjugate, imag, multiply, real, where
 from .indexing import scatter_add
-from .reductions import singular_values, sum_p
-from .shape import broadcast_to, moveaxis, ravel, reshape, transpose
+from .reductions import singular_values, singular_values_for, sum_p
+from .shape import broadcast_to, matrix_transpose, moveaxis, ravel, reshape, transpose
 
 
 def _mT(x):
@@ -456,19 +457,34 @@ def _hermitian_from(t, uplo="L"):
     return low + conjugate(_mT(low)) + real(t) * _eye(n, real(t).dtype)
 
 
+def _pullback(linear, zero, g):
+    """(∂linear)ᵀ g for a function ``linear`` of one array, linear in it, traced at ``zero``
+    (which gives the cotangent's shape and dtype): reverse mode through its own operations,
+    whose rules make it nest to every order."""
+    trace = VJPTrace()
+    t = trace.new_input(zero)
+    try:
+        out = linear(t)
+    finally:
+        trace.close()
+    outs, gs = (out, g) if isinstance(out, tuple) else ((out,), (g,))
+    seeds = [(o.slot, c) for o, c in zip(outs, gs) if type(o) is VJPTracer and o._trace is trace]
+    ct = trace.backward(seeds)[t.slot]
+    return zero if ct is None else ct if dtype_of(ct) == zero.dtype else as_dtype(ct, zero.dtype)
+
+
 def _transposed_jvp(jvp_rule):
     """The VJP rule g ↦ ∂ᵀg of a complex matrix function whose JVP ``jvp_rule`` is only
     R-linear (conjugates, real parts): reverse mode through the JVP's operations, whose
     rules carry JAX's convention, gives its transpose."""
     def vjp_rule(g, ans, a, **params):
-        from ..transforms import vjp
         if isinstance(g, tuple):   # several outputs: None is a zero cotangent, and a real
             # output (eigenvalues, singular values) pairs with the real part of its cotangent
             g = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None
                       else real(c) if dtype_of(o).kind != "c" and dtype_of(c).kind == "c"
                       else c for c, o in zip(g, ans))
         zero = np.zeros(shape_of(a), dtype_of(a))
-        return vjp(lambda t: jvp_rule(t, ans, a, **params), zero)[1](g)[0]
+        return _pullback(lambda t: jvp_rule(t, ans, a, **params), zero, g)
     return vjp_rule
 
 
@@ -704,7 +720,7 @@ def _square(name, a):
 
 
 def _result(kind, *values):
-    return getattr(np.linalg._linalg, kind)(*values)
+    return getattr(numpy_name("linalg._linalg"), kind)(*values)
 
 
 @implements(np.linalg.inv)
@@ -788,7 +804,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     ones a RuntimeWarning names svd); the singular values alone differentiate anywhere they
     are distinct."""
     if not compute_uv:
-        return singular_values(a)
+        return singular_values_for("numpy.linalg.svd(compute_uv=False)", a, "each")
     if full_matrices and shape_of(a)[-1] != shape_of(a)[-2]:
         raise NotImplementedError(
             "numpy.linalg.svd(full_matrices=True) of a non-square matrix: the extra singular "
@@ -796,9 +812,11 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     return _result("SVDResult", *svd_p(a))
 
 
-@implements(np.linalg.svdvals)
+@implements(numpy_name("linalg.svdvals"))
 def svdvals(x, /):
-    return singular_values(x)
+    """The singular values; each one's derivative needs it distinct and nonzero (else a
+    RuntimeWarning names svdvals)."""
+    return singular_values_for("numpy.linalg.svdvals", x, "each")
 
 
 @implements(np.linalg.pinv)
@@ -887,7 +905,7 @@ def tensorsolve(a, b, axes=None):
 
 # ------------------------------------------------------------ the array API's names
 
-@implements(np.vecdot)
+@implements(numpy_name("vecdot"))
 def vecdot(x1, x2, /, axis=-1, **kwargs):
     """``numpy.vecdot``: Σ conj(x1) x2 over ``axis``, the others broadcast."""
     if kwargs:
@@ -919,12 +937,12 @@ vecdot_p = defprim(
          lambda g, ans, x, y, axis: _vecdot_transpose(g, x, y, axis)])
 
 
-@implements(np.linalg.vecdot)
+@implements(numpy_name("linalg.vecdot"))
 def linalg_vecdot(x1, x2, /, *, axis=-1):
     return vecdot(x1, x2, axis=axis)
 
 
-@implements(np.matvec)
+@implements(numpy_name("matvec"))
 def matvec(x1, x2, /, **kwargs):
     """``numpy.matvec``: A x over the last axes, (..., m, n) and (..., n) to (..., m)."""
     if kwargs:
@@ -933,7 +951,7 @@ def matvec(x1, x2, /, **kwargs):
     return matmul(x1, np.expand_dims(x2, -1))[..., 0]
 
 
-@implements(np.vecmat)
+@implements(numpy_name("vecmat"))
 def vecmat(x1, x2, /, **kwargs):
     """``numpy.vecmat``: conj(x)ᵀ A over the last axes, (..., m) and (..., m, n) to (..., n)."""
     if kwargs:
@@ -944,46 +962,46 @@ def vecmat(x1, x2, /, **kwargs):
     return matmul(np.expand_dims(x1, -2), x2)[..., 0, :]
 
 
-@implements(np.linalg.matmul)
+@implements(numpy_name("linalg.matmul"))
 def linalg_matmul(x1, x2, /):
     return matmul(x1, x2)
 
 
-@implements(np.linalg.outer)
+@implements(numpy_name("linalg.outer"))
 def linalg_outer(x1, x2, /):
     if len(shape_of(x1)) != 1 or len(shape_of(x2)) != 1:
         raise ValueError("Input arrays must be one-dimensional")
     return outer(x1, x2)
 
 
-@implements(np.linalg.cross)
+@implements(numpy_name("linalg.cross"))
 def linalg_cross(x1, x2, /, *, axis=-1):
     return cross(x1, x2, axis=axis)
 
 
-@implements(np.linalg.tensordot)
+@implements(numpy_name("linalg.tensordot"))
 def linalg_tensordot(x1, x2, /, *, axes=2):
     return tensordot(x1, x2, axes=axes)
 
 
-@implements(np.linalg.matrix_transpose)
+@implements(numpy_name("linalg.matrix_transpose"))
 def linalg_matrix_transpose(x, /):
-    return np.matrix_transpose(x)
+    return matrix_transpose(x)
 
 
-@implements(np.linalg.diagonal)
+@implements(numpy_name("linalg.diagonal"))
 def linalg_diagonal(x, /, *, offset=0):
     """The diagonals of the last two axes."""
     return np.diagonal(x, offset, -2, -1)
 
 
-@implements(np.linalg.trace)
+@implements(numpy_name("linalg.trace"))
 def linalg_trace(x, /, *, offset=0, dtype=None):
     """The traces of the last two axes."""
     return np.trace(x, offset, -2, -1, dtype=dtype)
 
 
-@implements(np.linalg.vector_norm)
+@implements(numpy_name("linalg.vector_norm"))
 def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     """``numpy.linalg.vector_norm``: the vector norm over ``axis`` (all axes by default, of
     any number of dimensions)."""
@@ -1003,7 +1021,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
     return out
 
 
-@implements(np.linalg.matrix_norm)
+@implements(numpy_name("linalg.matrix_norm"))
 def matrix_norm(x, /, *, keepdims=False, ord="fro"):
     """``numpy.linalg.matrix_norm``: the matrix norm of the last two axes."""
     return np.linalg.norm(x, ord, (-2, -1), keepdims)
@@ -1014,7 +1032,7 @@ def cond(x, p=None):
     """``numpy.linalg.cond``: σ_max / σ_min for p = None, 2 (σ_min / σ_max for -2), else
     ‖x‖ₚ ‖x⁻¹‖ₚ. Needs distinct singular values for p = ±2."""
     if p is None or p in (2, -2):
-        s = singular_values(x)
+        s = singular_values_for("numpy.linalg.cond", x, "ends")
         ratio = s[..., 0] / s[..., -1]
         return ratio if p != -2 else 1.0 / ratio
     return np.linalg.norm(x, p, (-2, -1)) * np.linalg.norm(np.linalg.inv(x), p, (-2, -1))
@@ -1062,14 +1080,13 @@ def _eig_jvp(t, ans, a):
 def _eig_vjp(g, ans, a):
     # the transpose of the linear map ȧ ↦ (ẇ, v̇) of _eig_jvp, taken by reverse mode
     # through that map (its operations have rules, so this nests to higher orders)
-    from ..transforms import vjp
     w, v = ans
     cotangents = tuple(np.zeros(shape_of(o), dtype_of(o)) if c is None else c
                        for c, o in zip(g, ans))
     # a complex tangent space when the eigenvalues are complex, so that no part is dropped
     # before the real part is taken for a real matrix
     zero = np.zeros(shape_of(a), np.result_type(dtype_of(a), dtype_of(w)))
-    ct = vjp(lambda t: _eig_jvp(t, ans, a), zero)[1](cotangents)[0]
+    ct = _pullback(lambda t: _eig_jvp(t, ans, a), zero, cotangents)
     return ct if dtype_of(a).kind == "c" else np.real(ct)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core import Tracer, full_lower
 from ..numpy.creation import asarray
+from ..numpy.compat import numpy_name
 from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex
 from .shape import moveaxis
@@ -89,7 +90,7 @@ def gradient(f, *varargs, axis=None, edge_order=1):
     return out[0] if len(out) == 1 else tuple(out)
 
 
-@implements(np.trapezoid)
+@implements(numpy_name("trapezoid"))
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     """``numpy.trapezoid``: Σ (x[i+1] - x[i]) (y[i+1] + y[i]) / 2 along ``axis``;
     differentiable in ``y``, ``x`` and ``dx``."""

@@ -1,11 +1,13 @@
 """Reductions: each primitive with its JVP and VJP rules, and the NumPy reductions
 built from them (products, statistics, order statistics, diagonals, norms)."""
 import math
+import warnings
 
 import numpy as np
 
 from ..backend import is_numpy
 from ..core import Tracer, full_lower
+from ..numpy.compat import numpy_name
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
@@ -251,7 +253,7 @@ def _cumulative(name, scan):
         return np.concatenate([first, result], axis=axis)
     cumulative.__name__ = name
     cumulative.__doc__ = f"``numpy.{name}``: ``numpy.{scan.__name__}`` along ``axis``."
-    return implements(getattr(np, name))(cumulative)
+    return implements(numpy_name(name))(cumulative)
 
 
 def _shift(x, axis, fill):
@@ -648,6 +650,40 @@ def _singular_values_vjp(g, ans, x):
 singular_values = defprim("singular_values", lambda x: np.linalg.svd(x, compute_uv=False),
                           jvp=[_singular_values_jvp], vjp=[_singular_values_vjp])
 
+# which singular values a function's derivative reads, and where that derivative fails:
+# each σᵢ (svdvals) needs distinct nonzero values; σ_max (norm 2) and σ_min (norm -2) need
+# that one simple and nonzero; cond needs both; the sum (nuclear norm) has the unique
+# gradient U Vᴴ wherever every σᵢ > 0, repeated or not
+_SINGULAR_NEEDS = {"each": (slice(None), slice(None)), "largest": (slice(0, 1), slice(0, 1)),
+                   "smallest": (slice(-1, None), slice(-1, None)),
+                   "ends": ([0, -1], [0, -1]), "sum": (slice(0, 0), slice(None))}
+
+
+def singular_values_for(name, x, needs):
+    """The singular values of ``x`` as ``name`` uses them (``needs``, a key of
+    :data:`_SINGULAR_NEEDS`). Where the derivative ``name`` needs does not exist (repeated
+    or zero singular values, to 100 ε σ_max) a RuntimeWarning says so, as for svd: the
+    derivative given is the one along the singular vectors NumPy's SVD picks, one
+    subgradient among many. Staged values (riesz.jit) are not checked."""
+    s = singular_values(x)
+    v = full_lower(s)
+    k = shape_of(s)[-1]
+    if isinstance(v, Tracer) or k == 0:
+        return s
+    tol = 100 * np.finfo(np.result_type(v.dtype, np.float32)).eps * np.max(v, axis=-1,
+                                                                           keepdims=True)
+    gap_at, zero_at = _SINGULAR_NEEDS[needs]
+    # the gap after σᵢ and the gap before it: σᵢ is simple when both are wide
+    gaps = np.concatenate([np.full(v.shape[:-1] + (1,), np.inf), v[..., :-1] - v[..., 1:],
+                           np.full(v.shape[:-1] + (1,), np.inf)], axis=-1)
+    tied = np.minimum(gaps[..., :-1], gaps[..., 1:]) <= tol
+    if tied[..., gap_at].any() or (v <= tol)[..., zero_at].any():
+        warnings.warn(f"{name}: repeated or zero singular values; the derivative does not "
+                      f"exist there. riesz gives the derivative along the singular vectors "
+                      f"that numpy.linalg.svd picks (one subgradient among many)",
+                      RuntimeWarning, stacklevel=3)
+    return s
+
 
 def _vector_norm(x, ord, axis, keepdims):
     if ord is None or ord == 2:
@@ -678,7 +714,9 @@ def _matrix_norm(x, ord, axes, keepdims):
         sums = sum(absolute(x), axis=summed)
         out = pick(sums, axis=other - (summed < other))
     elif ord in ("nuc", 2, -2):
-        s = singular_values(moveaxis(x, (row, col), (-2, -1)))
+        needs = {"nuc": "sum", 2: "largest", -2: "smallest"}[ord]
+        s = singular_values_for(f"numpy.linalg.norm(x, {ord!r})",
+                                moveaxis(x, (row, col), (-2, -1)), needs)
         out = {"nuc": sum, 2: amax, -2: amin}[ord](s, axis=-1)
     else:
         raise ValueError(f"Invalid norm order {ord!r} for matrices")

@@ -12,8 +12,7 @@ Both rules call the primitive again, on a matrix twice the size, so every order 
 import numpy as np
 import scipy.linalg
 
-from ..source import register_import_path
-from .define import defprim, shape_of
+from .define import register_import_path, defprim, shape_of
 
 
 def _frechet(a, e):

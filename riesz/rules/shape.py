@@ -10,10 +10,11 @@ composition of them, so its derivatives, to any order, come from theirs.
 import numpy as np
 
 from ..core import Tracer, full_lower
+from ..numpy.compat import numpy_name
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import where
-from .indexing import along_axis_index, getitem, index_update, normalize_index, scatter_add
+from .indexing import along_axis_index, copy, getitem, index_update, normalize_index, scatter_add
 
 def _method_or_function(x, name, arg):
     """``x.name(arg)``, which skips the NumPy function's Python layer; ``np.name(x, arg)``
@@ -72,7 +73,7 @@ def transpose_(a, axes=None):
     return transpose(a, axes=axes)
 
 
-@implements(np.matrix_transpose)
+@implements(numpy_name("matrix_transpose"))
 def matrix_transpose(x, /):
     """The last two axes swapped (``x.mT``)."""
     if len(shape_of(x)) < 2:
@@ -80,7 +81,7 @@ def matrix_transpose(x, /):
     return swapaxes(x, -1, -2)
 
 
-@implements(np.permute_dims)
+@implements(numpy_name("permute_dims"))
 def permute_dims(a, axes=None):
     return transpose_(a, axes)
 
@@ -174,7 +175,7 @@ def concat(arrays, axis):
             raise ValueError(f"concatenate: all the input array dimensions except for the "
                              f"concatenation axis must match exactly, got shapes {shapes}")
     if len(arrays) == 1:
-        return arrays[0]
+        return copy(arrays[0])   # a new array, as NumPy's (so y[idx] = v leaves the argument)
     if len(arrays) > _FAN_IN:
         # each argument's rule receives all k arguments, so one concatenate of k arrays costs
         # O(k²) in the backward pass and its JVP O(k·size): a tree of concatenates of at most
@@ -401,7 +402,7 @@ def roll(a, shift, axis=None):
         total[ax] = total.get(ax, 0) + int(s)
     total = {ax: s % shape[ax] for ax, s in total.items() if shape[ax] and s % shape[ax]}
     if not total:
-        return a
+        return copy(a)
     return roll_p(a, shift=tuple(total.values()), axis=tuple(total))
 
 
@@ -661,7 +662,7 @@ def choose(a, choices, out=None, mode="raise"):
     result = broadcast_to(choices[0], shape=shape) if shape_of(choices[0]) != shape else choices[0]
     for i in range(1, n):
         result = where(a == i, choices[i], result)
-    return result
+    return copy(result) if result is choices[0] else result
 
 
 # ------------------------------------------------------------ growing and shrinking
@@ -742,7 +743,7 @@ def extract(condition, arr):
     return np.ravel(arr)[np.flatnonzero(mask)]
 
 
-@implements(np.unstack)
+@implements(numpy_name("unstack"))
 def unstack(x, /, *, axis=0):
     """``numpy.unstack``: the slices along ``axis``, as a tuple."""
     axis = _axis(axis, len(shape_of(x)))

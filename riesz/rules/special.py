@@ -18,8 +18,7 @@ from scipy import special
 
 from ..core import NoRuleError, Tracer, bind, full_lower
 from ..numpy.dispatch import implements, implements_constant
-from ..source import register_import_path
-from .define import defprim, defunary, defbinary
+from .define import register_import_path, defprim, defunary, defbinary
 from .elementwise import _ufunc, exp, log, log1p, where
 
 SQRT_PI, SQRT_2PI = math.sqrt(math.pi), math.sqrt(2.0 * math.pi)

@@ -2,6 +2,22 @@
 from dataclasses import dataclass, field
 
 import numpy as np
+import pytest
+
+from riesz.numpy.compat import ADDED, has_numpy_name
+
+
+def numpy_lacks(*names):
+    """Why the running NumPy cannot run a test of ``numpy.<name>`` (names of
+    riesz.numpy.compat.ADDED), or None where it can."""
+    missing = [n for n in names if not has_numpy_name(n)]
+    return None if not missing else "; ".join(
+        f"numpy.{n} is new in NumPy {'.'.join(map(str, ADDED[n][0]))}" for n in missing)
+
+
+def needs_numpy(*names):
+    """A mark that skips a test of ``numpy.<name>`` on a NumPy that lacks it."""
+    return pytest.mark.skipif(numpy_lacks(*names) is not None, reason=str(numpy_lacks(*names)))
 
 
 @dataclass
@@ -14,8 +30,12 @@ class Case:
     order: int = 2
     dtypes: tuple = ("float64", "float32")
     extra: dict = field(default_factory=dict)
+    needs: tuple = ()            # NumPy names the case calls that older NumPy lacks (compat.ADDED)
 
     def args(self, rng, dtype):
+        """The random arguments; skips the test where the running NumPy lacks a name in ``needs``."""
+        if numpy_lacks(*self.needs):
+            pytest.skip(numpy_lacks(*self.needs))
         out = []
         for k, shape in enumerate(self.shapes):
             x = rng.standard_normal(shape)

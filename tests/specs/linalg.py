@@ -48,11 +48,13 @@ SPECS = {
             domain="conditioned"),
        Case(lambda a, b: np.linalg.tensorsolve(a.reshape(2, 3, 6), b), [(6, 6), (2, 3)],
             domain="conditioned")],
-    "vecdot": [Case(np.vecdot, [(3, 4), (4,)]), Case(lambda a, b: np.vecdot(a, b, axis=0),
-                                                     [(3, 1, 2), (3, 4, 1)]),
+    "vecdot": [Case(lambda a, b: np.vecdot(a, b), [(3, 4), (4,)], needs=("vecdot",)),
+               Case(lambda a, b: np.vecdot(a, b, axis=0), [(3, 1, 2), (3, 4, 1)],
+                    needs=("vecdot",)),
                # complex values, a real result (the real and imaginary parts)
                Case(lambda a, b: (lambda z: np.real(z) + 2 * np.imag(z))(
-                   np.linalg.vecdot(a * (1 + 2j), b - 1j)), [(2, 3), (2, 3)])],
+                   np.linalg.vecdot(a * (1 + 2j), b - 1j)), [(2, 3), (2, 3)],
+                    needs=("linalg.vecdot",))],
     "dot_nd": [Case(np.dot, [(2, 3, 4), (4, 2)]), Case(np.dot, [(2, 2, 3), (3,)]),
                Case(np.dot, [(3,), (2, 3, 2)]), Case(np.dot, [(2, 3, 4), (5, 4, 2)])],
     "einsum": [Case(lambda a, b: np.einsum("ij,jk->ik", a, b), [(2, 3), (3, 4)]),

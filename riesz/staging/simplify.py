@@ -25,8 +25,11 @@ A backward walk then drops every equation no output needs.
 """
 import numpy as np
 
-from .rules.define import ELEMENTWISE
-from .staging import Eqn, Literal, Program, Var, resolve
+from ..rules.define import ELEMENTWISE
+from ..rules.elementwise import multiply, negative, subtract
+from ..rules.linalg import matmul
+from ..rules.shape import reshape
+from .ir import Eqn, Literal, Var, resolve
 
 __all__ = ["simplify"]
 
@@ -38,10 +41,7 @@ def simplify(program):
     """A simplified copy of ``program`` (same inputs and outputs, fewer equations)."""
     eqns, st = _rewrite(program.eqns, set(program.const_hints))
     outputs = [st.resolve(o) for o in program.outputs]
-    out = Program(program.name, program.invars, outputs, _dce(eqns, outputs), program.in_tree,
-                  program.out_tree)
-    out.const_hints = program.const_hints
-    return out
+    return program.replace(_dce(eqns, outputs), outputs)
 
 
 # ---------------------------------------------------------------- the forward pass
@@ -239,7 +239,6 @@ def _row_sum_of_picks(e, st):
     if not (isinstance(rows, np.ndarray) and rows.shape == (n,) and g.shape == (n,)
             and g.dtype == out.dtype and np.array_equal(rows, np.arange(n))):
         return None
-    from .rules.shape import reshape
     return [Eqn(reshape, [g], {"shape": out.shape}, [out], e.where, e.group, e.names)]
 
 
@@ -262,8 +261,6 @@ def _sum_of_broadcast(e, st):
     count = int(np.prod([shape[a] for a in axes]))
     if count == 1:
         return None
-    from .rules.elementwise import multiply
-    from .rules.shape import reshape
     out = e.outputs[0]
     new = []
     if y.shape != out.shape:
@@ -277,7 +274,6 @@ def _sum_of_broadcast(e, st):
 def _reshape_like(e, st):
     """A transpose that keeps the order of the axes longer than 1 moves unit axes only: it is a
     reshape; and a reshape of a reshape is one reshape. None when neither applies."""
-    from .rules.shape import reshape
     x, out = e.inputs[0], e.outputs[0]
     if e.prim.name == "transpose":
         axes = e.param("axes", 1)
@@ -297,7 +293,6 @@ def _negation(e, st):
     """x ⊙ (−1) as −x (so that −(−x) cancels); None otherwise."""
     if e.prim.name != "multiply" or e.params:
         return None
-    from .rules.elementwise import negative
     for k in (0, 1):
         x = e.inputs[1 - k]
         if st.uniform(e.inputs[k]) == -1 and isinstance(x, Var) and _same_type(e.outputs[0], x):
@@ -315,7 +310,6 @@ def _plain_product(e, st):
     (its loop branches on every element)."""
     if e.prim.name != "zero_safe_multiply" or e.params:
         return None
-    from .rules.elementwise import multiply
     for x in e.inputs:
         c = st.uniform(x)
         if c is not None and np.isfinite(c) and c != 0:
@@ -336,7 +330,6 @@ def _contraction(e, st):
     product = inner.outputs[0]
     if e.param("axis", 1) != (len(product.shape) - 1,) or len(product.shape) < 2:
         return None
-    from .rules.linalg import matmul
     for a, v in (inner.inputs, inner.inputs[::-1]):
         if (a.shape == product.shape and len(v.shape) == 1 and len(a.shape) >= 2
                 and a.dtype == v.dtype == product.dtype and product.dtype.kind in "fc"):
@@ -352,7 +345,6 @@ def _negated_sum(e, st):
     inner = st.producer.get(id(e.inputs[0]))
     if inner is None or inner.prim.name != "negative":
         return None
-    from .rules.elementwise import negative
     out = e.outputs[0]
     total = Var(np.empty(out.shape, dtype=out.dtype))
     return [Eqn(e.prim, [inner.inputs[0]] + e.inputs[1:], e.params, [total], e.where, e.group),
@@ -364,7 +356,6 @@ def _subtraction(e, st):
     on the way, a + reshape(−b) as a − reshape(b); None otherwise."""
     if e.prim.name != "add" or e.params:
         return None
-    from .rules.elementwise import subtract
     for k in (0, 1):
         b = e.inputs[1 - k]
         inner = st.producer.get(id(b)) if isinstance(b, Var) else None

@@ -3,13 +3,13 @@
 The signature is what a staged program is valid for: the pytree structure of the
 arguments, each leaf's shape and dtype (a Python scalar by its type), and the
 values of the static arguments. A new signature stages again; a cached one runs the
-compiled source of its :class:`~riesz.staging.Program` (simplified, with buffers
+compiled source of its :class:`~riesz.staging.program.Program` (simplified, with buffers
 reused where that is safe) without tracing.
 
 Where a program's zero-safe products (``scale``: 0 × ∞ = 0, each with a finiteness
 check) outweigh one NaN test of its results, the compiled function runs a version with
 plain products first and the zero-safe one only when that test fails; the result is the
-same (:func:`riesz.source.nan_checked_outputs` gives the proof). ``riesz.source`` shows
+same (:func:`riesz.staging.source.nan_checked_outputs` gives the proof). ``riesz.source`` shows
 the zero-safe version.
 
 It composes with the transforms in both orders. ``jit(grad(f))`` stages the whole
@@ -23,9 +23,11 @@ import warnings
 
 import numpy as np
 
-from .core import NoRuleError, Tracer
-from .staging import ConcretizationError, trace
-from .tree import tree_flatten, tree_unflatten
+from ..core import NoRuleError, Tracer
+from ..tree import tree_flatten, tree_unflatten
+from .fusion import fused
+from .stage import trace
+from .tracer import ConcretizationError
 
 __all__ = ["jit"]
 
@@ -121,7 +123,6 @@ def jit(f, static_argnums=(), fuse=None, static_argnames=()):
     static = tuple(sorted(set(static) | {position_of(name) for name in names}))
     staged = trace(f, static_argnums=static)
     if fuse is not None:
-        from .fusion import fused
         staged = fused(staged, fuse)
     cache = {}
     arrays_only = {}   # (shape, dtype) per argument -> program, for calls with plain arrays only
@@ -169,7 +170,7 @@ def jit(f, static_argnums=(), fuse=None, static_argnames=()):
         return program, leaves
 
     def lower(*args):
-        """The :class:`~riesz.staging.Program` that runs for arguments like ``args`` (staged
+        """The :class:`~riesz.staging.program.Program` that runs for arguments like ``args`` (staged
         now if it is new), or None where ``f`` runs eagerly for them. Its ``compiled()``
         function takes the flattened non-static arguments and returns the flattened
         results: a loop can keep its state as leaves between calls and skip the pytree

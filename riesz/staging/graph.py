@@ -10,18 +10,12 @@ into any DOT viewer.
 """
 import os
 
-from .source import _Context, _Namer, _preferred_name, _short_literal, resolve
-from .staging import Literal, trace
+from .ir import Literal, resolve
+from .printing import Context, Namer, preferred_name, short_literal
 
-__all__ = ["graph", "program_dot"]
+__all__ = ["program_dot"]
 
 _FORWARD, _BACKWARD = "#dbe9f6", "#fbe3cf"   # the fills of forward and backward operations
-
-
-def graph(f, *args, static_argnums=()):
-    """The DOT text of ``f`` staged at ``args`` (:func:`riesz.trace`): for a transform
-    of a function, such as ``riesz.grad(f)``, the graph of the derivative's computation."""
-    return program_dot(trace(f, static_argnums=static_argnums)(*args))
 
 
 def _quote(text):
@@ -33,7 +27,7 @@ def _quote(text):
 
 def program_dot(program):
     """The data flow of a :class:`~riesz.staging.Program` as Graphviz DOT text."""
-    namer = _Namer(program, _Context({}))
+    namer = Namer(program, Context({}))
     lines = [f"digraph {_quote(program.name)} {{",
              "  rankdir=TB;",
              '  node [fontname="Helvetica", fontsize=11];',
@@ -46,12 +40,12 @@ def program_dot(program):
     groups = {}   # the user's line (and direction) -> node lines
     edges = []
     for k, e in enumerate(program.eqns):
-        args = [_short_literal(x.value) if isinstance(x, Literal) else namer.names[id(x)]
+        args = [short_literal(x.value) if isinstance(x, Literal) else namer.names[id(x)]
                 for x in e.inputs]
-        outs = [namer.bind(v, _preferred_name(e, namer.names), k) for v in e.outputs]
+        outs = [namer.bind(v, preferred_name(e, namer.names), k) for v in e.outputs]
         _, params = resolve(e, list(args))
         constants = [a for x, a in zip(e.inputs, args) if isinstance(x, Literal)]
-        detail = " ".join([f"{key}={_short_literal(value)}" for key, value in params.items()]
+        detail = " ".join([f"{key}={short_literal(value)}" for key, value in params.items()]
                           + constants)
         backward = e.where is not None and e.where.backward
         label = e.prim.name + (chr(10) + detail if detail else "")
@@ -73,7 +67,7 @@ def program_dot(program):
         lines.extend(nodes)
         lines.append("  }")
     for i, o in enumerate(program.outputs):
-        text = _short_literal(o.value) if isinstance(o, Literal) else source[id(o)][1]
+        text = short_literal(o.value) if isinstance(o, Literal) else source[id(o)][1]
         lines.append(f"  out{i} [shape=doubleoctagon, label={_quote('output ' + str(i))}];")
         if not isinstance(o, Literal):
             node, name, kind = source[id(o)]

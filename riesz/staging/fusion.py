@@ -31,11 +31,12 @@ import functools
 
 import numpy as np
 
-from .numpy.dispatch import ConstantPrimitive
-from .core import Primitive
-from .rules.define import ELEMENTWISE
-from .source import HINTS
-from .staging import Eqn, Literal, Program, Var
+from ..core import Primitive
+from ..numpy.dispatch import ConstantPrimitive
+from ..rules.define import ELEMENTWISE
+from .ir import Eqn, Literal, Var
+from .printing import HINTS
+from .program import Program
 
 __all__ = ["fuse", "fused", "check_backend", "BACKENDS", "FusedProgram", "TEMPLATES",
            "MAX_FUSED_SIZE", "RECOMPUTE_COST", "MAX_KERNEL_INPUTS", "MAX_KERNEL_COST"]

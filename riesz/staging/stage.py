@@ -1,0 +1,161 @@
+"""Staging a function: ``riesz.trace(f)(*example_args)`` is ``f`` as a :class:`Program`;
+``riesz.source`` and ``riesz.graph`` print that program as NumPy code and as a graph.
+
+``f`` runs once on staged values (:class:`~riesz.staging.tracer.StagingTrace`), its
+inputs named after ``f``'s parameters, and the recorded program is simplified.
+"""
+import functools
+import inspect
+
+import numpy as np
+
+from ..core import Tracer, abstract_trace_open
+from ..tree import tree_flatten, tree_unflatten
+from .graph import program_dot
+from .ir import Literal
+from .program import Program
+from .simplify import simplify
+from .tracer import StagingTrace, example_of, var_of
+
+__all__ = ["trace", "stage", "source", "graph"]
+
+
+def _arg_names(f, args):
+    """(name, whether it is made up from a pytree position) per flattened argument leaf: the
+    parameter names of ``f`` (``x``; ``params_0``, ``params_W`` for a tuple's or a dict's
+    entries), or ``a0``, ``a1``, ... where they cannot be read."""
+    try:
+        params = [p.name for p in inspect.signature(f).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = []
+    for i, a in enumerate(args):
+        base = params[i] if i < len(params) else f"a{i}"
+        leaves, tree = tree_flatten(a)
+        if len(leaves) == 1 and tree.kind is None:
+            names.append((base, False))
+            continue
+        keys = list(a.keys()) if isinstance(a, dict) else None
+        for k in range(len(leaves)):
+            key = keys[k] if keys is not None and len(keys) == len(leaves) else k
+            names.append((f"{base}_{key}", True))
+    return names
+
+
+def stage(f, args, name=None):
+    """Stage ``f(*args)`` into a :class:`Program` (``args`` a tuple of pytrees of examples;
+    an example that is itself traced stands for its value)."""
+    leaves, in_tree = tree_flatten(tuple(args))
+    names = _arg_names(f, args)
+    staging = StagingTrace()
+    boxed = [staging.new_input(example_of(x), n) for x, (n, _) in zip(leaves, names)]
+    # W1, b1 = params: the user's own names for pytree leaves, found in their frames
+    staging.renamable = {id(b.variable) for b, (_, made_up) in zip(boxed, names) if made_up}
+    with abstract_trace_open():
+        out = f(*tree_unflatten(in_tree, boxed))
+    out_leaves, out_tree = tree_flatten(out)
+    outputs = []
+    for o in out_leaves:
+        var = var_of(o) if isinstance(o, Tracer) else None
+        if isinstance(o, Tracer) and (var is None or o is not _bottom(o)):
+            raise TypeError(f"{name or f.__name__}: an output is traced by a transform that "
+                            f"was still open when the function returned")
+        outputs.append(var if var is not None else Literal(o))
+    _keep_names_at_group_ends(staging.eqns)
+    program = Program(name or getattr(f, "__name__", "f"), [b.variable for b in boxed], outputs,
+                      staging.eqns, in_tree, out_tree)
+    program.const_hints = _user_array_names(f)
+    return simplify(program)
+
+
+def _user_array_names(f):
+    """id(array) -> the name the user's function (or the one it wraps) gives that array,
+    from its closure and the globals it reads: names for constants in generated code."""
+    names = {}
+    while f is not None:
+        code = getattr(f, "__code__", None)
+        if code is not None:
+            scope = {n: f.__globals__[n] for n in code.co_names if n in f.__globals__}
+            scope.update({n: c.cell_contents for n, c in zip(code.co_freevars, f.__closure__ or ())
+                          if _cell_filled(c)})
+            for n, v in scope.items():
+                if isinstance(v, np.ndarray):
+                    names.setdefault(id(v), n)
+        f = getattr(f, "__wrapped__", None)
+    return names
+
+
+def _cell_filled(cell):
+    try:
+        cell.cell_contents
+    except ValueError:
+        return False
+    return True
+
+
+def _keep_names_at_group_ends(eqns):
+    """Only the last equation of a group computes what the statement assigns (or the
+    cotangent the transposed operation returns): the others are temporaries."""
+    for e, after in zip(eqns, eqns[1:] + [None]):
+        if after is not None and after.group == e.group:
+            e.names = None
+
+
+def _bottom(x):
+    while isinstance(x, Tracer) and not x.abstract:
+        x = x.primal
+    return x
+
+
+def trace(f, static_argnums=()):
+    """``trace(f)(*example_args)`` is ``f`` staged into a :class:`Program`.
+
+    The program stands for ``f`` at every argument of the examples' shapes, dtypes and
+    pytree structure; ``static_argnums`` are fixed to the given values (they may steer
+    Python control flow). Derivatives stage too: ``trace(grad(f))(x)`` is the backward pass.
+
+    >>> import numpy as np, riesz
+    >>> program = riesz.trace(lambda x: np.sin(x) * 2.0)(np.ones(3))
+    >>> np.allclose(program(np.zeros(3) + 0.5), np.sin(0.5) * 2.0)
+    True
+    """
+    static = tuple(static_argnums) if not isinstance(static_argnums, int) else (static_argnums,)
+
+    @functools.wraps(f)
+    def staged(*args):
+        fixed = {i % len(args): args[i] for i in static}
+        dynamic = tuple(a for i, a in enumerate(args) if i not in fixed)
+
+        def f_dynamic(*dargs):
+            it = iter(dargs)
+            return f(*[fixed[i] if i in fixed else next(it) for i in range(len(args))])
+        functools.update_wrapper(f_dynamic, f)
+        f_dynamic.__signature__ = _dynamic_signature(f, fixed)
+        return stage(f_dynamic, dynamic, name=getattr(f, "__name__", None))
+    return staged
+
+
+def _dynamic_signature(f, fixed):
+    try:
+        sig = inspect.signature(f)
+    except (TypeError, ValueError):
+        return None
+    params = [p for i, p in enumerate(sig.parameters.values()) if i not in fixed]
+    return sig.replace(parameters=params)
+
+
+def source(f, *args, static_argnums=()):
+    """The NumPy source of ``f`` staged at ``args``: ``riesz.source(riesz.grad(f), x)`` is
+    the backward pass of ``f`` as a Python function that needs NumPy alone.
+
+    Arrays too large to write out become keyword-only arguments named after the user's
+    variables where they can be found (``def grad_loss(x, *, W)``).
+    """
+    return trace(f, static_argnums=static_argnums)(*args).source()
+
+
+def graph(f, *args, static_argnums=()):
+    """The DOT text of ``f`` staged at ``args`` (:func:`riesz.trace`): for a transform
+    of a function, such as ``riesz.grad(f)``, the graph of the derivative's computation."""
+    return program_dot(trace(f, static_argnums=static_argnums)(*args))
