@@ -17,13 +17,16 @@ type alone (:func:`is_numpy`). Other arrays come in two kinds:
 
 Nothing here imports Dask, CuPy or ``array_api_compat`` until such an array is seen.
 """
+import contextlib
+import warnings
+
 import numpy as np
 
 from .core import Tracer, full_lower
 
 __all__ = ["is_numpy", "zeros", "ones", "full", "copy_of", "namespace",
            "ArrayAPIValue", "wrap", "unwrap", "require_numpy", "asarray_like", "is_array",
-           "unsupported"]
+           "unsupported", "lazy_only", "library_errors"]
 
 def is_numpy(x):
     """``x`` is a NumPy array, a NumPy scalar or a Python number (a type test only)."""
@@ -97,6 +100,55 @@ def unsupported(what, x, error):
                      f"not convert the array to NumPy behind your back; rewrite the operation "
                      f"(a slice or a one-dimensional index instead), or convert the array "
                      f"explicitly")
+
+
+@contextlib.contextmanager
+def library_errors(what, x):
+    """Turn what ``x``'s library cannot do (its NotImplementedError) into a TypeError that
+    names ``what``; NumPy's own errors pass unchanged."""
+    try:
+        yield
+    except NotImplementedError as e:
+        lowered = full_lower(x)
+        if is_numpy(lowered) or isinstance(lowered, Tracer):
+            raise
+        raise unsupported(what, lowered, e) from None
+
+
+def lazy_only(values, what):
+    """A context in which a Dask graph that ``what`` would compute raises instead, when one of
+    ``values`` is a Dask array (a type test; for other values it does nothing).
+
+    Dask computes behind riesz's back in two ways: reading a value (``bool(x)`` for control
+    flow, ``float(x)``) and a NumPy function that Dask lacks (it warns, computes, and calls
+    NumPy's). Both become a TypeError naming the cause."""
+    if not any(type(v).__module__.startswith("dask.") for v in values):
+        return contextlib.nullcontext()
+    return _dask_lazy_only(what)
+
+
+@contextlib.contextmanager
+def _dask_lazy_only(what):
+    import dask
+
+    def refuse(dsk, keys, **kwargs):
+        raise TypeError(
+            f"{what} would compute a Dask graph here: the function reads a value of a Dask "
+            f"array (bool(), float(), an `if` on an array); riesz keeps Dask values lazy. "
+            f"Compute that value before calling the transform, or use np.where")
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="The `.*` function is not implemented by Dask",
+                                category=FutureWarning)
+        with dask.config.set(scheduler=refuse):
+            try:
+                yield
+            except FutureWarning as w:
+                name = str(w).split("`")[1]
+                raise TypeError(
+                    f"{what}: {name} is not implemented by Dask array, and Dask would compute "
+                    f"its argument to call NumPy's; riesz keeps Dask values lazy. Compute the "
+                    f"argument explicitly (x.compute()) or use a function Dask provides") from None
 
 
 def require_numpy(x, what):

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from . import rules  # noqa: F401  (registers the primitives)
-from .backend import is_array, is_numpy, ones, zeros
+from .backend import is_array, is_numpy, lazy_only, ones, zeros
 from .batching import batch_map
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
 from .rules.define import shape_of, dtype_of
@@ -152,7 +152,8 @@ def _backward(trace, seeds, consume=False):
     then drops (sqrt'(0) under a zero cotangent, ‖x‖ at 0): NumPy's floating-point
     warnings about such intermediate values are silenced here, while a NaN or ∞ that
     reaches a gradient still shows in the result."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"), \
+            lazy_only([g for _, g in seeds], "the backward pass"):
         return trace.backward(seeds, consume)
 
 
@@ -168,7 +169,8 @@ def _call_traced(f, trace, boxed, in_tree, has_aux):
     """``(output, aux)`` of ``f`` on the traced inputs ``boxed``; the trace is closed after
     the call (a tracer that escapes it raises when used), and aux holds concrete values."""
     try:
-        out = f(*tree_unflatten(in_tree, boxed))
+        with lazy_only([b.primal for b in boxed], "tracing the function"):
+            out = f(*tree_unflatten(in_tree, boxed))
     finally:
         trace.close()
     aux = None

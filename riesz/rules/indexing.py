@@ -8,6 +8,7 @@ at their concrete value, since an index carries no derivative.
 import numpy as np
 
 from .. import backend
+from ..backend import is_numpy, library_errors, unsupported
 from ..core import Tracer
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import as_dtype, defprim, shape_of, dtype_of, unbroadcast
@@ -27,8 +28,30 @@ def _scatter_add_impl(g, idx, shape):
     out = np.zeros_like(g, shape=shape)   # in g's library (NumPy, Dask, CuPy) and on its device
     if _selects_once(idx):
         out[idx] = g
-    else:
+    elif is_numpy(out):
         np.add.at(out, idx, g)   # repeated indices add up
+    else:
+        out = _add_at_in_layers(out, idx, g)   # Dask has no np.add.at
+    return out
+
+
+def _add_at_in_layers(out, idx, g):
+    """``np.add.at(out, idx, g)`` by indexed assignments (which Dask does lazily), for an
+    index whose first item is a 1-d integer array ``a`` and the rest slices: layer j adds
+    the j-th occurrence of each repeated entry of ``a``, so no layer repeats an entry."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    a, rest = np.asarray(items[0]), items[1:]
+    if a.ndim != 1 or a.dtype.kind not in "iu" or not all(isinstance(i, slice) for i in rest):
+        raise unsupported(f"the derivative of x[idx] with idx = {idx!r}", out,
+                          NotImplementedError("numpy.add.at"))
+    group = np.unique(a, return_inverse=True)[1].ravel()
+    order = np.argsort(group, kind="stable")
+    layer = np.empty_like(order)
+    layer[order] = np.arange(len(a)) - np.searchsorted(group[order], group[order])
+    for j in range(int(layer.max(initial=-1)) + 1):
+        pos = np.flatnonzero(layer == j)
+        target = (a[pos],) + rest
+        out[target] = out[target] + g[pos]
     return out
 
 
@@ -62,7 +85,8 @@ def normalize_index(idx):
 
 @implements("getitem")
 def getitem_(x, idx):
-    return getitem(x, idx=normalize_index(idx))
+    with library_errors("x[idx]", x):
+        return getitem(x, idx=normalize_index(idx))
 
 
 # ------------------------------------------------------------ indexed assignment
@@ -172,7 +196,9 @@ def setitem(y, idx, v):
         new = where(mask, v, y)
         rebind(y, new if dtype_of(new) == dtype_of(y) else new.astype(dtype_of(y)), "y[mask] = v")
         return
-    rebind(y, index_update(y, v, idx=idx), "y[idx] = v")
+    with library_errors("y[idx] = v", y):
+        new = index_update(y, v, idx=idx)
+    rebind(y, new, "y[idx] = v")
 
 
 def _is_staged_mask(idx, y):
