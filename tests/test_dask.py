@@ -137,15 +137,59 @@ def test_what_dask_cannot_do_raises_naming_the_function():
         riesz.grad(lambda x: np.sum(x) if np.sum(x) > 0 else -np.sum(x))(x)
 
 
-def test_loopback_cluster_computes_the_gradient_graph():
+@pytest.fixture(scope="module")
+def client():
+    """A two-worker dask.distributed cluster on the loopback interface (threads of this
+    process, talking over TCP on 127.0.0.1), shared by the tests below."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  protocol="tcp", host="127.0.0.1", dashboard_address=None) as cluster, \
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  protocol="tcp", host="127.0.0.1",
+                                  dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
-        x = client.persist(dask_input())
+        yield client
+
+
+def test_loopback_cluster_computes_the_gradient_graph(client):
+    x = client.persist(dask_input())   # the blocks live on the workers
+    with no_compute():
         g = riesz.grad(FUNCTIONS["mlp"])(x)
-        assert isinstance(g, da.Array)
-        future = client.compute(g)
-        np.testing.assert_allclose(future.result(), riesz.grad(FUNCTIONS["mlp"])(XN),
-                                   rtol=1e-12, atol=1e-12)
-        assert client.run(lambda dask_worker: len(dask_worker.data))   # the worker held the blocks
+    assert isinstance(g, da.Array)
+    future = client.compute(g)
+    np.testing.assert_allclose(future.result(), riesz.grad(FUNCTIONS["mlp"])(XN),
+                               rtol=1e-12, atol=1e-12)
+    assert client.who_has(future)[future.key]   # a worker computed and holds the result
+
+
+def mse_loss(model, x, y):
+    return np.mean((model(x)[:, 0] - y) ** 2)
+
+
+def test_data_parallel_gradient_matches_single_process(client):
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((50, 3)), rng.standard_normal(50)
+    dp = nn.DataParallel(client, x, y, shards=3)
+    assert len(client.who_has(dp.shards)) == 3
+    loss, grads = dp.value_and_grad(mse_loss)(MLP)
+    want_loss, want = riesz.value_and_grad(mse_loss)(MLP, x, y)
+    assert abs(loss - want_loss) <= 1e-12 * abs(want_loss)
+    for a, b in zip(riesz.tree_flatten(grads)[0], riesz.tree_flatten(want)[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    rows = np.array([3, 17, 18, 40, 49, 0])   # a batch that spans every shard
+    _, grads = dp.value_and_grad(mse_loss)(MLP, rows)
+    want = riesz.grad(mse_loss)(MLP, x[rows], y[rows])
+    for a, b in zip(riesz.tree_flatten(grads)[0], riesz.tree_flatten(want)[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_fit_trains_on_the_workers_as_it_does_locally(client):
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((40, 3)), rng.standard_normal(40)
+    common = dict(epochs=2, batch_size=16, progress=False)
+    local = nn.fit(MLP, mse_loss, riesz.optim.SGD(0.1), (x, y), rng=np.random.default_rng(4),
+                   jit=False, **common)
+    spread = nn.fit(MLP, mse_loss, riesz.optim.SGD(0.1), nn.DataParallel(client, x, y),
+                    rng=np.random.default_rng(4), **common)
+    np.testing.assert_allclose(spread.history["train_loss"], local.history["train_loss"],
+                               rtol=1e-12)
+    for a, b in zip(riesz.tree_flatten(spread.model)[0], riesz.tree_flatten(local.model)[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import value_and_grad
 from ..optim.optimizers import clip_by_global_norm
+from .parallel import data_parallel_value_and_grad
 from ..staging import ConcretizationError, Var, jit as stage
 from ..tree import tree_flatten, tree_unflatten
 
@@ -137,10 +138,11 @@ class _ReplayingGenerator(np.random.Generator):
         return draw
 
 
-def _training_step(loss_fn, optimizer, clip_norm):
+def _training_step(loss_fn, optimizer, clip_norm, loss_and_grads=None):
     """``step(model, opt_state, x, y, rng) -> (loss, model, opt_state)``: the loss and
-    its gradient, the gradient clipped to ``clip_norm`` (if given), the update."""
-    loss_and_grads = value_and_grad(loss_fn)
+    its gradient (by ``loss_and_grads``, riesz.value_and_grad by default), the gradient
+    clipped to ``clip_norm`` (if given), the update."""
+    loss_and_grads = loss_and_grads or value_and_grad(loss_fn)
 
     def step(model, opt_state, x, y, rng):
         loss, grads = loss_and_grads(model, x, y, rng)
@@ -316,7 +318,9 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
       ``numpy.random.Generator`` for dropout during training and None in evaluation.
       A ``loss_fn(model, x, y)`` without it works too (no dropout).
     * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
-      shuffles the training set each epoch, so a seed fixes the whole run.
+      shuffles the training set each epoch, so a seed fixes the whole run. ``train`` may be
+      a :class:`riesz.nn.DataParallel` (rows held by ``dask.distributed`` workers): each
+      step's gradient is then computed there, shard by shard, and summed.
     * ``metrics``: ``{name: fn(model, x, y) -> float}`` reported on the validation set
       (or ``fn(predictions, y)``, such as ``nn.accuracy``, given ``model(x)``).
     * every ``eval_every`` steps (default: once an epoch) the validation set is
@@ -357,8 +361,10 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
                       "(model, x, y) only, so they get no random generator and stay off; "
                       "define loss_fn(model, x, y, rng) and call model(x, rng=rng)",
                       stacklevel=2)
-    steps = (_StagedSteps if jit else _Steps)(_training_step(with_rng, optimizer, clip_norm),
-                                              model, opt_state)
+    # a DataParallel training set: each step's gradient is computed on its workers, eagerly
+    parallel = data_parallel_value_and_grad(train, with_rng)
+    steps = (_StagedSteps if jit and parallel is None else _Steps)(
+        _training_step(with_rng, optimizer, clip_norm, parallel), model, opt_state)
     best = (np.inf, model, opt_state)
     stale = 0
     bar = _progress_bar(total, progress)
