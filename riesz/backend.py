@@ -185,16 +185,19 @@ class ArrayAPIValue:
     shape = property(lambda self: tuple(self.array.shape))
     ndim = property(lambda self: self.array.ndim)
     size = property(lambda self: int(np.prod(self.array.shape)))
-    dtype = property(lambda self: np.dtype(str(self.array.dtype)))
+    # the array API's dtypes have NumPy's names ('array_api_strict.float64' is float64)
+    dtype = property(lambda self: np.dtype(str(self.array.dtype).rsplit(".", 1)[-1]))
     device = property(lambda self: self.array.device)
     T = property(lambda self: self.transpose())
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if method != "__call__" or kwargs:
-            return NotImplemented
+        if method != "__call__" or kwargs or any(isinstance(a, Tracer) for a in inputs):
+            return NotImplemented   # a traced argument: riesz's protocol handles the call
         return _forward(self.xp, ufunc.__name__, inputs, {})
 
     def __array_function__(self, func, types, args, kwargs):
+        if any(issubclass(t, Tracer) for t in types):
+            return NotImplemented
         return _forward(self.xp, func.__name__, args, kwargs)
 
     def __array__(self, dtype=None, copy=None):
@@ -202,10 +205,10 @@ class ArrayAPIValue:
                         f"riesz keeps it in its own namespace")
 
     def __getitem__(self, idx):
-        return ArrayAPIValue(self.array[unwrap(idx)])
+        return ArrayAPIValue(self.array[_every_axis(idx, self.ndim)])
 
     def __setitem__(self, idx, value):
-        self.array[unwrap(idx)] = unwrap(value)
+        self.array[_every_axis(idx, self.ndim)] = unwrap(value)
 
     def copy(self):
         return ArrayAPIValue(self.xp.asarray(self.array, copy=True))
@@ -225,6 +228,14 @@ class ArrayAPIValue:
 
     def __repr__(self):
         return f"ArrayAPIValue({self.array!r})"
+
+
+def _every_axis(idx, ndim):
+    # the standard wants an index to name every axis: x[1:3] of a matrix is x[1:3, ...]
+    idx = unwrap(idx) if type(idx) is tuple else (unwrap(idx),)
+    if not any(i is Ellipsis for i in idx) and len(idx) < ndim:
+        idx = idx + (Ellipsis,)
+    return idx
 
 
 def _operators():
@@ -250,10 +261,18 @@ _RENAMED = {"power": "pow", "true_divide": "divide", "arcsin": "asin", "arccos":
 
 
 def _forward(xp, name, args, kwargs):
+    if name == "result_type":   # NumPy's dtypes, which riesz compares with NumPy's
+        return np.result_type(*(a.dtype if isinstance(a, ArrayAPIValue) else a for a in args))
     fn = getattr(xp, _RENAMED.get(name, name), None)
     if fn is None:
         raise TypeError(f"numpy.{name} has no counterpart in the array API namespace "
                         f"{xp.__name__}: riesz cannot compute it on these arrays")
+    if name == "zeros_like" and kwargs.get("shape") is not None:   # the standard's has no shape
+        x = args[0]
+        return ArrayAPIValue(xp.zeros(kwargs["shape"], dtype=x.array.dtype, device=x.device))
+    if name == "where" and not any(isinstance(a, ArrayAPIValue) for a in args[1:]):
+        # where(mask, 1.0, 0.0): the standard takes at most one Python scalar
+        args = (args[0], xp.asarray(args[1], device=args[0].device), args[2])
     if name == "transpose" and len(args) > 1:
         args = (args[0], tuple(args[1]) if args[1] is not None else
                 tuple(reversed(range(args[0].ndim))))
