@@ -82,8 +82,22 @@ def _is_inexact(dtype):
     return np.dtype(dtype).kind in "fc"
 
 
+# ndarray subclasses whose semantics riesz does not follow, and what to pass instead
+_SUBCLASS_FIXES = {
+    np.matrix: "riesz follows ndarray semantics (* elementwise, 2-d results of everything): "
+               "pass np.asarray(x) and write @ for matrix products",
+    np.ma.MaskedArray: "riesz computes on the data and would ignore the mask: pass "
+                       "x.filled(value), or the data with the mask as a weight "
+                       "(np.where(mask, 0.0, x))",
+}
+
+
 def _check_differentiable(leaves, what, treedef):
     for i, x in enumerate(leaves):
+        if type(x) is not np.ndarray and isinstance(x, tuple(_SUBCLASS_FIXES)):
+            fix = next(v for k, v in _SUBCLASS_FIXES.items() if isinstance(x, k))
+            raise TypeError(f"{what}{_leaf_path(treedef, i)} is a {type(x).__module__}."
+                            f"{type(x).__name__}; {fix}")
         if not (isinstance(x, Tracer) or is_array(x)):
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "

@@ -242,7 +242,7 @@ def test_a_traced_scalar_assigned_into_a_numpy_array_names_at():
         r[0] = p[0] - 1.0
         return np.sum(r ** 2)
     for transform in (riesz.grad, riesz.jit, lambda f: riesz.jit(riesz.grad(f))):
-        with pytest.raises(TypeError, match=r"riesz\.numpy\.at\(y\)\[i\]\.set\(v\)") as info:
+        with pytest.raises(TypeError, match=r"riesz\.numpy\.at\(y\)\[idx\]\.set\(v\)") as info:
             transform(residuals)(np.array([3.0, 2.0]))
         assert info.value.__traceback__.tb_next is not None   # the user's line is in it
     # the fix works

@@ -232,10 +232,11 @@ class ConversionError(TypeError):
 
 
 _ASSIGNED_INTO_NUMPY = (
-    "y[i] = v assigns a traced value v into a NumPy array y (made by np.zeros, say), which "
-    "would drop its derivative. Write the update as a new array, y = riesz.numpy.at(y)[i].set(v), "
-    "or start from a traced array, y = np.zeros_like(x) for a traced x (then y[i] = v works), "
-    "or build y from traced values with np.stack / riesz.numpy.array")
+    "y[idx] = v assigns a traced value v into a NumPy array y (made by np.zeros, say), which "
+    "would drop its derivative. Write the update as a new array, "
+    "y = riesz.numpy.at(y)[idx].set(v), or start from a traced array, y = np.zeros_like(x) "
+    "for a traced x (then y[idx] = v works), or build y from traced values with np.stack / "
+    "riesz.numpy.array")
 
 
 @contextlib.contextmanager
