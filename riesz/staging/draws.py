@@ -70,12 +70,15 @@ class DrawWatch:
         self.watched[id(bits)] = (name, bits, start)
 
     def look_in(self, frame):
-        """Watch the generators among a user frame's local variables (those of a frame that
-        began while staging, since they were seeded)."""
-        seeded = id(frame) not in self.outer
+        """Watch the generators among the local variables of a user frame that began while
+        staging, since they were seeded. (A frame that was running before reaches the
+        function only through its closure, globals or arguments; and reading its locals
+        would keep a snapshot of them, the example arrays among them, alive with it.)"""
+        if id(frame) in self.outer:
+            return
         for name, value in frame.f_locals.items():
             if isinstance(value, (np.random.Generator, np.random.RandomState)):
-                self.add(name, value, seeded)
+                self.add(name, value, seeded=True)
 
     def drawn(self):
         """The name of a generator drawn from since it was first seen, or None."""
