@@ -90,7 +90,7 @@ def mlp_layer(x):
 
 def test_names_come_from_the_users_code():
     text = riesz.source(riesz.grad(mlp_layer), np.ones(4))
-    assert "def mlp_layer(x, *, W):" in text
+    assert "def grad_mlp_layer(x, *, W):" in text
     assert "y = W @ x" in text
     assert "z = np.tanh(y)" in text
     assert "dx = W.T @ dy" in text
@@ -117,7 +117,7 @@ def test_cotangents_accumulate_in_place():
     assert "da += " in text     # a reaches the output along two paths
     namespace = {}
     exec(text, namespace)
-    np.testing.assert_allclose(namespace["f"](x, y), riesz.grad(f)(x, y), rtol=1e-14)
+    np.testing.assert_allclose(namespace["grad_f"](x, y), riesz.grad(f)(x, y), rtol=1e-14)
 
 
 def test_large_constants_become_keyword_arguments():
@@ -127,10 +127,10 @@ def test_large_constants_become_keyword_arguments():
         return np.sum(np.sin(x * big))
     x = np.linspace(0, 1, 100)
     text = riesz.source(riesz.grad(f), x)
-    assert "def f(x, *, big):" in text
+    assert "def grad_f(x, *, big):" in text
     namespace = {}
     exec(text, namespace)
-    np.testing.assert_allclose(namespace["f"](x, big=big), np.cos(x * big) * big, rtol=1e-14)
+    np.testing.assert_allclose(namespace["grad_f"](x, big=big), np.cos(x * big) * big, rtol=1e-14)
 
 
 def test_loop_lines_are_named_each_time():
@@ -169,7 +169,7 @@ def test_docs_show_the_generated_source_of_the_seeds_examples():
     f, args = seeds_source.EXAMPLES["four variables"]
     namespace = {}
     exec(seeds_source.generated()["four variables"], namespace)
-    assert namespace["four_variables"](*args) == (-4096.0,) * 4
+    assert namespace["grad_four_variables"](*args) == (-4096.0,) * 4
 
 
 def test_tangents_are_named_after_their_primals():

@@ -93,7 +93,9 @@ class Program:
         return out[0] if len(out) == 1 else tuple(out)
 
     def source(self, **options):
-        return program_source(self, **options).text
+        """The program as a Python module a person can read, copy and run: one function
+        that asserts the shapes and dtypes it was staged for."""
+        return program_source(self, checks=True, **options).text
 
     def __str__(self):
         return program_listing(self)

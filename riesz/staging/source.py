@@ -24,7 +24,8 @@ import numpy as np
 from ..rules.define import all_finite
 from ..rules.elementwise import multiply
 from .ir import Eqn, InputRef, Literal, Var, arity, resolve
-from .printing import INFIX, Code, Context, Namer, expression, index_source, preferred_name
+from .printing import (INFIX, Code, Context, Namer, dtype_source, expression, index_source,
+                       preferred_name)
 from .text import comment_text, docstring, python_name
 from .simplify import simplify
 
@@ -46,9 +47,11 @@ class Generated:
         self.text, self.name, self.constants = text, name, constants
 
 
-def program_source(program, name=None, inplace=True, reserved=frozenset()):
+def program_source(program, name=None, inplace=True, reserved=frozenset(), checks=False):
     """Generate the module for ``program``: ``import numpy as np`` and one function.
-    ``reserved``: names the function's variables must not take (its helpers' names)."""
+    ``reserved``: names the function's variables must not take (its helpers' names);
+    ``checks``: the function asserts the shapes and dtypes it was staged for (the source
+    a person copies; ``riesz.jit`` picks the program by them already)."""
     ctx = Context(program.const_hints)
     ctx.used |= set(reserved)
     fname = ctx.fresh(name or _identifier(program.name))
@@ -126,13 +129,28 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
         lines.extend(["", ""])
     lines.append(f"def {fname}({signature}):")
     count = len(program.eqns)
-    lines.append("    " + docstring(f'{program.name}, staged by riesz: {count} operation{"s" * (count != 1)}.'))
+    about = f'{program.name}, staged by riesz: {count} operation{"s" * (count != 1)}'
+    if checks and params:
+        types = ", ".join(f"{p}: {v.type_str()}" for p, v in zip(params, program.invars))
+        about += f", for {types} (it asserts them: stage it again for others)"
+    lines.append("    " + docstring(about + "."))
+    if checks:
+        lines.extend("    " + _check_line(p, v, fname) for p, v in zip(params, program.invars))
     lines.extend("    " + line for line in body)
     module_names = set(ctx.helpers.values()) | ctx.defined
     if module_names & set(namer.holder) and not module_names <= set(reserved):
         # a variable took the name of a helper found later: name them apart
-        return program_source(program, name, inplace, frozenset(reserved) | module_names)
+        return program_source(program, name, inplace, frozenset(reserved) | module_names, checks)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
+
+
+def _check_line(param, var, fname):
+    """``assert`` that ``param`` has the type it was staged for."""
+    if var.scalar_type is not None:
+        test = f"isinstance({param}, {var.scalar_type.__name__})"
+    else:
+        test = f"{param}.shape == {var.shape!r} and {param}.dtype == {dtype_source(var.dtype)}"
+    return f'assert {test}, "{fname} was staged for {param}: {var.type_str()}"'
 
 
 def _results(program, ctx, namer, owned):

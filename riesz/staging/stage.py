@@ -6,6 +6,7 @@ inputs named after ``f``'s parameters, and the recorded program is simplified.
 """
 import functools
 import inspect
+import os
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .simplify import simplify
 from .draws import DrawWatch, draw_message
 from .tracer import StagingTrace, example_of, user_error, var_of
 
-__all__ = ["trace", "stage", "source", "graph", "check_leaf"]
+__all__ = ["trace", "stage", "source", "graph", "check_leaf", "program_name"]
 
 
 def _arg_names(f, args):
@@ -157,9 +158,28 @@ def trace(f, static_argnums=()):
             return f(*[fixed[i] if i in fixed else next(it) for i in range(len(args))])
         functools.update_wrapper(f_dynamic, f)
         f_dynamic.__signature__ = _dynamic_signature(f, fixed)
-        return stage(f_dynamic, dynamic, name=getattr(f, "__name__", None),
+        return stage(f_dynamic, dynamic, name=program_name(f),
                      static=tuple(fixed.values()))
     return staged
+
+
+_RIESZ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STAGING_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def program_name(f):
+    """The name of ``f`` after the transforms of riesz it is wrapped in: ``grad_loss`` for
+    ``grad(loss)``, ``vmap_grad_loss`` for ``vmap(grad(loss))`` (jit adds nothing)."""
+    transforms = []
+    while getattr(f, "__wrapped__", None) is not None and hasattr(f, "__code__"):
+        code = f.__code__
+        if not code.co_filename.startswith(_RIESZ_DIR):
+            break
+        if not code.co_filename.startswith(_STAGING_DIR):
+            transforms.append(getattr(code, "co_qualname", code.co_name).split(".<locals>")[0])
+        f = f.__wrapped__
+    name = getattr(f, "__name__", None)
+    return "_".join(transforms + [str.__str__(name) if isinstance(name, str) else "f"])
 
 
 def _dynamic_signature(f, fixed):
