@@ -201,3 +201,80 @@ def test_variables_never_shadow_copied_helpers():
     namespace = {}
     exec(text, namespace)
     np.testing.assert_allclose(namespace["f"](np.ones(3)), np.sin(1.0) / 2 * 3.0)
+
+
+# ---------------------------------------------------------------- text from outside riesz
+
+_PAYLOAD = '__import__("builtins").__dict__.__setitem__("RIESZ_PWNED", 1)'
+
+
+class _EvilInt(int):
+    def __repr__(self):
+        return _PAYLOAD
+
+    __str__ = __format__ = lambda self, *a: _PAYLOAD
+
+
+class _EvilFloat(float):
+    def __repr__(self):
+        return _PAYLOAD
+
+    __str__ = __format__ = lambda self, *a: _PAYLOAD
+
+
+class _EvilStr(str):
+    def __repr__(self):
+        return _PAYLOAD
+
+    __str__ = __format__ = lambda self, *a: _PAYLOAD
+
+
+def test_hostile_names_and_reprs_run_no_payload():
+    import builtins
+    import io
+    import tokenize
+    breakout = f'\n{_PAYLOAD}\n"""\n{_PAYLOAD}\n#'
+    namespace = {"np": np}
+    exec(compile("def f(x, p):\n    return np.sum(x * p['a'] * p['b']) + np.sum(np.tanh(p['\ufb01']) "
+                 "* p['fi'] * p['\u00b5'] * p['\u03bc'])\n", "evil" + breakout + ".py", "exec"),
+         namespace)
+    f = namespace["f"]
+    f.__name__ = f.__qualname__ = _EvilStr("f" + breakout)
+    f.__doc__ = breakout
+    p = {"a": np.ones(3), "b" + breakout: np.ones(3), "\ufb01": np.ones(3), "fi": np.ones(3),
+         "\u00b5": np.ones(3), "\u03bc": np.ones(3)}
+    p["b"] = p.pop("b" + breakout)   # f reads p['b']: the hostile key is a second dict below
+    q = dict(p, **{breakout: np.ones(3)})
+
+    def g(x, q, k, s):
+        return f(x * _EvilFloat(0.1 + 2.0 ** -40), q) * x[_EvilInt(1)] + \
+            np.einsum(_EvilStr("i,i->"), x, x) * k
+    g.__name__ = _EvilStr("g" + breakout)
+    x = np.arange(3.0) + 0.5
+    texts = [riesz.source(riesz.grad(g), x, q, 2, "s", static_argnums=3),
+             riesz.source(riesz.grad(g, argnums=1), x, q, 2, "s", static_argnums=3),
+             riesz.graph(riesz.grad(g), x, q, 2, "s", static_argnums=3)]
+    for text in texts[:2]:
+        ns = {}
+        exec(text, ns)   # runs as printed
+    want = riesz.grad(g)(x, q, 2, "s")
+    got = riesz.jit(riesz.grad(g), static_argnums=3)(x, q, 2, "s")
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    assert not hasattr(builtins, "RIESZ_PWNED")
+    for text in texts[:2]:   # the payload is in comments, strings and longer names only
+        tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+        assert "__import__" not in {tok.string for tok in tokens if tok.type == tokenize.NAME}
+    # the float subclass keeps its full value, the IntEnum-like index its int
+    assert repr(0.1 + 2.0 ** -40) in texts[0]
+
+
+def test_names_that_are_one_python_name_are_told_apart():
+    def f(p):
+        return np.sum(p["\ufb01"] * 2.0 + p["fi"] * 3.0 + p["\u00b5"] * 5.0 + p["\u03bc"] * 7.0)
+    p = {k: np.full(2, float(i + 1)) for i, k in enumerate(["\ufb01", "fi", "\u00b5", "\u03bc"])}
+    text = riesz.source(f, p)
+    ns = {}
+    exec(text, ns)
+    fn = next(v for k, v in ns.items() if k.startswith("f") and callable(v))
+    leaves = riesz.tree_flatten(p)[0]
+    np.testing.assert_allclose(fn(*leaves), f(p))

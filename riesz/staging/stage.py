@@ -38,10 +38,11 @@ def _arg_names(f, args):
         if len(leaves) == 1 and tree.kind is None:
             names.append((base, False))
             continue
-        keys = list(a.keys()) if isinstance(a, dict) else None
+        keys = sorted(a) if isinstance(a, dict) else None   # the order tree_flatten takes
         for k in range(len(leaves)):
             key = keys[k] if keys is not None and len(keys) == len(leaves) else k
-            names.append((f"{base}_{key}", True))
+            key = str.__str__(key) if isinstance(key, str) else int.__repr__(k)
+            names.append((base + "_" + key, True))   # a Python name or not: the printer checks
     return names
 
 
