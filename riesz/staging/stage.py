@@ -13,7 +13,6 @@ import numpy as np
 from ..core import Tracer, abstract_trace_open
 from ..tree import tree_flatten, tree_unflatten
 from .graph import program_dot
-from .ir import Literal
 from .program import Program
 from .simplify import simplify
 from .draws import DrawWatch, draw_message
@@ -75,13 +74,13 @@ def stage(f, args, name=None, static=()):
         if isinstance(o, Tracer) and (var is None or o is not _bottom(o)):
             raise TypeError(f"{fname}: an output is traced by a transform that "
                             f"was still open when the function returned")
-        outputs.append(var if var is not None else Literal(staging.frozen(o)))
+        outputs.append(var if var is not None else staging.literal(o))
     _keep_names_at_group_ends(staging.eqns)
+    copies = staging.freeze_shared()
     program = Program(fname, invars, outputs, staging.eqns, in_tree, out_tree)
     # names for the constants in generated code: the user's names of the arrays frozen
-    user_names = {id(v): n for n, v in reversed(scope) if isinstance(v, np.ndarray)}
-    program.const_hints = {id(frozen): user_names[key]
-                           for key, (_, frozen) in staging.constants.items() if key in user_names}
+    program.const_hints = {id(copies[id(v)]): n for n, v in reversed(scope)
+                           if isinstance(v, np.ndarray) and id(v) in copies}
     return simplify(program)
 
 
