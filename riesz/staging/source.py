@@ -153,10 +153,19 @@ def _check_line(param, var, fname):
     return f'assert {test}, "{fname} was staged for {param}: {var.type_str()}"'
 
 
+# primitives whose result may be a view of their first input (and of nothing else)
+_VIEWS = frozenset({"reshape", "transpose", "broadcast_to", "getitem", "squeeze",
+                    "expand_dims", "moveaxis", "swapaxes", "real", "imag", "diagonal", "ravel"})
+
+
 def _results(program, ctx, namer, owned):
-    """The returned expressions: a result that is not a new array of this call (an input,
-    a view, a constant of the program, a result returned twice) is copied, so that no
-    output shares memory with another, with the program, or with an input."""
+    """The returned expressions: a result that may share memory with anything but a new
+    array of this call that no other result shares (an input, a constant of the program,
+    another result, or a view of one of these) is copied."""
+    root = {}   # id(Var) -> the Var whose memory it may view, for views of the program's
+    for e in program.eqns:
+        if e.prim.name in _VIEWS and isinstance(e.inputs[0], Var) and arity(e) == len(e.inputs):
+            root[id(e.outputs[0])] = root.get(id(e.inputs[0]), e.inputs[0])
     results, returned = [], set()
     for o in program.outputs:
         if isinstance(o, Literal):
@@ -165,10 +174,11 @@ def _results(program, ctx, namer, owned):
             copy = isinstance(o.value, np.ndarray) and not written_out
         else:
             text = namer.names[id(o)]
+            base = root.get(id(o), o)
             # a 0-d value may be a Python number when the code runs: numbers are immutable
-            copy = (id(o) in returned or id(o) not in owned) and not o.scalar_type and \
+            copy = (id(base) in returned or id(base) not in owned) and not o.scalar_type and \
                 (o.shape != () or any(o is v for v in program.invars))
-            returned.add(id(o))
+            returned.add(id(base))
         results.append(f"{text}.copy()" if copy else text)
     return results
 
