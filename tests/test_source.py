@@ -275,6 +275,34 @@ def test_names_that_are_one_python_name_are_told_apart():
     text = riesz.source(f, p)
     ns = {}
     exec(text, ns)
-    fn = next(v for k, v in ns.items() if k.startswith("f") and callable(v))
-    leaves = riesz.tree_flatten(p)[0]
-    np.testing.assert_allclose(fn(*leaves), f(p))
+    np.testing.assert_allclose(ns["f"](p), f(p))   # takes the dict, as f does
+
+
+def test_the_printed_function_takes_the_original_arguments():
+    def loss(params, x, n):
+        (W1, b1), W2 = params
+        return np.sum((W2 @ np.tanh(W1 @ x + b1)) ** n)
+    params = ((np.linspace(-1, 1, 6).reshape(3, 2), np.zeros(3)), {"W": np.ones((1, 3))})
+    params = (params[0], params[1]["W"])
+    x = np.array([0.5, -0.25])
+    text = riesz.source(riesz.grad(loss), params, x, 2, static_argnums=2)
+    assert "def grad_loss(params, x, n):" in text and "assert n == 2" in text
+    ns = {}
+    exec(text, ns)
+    got, want = ns["grad_loss"](params, x, 2), riesz.grad(loss)(params, x, 2)
+    for g, w in zip(riesz.tree_leaves(got), riesz.tree_leaves(want)):
+        np.testing.assert_allclose(g, w, rtol=1e-14)
+    assert riesz.tree_flatten(got)[1] == riesz.tree_flatten(want)[1]   # the same structure
+    with pytest.raises(AssertionError, match="staged for n == 2"):
+        ns["grad_loss"](params, x, 3)
+    with pytest.raises(AssertionError, match=r"staged for x: float64\[2\]"):
+        ns["grad_loss"](params, np.ones(3), 2)   # not a silently wrong answer
+
+
+def test_a_copied_mean_gradient_refuses_another_length():
+    text = riesz.source(riesz.grad(lambda x: np.mean(x ** 2)), np.ones(4))
+    ns = {}
+    exec(text, ns)
+    np.testing.assert_allclose(ns["grad__lambda_"](np.full(4, 2.0)), np.full(4, 1.0))
+    with pytest.raises(AssertionError, match=r"float64\[4\]"):
+        ns["grad__lambda_"](np.full(8, 2.0))   # the 1/4 is in the code: 2x wrong otherwise

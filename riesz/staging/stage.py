@@ -45,10 +45,11 @@ def _arg_names(f, args):
     return names
 
 
-def stage(f, args, name=None, static=()):
+def stage(f, args, name=None, fixed=None):
     """Stage ``f(*args)`` into a :class:`Program` (``args`` a tuple of pytrees of examples;
-    an example that is itself traced stands for its value; ``static``: the values of
-    static arguments, watched for random generators)."""
+    an example that is itself traced stands for its value; ``fixed``: {position: value}
+    of the static arguments ``f`` closes over, watched for random generators)."""
+    fixed = fixed or {}
     fname = name or getattr(f, "__name__", None)
     fname = str.__str__(fname) if isinstance(fname, str) else "f"   # no str subclass's methods
     leaves, in_tree = tree_flatten(tuple(args))
@@ -57,7 +58,7 @@ def stage(f, args, name=None, static=()):
     names = _arg_names(f, args)
     scope = _user_scope(f)
     staging = StagingTrace()
-    staging.draws = DrawWatch(list(scope) + [(f"static argument {v!r}", v) for v in static])
+    staging.draws = DrawWatch(list(scope) + [(f"static argument {i}", v) for i, v in fixed.items()])
     boxed = [staging.new_input(example_of(x), n) for x, (n, _) in zip(leaves, names)]
     invars = [b.variable for b in boxed]   # before the call: x += 1 rebinds an input
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
@@ -78,10 +79,27 @@ def stage(f, args, name=None, static=()):
     _keep_names_at_group_ends(staging.eqns)
     copies = staging.freeze_shared()
     program = Program(fname, invars, outputs, staging.eqns, in_tree, out_tree)
+    program.arguments = _arguments(f, len(args) + len(fixed), fixed)
     # names for the constants in generated code: the user's names of the arrays frozen
     program.const_hints = {id(copies[id(v)]): n for n, v in reversed(scope)
                            if isinstance(v, np.ndarray) and id(v) in copies}
     return simplify(program)
+
+
+def _arguments(f, count, fixed):
+    """(name, "static", value) or (name, "dynamic", None) for the ``count`` positional
+    arguments of the function ``f`` stands for (the one it wraps, for a static argument's
+    wrapper); None where its parameters cannot be read."""
+    original = f.__wrapped__ if fixed else f
+    try:
+        params = [p.name for p in inspect.signature(original).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return None
+    if len(params) < count:
+        return None
+    return [(params[i], "static", fixed[i]) if i in fixed else (params[i], "dynamic", None)
+            for i in range(count)]
 
 
 def check_leaf(x, position, who):
@@ -158,8 +176,7 @@ def trace(f, static_argnums=()):
             return f(*[fixed[i] if i in fixed else next(it) for i in range(len(args))])
         functools.update_wrapper(f_dynamic, f)
         f_dynamic.__signature__ = _dynamic_signature(f, fixed)
-        return stage(f_dynamic, dynamic, name=program_name(f),
-                     static=tuple(fixed.values()))
+        return stage(f_dynamic, dynamic, name=program_name(f), fixed=fixed)
     return staged
 
 
@@ -195,8 +212,12 @@ def source(f, *args, static_argnums=()):
     """The NumPy source of ``f`` staged at ``args``: ``riesz.source(riesz.grad(f), x)`` is
     the backward pass of ``f`` as a Python function that needs NumPy alone.
 
-    Arrays too large to write out become keyword-only arguments named after the user's
-    variables where they can be found (``def grad_loss(x, *, W)``).
+    The function is named after the transform (``grad_loss``), takes ``f``'s positional
+    arguments (pytrees of tuples, lists and dicts taken apart in its first lines; static
+    arguments asserted) and asserts the shapes and dtypes it was staged for. Arrays too
+    large to write out become keyword-only arguments named after the user's variables
+    where they can be found (``def grad_loss(x, *, W)``). No text from outside riesz
+    reaches it raw (:mod:`riesz.staging.text`).
     """
     return trace(f, static_argnums=static_argnums)(*args).source()
 
