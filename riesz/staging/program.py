@@ -35,13 +35,16 @@ class Program:
         self.in_tree = in_tree
         self.out_tree = out_tree
         self.const_hints = {}         # id(array) -> the user's name for a constant
+        # the staged function's positional parameters, for riesz.source: (name, "static",
+        # its value) or (name, "dynamic", None), in order; None where unknown
+        self.arguments = None
         self._compiled = None
 
     def replace(self, eqns, outputs=None):
         """The same function with other equations (and outputs): a rewrite of it."""
         new = Program(self.name, self.invars, self.outputs if outputs is None else outputs,
                       eqns, self.in_tree, self.out_tree)
-        new.const_hints = self.const_hints
+        new.const_hints, new.arguments = self.const_hints, self.arguments
         return new
 
     def __call__(self, *args):
@@ -93,7 +96,9 @@ class Program:
         return out[0] if len(out) == 1 else tuple(out)
 
     def source(self, **options):
-        return program_source(self, **options).text
+        """The program as a Python module a person can read, copy and run: one function
+        that asserts the shapes and dtypes it was staged for."""
+        return program_source(self, checks=True, **options).text
 
     def __str__(self):
         return program_listing(self)
