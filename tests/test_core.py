@@ -344,3 +344,37 @@ def test_no_user_array_primal_or_stored_value_is_written(monkeypatch):
                                    14.0 + 2 * x)
     np.testing.assert_array_equal(stored, np.full(4, 7.0))
     np.testing.assert_array_equal(x, np.linspace(0.1, 1.0, 4))
+
+
+def test_a_cotangent_only_the_pass_holds_is_scaled_in_place(monkeypatch):
+    from riesz.rules import define
+    wrote = []
+    times = define.times
+
+    def recording(g, d):
+        out = times(g, d)
+        wrote.append(out is g)
+        return out
+    monkeypatch.setattr(define, "times", recording)
+    x = np.linspace(0.0, 1.0, 10_000)
+    np.testing.assert_allclose(grad(lambda x: np.sum(np.exp(np.sin(x) * 3.0)))(x),
+                               np.exp(np.sin(x) * 3.0) * 3.0 * np.cos(x))
+    assert True in wrote
+
+
+def test_no_user_cotangent_or_stored_value_is_scaled_in_place():
+    x = np.linspace(0.0, 1.0, 10_000)
+    ct = np.full(10_000, 2.0)
+    out, pullback = vjp(lambda x: np.exp(x * 3.0), x)
+    np.testing.assert_allclose(pullback(ct)[0], 6.0 * np.exp(3.0 * x))
+    np.testing.assert_array_equal(ct, np.full(10_000, 2.0))
+    stored = np.full(10_000, 7.0)
+
+    @riesz.custom_vjp
+    def f(y):
+        return y * 1.0
+    f.defvjp(lambda y: (y * 1.0, stored), lambda r, g: (r,))
+    for _ in range(2):
+        np.testing.assert_allclose(grad(lambda x: np.sum(f(np.exp(x))))(x), 7.0 * np.exp(x))
+    np.testing.assert_array_equal(stored, np.full(10_000, 7.0))
+    np.testing.assert_array_equal(x, np.linspace(0.0, 1.0, 10_000))
