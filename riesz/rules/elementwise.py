@@ -202,6 +202,33 @@ def _sinc_derivative(ans, x):
 
 sinc = defunary("sinc", np.sinc, _sinc_derivative)
 
+
+# ------------------------------------------------------------ modified Bessel functions
+
+def _i1_values(x):
+    """I₁(x) = Σₖ (x/2)^(2k+1) / (k! (k+1)!) in float64, cast to x's floating dtype. The
+    terms share x's sign and each is the previous one times (x/2)² / (k (k+1)), so the
+    sum is accurate to rounding; it stops where the terms no longer count (also at NaN,
+    ∞ and 0). NumPy has i0 but no i1, which is I₀'."""
+    x = np.asarray(x)
+    half = x.astype(np.float64) / 2
+    quarter_square, term, total, k = half * half, half, half, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        while np.any(np.abs(term) > np.finfo(np.float64).eps * np.abs(total)):
+            k += 1
+            term = term * quarter_square / (k * (k + 1))
+            total = total + term
+    return total.astype(np.result_type(x.dtype, np.float16) if x.dtype.kind == "f" else np.float64)
+
+
+# I₀' = I₁ and I₁' = I₀ − I₁/x, with the limit ½ at x = 0 (numpy.i0; with SciPy installed,
+# scipy.special.i0 and i1 reach the same primitives, riesz/rules/special.py)
+i0 = defunary("i0", np.i0, lambda ans, x: i1(x), finite_derivative=True)
+i1 = defunary("i1", _i1_values,
+              lambda ans, x: where(x == 0, 0.5, i0(x) - ans / where(x == 0, 1.0, x)),
+              finite_derivative=True)
+implements(np.i0)(i0)
+
 # ------------------------------------------------------------ complex numbers
 
 

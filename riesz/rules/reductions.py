@@ -346,14 +346,17 @@ def _count(shape, axes):
 @implements(np.var)
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None,
         correction=None):
-    """``numpy.var``: Σ|x - x̄|² / (n - ddof)."""
-    _check_unsupported("var", out=out, where=where, mean=mean)
+    """``numpy.var``: Σ|x - x̄|² / (n - ddof). A given ``mean`` (NumPy 2.0's keyword, of the
+    keepdims shape) takes the place of x̄, and the derivative flows to it too."""
+    _check_unsupported("var", out=out, where=where)
     if correction is not None:
         ddof = correction
     shape = shape_of(a)
     axes = normalize_axis(axis, len(shape))
     n = _count(shape, axes)
-    centered = a - sum(a, axis=axes, dtype=dtype, keepdims=True) / n
+    if mean is None:
+        mean = sum(a, axis=axes, dtype=dtype, keepdims=True) / n
+    centered = a - mean
     # NumPy divides by max(n - ddof, 0): ddof ≥ n gives inf (or NaN), never a negative variance
     return sum(_abs_squared(centered), axis=axes, keepdims=keepdims) / max(n - ddof, 0)
 
