@@ -29,9 +29,12 @@ class DataParallel:
     Iterating gives ``(x, y)`` views whose ``len`` is the number of rows and whose
     ``[rows]`` names a batch, so ``nn.fit`` can draw its minibatches from it.
 
-    >>> from dask.distributed import Client                                # doctest: +SKIP
-    >>> dp = DataParallel(Client(), x, y)                                   # doctest: +SKIP
-    >>> loss, grads = dp.value_and_grad(loss_fn)(model)                     # doctest: +SKIP
+    For example (README.md, "Beyond one CPU", runs it)::
+
+        with dask.distributed.Client() as client:
+            data = DataParallel(client, x, y)
+            loss, grads = data.value_and_grad(loss_fn)(model)
+            result = nn.fit(model, loss_fn, optimizer, data, rng=rng)
     """
 
     def __init__(self, client, x, y, shards=None):
