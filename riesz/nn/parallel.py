@@ -27,14 +27,12 @@ class DataParallel:
     ``client.scatter``. ``dp.value_and_grad(loss_fn)(model)`` gives the mean loss over all
     rows and its gradient; ``(model, rows)`` restricts them to the rows numbered ``rows``.
     Iterating gives ``(x, y)`` views whose ``len`` is the number of rows and whose
-    ``[rows]`` names a batch, so ``nn.fit`` can draw its minibatches from it.
+    ``[rows]`` names a batch, so ``nn.fit`` can draw its minibatches from it::
 
-    For example (README.md, "Beyond one CPU", runs it)::
-
-        with dask.distributed.Client() as client:
-            data = DataParallel(client, x, y)
-            loss, grads = data.value_and_grad(loss_fn)(model)
-            result = nn.fit(model, loss_fn, optimizer, data, rng=rng)
+        from dask.distributed import Client
+        dp = DataParallel(Client(), x, y)          # a cluster's client, the training set
+        loss, grads = dp.value_and_grad(loss_fn)(model)
+        result = nn.fit(model, loss_fn, optimizer, dp, rng=rng)   # or train on it
     """
 
     def __init__(self, client, x, y, shards=None):

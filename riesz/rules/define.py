@@ -167,11 +167,10 @@ def scale(g, d):
 
 
 def zero_safe_scale(g, d):
-    """g ⊙ d on plain values with 0 × ∞ = 0: for NumPy values the plain product when it
-    is finite (one check), else zero where either factor is."""
+    """g ⊙ d with 0 × ∞ = 0. On NumPy values: the plain product when it is finite (one
+    check), else zero where either factor is. On values of other libraries (Dask, CuPy,
+    ...) no value is read: the test is part of the array's computation."""
     if not (is_numpy(g) and is_numpy(d)):
-        # arrays of other libraries (Dask, CuPy), which a finiteness check would force or
-        # copy, are told apart by their type: the test is part of their own computation
         return np.where((g == 0) | (d == 0), 0, g * d)
     out = g * d
     if all_finite(out):
@@ -192,8 +191,8 @@ def add_into(old, ct):
 def has_nan(x):
     """Whether the NumPy value ``x`` holds a NaN: its sum is NaN then (and where +∞ meets
     −∞, which only costs the zero-safe walk that follows a True). One pass, no copy.
-    Other libraries' arrays (Dask, CuPy) are never read: their products are zero-safe in
-    every walk (scale's ``where`` form), so there is nothing to walk again for."""
+    Values of other libraries never hold a plain product (``scale`` gives them the
+    zero-safe form), so they are not read."""
     if not is_numpy(x):
         return False
     total = np.add.reduce(x, axis=None)
