@@ -214,3 +214,13 @@ def test_staging_says_it_makes_numpy_programs():
         for stage in (lambda: riesz.jit(f)(dask_input()), lambda: riesz.source(f, dask_input())):
             with pytest.raises(TypeError, match="NumPy program"):
                 stage()
+
+
+def test_indexed_assignment_into_a_numpy_scalar():
+    """y[...] = v where y's value is a NumPy scalar (np.sum's result): the update copies it
+    into a 0-d array (only other libraries' arrays are copied with their own method)."""
+    def f(x):
+        y = np.sum(x)
+        y[...] = y * 2
+        return y
+    np.testing.assert_array_equal(riesz.grad(f)(np.ones(3)), np.full(3, 2.0))
