@@ -44,7 +44,7 @@ def named_leaves(tree: Any) -> "dict[str, Any]":
 
     Two leaves with the same dotted name (``{"a.b": x, "a": {"b": y}}``) are a
     :class:`CheckpointError`: a file could hold only one of them."""
-    out = {}
+    out: "dict[str, Any]" = {}
     _collect(tree, "", out)
     return out
 

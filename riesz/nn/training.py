@@ -315,7 +315,9 @@ def _metric_of_model(metric):
     return lambda model, x, y: metric(model(x), y)
 
 
-def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
+def evaluate(model: Any, loss_fn: Callable[..., Any], data: "tuple[Any, Any]",
+             metrics: "Optional[Mapping[str, Callable[..., Any]]]" = None,
+             batch_size: int = 256) -> "dict[str, float]":
     """``{"loss": ..., metric: ...}`` over ``data`` = (x, y), in batches, without dropout
     (``loss_fn`` gets ``rng=None``); each value is the example-weighted mean over the
     batches, so ``loss_fn`` and the metrics should return means. A metric is
@@ -325,7 +327,7 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     metrics = {name: _metric_of_model(metric) for name, metric in (metrics or {}).items()}
     x, y = data
     n = len(x)
-    totals = {}
+    totals: "dict[str, float]" = {}
     for start in range(0, n, batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         values = {"loss": float(loss_fn(model, xb, yb, None))}
@@ -581,7 +583,7 @@ class _TqdmProgress(_Silent):
 
 
 class _PlainProgress(_Silent):
-    """Without tqdm: a line every 5% of the steps (install riesz[progress] for a bar)."""
+    """Without tqdm: a line every 5% of the steps (pip install tqdm for a bar)."""
 
     def __init__(self, total, done):
         self.total, self.done = total, done
@@ -618,7 +620,7 @@ def plot_history(history: "Mapping[str, Any]", path: "Union[str, os.PathLike[str
         from matplotlib.figure import Figure
     except ImportError:
         print(f"riesz.nn: matplotlib is not installed, so no plot was written to {path} "
-              f"(pip install 'riesz[plot]')", file=sys.stderr)
+              f"(pip install matplotlib)", file=sys.stderr)
         return None
     metric_names = [k for k in history if k.startswith("val_") and k != "val_loss"]
     fig = Figure(figsize=(11 if metric_names else 6, 4))

@@ -20,6 +20,7 @@ primitive and differentiates it with the same rule table.
 import functools
 import inspect
 import warnings
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -101,7 +102,8 @@ def _positional(f):
     return to_positional, position_of
 
 
-def jit(f, static_argnums=(), fuse=None, static_argnames=()):
+def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: str | None = None,
+        static_argnames: str | Sequence[str] = ()) -> Callable[..., Any]:
     """``f``, staged once per input signature and run as generated NumPy code.
 
     ``static_argnums`` (or ``static_argnames``, by parameter name) names arguments whose
