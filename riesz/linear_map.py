@@ -217,6 +217,15 @@ def linearize(f: Callable[..., Any], *primals: Any) -> "tuple[Any, LinearMap]":
     ``df(*tangents)`` equals ``jvp(f, primals, tangents)[1]``, ``df.T(ct)`` equals
     ``vjp(f, *primals)[1](ct)`` (for one primal without the 1-tuple), and f is
     evaluated once, here.
+
+    >>> import numpy as np, riesz
+    >>> y, df = riesz.linearize(np.sin, np.array([0.0, np.pi]))
+    >>> df
+    ∂sin: f64[2] -> f64[2]
+    >>> df(np.ones(2))              # ∂sin(x)(ẋ) = cos(x) ⊙ ẋ, and its transpose is the same
+    array([ 1., -1.])
+    >>> df.T(np.ones(2))
+    array([ 1., -1.])
     """
     rec = Recording(f, primals, has_aux=False)
     single = len(primals) == 1

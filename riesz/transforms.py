@@ -108,6 +108,11 @@ def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[An
     ``ct`` of the output's structure and shapes, returning one cotangent per primal.
 
     The pullback can be called many times; it holds the recorded graph until it is freed.
+
+    >>> import numpy as np, riesz
+    >>> y, pullback = riesz.vjp(lambda x: x ** 2, np.array([1.0, 2.0, 3.0]))
+    >>> pullback(np.ones(3))        # ∂f(x)ᵀ c = 2x ⊙ c
+    (array([2., 4., 6.]),)
     """
     rec = Recording(f, primals, has_aux)
     return (rec.out, rec.pullback, rec.aux) if has_aux else (rec.out, rec.pullback)
@@ -394,6 +399,12 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     """``(f(*primals), ∂f(primals)(tangents))``: the output and its directional derivative.
 
     ``primals`` and ``tangents`` are tuples of the same structure, shapes and dtypes.
+
+    >>> import numpy as np, riesz
+    >>> riesz.jvp(lambda x: x ** 2, (np.array([1.0, 2.0, 3.0]),), (np.array([1.0, 0.0, -1.0]),))
+    (array([1., 4., 9.]), array([ 2.,  0., -6.]))
+
+    (∂f(x)(ẋ) = 2x ⊙ ẋ.)
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, "
@@ -641,7 +652,12 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``. For a scalar
     f of x its shape is ``x.shape + x.shape``; in general ``y.shape + x.shape + x.shape``
-    (pytrees nest as in :func:`jacobian`)."""
+    (pytrees nest as in :func:`jacobian`).
+
+    >>> import numpy as np, riesz
+    >>> riesz.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))    # diag(6x)
+    array([[ 6.,  0.],
+           [ 0., 12.]])"""
     return jacfwd(jacrev(f, argnums, has_aux), argnums, has_aux)
 
 
@@ -655,6 +671,11 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     ``primals`` and ``tangents`` are tuples (one entry per argument of ``f``); the
     Hessian is taken with respect to all of them together. The result is one array
     (pytree) for one primal and a tuple for several.
+
+    >>> import numpy as np, riesz
+    >>> f = lambda x: np.sum(x ** 3)                 # ∇²f(x) v = 6x ⊙ v
+    >>> riesz.hvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    array([ 6., 12.])
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
