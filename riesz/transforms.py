@@ -28,12 +28,12 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian
 # ---------------------------------------------------------------- checks
 
 def _is_inexact(dtype):
-    return np.issubdtype(dtype, np.inexact)
+    return np.dtype(dtype).kind in "fc"
 
 
 def _check_differentiable(leaves, what):
     for i, x in enumerate(leaves):
-        dtype = dtype_of(x) if isinstance(x, Tracer) else np.result_type(x)
+        dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
                 f"{what} has dtype {dtype}; riesz differentiates with respect to floating-point "
