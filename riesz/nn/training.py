@@ -27,7 +27,7 @@ from ..optim.optimizers import clip_by_global_norm
 from ..staging import ConcretizationError, Var, jit as stage
 from ..staging.tracer import user_frame
 from ..tree import tree_flatten, tree_unflatten
-from .serialization import CheckpointError, load, save
+from .serialization import CheckpointError, load, save, stored_shapes
 
 __all__ = ["fit", "evaluate", "plot_history", "FitResult"]
 
@@ -407,7 +407,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
               "(model, x, y) only, so they get no random generator and stay off; "
               "define loss_fn(model, x, y, rng) and call model(x, rng=rng)", UserWarning)
     names = ["loss"] + (list(metrics or {}) if validation is not None else [])
-    run = _Run(model, opt_state, total, names, n, patience is not None)
+    run = _Run(model, opt_state, names, n, patience is not None)
     if checkpoint is not None and os.path.exists(checkpoint):
         run.resume(checkpoint, rng)
     steps = (_StagedSteps if jit else _Steps)(_training_step(with_rng, optimizer, clip_norm),
@@ -468,27 +468,25 @@ class _Run:
     (at the last checkpoint), the step, the epoch's shuffle, the history, and early
     stopping's best model (``keep_best``).
 
-    A checkpoint is a pytree of fixed structure for given arguments of ``fit``, so the
-    fresh run is its own template: the history's lists are stored as arrays of the run's
-    planned length (``total``) with the number of entries filled, and the generator's
-    state (a dict of Python ints up to 128 bits, and arrays) with each int as 32 bytes."""
+    The fresh run is the checkpoint's template, with the history's lengths read from the
+    file's headers (a resumed run may go on for more epochs than the first one planned).
+    The generator's state (a dict of Python ints up to 128 bits, strings and arrays) is
+    stored with each int as 32 bytes."""
 
-    def __init__(self, model, opt_state, total, names, n, keep_best):
+    _DTYPES = {"train_loss": np.float64, "eval_step": np.int64}   # val_*: float64
+
+    def __init__(self, model, opt_state, names, n, keep_best):
         self.model, self.opt_state = model, opt_state
-        self.total, self.names, self.keep_best = total, names, keep_best
+        self.keep_best = keep_best
         self.step, self.stale = 0, 0
         self.order = np.arange(n)
         self.history = {"step": [], "train_loss": [], "eval_step": [],
                         **{f"val_{name}": [] for name in names}}
         self.best = (np.inf, model, opt_state)
 
-    def _tree(self, rng):
-        evaluations = len(self.history["eval_step"])
-        padded = {key: np.array(values + [0] * (self.total - len(values)),
-                                dtype=np.int64 if key.endswith("step") else np.float64)
-                  for key, values in self.history.items() if key != "step"}
+    def _tree(self, rng, history):
         tree = {"model": self.model, "opt_state": self.opt_state, "step": self.step,
-                "evaluations": evaluations, "order": self.order, "history": padded,
+                "order": self.order, "history": history,
                 "rng": _encode_state(rng.bit_generator.state)}
         if self.keep_best:
             tree["best"] = {"loss": float(self.best[0]), "model": self.best[1],
@@ -496,22 +494,25 @@ class _Run:
         return tree
 
     def save(self, path, rng):
-        save(path, self._tree(rng))
+        save(path, self._tree(rng, {key: np.array(values, self._DTYPES.get(key, np.float64))
+                                    for key, values in self.history.items() if key != "step"}))
 
     def resume(self, path, rng):
         try:
-            tree = load(path, like=self._tree(rng))
+            shapes = stored_shapes(path)
+            tree = load(path, like=self._tree(rng, {
+                key: np.zeros(shapes.get(f"history.{key}", ((0,),))[0],
+                              self._DTYPES.get(key, np.float64))
+                for key in self.history if key != "step"}))
         except CheckpointError as e:
             raise CheckpointError(f"fit: cannot resume from checkpoint={os.fspath(path)!r}, "
                                   f"which another run wrote (a different model, optimizer, "
-                                  f"data size or number of steps): {e}. Pass another path, "
-                                  f"or delete the file to start afresh") from e
+                                  f"data or metrics): {e}. Pass another path, or delete the "
+                                  f"file to start afresh") from e
         self.model, self.opt_state = tree["model"], tree["opt_state"]
         self.step, self.order = tree["step"], tree["order"]
-        filled = {"train_loss": self.step, "eval_step": tree["evaluations"]}
         self.history = {"step": list(range(1, self.step + 1)),
-                        **{key: values[:filled.get(key, tree["evaluations"])].tolist()
-                           for key, values in tree["history"].items()}}
+                        **{key: values.tolist() for key, values in tree["history"].items()}}
         rng.bit_generator.state = _decode_state(tree["rng"], rng.bit_generator.state)
         if self.keep_best:
             best = tree["best"]
