@@ -24,6 +24,7 @@ import numpy as np
 
 from .. import value_and_grad
 from ..optim.optimizers import clip_by_global_norm
+from .parallel import data_parallel_value_and_grad
 from ..staging import ConcretizationError, Var, jit as stage
 from ..staging.tracer import user_frame
 from ..tree import tree_flatten, tree_unflatten
@@ -168,10 +169,11 @@ class _ReplayingGenerator(np.random.Generator):
         return draw
 
 
-def _training_step(loss_fn, optimizer, clip_norm):
+def _training_step(loss_fn, optimizer, clip_norm, loss_and_grads=None):
     """``step(model, opt_state, x, y, rng) -> (loss, model, opt_state)``: the loss and
-    its gradient, the gradient clipped to ``clip_norm`` (if given), the update."""
-    loss_and_grads = value_and_grad(loss_fn)
+    its gradient (by ``loss_and_grads``, riesz.value_and_grad by default), the gradient
+    clipped to ``clip_norm`` (if given), the update."""
+    loss_and_grads = loss_and_grads or value_and_grad(loss_fn)
 
     def step(model, opt_state, x, y, rng):
         loss, grads = loss_and_grads(model, x, y, rng)
@@ -355,7 +357,9 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
       ``numpy.random.Generator`` for dropout during training and None in evaluation.
       A ``loss_fn(model, x, y)`` without it works too (no dropout).
     * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
-      shuffles the training set each epoch, so a seed fixes the whole run.
+      shuffles the training set each epoch, so a seed fixes the whole run. ``train`` may be
+      a :class:`riesz.nn.DataParallel` (rows held by ``dask.distributed`` workers): each
+      step's gradient is then computed there, shard by shard, and summed.
     * ``metrics``: ``{name: fn(model, x, y) -> float}`` reported on the validation set
       (or ``fn(predictions, y)``, such as ``nn.accuracy``, given ``model(x)``).
     * every ``eval_every`` steps (default: once an epoch) the validation set is
@@ -410,8 +414,10 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
     run = _Run(model, opt_state, names, n, patience is not None)
     if checkpoint is not None and os.path.exists(checkpoint):
         run.resume(checkpoint, rng)
-    steps = (_StagedSteps if jit else _Steps)(_training_step(with_rng, optimizer, clip_norm),
-                                              run.model, run.opt_state)
+    # a DataParallel training set: each step's gradient is computed on its workers, eagerly
+    parallel = data_parallel_value_and_grad(train, with_rng)
+    steps = (_StagedSteps if jit and parallel is None else _Steps)(
+        _training_step(with_rng, optimizer, clip_norm, parallel), run.model, run.opt_state)
     history = run.history
     bar = _progress_bar(total, progress, done=run.step)
     start = time.perf_counter()

@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..backend import is_numpy
 from ..core import Primitive, Tracer, ZERO, product_mode
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
@@ -64,7 +65,7 @@ def dtype_of(x):
 
 def as_dtype(x, dtype):
     """``x`` (a traced value, an array or a Python scalar) as an array of ``dtype``."""
-    if isinstance(x, Tracer):
+    if isinstance(x, Tracer) or not is_numpy(x):   # traced, or Dask, CuPy, ...
         return x.astype(dtype)
     return np.asarray(x, dtype=dtype)
 
@@ -160,16 +161,17 @@ def scale(g, d):
         return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
-    # (arrays of other libraries, which a finiteness check would force or copy, are told
-    # apart here, by their type)
-    if product_mode.plain:
+    if product_mode.plain and is_numpy(g) and is_numpy(d):
         return g * d
     return zero_safe_scale(g, d)
 
 
 def zero_safe_scale(g, d):
-    """g ⊙ d on NumPy values with 0 × ∞ = 0: the plain product when it is finite (one
-    check), else zero where either factor is."""
+    """g ⊙ d with 0 × ∞ = 0. On NumPy values: the plain product when it is finite (one
+    check), else zero where either factor is. On values of other libraries (Dask, CuPy,
+    ...) no value is read: the test is part of the array's computation."""
+    if not (is_numpy(g) and is_numpy(d)):
+        return np.where((g == 0) | (d == 0), 0, g * d)
     out = g * d
     if all_finite(out):
         return out
@@ -188,7 +190,11 @@ def add_into(old, ct):
 
 def has_nan(x):
     """Whether the NumPy value ``x`` holds a NaN: its sum is NaN then (and where +∞ meets
-    −∞, which only costs the zero-safe walk that follows a True). One pass, no copy."""
+    −∞, which only costs the zero-safe walk that follows a True). One pass, no copy.
+    Values of other libraries never hold a plain product (``scale`` gives them the
+    zero-safe form), so they are not read."""
+    if not is_numpy(x):
+        return False
     total = np.add.reduce(x, axis=None)
     return total != total
 

@@ -75,6 +75,8 @@ divide = defprim("divide", np.true_divide, broadcasting=True,
 
 def _power_dx(ans, x, y):
     # ∂ₓ xʸ = y xʸ⁻¹, taken as 0 where y = 0 (x⁰ = 1 is constant, even at x = 0)
+    if type(y) in (int, float):   # x ** 2: a Python exponent makes no array (x may be CuPy's)
+        return y * x ** (y - 1) if y != 0 else 0.0
     return where(y == 0, 0.0, y * x ** where(y == 0, 1.0, y - 1))
 
 

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from ..backend import is_numpy
 from ..core import Tracer, full_lower
 from ..numpy.compat import numpy_name
 from ..numpy.dispatch import implements, implements_constant
@@ -37,9 +38,16 @@ def expand_reduced(g, axis, keepdims, shape):
     return broadcast_to(g, shape=shape)
 
 
+def _sum_impl(x, axis, keepdims):
+    # np.add.reduce is what np.sum calls, without its Python layer; other libraries' arrays
+    # (Dask, CuPy) take np.sum through their dispatch protocol
+    if is_numpy(x):
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
 # ∂ Σ_axis x (ẋ) = Σ_axis ẋ (linear); the transpose copies g along the summed axes
-# (np.add.reduce is what np.sum calls, without its Python layer)
-sum_p = defprim("sum", lambda x, axis, keepdims: np.add.reduce(x, axis=axis, keepdims=keepdims),
+sum_p = defprim("sum", _sum_impl,
                 jvp=[lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims)],
                 vjp=[lambda g, ans, x, axis, keepdims:
                      expand_reduced(g, axis, keepdims, shape_of(x))])
