@@ -32,7 +32,7 @@ def test_a_failing_save_keeps_the_old_checkpoint(tmp_path):
     old = model(0)
     nn.save(path, old)
     before = path.read_bytes()
-    with pytest.raises(nn.CheckpointError, match=r"cannot save leaf 'extra': a object"):
+    with pytest.raises(nn.CheckpointError, match=r"cannot save leaf 'extra' of type object: it is not an array"):
         nn.save(path, {"model": model(1), "extra": object()})
     assert path.read_bytes() == before
     assert_same_model(model(5).load(path), old)
@@ -284,3 +284,17 @@ def test_no_plot_is_announced_without_matplotlib(tmp_path, capsys, hide_modules)
     result = run_fit(Interrupter(), plot=path)
     assert result.plot is None and not path.exists()
     assert "matplotlib is not installed, so no plot was written" in capsys.readouterr().err
+
+
+def test_an_early_stopped_run_stays_stopped(tmp_path):
+    """Early stopping ends the run: rerunning with its checkpoint takes no step."""
+    path = tmp_path / "run.npz"
+    kwargs = dict(rng=np.random.default_rng(0), epochs=20, batch_size=32, validation=blobs(60, 1),
+                  eval_every=2, patience=1, progress=False, checkpoint=path)
+    stopped = nn.fit(dropout_model(), loss_fn, optim.SGD(5.0), blobs(), **kwargs)
+    steps = stopped.history["step"][-1]
+    assert steps < 20 * 8                                  # a learning rate of 5 diverges
+    kwargs["rng"] = np.random.default_rng(0)
+    again = nn.fit(dropout_model(), loss_fn, optim.SGD(5.0), blobs(), **kwargs)
+    assert again.history == stopped.history
+    assert_identical_runs(again, stopped)

@@ -129,9 +129,9 @@ def _storable(name: str, leaf: Any) -> np.ndarray:
     except Exception as e:   # a traced value, a ragged list, ...
         raise CheckpointError(f"cannot save leaf {name!r} ({type(leaf).__name__}): {e}") from e
     if array.dtype.hasobject:
-        raise CheckpointError(f"cannot save leaf {name!r}: a {type(leaf).__name__} is not an "
-                              f"array or a number (its dtype would be object, which needs "
-                              f"pickle); store arrays, numbers or pytrees of them")
+        raise CheckpointError(f"cannot save leaf {name!r} of type {type(leaf).__name__}: it is "
+                              f"not an array or a number (its dtype would be object, which "
+                              f"needs pickle); store arrays, numbers or pytrees of them")
     return array
 
 

@@ -414,6 +414,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
     run = _Run(model, opt_state, names, n, patience is not None)
     if checkpoint is not None and os.path.exists(checkpoint):
         run.resume(checkpoint, rng)
+        if run.stopped:   # early stopping ended that run: it is finished
+            total = run.step
     # a DataParallel training set: each step's gradient is computed on its workers, eagerly
     parallel = data_parallel_value_and_grad(train, with_rng)
     steps = (_StagedSteps if jit and parallel is None else _Steps)(
@@ -453,7 +455,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
                              f"{patience} evaluations; keeping step "
                              f"{history['eval_step'][int(np.argmin(history['val_loss']))]}")
                     steps.restore(run.best[1], run.best[2])
-                    total = step
+                    total, run.stopped = step, True
             if checkpoint is not None and (step % every == 0 or step == total):
                 run.model, run.opt_state = steps.model, steps.opt_state
                 run.save(checkpoint, rng)
@@ -471,8 +473,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
 
 class _Run:
     """The state of a ``fit`` run that a checkpoint holds: the model and optimizer state
-    (at the last checkpoint), the step, the epoch's shuffle, the history, and early
-    stopping's best model (``keep_best``).
+    (at the last checkpoint), the step, whether early stopping ended the run, the epoch's
+    shuffle, the history, and early stopping's best model (``keep_best``).
 
     The fresh run is the checkpoint's template, with the history's lengths read from the
     file's headers (a resumed run may go on for more epochs than the first one planned).
@@ -484,7 +486,7 @@ class _Run:
     def __init__(self, model, opt_state, names, n, keep_best):
         self.model, self.opt_state = model, opt_state
         self.keep_best = keep_best
-        self.step, self.stale = 0, 0
+        self.step, self.stale, self.stopped = 0, 0, False
         self.order = np.arange(n)
         self.history = {"step": [], "train_loss": [], "eval_step": [],
                         **{f"val_{name}": [] for name in names}}
@@ -492,7 +494,7 @@ class _Run:
 
     def _tree(self, rng, history):
         tree = {"model": self.model, "opt_state": self.opt_state, "step": self.step,
-                "order": self.order, "history": history,
+                "stopped": self.stopped, "order": self.order, "history": history,
                 "rng": _encode_state(rng.bit_generator.state)}
         if self.keep_best:
             tree["best"] = {"loss": float(self.best[0]), "model": self.best[1],
@@ -516,7 +518,7 @@ class _Run:
                                   f"data or metrics): {e}. Pass another path, or delete the "
                                   f"file to start afresh") from e
         self.model, self.opt_state = tree["model"], tree["opt_state"]
-        self.step, self.order = tree["step"], tree["order"]
+        self.step, self.order, self.stopped = tree["step"], tree["order"], tree["stopped"]
         self.history = {"step": list(range(1, self.step + 1)),
                         **{key: values.tolist() for key, values in tree["history"].items()}}
         rng.bit_generator.state = _decode_state(tree["rng"], rng.bit_generator.state)
