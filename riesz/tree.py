@@ -4,14 +4,17 @@ Tuples, lists, dicts (in sorted-key order, like JAX), ``None`` (no leaves) and
 namedtuples are containers; anything else is a leaf unless its type was
 registered with :func:`register_pytree_node`.
 """
+from typing import Any, Callable, Iterable, TypeVar
 
 __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
            "register_pytree_node", "TreeDef"]
 
-_registry = {}
+_registry: "dict[type, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]]" = {}
+_T = TypeVar("_T", bound=type)
 
 
-def register_pytree_node(cls, flatten, unflatten):
+def register_pytree_node(cls: _T, flatten: Callable[[Any], tuple[Any, Any]],
+                         unflatten: Callable[[Any, Any], Any]) -> _T:
     """Make ``cls`` a container: ``flatten(x) -> (children, aux)``,
     ``unflatten(aux, children) -> x``; ``aux`` must be hashable and comparable."""
     _registry[cls] = (flatten, unflatten)
@@ -68,9 +71,9 @@ def _hashable(x):
 _LEAF = TreeDef(None, None, ())
 
 
-def tree_flatten(tree):
+def tree_flatten(tree: Any) -> "tuple[list[Any], TreeDef]":
     """``(leaves, treedef)`` of a pytree."""
-    leaves = []
+    leaves: list[Any] = []
     return leaves, _flatten(tree, leaves)
 
 
@@ -87,7 +90,7 @@ def _flatten(x, leaves):
     return TreeDef(cls, aux, tuple([_flatten(c, leaves) for c in children]))
 
 
-def tree_unflatten(treedef, leaves):
+def tree_unflatten(treedef: "TreeDef", leaves: Iterable[Any]) -> Any:
     """Rebuild the pytree of ``treedef`` from its leaves."""
     it = iter(leaves)
     out = _unflatten(treedef, it)
@@ -104,11 +107,11 @@ def _unflatten(td, it):
     return td.kind(*children)  # namedtuple
 
 
-def tree_leaves(tree):
+def tree_leaves(tree: Any) -> list[Any]:
     return tree_flatten(tree)[0]
 
 
-def tree_map(f, tree, *rest):
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """Apply ``f`` leaf by leaf to one or more pytrees of the same structure."""
     leaves, td = tree_flatten(tree)
     others = []
