@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import Tracer
-from ..tree import tree_map
+from ..tree import keystr, mismatch, tree_flatten, tree_map
 from .tree_math import axpy, in_dtype_of, scalar, tree_norm, tree_scale, tree_zeros_like
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm",
@@ -78,6 +78,22 @@ class Optimizer:
         structure (``riesz.grad`` of the loss with respect to them)."""
         raise NotImplementedError
 
+    def check_grads(self, params, grads):
+        """``grads`` has the structure of ``params`` and each gradient its parameter's shape;
+        otherwise a ValueError names the parameter by its key path."""
+        p_leaves, p_tree = tree_flatten(params)
+        g_leaves, g_tree = tree_flatten(grads)
+        if g_tree != p_tree:
+            raise ValueError(mismatch(f"{type(self).__name__}.update: the gradients against "
+                                      f"the parameters", p_tree, g_tree))
+        for path, p, g in zip(p_tree.paths(), p_leaves, g_leaves):
+            if np.shape(g) != np.shape(p):
+                raise ValueError(
+                    f"{type(self).__name__}.update: the gradient of the parameter "
+                    f"{keystr(path) or '(the root)'} has shape {np.shape(g)}, the parameter "
+                    f"{np.shape(p)}; pass riesz.grad of the loss with respect to these "
+                    f"parameters")
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
         return f"{type(self).__name__}({args})"
@@ -103,6 +119,7 @@ class SGD(Optimizer):
         return SGDState(FIRST_STEP, tree_zeros_like(params) if self.momentum else None)
 
     def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
+        self.check_grads(params, grads)
         lr, mu = self.learning_rate(state.step), self.momentum
         if self.weight_decay:
             grads = tree_map(lambda g, p: axpy(self.weight_decay, p, g), grads, params)
@@ -136,6 +153,7 @@ class Adam(Optimizer):
         return AdamState(FIRST_STEP, tree_zeros_like(params), tree_zeros_like(params))
 
     def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
+        self.check_grads(params, grads)
         b1, b2, eps, decay = self.b1, self.b2, self.eps, self.weight_decay
         lr, t = self.learning_rate(state.step), state.step + 1
         mean = tree_map(lambda m, g: axpy(b1, m, (1 - b1) * g), state.mean, grads)
@@ -175,6 +193,7 @@ class RMSprop(Optimizer):
                             tree_zeros_like(params) if self.momentum else None)
 
     def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
+        self.check_grads(params, grads)
         lr, alpha, eps, mu = self.learning_rate(state.step), self.alpha, self.eps, self.momentum
         mean_square = tree_map(lambda s, g: axpy(alpha, s, _scaled_square(g, 1 - alpha)),
                                state.mean_square, grads)

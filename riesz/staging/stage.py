@@ -12,6 +12,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..core import Tracer, abstract_trace_open
+from ..numpy.dispatch import conversions_named
 from ..tree import tree_flatten, tree_unflatten
 from .graph import program_dot
 from .program import Program
@@ -64,7 +65,7 @@ def stage(f, args, name=None, fixed=None):
     invars = [b.variable for b in boxed]   # before the call: x += 1 rebinds an input
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(v) for v, (_, made_up) in zip(invars, names) if made_up}
-    with abstract_trace_open():
+    with abstract_trace_open(), conversions_named():
         out = f(*tree_unflatten(in_tree, boxed))
     drawn = staging.draws.drawn()
     if drawn is not None:
