@@ -16,6 +16,7 @@ from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
 from .transforms import hessian_vector_product, make_hvp, make_ggnvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError, source, graph, jit
+from .debug import config, debug_nans
 from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `import riesz`)
 
 __version__ = "0.1.0"
@@ -31,6 +32,8 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]
+# debugging (riesz.debug): riesz.config.debug_nans, and the same for a block
+__all__ += ["config", "debug_nans"]
 
 
 def __getattr__(name):

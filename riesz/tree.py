@@ -11,6 +11,7 @@ structure alone; :func:`keystr` prints one as ``['layers'][0]``. Errors about a 
 name the key path where it goes wrong.
 """
 from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TypeVar
 
 __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
            "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
@@ -58,10 +59,12 @@ def keystr(path):
     """A key path as text, JAX's form: ``['layers'][0].W``; the root is ``''``."""
     return "".join(map(str, path))
 
-_registry = {}
+_registry: "dict[type, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]]" = {}
+_T = TypeVar("_T", bound=type)
 
 
-def register_pytree_node(cls, flatten, unflatten):
+def register_pytree_node(cls: _T, flatten: Callable[[Any], tuple[Any, Any]],
+                         unflatten: Callable[[Any, Any], Any]) -> _T:
     """Make ``cls`` a container: ``flatten(x) -> (children, aux)``,
     ``unflatten(aux, children) -> x``; ``aux`` must be hashable and comparable."""
     _registry[cls] = (flatten, unflatten)
@@ -186,9 +189,9 @@ class PyTreeError(TypeError):
         return f"pytree: at {keystr(self.path) or 'the root'}: {self.message}"
 
 
-def tree_flatten(tree):
+def tree_flatten(tree: Any) -> "tuple[list[Any], TreeDef]":
     """``(leaves, treedef)`` of a pytree."""
-    leaves = []
+    leaves: list[Any] = []
     return leaves, _flatten(tree, leaves)
 
 
@@ -228,7 +231,7 @@ def tree_leaves_with_path(tree):
     return tree_flatten_with_path(tree)[0]
 
 
-def tree_unflatten(treedef, leaves):
+def tree_unflatten(treedef: "TreeDef", leaves: Iterable[Any]) -> Any:
     """Rebuild the pytree of ``treedef`` from its leaves."""
     it = iter(leaves)
     out = _unflatten(treedef, it)
@@ -245,7 +248,7 @@ def _unflatten(td, it):
     return td.kind(*children)  # namedtuple
 
 
-def tree_leaves(tree):
+def tree_leaves(tree: Any) -> list[Any]:
     return tree_flatten(tree)[0]
 
 

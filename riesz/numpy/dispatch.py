@@ -119,7 +119,8 @@ def constant_function(f):
 def _no_rule(func):
     return NoRuleError(
         f"no derivative rule for {_qualname(func)} on a traced value; supported functions "
-        f"are listed in docs/numpy.md (or wrap your own with riesz.custom_vjp)")
+        f"are riesz.numpy.__all__, listed with their conventions in the API reference of "
+        f"riesz.numpy (or wrap your own with riesz.custom_vjp)")
 
 
 # ---------------------------------------------------------------- the protocols

@@ -104,7 +104,8 @@ def _is_basic(idx):
 # ------------------------------------------------------------ indexed assignment
 
 def _update_impl(y, v, idx):
-    out = y.copy()   # in y's library (NumPy, Dask, CuPy) and on its device
+    # a copy in y's library (Dask, CuPy) and on its device; a NumPy scalar becomes a 0-d array
+    out = np.array(y, copy=True) if is_numpy(y) else y.copy()
     out[idx] = v
     return out
 

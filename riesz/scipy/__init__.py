@@ -18,7 +18,7 @@ Needs SciPy (an optional extra), like ``riesz.rules.special``.
 try:
     import scipy  # noqa: F401
 except ImportError as error:
-    raise ImportError('riesz.scipy needs SciPy (an optional extra): pip install "riesz[scipy]"'
+    raise ImportError('riesz.scipy needs SciPy (an optional extra): pip install scipy'
                       ) from error
 
 from . import integrate, linalg, signal, special, stats  # noqa: E402,F401
