@@ -50,6 +50,12 @@ class Transformed:
     def __call__(self, *args, **kwargs):
         return self._fn(*args, **kwargs)
 
+    # the code, globals and closure of the function that computes it, for introspection
+    # (riesz.staging names a program grad_loss from them, and reads the user's names)
+    __code__ = property(lambda self: self._fn.__code__)
+    __globals__ = property(lambda self: self._fn.__globals__)
+    __closure__ = property(lambda self: self._fn.__closure__)
+
     def __get__(self, instance, owner=None):
         # a method, as a function stored on a class would be
         return self if instance is None else types.MethodType(self, instance)
