@@ -148,7 +148,7 @@ def _loss(m, names, w_re, w_im):
     return loss
 
 
-SEEDS = range(70)
+SEEDS = range(50)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
