@@ -1,4 +1,5 @@
 """riesz.jit: one staging per signature, composition with the transforms both ways."""
+import re
 import warnings
 
 import numpy as np
@@ -174,13 +175,13 @@ def test_eager_fallback_warns_once_per_signature(monkeypatch):
         return np.linalg.matrix_rank(a, *args, **kwargs) + 0 * int(
             np.sum(np.histogram_bin_edges(a, 3)) > 0)
     monkeypatch.setattr(riesz.rules.linalg, "_matrix_rank", rank_through_edges)
-    jf = jit(lambda a, b: np.linalg.lstsq(a, b)[0])
+    jf = jit(lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0])
     a, b = rng.standard_normal((5, 3)), rng.standard_normal(5)
     with pytest.warns(RuntimeWarning, match="eagerly.*numpy.histogram_bin_edges"):
-        np.testing.assert_allclose(jf(a, b), np.linalg.lstsq(a, b)[0])
+        np.testing.assert_allclose(jf(a, b), np.linalg.lstsq(a, b, rcond=None)[0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        np.testing.assert_allclose(jf(a, -b), -np.linalg.lstsq(a, b)[0])
+        np.testing.assert_allclose(jf(a, -b), -np.linalg.lstsq(a, b, rcond=None)[0])
     with pytest.warns(RuntimeWarning, match="eagerly"):
         jf(a[:4], b[:4])   # a new signature
 
@@ -308,3 +309,194 @@ def test_threads_calling_one_jitted_function_with_different_signatures():
     for t in threads:
         t.join()
     assert not errors and len(f.programs) == 4
+
+
+# ---------------------------------------------------------------- value dependence (issue 11)
+# Every jitted call equals eager NumPy, or raises ConcretizationError naming the line:
+# a staged program depends only on shapes, dtypes, Python number types and static values.
+
+_X6 = np.arange(6.0)
+_TABLE = np.linspace(0.5, 1.5, 3)
+
+VALUE_CASES = [
+    # (name, function, calls: argument tuples, the error a call may raise instead)
+    ("slice bound from an int argument", lambda x, n: np.mean(x[:n]),
+     [(_X6, 2), (_X6, 3)], "slice bound"),
+    ("slice bound from argmax", lambda x: np.sum(x[:np.argmax(x)]),
+     [(np.array([0.0, 3.0, 1.0]),), (np.array([0.0, 1.0, 3.0]),)], "slice bound"),
+    ("flatnonzero", lambda x: np.sum(x[np.flatnonzero(x)]),
+     [(np.array([0.0, 1.0, 2.0]),), (np.array([0.0, 0.0, 2.0]),)], "np.flatnonzero"),
+    ("nonzero", lambda x: x[np.nonzero(x)], [(np.array([0.0, 1.0]),)], "np.nonzero"),
+    ("nonzero method", lambda x: x[x.nonzero()], [(np.array([0.0, 1.0]),)], "np.nonzero"),
+    ("unique", lambda x: np.unique(x), [(np.array([0.0, 1.0, 1.0]),)], "np.unique"),
+    ("int of a value", lambda x: x * int(np.sum(x)), [(np.ones(2),)], r"int\(\)"),
+    ("branch on a value", lambda x: x if x.sum() > 0 else -x, [(np.ones(2),)], r"bool\(\)"),
+    ("range of an int argument", lambda x, n: sum(x for _ in range(n)), [(np.ones(2), 2)],
+     "index or a size"),
+    ("Python float argument", lambda x, s: x * s, [(np.ones(2), 2.0), (np.ones(2), 3.0)], None),
+    ("Python int argument as an index", lambda x, i: x[i] * 2.0,
+     [(_X6, 1), (_X6, 4), (_X6, -1)], None),
+    ("float argument and int argument", lambda x, s: x / s, [(_X6, 2), (_X6, 2.5)], None),
+    ("closed-over array and a function of it", lambda x: x * _TABLE + np.tanh(_TABLE),
+     [(np.ones(3),), (np.zeros(3),)], None),
+    ("argmax as an index", lambda x: x[np.argmax(x)] * 2.0,
+     [(np.array([0.0, 3.0, 1.0]),), (np.array([5.0, 1.0, 3.0]),)], None),
+    ("argsort gather", lambda x: x[np.argsort(x)][-1],
+     [(np.array([2.0, 3.0, 1.0]),), (np.array([5.0, 1.0, 3.0]),)], None),
+]
+
+
+@pytest.mark.parametrize("name, f, calls, error", VALUE_CASES, ids=[c[0] for c in VALUE_CASES])
+def test_jit_equals_eager_or_raises(name, f, calls, error):
+    jitted = jit(f)
+    for args in calls:
+        want = f(*args)
+        try:
+            got = jitted(*args)
+        except riesz.ConcretizationError as e:
+            assert error is not None, f"{name}: raised {e}"
+            assert "test_jit.py" in str(e) and "static_argnums" in str(e)
+            assert re.search(error, str(e)), str(e)
+            continue
+        np.testing.assert_array_equal(got, want, err_msg=name)
+        assert np.result_type(got) == np.result_type(want), name
+
+
+def test_a_grad_of_a_value_dependent_function_raises_too():
+    with pytest.raises(riesz.ConcretizationError, match="slice bound"):
+        jit(grad(lambda x, n: np.sum(x[:n] ** 2)))(_X6, 3)
+
+
+def test_static_values_are_keyed_by_type_and_value():
+    f = jit(lambda x, s: x + np.full(2, s), static_argnums=1)
+    x = np.zeros(2, dtype=np.int8)
+    assert f(x, True).dtype == (x + np.full(2, True)).dtype == np.int8
+    assert f(x, 1).dtype == (x + np.full(2, 1)).dtype == np.int64
+    assert f(x, 1.0).dtype == np.float64
+    assert len(f.programs) == 3   # 1 == True == 1.0 in Python, three programs here
+    g = jit(lambda x, s: x * s[0], static_argnums=1)
+    assert g(x, (True,)).dtype == np.int8 and g(x, (1.0,)).dtype == np.float64
+
+
+def _local_draw(x):
+    generator = np.random.default_rng()   # created inside the staged function
+    noise = generator.normal(size=3)
+    return x * noise
+
+
+@pytest.mark.parametrize("draw", [
+    lambda x: x * np.random.normal(size=3),
+    lambda x: x * rng.normal(size=3),
+    lambda x: x + np.random.random(),
+    _local_draw,
+], ids=["np.random.normal", "closed-over Generator", "np.random.random", "local Generator"])
+def test_a_random_draw_while_staging_raises(draw):
+    with pytest.raises(riesz.ConcretizationError, match="draw outside and pass the numbers in"):
+        jit(draw)(np.ones(3))
+    with pytest.raises(riesz.ConcretizationError, match=r"random draw from .* at .*test_jit.py:\d+"):
+        riesz.trace(draw)(np.ones(3))
+
+
+def test_a_generator_passed_as_a_static_argument_raises_when_drawn():
+    with pytest.raises(riesz.ConcretizationError, match="draw outside"):
+        jit(lambda x, g: x * g.normal(size=3), static_argnums=1)(np.ones(3),
+                                                                np.random.default_rng(1))
+
+
+def test_draws_outside_passed_in_stay_fresh():
+    f = jit(lambda x, noise: x * noise)
+    a, b = f(np.ones(3), rng.normal(size=3)), f(np.ones(3), rng.normal(size=3))
+    assert not np.array_equal(a, b)
+
+
+def test_closed_over_arrays_are_frozen_when_staging():
+    table = np.array([1.0, 2.0, 3.0])
+    f = jit(lambda x: x * table + np.tanh(table))
+    first = f(np.ones(3))
+    table[:] = 10.0     # the program holds a copy: table and np.tanh(table) stay frozen
+    np.testing.assert_array_equal(f(np.ones(3)), first)
+    f.clear_cache()     # staged again: the new values
+    np.testing.assert_allclose(f(np.ones(3)), 10.0 + np.tanh(10.0))
+
+
+def test_outputs_never_alias_each_other_the_program_or_an_input():
+    a, b = jit(lambda v: (-v, -v))(np.ones(3))
+    a += 1
+    np.testing.assert_array_equal(b, -np.ones(3))
+    g = jit(grad(lambda x: np.sum(2.0 * x)))
+    first = g(np.ones(3))
+    first *= 0          # the gradient is a constant of the program: each call a new array
+    np.testing.assert_array_equal(g(np.ones(3)), [2.0, 2.0, 2.0])
+    table = np.ones(3)
+    t = jit(lambda x: (table, x * 1.0, x.T))(np.zeros(3))
+    t[0][:] = 5.0
+    x = np.zeros(3)
+    outs = jit(lambda x: (table, x * 1.0, x[::-1]))(x)
+    for o in outs:
+        o += 7.0
+    np.testing.assert_array_equal(x, np.zeros(3))   # x * 1.0 and the view: no alias of x
+    np.testing.assert_array_equal(jit(lambda x: table * 1.0)(x), np.ones(3))
+
+
+def test_scatters_accumulate_repeated_and_negative_aliasing_indices():
+    def f(a):
+        return np.sum(a ** 2) + np.sum(np.sin(a[np.array([-1, 1])]))
+    x = np.array([0.3, 0.7])
+    want = 2 * x + np.array([0.0, 2 * np.cos(0.7)])
+    np.testing.assert_allclose(grad(f)(x), want)
+    np.testing.assert_allclose(jit(grad(f))(x), want)
+    h = jit(grad(lambda a: np.sum(np.sin(a[np.array([0, 2, 0])]) * a[np.array([1, 1, 1])])))
+    y = np.array([0.2, 0.5, 0.9])
+    np.testing.assert_allclose(h(y), grad(lambda a: np.sum(np.sin(a[np.array([0, 2, 0])])
+                                                          * a[np.array([1, 1, 1])]))(y))
+
+
+def test_augmented_assignment_on_an_argument():
+    def inc(x):
+        x += 1
+        return x * 2
+    x = np.ones(2)
+    np.testing.assert_array_equal(jit(inc)(x), [4.0, 4.0])
+    np.testing.assert_array_equal(x, np.ones(2))   # as under grad: the caller's array stays
+    np.testing.assert_array_equal(jit(grad(lambda x: np.sum(inc(x))))(x), [2.0, 2.0])
+
+
+def test_int_and_float_subclass_indices_and_constants():
+    import enum
+
+    class Axis(enum.IntEnum):
+        SECOND = 1
+
+    class Scale(float):
+        def __repr__(self):
+            return "Scale(?)"
+    x = np.arange(3.0)
+    assert jit(lambda x: x[Axis.SECOND] * 2.0)(x) == 2.0
+    assert jit(lambda x, i: x[i] * 2.0)(x, Axis.SECOND) == 2.0
+    s = Scale(0.1 + 1e-17 * 0 + 2.0 ** -40)
+    np.testing.assert_array_equal(jit(lambda x: x * s)(x), x * float(s))   # the full value
+
+
+def test_non_numpy_arrays_are_refused_with_the_fix():
+    class DaskLike:   # an array type that is not NumPy's (Dask, CuPy)
+        shape, dtype = (3,), np.dtype(float)
+    for call in (lambda: jit(np.sin)(DaskLike()), lambda: riesz.trace(np.sin)(DaskLike()),
+                 lambda: riesz.source(np.sin, DaskLike())):
+        with pytest.raises(TypeError, match="not a NumPy array.*stage NumPy programs.*eagerly"):
+            call()
+
+
+def test_program_cache_is_bounded_with_a_warning_and_can_be_cleared():
+    f = jit(lambda x: x * 2.0, cache_size=2)
+    f(np.ones(1))
+    f(np.ones(2))
+    with pytest.warns(RuntimeWarning, match="staged more than 2 programs"):
+        f(np.ones(3))
+    assert len(f.programs) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # one warning per function
+        f(np.ones(4))
+        np.testing.assert_array_equal(f(np.ones(2)), [2.0, 2.0])
+    f.clear_cache()
+    assert len(f.programs) == 0
+    np.testing.assert_array_equal(f(np.ones(2)), [2.0, 2.0])

@@ -10,6 +10,7 @@ import pytest
 
 import riesz
 from riesz.testing import check_grads
+from riesz.numpy.compat import NUMPY_VERSION
 from specs.case import needs_numpy
 
 # the cases include NumPy's own edge values (log 0, ddof ≥ n, ...): its warnings are expected
@@ -576,6 +577,8 @@ def _scalar_loss(out):
 STAGED_ERRORS = {
     # a result whose shape depends on values cannot be staged (JAX raises too)
     "boolean mask": "a staged boolean mask as an index",
+    "unique": r"np.unique \(the size of its result depends on the values\)",
+    "flatnonzero searchsorted": r"np.flatnonzero \(the size of its result depends on the values\)",
 }
 # the batched product is one BLAS call of another shape, and a batch of norms sums the
 # squares where np.linalg.norm takes a dot product: either may round differently
@@ -592,9 +595,29 @@ NEEDS = {"vector_norm": ("linalg.vector_norm",), "matrix_norm": ("linalg.matrix_
          "linalg.outer cross": ("linalg.outer", "linalg.cross"),
          "cumulative_sum include_initial": ("cumulative_sum",),
          "cumulative_prod": ("cumulative_prod",)}
+# where NumPy 1.26 (NEP 50's promotion switched on, tests/conftest.py) still differs from NumPy 2,
+# which riesz follows
+NUMPY1_DIFFERS = {
+    **dict.fromkeys(["f32 ** python int", "f32 ** python float", "xsq python int"],
+                    "NumPy 1.26 squares float32 by another loop, one rounding apart"),
+    "norm ord 3": "NumPy 1.26's norm sums |x|³ in another order, one rounding apart",
+    **dict.fromkeys(["outer scalar", "kron scalar"],
+                    "NumPy 1.26's outer/kron promote a float64 0-d operand with float32 to float32"),
+    **dict.fromkeys(["mean where", "sum where"], "NumPy 1.26's sum/mean(where=) of float32 is float64"),
+    **dict.fromkeys(["f32 + float64 scalar", "mean of ints", "in-place ops keep f32"],
+                    "NumPy 1.26's weak promotion state keeps a float64 0-d array with float32 "
+                    "float32 in some loops"),
+    **dict.fromkeys(["quantile f32", "percentile methods", "quantile methods",
+                     "nanquantile nanpercentile", "logspace geomspace"],
+                    "NumPy 1.26's quantile, percentile, logspace and geomspace of float32 are "
+                    "float64"),
+}
 IDS = [c[0] for c in CASES]
 CASES = [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[c[0]]))
          if c[0] in NOT_YET else
+         pytest.param(*c, marks=pytest.mark.xfail(NUMPY_VERSION < (2, 0), strict=True,
+                                                  reason=NUMPY1_DIFFERS[c[0]]))
+         if c[0] in NUMPY1_DIFFERS else
          pytest.param(*c, marks=needs_numpy(*NEEDS[c[0]])) if c[0] in NEEDS else c
          for c in CASES]
 

@@ -404,10 +404,12 @@ def _install():
 
     # ndarray methods that are NumPy functions of the array: x.f(...) is np.f(x, ...)
     for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
-                 "clip", "dot", "conj", "conjugate", "ravel", "squeeze", "swapaxes",
+                 "dot", "conj", "conjugate", "ravel", "squeeze", "swapaxes",
                  "diagonal", "trace", "argmax", "argmin", "argsort", "any", "all", "round",
                  "repeat", "take", "nonzero", "ptp", "searchsorted"):
         setattr(T, name, lambda self, *a, _f=getattr(np, name), **k: _f(self, *a, **k))
+    # ndarray.clip's keywords (np.clip takes min=, max= only from NumPy 2.1)
+    T.clip = lambda self, min=None, max=None, **kwargs: np.clip(self, min, max, **kwargs)
     T.compress = lambda self, condition, axis=None, out=None: np.compress(condition, self, axis,
                                                                           out)
     T.reshape = lambda self, *shape, order="C": np.reshape(

@@ -7,6 +7,8 @@ at their concrete value, since an index carries no derivative.
 """
 import numpy as np
 
+from .. import backend
+from ..backend import is_numpy, library_errors, unsupported
 from ..core import Tracer
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import as_dtype, defprim, shape_of, dtype_of, unbroadcast
@@ -23,11 +25,33 @@ def _selects_once(idx):
 
 
 def _scatter_add_impl(g, idx, shape):
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros_like(g, shape=shape)   # in g's library (NumPy, Dask, CuPy) and on its device
     if _selects_once(idx):
         out[idx] = g
-    else:
+    elif is_numpy(out):
         np.add.at(out, idx, g)   # repeated indices add up
+    else:
+        out = _add_at_in_layers(out, idx, g)   # Dask has no np.add.at
+    return out
+
+
+def _add_at_in_layers(out, idx, g):
+    """``np.add.at(out, idx, g)`` by indexed assignments (which Dask does lazily), for an
+    index whose first item is a 1-d integer array ``a`` and the rest slices: layer j adds
+    the j-th occurrence of each repeated entry of ``a``, so no layer repeats an entry."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    a, rest = np.asarray(items[0]), items[1:]
+    if a.ndim != 1 or a.dtype.kind not in "iu" or not all(isinstance(i, slice) for i in rest):
+        raise unsupported(f"the derivative of x[idx] with idx = {idx!r}", out,
+                          NotImplementedError("numpy.add.at"))
+    group = np.unique(a, return_inverse=True)[1].ravel()
+    order = np.argsort(group, kind="stable")
+    layer = np.empty_like(order)
+    layer[order] = np.arange(len(a)) - np.searchsorted(group[order], group[order])
+    for j in range(int(layer.max(initial=-1)) + 1):
+        pos = np.flatnonzero(layer == j)
+        target = (a[pos],) + rest
+        out[target] = out[target] + g[pos]
     return out
 
 
@@ -61,13 +85,14 @@ def normalize_index(idx):
 
 @implements("getitem")
 def getitem_(x, idx):
-    return getitem(x, idx=normalize_index(idx))
+    with library_errors("x[idx]", x):
+        return getitem(x, idx=normalize_index(idx))
 
 
 # ------------------------------------------------------------ indexed assignment
 
 def _update_impl(y, v, idx):
-    out = np.array(y, copy=True)
+    out = y.copy()   # in y's library (NumPy, Dask, CuPy) and on its device
     out[idx] = v
     return out
 
@@ -107,9 +132,10 @@ def _update_vjp_v(g, ans, y, v, idx):
 # back to v's shape), where update(·, 0) zeroes the overwritten entries
 index_update = defprim(
     "index_update", _update_impl,
-    jvp=[lambda t, ans, y, v, idx: index_update(t, np.zeros((), dtype_of(t)), idx=idx),
-         lambda t, ans, y, v, idx: index_update(np.zeros(shape_of(ans), dtype_of(t)), t, idx=idx)],
-    vjp=[lambda g, ans, y, v, idx: index_update(g, np.zeros((), dtype_of(g)), idx=idx),
+    jvp=[lambda t, ans, y, v, idx: index_update(t, backend.zeros((), dtype_of(t), like=t), idx=idx),
+         lambda t, ans, y, v, idx: index_update(backend.zeros(shape_of(ans), dtype_of(t), like=t), t,
+                                                idx=idx)],
+    vjp=[lambda g, ans, y, v, idx: index_update(g, backend.zeros((), dtype_of(g), like=g), idx=idx),
          _update_vjp_v])
 
 
@@ -170,7 +196,9 @@ def setitem(y, idx, v):
         new = where(mask, v, y)
         rebind(y, new if dtype_of(new) == dtype_of(y) else new.astype(dtype_of(y)), "y[mask] = v")
         return
-    rebind(y, index_update(y, v, idx=idx), "y[idx] = v")
+    with library_errors("y[idx] = v", y):
+        new = index_update(y, v, idx=idx)
+    rebind(y, new, "y[idx] = v")
 
 
 def _is_staged_mask(idx, y):

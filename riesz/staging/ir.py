@@ -20,7 +20,8 @@ class Var:
     def __init__(self, example, hint=None):
         self.shape = np.shape(example)
         self.dtype = np.result_type(example)
-        self.scalar_type = type(example) if type(example) in (float, int, complex, bool) else None
+        self.scalar_type = None if isinstance(example, np.generic) else next(
+            (t for t in (bool, int, float, complex) if isinstance(example, t)), None)
         self.hint = hint   # a name for it, from the user's code or the backward pass
 
     @property

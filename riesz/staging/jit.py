@@ -17,6 +17,7 @@ backward pass. ``grad(jit(f))`` calls the jitted function on traced values; then
 the program's equations are applied with ``bind``, so the transform sees every
 primitive and differentiates it with the same rule table.
 """
+import collections
 import functools
 import inspect
 import warnings
@@ -26,7 +27,7 @@ import numpy as np
 from ..core import NoRuleError, Tracer
 from ..tree import tree_flatten, tree_unflatten
 from .fusion import fused
-from .stage import trace
+from .stage import check_leaf, trace
 from .tracer import ConcretizationError
 
 __all__ = ["jit"]
@@ -37,14 +38,22 @@ def _leaf_signature(x, argnum):
         return (x.shape, x.dtype)
     if isinstance(x, (Tracer, np.ndarray, np.generic)):
         return (tuple(x.shape), np.dtype(x.dtype))
-    if type(x) in (float, int, complex, bool):
-        return (type(x).__name__,)
-    raise TypeError(f"riesz.jit: argument {argnum} holds a {type(x).__name__}, which is not an "
-                    f"array; pass it in static_argnums (its value is then fixed when staging)")
+    for kind in (bool, int, float, complex):   # a Python number (an IntEnum: an int) by its type
+        if isinstance(x, kind):
+            return (kind.__name__,)
+    check_leaf(x, argnum, "riesz.jit")
+
+
+def _typed(value):
+    """A static value with its type, through tuples: ``1``, ``1.0`` and ``True``
+    are equal in Python but stage different programs."""
+    if type(value) is tuple:
+        return (tuple, tuple(_typed(v) for v in value))
+    return (type(value), value)
 
 
 def _static_key(fixed):
-    key = tuple(sorted(fixed.items()))
+    key = tuple(sorted((i, _typed(v)) for i, v in fixed.items()))
     try:
         hash(key)
     except TypeError:
@@ -101,16 +110,38 @@ def _positional(f):
     return to_positional, position_of
 
 
-def jit(f, static_argnums=(), fuse=None, static_argnames=()):
+def jit(f, static_argnums=(), fuse=None, static_argnames=(), cache_size=64):
     """``f``, staged once per input signature and run as generated NumPy code.
 
-    ``static_argnums`` (or ``static_argnames``, by parameter name) names arguments whose
-    values steer Python control flow (or are not arrays): each value gets its own
-    program. Python control flow on the other arguments' values raises
-    :class:`riesz.ConcretizationError` naming the line. Arguments may be passed by
-    keyword; they are passed on by position.
+    A staged program depends only on its signature: the pytree structure of the
+    arguments, each array's shape and dtype, each Python number's type, and the static
+    arguments by type and value. Nothing else about the example values is kept:
+
+    * ``static_argnums`` (or ``static_argnames``, by parameter name) names arguments
+      whose values steer Python control flow (or are not arrays); each value gets its
+      own program (``1``, ``1.0`` and ``True`` each their own).
+    * Where the function needs a value the signature does not hold (``if x > 0``,
+      ``int(x)``, a slice bound ``x[:n]``, the size of ``np.nonzero``/``np.unique``'s
+      result), it raises :class:`riesz.ConcretizationError` naming the line and the
+      fixes (a static argument, ``np.where``, running eagerly). A Python number argument
+      is staged by its type, as a 0-d value. Where one of riesz's own rules needs
+      values, the function runs eagerly for that signature, with a warning.
+    * A random draw while staging (``np.random.normal``, a ``Generator``'s method) raises:
+      draw outside and pass the numbers in.
+    * Arrays the function closes over (or reads as globals), and everything computed
+      from them, are **frozen when staging**: the program holds a copy, so a later change
+      to the array does not reach it (JAX's convention). Pass an array that changes as an
+      argument.
+    * Outputs are new arrays: they never share memory with each other, with a constant of
+      the program, or with an input unless ``f`` itself returns the input (or a view).
+      ``x += 1`` on an argument updates the staged value, never the caller's array.
+
+    ``cache_size`` bounds the programs kept per function (least recently used first out,
+    with a warning when one is dropped: a function that keeps meeting new shapes or
+    static values stages again and again); ``jitted.clear_cache()`` drops them all.
+    Arguments may be passed by keyword; they are passed on by position.
     ``fuse="numexpr"`` runs chains of elementwise operations as numexpr kernels
-    (:mod:`riesz.fusion`; needs numexpr installed).
+    (:mod:`riesz.staging.fusion`; needs numexpr installed).
 
     >>> import numpy as np, riesz
     >>> f = riesz.jit(riesz.grad(lambda x: np.sum(np.sin(x))))
@@ -124,9 +155,10 @@ def jit(f, static_argnums=(), fuse=None, static_argnames=()):
     staged = trace(f, static_argnums=static)
     if fuse is not None:
         staged = fused(staged, fuse)
-    cache = {}
+    cache = collections.OrderedDict()   # signature -> program, least recently used first
     arrays_only = {}   # (shape, dtype) per argument -> program, for calls with plain arrays only
     last = [None]   # (tree, signature, program) of the last call, replaced whole
+    warned = []
 
     @functools.wraps(f)
     def jitted(*args, **kwargs):
@@ -164,20 +196,45 @@ def jit(f, static_argnums=(), fuse=None, static_argnames=()):
         key = (tree, signature, _static_key(fixed) if fixed else ())
         program = cache.get(key)
         if program is None:
-            program = cache[key] = _stage_or_eager(staged, args)
+            program = _stage_or_eager(staged, args)
+            if len(cache) >= cache_size:
+                drop_oldest()
+            cache[key] = program
+        else:
+            cache.move_to_end(key)
         if not fixed:
             last[0] = (tree, signature, program)
         return program, leaves
 
+    def drop_oldest():
+        cache.popitem(last=False)
+        arrays_only.clear()   # refilled by the next calls, from the programs still cached
+        last[0] = None
+        if not warned:
+            warned.append(True)
+            warnings.warn(f"riesz.jit({getattr(f, '__name__', 'f')}) has staged more than "
+                          f"{cache_size} programs, one per signature (argument shapes, dtypes, "
+                          f"Python number types, static values), and drops the least recently "
+                          f"used: it is staged again and again. Pass arrays of fewer shapes, "
+                          f"fewer static values, or a larger cache_size", RuntimeWarning,
+                          stacklevel=4)
+
+    def clear_cache():
+        """Drop every staged program of this function (the next calls stage again)."""
+        cache.clear()
+        arrays_only.clear()
+        last[0] = None
+
     def lower(*args):
-        """The :class:`~riesz.staging.program.Program` that runs for arguments like ``args`` (staged
-        now if it is new), or None where ``f`` runs eagerly for them. Its ``compiled()``
-        function takes the flattened non-static arguments and returns the flattened
-        results: a loop can keep its state as leaves between calls and skip the pytree
-        conversions (``nn.fit`` does)."""
+        """The :class:`~riesz.staging.program.Program` that runs for arguments like ``args``
+        (staged now if it is new), or None where ``f`` runs eagerly for them. Its
+        ``compiled()`` function takes the flattened non-static arguments and returns the
+        flattened results: a loop can keep its state as leaves between calls and skip the
+        pytree conversions (``nn.fit`` does)."""
         program = program_and_leaves(args)[0]
         return None if program is _EAGER else program
 
     jitted.programs = cache   # signature -> Program, for inspection
     jitted.lower = lower
+    jitted.clear_cache = clear_cache
     return jitted

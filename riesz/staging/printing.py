@@ -18,7 +18,6 @@ import copy
 import dis
 import functools
 import inspect
-import keyword
 import math
 import textwrap
 
@@ -27,6 +26,7 @@ import numpy as np
 from ..core import Primitive
 from ..rules.define import IMPORT_PATHS
 from .ir import Eqn, Literal, Var, arity, resolve
+from .text import comment_text, docstring, dotted_path, python_name
 
 __all__ = ["HINTS", "INFIX", "Context", "Namer", "Code", "expression", "index_source",
            "preferred_name", "program_listing", "short_literal"]
@@ -136,11 +136,12 @@ HINTS.update(negative=_negative, transpose=_transpose, getitem=_getitem, astype=
 # ---------------------------------------------------------------- literals
 
 def _float_source(v):
+    v = float.__float__(v)   # a subclass by its value
     if math.isnan(v):
         return "np.nan"
     if math.isinf(v):
         return "np.inf" if v > 0 else "-np.inf"
-    return repr(v)
+    return float.__repr__(v)
 
 
 def _dtype_source(dtype):
@@ -149,7 +150,7 @@ def _dtype_source(dtype):
             return dtype.__name__
         dtype = np.dtype(dtype)
     dtype = np.dtype(dtype)
-    return f"np.{dtype.name}" if getattr(np, dtype.name, None) is dtype.type else f"np.dtype({dtype.str!r})"
+    return f"np.{dtype.name}" if vars(np).get(dtype.name) is dtype.type else f"np.dtype({dtype.str!r})"
 
 
 def _array_source(v, ctx):
@@ -192,11 +193,9 @@ def _numpy_path(obj):
     if not isinstance(name, str):
         return None
     for prefix, module in (("np", np), ("np.linalg", np.linalg), ("np.fft", np.fft)):
-        try:
-            if getattr(module, name, None) is obj:
-                return f"{prefix}.{name}"
-        except TypeError:
-            return None
+        # the module's own names (not the deprecated aliases of NumPy 1.x's __getattr__)
+        if vars(module).get(name) is obj:
+            return f"{prefix}.{name}"
     return None
 
 
@@ -215,7 +214,7 @@ class Context:
         self.imports = set()     # modules besides NumPy the code calls into
 
     def fresh(self, base):
-        base = base if base.isidentifier() and not keyword.iskeyword(base) else "v"
+        base = python_name(base)
         name, k = base, 1
         while name in self.used or hasattr(builtins, name):
             k += 1
@@ -226,16 +225,21 @@ class Context:
     def literal(self, v):
         if isinstance(v, Code):
             return str(v)
-        if v is None or isinstance(v, (bool, str)):
-            return repr(v)
+        if isinstance(v, np.generic) and not isinstance(v, np.void):
+            return f"{_dtype_source(v.dtype)}({self.literal(v.item())})"
+        # Python values by their built-in type's repr (a subclass's own repr is never
+        # called: an IntEnum is its int, a float subclass its full float value)
+        if v is None or isinstance(v, bool):
+            return repr(v is True if v is not None else None)
+        if isinstance(v, str):
+            return str.__repr__(v)
         if isinstance(v, int):
-            return repr(v)
+            return int.__repr__(v)
         if isinstance(v, float):
             return _float_source(v)
         if isinstance(v, complex):
-            return f"complex({_float_source(v.real)}, {_float_source(v.imag)})"
-        if isinstance(v, np.generic) and not isinstance(v, np.void):
-            return f"{_dtype_source(v.dtype)}({self.literal(v.item())})"
+            real, imag = complex.real.__get__(v), complex.imag.__get__(v)
+            return f"complex({_float_source(real)}, {_float_source(imag)})"
         if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, (np.generic, float, int, complex, bool))):
             return _dtype_source(v)
         if isinstance(v, tuple):
@@ -266,7 +270,8 @@ class Context:
         None for neither."""
         path = _numpy_path(obj)
         fn, module = IMPORT_PATHS.get(id(obj), (None, None))
-        if path is None and fn is obj:
+        if path is None and fn is obj and dotted_path(module) and \
+                python_name(obj.__name__, None) == obj.__name__:
             self.imports.add(module)
             top = module.split(".")[0]
             self.used.add(top)
@@ -311,10 +316,10 @@ class Context:
         name = self.helpers.get(id(fn))
         if name is not None:
             return name
-        name = fn.__name__
+        text, name = _function_source(fn)   # named as its def, in its source, names it
         self.helpers[id(fn)] = name
         self.used.add(name)
-        self.helper_defs.append(_function_source(fn))
+        self.helper_defs.append(text)
         for dep in sorted(_global_names(fn.__code__)):
             if dep in fn.__globals__ and dep not in self.defined:
                 self.defined.add(dep)
@@ -327,6 +332,8 @@ class Context:
         is a stand-in no value is an instance of (no value in generated code is traced)."""
         if isinstance(value, type(np)):
             path = _numpy_path(value)
+            if path is None and not dotted_path(value.__name__):
+                raise _unprintable(f"the module {value!r} used by {user.__name__}")
             line = f"{name} = {path}" if path else (
                 f"import {value.__name__}" if value.__name__ == name
                 else f"import {value.__name__} as {name}")
@@ -340,19 +347,20 @@ class Context:
                 self.helper_aliases.append(f"{name} = {expression}")
         elif isinstance(value, Primitive):
             self.helper_aliases.append(f"{name} = {self.function(value.impl)}   "
-                                       f"# primitive {value.name!r}")
+                                       f"# primitive {comment_text(value.name)}")
         elif isinstance(value, type) and value.__module__.startswith("riesz"):
-            self.helper_aliases.append(f"# a stand-in: no value in this code is a {value.__name__}\n"
+            self.helper_aliases.append(f"# a stand-in: no value in this code is a "
+                                       f"{comment_text(value.__name__)}\n"
                                        f"class {name}:\n    pass")
         elif isinstance(value, (int, float, str, tuple, bool)) or value is None:
-            self.helper_aliases.append(f"{name} = {value!r}")
+            self.helper_aliases.append(f"{name} = {self.literal(value)}")
         else:
             raise _unprintable(f"{name!r} used by {user.__name__}")
         self.used.add(name)
 
 
 def _function_source(fn):
-    """The source of a ``def``, without its decorators (which register it in riesz) and
+    """(the source of a ``def``, its name there), without its decorators (which register it in riesz) and
     with its docstring cut to its first paragraph."""
     text = textwrap.dedent(inspect.getsource(fn))
     node = ast.parse(text).body[0]
@@ -361,8 +369,8 @@ def _function_source(fn):
     if doc is not None and isinstance(doc.value, ast.Constant) and isinstance(doc.value.value, str):
         first = " ".join(doc.value.value.strip().split("\n\n")[0].split())   # first paragraph
         indent = lines[doc.lineno - 1][:doc.col_offset]
-        lines[doc.lineno - 1:doc.end_lineno] = [f'{indent}"""{first}"""'] if first else []
-    return "\n".join(lines[node.lineno - 1:]) + "\n"
+        lines[doc.lineno - 1:doc.end_lineno] = [indent + docstring(first)] if first else []
+    return "\n".join(lines[node.lineno - 1:]) + "\n", node.name
 
 
 def _unprintable(what):
@@ -500,7 +508,7 @@ class Namer:
 
     def bind(self, var, preferred, at):
         if preferred is not None:
-            base = preferred if preferred.isidentifier() and not keyword.iskeyword(preferred) else "v"
+            base = python_name(preferred)
             name, k = base, 1
             while not self._free(name, at):
                 k += 1

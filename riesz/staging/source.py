@@ -17,13 +17,15 @@ in place of the zero-safe ones runs first, and the zero-safe code only if that
 version's result holds a NaN (:func:`nan_checked_outputs` proves the two agree
 otherwise).
 """
+import unicodedata
+
 import numpy as np
 
-from ..rules.define import all_finite
+from ..rules.define import NAN_PROPAGATING, all_finite
 from ..rules.elementwise import multiply
 from .ir import Eqn, InputRef, Literal, Var, arity, resolve
-from .printing import (INFIX, Code, Context, Namer, expression, index_source,
-                       preferred_name)
+from .printing import INFIX, Code, Context, Namer, expression, index_source, preferred_name
+from .text import comment_text, docstring, python_name
 from .simplify import simplify
 
 __all__ = ["program_source", "compile_program", "nan_checked_outputs", "Generated"]
@@ -61,7 +63,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
     where_key = None
     for i, e in enumerate(program.eqns):
         if e.where is not None and e.where.key() != where_key:
-            body.append(e.where.comment())
+            body.append(comment_text(e.where.comment()))
             where_key = e.where.key()
         elif e.where is None and where_key is not None:
             where_key = None
@@ -111,8 +113,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
         body.append(f"{lhs} = {expression(e, args, ctx)}")
         if _fresh_result(e):
             owned.add(id(out))
-    results = [ctx.literal(o.value) if isinstance(o, Literal) else namer.names[id(o)]
-               for o in program.outputs]
+    results = _results(program, ctx, namer, owned)
     body.append("return " + (results[0] if len(results) == 1 else ", ".join(results)))
     signature = ", ".join(params)
     if ctx.constants:
@@ -125,13 +126,33 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
         lines.extend(["", ""])
     lines.append(f"def {fname}({signature}):")
     count = len(program.eqns)
-    lines.append(f'    """{program.name}, staged by riesz: {count} operation{"s" * (count != 1)}."""')
+    lines.append("    " + docstring(f'{program.name}, staged by riesz: {count} operation{"s" * (count != 1)}.'))
     lines.extend("    " + line for line in body)
     module_names = set(ctx.helpers.values()) | ctx.defined
     if module_names & set(namer.holder) and not module_names <= set(reserved):
         # a variable took the name of a helper found later: name them apart
         return program_source(program, name, inplace, frozenset(reserved) | module_names)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
+
+
+def _results(program, ctx, namer, owned):
+    """The returned expressions: a result that is not a new array of this call (an input,
+    a view, a constant of the program, a result returned twice) is copied, so that no
+    output shares memory with another, with the program, or with an input."""
+    results, returned = [], set()
+    for o in program.outputs:
+        if isinstance(o, Literal):
+            text = ctx.literal(o.value)
+            written_out = text.startswith("np.")   # np.array([...]), np.full(...): new arrays
+            copy = isinstance(o.value, np.ndarray) and not written_out
+        else:
+            text = namer.names[id(o)]
+            # a 0-d value may be a Python number when the code runs: numbers are immutable
+            copy = (id(o) in returned or id(o) not in owned) and not o.scalar_type and \
+                (o.shape != () or any(o is v for v in program.invars))
+            returned.add(id(o))
+        results.append(f"{text}.copy()" if copy else text)
+    return results
 
 
 def _weak_literal(e, literal):
@@ -181,23 +202,30 @@ def _scatter_into_sum(e, program, consumers):
 
 def _selects_once(e):
     """Whether the index of a scatter_add selects each element at most once: no integer
-    arrays, or integer arrays of which one is a constant of distinct values as large as
-    their common shape (``x[np.arange(n), y]``: the pairs are distinct in the first)."""
+    arrays, or integer arrays of which one is a constant of distinct positions (negative
+    ones counted from the end: -1 and n - 1 are one) as large as their common shape
+    (``x[np.arange(n), y]``: the pairs are distinct in the first)."""
     idx = e.params["idx"]
     items = idx if isinstance(idx, tuple) else (idx,)
-    shapes = []
+    if any(item is Ellipsis for item in items):
+        return False   # which axis an item indexes is not worth working out here
+    shapes, positions, axis = [], [], 0
     for item in items:
         if isinstance(item, InputRef):
             item = e.inputs[item.position]
         if isinstance(item, (Var, np.ndarray)) and item.dtype.kind in "iu":
             shapes.append(item.shape)
+            if isinstance(item, np.ndarray):
+                n = e.outputs[0].shape[axis]
+                positions.append(np.where(item < 0, item + n, item))
         elif isinstance(item, (Var, np.ndarray)) and item.dtype != np.bool_:
             return False
+        if item is not None:
+            axis += item.ndim if isinstance(item, (Var, np.ndarray)) and item.dtype == np.bool_ else 1
     if not shapes:
         return True
     common = np.broadcast_shapes(*shapes)
-    return any(isinstance(item, np.ndarray) and item.dtype.kind in "iu" and item.shape == common
-               and len(np.unique(item)) == item.size for item in items)
+    return any(p.shape == common and len(np.unique(p)) == p.size for p in positions)
 
 
 def _scatter_add_line(e, pending, namer, owned, viewed, i):
@@ -248,8 +276,10 @@ def _inline_view(e, args, ctx, consumers, outputs):
 
 
 def _identifier(name):
-    text = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
-    return text if text and not text[0].isdigit() else f"f_{text}"
+    name = unicodedata.normalize("NFKC", str.__str__(name)) if isinstance(name, str) else "f"
+    text = "".join(c if (c == "_" or c.isalnum()) and ("_" + c).isidentifier() else "_"
+                   for c in name)
+    return python_name(text if text and not text[0].isdigit() else f"f_{text}", "f")
 
 
 # primitives besides ufuncs whose result is always a new array (a reduction, a selection,
@@ -349,18 +379,6 @@ def _with_plain_products(program):
     return simplify(program.replace(eqns))
 
 
-# primitives through which a NaN in an input element makes each result element that
-# depends on it NaN (IEEE 754 returns a number for a NaN argument only where the result
-# does not depend on that argument: pow(NaN, 0) = 1, hypot(∞, NaN) = ∞); for ``where``
-# the selected branches only (its condition decides)
-_NAN_PROPAGATING = frozenset({
-    "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "cbrt",
-    "reciprocal", "absolute", "fabs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
-    "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "arcsinh",
-    "arccosh", "arctanh", "arctan2", "hypot", "maximum", "minimum", "real", "imag",
-    "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
-    "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
-    "where"})
 # a product's check, in array elements: its Python call and its pass over the product
 _CHECK_COST = 1000
 
@@ -373,7 +391,7 @@ def nan_checked_outputs(program):
     Why the plain version gives the zero-safe result when the tested outputs hold no
     NaN: the two versions differ at first only where a product met 0 × ∞ or 0 × NaN, and
     there the plain one holds NaN. Every operation downstream of a product propagates
-    NaN (:data:`_NAN_PROPAGATING`: a result element that depends on a NaN is NaN; a
+    NaN (:data:`NAN_PROPAGATING`: a result element that depends on a NaN is NaN; a
     ``where`` condition or a comparison reached by a product rules the program out), so
     each value of the plain run equals the zero-safe run's or is NaN, outputs included.
     Outputs no product reaches are the same in both. (It relies on matmul propagating
@@ -387,7 +405,7 @@ def nan_checked_outputs(program):
             products += e.outputs[0].size + _CHECK_COST
         elif not hit:
             continue
-        if hit and (e.prim.name not in _NAN_PROPAGATING or (e.prim.name == "where" and 0 in hit)):
+        if hit and (e.prim.name not in NAN_PROPAGATING or (e.prim.name == "where" and 0 in hit)):
             return None
         tainted.update(id(v) for v in e.outputs)
     checked = [k for k, o in enumerate(program.outputs) if isinstance(o, Var) and id(o) in tainted]

@@ -15,9 +15,10 @@ from .graph import program_dot
 from .ir import Literal
 from .program import Program
 from .simplify import simplify
-from .tracer import StagingTrace, example_of, var_of
+from .draws import DrawWatch, draw_message
+from .tracer import StagingTrace, example_of, user_error, var_of
 
-__all__ = ["trace", "stage", "source", "graph"]
+__all__ = ["trace", "stage", "source", "graph", "check_leaf"]
 
 
 def _arg_names(f, args):
@@ -43,47 +44,71 @@ def _arg_names(f, args):
     return names
 
 
-def stage(f, args, name=None):
+def stage(f, args, name=None, static=()):
     """Stage ``f(*args)`` into a :class:`Program` (``args`` a tuple of pytrees of examples;
-    an example that is itself traced stands for its value)."""
+    an example that is itself traced stands for its value; ``static``: the values of
+    static arguments, watched for random generators)."""
+    fname = name or getattr(f, "__name__", None)
+    fname = str.__str__(fname) if isinstance(fname, str) else "f"   # no str subclass's methods
     leaves, in_tree = tree_flatten(tuple(args))
+    for k, x in enumerate(leaves):
+        check_leaf(x, k, f"riesz.trace({fname})")
     names = _arg_names(f, args)
+    scope = _user_scope(f)
     staging = StagingTrace()
+    staging.draws = DrawWatch(list(scope) + [(f"static argument {v!r}", v) for v in static])
     boxed = [staging.new_input(example_of(x), n) for x, (n, _) in zip(leaves, names)]
+    invars = [b.variable for b in boxed]   # before the call: x += 1 rebinds an input
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
-    staging.renamable = {id(b.variable) for b, (_, made_up) in zip(boxed, names) if made_up}
+    staging.renamable = {id(v) for v, (_, made_up) in zip(invars, names) if made_up}
     with abstract_trace_open():
         out = f(*tree_unflatten(in_tree, boxed))
+    drawn = staging.draws.drawn()
+    if drawn is not None:
+        raise user_error(draw_message(drawn, f" in {fname}"))
     out_leaves, out_tree = tree_flatten(out)
     outputs = []
     for o in out_leaves:
         var = var_of(o) if isinstance(o, Tracer) else None
         if isinstance(o, Tracer) and (var is None or o is not _bottom(o)):
-            raise TypeError(f"{name or f.__name__}: an output is traced by a transform that "
+            raise TypeError(f"{fname}: an output is traced by a transform that "
                             f"was still open when the function returned")
-        outputs.append(var if var is not None else Literal(o))
+        outputs.append(var if var is not None else Literal(staging.frozen(o)))
     _keep_names_at_group_ends(staging.eqns)
-    program = Program(name or getattr(f, "__name__", "f"), [b.variable for b in boxed], outputs,
-                      staging.eqns, in_tree, out_tree)
-    program.const_hints = _user_array_names(f)
+    program = Program(fname, invars, outputs, staging.eqns, in_tree, out_tree)
+    # names for the constants in generated code: the user's names of the arrays frozen
+    user_names = {id(v): n for n, v in reversed(scope) if isinstance(v, np.ndarray)}
+    program.const_hints = {id(frozen): user_names[key]
+                           for key, (_, frozen) in staging.constants.items() if key in user_names}
     return simplify(program)
 
 
-def _user_array_names(f):
-    """id(array) -> the name the user's function (or the one it wraps) gives that array,
-    from its closure and the globals it reads: names for constants in generated code."""
-    names = {}
+def check_leaf(x, position, who):
+    """A TypeError for an argument that is not a NumPy array, a NumPy scalar, a Python number
+    or a traced value: a Dask or CuPy array (say) is not staged into a NumPy program."""
+    if isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
+        return
+    if hasattr(x, "shape") and hasattr(x, "dtype"):
+        raise TypeError(f"{who}: argument leaf {position} is a {type(x).__module__}."
+                        f"{type(x).__qualname__}, not a NumPy array: riesz.jit, riesz.trace and "
+                        f"riesz.source stage NumPy programs. Call the function eagerly (without "
+                        f"jit; riesz.grad and the other transforms work on it)")
+    raise TypeError(f"{who}: argument leaf {position} is a {type(x).__name__}, which is not an "
+                    f"array; pass it in static_argnums (its value is then fixed when staging)")
+
+
+def _user_scope(f):
+    """(name, value) of what the user's function (or the one it wraps) reads from its
+    closure and globals, innermost function first."""
+    scope = []
     while f is not None:
         code = getattr(f, "__code__", None)
         if code is not None:
-            scope = {n: f.__globals__[n] for n in code.co_names if n in f.__globals__}
-            scope.update({n: c.cell_contents for n, c in zip(code.co_freevars, f.__closure__ or ())
-                          if _cell_filled(c)})
-            for n, v in scope.items():
-                if isinstance(v, np.ndarray):
-                    names.setdefault(id(v), n)
+            scope.extend((n, f.__globals__[n]) for n in code.co_names if n in f.__globals__)
+            scope.extend((n, c.cell_contents) for n, c in zip(code.co_freevars, f.__closure__ or ())
+                         if _cell_filled(c))
         f = getattr(f, "__wrapped__", None)
-    return names
+    return scope
 
 
 def _cell_filled(cell):
@@ -132,7 +157,8 @@ def trace(f, static_argnums=()):
             return f(*[fixed[i] if i in fixed else next(it) for i in range(len(args))])
         functools.update_wrapper(f_dynamic, f)
         f_dynamic.__signature__ = _dynamic_signature(f, fixed)
-        return stage(f_dynamic, dynamic, name=getattr(f, "__name__", None))
+        return stage(f_dynamic, dynamic, name=getattr(f, "__name__", None),
+                     static=tuple(fixed.values()))
     return staged
 
 

@@ -1,0 +1,92 @@
+"""Random draws while staging: an error that names the line, never a frozen number.
+
+A function is staged once and its program runs on every call, so a number drawn while
+staging (``np.random.normal(size=3)``, ``rng.normal(...)`` of a ``numpy.random.Generator``)
+would be the same "random" number in every call. NumPy's generators are C code that
+no Python hook sees being called, so staging watches their *states* instead: the
+generators the function can reach (its closure, the globals it reads, its static
+arguments, NumPy's global ``RandomState``, and any generator that appears among the
+user's local variables while staging) are fingerprinted when first seen, and each new
+constant that enters the program, and the end of staging, compares the fingerprints.
+A generator found among the locals is compared with the state it was seeded with, so
+a generator created inside the function and drawn from is caught too.
+
+``nn.fit`` stages its training step with a generator that replays draws made ahead
+of the step (its bit generator is never advanced), so its draws are arguments of the
+program and pass this check.
+"""
+import ctypes
+import sys
+
+import numpy as np
+
+__all__ = ["DrawWatch"]
+
+_GENERATOR_BITS = np.random.Generator.bit_generator   # read past a subclass's __getattribute__
+_MT_STATE_BYTES = 624 * 4 + 4   # mt19937_state: uint32 key[624], int pos
+
+
+def _bit_generator(obj):
+    if isinstance(obj, np.random.Generator):
+        return _GENERATOR_BITS.__get__(obj)
+    if isinstance(obj, np.random.RandomState):
+        return obj._bit_generator
+    if isinstance(obj, np.random.BitGenerator):
+        return obj
+    return None
+
+
+def _fingerprint(bits):
+    """The generator's state, as a value that changes with every draw (MT19937's is read
+    from its C struct: its ``.state`` copies 624 words into a dict, 100 µs a read)."""
+    if type(bits) is np.random.MT19937:
+        return ctypes.string_at(bits.ctypes.state_address, _MT_STATE_BYTES)
+    return repr(bits.state)
+
+
+class DrawWatch:
+    """The random generators a function being staged can reach, with their states when
+    first seen."""
+
+    def __init__(self, roots):
+        self.watched = {}   # id(bit generator) -> (its name, the bit generator, fingerprint)
+        self.outer = set()  # ids of the frames running when staging began (alive until it ends)
+        frame = sys._getframe(1)
+        while frame is not None:
+            self.outer.add(id(frame))
+            frame = frame.f_back
+        self.add("numpy.random", np.random.mtrand._rand)
+        for name, value in roots:
+            self.add(name, value)
+
+    def add(self, name, obj, seeded=False):
+        """Watch ``obj`` if it is a generator; ``seeded``: compare with the state its seed
+        gave it (a generator that may have been created while staging)."""
+        bits = _bit_generator(obj)
+        if bits is None or id(bits) in self.watched:
+            return
+        seed = getattr(bits, "seed_seq", None) if seeded else None
+        start = _fingerprint(type(bits)(seed) if seed is not None else bits)
+        self.watched[id(bits)] = (name, bits, start)
+
+    def look_in(self, frame):
+        """Watch the generators among a user frame's local variables (those of a frame that
+        began while staging, since they were seeded)."""
+        seeded = id(frame) not in self.outer
+        for name, value in frame.f_locals.items():
+            if isinstance(value, (np.random.Generator, np.random.RandomState)):
+                self.add(name, value, seeded)
+
+    def drawn(self):
+        """The name of a generator drawn from since it was first seen, or None."""
+        for name, bits, start in self.watched.values():
+            if _fingerprint(bits) != start:
+                return name
+        return None
+
+
+def draw_message(name, where):
+    return (f"a random draw from {name} while staging{where}: riesz.jit and riesz.trace "
+            f"stage the function once, so the draw would be the same numbers in every call: "
+            f"draw outside and pass the numbers in (an argument of the jitted function), or "
+            f"run the function eagerly (without jit)")
