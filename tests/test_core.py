@@ -278,8 +278,8 @@ def test_integer_argument():
 
 
 def test_function_without_rule():
-    with pytest.raises(riesz.NoRuleError, match="numpy.i0"):
-        grad(lambda x: np.sum(np.i0(x)))(np.ones(3))
+    with pytest.raises(riesz.NoRuleError, match="numpy.histogram2d"):
+        grad(lambda x: np.sum(np.histogram2d(x, x)[0]))(np.ones(3))
 
 
 def test_lossy_conversions():
