@@ -52,12 +52,6 @@ class Transformed:
     def __call__(self, *args, **kwargs):
         return self._fn(*args, **kwargs)
 
-    # the code, globals and closure of the function that computes it, for introspection
-    # (riesz.staging names a program grad_loss from them, and reads the user's names)
-    __code__ = property(lambda self: self._fn.__code__)
-    __globals__ = property(lambda self: self._fn.__globals__)
-    __closure__ = property(lambda self: self._fn.__closure__)
-
     def __get__(self, instance, owner=None):
         # a method, as a function stored on a class would be
         return self if instance is None else types.MethodType(self, instance)
@@ -812,7 +806,8 @@ def make_hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     return make_hvp_f
 
 
-def make_ggnvp(f, g=None, f_argnum=0):
+def make_ggnvp(f: Callable[..., Any], g: Callable[[Any], Any] | None = None,
+               f_argnum: int = 0) -> Callable[..., Callable[[Any], Any]]:
     """autograd's ``make_ggnvp``: ``make_ggnvp(f, g)(*args)`` is the map
     v ↦ J_f(x)ᵀ ∇²g(f(x)) J_f(x) v, the generalized Gauss-Newton matrix of g∘f at x (the
     argument ``f_argnum``) applied to v, without forming it: a JVP of f, a Hessian-vector
