@@ -21,6 +21,8 @@ recursion, so a chain of any length works.
 """
 import contextlib
 import itertools
+import sys
+import threading
 
 __all__ = ["Primitive", "Tracer", "JVPTrace", "VJPTrace", "bind", "bind_custom_vjp",
            "bind_custom_jvp", "ZERO", "full_lower", "NoRuleError", "EscapedTracerError"]
@@ -58,8 +60,14 @@ class Primitive:
     :data:`ZERO`. With ``multiple_results`` the primitive returns a tuple and
     rules receive and return tuples for the outputs (``None`` for a zero
     cotangent of one output).
+
+    ``propagates_nan`` (set by the rule table, :data:`riesz.rules.define.NAN_PROPAGATING`)
+    says that a NaN in an argument, and a NaN in the cotangent given to a VJP rule, makes
+    every result entry that depends on it NaN; the backward pass runs plain products
+    only where every rule that reads their results has this property (see
+    :meth:`VJPTrace.backward`).
     """
-    __slots__ = ("name", "impl", "jvps", "vjps", "multiple_results")
+    __slots__ = ("name", "impl", "jvps", "vjps", "multiple_results", "propagates_nan")
 
     def __init__(self, name, impl, jvps=(), vjps=(), multiple_results=False):
         self.name = name
@@ -67,6 +75,7 @@ class Primitive:
         self.jvps = tuple(jvps)
         self.vjps = tuple(vjps)
         self.multiple_results = multiple_results
+        self.propagates_nan = False
 
     def __call__(self, *args, **params):
         return bind(self, args, params)
@@ -306,6 +315,28 @@ class Node:
         self.ans = ans
 
 
+class _ProductMode(threading.local):
+    """How the rule table's ``scale`` multiplies plain values in this thread: zero-safe
+    (0 × ∞ = 0), unless a backward pass has switched it to plain products for the
+    rules it is running (:meth:`VJPTrace.backward`)."""
+    plain = False
+
+
+product_mode = _ProductMode()
+
+
+def _references_of_a_list_entry():
+    """The reference count of an object held by one list entry and one local name, as the
+    backward pass sees a cotangent it alone holds (measured, so that it holds for the
+    interpreter running this code)."""
+    cts = [object()]
+    old = cts[0]
+    return sys.getrefcount(old)
+
+
+_HELD_BY_THE_PASS_ONLY = _references_of_a_list_entry()
+
+
 class VJPTrace(Trace):
     """Reverse mode: record a tape, then walk it backwards.
 
@@ -313,15 +344,21 @@ class VJPTrace(Trace):
     tape entry is a :class:`Node`, ``None`` for an input, or an ``int`` for the
     output slots of a multiple-result node (pointing back to the node).
     """
-    __slots__ = ("tape",)
-    add = None  # set by riesz.rules: the differentiable sum of two cotangents
+    __slots__ = ("tape", "inputs", "nested", "first_reader")
+    add = None      # set by riesz.rules: the differentiable sum of two cotangents
+    add_into = None  # set by riesz.rules: the same sum, written into the first where it can
+    has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
 
     def __init__(self):
         super().__init__()
         self.tape = []
+        self.inputs = []            # the slots of the inputs
+        self.nested = False         # some node's argument is traced at a lower level
+        self.first_reader = None    # the first node whose primitive may not propagate NaN
 
     def new_input(self, value):
         self.tape.append(None)
+        self.inputs.append(len(self.tape) - 1)
         return VJPTracer(self, value, len(self.tape) - 1)
 
     def _unbox(self, args):
@@ -343,12 +380,18 @@ class VJPTrace(Trace):
         if self.closed:
             self.check_open(prim.name)
         vals, parents, lower = self._unbox(args)
-        ans = bind(prim, vals, params) if lower else prim.impl(*vals, **params)
+        if lower:
+            ans = bind(prim, vals, params)
+            self.nested = True
+        else:
+            ans = prim.impl(*vals, **params)
         if not parents:
             return ans
         if prim.multiple_results:
             return self._record(prim, params, parents, vals, ans)
         tape = self.tape   # _record's single-result case, inlined on the hot path
+        if not prim.propagates_nan and self.first_reader is None:
+            self.first_reader = len(tape)
         tape.append(Node(prim, params, parents, vals, ans))
         return VJPTracer(self, ans, len(tape) - 1)
 
@@ -357,9 +400,10 @@ class VJPTrace(Trace):
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
         self.check_open(name)
-        vals, parents, _ = self._unbox(args)
+        vals, parents, lower = self._unbox(args)
         if not parents:
             return fun(*vals)
+        self.nested = self.nested or lower
         ans, residuals = fwd(*vals)
         self.check_no_closure(name, ans)
         last = [None, None]
@@ -378,6 +422,8 @@ class VJPTrace(Trace):
     def _record(self, prim, params, parents, vals, ans):
         tape = self.tape
         slot = len(tape)
+        if not prim.propagates_nan and self.first_reader is None:
+            self.first_reader = slot
         tape.append(Node(prim, params, parents, vals, ans))
         if prim.multiple_results:
             outs = []
@@ -393,39 +439,98 @@ class VJPTrace(Trace):
         Returns the list of cotangents indexed by slot; inputs keep theirs.
         With ``consume`` the tape is emptied as it is walked, so memory is
         given back while the pass runs.
+
+        Zero-safety paid once. The rules multiply cotangents by derivatives with the
+        zero-safe product (0 × ∞ = 0, ``riesz.rules.define.scale``), which costs a
+        finiteness check per product. Where it is sound, the pass runs the rules with
+        plain products instead (:data:`product_mode`), tests each result once for NaN,
+        and only if one holds a NaN walks the same tape again with zero-safe products
+        (the user's function is not run again). Why the results are the same:
+
+        * where a plain product and the zero-safe one differ, the plain one is NaN
+          (0 × ±∞ and 0 × NaN; every other product is the same number);
+        * every operation that the rules of a primitive with ``propagates_nan``
+          apply to a cotangent gives NaN in each result entry that depends on a NaN
+          entry, or the same value whatever that entry holds (a ``where`` that does
+          not select it, the condition coming from primal values); so every
+          cotangent of the plain walk equals the zero-safe walk's or is NaN, and a
+          result without NaN is the zero-safe result.
+
+        Primitives without ``propagates_nan`` may read a cotangent without passing a
+        NaN on: comparisons and ``isnan``/``isfinite`` (no derivative, but a custom
+        rule may apply them), casts to integers or booleans, the nan-reductions,
+        sorting and ``arg*`` indices, ``fmax``/``fmin``, zero-safe products themselves
+        (0 × NaN = 0), rules that run a transform inside (eig's), and every user
+        ``custom_vjp``/``custom_jvp`` rule. A cotangent only flows towards lower
+        slots, so the products of the nodes below the first such node
+        (``first_reader``) never reach one: those run plain, the ones above (and the
+        node itself) zero-safe.
+
+        The whole pass stays zero-safe where the tape is nested (a node's argument is
+        traced at a lower level, as in ``jvp(grad(f))`` or the inner pass of
+        ``grad(grad(f))``) or a seed is traced: the values it computes are recorded
+        as primal values of the lower level, where a NaN that a ``where`` hid could
+        not be undone by walking again without running the user's function again.
+        Forward mode keeps the check per product for the same reason: a JVP runs the
+        user's function once, alongside its tangents.
+
+        Accumulation in place. A cotangent that only this pass holds (no user, node,
+        rule, cache or other slot refers to it: its reference count is that of a list
+        entry and one local name) is summed into with ``add_into``, which writes into it
+        where the types allow (riesz.rules.define.add_into); every other sum makes a new
+        value.
         """
         tape = self.tape
-        cts = [None] * len(tape)
+        plain_below = 0 if self.nested or any(isinstance(g, Tracer) for _, g in seeds) \
+            else len(tape) if self.first_reader is None else self.first_reader
         add = VJPTrace.add
-        for slot, g in seeds:
-            cts[slot] = g if cts[slot] is None else add(cts[slot], g)
-        for slot in range(len(tape) - 1, -1, -1):
-            node = tape[slot]
-            if node is None or type(node) is int:
-                continue
-            prim = node.prim
-            if prim.multiple_results:
-                n = len(node.ans)
-                g = tuple(cts[slot + 1: slot + 1 + n])
-                cts[slot + 1: slot + 1 + n] = [None] * n
-                if all(x is None for x in g):
-                    continue
-            else:
-                g = cts[slot]
-                if g is None:
-                    continue
-                cts[slot] = None
-            if consume:
-                tape[slot] = None
-            for argnum, parent in node.parents:
-                rule = prim.rule("reverse", argnum)
-                if rule is ZERO:
-                    continue
-                ct = rule(g, node.ans, *node.args, **node.params)
-                if ct is None:
-                    continue
-                old = cts[parent]
-                cts[parent] = ct if old is None else add(old, ct)
+        mode = product_mode.plain
+        try:
+            while True:
+                cts = [None] * len(tape)
+                for slot, g in seeds:
+                    cts[slot] = g if cts[slot] is None else add(cts[slot], g)
+                product_mode.plain = False
+                for slot in range(len(tape) - 1, -1, -1):
+                    if slot == plain_below - 1:
+                        product_mode.plain = True
+                    node = tape[slot]
+                    if node is None or type(node) is int:
+                        continue
+                    prim = node.prim
+                    if prim.multiple_results:
+                        n = len(node.ans)
+                        g = tuple(cts[slot + 1: slot + 1 + n])
+                        cts[slot + 1: slot + 1 + n] = [None] * n
+                        if all(x is None for x in g):
+                            continue
+                    else:
+                        g = cts[slot]
+                        if g is None:
+                            continue
+                        cts[slot] = None
+                    if consume and not plain_below:
+                        tape[slot] = None
+                    for argnum, parent in node.parents:
+                        rule = prim.rule("reverse", argnum)
+                        if rule is ZERO:
+                            continue
+                        ct = rule(g, node.ans, *node.args, **node.params)
+                        if ct is None:
+                            continue
+                        old = cts[parent]
+                        if old is None:
+                            cts[parent] = ct
+                        elif sys.getrefcount(old) == _HELD_BY_THE_PASS_ONLY:
+                            cts[parent] = VJPTrace.add_into(old, ct)
+                        else:
+                            cts[parent] = add(old, ct)
+                if not plain_below or not any(
+                        cts[s] is not None and VJPTrace.has_nan(cts[s]) for s in self.inputs):
+                    break
+                plain_below = 0   # a NaN: walk again, with zero-safe products
+        finally:
+            product_mode.plain = mode
         if consume:
             tape.clear()
         return cts

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from . import rules  # noqa: F401  (registers the primitives)
+from .backend import asarray_like, is_array, is_numpy, lazy_only, ones, unwrap, wrap, zeros
 from .batching import batch_map
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
 from .rules.define import shape_of, dtype_of
@@ -27,12 +28,12 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian
 # ---------------------------------------------------------------- checks
 
 def _is_inexact(dtype):
-    return np.issubdtype(dtype, np.inexact)
+    return np.dtype(dtype).kind in "fc"
 
 
 def _check_differentiable(leaves, what):
     for i, x in enumerate(leaves):
-        dtype = dtype_of(x) if isinstance(x, Tracer) else np.result_type(x)
+        dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
                 f"{what} has dtype {dtype}; riesz differentiates with respect to floating-point "
@@ -44,7 +45,7 @@ def _check_differentiable(leaves, what):
 def _check_outputs(leaves, what):
     """The leaves of a differentiated function's output are arrays or numbers."""
     for x in leaves:
-        if not isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
+        if not (isinstance(x, Tracer) or is_array(x)):
             raise TypeError(f"{what} returned a {type(x).__name__} ({x!r:.60}); a "
                             f"differentiated function returns arrays, numbers, or pytrees "
                             f"(tuples, lists, dicts) of them. A function returned from inside "
@@ -71,16 +72,23 @@ def _argnums_tuple(argnums, nargs, fname):
 def _like(ct, x):
     """A cotangent or tangent given the dtype (and Python-scalar-ness) of ``x``."""
     if ct is None:
-        z = np.zeros(shape_of(x), dtype=dtype_of(x))
-        return z[()] if z.ndim == 0 else z
-    if isinstance(ct, Tracer):
-        return astype(ct, dtype=dtype_of(x)) if dtype_of(ct) != dtype_of(x) else ct
+        z = zeros(shape_of(x), dtype_of(x), like=x)
+        return z[()] if is_numpy(z) and z.ndim == 0 else unwrap(z)
+    if isinstance(ct, Tracer) or not is_numpy(ct):   # Dask, CuPy, ...: kept in their library
+        return unwrap(astype(ct, dtype=dtype_of(x)) if dtype_of(ct) != dtype_of(x) else ct)
     ct = np.asarray(ct, dtype=dtype_of(x))
     if ct.ndim == 0:
         return ct[()]
     # a read-only view (sum's cotangent broadcasts one value) becomes an array of its own,
     # so that g *= lr works; a fresh array is returned as it is
     return ct if ct.flags.writeable else ct.copy()
+
+
+def _flatten_inputs(tree):
+    """The leaves and treedef of a transform's inputs; an array that speaks only the array
+    API is viewed with NumPy's protocols (:class:`riesz.backend.ArrayAPIValue`)."""
+    leaves, treedef = tree_flatten(tree)
+    return [wrap(x) for x in leaves], treedef
 
 
 def _lower_aux(aux, trace):
@@ -118,18 +126,18 @@ class Recording:
     :func:`riesz.linearize`)."""
 
     def __init__(self, f, primals, has_aux):
-        self.flat, self.in_tree = tree_flatten(primals)
+        self.flat, self.in_tree = _flatten_inputs(primals)
         _check_differentiable(self.flat, "vjp: an input")
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
         out_flat, self.out_tree = tree_flatten(out)
         _check_outputs(out_flat, "vjp: the function")
         self.lowered = [_lower(o, self.trace) for o in out_flat]
-        self.out = tree_unflatten(self.out_tree, [v for v, _ in self.lowered])
+        self.out = tree_unflatten(self.out_tree, [unwrap(v) for v, _ in self.lowered])
 
     def pullback(self, ct):
         """∂f(primals)ᵀ ct, one cotangent per primal."""
-        ct_flat, ct_tree = tree_flatten(ct)
+        ct_flat, ct_tree = _flatten_inputs(ct)
         if ct_tree != self.out_tree:
             raise ValueError(f"pullback: the cotangent has structure {ct_tree} but the "
                              f"output has structure {self.out_tree}")
@@ -139,6 +147,8 @@ class Recording:
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
                                  f"output it pairs with has shape {shape_of(v)}")
             _check_cotangent_kind(c, v, k)
+            if is_numpy(c) and not (is_numpy(v) or isinstance(v, Tracer)):
+                c = asarray_like(c, v)   # a number for a CuPy (Dask, ...) output: made there
             if slot is not None:
                 seeds.append((slot, c))
         cts = _backward(self.trace, seeds)
@@ -151,7 +161,8 @@ def _backward(trace, seeds, consume=False):
     then drops (sqrt'(0) under a zero cotangent, ‖x‖ at 0): NumPy's floating-point
     warnings about such intermediate values are silenced here, while a NaN or ∞ that
     reaches a gradient still shows in the result."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"), \
+            lazy_only([g for _, g in seeds], "the backward pass"):
         return trace.backward(seeds, consume)
 
 
@@ -167,7 +178,8 @@ def _call_traced(f, trace, boxed, in_tree, has_aux):
     """``(output, aux)`` of ``f`` on the traced inputs ``boxed``; the trace is closed after
     the call (a tracer that escapes it raises when used), and aux holds concrete values."""
     try:
-        out = f(*tree_unflatten(in_tree, boxed))
+        with lazy_only([b.primal for b in boxed], "tracing the function"):
+            out = f(*tree_unflatten(in_tree, boxed))
     finally:
         trace.close()
     aux = None
@@ -194,7 +206,7 @@ def _split_args(f, args, kwargs, argnums, what):
     nums, single = _argnums_tuple(argnums, len(args), what)
     fname = getattr(f, "__name__", "f")
     diff_args = tuple(args[i] for i in nums)
-    leaves, treedef = tree_flatten(diff_args)
+    leaves, treedef = _flatten_inputs(diff_args)
     start = 0
     for i, arg_tree in zip(nums, treedef.children):
         stop = start + arg_tree.num_leaves
@@ -202,7 +214,7 @@ def _split_args(f, args, kwargs, argnums, what):
         start = stop
 
     def f_of_diff(*dargs):
-        full = list(args)
+        full = [wrap(a) for a in args]
         for i, a in zip(nums, dargs):
             full[i] = a
         return f(*full, **kwargs)
@@ -234,10 +246,11 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
         if slot is None:
             cts = [None] * len(trace.tape)
         else:
-            one = np.ones((), dtype=dtype_of(value))
+            one = ones((), dtype_of(value), like=value)
             cts = _backward(trace, [(slot, one)], consume=True)
         grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
         g = riesz_map(grads[0] if single else grads)
+        value = unwrap(value)
         return ((value, aux), g) if has_aux else (value, g)
 
     return value_and_grad_f
@@ -394,12 +407,12 @@ def jvp(f, primals, tangents, has_aux=False):
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. jvp(f, (x,), (xdot,))")
-    flat, in_tree = tree_flatten(tuple(primals))
-    t_flat, t_tree = tree_flatten(tuple(tangents))
+    flat, in_tree = _flatten_inputs(tuple(primals))
+    t_flat, t_tree = _flatten_inputs(tuple(tangents))
     if t_tree != in_tree:
         raise ValueError(f"jvp: tangents have structure {t_tree} but primals have {in_tree}")
     _check_differentiable(flat, "jvp: a primal")
-    t_flat = [_tangent_like(t, x, k) for k, (x, t) in enumerate(zip(flat, t_flat))]
+    t_flat = [wrap(_tangent_like(t, x, k)) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
     boxed = [JVPTracer(trace, x, t) for x, t in zip(flat, t_flat)]
     out, aux = _call_traced(f, trace, boxed, in_tree, has_aux)
@@ -413,7 +426,7 @@ def jvp(f, primals, tangents, has_aux=False):
         else:
             vals.append(o)
             tans.append(_like(None, o))
-    result = (tree_unflatten(out_tree, vals), tree_unflatten(out_tree, tans))
+    result = (tree_unflatten(out_tree, [unwrap(v) for v in vals]), tree_unflatten(out_tree, tans))
     return result + (aux,) if has_aux else result
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from riesz import jvp, vjp
+from riesz.numpy.compat import NUMPY_VERSION
 from riesz.testing import check_grads
 from specs import elementwise, reductions, numerical
 
@@ -25,8 +26,16 @@ VALUE_CASES = [(name, i, case, dtype) for name, cases in sorted(OWN_SPECS.items(
                for i, case in enumerate(cases) for dtype in case.dtypes]
 
 
-@pytest.mark.parametrize("name,i,case,dtype", VALUE_CASES,
-                         ids=[f"{n}-{i}-{d}" for n, i, _, d in VALUE_CASES])
+# float32 results that NumPy 1.26 gives as float64 (riesz gives NumPy 2's float32)
+NUMPY1_FLOAT64 = {"logspace-0", "nanmean-1", "nansum-1", "sum-where-0", "sum-where-1",
+                  "ufunc.reduce-0"}
+VALUE_IDS = [f"{n}-{i}-{d}" for n, i, _, d in VALUE_CASES]
+VALUE_CASES = [pytest.param(*c, marks=pytest.mark.xfail(
+    NUMPY_VERSION < (2, 0), strict=True, reason="NumPy 1.26 gives float64 for float32 here"))
+    if f"{c[0]}-{c[1]}" in NUMPY1_FLOAT64 and c[3] == "float32" else c for c in VALUE_CASES]
+
+
+@pytest.mark.parametrize("name,i,case,dtype", VALUE_CASES, ids=VALUE_IDS)
 def test_value_matches_numpy(name, i, case, dtype):
     """On traced values each function computes what NumPy computes on arrays, in the
     same dtype."""

@@ -169,18 +169,19 @@ def test_shape_queries_are_static_when_staged():
 
 def test_eager_fallback_warns_once_per_signature(monkeypatch):
     # a rule of the library that applies a NumPy function riesz has no implementation of
-    # (np.i0, inside lstsq's rank): the function runs eagerly for that signature, with one
-    # warning
-    def rank_through_i0(a, *args, **kwargs):
-        return np.linalg.matrix_rank(a, *args, **kwargs) + 0 * int(np.sum(np.i0(a)) > 0)
-    monkeypatch.setattr(riesz.rules.linalg, "_matrix_rank", rank_through_i0)
-    jf = jit(lambda a, b: np.linalg.lstsq(a, b)[0])
+    # (np.histogram_bin_edges, inside lstsq's rank): the function runs eagerly for that
+    # signature, with one warning
+    def rank_through_edges(a, *args, **kwargs):
+        return np.linalg.matrix_rank(a, *args, **kwargs) + 0 * int(
+            np.sum(np.histogram_bin_edges(a, 3)) > 0)
+    monkeypatch.setattr(riesz.rules.linalg, "_matrix_rank", rank_through_edges)
+    jf = jit(lambda a, b: np.linalg.lstsq(a, b, rcond=None)[0])
     a, b = rng.standard_normal((5, 3)), rng.standard_normal(5)
-    with pytest.warns(RuntimeWarning, match="eagerly.*numpy.i0"):
-        np.testing.assert_allclose(jf(a, b), np.linalg.lstsq(a, b)[0])
+    with pytest.warns(RuntimeWarning, match="eagerly.*numpy.histogram_bin_edges"):
+        np.testing.assert_allclose(jf(a, b), np.linalg.lstsq(a, b, rcond=None)[0])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        np.testing.assert_allclose(jf(a, -b), -np.linalg.lstsq(a, b)[0])
+        np.testing.assert_allclose(jf(a, -b), -np.linalg.lstsq(a, b, rcond=None)[0])
     with pytest.warns(RuntimeWarning, match="eagerly"):
         jf(a[:4], b[:4])   # a new signature
 

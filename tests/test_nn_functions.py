@@ -5,6 +5,7 @@ from scipy import special
 
 import riesz
 from riesz import nn
+from riesz.numpy.compat import NUMPY_VERSION
 from riesz.testing import check_grads
 
 EXTREME = np.array([[1000.0, -1000.0, 0.0], [-1000.0, -1000.0, -999.0], [3.0, 1e-3, -2.0]])
@@ -145,7 +146,11 @@ def test_jit_of_a_loss_with_staged_labels():
         np.testing.assert_allclose(g, expected_g, rtol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["logsumexp", "log_softmax", "softmax"])
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(
+        NUMPY_VERSION < (2, 0) and name != "log_softmax", strict=True,
+        reason="NumPy 1.26's where= reductions of float32 are float64"))
+    for name in ["logsumexp", "log_softmax", "softmax"]])
 def test_softmax_family_keeps_float32_and_takes_integers(name):
     f = getattr(nn, name)
     ints = np.array([[1, 2, 3], [0, 0, 7]])

@@ -161,16 +161,8 @@ def test_fit_early_stopping_keeps_the_best_model():
         h["val_loss"][best])
 
 
-def test_fit_progress_fallback_and_plot(tmp_path, capsys, monkeypatch):
-    import builtins
-    real_import = builtins.__import__
-
-    def no_tqdm(name, *args, **kwargs):
-        if name.startswith("tqdm"):
-            raise ImportError(name)
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+def test_fit_progress_fallback_and_plot(tmp_path, capsys, hide_modules):
+    hide_modules("tqdm")
     x, y = blobs(64)
     path = tmp_path / "curves.png"
     nn.fit(small_model(), loss_fn, optim.Adam(0.01), (x, y), rng=np.random.default_rng(0),

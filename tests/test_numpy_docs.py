@@ -6,6 +6,7 @@ import re
 
 
 import riesz.numpy as rnp
+from riesz.numpy.compat import ADDED, numpy_name
 from riesz.numpy.dispatch import HANDLED
 
 DOC = pathlib.Path(__file__).parent.parent / "docs" / "numpy.md"
@@ -40,6 +41,8 @@ def resolve(name):
         return obj
     module, *path = name.split(".")
     assert module in ("numpy", "scipy"), f"docs/numpy.md: {name} is not a numpy.* or scipy.* name"
+    if module == "numpy" and ".".join(path) in ADDED:   # new in NumPy 2: None (or the old name) before
+        return numpy_name(".".join(path))
     try:
         obj = importlib.import_module(module)
     except ImportError:   # SciPy is optional: without it its rows name nothing

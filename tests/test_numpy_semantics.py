@@ -10,6 +10,7 @@ import pytest
 
 import riesz
 from riesz.testing import check_grads
+from riesz.numpy.compat import NUMPY_VERSION
 from specs.case import needs_numpy
 
 # the cases include NumPy's own edge values (log 0, ddof ≥ n, ...): its warnings are expected
@@ -594,9 +595,29 @@ NEEDS = {"vector_norm": ("linalg.vector_norm",), "matrix_norm": ("linalg.matrix_
          "linalg.outer cross": ("linalg.outer", "linalg.cross"),
          "cumulative_sum include_initial": ("cumulative_sum",),
          "cumulative_prod": ("cumulative_prod",)}
+# where NumPy 1.26 (NEP 50's promotion switched on, tests/conftest.py) still differs from NumPy 2,
+# which riesz follows
+NUMPY1_DIFFERS = {
+    **dict.fromkeys(["f32 ** python int", "f32 ** python float", "xsq python int"],
+                    "NumPy 1.26 squares float32 by another loop, one rounding apart"),
+    "norm ord 3": "NumPy 1.26's norm sums |x|³ in another order, one rounding apart",
+    **dict.fromkeys(["outer scalar", "kron scalar"],
+                    "NumPy 1.26's outer/kron promote a float64 0-d operand with float32 to float32"),
+    **dict.fromkeys(["mean where", "sum where"], "NumPy 1.26's sum/mean(where=) of float32 is float64"),
+    **dict.fromkeys(["f32 + float64 scalar", "mean of ints", "in-place ops keep f32"],
+                    "NumPy 1.26's weak promotion state keeps a float64 0-d array with float32 "
+                    "float32 in some loops"),
+    **dict.fromkeys(["quantile f32", "percentile methods", "quantile methods",
+                     "nanquantile nanpercentile", "logspace geomspace"],
+                    "NumPy 1.26's quantile, percentile, logspace and geomspace of float32 are "
+                    "float64"),
+}
 IDS = [c[0] for c in CASES]
 CASES = [pytest.param(*c, marks=pytest.mark.xfail(strict=True, reason=NOT_YET[c[0]]))
          if c[0] in NOT_YET else
+         pytest.param(*c, marks=pytest.mark.xfail(NUMPY_VERSION < (2, 0), strict=True,
+                                                  reason=NUMPY1_DIFFERS[c[0]]))
+         if c[0] in NUMPY1_DIFFERS else
          pytest.param(*c, marks=needs_numpy(*NEEDS[c[0]])) if c[0] in NEEDS else c
          for c in CASES]
 
@@ -776,7 +797,7 @@ def _write_into_numpy_array(x):
     (lambda x: np.array([x[0], x[1]]), TypeError, r"np.stack\(\[a, b\]\)"),
     (lambda x: x[0].item(), TypeError, r"index it instead \(x\[\(\)\] or x\[i\]\)"),
     (lambda x: np.exp(x, out=np.empty(3)), TypeError, "cannot write a traced value"),
-    (lambda x: np.histogram(x), riesz.NoRuleError, "no derivative rule for numpy.histogram"),
+    (lambda x: np.histogram2d(x, x), riesz.NoRuleError, "no derivative rule for numpy.histogram2d"),
 ])
 def test_dropping_a_derivative_is_an_error_that_says_what_to_do(f, error, message):
     # NumPy would convert silently; riesz refuses, naming the fix

@@ -145,3 +145,82 @@ def test_reverse_mode_at_singular_points_warns_of_nothing():
         warnings.simplefilter("error")
         assert grad(lambda x: np.where(x > 0, np.sqrt(x), 0.0))(0.0) == 0.0
         np.testing.assert_array_equal(grad(np.linalg.norm)(np.zeros(3)), np.zeros(3))
+
+
+# ---- zero-safety paid once: plain products in the eager backward pass, one NaN test of
+# its results, a zero-safe walk of the same tape when a result holds NaN (core.VJPTrace)
+
+def _product_modes():
+    """A primitive that passes NaN on (like multiply) and records, each time its VJP rule
+    runs, whether the backward pass runs that rule with plain products."""
+    from riesz.core import Primitive, product_mode
+    seen = []
+
+    def vjp_rule(g, ans, x):
+        seen.append(product_mode.plain)
+        return g
+    spy = Primitive("spy", lambda x: x, jvps=[lambda t, ans, x: t], vjps=[vjp_rule])
+    spy.propagates_nan = True
+    return spy, seen
+
+
+def test_eager_first_order_runs_plain_products_nested_passes_do_not():
+    spy, seen = _product_modes()
+    f = lambda x: np.sum(np.sin(spy(x)) * x)   # noqa: E731
+    x = np.array([0.5, 1.5])
+    np.testing.assert_allclose(grad(f)(x), np.sin(x) + x * np.cos(x))
+    assert seen == [True]
+    seen.clear()
+    # inner pass of grad(grad): its values are recorded by the outer trace
+    assert np.isclose(grad(lambda s: grad(lambda x: np.sin(spy(x)) * x)(s))(0.5),
+                      2 * np.cos(0.5) - 0.5 * np.sin(0.5))
+    assert seen == [False, True]   # the inner pass zero-safe, the outer one plain
+    seen.clear()
+    assert np.isclose(jvp(grad(lambda x: np.sin(spy(x)) * x), (0.5,), (1.0,))[1],
+                      2 * np.cos(0.5) - 0.5 * np.sin(0.5))
+    assert seen == [False]
+
+
+def test_a_rule_that_reads_a_nan_gets_zero_safe_products():
+    # a custom rule that does not pass a NaN on (it turns it into 5): the plain product
+    # 0 × ∞ of sqrt at 0 would reach it as NaN, so the products above it are zero-safe
+    import riesz
+
+    @riesz.custom_vjp
+    def marker(x):
+        return x
+    marker.defvjp(lambda x: (x, None), lambda _, g: (np.where(np.isnan(g), 5.0, g),))
+
+    def f(x):
+        y = marker(x)
+        return np.sum(np.where(y > 0, np.sqrt(y), 0.0))
+    np.testing.assert_array_equal(grad(f)(np.array([0.0, 4.0])), [0.0, 0.25])
+
+
+def test_a_nan_in_a_result_walks_again_with_zero_safe_products():
+    # plain products give NaN at x = 0 (0 × ∞ in sqrt's rule): the result is the zero-safe one
+    x = np.array([0.0, 4.0, 0.0, 9.0], dtype=np.float32)
+    g = grad(lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0) * 2))(x)
+    assert g.dtype == np.float32
+    np.testing.assert_array_equal(g, np.array([0.0, 0.5, 0.0, 1 / 3], dtype=np.float32))
+    # a NaN that is the answer stays NaN (both walks give it)
+    assert np.isnan(grad(np.sqrt)(-1.0))
+
+
+def test_a_nan_hidden_by_where_does_not_leak_at_second_order():
+    # at x = 0 the backward pass multiplies the zero cotangent of the outer where's
+    # unselected branch by sqrt'(0) = ∞; the inner where selects stop_gradient(x), so
+    # the product's NaN (with plain products) is not selected on the way to x, but the
+    # outer pass of a second derivative reads it
+    import riesz
+
+    def f(x):
+        inner = np.where(x > -1, riesz.stop_gradient(x), 2 * x)
+        return np.where(x > 5, np.sqrt(inner) * x, x * x)
+    assert grad(f)(0.0) == 0.0
+    for mode, value in second_derivatives(f, 0.0).items():
+        assert value == 2.0, mode
+    x = np.array([0.0, 1.0])
+    assert np.array_equal(grad(lambda x: np.sum(f(x)))(x), [0.0, 2.0])
+    np.testing.assert_array_equal(
+        jvp(grad(lambda x: np.sum(f(x))), (x,), (np.ones(2),))[1], [2.0, 2.0])

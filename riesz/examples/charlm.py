@@ -139,11 +139,13 @@ def main(argv=None):
                     rng=rng, epochs=10 ** 6, max_steps=args.steps,
                     max_seconds=60 * args.minutes, batch_size=32,
                     validation=val_set, eval_every=max(1, args.steps // 10), clip_norm=1.0)
-    nn.plot_history(result.history, args.plot, reference_losses={"unigram entropy": entropy})
+    written = nn.plot_history(result.history, args.plot,   # None without matplotlib
+                              reference_losses={"unigram entropy": entropy})
     val_loss = result.history["val_loss"][-1]
     verdict = "below" if val_loss < entropy else "NOT below"
     print(f"validation loss {val_loss:.3f} nats/char, {verdict} the unigram entropy "
-          f"{entropy:.3f}, after {time.perf_counter() - start:.0f} s; plot: {args.plot}")
+          f"{entropy:.3f}, after {time.perf_counter() - start:.0f} s"
+          + (f"; plot: {written}" if written else ""))
     for prompt in ("def ", "import "):
         print("-" * 72)
         print(sample(result.model, prompt, 300, args.context, rng))

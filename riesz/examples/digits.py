@@ -60,10 +60,11 @@ def main(argv=None):
     parser.add_argument("--plot", default="digits.png", help="PNG path for the loss curves")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    model, _, test_accuracy = train(seed=args.seed, epochs=args.epochs, plot=args.plot)
+    model, history, test_accuracy = train(seed=args.seed, epochs=args.epochs)
+    written = nn.plot_history(history, args.plot)   # None without matplotlib
     print(model)
     print(f"test accuracy {100 * test_accuracy:.2f}% in {time.perf_counter() - start:.1f} s "
-          f"(seed {args.seed}); plot: {args.plot}")
+          f"(seed {args.seed})" + (f"; plot: {written}" if written else ""))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from .functions import (accuracy, binary_cross_entropy_with_logits, gelu, log_so
                         tanh)
 from .layers import Dropout, Embedding, LayerNorm, Linear, MLP, MultiHeadAttention, Sequential
 from .module import Module
+from .parallel import DataParallel
 from .serialization import CheckpointError, load, named_leaves, save
 from .training import FitResult, evaluate, fit, plot_history
 
@@ -17,4 +18,4 @@ __all__ = ["attention", "Module", "Linear", "MLP", "Embedding", "LayerNorm", "Dr
            "Sequential", "MultiHeadAttention", "relu", "gelu", "tanh", "sigmoid", "softplus",
            "silu", "logsumexp", "softmax", "log_softmax", "softmax_cross_entropy", "nll", "mse",
            "binary_cross_entropy_with_logits", "accuracy", "save", "load", "named_leaves",
-           "CheckpointError", "fit", "evaluate", "plot_history", "FitResult"]
+           "CheckpointError", "DataParallel", "fit", "evaluate", "plot_history", "FitResult"]

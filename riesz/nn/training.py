@@ -4,29 +4,61 @@ stopping and a PNG plot of the loss and metric curves.
 The training step (``value_and_grad`` of the loss, optional clipping, the optimizer's
 update) is staged once per batch shape by :func:`riesz.jit` and run as generated
 NumPy code. Random draws of the loss (Dropout) are made ahead of each step with the
-calls the first step made, and passed to the program, so no draw is ever frozen into
+calls a trial step made, and passed to the program, so no draw is ever frozen into
 it (see :class:`_StagedStep`).
 
 tqdm (for the progress bar) and matplotlib (for the plot) are optional extras:
 without tqdm a plain progress line is printed; without matplotlib the plot is
 skipped with a note.
 """
+import copy
 import inspect
+import os
 import sys
 import time
 import warnings
 from collections import namedtuple
+from typing import Any, Callable, Mapping, Optional, Union
 
 import numpy as np
 
 from .. import value_and_grad
 from ..optim.optimizers import clip_by_global_norm
+from .parallel import data_parallel_value_and_grad
 from ..staging import ConcretizationError, Var, jit as stage
+from ..staging.tracer import user_frame
 from ..tree import tree_flatten, tree_unflatten
+from .serialization import CheckpointError, load, save
 
 __all__ = ["fit", "evaluate", "plot_history", "FitResult"]
 
-FitResult = namedtuple("FitResult", ["model", "opt_state", "history"])
+class FitResult(namedtuple("FitResult", ["model", "opt_state", "history"])):
+    """What :func:`fit` returns: ``(model, opt_state, history)``, unpacked as a tuple of
+    three, with two attributes: ``interrupted`` (True when a KeyboardInterrupt ended the
+    run; the model is the one after the last completed step) and ``plot`` (the PNG path
+    that was written, or None)."""
+    interrupted: bool
+    plot: "str | os.PathLike[str] | None"
+
+    def __new__(cls, model: Any, opt_state: Any, history: "dict[str, list[Any]]",
+                interrupted: bool = False, plot: "str | os.PathLike[str] | None" = None
+                ) -> "FitResult":
+        result = super().__new__(cls, model, opt_state, history)
+        result.interrupted, result.plot = interrupted, plot
+        return result
+
+
+def _warn(message: str, category: "type[Warning]" = RuntimeWarning) -> None:
+    """A warning attributed to the user's line that called into riesz (as ``stacklevel``
+    would, counted through however many of riesz's frames lie between)."""
+    frame = user_frame()
+    if frame is None:
+        warnings.warn(message, category, stacklevel=2)
+        return
+    warnings.warn_explicit(message, category, frame.f_code.co_filename, frame.f_lineno,
+                           module=frame.f_globals.get("__name__", "<unknown>"),
+                           registry=frame.f_globals.setdefault("__warningregistry__", {}),
+                           module_globals=frame.f_globals)
 
 
 def _loss_with_rng(loss_fn):
@@ -137,10 +169,11 @@ class _ReplayingGenerator(np.random.Generator):
         return draw
 
 
-def _training_step(loss_fn, optimizer, clip_norm):
+def _training_step(loss_fn, optimizer, clip_norm, loss_and_grads=None):
     """``step(model, opt_state, x, y, rng) -> (loss, model, opt_state)``: the loss and
-    its gradient, the gradient clipped to ``clip_norm`` (if given), the update."""
-    loss_and_grads = value_and_grad(loss_fn)
+    its gradient (by ``loss_and_grads``, riesz.value_and_grad by default), the gradient
+    clipped to ``clip_norm`` (if given), the update."""
+    loss_and_grads = loss_and_grads or value_and_grad(loss_fn)
 
     def step(model, opt_state, x, y, rng):
         loss, grads = loss_and_grads(model, x, y, rng)
@@ -180,10 +213,10 @@ class _Steps:
 class _StagedSteps(_Steps):
     """Training steps run by :func:`riesz.jit` (one program per batch shape).
 
-    Random draws (Dropout) become arguments of the program. The first step of each batch
-    shape runs eagerly and records the loss's calls of ``rng``, and the program is staged
-    then; later steps make the same calls on ``rng`` ahead of the program, in the same
-    order, so the run draws exactly the numbers an eager run draws. When the step cannot
+    Random draws (Dropout) become arguments of the program. Before the first step of each
+    batch shape, an eager step on a copy of ``rng`` records the loss's calls of ``rng``
+    and the program is staged; every step makes the same calls on ``rng`` ahead of the
+    program, in the same order, so the run draws exactly the numbers an eager run draws. When the step cannot
     be staged (the loss branches on values, :class:`riesz.ConcretizationError`, or its
     draws cannot be made ahead) the rest of the run is eager, after one warning.
 
@@ -219,18 +252,13 @@ class _StagedSteps(_Steps):
         return self._objects
 
     def __call__(self, x, y, rng):
+        key = tuple((np.shape(a), np.result_type(a)) for a in (x, y))
+        if not self.fell_back and key not in self.programs:
+            self._stage(key, x, y, rng)
         if self.fell_back:
             loss, *self._objects = self.eager(*self._state(), x, y, rng)
             return loss
-        key = tuple((np.shape(a), np.result_type(a)) for a in (x, y))
-        entry = self.programs.get(key)
-        if entry is None:   # this batch shape's first step: eager, recording the draws
-            recorder = _RecordingGenerator(rng)
-            model, opt_state = self._state()
-            loss, *self._objects = self.eager(model, opt_state, x, y, recorder)
-            self._stage(key, recorder.calls, model, opt_state, x, y)
-            return loss
-        calls, flat = entry
+        calls, flat = self.programs[key]
         draws = tuple(getattr(rng, name)(*args, **kwargs) for name, args, kwargs in calls)
         if flat is None:
             loss, *self._objects = self.staged(*self._state(), x, y, calls, draws)
@@ -241,22 +269,27 @@ class _StagedSteps(_Steps):
         self._leaves = list(out[1:])
         return out[0]
 
-    def _stage(self, key, recorded, model, opt_state, x, y):
-        """Stage the step for this batch shape now, on draws of a spare generator (the
-        result is dropped), so that a failure falls back before ``rng`` is used again."""
+    def _stage(self, key, x, y, rng):
+        """Stage the step for this batch shape: one eager step on a copy of ``rng`` records
+        the loss's draws (its result is dropped), and the program is staged on them. Every
+        step, the first included, then runs the program, so a run resumed from a checkpoint
+        computes what the uninterrupted run computes, bit for bit. A failure falls back to
+        eager steps before ``rng`` is used."""
+        recorder = _RecordingGenerator(copy.deepcopy(rng))
+        model, opt_state = self._state()
         try:
-            for call in recorded:
+            self.eager(model, opt_state, x, y, recorder)
+            for call in recorder.calls:
                 if isinstance(call, _NotReplayable):
                     raise call
-            calls = _Draws(recorded)
-            spare = np.random.default_rng(0)
+            calls = _Draws(recorder.calls)
+            spare = copy.deepcopy(rng)
             draws = tuple(getattr(spare, name)(*args, **kwargs) for name, args, kwargs in calls)
             program = self.staged.lower(model, opt_state, x, y, calls, draws)
         except (_NotReplayable, ConcretizationError) as error:
             self.fell_back = True
-            warnings.warn(f"fit runs the training step eagerly: it cannot be staged by "
-                          f"riesz.jit, because {error}. Pass jit=False to train eagerly "
-                          f"without this warning", RuntimeWarning, stacklevel=5)
+            _warn(f"fit runs the training step eagerly: it cannot be staged by riesz.jit, "
+                  f"because {error}. Pass jit=False to train eagerly without this warning")
             return
         self.programs[key] = (calls, _flat_step(program))
 
@@ -305,10 +338,16 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     return {name: total / n for name, total in totals.items()}
 
 
-def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, validation=None,
-        metrics=None, eval_every=None, patience=None, clip_norm=None, max_steps=None,
-        max_seconds=None, opt_state=None, progress=True, plot=None, eval_batch_size=256,
-        jit=True):
+def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[Any, Any]", *,
+        rng: np.random.Generator, epochs: int = 1, batch_size: int = 32,
+        validation: "Optional[tuple[Any, Any]]" = None,
+        metrics: "Optional[Mapping[str, Callable[..., Any]]]" = None,
+        eval_every: Optional[int] = None, patience: Optional[int] = None,
+        clip_norm: Optional[float] = None, max_steps: Optional[int] = None,
+        max_seconds: Optional[float] = None, opt_state: Any = None, progress: bool = True,
+        plot: "Union[str, os.PathLike[str], None]" = None, eval_batch_size: int = 256,
+        jit: bool = True, checkpoint: "Union[str, os.PathLike[str], None]" = None,
+        every: Optional[int] = None) -> FitResult:
     """Train ``model`` by minibatch gradient steps; returns ``FitResult(model, opt_state,
     history)``.
 
@@ -316,7 +355,9 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
       ``numpy.random.Generator`` for dropout during training and None in evaluation.
       A ``loss_fn(model, x, y)`` without it works too (no dropout).
     * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
-      shuffles the training set each epoch, so a seed fixes the whole run.
+      shuffles the training set each epoch, so a seed fixes the whole run. ``train`` may be
+      a :class:`riesz.nn.DataParallel` (rows held by ``dask.distributed`` workers): each
+      step's gradient is then computed there, shard by shard, and summed.
     * ``metrics``: ``{name: fn(model, x, y) -> float}`` reported on the validation set
       (or ``fn(predictions, y)``, such as ``nn.accuracy``, given ``model(x)``).
     * every ``eval_every`` steps (default: once an epoch) the validation set is
@@ -325,8 +366,19 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
     * ``clip_norm`` clips each gradient to that global norm; ``max_steps`` caps the
       steps and ``max_seconds`` the training time (the run then ends with an evaluation;
       a time limit makes the number of steps depend on the machine).
-    * ``progress`` shows a progress bar (tqdm if installed, else plain lines);
-      ``plot`` is a PNG path for :func:`plot_history`.
+    * ``progress`` shows a progress bar (tqdm if installed, else plain lines); the bar,
+      the evaluation lines and the notes all go to ``sys.stderr``. ``plot`` is a PNG
+      path for :func:`plot_history`; ``result.plot`` is the path, or None when nothing
+      was written (no matplotlib).
+    * ``checkpoint=path, every=N`` saves the run's whole state (model, optimizer state,
+      step, the generator's state, the epoch's shuffle, the history, early stopping's
+      best model) to ``path`` every N steps (default: every evaluation, else every epoch)
+      with :func:`riesz.nn.save`, atomically. When ``path`` exists, ``fit`` resumes from
+      it: called again with the same arguments and a fresh ``model``, ``rng`` and
+      ``opt_state``, the run continues bit for bit as if it had never stopped.
+    * Ctrl-C (KeyboardInterrupt) ends the run and returns what it reached, with
+      ``result.interrupted`` True; rerunning with ``checkpoint=`` resumes from the
+      last checkpoint.
     * ``jit=True`` stages the training step (loss, gradient, clipping, update) with
       :func:`riesz.jit` and runs the generated NumPy code, the same arithmetic as the
       eager step. Draws from ``rng`` (Dropout) are made ahead of each step and passed to
@@ -349,73 +401,161 @@ def fit(model, loss_fn, optimizer, train, *, rng, epochs=1, batch_size=32, valid
     total = epochs * steps_per_epoch if max_steps is None else min(max_steps,
                                                                     epochs * steps_per_epoch)
     eval_every = eval_every or steps_per_epoch
+    every = every or eval_every
     opt_state = optimizer.init(model) if opt_state is None else opt_state
-    history = {"step": [], "train_loss": [], "eval_step": [], "val_loss": []}
     with_rng = _loss_with_rng(loss_fn)
     if with_rng is not loss_fn and getattr(model, "stochastic", False):
-        warnings.warn("fit: the model has stochastic layers (Dropout) but loss_fn takes "
-                      "(model, x, y) only, so they get no random generator and stay off; "
-                      "define loss_fn(model, x, y, rng) and call model(x, rng=rng)",
-                      stacklevel=2)
-    steps = (_StagedSteps if jit else _Steps)(_training_step(with_rng, optimizer, clip_norm),
-                                              model, opt_state)
-    best = (np.inf, model, opt_state)
-    stale = 0
-    bar = _progress_bar(total, progress)
+        _warn("fit: the model has stochastic layers (Dropout) but loss_fn takes "
+              "(model, x, y) only, so they get no random generator and stay off; "
+              "define loss_fn(model, x, y, rng) and call model(x, rng=rng)", UserWarning)
+    names = ["loss"] + (list(metrics or {}) if validation is not None else [])
+    run = _Run(model, opt_state, total, names, n, patience is not None)
+    if checkpoint is not None and os.path.exists(checkpoint):
+        run.resume(checkpoint, rng)
+    # a DataParallel training set: each step's gradient is computed on its workers, eagerly
+    parallel = data_parallel_value_and_grad(train, with_rng)
+    steps = (_StagedSteps if jit and parallel is None else _Steps)(
+        _training_step(with_rng, optimizer, clip_norm, parallel), run.model, run.opt_state)
+    history = run.history
+    bar = _progress_bar(total, progress, done=run.step)
     start = time.perf_counter()
-    step = 0
+    interrupted = False
     try:
-        while step < total:
-            order = rng.permutation(n)
-            for first in range(0, n, batch_size):
-                if step >= total:
-                    break
-                idx = order[first:first + batch_size]
-                loss = steps(x[idx], y[idx], rng)
-                step += 1
-                if max_seconds is not None and time.perf_counter() - start > max_seconds:
-                    total = step
-                history["step"].append(step)
-                history["train_loss"].append(float(loss))
-                bar.advance(float(loss))
-                if validation is None or (step % eval_every and step != total):
-                    continue
+        while run.step < total:
+            first = run.step % steps_per_epoch * batch_size
+            if first == 0:
+                run.order = rng.permutation(n)
+            idx = run.order[first:first + batch_size]
+            loss = steps(x[idx], y[idx], rng)
+            run.step += 1
+            step = run.step
+            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                total = step
+            history["step"].append(step)
+            history["train_loss"].append(float(loss))
+            bar.advance(float(loss))
+            if validation is not None and (step % eval_every == 0 or step == total):
                 scores = evaluate(steps.model, loss_fn, validation, metrics, eval_batch_size)
                 history["eval_step"].append(step)
                 for name, value in scores.items():
-                    history.setdefault(f"val_{name}", []).append(value)
+                    history[f"val_{name}"].append(value)
                 bar.note(f"step {step}: " + "  ".join(f"val_{k} {v:.4f}"
                                                       for k, v in scores.items())
                          + f"  ({time.perf_counter() - start:.1f} s)")
-                if scores["loss"] < best[0]:
-                    best, stale = (scores["loss"], steps.model, steps.opt_state), 0
+                if scores["loss"] < run.best[0]:
+                    run.best, run.stale = (scores["loss"], steps.model, steps.opt_state), 0
                 else:
-                    stale += 1
-                if patience is not None and stale >= patience:
+                    run.stale += 1
+                if patience is not None and run.stale >= patience:
                     bar.note(f"early stop at step {step}: no better validation loss in "
                              f"{patience} evaluations; keeping step "
                              f"{history['eval_step'][int(np.argmin(history['val_loss']))]}")
-                    steps.restore(best[1], best[2])
+                    steps.restore(run.best[1], run.best[2])
                     total = step
-                    break
+            if checkpoint is not None and (step % every == 0 or step == total):
+                run.model, run.opt_state = steps.model, steps.opt_state
+                run.save(checkpoint, rng)
+    except KeyboardInterrupt:
+        interrupted = True
     finally:
         bar.close()
-    if plot is not None:
-        plot_history(history, plot)
-    return FitResult(steps.model, steps.opt_state, history)
+    if interrupted:   # said even with progress=False: the run did not do what was asked
+        print(f"riesz.nn.fit: interrupted after step {run.step}" + (
+            f"; rerun the same fit to resume from {os.fspath(checkpoint)}"
+            if checkpoint is not None else ""), file=sys.stderr, flush=True)
+    written = plot_history(history, plot) if plot is not None else None
+    return FitResult(steps.model, steps.opt_state, history, interrupted, written)
+
+
+class _Run:
+    """The state of a ``fit`` run that a checkpoint holds: the model and optimizer state
+    (at the last checkpoint), the step, the epoch's shuffle, the history, and early
+    stopping's best model (``keep_best``).
+
+    A checkpoint is a pytree of fixed structure for given arguments of ``fit``, so the
+    fresh run is its own template: the history's lists are stored as arrays of the run's
+    planned length (``total``) with the number of entries filled, and the generator's
+    state (a dict of Python ints up to 128 bits, and arrays) with each int as 32 bytes."""
+
+    def __init__(self, model, opt_state, total, names, n, keep_best):
+        self.model, self.opt_state = model, opt_state
+        self.total, self.names, self.keep_best = total, names, keep_best
+        self.step, self.stale = 0, 0
+        self.order = np.arange(n)
+        self.history = {"step": [], "train_loss": [], "eval_step": [],
+                        **{f"val_{name}": [] for name in names}}
+        self.best = (np.inf, model, opt_state)
+
+    def _tree(self, rng):
+        evaluations = len(self.history["eval_step"])
+        padded = {key: np.array(values + [0] * (self.total - len(values)),
+                                dtype=np.int64 if key.endswith("step") else np.float64)
+                  for key, values in self.history.items() if key != "step"}
+        tree = {"model": self.model, "opt_state": self.opt_state, "step": self.step,
+                "evaluations": evaluations, "order": self.order, "history": padded,
+                "rng": _encode_state(rng.bit_generator.state)}
+        if self.keep_best:
+            tree["best"] = {"loss": float(self.best[0]), "model": self.best[1],
+                            "opt_state": self.best[2], "stale": self.stale}
+        return tree
+
+    def save(self, path, rng):
+        save(path, self._tree(rng))
+
+    def resume(self, path, rng):
+        try:
+            tree = load(path, like=self._tree(rng))
+        except CheckpointError as e:
+            raise CheckpointError(f"fit: cannot resume from checkpoint={os.fspath(path)!r}, "
+                                  f"which another run wrote (a different model, optimizer, "
+                                  f"data size or number of steps): {e}. Pass another path, "
+                                  f"or delete the file to start afresh") from e
+        self.model, self.opt_state = tree["model"], tree["opt_state"]
+        self.step, self.order = tree["step"], tree["order"]
+        filled = {"train_loss": self.step, "eval_step": tree["evaluations"]}
+        self.history = {"step": list(range(1, self.step + 1)),
+                        **{key: values[:filled.get(key, tree["evaluations"])].tolist()
+                           for key, values in tree["history"].items()}}
+        rng.bit_generator.state = _decode_state(tree["rng"], rng.bit_generator.state)
+        if self.keep_best:
+            best = tree["best"]
+            self.best, self.stale = (best["loss"], best["model"], best["opt_state"]), best["stale"]
+
+
+def _encode_state(state):
+    """A bit generator's state (``rng.bit_generator.state``: a dict of Python ints up to
+    128 bits, strings and arrays) as a dict of arrays: each int as 32 little-endian bytes."""
+    return {key: _encode_state(value) if isinstance(value, dict) else _encode_value(value)
+            for key, value in state.items()}
+
+
+def _encode_value(value):
+    if isinstance(value, int):
+        return np.frombuffer(value.to_bytes(32, "little"), np.uint8).copy()
+    return np.array(value)
+
+
+def _decode_state(stored, like):
+    """The state that :func:`_encode_state` encoded, with ``like``'s types."""
+    return {key: _decode_state(stored[key], value) if isinstance(value, dict)
+            else int.from_bytes(stored[key].tobytes(), "little") if isinstance(value, int)
+            else type(value)(stored[key][()]) if isinstance(value, str)
+            else stored[key] for key, value in like.items()}
 
 
 # ------------------------------------------------------------ progress
 
 
-def _progress_bar(total, enabled):
+def _progress_bar(total, enabled, done=0):
+    """The progress display, on ``sys.stderr`` (tqdm's bar and its notes, or plain lines)."""
     if not enabled:
         return _Silent()
     try:
         from tqdm.auto import tqdm
     except ImportError:
-        return _PlainProgress(total)
-    return _TqdmProgress(tqdm(total=total, unit="step", dynamic_ncols=True))
+        return _PlainProgress(total, done)
+    return _TqdmProgress(tqdm(total=total, initial=done, unit="step", dynamic_ncols=True,
+                              file=sys.stderr))
 
 
 class _Silent:
@@ -440,7 +580,7 @@ class _TqdmProgress(_Silent):
         self.bar.set_postfix(loss=f"{self.smoothed:.4f}", refresh=False)
 
     def note(self, text):
-        self.bar.write(text)
+        self.bar.write(text, file=sys.stderr)
 
     def close(self):
         self.bar.close()
@@ -449,8 +589,8 @@ class _TqdmProgress(_Silent):
 class _PlainProgress(_Silent):
     """Without tqdm: a line every 5% of the steps (install riesz[progress] for a bar)."""
 
-    def __init__(self, total):
-        self.total, self.done = total, 0
+    def __init__(self, total, done):
+        self.total, self.done = total, done
         self.every = max(1, total // 20)
         self.smoothed = None
         self.start = time.perf_counter()
@@ -470,22 +610,25 @@ class _PlainProgress(_Silent):
 # ------------------------------------------------------------ plot
 
 
-def plot_history(history, path, reference_losses=None):
+def plot_history(history: "Mapping[str, Any]", path: "Union[str, os.PathLike[str]]",
+                 reference_losses: "Optional[Mapping[str, float]]" = None
+                 ) -> "Union[str, os.PathLike[str], None]":
     """Save the training and validation loss (left) and the validation metrics (right)
     as a PNG at ``path``; ``reference_losses`` ({label: value}) draws horizontal lines
-    on the loss plot (a baseline to beat). Returns the path, or None (with a note)
-    without matplotlib."""
+    on the loss plot (a baseline to beat). Returns the path, or None (with a note on
+    ``sys.stderr``) without matplotlib.
+
+    The plot is drawn on a ``matplotlib.figure.Figure`` of its own, so matplotlib's
+    global state (its backend, pyplot's current figure) is left as it was."""
     try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError:
         print(f"riesz.nn: matplotlib is not installed, so no plot was written to {path} "
               f"(pip install 'riesz[plot]')", file=sys.stderr)
         return None
     metric_names = [k for k in history if k.startswith("val_") and k != "val_loss"]
-    fig, axes = plt.subplots(1, 2 if metric_names else 1, figsize=(11 if metric_names else 6, 4),
-                             squeeze=False)
+    fig = Figure(figsize=(11 if metric_names else 6, 4))
+    axes = fig.subplots(1, 2 if metric_names else 1, squeeze=False)
     ax = axes[0, 0]
     steps, losses = np.asarray(history["step"]), np.asarray(history["train_loss"])
     ax.plot(steps, losses, alpha=0.3, color="C0", label="train (per step)")
@@ -506,5 +649,4 @@ def plot_history(history, path, reference_losses=None):
         axes[0, 1].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path

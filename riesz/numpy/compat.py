@@ -8,13 +8,19 @@ a function its NumPy lacks, so there is nothing to differentiate.
 """
 import numpy as np
 
-__all__ = ["ADDED", "NUMPY_VERSION", "COMPLEX_SIGN_IS_UNIT", "numpy_name", "has_numpy_name"]
+__all__ = ["ADDED", "NUMPY_VERSION", "COMPLEX_SIGN_IS_UNIT", "SOLVE_READS_VECTORS_BY_NDIM",
+           "MAX_ITERATOR_OPERANDS", "numpy_name", "has_numpy_name"]
 
 NUMPY_VERSION = tuple(int(part) for part in np.__version__.split(".")[:2])
 
 # np.sign(z) for complex z: z / |z| from NumPy 2.0; before, the sign of Re z (of Im z where
 # Re z = 0), a piecewise constant
 COMPLEX_SIGN_IS_UNIT = NUMPY_VERSION >= (2, 0)
+# np.linalg.solve(a, b): before NumPy 2, b with one dimension fewer than a is a stack of vectors;
+# from NumPy 2 only a b of one dimension is a vector, any other a stack of matrices
+SOLVE_READS_VECTORS_BY_NDIM = NUMPY_VERSION < (2, 0)
+# the most operands one NumPy iterator (np.nditer, a ufunc call) takes: NPY_MAXARGS
+MAX_ITERATOR_OPERANDS = 64 if NUMPY_VERSION >= (2, 0) else 32
 
 # name under numpy: (the NumPy release that added it, its older name or None)
 ADDED = {
@@ -41,6 +47,11 @@ ADDED = {
     "cumulative_prod": ((2, 1), None),
     "matvec": ((2, 2), None),
     "vecmat": ((2, 2), None),
+    # keywords and conventions (for the tests that use them; numpy_name does not look them up)
+    "linalg.cholesky(upper=)": ((2, 0), None),
+    "linalg.solve(b as matrices)": ((2, 0), None),
+    "quantile keeps float32": ((2, 0), None),
+    "clip(no bounds)": ((2, 1), None),
 }
 
 

@@ -139,3 +139,50 @@ def copyto(dst, src, casting="same_kind", where=True):
     mask = _np.asarray(lower_all(where), dtype=bool)
     new = select(mask, src, dst) + _np.zeros(dst.shape, dtype=dst.dtype)
     rebind(dst, new.astype(dst.dtype), "numpy.copyto")
+
+
+class _Concatenator:
+    """``riesz.numpy.r_`` and ``riesz.numpy.c_``: NumPy's index-expression concatenation
+    (``r_[x, 0.0, 1:3]``, ``c_[x, y]``, directives such as ``r_['0,2', x]``) that keeps
+    derivatives. NumPy's own ``np.r_``/``np.c_`` converts every item with ``np.array``, so
+    plain NumPy code cannot pass traced values to it.
+
+    The layout is NumPy's: ``np.r_`` itself runs with each traced item replaced by
+    stand-ins of its shape and dtype, once holding the item's entry numbers 1, 2, ...
+    (counted over all traced items), once their negatives and once zeros. An entry of the
+    result came from a traced item where the first two runs give opposite nonzero numbers
+    (a constant entry is the same in both), and the number says which entry; the result
+    is the zeros run with those entries gathered from the traced items (a gather, whose
+    transpose scatters the cotangent back). Only shapes and dtypes are read, never the
+    traced values, so this stages under riesz.jit too."""
+    __slots__ = ("_numpy",)
+
+    def __init__(self, numpy_concatenator):
+        self._numpy = numpy_concatenator
+
+    def __getitem__(self, key):
+        items = key if isinstance(key, tuple) else (key,)
+        traced = [item for item in items if isinstance(item, Tracer)]
+        if not traced:
+            return self._numpy[key]
+        from ..rules.define import dtype_of, shape_of
+        from ..rules.elementwise import where
+        from ..rules.shape import concat, reshape
+        sizes = [int(_np.prod(shape_of(t))) for t in traced]
+        starts = _np.cumsum([1] + sizes[:-1])
+        numbers = {id(t): _np.arange(s, s + n).reshape(shape_of(t)).astype(dtype_of(t))
+                   for t, s, n in zip(traced, starts, sizes)}
+
+        def run(stand_in):
+            return self._numpy[tuple(stand_in(numbers[id(item)]) if isinstance(item, Tracer)
+                                     else item for item in items)]
+        ids, negated, zeros = run(lambda n: n), run(lambda n: -n), run(_np.zeros_like)
+        from_traced = (ids == -negated) & (ids != 0)
+        entry = _np.where(from_traced, _np.real(ids), 1).astype(_np.intp) - 1
+        flat = concat([reshape(t, shape=(n,)) for t, n in zip(traced, sizes)], 0)
+        out = where(from_traced, flat[entry], zeros)
+        return out if dtype_of(out) == zeros.dtype else out.astype(zeros.dtype)
+
+
+r_ = _Concatenator(_np.r_)
+c_ = _Concatenator(_np.c_)

@@ -195,6 +195,9 @@ _NUMPY_HINTS = {
     "full": "write np.broadcast_to(v, shape) or v * np.ones(shape) for np.full(shape, v)",
     "vectorize": "write the function with array operations, or loop and np.stack the results",
     "frompyfunc": "write the function with array operations, or loop and np.stack the results",
+    # np.r_[...] and np.c_[...]
+    "AxisConcatenator": "write riesz.numpy.r_[...] or riesz.numpy.c_[...] (the same syntax, "
+                        "with derivatives), or np.concatenate / np.column_stack",
 }
 
 
@@ -306,6 +309,12 @@ def _in_place(f, name):
     return update
 
 
+def _at(self):
+    """``x.at[idx].set(v)`` (JAX's indexed updates) on a traced x: riesz.numpy.at(x)."""
+    from ..rules.indexing import at
+    return at(self)
+
+
 def _fill(self, value):
     # x.fill(v) sets every entry of a traced x to v (traced or not): x is rebound
     from ..rules.indexing import rebind
@@ -395,10 +404,12 @@ def _install():
 
     # ndarray methods that are NumPy functions of the array: x.f(...) is np.f(x, ...)
     for name in ("sum", "mean", "prod", "max", "min", "var", "std", "cumsum", "cumprod",
-                 "clip", "dot", "conj", "conjugate", "ravel", "squeeze", "swapaxes",
+                 "dot", "conj", "conjugate", "ravel", "squeeze", "swapaxes",
                  "diagonal", "trace", "argmax", "argmin", "argsort", "any", "all", "round",
                  "repeat", "take", "nonzero", "ptp", "searchsorted"):
         setattr(T, name, lambda self, *a, _f=getattr(np, name), **k: _f(self, *a, **k))
+    # ndarray.clip's keywords (np.clip takes min=, max= only from NumPy 2.1)
+    T.clip = lambda self, min=None, max=None, **kwargs: np.clip(self, min, max, **kwargs)
     T.compress = lambda self, condition, axis=None, out=None: np.compress(condition, self, axis,
                                                                           out)
     T.reshape = lambda self, *shape, order="C": np.reshape(
@@ -408,6 +419,7 @@ def _install():
     T.flatten = lambda self, order="C": np.ravel(self, order=order)
     # copies are new objects, so that y[idx] = v on one leaves the other as it was
     T.astype = lambda self, dtype, copy=True: _copied(self, HANDLED["astype"](self, dtype))
+    T.at = property(_at)
     T.sort = _sort_in_place
     T.fill = _fill
     T.flat = property(_Flat)

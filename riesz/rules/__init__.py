@@ -12,5 +12,7 @@ from .define import PRIMITIVES
 
 # tangents and cotangents are summed with the differentiable add
 JVPTrace.add = VJPTrace.add = staticmethod(elementwise.add)
+VJPTrace.has_nan = staticmethod(define.has_nan)
+VJPTrace.add_into = staticmethod(define.add_into)
 
 __all__ = ["PRIMITIVES"]

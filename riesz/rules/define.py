@@ -10,11 +10,12 @@ import math
 
 import numpy as np
 
-from ..core import Primitive, Tracer, ZERO
+from ..backend import is_numpy
+from ..core import Primitive, Tracer, ZERO, product_mode
 
-__all__ = ["PRIMITIVES", "ELEMENTWISE", "defprim", "defunary", "unbroadcast", "fit_shape", "ZERO",
-           "shape_of", "dtype_of", "scale", "defbinary", "is_complex", "defvariadic", "as_dtype",
-           "IMPORT_PATHS", "register_import_path", "all_finite"]
+__all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
+           "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
+           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -30,18 +31,41 @@ def register_import_path(fn, module):
     """Generated code calls ``fn`` as ``module.<its __name__>``, importing ``module``."""
     IMPORT_PATHS[id(fn)] = (fn, module)
 
+# primitives through which a NaN in an input element makes each result element that
+# depends on it NaN (IEEE 754 returns a number for a NaN argument only where the result
+# does not depend on that argument: pow(NaN, 0) = 1, hypot(∞, NaN) = ∞); for ``where``
+# the selected branches only (its condition decides). Their VJP rules apply only these
+# operations to a cotangent (a ``where`` there takes its condition from primal values),
+# so they pass a NaN cotangent on the same way. The eager backward pass runs plain
+# products below the first primitive not listed (riesz.core.VJPTrace.backward); staged
+# programs run plain products where only these read them (riesz.staging.source)
+NAN_PROPAGATING = frozenset({
+    "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "cbrt",
+    "reciprocal", "absolute", "fabs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
+    "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "arcsinh",
+    "arccosh", "arctanh", "arctan2", "hypot", "maximum", "minimum", "real", "imag",
+    "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
+    "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
+    "where"})
+
 
 def shape_of(x):
-    return x.shape if hasattr(x, "shape") else np.shape(x)
+    try:
+        return x.shape
+    except AttributeError:   # a Python number
+        return np.shape(x)
 
 
 def dtype_of(x):
-    return x.dtype if hasattr(x, "dtype") else np.result_type(x)
+    try:
+        return x.dtype
+    except AttributeError:   # a Python number
+        return np.result_type(x)
 
 
 def as_dtype(x, dtype):
     """``x`` (a traced value, an array or a Python scalar) as an array of ``dtype``."""
-    if isinstance(x, Tracer):
+    if isinstance(x, Tracer) or not is_numpy(x):   # traced, or Dask, CuPy, ...
         return x.astype(dtype)
     return np.asarray(x, dtype=dtype)
 
@@ -70,6 +94,7 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
         # Re/Im/|·| have their own rules): any other may meet complex values (solve, eig, fft)
         vjp = tuple(r if r is ZERO else _real_for_real(r, i) for i, r in enumerate(vjp))
     prim = Primitive(name, impl, jvp, vjp, multiple_results)
+    prim.propagates_nan = name in NAN_PROPAGATING
     PRIMITIVES[name] = prim
     return prim
 
@@ -122,17 +147,56 @@ def scale(g, d):
     zero stays zero. ``sqrt(sum(x**2))`` at x = 0 sends ∞ back to ``x**2``,
     whose derivative 2x is 0 there, and the gradient is 0, the minimum-norm
     subgradient. Rules use it for every product of an incoming (co)tangent
-    with a derivative that may be infinite; on the common, finite path it
-    costs one finiteness check (nothing for a finite nonzero Python constant).
+    with a derivative that may be infinite.
+
+    What it costs, by the types of its factors: on traced values it is the primitive
+    ``zero_safe_multiply`` (its rules nest, so a zero stays zero at every order); a
+    finite nonzero Python constant makes a plain product; on NumPy values, while an
+    eager backward pass runs its rules with plain products (riesz.core.product_mode,
+    which that pass turns on only where it has proved that a NaN in its results is
+    the only way a plain product can show, and then walks again with this zero-safe
+    one), a plain product; otherwise the product and one finiteness check of it.
     """
     if type(d) is float and d != 0.0 and math.isfinite(d):
         return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
+    if product_mode.plain and is_numpy(g) and is_numpy(d):
+        return g * d
+    return zero_safe_scale(g, d)
+
+
+def zero_safe_scale(g, d):
+    """g ⊙ d with 0 × ∞ = 0. On NumPy values: the plain product when it is finite (one
+    check), else zero where either factor is. On values of other libraries (Dask, CuPy,
+    ...) no value is read: the test is part of the array's computation."""
+    if not (is_numpy(g) and is_numpy(d)):
+        return np.where((g == 0) | (d == 0), 0, g * d)
     out = g * d
     if all_finite(out):
         return out
     return np.where((np.asarray(g) == 0) | (np.asarray(d) == 0), np.zeros((), dtype_of(out)), out)
+
+
+def add_into(old, ct):
+    """old + ct for a cotangent ``old`` that only the backward pass holds: written into
+    ``old`` where it is a NumPy array that owns its memory and the sum has its shape and
+    dtype (no new buffer, as a hand-written backward pass accumulates), else a new value."""
+    if (type(old) is np.ndarray and type(ct) is np.ndarray and old.base is None
+            and old.shape == ct.shape and old.dtype == ct.dtype and old.flags.writeable):
+        return np.add(old, ct, out=old)
+    return PRIMITIVES["add"](old, ct)
+
+
+def has_nan(x):
+    """Whether the NumPy value ``x`` holds a NaN: its sum is NaN then (and where +∞ meets
+    −∞, which only costs the zero-safe walk that follows a True). One pass, no copy.
+    Values of other libraries never hold a plain product (``scale`` gives them the
+    zero-safe form), so they are not read."""
+    if not is_numpy(x):
+        return False
+    total = np.add.reduce(x, axis=None)
+    return total != total
 
 
 def _fit_output(rule):
@@ -187,7 +251,7 @@ def all_finite(x):
 # ∂(g ⊙ d)(ġ, ḋ) = ġ ⊙ d + g ⊙ ḋ; transpose: c ↦ (c ⊙ d, g ⊙ c), all with 0 × ∞ = 0,
 # so the rule nests: a zero that reached a rule stays zero at every order
 zero_safe_multiply = defprim(
-    "zero_safe_multiply", scale, broadcasting=True,   # on plain values scale computes it
+    "zero_safe_multiply", zero_safe_scale, broadcasting=True,
     jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
     vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])
 
@@ -196,8 +260,7 @@ def fit_shape(t, shape):
     """Broadcast a tangent to ``shape`` (the transpose of :func:`unbroadcast`)."""
     if shape_of(t) == shape:
         return t
-    from .shape import broadcast_to
-    return broadcast_to(t, shape=shape)
+    return PRIMITIVES["broadcast_to"](t, shape=shape)
 
 
 def unbroadcast(g, shape):
@@ -206,14 +269,12 @@ def unbroadcast(g, shape):
     gshape = shape_of(g)
     if gshape == shape:
         return g
-    from .reductions import sum_p
-    from .shape import reshape
     lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     if axes:
-        g = sum_p(g, axis=axes, keepdims=False)
-    return reshape(g, shape=shape) if shape_of(g) != shape else g
+        g = PRIMITIVES["sum"](g, axis=axes, keepdims=False)
+    return PRIMITIVES["reshape"](g, shape=shape) if shape_of(g) != shape else g
 
 
 class _Variadic(Primitive):

@@ -21,7 +21,8 @@ import numpy as np
 from ..core import Tracer, bind, full_lower
 from ..numpy.compat import COMPLEX_SIGN_IS_UNIT, numpy_name
 from ..numpy.dispatch import UFUNC_PRIMITIVES, implements, implements_constant, constant_function
-from .define import defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO
+from .define import (defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO,
+                     shape_of, unbroadcast)
 from .indexing import copy as copy_of
 
 # ------------------------------------------------------------ linear functions
@@ -31,10 +32,12 @@ add = defprim("add", np.add, broadcasting=True,
               jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: t],
               vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g])
 
-# ∂(x - y)(ẋ, ẏ) = ẋ - ẏ; transpose: g ↦ (g, -g)
+# ∂(x - y)(ẋ, ẏ) = ẋ - ẏ; transpose: g ↦ (g, -g), y's part summed over its broadcast
+# axes before the negation (a max shift's cotangent: one pass over g, not two)
 subtract = defprim("subtract", np.subtract, broadcasting=True,
                    jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
-                   vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g)])
+                   vjp=[lambda g, ans, x, y: g,
+                        lambda g, ans, x, y: negative(unbroadcast(g, shape_of(y)))])
 
 # ∂(-x)(ẋ) = -ẋ, its own transpose
 negative = defprim("negative", np.negative, elementwise=True,
@@ -43,13 +46,14 @@ negative = defprim("negative", np.negative, elementwise=True,
 
 # ------------------------------------------------------------ products and quotients
 
-def _inverse(v):
-    # 1/v as NumPy computes it: a Python 0.0 gives inf (1.0 / 0.0 would raise), an int
-    # gives a float (np.reciprocal would truncate). A Python number stays a Python
-    # float, which NumPy treats as weakly typed: g / count keeps a float32 g float32.
+def _inverse(v, one=1.0):
+    # ±1/v (``one`` is ±1.0) as NumPy computes it, in one pass: a Python 0.0 gives ±inf
+    # (1.0 / 0.0 would raise), an int gives a float (np.reciprocal would truncate). A Python
+    # number stays a Python float, which NumPy treats as weakly typed: g / count keeps a
+    # float32 g float32.
     if type(v) in (int, float, bool):
-        return 1.0 / v if v != 0 else math.copysign(math.inf, v)
-    return np.true_divide(1.0, v)
+        return one / v if v != 0 else math.copysign(math.inf, v) * one
+    return np.true_divide(one, v)
 
 
 # ∂(x ⊙ y)(ẋ, ẏ) = ẋ ⊙ y + x ⊙ ẏ; transpose: g ↦ (g ⊙ y, x ⊙ g)
@@ -57,13 +61,22 @@ multiply = defprim("multiply", np.multiply, broadcasting=True,
                    jvp=[lambda t, ans, x, y: scale(t, y), lambda t, ans, x, y: scale(x, t)],
                    vjp=[lambda g, ans, x, y: scale(g, y), lambda g, ans, x, y: scale(x, g)])
 
-# ∂(x / y)(ẋ, ẏ) = ẋ / y - (x / y²) ⊙ ẏ = (ẋ - ans ⊙ ẏ) / y
-divide = defbinary("divide", np.true_divide,
-                   lambda ans, x, y: _inverse(y), lambda ans, x, y: -ans / y)
+# ∂(x / y)(ẋ, ẏ) = ẋ / y − (ans / y) ⊙ ẏ; transpose: g ↦ (g ⊙ (1/y), Σ(g ⊙ ans) ⊙ (−1/y)),
+# the sum taken over the axes that y is broadcast along before the product (y is constant
+# along them): where a quotient normalises by a row sum (softmax), y's cotangent costs
+# one product and one sum over g, not four passes
+divide = defprim("divide", np.true_divide, broadcasting=True,
+                 jvp=[lambda t, ans, x, y: scale(t, _inverse(y)),
+                      lambda t, ans, x, y: scale(t, -ans / y)],
+                 vjp=[lambda g, ans, x, y: scale(g, _inverse(y)),
+                      lambda g, ans, x, y: scale(unbroadcast(scale(g, ans), shape_of(y)),
+                                                 _inverse(y, -1.0))])
 
 
 def _power_dx(ans, x, y):
     # ∂ₓ xʸ = y xʸ⁻¹, taken as 0 where y = 0 (x⁰ = 1 is constant, even at x = 0)
+    if type(y) in (int, float):   # x ** 2: a Python exponent makes no array (x may be CuPy's)
+        return y * x ** (y - 1) if y != 0 else 0.0
     return where(y == 0, 0.0, y * x ** where(y == 0, 1.0, y - 1))
 
 
@@ -199,6 +212,33 @@ def _sinc_derivative(ans, x):
 
 
 sinc = defunary("sinc", np.sinc, _sinc_derivative)
+
+
+# ------------------------------------------------------------ modified Bessel functions
+
+def _i1_values(x):
+    """I₁(x) = Σₖ (x/2)^(2k+1) / (k! (k+1)!) in float64, cast to x's floating dtype. The
+    terms share x's sign and each is the previous one times (x/2)² / (k (k+1)), so the
+    sum is accurate to rounding; it stops where the terms no longer count (also at NaN,
+    ∞ and 0). NumPy has i0 but no i1, which is I₀'."""
+    x = np.asarray(x)
+    half = x.astype(np.float64) / 2
+    quarter_square, term, total, k = half * half, half, half, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        while np.any(np.abs(term) > np.finfo(np.float64).eps * np.abs(total)):
+            k += 1
+            term = term * quarter_square / (k * (k + 1))
+            total = total + term
+    return total.astype(np.result_type(x.dtype, np.float16) if x.dtype.kind == "f" else np.float64)
+
+
+# I₀' = I₁ and I₁' = I₀ − I₁/x, with the limit ½ at x = 0 (numpy.i0; with SciPy installed,
+# scipy.special.i0 and i1 reach the same primitives, riesz/rules/special.py)
+i0 = defunary("i0", np.i0, lambda ans, x: i1(x), finite_derivative=True)
+i1 = defunary("i1", _i1_values,
+              lambda ans, x: where(x == 0, 0.5, i0(x) - ans / where(x == 0, 1.0, x)),
+              finite_derivative=True)
+implements(np.i0)(i0)
 
 # ------------------------------------------------------------ complex numbers
 

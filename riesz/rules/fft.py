@@ -21,6 +21,7 @@ import numpy as np
 
 from ..numpy.dispatch import implements
 from .define import defprim, dtype_of, shape_of
+from .elementwise import conjugate_
 from .indexing import getitem
 from .shape import pad, roll
 
@@ -211,6 +212,25 @@ def rfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
 @implements(np.fft.irfft2)
 def irfft2(a, s=None, axes=(-2, -1), norm=None, out=None):
     return irfftn(a, s, axes, norm, out)
+
+
+# the scaling direction swapped: hfft and ihfft are irfft and rfft seen from the other side
+_SWAPPED_NORM = {None: "forward", "backward": "forward", "ortho": "ortho", "forward": "backward"}
+
+
+@implements(np.fft.hfft)
+def hfft(a, n=None, axis=-1, norm=None, out=None):
+    """The DFT of a signal with Hermitian symmetry given by its first half: NumPy's
+    irfft(conj(a)) with the scaling direction swapped (linear, so its own rules)."""
+    _no_out("hfft", out)
+    return irfft(conjugate_(a), n, axis, _SWAPPED_NORM[norm])
+
+
+@implements(np.fft.ihfft)
+def ihfft(a, n=None, axis=-1, norm=None, out=None):
+    """The inverse of :func:`hfft`: conj(rfft(a)) with the scaling direction swapped."""
+    _no_out("ihfft", out)
+    return conjugate_(rfft(a, n, axis, _SWAPPED_NORM[norm]))
 
 
 def _shift(x, axes, sign):

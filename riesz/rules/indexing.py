@@ -7,6 +7,8 @@ at their concrete value, since an index carries no derivative.
 """
 import numpy as np
 
+from .. import backend
+from ..backend import is_numpy, library_errors, unsupported
 from ..core import Tracer
 from ..numpy.dispatch import constant_function, implements, lower_all
 from .define import as_dtype, defprim, shape_of, dtype_of, unbroadcast
@@ -23,11 +25,33 @@ def _selects_once(idx):
 
 
 def _scatter_add_impl(g, idx, shape):
-    out = np.zeros(shape, dtype=np.result_type(g))
+    out = np.zeros_like(g, shape=shape)   # in g's library (NumPy, Dask, CuPy) and on its device
     if _selects_once(idx):
         out[idx] = g
-    else:
+    elif is_numpy(out):
         np.add.at(out, idx, g)   # repeated indices add up
+    else:
+        out = _add_at_in_layers(out, idx, g)   # Dask has no np.add.at
+    return out
+
+
+def _add_at_in_layers(out, idx, g):
+    """``np.add.at(out, idx, g)`` by indexed assignments (which Dask does lazily), for an
+    index whose first item is a 1-d integer array ``a`` and the rest slices: layer j adds
+    the j-th occurrence of each repeated entry of ``a``, so no layer repeats an entry."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    a, rest = np.asarray(items[0]), items[1:]
+    if a.ndim != 1 or a.dtype.kind not in "iu" or not all(isinstance(i, slice) for i in rest):
+        raise unsupported(f"the derivative of x[idx] with idx = {idx!r}", out,
+                          NotImplementedError("numpy.add.at"))
+    group = np.unique(a, return_inverse=True)[1].ravel()
+    order = np.argsort(group, kind="stable")
+    layer = np.empty_like(order)
+    layer[order] = np.arange(len(a)) - np.searchsorted(group[order], group[order])
+    for j in range(int(layer.max(initial=-1)) + 1):
+        pos = np.flatnonzero(layer == j)
+        target = (a[pos],) + rest
+        out[target] = out[target] + g[pos]
     return out
 
 
@@ -61,13 +85,14 @@ def normalize_index(idx):
 
 @implements("getitem")
 def getitem_(x, idx):
-    return getitem(x, idx=normalize_index(idx))
+    with library_errors("x[idx]", x):
+        return getitem(x, idx=normalize_index(idx))
 
 
 # ------------------------------------------------------------ indexed assignment
 
 def _update_impl(y, v, idx):
-    out = np.array(y, copy=True)
+    out = y.copy()   # in y's library (NumPy, Dask, CuPy) and on its device
     out[idx] = v
     return out
 
@@ -107,9 +132,10 @@ def _update_vjp_v(g, ans, y, v, idx):
 # back to v's shape), where update(·, 0) zeroes the overwritten entries
 index_update = defprim(
     "index_update", _update_impl,
-    jvp=[lambda t, ans, y, v, idx: index_update(t, np.zeros((), dtype_of(t)), idx=idx),
-         lambda t, ans, y, v, idx: index_update(np.zeros(shape_of(ans), dtype_of(t)), t, idx=idx)],
-    vjp=[lambda g, ans, y, v, idx: index_update(g, np.zeros((), dtype_of(g)), idx=idx),
+    jvp=[lambda t, ans, y, v, idx: index_update(t, backend.zeros((), dtype_of(t), like=t), idx=idx),
+         lambda t, ans, y, v, idx: index_update(backend.zeros(shape_of(ans), dtype_of(t), like=t), t,
+                                                idx=idx)],
+    vjp=[lambda g, ans, y, v, idx: index_update(g, backend.zeros((), dtype_of(g), like=g), idx=idx),
          _update_vjp_v])
 
 
@@ -170,7 +196,9 @@ def setitem(y, idx, v):
         new = where(mask, v, y)
         rebind(y, new if dtype_of(new) == dtype_of(y) else new.astype(dtype_of(y)), "y[mask] = v")
         return
-    rebind(y, index_update(y, v, idx=idx), "y[idx] = v")
+    with library_errors("y[idx] = v", y):
+        new = index_update(y, v, idx=idx)
+    rebind(y, new, "y[idx] = v")
 
 
 def _is_staged_mask(idx, y):
@@ -193,6 +221,13 @@ class at:
 
         y2 = riesz.numpy.at(y)[2:5].set(v)     # y with y[2:5] replaced by v
         y3 = riesz.numpy.at(y)[[0, 0]].add(v)  # repeated indices add up, like np.add.at
+
+    A traced value also has JAX's spelling, ``y.at[2:5].set(v)`` (a NumPy array has no
+    ``.at``: use ``riesz.numpy.at(y)`` where ``y`` may be one). The updates are ``set``,
+    ``add``, ``subtract``, ``multiply`` (``mul``), ``divide``, ``power``, ``min`` and
+    ``max``, and ``get`` reads ``y[idx]``. Where an integer-array index repeats a target,
+    every occurrence is applied, as NumPy's ``ufunc.at`` does (``set``: the last one lands).
+    Indices out of bounds raise IndexError, as in NumPy (JAX drops or clamps them).
     """
     __slots__ = ("_array",)
 
@@ -203,25 +238,103 @@ class at:
         return _IndexedUpdate(self._array, normalize_index(idx))
 
 
+def _check_jax_options(options):
+    # JAX's keywords: the hints about sortedness and uniqueness change nothing here; its
+    # out-of-bounds modes differ from NumPy's IndexError and are refused
+    unknown = set(options) - {"indices_are_sorted", "unique_indices", "mode"}
+    if unknown:
+        raise TypeError(f"x.at[idx]: unexpected keyword argument(s) {sorted(unknown)}")
+    if options.get("mode") not in (None, "promise_in_bounds"):
+        raise NotImplementedError(
+            f"x.at[idx](mode={options['mode']!r}): riesz raises IndexError for indices out of "
+            f"bounds, as NumPy does; clip or filter the indices first")
+
+
+def _occurrences(targets):
+    """For each entry of the flat positions ``targets``, how many earlier entries hit the
+    same position (0 for the first occurrence)."""
+    order = np.argsort(targets, kind="stable")
+    ordered = targets[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    first = np.repeat(starts, np.diff(np.r_[starts, len(ordered)]))
+    occurrence = np.empty_like(order)
+    occurrence[order] = np.arange(len(ordered)) - first
+    return occurrence
+
+
 class _IndexedUpdate:
     __slots__ = ("array", "idx")
 
     def __init__(self, array, idx):
         self.array, self.idx = array, idx
 
-    def set(self, values):
+    def get(self, **jax_options):
+        """``array[idx]``."""
+        _check_jax_options(jax_options)
+        return getitem(self.array, idx=self.idx)
+
+    def set(self, values, **jax_options):
         """The array with ``array[idx]`` replaced by ``values``."""
+        _check_jax_options(jax_options)
         return index_update(self.array, _as_value(values), idx=self.idx)
 
-    def add(self, values):
+    def add(self, values, **jax_options):
         """The array with ``values`` added at ``idx`` (repeated indices add up)."""
+        _check_jax_options(jax_options)
+        values = self._values(values)
+        return self.array + scatter_add(values, idx=self.idx, shape=shape_of(self.array))
+
+    def subtract(self, values, **jax_options):
+        return self.add(np.negative(_as_value(values)), **jax_options)
+
+    def multiply(self, values, **jax_options):
+        return self.apply_ufunc(np.multiply, values, **jax_options)
+
+    mul = multiply
+
+    def divide(self, values, **jax_options):
+        return self.apply_ufunc(np.true_divide, values, **jax_options)
+
+    def power(self, values, **jax_options):
+        return self.apply_ufunc(np.power, values, **jax_options)
+
+    def min(self, values, **jax_options):
+        return self.apply_ufunc(np.minimum, values, **jax_options)
+
+    def max(self, values, **jax_options):
+        return self.apply_ufunc(np.maximum, values, **jax_options)
+
+    def apply_ufunc(self, ufunc, values, **jax_options):
+        """The array with ``array[idx] = ufunc(array[idx], values)``, once per occurrence of
+        a repeated target (``ufunc.at``'s semantics): a chain of functional updates, one per
+        round of occurrences, so the derivative is that of the ufunc along the chain."""
+        _check_jax_options(jax_options)
+        if ufunc is np.add:
+            return self.add(values)
+        if ufunc is np.subtract:
+            return self.subtract(values)
+        values, array, idx = self._values(values), self.array, self.idx
+        if _selects_once(idx):
+            return index_update(array, ufunc(getitem(array, idx=idx), values), idx=idx)
+        from .shape import reshape
+        shape = shape_of(array)
+        targets = np.arange(int(np.prod(shape))).reshape(shape)[idx].ravel()
+        rounds = _occurrences(targets)
+        flat, flat_values = reshape(array, shape=(-1,)), reshape(values, shape=(-1,))
+        for k in range(int(rounds.max(initial=-1)) + 1):
+            picked = np.flatnonzero(rounds == k)
+            hit = targets[picked]
+            new = ufunc(getitem(flat, idx=hit), getitem(flat_values, idx=picked))
+            flat = index_update(flat, new, idx=hit)
+        return reshape(flat, shape=shape)
+
+    def _values(self, values):
+        # values of the array's dtype (where NumPy's in-place update would cast them), with
+        # the shape of the selection array[idx]
         from .shape import broadcast_to
         values = _kept_dtype(_as_value(values), dtype_of(self.array))
-        shape = shape_of(self.array)
-        sel = selection_shape(shape, self.idx)
-        if shape_of(values) != sel:
-            values = broadcast_to(values, shape=sel)
-        return self.array + scatter_add(values, idx=self.idx, shape=shape)
+        selected = selection_shape(shape_of(self.array), self.idx)
+        return values if shape_of(values) == selected else broadcast_to(values, shape=selected)
 
 
 def _kept_dtype(values, dtype):

@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ..core import Tracer, VJPTrace, VJPTracer, full_lower
-from ..numpy.compat import numpy_name
+from ..numpy.compat import SOLVE_READS_VECTORS_BY_NDIM, numpy_name
 from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
 from .elementwise import conjugate, imag, multiply, real, where
@@ -283,9 +283,11 @@ def einsum(*operands, out=None, optimize=False, dtype=None, order="K", casting="
     sizes = {}
     for sub, op in zip(ins, ops):
         for c, n in zip(sub, shape_of(op)):
-            if sizes.get(c, 1) not in (1, n) and n != 1:
-                raise ValueError(f"einsum: label {c!r} has sizes {sizes[c]} and {n}")
-            sizes[c] = max(sizes.get(c, 1), n)
+            known = sizes.get(c, 1)
+            if known not in (1, n) and n != 1:
+                raise ValueError(f"einsum: label {c!r} has sizes {known} and {n}")
+            # a size-1 axis broadcasts against any size, 0 included
+            sizes[c] = n if known == 1 else known
     ops = [op if shape_of(op) == tuple(sizes[c] for c in sub)
            else broadcast_to(op, shape=tuple(sizes[c] for c in sub)) for sub, op in zip(ins, ops)]
     return einsum_p(*ops, subscripts=(tuple(ins), out_labels))
@@ -389,8 +391,14 @@ inv_p = defprim("inv", np.linalg.inv,
 
 # x = A⁻¹b with b (..., m, k): ∂x(Ȧ, ḃ) = A⁻¹(ḃ − Ȧ x); transpose: with ḡ = A⁻ᵀ g,
 # (−ḡ xᵀ, ḡ), summed over broadcast batch axes
+def _solve_matrices(a, b):
+    # np.linalg.solve with b a stack of matrices on every NumPy (1.x reads a b of one dimension
+    # fewer than a as vectors): b gets a's number of dimensions first
+    return np.linalg.solve(a, np.reshape(b, (1,) * (np.ndim(a) - np.ndim(b)) + np.shape(b)))
+
+
 solve_p = defprim(
-    "solve", np.linalg.solve,
+    "solve", _solve_matrices,
     jvp=[lambda t, ans, a, b: -solve_p(a, matmul(t, ans)), lambda t, ans, a, b: solve_p(a, t)],
     vjp=[lambda g, ans, a, b: unbroadcast(-matmul(_solve_T(a, g), _mT(ans)), shape_of(a)),
          lambda g, ans, a, b: unbroadcast(_solve_T(a, g), shape_of(b))])
@@ -732,9 +740,11 @@ def inv(a):
 
 @implements(np.linalg.solve)
 def solve(a, b):
-    """x with A x = b; b is (m,) or (..., m, k), as in NumPy 2."""
+    """x with A x = b; b is (m,) or (..., m, k), as in NumPy 2 (before NumPy 2 a b with one
+    dimension fewer than A is a stack of vectors, riesz.numpy.compat)."""
     _square("numpy.linalg.solve", a)
-    if len(shape_of(b)) == 1:
+    if len(shape_of(b)) == 1 or (SOLVE_READS_VECTORS_BY_NDIM
+                                 and len(shape_of(b)) == len(shape_of(a)) - 1):
         x = solve_p(a, reshape(b, shape=shape_of(b) + (1,)))
         return reshape(x, shape=shape_of(x)[:-1])
     return solve_p(a, b)

@@ -360,3 +360,224 @@ def _clip_to_unit(c):
     value = full_lower(c)
     return np.where(value > 1, 1.0, np.where(value < -1, -1.0, c))
 
+
+
+# ------------------------------------------------------------ polynomial arithmetic
+
+def _coefficients(p, name):
+    """A 1-D array of coefficients (highest power first), as NumPy's poly* read them."""
+    p = asarray(p) if isinstance(p, (list, tuple)) else p
+    if len(shape_of(p)) == 0:
+        p = np.reshape(p, (1,))
+    if len(shape_of(p)) != 1:
+        raise ValueError(f"numpy.{name}: the coefficients must be a 1-D sequence")
+    return p
+
+
+def _aligned(name, a1, a2):
+    """Two coefficient vectors, the shorter padded with leading zeros (the same powers line
+    up), as NumPy's polyadd and polysub align them."""
+    a1, a2 = _coefficients(a1, name), _coefficients(a2, name)
+    diff = shape_of(a2)[0] - shape_of(a1)[0]
+    if diff > 0:
+        a1 = np.concatenate([np.zeros(diff, dtype_of(a1)), a1])
+    elif diff < 0:
+        a2 = np.concatenate([np.zeros(-diff, dtype_of(a2)), a2])
+    return a1, a2
+
+
+@implements(np.polyadd)
+def polyadd(a1, a2):
+    """``numpy.polyadd``: the sum of two polynomials (linear in both)."""
+    a1, a2 = _aligned("polyadd", a1, a2)
+    return a1 + a2
+
+
+@implements(np.polysub)
+def polysub(a1, a2):
+    """``numpy.polysub``: the difference of two polynomials (linear in both)."""
+    a1, a2 = _aligned("polysub", a1, a2)
+    return a1 - a2
+
+
+@implements(np.polymul)
+def polymul(a1, a2):
+    """``numpy.polymul``: the product of two polynomials, the convolution of their
+    coefficients (bilinear)."""
+    return convolve(_coefficients(a1, "polymul"), _coefficients(a2, "polymul"))
+
+
+@implements(np.polyder)
+def polyder(p, m=1):
+    """``numpy.polyder``: the m-th derivative, pᵢ ↦ (n − i) pᵢ repeated m times (linear)."""
+    if m < 0:
+        raise ValueError("Order of derivative must be positive (see polyint)")
+    p = _coefficients(p, "polyder")
+    for _ in range(int(m)):
+        n = shape_of(p)[0] - 1
+        p = p[:-1] * np.arange(n, 0, -1)
+    return p
+
+
+@implements(np.polyint)
+def polyint(p, m=1, k=None):
+    """``numpy.polyint``: the m-th antiderivative, pᵢ ↦ pᵢ / (n − i) with the integration
+    constant ``k`` (zeros by default; differentiable too) appended each time (linear)."""
+    m = int(m)
+    if m < 0:
+        raise ValueError("Order of integral must be positive (see polyder)")
+    p = _coefficients(p, "polyint")
+    k = np.zeros(m) if k is None else _coefficients(k, "polyint")
+    if shape_of(k)[0] == 1 and m > 1:
+        k = np.broadcast_to(k, (m,))
+    if shape_of(k)[0] < m:
+        raise ValueError("k must be a scalar or a rank-1 array of length 1 or >m.")
+    for i in range(m):
+        p = np.concatenate([p / np.arange(shape_of(p)[0], 0, -1), k[i:i + 1]])
+    return p
+
+
+@implements(np.poly)
+def poly(seq_of_zeros):
+    """``numpy.poly``: the monic polynomial with the given roots (or a square matrix's
+    eigenvalues), ∏(x − rᵢ) by repeated convolution with (1, −rᵢ). As in NumPy, complex
+    roots that come in conjugate pairs give real coefficients (decided on the values)."""
+    roots = np.reshape(seq_of_zeros, (1,)) if len(shape_of(seq_of_zeros)) == 0 else seq_of_zeros
+    shape = shape_of(roots)
+    if len(shape) == 2 and shape[0] == shape[1] and shape[0] != 0:
+        roots = np.linalg.eigvals(roots)
+    elif len(shape) == 1:
+        roots = as_dtype(roots, np.mintypecode(dtype_of(roots).char))
+    else:
+        raise ValueError("input must be 1d or non-empty square 2d array.")
+    if shape_of(roots)[0] == 0:
+        return 1.0
+    dtype = dtype_of(roots)
+    a = np.ones((1,), dtype)
+    for k in range(shape_of(roots)[0]):
+        a = convolve(a, np.concatenate([np.ones((1,), dtype), -roots[k:k + 1]]))
+    if dtype.kind == "c":
+        r = np.asarray(full_lower(roots), complex)
+        if np.all(np.sort(r) == np.sort(r.conjugate())):
+            a = np.real(a)
+    return a
+
+
+@implements(np.polyfit)
+def polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
+    """``numpy.polyfit``: least-squares coefficients through :func:`numpy.linalg.lstsq` of
+    the column-scaled Vandermonde matrix, as NumPy computes them; differentiable in x, y and
+    w where the rank is locally constant. ``cov`` is not supported."""
+    if cov:
+        raise NotImplementedError("numpy.polyfit(cov=True) on traced values: compute the "
+                                  "covariance from the residuals of full=True")
+    order = int(deg) + 1
+    x, y = asarray(x) + 0.0, asarray(y) + 0.0
+    if deg < 0:
+        raise ValueError("expected deg >= 0")
+    if len(shape_of(x)) != 1 or shape_of(x)[0] == 0:
+        raise TypeError("expected 1D vector for x" if len(shape_of(x)) != 1 else
+                        "expected non-empty vector for x")
+    if len(shape_of(y)) not in (1, 2) or shape_of(x)[0] != shape_of(y)[0]:
+        raise TypeError("expected 1D or 2D array for y, with as many rows as x has entries")
+    if rcond is None:
+        rcond = shape_of(x)[0] * np.finfo(dtype_of(x)).eps
+    lhs, rhs = np.vander(x, order), y
+    if w is not None:
+        w = asarray(w) + 0.0
+        lhs = lhs * w[:, None]
+        rhs = rhs * (w[:, None] if len(shape_of(rhs)) == 2 else w)
+    scale = np.sqrt(np.sum(lhs * lhs, axis=0))
+    c, residuals, rank, s = np.linalg.lstsq(lhs / scale, rhs, rcond)
+    c = (c.T / scale).T
+    return (c, residuals, rank, s, rcond) if full else c
+
+
+@implements(np.roots)
+def roots(p):
+    """``numpy.roots``: the eigenvalues of the companion matrix, whose first row is
+    −p[1:]/p[0] (differentiable where the roots are simple). Leading zeros are dropped and
+    trailing zeros give roots at 0 (constants), decided on the values as NumPy does."""
+    p = _coefficients(p, "roots")
+    nonzero = np.flatnonzero(np.asarray(full_lower(p)))
+    if len(nonzero) == 0:
+        return np.array([])
+    trailing = shape_of(p)[0] - int(nonzero[-1]) - 1
+    p = p[int(nonzero[0]):int(nonzero[-1]) + 1]
+    if dtype_of(p).kind not in "fc":
+        p = as_dtype(p, float)
+    n = shape_of(p)[0]
+    if n > 1:
+        first_row = -p[1:] / p[0]
+        companion = np.concatenate([first_row[None], np.eye(n - 2, n - 1, dtype=dtype_of(p))])
+        found = np.linalg.eigvals(companion)
+    else:
+        found = np.array([], dtype_of(p))
+    return np.concatenate([found, np.zeros(trailing, dtype_of(found))])
+
+
+# ------------------------------------------------------------ phases and trimming
+
+_unwrapped = constant_function(np.unwrap)
+
+
+@implements(np.unwrap)
+def unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
+    """``numpy.unwrap``: p plus multiples of ``period`` that are piecewise constant, so the
+    derivative is the identity. The value is NumPy's: u + (p − p) with u = np.unwrap(p)."""
+    from .elementwise import stop_gradient
+    return (p - stop_gradient(p)) + _unwrapped(p, discont, axis, period=period)
+
+
+@implements(np.trim_zeros)
+def trim_zeros(filt, trim="fb", axis=None):
+    """``numpy.trim_zeros``: a slice of ``filt`` without its leading ('f') and trailing ('b')
+    zeros along ``axis`` (all axes by default); where to cut is read from the values."""
+    trim = trim.lower()
+    if trim not in ("f", "b", "fb", "bf"):
+        raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")
+    nonzero = np.asarray(full_lower(filt)) != 0
+    ndim = nonzero.ndim
+    axes = range(ndim) if axis is None else [int(a) % ndim for a in np.atleast_1d(axis)]
+    idx = [slice(None)] * ndim
+    for ax in axes:
+        kept = np.flatnonzero(nonzero.any(axis=tuple(a for a in range(ndim) if a != ax)))
+        if kept.size == 0:
+            idx[ax] = slice(0, 0)
+            continue
+        start = int(kept[0]) if "f" in trim else 0
+        stop = int(kept[-1]) + 1 if "b" in trim else nonzero.shape[ax]
+        idx[ax] = slice(start, stop)
+    return filt[tuple(idx)]
+
+
+# ------------------------------------------------------------ histograms
+
+@implements(np.histogram)
+def histogram(a, bins=10, range=None, density=None, weights=None):
+    """``numpy.histogram``: with traced ``weights``, the sum of the weights in each bin (a
+    scatter-add), differentiable in the weights; the bins and the counts are read from the
+    values of ``a`` and carry no derivative. ``density`` divides by Σ counts × bin width."""
+    a = np.asarray(full_lower(a))
+    if weights is None:
+        return np.histogram(a, bins, range, density)
+    edges = np.histogram_bin_edges(a, bins, range)
+    values, w = a.ravel(), np.ravel(weights)
+    # bin i holds edges[i] <= a < edges[i + 1], the last bin also its right edge (NumPy's rule)
+    index = np.searchsorted(edges, values, side="right") - 1
+    index[values == edges[-1]] = len(edges) - 2
+    inside = (values >= edges[0]) & (values <= edges[-1])
+    from .reductions import bincount
+    n = as_dtype(bincount(index[inside], weights=w[inside], minlength=len(edges) - 1),
+                 dtype_of(weights))
+    if density:
+        n = n / np.diff(edges) / np.sum(n)
+    return n, edges
+
+
+@implements(np.sort_complex)
+def sort_complex(a):
+    """``numpy.sort_complex``: sorted by real part, then imaginary part (the derivative
+    follows the permutation), as a complex array of NumPy's dtype."""
+    out = np.sort(a, axis=-1)
+    return as_dtype(out, np.sort_complex(np.zeros(1, dtype_of(a))).dtype)

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from ..backend import is_numpy
 from ..core import Tracer, full_lower
 from ..numpy.compat import numpy_name
 from ..numpy.dispatch import implements, implements_constant
@@ -37,9 +38,16 @@ def expand_reduced(g, axis, keepdims, shape):
     return broadcast_to(g, shape=shape)
 
 
+def _sum_impl(x, axis, keepdims):
+    # np.add.reduce is what np.sum calls, without its Python layer; other libraries' arrays
+    # (Dask, CuPy) take np.sum through their dispatch protocol
+    if is_numpy(x):
+        return np.add.reduce(x, axis=axis, keepdims=keepdims)
+    return np.sum(x, axis=axis, keepdims=keepdims)
+
+
 # ∂ Σ_axis x (ẋ) = Σ_axis ẋ (linear); the transpose copies g along the summed axes
-# (np.add.reduce is what np.sum calls, without its Python layer)
-sum_p = defprim("sum", lambda x, axis, keepdims: np.add.reduce(x, axis=axis, keepdims=keepdims),
+sum_p = defprim("sum", _sum_impl,
                 jvp=[lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims)],
                 vjp=[lambda g, ans, x, axis, keepdims:
                      expand_reduced(g, axis, keepdims, shape_of(x))])
@@ -88,23 +96,37 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     return total / count
 
 
-def _tie_share(ans, x, axis, keepdims):
-    """1/k at each of the k places where x attains its extreme value along ``axis``, else 0:
-    ties share the derivative equally (the mean of the one-sided derivatives)."""
+def _ties(ans, x, axis):
+    """Where x attains its extreme value along ``axis`` (a boolean mask of x's shape), and
+    the kept-shape count k of those places, in x's dtype: ties share the derivative
+    equally, 1/k each (the mean of the one-sided derivatives). Two passes over x (the
+    comparison, the count of a boolean array); the rules then make one product."""
     a, xv = full_lower(ans), full_lower(x)   # array operations, so a staged program has them
-    if not keepdims:
-        a = np.expand_dims(a, axis)
-    hit = as_dtype(xv == a, dtype_of(xv))
-    return hit / np.sum(hit, axis=axis, keepdims=True)
+    hit = xv == np.reshape(a, _kept_shape(shape_of(xv), axis))
+    return hit, as_dtype(np.sum(hit, axis=axis, keepdims=True), dtype_of(xv))
+
+
+def _kept_shape(shape, axis):
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
+def _extreme_jvp(t, ans, x, axis, keepdims):
+    # Σ_axis (hit ⊙ ẋ) / k
+    hit, count = _ties(ans, x, axis)
+    return reshape(sum_p(t * hit, axis=axis, keepdims=True) / count, shape=shape_of(ans))
+
+
+def _extreme_vjp(g, ans, x, axis, keepdims):
+    # (g / k) copied to the extreme places: g ↦ hit ⊙ (g / k), k on the reduced shape
+    hit, count = _ties(ans, x, axis)
+    return reshape(g, shape=shape_of(count)) / count * hit
 
 
 def _extreme(name, impl):
-    # ∂ max_axis x (ẋ) = Σ_axis share ⊙ ẋ; the transpose copies g to the maximal places
+    # ∂ max_axis x (ẋ) = Σ_axis share ⊙ ẋ (share = 1/k at the k extreme places, 0 elsewhere);
+    # the transpose copies g to the extreme places
     prim = defprim(name, lambda x, axis, keepdims: impl(x, axis=axis, keepdims=keepdims),
-                   jvp=[lambda t, ans, x, axis, keepdims: sum_p(
-                       t * _tie_share(ans, x, axis, keepdims), axis=axis, keepdims=keepdims)],
-                   vjp=[lambda g, ans, x, axis, keepdims: expand_reduced(
-                       g, axis, keepdims, shape_of(x)) * _tie_share(ans, x, axis, keepdims)])
+                   jvp=[_extreme_jvp], vjp=[_extreme_vjp])
 
     def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         _check_unsupported(name, out=out)
@@ -338,14 +360,17 @@ def _count(shape, axes):
 @implements(np.var)
 def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, mean=None,
         correction=None):
-    """``numpy.var``: Σ|x - x̄|² / (n - ddof)."""
-    _check_unsupported("var", out=out, where=where, mean=mean)
+    """``numpy.var``: Σ|x - x̄|² / (n - ddof). A given ``mean`` (NumPy 2.0's keyword, of the
+    keepdims shape) takes the place of x̄, and the derivative flows to it too."""
+    _check_unsupported("var", out=out, where=where)
     if correction is not None:
         ddof = correction
     shape = shape_of(a)
     axes = normalize_axis(axis, len(shape))
     n = _count(shape, axes)
-    centered = a - sum(a, axis=axes, dtype=dtype, keepdims=True) / n
+    if mean is None:
+        mean = sum(a, axis=axes, dtype=dtype, keepdims=True) / n
+    centered = a - mean
     # NumPy divides by max(n - ddof, 0): ddof ≥ n gives inf (or NaN), never a negative variance
     return sum(_abs_squared(centered), axis=axes, keepdims=keepdims) / max(n - ddof, 0)
 

@@ -537,7 +537,8 @@ def sort(a, axis=-1, kind=None, order=None, *, stable=None):
     the order NumPy's argsort gives them)."""
     if order is not None:
         raise NotImplementedError("numpy.sort(order=...) of structured arrays is not supported")
-    return _reorder(a, axis, lambda x, ax: np.argsort(x, axis=ax, kind=kind, stable=stable))
+    kind = "stable" if stable else kind   # NumPy 2's stable=True, in a form NumPy 1.26 takes
+    return _reorder(a, axis, lambda x, ax: np.argsort(x, axis=ax, kind=kind))
 
 
 @implements(np.partition)

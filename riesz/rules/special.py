@@ -19,7 +19,7 @@ from scipy import special
 from ..core import NoRuleError, Tracer, bind, full_lower
 from ..numpy.dispatch import implements, implements_constant
 from .define import register_import_path, defprim, defunary, defbinary
-from .elementwise import _ufunc, exp, log, log1p, where
+from .elementwise import _ufunc, exp, i0, i1, log, log1p, where
 
 SQRT_PI, SQRT_2PI = math.sqrt(math.pi), math.sqrt(2.0 * math.pi)
 
@@ -74,14 +74,6 @@ def polygamma(n, x):
 # (log Γ)' = ψ, ψ' = ψ⁽¹⁾ (poles at 0, −1, −2, ...)
 digamma = defunary("digamma", special.digamma, lambda ans, x: polygamma(1, x))
 gammaln = defunary("gammaln", special.gammaln, lambda ans, x: digamma(x))
-
-# ------------------------------------------------------------ modified Bessel functions
-
-# I₀' = I₁ and I₁' = I₀ − I₁/x, with the limit ½ at x = 0
-i0 = defunary("i0", special.i0, lambda ans, x: i1(x), finite_derivative=True)
-i1 = defunary("i1", special.i1,
-              lambda ans, x: where(x == 0, 0.5, i0(x) - ans / where(x == 0, 1.0, x)),
-              finite_derivative=True)
 
 # ------------------------------------------------------------ x log y
 
@@ -204,8 +196,11 @@ yn = _of_order("yn", special.yn,
 # the sign of Γ(x): piecewise constant
 implements_constant(special.gammasgn)
 
-for _prim in [erf, erfc, erfinv, ndtr, log_ndtr, expit, logit, digamma, gammaln, i0, i1,
+for _prim in [erf, erfc, erfinv, ndtr, log_ndtr, expit, logit, digamma, gammaln,
               xlogy, xlog1py, gamma, rgamma, beta, erfcinv, ndtri, log_expit, entr, j0, j1, y0,
               y1, gammainc, gammaincc, betainc]:
     _ufunc(_prim, _prim.impl, "scipy.special")
     register_import_path(_prim.impl, "scipy.special")
+# I₀ and I₁ are the primitives of numpy.i0 (riesz/rules/elementwise.py), computed with NumPy
+_ufunc(i0, special.i0, "scipy.special")
+_ufunc(i1, special.i1, "scipy.special")

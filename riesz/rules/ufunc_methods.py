@@ -108,13 +108,13 @@ def outer(ufunc, a, b, **kwargs):
 
 @_method("at")
 def at_(ufunc, a, indices, b=None):
-    """``np.add.at(a, indices, b)`` and ``np.subtract.at`` on a traced ``a``: ``a`` is
-    rebound to the update (repeated indices add up), as ``a[idx] = v`` is."""
-    if ufunc not in (np.add, np.subtract):
-        raise NotImplementedError(f"numpy.{ufunc.__name__}.at is not supported on traced "
-                                  f"values (only add.at and subtract.at); write the update with "
-                                  f"riesz.numpy.at(a)[indices].set(...)")
+    """``np.add.at(a, indices, b)``, ``np.multiply.at``, ``np.maximum.at``, ... on a traced
+    ``a``: ``a`` is rebound to the update, applied once per occurrence of a repeated index
+    (repeated indices add up for add), as ``a[idx] = v`` is."""
+    if b is None or ufunc.nin != 2:
+        raise NotImplementedError(f"numpy.{ufunc.__name__}.at of a unary ufunc is not "
+                                  f"supported on traced values; write a[idx] = "
+                                  f"np.{ufunc.__name__}(a[idx]) (indices without repeats)")
     if not isinstance(a, Tracer):
         raise cannot_write(f"numpy.{ufunc.__name__}.at")
-    values = b if ufunc is np.add else np.negative(b)
-    rebind(a, at(a)[indices].add(values), f"numpy.{ufunc.__name__}.at")
+    rebind(a, at(a)[indices].apply_ufunc(ufunc, b), f"numpy.{ufunc.__name__}.at")

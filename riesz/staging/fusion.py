@@ -32,6 +32,7 @@ import functools
 import numpy as np
 
 from ..core import Primitive
+from ..numpy.compat import MAX_ITERATOR_OPERANDS
 from ..numpy.dispatch import ConstantPrimitive
 from ..rules.define import ELEMENTWISE
 from .ir import Eqn, Literal, Var
@@ -53,8 +54,8 @@ RECOMPUTE_COST = 4
 # elements and lost from 1,000 (benchmarks/README.md). None: fuse every size
 MAX_FUSED_SIZE = 256
 # numexpr passes every input through one NumPy iterator (at most 64 operands, output
-# included) and addresses registers with a byte: kernels stay well inside both
-MAX_KERNEL_INPUTS = 32
+# included; 32 before NumPy 2) and addresses registers with a byte: kernels stay inside both
+MAX_KERNEL_INPUTS = min(32, MAX_ITERATOR_OPERANDS - 1)
 MAX_KERNEL_COST = 160
 _FUSED_DTYPES = {np.dtype(np.float32), np.dtype(np.float64), np.dtype(bool)}
 

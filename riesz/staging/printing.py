@@ -158,7 +158,7 @@ def dtype_source(dtype):
             return dtype.__name__
         dtype = np.dtype(dtype)
     dtype = np.dtype(dtype)
-    return f"np.{dtype.name}" if getattr(np, dtype.name, None) is dtype.type else f"np.dtype({dtype.str!r})"
+    return f"np.{dtype.name}" if vars(np).get(dtype.name) is dtype.type else f"np.dtype({dtype.str!r})"
 
 
 def _array_source(v, ctx):
@@ -201,11 +201,9 @@ def _numpy_path(obj):
     if not isinstance(name, str):
         return None
     for prefix, module in (("np", np), ("np.linalg", np.linalg), ("np.fft", np.fft)):
-        try:
-            if getattr(module, name, None) is obj:
-                return f"{prefix}.{name}"
-        except TypeError:
-            return None
+        # the module's own names (not the deprecated aliases of NumPy 1.x's __getattr__)
+        if vars(module).get(name) is obj:
+            return f"{prefix}.{name}"
     return None
 
 

@@ -21,7 +21,7 @@ import unicodedata
 
 import numpy as np
 
-from ..rules.define import all_finite
+from ..rules.define import NAN_PROPAGATING, all_finite
 from ..rules.elementwise import multiply
 from .ir import Eqn, InputRef, Literal, Var, arity, resolve
 from .printing import (INFIX, Code, Context, Namer, dtype_source, expression, index_source,
@@ -490,18 +490,6 @@ def _with_plain_products(program):
     return simplify(program.replace(eqns))
 
 
-# primitives through which a NaN in an input element makes each result element that
-# depends on it NaN (IEEE 754 returns a number for a NaN argument only where the result
-# does not depend on that argument: pow(NaN, 0) = 1, hypot(∞, NaN) = ∞); for ``where``
-# the selected branches only (its condition decides)
-_NAN_PROPAGATING = frozenset({
-    "add", "subtract", "multiply", "divide", "negative", "power", "square", "sqrt", "cbrt",
-    "reciprocal", "absolute", "fabs", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
-    "sin", "cos", "tan", "sinh", "cosh", "tanh", "arcsin", "arccos", "arctan", "arcsinh",
-    "arccosh", "arctanh", "arctan2", "hypot", "maximum", "minimum", "real", "imag",
-    "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
-    "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
-    "where"})
 # a product's check, in array elements: its Python call and its pass over the product
 _CHECK_COST = 1000
 
@@ -514,7 +502,7 @@ def nan_checked_outputs(program):
     Why the plain version gives the zero-safe result when the tested outputs hold no
     NaN: the two versions differ at first only where a product met 0 × ∞ or 0 × NaN, and
     there the plain one holds NaN. Every operation downstream of a product propagates
-    NaN (:data:`_NAN_PROPAGATING`: a result element that depends on a NaN is NaN; a
+    NaN (:data:`NAN_PROPAGATING`: a result element that depends on a NaN is NaN; a
     ``where`` condition or a comparison reached by a product rules the program out), so
     each value of the plain run equals the zero-safe run's or is NaN, outputs included.
     Outputs no product reaches are the same in both. (It relies on matmul propagating
@@ -528,7 +516,7 @@ def nan_checked_outputs(program):
             products += e.outputs[0].size + _CHECK_COST
         elif not hit:
             continue
-        if hit and (e.prim.name not in _NAN_PROPAGATING or (e.prim.name == "where" and 0 in hit)):
+        if hit and (e.prim.name not in NAN_PROPAGATING or (e.prim.name == "where" and 0 in hit)):
             return None
         tainted.update(id(v) for v in e.outputs)
     checked = [k for k, o in enumerate(program.outputs) if isinstance(o, Var) and id(o) in tainted]

@@ -2,6 +2,7 @@ import numpy as np
 
 import riesz
 from riesz.rules.define import zero_safe_multiply
+from riesz.rules.elementwise import i1
 
 from .case import Case, BROADCAST_PAIRS
 
@@ -73,6 +74,9 @@ SPECS = {
     "arctanh": unary(np.arctanh, "unit"),
     "fabs": unary(lambda x: np.fabs(x - 1.25), "separated"),
     "sinc": unary(np.sinc) + unary(lambda x: np.sinc(x * 1e-4)),
+    # numpy.i0; I₁ (I₀') has no NumPy name: the primitive itself, and near its limit at 0
+    "i0": unary(np.i0) + unary(lambda x: np.i0(x * 4.0)),
+    "i1": unary(i1) + unary(lambda x: i1(x * 1e-3)),
     "absolute": [Case(lambda x: np.abs(x - 1.25), [(3, 4)], domain="separated"),
                  Case(lambda x: abs(1.25 - x), [(4,)], domain="separated"),
                  Case(lambda x, y: np.abs(x + 1j * y), [(3,), (3,)])],

@@ -25,12 +25,18 @@ SPECS = {
     "rfft": [Case(lambda x: _parts(np.fft.rfft(x)), [(6,)]),
              Case(lambda x: _parts(np.fft.rfft(x, n=5, axis=0, norm="ortho")), [(4, 3)]),
              Case(lambda x: _parts(np.fft.rfftn(x)), [(2, 3, 4)]),
-             Case(lambda x: _parts(np.fft.rfft2(x, norm="forward")), [(3, 4)])],
+             Case(lambda x: _parts(np.fft.rfft2(x, norm="forward")), [(3, 4)]),
+             # ihfft is conj(rfft) with the scaling direction swapped
+             Case(lambda x: _parts(np.fft.ihfft(x)), [(6,)]),
+             Case(lambda x: _parts(np.fft.ihfft(x, n=4, axis=0, norm="forward")), [(5, 2)])],
     "rfft_transpose": [Case(_filtered, [(6,)]), Case(lambda x: _filtered(x, norm="ortho"), [(2, 6)])],
     "irfft": [Case(lambda z: np.fft.irfft(z * (1 + 0.5j)), [(4,)]),
               Case(lambda z: np.fft.irfft(z * 1j, n=5, axis=0, norm="forward"), [(3, 2)]),
               Case(lambda z: np.fft.irfftn(z * (1 - 1j), s=(3, 4), axes=(1, 2)), [(2, 3, 3)]),
-              Case(lambda z: np.fft.irfft2(z + 0j, norm="ortho"), [(3, 4)])],
+              Case(lambda z: np.fft.irfft2(z + 0j, norm="ortho"), [(3, 4)]),
+              # hfft is irfft of the conjugate with the scaling direction swapped
+              Case(lambda x: np.fft.hfft(x), [(4,)]),
+              Case(lambda x, y: np.fft.hfft(x + 1j * y, n=5, norm="ortho"), [(3,), (3,)])],
     "irfft_transpose": [Case(lambda z: _parts(np.fft.rfft(np.fft.irfft(z + 2j * z, n=5))), [(3,)]),
                         Case(lambda z: _filtered(np.fft.irfft(z, n=6)), [(4,)])],
 }

@@ -68,7 +68,8 @@ SPECS = {
     "inv": [Case(np.linalg.inv, [(3, 3)], domain="conditioned"),
             Case(np.linalg.inv, [(2, 3, 3)], domain="conditioned")],
     "solve": [Case(np.linalg.solve, [(3, 3), (3,)], domain="conditioned"),
-              Case(np.linalg.solve, [(2, 3, 3), (3, 2)], domain="conditioned")],
+              Case(np.linalg.solve, [(2, 3, 3), (3, 2)], domain="conditioned",
+                   needs=("linalg.solve(b as matrices)",))],
     "det": [Case(np.linalg.det, [(3, 3)], domain="conditioned"),
             Case(np.linalg.det, [(2, 2, 2)], domain="conditioned")],
     "slogdet": [Case(lambda a: np.linalg.slogdet(a)[1], [(2, 3, 3)], domain="conditioned"),
@@ -80,7 +81,7 @@ SPECS = {
                      domain="conditioned")],
     "cholesky": [Case(np.linalg.cholesky, [(3, 3)], domain="spaced_symmetric"),
                  Case(lambda a: np.linalg.cholesky(a, upper=True), [(2, 3, 3)],
-                      domain="spaced_symmetric"),
+                      domain="spaced_symmetric", needs=("linalg.cholesky(upper=)",)),
                  # a Hermitian positive-definite matrix built from two real ones
                  Case(lambda a, b: _parts(np.linalg.cholesky(
                      (a + 1j * b) @ np.conj(a + 1j * b).T + np.eye(3))), [(3, 3), (3, 3)])],

@@ -26,6 +26,41 @@ FUNCTIONS = {
     "logspace": [Case(lambda a, b: np.logspace(a, b, 4, base=2.0), [(), ()])],
     "geomspace": [Case(lambda a, b: np.geomspace(a, b, 3), [(2,), (2,)], domain="positive")],
     "polyval": [Case(np.polyval, [(4,), (3, 2)])],
+    "polyadd": [Case(np.polyadd, [(4,), (2,)]), Case(np.polyadd, [(2,), (3,)])],
+    "polysub": [Case(np.polysub, [(4,), (2,)]), Case(lambda a: np.polysub([1.0, 2.0], a), [(3,)])],
+    "polymul": [Case(np.polymul, [(4,), (2,)])],
+    "polyder": [Case(np.polyder, [(4,)]), Case(lambda p: np.polyder(p, 2), [(5,)])],
+    "polyint": [Case(np.polyint, [(4,)]), Case(lambda p, k: np.polyint(p, 2, k), [(3,), (2,)])],
+    "poly": [Case(np.poly, [(3,)]),
+             # a matrix's characteristic polynomial (its eigenvalues, real and simple here)
+             Case(np.poly, [(3, 3)], domain="spaced_symmetric")],
+    # the monic polynomials (x − 1)(x − 2)(x − 3) + ε p: simple, well separated real roots
+    "roots": [Case(lambda p: np.roots(np.array([1.0, -6.0, 11.0, -6.0]) + 0.1 * p), [(4,)]),
+              # a complex pair (x² + 1) and trailing zeros (roots at 0, constants)
+              Case(lambda p: np.roots(np.concatenate([np.array([1.0, 0.0, 1.0]) + 0.1 * p,
+                                                      np.zeros(2)])), [(3,)])],
+    # y fitted at fixed x, and x moved (the Vandermonde matrix differentiates too)
+    "polyfit": [Case(lambda y: np.polyfit(np.arange(5.0), y, 2), [(5,)]),
+                Case(lambda x, y: np.polyfit(np.arange(5.0) + 0.1 * x, y, 1, w=np.arange(1.0, 6.0)),
+                     [(5,), (5, 2)]),
+                Case(lambda y: np.polyfit(np.arange(4.0), y, 1, full=True)[1], [(4,)])],
+    # jumps of 3 radians between neighbours (multiples of 2π added): derivative the identity
+    "unwrap": [Case(lambda x: np.unwrap(3.0 * np.arange(5.0) + 0.1 * x), [(5,)]),
+               Case(lambda x: np.unwrap(x * 4.0, axis=0, period=5.0), [(3, 2)])],
+    "trim_zeros": [Case(lambda x: np.trim_zeros(np.concatenate([np.zeros(2), x, np.zeros(1)])),
+                        [(3,)], domain="positive"),
+                   Case(lambda x: np.trim_zeros(np.pad(x, ((1, 0), (0, 2))), "b"), [(2, 3)],
+                        domain="positive")],
+    # weights summed into bins fixed by the sample points (one of them on the last edge)
+    "histogram": [Case(lambda w: np.histogram(np.array([0.1, 2.0, 0.5, 1.0, 3.0]), bins=3,
+                                              weights=w)[0], [(5,)]),
+                  Case(lambda w: np.histogram(np.array([[0.1, 2.0], [0.5, 1.0]]), [0, 0.4, 2.0],
+                                              weights=w, density=True)[0], [(2, 2)],
+                       domain="positive")],
+    "sort_complex": [Case(lambda x: np.real(np.sort_complex(x)) * np.arange(4.0), [(4,)],
+                          domain="separated"),
+                     Case(lambda x, y: np.imag(np.sort_complex(x + 1j * y)), [(4,), (4,)],
+                          domain="separated")],
     "vander": [Case(lambda x: np.vander(x, 4), [(3,)]),
                Case(lambda x: np.vander(x, increasing=True), [(3,)])],
     # the samples stay strictly inside the segments between the knots 0, 1, 2, 3

@@ -1,5 +1,7 @@
 import numpy as np
 
+from riesz.numpy.compat import NUMPY_VERSION
+
 from .case import Case
 
 SPECS = {
@@ -35,6 +37,12 @@ FUNCTIONS = {
             Case(lambda x: x.var(axis=(0, 2), keepdims=True), [(2, 3, 2)])],
     "std": [Case(np.std, [(3, 4)]), Case(lambda x: np.std(x, axis=1, ddof=1, keepdims=True),
                                           [(3, 4)])],
+    # NumPy 2.0's mean= (of the keepdims shape): the derivative flows to the given mean too
+    **({} if NUMPY_VERSION < (2, 0) else {
+        "var-mean": [Case(lambda x, m: np.var(x, axis=1, mean=m), [(3, 4), (3, 1)]),
+                     Case(lambda x: np.var(x, mean=np.mean(x, keepdims=True), ddof=1), [(3, 4)])],
+        "std-mean": [Case(lambda x: np.std(x, axis=0, mean=np.mean(x, axis=0, keepdims=True)),
+                          [(3, 4)])]}),
     "average": [Case(lambda x: np.average(x, axis=1, weights=np.arange(1.0, 5.0)), [(3, 4)]),
                 Case(lambda x, w: np.average(x, weights=w), [(3, 4), (3, 4)], domain="positive"),
                 Case(lambda x: np.average(x, axis=0), [(3, 4)])],
@@ -50,7 +58,7 @@ FUNCTIONS = {
     "median": [Case(np.median, [(3, 5)], domain="separated"),
                Case(lambda x: np.median(x, axis=1), [(3, 4)], domain="separated")],
     "quantile": [Case(lambda x: np.quantile(x, 0.3, axis=1, keepdims=True), [(3, 5)],
-                      domain="separated"),
+                      domain="separated", needs=("quantile keeps float32",)),
                  Case(lambda x: np.quantile(x, [0.2, 0.5], method="lower"), [(7,)],
                       domain="separated")],
     "percentile": [Case(lambda x: np.percentile(x, [10, 90], axis=0), [(6, 2)],

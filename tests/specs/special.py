@@ -28,8 +28,6 @@ SPECS = {} if special is None else {
     "gammaln": unary(special.gammaln, "positive"),
     "digamma": unary(special.psi, "positive"),
     "polygamma": unary(lambda x: polygamma(2, x), "positive"),
-    "i0": unary(special.i0),
-    "i1": unary(special.i1),
     # and the cotangent of y where x = 0 (SciPy's xlogy(0, y) = 0): x / y = 0
     "xlogy": binary(special.xlogy, "positive")
     + [Case(lambda y: special.xlogy(np.array([0.0, 1.0, 0.0]), y), [(3,)], domain="positive")],
