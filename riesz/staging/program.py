@@ -5,6 +5,7 @@ with traced arguments (a transform applied to a program) it applies the equation
 with ``bind``, so every transform sees the primitives.
 """
 import warnings
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -27,7 +28,8 @@ class Program:
     are applied with ``bind``, so every transform sees the primitives.
     """
 
-    def __init__(self, name, invars, outputs, eqns, in_tree, out_tree):
+    def __init__(self, name: str, invars: list[Any], outputs: list[Any], eqns: list[Any],
+                 in_tree: Any, out_tree: Any) -> None:
         self.name = name
         self.invars = invars          # Vars, the flattened arguments
         self.outputs = outputs        # Var or Literal, the flattened results
@@ -40,7 +42,7 @@ class Program:
         self.arguments = None
         self._compiled = None
 
-    def replace(self, eqns, outputs=None):
+    def replace(self, eqns: list[Any], outputs: list[Any] | None = None) -> "Program":
         """The same function with other equations (and outputs): a rewrite of it."""
         new = Program(self.name, self.invars, self.outputs if outputs is None else outputs,
                       eqns, self.in_tree, self.out_tree)
@@ -63,11 +65,11 @@ class Program:
             out = list(out) if len(self.outputs) != 1 else [out]
         return tree_unflatten(self.out_tree, out)
 
-    def dot(self):
+    def dot(self) -> str:
         """The program's data flow as Graphviz DOT text (:func:`riesz.graph`)."""
         return program_dot(self)
 
-    def bind_eval(self, leaves):
+    def bind_eval(self, leaves: Sequence[Any]) -> list[Any]:
         """The flattened outputs for flattened inputs, every equation applied with ``bind``."""
         env = {id(v): x for v, x in zip(self.invars, leaves)}
         for e in self.eqns:
@@ -79,7 +81,7 @@ class Program:
                 env[id(v)] = x
         return [o.value if isinstance(o, Literal) else env[id(o)] for o in self.outputs]
 
-    def compiled(self):
+    def compiled(self) -> Callable[..., Any]:
         """The program as a Python function, compiled from :meth:`source` once (or, for a
         primitive that cannot be written as NumPy source, its equations interpreted)."""
         if self._compiled is None:
@@ -95,7 +97,7 @@ class Program:
         out = self.bind_eval(leaves)
         return out[0] if len(out) == 1 else tuple(out)
 
-    def source(self, **options):
+    def source(self, **options: Any) -> str:
         """The program as a Python module a person can read, copy and run: one function
         that asserts the shapes and dtypes it was staged for."""
         return program_source(self, checks=True, **options).text

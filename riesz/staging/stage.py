@@ -7,10 +7,12 @@ inputs named after ``f``'s parameters, and the recorded program is simplified.
 import functools
 import inspect
 import os
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..core import Tracer, abstract_trace_open
+from ..numpy.dispatch import conversions_named
 from ..tree import tree_flatten, tree_unflatten
 from .graph import program_dot
 from .program import Program
@@ -63,7 +65,7 @@ def stage(f, args, name=None, fixed=None):
     invars = [b.variable for b in boxed]   # before the call: x += 1 rebinds an input
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(v) for v, (_, made_up) in zip(invars, names) if made_up}
-    with abstract_trace_open():
+    with abstract_trace_open(), conversions_named():
         out = f(*tree_unflatten(in_tree, boxed))
     drawn = staging.draws.drawn()
     if drawn is not None:
@@ -152,7 +154,7 @@ def _bottom(x):
     return x
 
 
-def trace(f, static_argnums=()):
+def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Callable[..., Any]:
     """``trace(f)(*example_args)`` is ``f`` staged into a :class:`Program`.
 
     The program stands for ``f`` at every argument of the examples' shapes, dtypes and
@@ -208,7 +210,7 @@ def _dynamic_signature(f, fixed):
     return sig.replace(parameters=params)
 
 
-def source(f, *args, static_argnums=()):
+def source(f: Callable[..., Any], *args: Any, static_argnums: int | Sequence[int] = ()) -> str:
     """The NumPy source of ``f`` staged at ``args``: ``riesz.source(riesz.grad(f), x)`` is
     the backward pass of ``f`` as a Python function that needs NumPy alone.
 
@@ -222,7 +224,7 @@ def source(f, *args, static_argnums=()):
     return trace(f, static_argnums=static_argnums)(*args).source()
 
 
-def graph(f, *args, static_argnums=()):
+def graph(f: Callable[..., Any], *args: Any, static_argnums: int | Sequence[int] = ()) -> Any:
     """The DOT text of ``f`` staged at ``args`` (:func:`riesz.trace`): for a transform
     of a function, such as ``riesz.grad(f)``, the graph of the derivative's computation."""
     return program_dot(trace(f, static_argnums=static_argnums)(*args))
