@@ -193,3 +193,34 @@ def test_fit_trains_on_the_workers_as_it_does_locally(client):
                                rtol=1e-12)
     for a, b in zip(riesz.tree_flatten(spread.model)[0], riesz.tree_flatten(local.model)[0]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_numpy_users_never_import_the_other_libraries():
+    import subprocess
+    import sys
+    code = ("import sys, numpy as np, riesz\n"
+            "riesz.grad(lambda x: np.sum(np.sqrt(x) * x[::-1]))(np.ones(3))\n"
+            "riesz.jvp(np.sin, (np.ones(2),), (np.ones(2),))\n"
+            "print(sorted(m for m in ('dask', 'distributed', 'array_api_compat', "
+            "'array_api_strict', 'cupy') if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+    assert out.stdout.strip() == "[]"
+
+
+def test_staging_says_it_makes_numpy_programs():
+    f = riesz.grad(lambda x: np.sum(x * x))
+    with no_compute():
+        for stage in (lambda: riesz.jit(f)(dask_input()), lambda: riesz.source(f, dask_input())):
+            with pytest.raises(TypeError, match="NumPy program"):
+                stage()
+
+
+def test_indexed_assignment_into_a_numpy_scalar():
+    """y[...] = v where y's value is a NumPy scalar (np.sum's result): the update copies it
+    into a 0-d array (only other libraries' arrays are copied with their own method)."""
+    def f(x):
+        y = np.sum(x)
+        y[...] = y * 2
+        return y
+    np.testing.assert_array_equal(riesz.grad(f)(np.ones(3)), np.full(3, 2.0))

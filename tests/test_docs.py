@@ -22,7 +22,7 @@ import pytest
 ROOT = pathlib.Path(__file__).parent.parent
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 # the optional extras' modules (pyproject.toml): a block importing one is skipped without it
-OPTIONAL = {"sklearn", "tqdm", "matplotlib", "numexpr"}
+OPTIONAL = {"sklearn", "tqdm", "matplotlib", "numexpr", "dask", "distributed"}
 PRELUDES = {
     # f(x, y) = Σ cᵢ xᵢ² + Σ y: ∇ₓf = 2 c ⊙ x, so with M = diag(c) the gradient is 2x
     "docs/metric.md": "f = lambda x, y=0.0: np.sum(np.arange(1.0, 4.0) * x ** 2) + np.sum(y)\n"
@@ -84,6 +84,12 @@ def test_readme_blocks(tmp_path, monkeypatch, capsys):
     np.testing.assert_array_equal(values["riesz.grad(np.prod)(np.array([2.0, 0.0, 3.0]))"],
                                   [0.0, 6.0, 0.0])
     assert type(ns["grads"]) is type(ns["model"])              # "grads is an nn.MLP"
+    # "Beyond one CPU": a lazy Dask gradient, and DataParallel's gradient on the workers
+    assert type(ns["dw"]).__module__.startswith("dask") and ns["dw"].shape == (8,)
+    Xn, yn = ns["X"].compute(), ns["labels"].compute()
+    np.testing.assert_allclose(ns["dw"].compute(), Xn.T @ (0.5 - yn) / len(Xn), rtol=1e-10)
+    assert type(ns["net_grads"]) is type(ns["net"])
+    assert ns["trained"].history["train_loss"][-1] < ns["mean_loss"]
     assert values["mixture_grads[0].sum()"] == pytest.approx(0.0, abs=1e-12)
     assert np.abs(ns["mixture_grads"][1]).sum() > 0
     assert (tmp_path / "checkpoint.npz").exists()
@@ -128,8 +134,12 @@ def test_source_blocks(capsys):
     W, x = ns["W"], ns["x"]
     expected = np.outer(1 - np.tanh(W @ x) ** 2, x)
     np.testing.assert_allclose(ns["fast"](W, x), expected)
-    # the generated blocks are the functions they claim to be: mlp_layer is ∇_W Σ tanh(W x)
-    np.testing.assert_allclose(ns["mlp_layer"](W, x), expected)
+    # the generated blocks are the functions they claim to be: grad_mlp_layer is ∇_W Σ tanh(W x),
+    # at the shapes it was staged for (it asserts them)
+    W, x = np.linspace(-1.0, 1.0, 12).reshape(3, 4), np.linspace(0.5, 2.0, 4)
+    np.testing.assert_allclose(ns["grad_mlp_layer"](W, x), np.outer(1 - np.tanh(W @ x) ** 2, x))
+    with pytest.raises(AssertionError, match="staged for W: float64"):
+        ns["grad_mlp_layer"](W[:, :2], x[:2])
 
 
 DOCTEST_MODULES = sorted(str(p.relative_to(ROOT).with_suffix("")).replace("/", ".")
