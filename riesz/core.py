@@ -461,8 +461,8 @@ class VJPTrace(Trace):
         Primitives without ``propagates_nan`` may read a cotangent without passing a
         NaN on: comparisons and ``isnan``/``isfinite`` (no derivative, but a custom
         rule may apply them), casts to integers or booleans, the nan-reductions,
-        sorting and ``arg*`` indices, ``fmax``/``fmin``, zero-safe products themselves
-        (0 × NaN = 0), rules that run a transform inside (eig's), and every user
+        sorting and ``arg*`` indices, ``fmax``/``fmin``, rules that run a transform
+        inside (eig's: its zero-safe products take 0 × NaN = 0), and every user
         ``custom_vjp``/``custom_jvp`` rule. A cotangent only flows towards lower
         slots, so the products of the nodes below the first such node
         (``first_reader``) never reach one: those run plain, the ones above (and the
