@@ -54,7 +54,9 @@ FUNCTIONS = {
     "reductions": lambda x: (np.sum(np.mean(x, axis=0) ** 2) + np.max(x)
                              + np.sum(np.prod(x, axis=1)) + np.sum(np.std(x, axis=0))),
     "matmul": lambda x: np.sum((x @ WN) ** 2) + np.sum(x.T @ x),
-    "indexing": lambda x: np.sum(x[1:5, ::2] ** 2) + np.sum(x[2] * x[:, 0][:3]) + np.sum(x[[0, 3]]),
+    # x[[0, 3, 0]] repeats a row: its transpose adds in layers (Dask has no np.add.at)
+    "indexing": lambda x: (np.sum(x[1:5, ::2] ** 2) + np.sum(x[2] * x[:, 0][:3])
+                           + np.sum(x[[0, 3, 0]] ** 3) + np.sum(x[[1, 1], 1:] * x[[2, 5], :2])),
     "setitem": setitem,
     "logistic": lambda x: np.mean(np.logaddexp(0.0, -(2 * YN - 1) * (x @ WN[:, 0]))),
     "mlp": lambda x: np.mean((MLP(x)[:, 0] - YN) ** 2),
