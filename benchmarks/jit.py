@@ -12,7 +12,10 @@ Three workloads, each timed in one run against the same computation written by h
    ``optim.SGD``, float32, one BLAS thread where threadpoolctl is installed), jitted, against
    its hand-written ``numpy_step``.
 
-    python benchmarks/jit.py [chain] [hessian] [mlp] [nn_step] [--clock=cpu]
+5. staging time of ``jit(grad)`` against the number of operations (500 to 6000);
+6. the first call's peak memory against one eager ``grad`` call.
+
+    python benchmarks/jit.py [chain] [hessian] [mlp] [nn_step] [staging] [memory] [--clock=cpu]
 
 Reports medians of repeated runs and the ratio to hand-written NumPy.
 """
@@ -183,6 +186,47 @@ def bench_nn_step():
                 ("riesz.jit(step)", run),
                 ("step, eager riesz", train_step.riesz_step(widths, x, y, dtype)[0]),
             ], number=max(1, number // 4))
+
+
+def long_chain(n_ops):
+    """A function of ``n_ops`` elementwise operations (sin, scale, shift, repeated)."""
+    def f(x):
+        for _ in range(n_ops // 3):
+            x = np.sin(x) * 1.01 + 0.1
+        return np.sum(x)
+    return f
+
+
+def bench_staging():
+    """Staging time of ``riesz.trace(riesz.grad(f))`` (what a first ``jit`` call stages)
+    against the number of operations of f: linear, so the time per operation is flat."""
+    print("staging jit(grad) of an n-op chain (best of 3)")
+    for n in (500, 1000, 2000, 4000, 6000):
+        f = riesz.grad(long_chain(n))
+        best = min(timeit.repeat(lambda: riesz.trace(f)(np.ones(8)), number=1, repeat=3,
+                                 timer=CLOCK))
+        print(f"  {n:5d} ops   {best * 1e3:8.1f} ms   {best / n * 1e6:6.1f} µs/op")
+
+
+def bench_memory():
+    """Peak memory (tracemalloc, which sees NumPy's buffers) of the first call of
+    ``jit(grad(f))``, staging and compiling included, against one eager ``grad(f)`` call,
+    for a 30-op chain on a 10⁶-element vector (8 MB an array)."""
+    import tracemalloc
+    f, x = long_chain(30), np.linspace(0.0, 1.0, 1_000_000)
+    riesz.grad(f)(x[:10])   # warm: the first call anywhere fills caches (lambdas' sources, ...)
+    riesz.jit(riesz.grad(f))(x[:10])
+    print("first-call peak memory, 30-op chain on 10^6 float64")
+    peaks = {}
+    for name, run in (("eager riesz.grad(f)", lambda: riesz.grad(f)(x)),
+                      ("riesz.jit(riesz.grad(f)), first call", lambda: riesz.jit(riesz.grad(f))(x))):
+        tracemalloc.start()
+        run()
+        peaks[name] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    base = peaks["eager riesz.grad(f)"]
+    for name, peak in peaks.items():
+        print(f"  {name:38s} {peak / 2**20:8.1f} MiB   {peak / base:5.2f}×")
 
 
 if __name__ == "__main__":

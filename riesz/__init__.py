@@ -5,7 +5,7 @@ to the change in f. Forward mode evaluates it (``jvp``), reverse mode applies
 its transpose to a cotangent (``vjp``), and the gradient is the vector that
 represents it under the inner product (``grad``). See README.md.
 """
-from . import numpy, tree  # noqa: F401
+from . import numpy, tree, tree_util  # noqa: F401
 from .core import NoRuleError, EscapedTracerError
 from .custom import custom_vjp, custom_jvp, checkpoint, remat
 from .batching import vmap
@@ -13,8 +13,10 @@ from .linear_map import LinearMap, linearize, linear_transpose
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
+from .transforms import hessian_vector_product, make_hvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError, source, graph, jit
+from .debug import config, debug_nans
 from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `import riesz`)
 
 __version__ = "0.1.0"
@@ -26,9 +28,12 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "custom_jvp", "checkpoint", "remat", "vmap",
            "LinearMap", "linearize", "linear_transpose",
            "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
+           "hessian_vector_product", "make_hvp",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]
+# debugging (riesz.debug): riesz.config.debug_nans, and the same for a block
+__all__ += ["config", "debug_nans"]
 
 
 def __getattr__(name):

@@ -15,6 +15,7 @@ correct, but a Python loop. Batches of tangents or cotangents (``jacobian``,
 ``hessian``) never need it, since the points themselves are not batched.
 """
 import functools
+from typing import Any, Callable
 
 import numpy as np
 
@@ -181,7 +182,7 @@ def _map_by_loop(f, leaves, batched, size):
     return vals, out_tree, [True] * len(vals)
 
 
-def vmap(f, in_axes=0, out_axes=0):
+def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
     """Vectorize ``f`` over an axis of its arguments (JAX's semantics).
 
     ``in_axes`` is an int (the batch axis of every argument), ``None`` (not

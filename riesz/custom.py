@@ -34,6 +34,7 @@ differentiate through them.
 """
 import functools
 import inspect
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -168,11 +169,12 @@ class _CustomFunction:
 class custom_vjp(_CustomFunction):
     """Decorator: give ``fun`` a hand-written reverse-mode rule with :meth:`defvjp`."""
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
         super().__init__(fun, nondiff_argnums)
-        self.fwd = self.bwd = None
+        self.fwd: Callable[..., Any] | None = None
+        self.bwd: Callable[..., Any] | None = None
 
-    def defvjp(self, fwd, bwd):
+    def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> "custom_vjp":
         """``fwd(*args) -> (out, residuals)`` takes every argument;
         ``bwd(*nondiff_args, residuals, g) -> tuple of cotangents``, one per
         differentiable argument, each of its argument's structure (``None`` for zero).
@@ -210,11 +212,11 @@ class custom_jvp(_CustomFunction):
     tangents)``). Unperturbed arguments get zero tangents.
     """
 
-    def __init__(self, fun, nondiff_argnums=()):
+    def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
         super().__init__(fun, nondiff_argnums)
-        self.jvp = None
+        self.jvp: Callable[..., Any] | None = None
 
-    def defjvp(self, jvp):
+    def defjvp(self, jvp: Callable[..., Any]) -> Callable[..., Any]:
         """Set the rule; returns it, so ``@f.defjvp`` works as a decorator."""
         self.jvp = jvp
         return jvp
@@ -249,7 +251,7 @@ class custom_jvp(_CustomFunction):
         return call.unflatten_out(out)
 
 
-def checkpoint(f, static_argnums=()):
+def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = ()) -> Callable[..., Any]:
     """``f`` whose reverse mode stores only its inputs and recomputes its intermediates.
 
     A backward pass through ``checkpoint(f)`` reruns ``f`` on the stored inputs,

@@ -14,11 +14,21 @@ autograd. They are :func:`riesz.custom_vjp` (or :func:`riesz.custom_jvp` with JV
 underneath: arguments without a rule are ``nondiff_argnums``, so differentiating with
 respect to one of them differentiates the implementation instead (and raises if that is
 not plain NumPy code) rather than giving zero. Keyword arguments are passed by position.
+
+As in autograd a primitive is a black box at every order: ``fun`` runs on plain values
+only (it may call ``float()``), and higher derivatives come from differentiating the rules,
+which must therefore be written with NumPy functions riesz differentiates. Forward mode
+uses the JVP rules, or the transposes of the (linear) VJP rules where only those are given.
 """
 import functools
 import inspect
 
+import numpy as np
+
+from .core import JVPTracer, VJPTracer
 from .custom import custom_jvp, custom_vjp
+from .transforms import vjp
+from .tree import tree_leaves
 
 __all__ = ["primitive", "defvjp", "defjvp"]
 
@@ -43,34 +53,50 @@ class _Primitive:
         return self._built[n](*args)
 
     def _build(self, n):
-        fun = self.fun
-        if self.vjpmakers:
-            ruled = sorted(i for i in self.vjpmakers if i < n)
-            wrapped = custom_vjp(fun, nondiff_argnums=tuple(i for i in range(n) if i not in ruled))
+        """The custom_vjp (or custom_jvp) of ``fun`` with ``n`` arguments. Its primal is this
+        primitive called again one level down, so that every level of nesting records the
+        primitive as one step and never runs ``fun`` on traced values (as in autograd):
+        higher derivatives come from differentiating the rules, and ``fun`` may call float()."""
+        ruled = sorted(i for i in (self.vjpmakers or self.jvps) if i < n)
+        nondiff = tuple(i for i in range(n) if i not in ruled)
 
-            def fwd(*args):
-                ans = fun(*args)
-                return ans, (ans, args)
+        @functools.wraps(self.fun)
+        def lowered(*args):
+            # one level down while only ruled arguments are differentiated; fun itself on
+            # plain values, on values being staged or batched, or when an argument without
+            # a rule is differentiated (its derivative is fun's)
+            differentiated = {i for i, a in enumerate(args)
+                              if any(isinstance(x, (JVPTracer, VJPTracer)) for x in tree_leaves(a))}
+            return self(*args) if differentiated and differentiated <= set(ruled) else self.fun(*args)
 
-            def bwd(*nondiff_and_residuals):
-                (ans, args), g = nondiff_and_residuals[-2:]
-                return tuple(self.vjpmakers[i](ans, *args)(g) for i in ruled)
+        # forward mode: the JVP rules, or where only VJP rules are given their transposes
+        inner = custom_jvp(lowered, nondiff_argnums=nondiff)
+        inner.defjvp(lambda *a: self._jvp(ruled, *a))
+        if not self.vjpmakers:
+            return inner
+        wrapped = custom_vjp(inner, nondiff_argnums=nondiff)
 
-            wrapped.defvjp(fwd, bwd)
-            return wrapped
-        ruled = sorted(i for i in self.jvps if i < n)
-        wrapped = custom_jvp(fun, nondiff_argnums=tuple(i for i in range(n) if i not in ruled))
+        def fwd(*args):
+            ans = self(*args)
+            return ans, (ans, args)
 
-        def jvp(*nondiff_primals_tangents):
-            primals, tangents = nondiff_primals_tangents[-2:]
-            args = list(nondiff_primals_tangents[:-2])
-            for i, x in zip(ruled, primals):
-                args.insert(i, x)
-            ans = fun(*args)
-            return ans, sum(self.jvps[i](t, ans, *args) for i, t in zip(ruled, tangents))
+        def bwd(*nondiff_and_residuals):
+            (ans, args), g = nondiff_and_residuals[-2:]
+            return tuple(self.vjpmakers[i](ans, *args)(g) for i in ruled)
 
-        wrapped.defjvp(jvp)
+        wrapped.defvjp(fwd, bwd)
         return wrapped
+
+    def _jvp(self, ruled, *nondiff_primals_tangents):
+        primals, tangents = nondiff_primals_tangents[-2:]
+        args = list(nondiff_primals_tangents[:-2])
+        for i, x in zip(ruled, primals):
+            args.insert(i, x)
+        ans = self(*args)
+        # an argument's JVP rule, or the transpose of its (linear) VJP rule g ↦ vjpᵢ(ans, *args)(g)
+        return ans, sum(self.jvps[i](t, ans, *args) if i in self.jvps
+                        else vjp(self.vjpmakers[i](ans, *args), np.zeros_like(ans))[1](t)[0]
+                        for i, t in zip(ruled, tangents))
 
     def __repr__(self):
         return f"primitive({getattr(self.fun, '__name__', self.fun)!r})"

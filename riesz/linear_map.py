@@ -16,6 +16,7 @@ solves with the Hessian ``H`` of ``linearize(grad(f), x)`` without forming it.
 """
 import math
 from collections import namedtuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -93,7 +94,8 @@ class LinearMap:
     separately, like the function it came from.
     """
 
-    def __init__(self, apply, transpose, in_space, out_space, name="LinearMap", nargs=None):
+    def __init__(self, apply: Callable[..., Any], transpose: Callable[..., Any], in_space: "Space", out_space: "Space",
+                 name: str = "LinearMap", nargs: int | None = None) -> None:
         self._apply = apply
         self._transpose = transpose
         self.in_space = in_space
@@ -146,7 +148,7 @@ class LinearMap:
         """``u @ A`` for a covector u is ``Aᵀ(u)``: uᵀA, the VJP."""
         return self.T(other)
 
-    def matrix(self):
+    def matrix(self) -> Any:
         """The generalized Jacobian: for V and W single arrays, shape ``w.shape + v.shape``.
 
         Built in one batched pass over the basis of the smaller space (the map on
@@ -175,11 +177,11 @@ class LinearMap:
         """The dtype of the map as a matrix (complex if either space is)."""
         return np.result_type(*(leaf.dtype for leaf in self.in_space.leaves + self.out_space.leaves))
 
-    def matvec(self, v):
+    def matvec(self, v: Any) -> Any:
         """A v for a flat vector v of V (a column (n, 1) too): the flat vector of W."""
         return _to_vector(self._apply(_from_vector(self.in_space, v)), np.shape(v))
 
-    def rmatvec(self, w):
+    def rmatvec(self, w: Any) -> Any:
         """Aᴴ w = conj(Aᵀ conj(w)), the adjoint on flat vectors (the transpose for real maps)."""
         w = np.asarray(w)
         conj = w.dtype.kind == "c" or self.dtype.kind == "c"
@@ -209,12 +211,21 @@ def _to_vector(tree, like_shape):
     return vector.reshape(-1, 1) if len(like_shape) == 2 else vector
 
 
-def linearize(f, *primals):
+def linearize(f: Callable[..., Any], *primals: Any) -> "tuple[Any, LinearMap]":
     """``(f(*primals), df)`` with ``df`` the :class:`LinearMap` ∂f(primals).
 
     ``df(*tangents)`` equals ``jvp(f, primals, tangents)[1]``, ``df.T(ct)`` equals
     ``vjp(f, *primals)[1](ct)`` (for one primal without the 1-tuple), and f is
     evaluated once, here.
+
+    >>> import numpy as np, riesz
+    >>> y, df = riesz.linearize(np.sin, np.array([0.0, np.pi]))
+    >>> df
+    ∂sin: f64[2] -> f64[2]
+    >>> df(np.ones(2))              # ∂sin(x)(ẋ) = cos(x) ⊙ ẋ, and its transpose is the same
+    array([ 1., -1.])
+    >>> df.T(np.ones(2))
+    array([ 1., -1.])
     """
     rec = Recording(f, primals, has_aux=False)
     single = len(primals) == 1
@@ -237,7 +248,7 @@ def linearize(f, *primals):
                               nargs=None if single else len(primals))
 
 
-def linear_transpose(f, *primals):
+def linear_transpose(f: Callable[..., Any], *primals: Any) -> "LinearMap":
     """The transpose fᵀ of a linear ``f``, as a :class:`LinearMap` (``primals`` give the
     input's shapes and dtypes; their values do not matter for a linear f). For one
     primal ``fᵀ(ct)`` returns one cotangent, for several a tuple of them."""

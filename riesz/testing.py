@@ -3,6 +3,8 @@
 :func:`check_grads` is the test every derivative rule in riesz passes, and it is
 meant for users' own rules too (``custom_vjp`` and friends).
 """
+from typing import Any, Callable, Sequence
+
 import numpy as np
 
 from .transforms import jvp, vjp
@@ -24,8 +26,10 @@ class GradientCheckError(AssertionError):
     """A derivative disagrees with finite differences."""
 
 
-def check_grads(f, args=None, order=2, modes=("fwd", "rev"), atol=None, rtol=None, eps=None,
-                seed=0):
+def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
+                modes: Sequence[str] = ("fwd", "rev"), atol: float | None = None,
+                rtol: float | None = None, eps: float | None = None,
+                seed: int = 0) -> Callable[..., Any] | None:
     """Check the derivatives of ``f`` at ``args`` against central finite differences.
 
     For each argument and a random direction ẋ (other arguments fixed):
@@ -54,6 +58,7 @@ def check_grads(f, args=None, order=2, modes=("fwd", "rev"), atol=None, rtol=Non
         if mode not in ("fwd", "rev"):
             raise ValueError(f"check_grads: unknown mode {mode!r}; use 'fwd' and/or 'rev'")
     _check(f, args, order, 1, modes, tol, rng)
+    return None
 
 
 def _check(f, args, order, level, modes, tol, rng):

@@ -10,6 +10,8 @@ matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 """
 import functools
 import math
+import types
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -17,12 +19,62 @@ from . import rules  # noqa: F401  (registers the primitives)
 from .backend import asarray_like, is_array, is_numpy, lazy_only, ones, unwrap, wrap, zeros
 from .batching import batch_map
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
+from .numpy.dispatch import conversions_named
 from .rules.define import shape_of, dtype_of
 from .rules.elementwise import astype
-from .tree import tree_flatten, tree_unflatten
+from .tree import keystr, mismatch, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian", "hessian",
-           "hvp", "elementwise_grad"]
+           "hvp", "hessian_vector_product", "make_hvp", "elementwise_grad"]
+
+
+# ---------------------------------------------------------------- transformed functions
+
+class Transformed:
+    """A function a transform made (``grad(f)``, ``jacobian(f)``, ...). It is called as the
+    function it stands for, carries ``f``'s name (``functools.wraps``: ``__name__``,
+    ``__qualname__``, ``__module__``, ``__wrapped__``) and a docstring saying what it
+    computes, and pickles as the transform applied to ``f`` (so a grad of a module-level
+    function pickles with the standard library)."""
+
+    def __init__(self, fn, transform, f, args, kwargs, what):
+        functools.update_wrapper(self, f)
+        self._fn = fn
+        self._rebuild = (functools.partial(transform, **kwargs), (f, *args))
+        name = getattr(f, "__name__", "f")
+        given = ", ".join([repr(a) for a in args] + [f"{k}={v!r}" for k, v in kwargs.items()])
+        self.__doc__ = (f"riesz.{transform.__name__}({name}{', ' + given if given else ''}): "
+                        f"{what} of {name}; takes {name}'s arguments.\n\n"
+                        f"Original documentation of {name}:\n\n{f.__doc__ or ''}")
+
+    def __call__(self, *args, **kwargs):
+        return self._fn(*args, **kwargs)
+
+    def __get__(self, instance, owner=None):
+        # a method, as a function stored on a class would be
+        return self if instance is None else types.MethodType(self, instance)
+
+    def __reduce__(self):
+        return self._rebuild
+
+    def __repr__(self):
+        return f"<{self.__doc__.split(':', 1)[0]}>"
+
+
+def _transform(what):
+    """A transform ``t(f, argnums, ...)`` whose functions are :class:`Transformed`; autograd's
+    ``argnum=`` is taken for ``argnums=``."""
+    def decorate(transform):
+        @functools.wraps(transform)
+        def make(f, *args, argnum=None, **kwargs):
+            if argnum is not None:
+                if args or "argnums" in kwargs:
+                    raise TypeError(f"riesz.{transform.__name__}: give argnums (JAX's name) or "
+                                    f"argnum (autograd's), not both")
+                kwargs["argnums"] = argnum
+            return Transformed(transform(f, *args, **kwargs), make, f, args, kwargs, what)
+        return make
+    return decorate
 
 
 # ---------------------------------------------------------------- checks
@@ -31,15 +83,38 @@ def _is_inexact(dtype):
     return np.dtype(dtype).kind in "fc"
 
 
-def _check_differentiable(leaves, what):
+# ndarray subclasses whose semantics riesz does not follow, and what to pass instead
+_SUBCLASS_FIXES = {
+    np.matrix: "riesz follows ndarray semantics (* elementwise, 2-d results of everything): "
+               "pass np.asarray(x) and write @ for matrix products",
+    np.ma.MaskedArray: "riesz computes on the data and would ignore the mask: pass "
+                       "x.filled(value), or the data with the mask as a weight "
+                       "(np.where(mask, 0.0, x))",
+}
+
+
+def _check_differentiable(leaves, what, treedef):
     for i, x in enumerate(leaves):
+        if type(x) is not np.ndarray and isinstance(x, tuple(_SUBCLASS_FIXES)):
+            fix = next(v for k, v in _SUBCLASS_FIXES.items() if isinstance(x, k))
+            raise TypeError(f"{what}{_leaf_path(treedef, i)} is a {type(x).__module__}."
+                            f"{type(x).__name__}; {fix}")
+        if not (isinstance(x, Tracer) or is_array(x)):
+            raise TypeError(
+                f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "
+                f"differentiates with respect to arrays and numbers only. Pass it as a keyword "
+                f"argument or an argument outside argnums, or keep it out of the pytree")
         dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
-                f"{what} has dtype {dtype}; riesz differentiates with respect to floating-point "
-                f"or complex values only. Pass floats (e.g. 3.0 instead of 3, or "
-                f"x.astype(float)), or leave this argument out of argnums"
-                + (f" (leaf {i} of the pytree)" if len(leaves) > 1 else ""))
+                f"{what}{_leaf_path(treedef, i)} has dtype {dtype}; riesz differentiates with "
+                f"respect to floating-point or complex values only. Pass floats (e.g. 3.0 "
+                f"instead of 3, or x.astype(float)), or leave this argument out of argnums")
+
+
+def _leaf_path(treedef, i):
+    # " at ['layers'][0]['b']": where leaf i sits in a pytree (nothing for a lone value)
+    return f" at {keystr(treedef.paths()[i])}" if treedef.num_leaves > 1 or treedef.kind else ""
 
 
 def _check_outputs(leaves, what):
@@ -110,11 +185,16 @@ def _lower(out, trace):
 
 # ---------------------------------------------------------------- reverse mode
 
-def vjp(f, *primals, has_aux=False):
+def vjp(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> tuple[Any, ...]:
     """``(f(*primals), pullback)``: ``pullback(ct)`` applies ∂f(primals)ᵀ to a cotangent
     ``ct`` of the output's structure and shapes, returning one cotangent per primal.
 
     The pullback can be called many times; it holds the recorded graph until it is freed.
+
+    >>> import numpy as np, riesz
+    >>> y, pullback = riesz.vjp(lambda x: x ** 2, np.array([1.0, 2.0, 3.0]))
+    >>> pullback(np.ones(3))        # ∂f(x)ᵀ c = 2x ⊙ c
+    (array([2., 4., 6.]),)
     """
     rec = Recording(f, primals, has_aux)
     return (rec.out, rec.pullback, rec.aux) if has_aux else (rec.out, rec.pullback)
@@ -127,7 +207,7 @@ class Recording:
 
     def __init__(self, f, primals, has_aux):
         self.flat, self.in_tree = _flatten_inputs(primals)
-        _check_differentiable(self.flat, "vjp: an input")
+        _check_differentiable(self.flat, "vjp: the inputs", self.in_tree)
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
         out_flat, self.out_tree = tree_flatten(out)
@@ -139,8 +219,8 @@ class Recording:
         """∂f(primals)ᵀ ct, one cotangent per primal."""
         ct_flat, ct_tree = _flatten_inputs(ct)
         if ct_tree != self.out_tree:
-            raise ValueError(f"pullback: the cotangent has structure {ct_tree} but the "
-                             f"output has structure {self.out_tree}")
+            raise ValueError(mismatch("pullback: the cotangent against the output",
+                                      self.out_tree, ct_tree))
         seeds = []
         for k, ((v, slot), c) in enumerate(zip(self.lowered, ct_flat)):
             if shape_of(c) != shape_of(v):
@@ -178,7 +258,7 @@ def _call_traced(f, trace, boxed, in_tree, has_aux):
     """``(output, aux)`` of ``f`` on the traced inputs ``boxed``; the trace is closed after
     the call (a tracer that escapes it raises when used), and aux holds concrete values."""
     try:
-        with lazy_only([b.primal for b in boxed], "tracing the function"):
+        with lazy_only([b.primal for b in boxed], "tracing the function"), conversions_named():
             out = f(*tree_unflatten(in_tree, boxed))
     finally:
         trace.close()
@@ -210,7 +290,7 @@ def _split_args(f, args, kwargs, argnums, what):
     start = 0
     for i, arg_tree in zip(nums, treedef.children):
         stop = start + arg_tree.num_leaves
-        _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}")
+        _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}", arg_tree)
         start = stop
 
     def f_of_diff(*dargs):
@@ -222,7 +302,9 @@ def _split_args(f, args, kwargs, argnums, what):
     return f_of_diff, diff_args, single, leaves, treedef
 
 
-def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
+@_transform("the value and the gradient")
+def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+                   metric: Any = None, holomorphic: bool = False) -> Callable[..., Any]:
     """The function ``x ↦ (f(x), ∇f(x))`` for a real-scalar-valued ``f``.
 
     The gradient has the structure, shapes and dtypes of the arguments named by
@@ -234,7 +316,6 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
     fname = getattr(f, "__name__", "f")
     riesz_map = _metric_inverse(metric, fname)
 
-    @functools.wraps(f)
     def value_and_grad_f(*args, **kwargs):
         f_of_diff, diff_args, single, flat, in_tree = _split_args(f, args, kwargs, argnums,
                                                                   "grad")
@@ -246,7 +327,7 @@ def value_and_grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=Fals
         if slot is None:
             cts = [None] * len(trace.tape)
         else:
-            one = ones((), dtype_of(value), like=value)
+            one = ones(shape_of(value), dtype_of(value), like=value)
             cts = _backward(trace, [(slot, one)], consume=True)
         grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
         g = riesz_map(grads[0] if single else grads)
@@ -271,7 +352,7 @@ def _check_scalar_output(value, fname, holomorphic=False):
                         f"jacobian for several outputs")
     _check_outputs([value], f"grad: {fname}")
     shape, dtype = shape_of(value), dtype_of(value)
-    if shape != ():
+    if math.prod(shape) != 1:   # a scalar, or an array of one element as autograd and PyTorch take
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "
                         f"scalar output. Reduce it (e.g. np.sum), or use riesz.vjp or "
                         f"riesz.jacobian for non-scalar outputs")
@@ -286,7 +367,9 @@ def _check_scalar_output(value, fname, holomorphic=False):
                         f"floating-point scalar.{hint}")
 
 
-def grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
+@_transform("the gradient")
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
+         metric: Any = None, holomorphic: bool = False) -> Callable[..., Any]:
     """The gradient of a real-scalar-valued ``f``: the vector ∇f(x) with
     ⟨∇f(x), ẋ⟩ = ∂f(x)(ẋ) for every change ẋ.
 
@@ -318,7 +401,6 @@ def grad(f, argnums=0, has_aux=False, *, metric=None, holomorphic=False):
     """
     vg = value_and_grad(f, argnums, has_aux, metric=metric, holomorphic=holomorphic)
 
-    @functools.wraps(f)
     def grad_f(*args, **kwargs):
         (value, g) = vg(*args, **kwargs)
         return (g, value[1]) if has_aux else g
@@ -399,10 +481,17 @@ def _metric_leaves(metric, tree, fname):
 
 # ---------------------------------------------------------------- forward mode
 
-def jvp(f, primals, tangents, has_aux=False):
+def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
+        has_aux: bool = False) -> tuple[Any, ...]:
     """``(f(*primals), ∂f(primals)(tangents))``: the output and its directional derivative.
 
     ``primals`` and ``tangents`` are tuples of the same structure, shapes and dtypes.
+
+    >>> import numpy as np, riesz
+    >>> riesz.jvp(lambda x: x ** 2, (np.array([1.0, 2.0, 3.0]),), (np.array([1.0, 0.0, -1.0]),))
+    (array([1., 4., 9.]), array([ 2.,  0., -6.]))
+
+    (∂f(x)(ẋ) = 2x ⊙ ẋ.)
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, "
@@ -410,8 +499,8 @@ def jvp(f, primals, tangents, has_aux=False):
     flat, in_tree = _flatten_inputs(tuple(primals))
     t_flat, t_tree = _flatten_inputs(tuple(tangents))
     if t_tree != in_tree:
-        raise ValueError(f"jvp: tangents have structure {t_tree} but primals have {in_tree}")
-    _check_differentiable(flat, "jvp: a primal")
+        raise ValueError(mismatch("jvp: the tangents against the primals", in_tree, t_tree))
+    _check_differentiable(flat, "jvp: the primals", in_tree)
     t_flat = [wrap(_tangent_like(t, x, k)) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
     boxed = [JVPTracer(trace, x, t) for x, t in zip(flat, t_flat)]
@@ -523,13 +612,13 @@ def jacobian_blocks(fn, leaves, forward):
     return _blocks(stacked, leaves, forward), tree
 
 
-def jacfwd(f, argnums=0, has_aux=False):
+@_transform("the Jacobian (forward mode)")
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by forward mode: ∂f(x) applied to every standard basis
     vector of the input in one batched pass (one JVP carrying the whole basis).
 
     See :func:`jacobian` for the result's shape and structure.
     """
-    @functools.wraps(f)
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single, flat, in_tree = _split_args(f, args, kwargs, argnums,
                                                                   "jacfwd")
@@ -550,13 +639,13 @@ def jacfwd(f, argnums=0, has_aux=False):
     return jac_f
 
 
-def jacrev(f, argnums=0, has_aux=False):
+@_transform("the Jacobian (reverse mode)")
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse mode: ∂f(x)ᵀ applied to every standard basis
     vector of the output in one batched pass (one backward pass carrying the basis).
 
     See :func:`jacobian` for the result's shape and structure.
     """
-    @functools.wraps(f)
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums, "jacrev")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
@@ -605,7 +694,9 @@ def _assemble(blocks, out_tree, in_tree, single):
     return tree_unflatten(out_tree, per_output)
 
 
-def jacobian(f, argnums=0, mode="auto", has_aux=False):
+@_transform("the Jacobian")
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
+             has_aux: bool = False) -> Callable[..., Any]:
     """The generalized Jacobian of ``f``: for y = f(x) an array of shape
     ``y.shape + x.shape`` whose entry [i, j] (multi-indices) is ∂yᵢ/∂xⱼ.
 
@@ -628,7 +719,6 @@ def jacobian(f, argnums=0, mode="auto", has_aux=False):
     if mode != "auto":
         raise ValueError(f"jacobian: mode={mode!r}; use 'auto', 'forward' or 'reverse'")
 
-    @functools.wraps(f)
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums, "jacobian")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
@@ -646,14 +736,20 @@ def jacobian(f, argnums=0, mode="auto", has_aux=False):
     return jac_f
 
 
-def hessian(f, argnums=0, has_aux=False):
+@_transform("the Hessian")
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Callable[..., Any]:
     """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``. For a scalar
     f of x its shape is ``x.shape + x.shape``; in general ``y.shape + x.shape + x.shape``
-    (pytrees nest as in :func:`jacobian`)."""
+    (pytrees nest as in :func:`jacobian`).
+
+    >>> import numpy as np, riesz
+    >>> riesz.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))    # diag(6x)
+    array([[ 6.,  0.],
+           [ 0., 12.]])"""
     return jacfwd(jacrev(f, argnums, has_aux), argnums, has_aux)
 
 
-def hvp(f, primals, tangents):
+def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
     """The Hessian-vector product ∇²f(x) v of a real-scalar ``f``, without forming
     the Hessian: the gradient of the directional derivative x ↦ ∂f(x)(v)
     (reverse over forward), since ∇ₓ⟨∇f(x), v⟩ = ∇²f(x) v. One forward pass carrying
@@ -663,6 +759,11 @@ def hvp(f, primals, tangents):
     ``primals`` and ``tangents`` are tuples (one entry per argument of ``f``); the
     Hessian is taken with respect to all of them together. The result is one array
     (pytree) for one primal and a tuple for several.
+
+    >>> import numpy as np, riesz
+    >>> f = lambda x: np.sum(x ** 3)                 # ∇²f(x) v = 6x ⊙ v
+    >>> riesz.hvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    array([ 6., 12.])
     """
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
@@ -676,12 +777,37 @@ def hvp(f, primals, tangents):
     return out[0] if len(primals) == 1 else out
 
 
-def elementwise_grad(f, argnums=0, has_aux=False):
+@_transform("the Hessian-vector product")
+def hessian_vector_product(f, argnums=0):
+    """autograd's ``hessian_vector_product`` (also ``hessian_tensor_product``): the function
+    ``(*args, v) ↦ ∇²f(x) v`` of ``f``'s arguments and a vector v of x's shape, x the
+    argument ``argnums`` names (an int): :func:`hvp` at that argument, the others fixed."""
+    def hvp_f(*args, **kwargs):
+        *args, v = args
+        return hvp(lambda x: f(*args[:argnums], x, *args[argnums + 1:], **kwargs),
+                   (args[argnums],), (v,))
+    return hvp_f
+
+
+@_transform("the Hessian-vector product at a point")
+def make_hvp(f, argnums=0):
+    """autograd's ``make_hvp``: ``make_hvp(f)(*args)`` is ``(v ↦ ∇²f(x) v, ∇f(x))``, the
+    Hessian-vector product at x as a function of v (the forward pass done once, for many
+    v) and the gradient. ∇²f is symmetric, so v ↦ ∇²f(x) v is the VJP of ∇f at x."""
+    def make_hvp_f(*args, **kwargs):
+        gradient, pullback = vjp(lambda x: grad(f, argnums)(*args[:argnums], x, *args[argnums + 1:],
+                                                   **kwargs), args[argnums])
+        return (lambda v: pullback(v)[0]), gradient
+    return make_hvp_f
+
+
+@_transform("the elementwise gradient")
+def elementwise_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+                     has_aux: bool = False) -> Callable[..., Any]:
     """The gradient of Σ f(x): ∂f(x)ᵀ applied to a cotangent of ones. For ``f`` acting
     entry by entry this is the vector of derivatives f'(xᵢ), with ``x``'s shape
     (autograd's ``elementwise_grad``); for other ``f`` it is the sum of the rows of the
     Jacobian."""
-    @functools.wraps(f)
     def egrad_f(*args, **kwargs):
         f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums,
                                                          "elementwise_grad")

@@ -3,25 +3,92 @@
 Tuples, lists, dicts (in sorted-key order, like JAX), ``None`` (no leaves) and
 namedtuples are containers; anything else is a leaf unless its type was
 registered with :func:`register_pytree_node`.
+
+Each leaf has a key path, JAX's: the keys from the root to it (:class:`DictKey`,
+:class:`SequenceKey`, :class:`GetAttrKey` for a namedtuple's fields, and
+:class:`FlattenedIndexKey` for the children of a registered type), read off the
+structure alone; :func:`keystr` prints one as ``['layers'][0]``. Errors about a tree
+name the key path where it goes wrong.
 """
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, TypeVar
 
-__all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves",
-           "register_pytree_node", "TreeDef"]
+__all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
+           "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
+           "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey",
+           "register_pytree_node", "TreeDef", "PyTreeError", "mismatch"]
 
-_registry = {}
+
+@dataclass(frozen=True)
+class DictKey:
+    """The key of a dict entry in a key path."""
+    key: object
+
+    def __str__(self):
+        return f"[{self.key!r}]"
 
 
-def register_pytree_node(cls, flatten, unflatten):
+@dataclass(frozen=True)
+class SequenceKey:
+    """The index of a tuple or list entry in a key path."""
+    idx: int
+
+    def __str__(self):
+        return f"[{self.idx}]"
+
+
+@dataclass(frozen=True)
+class GetAttrKey:
+    """The field of a namedtuple in a key path."""
+    name: str
+
+    def __str__(self):
+        return f".{self.name}"
+
+
+@dataclass(frozen=True)
+class FlattenedIndexKey:
+    """The position of a child of a registered type (in its flatten order) in a key path."""
+    key: int
+
+    def __str__(self):
+        return f"[<flat index {self.key}>]"
+
+
+def keystr(path):
+    """A key path as text, JAX's form: ``['layers'][0].W``; the root is ``''``."""
+    return "".join(map(str, path))
+
+_registry: "dict[type, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]]" = {}
+_T = TypeVar("_T", bound=type)
+
+
+def register_pytree_node(cls: _T, flatten: Callable[[Any], tuple[Any, Any]],
+                         unflatten: Callable[[Any, Any], Any]) -> _T:
     """Make ``cls`` a container: ``flatten(x) -> (children, aux)``,
     ``unflatten(aux, children) -> x``; ``aux`` must be hashable and comparable."""
     _registry[cls] = (flatten, unflatten)
     return cls
 
 
+def _sorted_keys(d):
+    try:
+        return tuple(sorted(d))
+    except TypeError:
+        raise PyTreeError(f"a dict's keys are flattened in sorted order, and its keys "
+                          f"{list(d)[:6]} do not sort (mixed types: "
+                          f"{sorted({type(k).__name__ for k in d})}); give it keys of one type, "
+                          f"e.g. all str") from None
+
+
+def _flatten_dict(d):
+    keys = _sorted_keys(d)
+    return [d[k] for k in keys], keys
+
+
 register_pytree_node(tuple, lambda t: (t, None), lambda _, c: tuple(c))
 register_pytree_node(list, lambda l: (l, None), lambda _, c: list(c))
-register_pytree_node(dict, lambda d: ([d[k] for k in sorted(d)], tuple(sorted(d))),
-                     lambda keys, c: dict(zip(keys, c)))
+register_pytree_node(dict, _flatten_dict, lambda keys, c: dict(zip(keys, c)))
 register_pytree_node(type(None), lambda n: ((), None), lambda _, c: None)
 
 
@@ -53,8 +120,51 @@ class TreeDef:
     def __repr__(self):
         if self.kind is None:
             return "*"
-        inner = ", ".join(map(repr, self.children))
-        return f"{self.kind.__name__}({inner})"
+        if self.kind is type(None):
+            return "None"
+        inner = [repr(c) for c in self.children]
+        if self.kind is dict:
+            return "{" + ", ".join(f"{k!r}: {c}" for k, c in zip(self.aux, inner)) + "}"
+        if self.kind is list:
+            return "[" + ", ".join(inner) + "]"
+        if self.kind is tuple:
+            return "(" + ", ".join(inner) + ("," if len(inner) == 1 else "") + ")"
+        if self.kind not in _registry:   # a namedtuple
+            return f"{self.kind.__name__}(" + ", ".join(
+                f"{f}={c}" for f, c in zip(self.kind._fields, inner)) + ")"
+        return f"{self.kind.__name__}(" + ", ".join(inner) + ")"
+
+    def child_keys(self):
+        """The key of each child: :class:`DictKey`, :class:`SequenceKey`,
+        :class:`GetAttrKey` (namedtuple fields) or :class:`FlattenedIndexKey`."""
+        if self.kind is dict:
+            return [DictKey(k) for k in self.aux]
+        if self.kind in (tuple, list):
+            return [SequenceKey(i) for i in range(len(self.children))]
+        if self.kind not in _registry:
+            return [GetAttrKey(f) for f in self.kind._fields]
+        return [FlattenedIndexKey(i) for i in range(len(self.children))]
+
+    def paths(self, prefix=()):
+        """The key path of every leaf, in leaf order."""
+        if self.kind is None:
+            return [prefix]
+        return [path for key, c in zip(self.child_keys(), self.children)
+                for path in c.paths(prefix + (key,))]
+
+    def difference(self, other, prefix=()):
+        """Where ``other`` first differs from this structure: ``(key path, what differs)``,
+        or None where they are equal."""
+        if self == other:
+            return None
+        if self.kind is not other.kind or self.aux != other.aux or len(self.children) != len(
+                other.children):
+            return prefix, f"{self!r} against {other!r}"
+        for key, a, b in zip(self.child_keys(), self.children, other.children):
+            found = a.difference(b, prefix + (key,))
+            if found is not None:
+                return found
+        return None
 
 
 def _hashable(x):
@@ -68,9 +178,20 @@ def _hashable(x):
 _LEAF = TreeDef(None, None, ())
 
 
-def tree_flatten(tree):
+class PyTreeError(TypeError):
+    """A value that is not a pytree riesz can flatten; the message names the key path."""
+
+    def __init__(self, message, path=()):
+        super().__init__(message)
+        self.message, self.path = message, path
+
+    def __str__(self):
+        return f"pytree: at {keystr(self.path) or 'the root'}: {self.message}"
+
+
+def tree_flatten(tree: Any) -> "tuple[list[Any], TreeDef]":
     """``(leaves, treedef)`` of a pytree."""
-    leaves = []
+    leaves: list[Any] = []
     return leaves, _flatten(tree, leaves)
 
 
@@ -84,10 +205,33 @@ def _flatten(x, leaves):
     else:
         leaves.append(x)
         return _LEAF
-    return TreeDef(cls, aux, tuple([_flatten(c, leaves) for c in children]))
+    flat = []
+    for c in children:
+        try:
+            flat.append(_flatten(c, leaves))
+        except PyTreeError as error:   # name the path on the way out
+            keys = TreeDef(cls, aux, (_LEAF,) * len(children)).child_keys()
+            raise PyTreeError(error.message, (keys[len(flat)],) + error.path) from None
+    return TreeDef(cls, aux, tuple(flat))
 
 
-def tree_unflatten(treedef, leaves):
+def tree_structure(tree):
+    """The :class:`TreeDef` of a pytree (JAX's ``tree_structure``)."""
+    return tree_flatten(tree)[1]
+
+
+def tree_flatten_with_path(tree):
+    """``([(key path, leaf), ...], treedef)`` (JAX's ``tree_flatten_with_path``)."""
+    leaves, treedef = tree_flatten(tree)
+    return list(zip(treedef.paths(), leaves)), treedef
+
+
+def tree_leaves_with_path(tree):
+    """``[(key path, leaf), ...]`` (JAX's ``tree_leaves_with_path``)."""
+    return tree_flatten_with_path(tree)[0]
+
+
+def tree_unflatten(treedef: "TreeDef", leaves: Iterable[Any]) -> Any:
     """Rebuild the pytree of ``treedef`` from its leaves."""
     it = iter(leaves)
     out = _unflatten(treedef, it)
@@ -104,20 +248,40 @@ def _unflatten(td, it):
     return td.kind(*children)  # namedtuple
 
 
-def tree_leaves(tree):
+def tree_leaves(tree: Any) -> list[Any]:
     return tree_flatten(tree)[0]
 
 
-def tree_map(f, tree, *rest):
-    """Apply ``f`` leaf by leaf to one or more pytrees of the same structure."""
+def mismatch(what, expected, got):
+    """The message for a pytree of structure ``got`` where ``expected`` was needed: both
+    structures, and the key path of the first difference."""
+    path, differs = expected.difference(got)
+    whole = f"; the whole trees: {expected!r} and {got!r}" if path else ""
+    return (f"{what}: the trees have different structures, first at "
+            f"{keystr(path) or 'the root'}: {differs}{whole}")
+
+
+def _map_leaves(name, tree, rest):
     leaves, td = tree_flatten(tree)
     others = []
     for r in rest:
         rl, rtd = tree_flatten(r)
         if rtd != td:
             raise ValueError(
-                f"tree_map: the trees have different structures, {td} and {rtd}; it maps "
-                f"leaf by leaf over trees of one structure (did a pair such as (grads, norm), "
-                f"which clip_by_global_norm returns, reach it in place of the grads?)")
+                mismatch(name, td, rtd) + "; it maps leaf by leaf over trees of one structure "
+                "(did a pair such as (grads, norm), which clip_by_global_norm returns, reach it "
+                "in place of the grads?)")
         others.append(rl)
+    return leaves, td, others
+
+
+def tree_map(f, tree, *rest):
+    """Apply ``f`` leaf by leaf to one or more pytrees of the same structure."""
+    leaves, td, others = _map_leaves("tree_map", tree, rest)
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
+
+
+def tree_map_with_path(f, tree, *rest):
+    """``f(key path, leaf, *other leaves)`` leaf by leaf (JAX's ``tree_map_with_path``)."""
+    leaves, td, others = _map_leaves("tree_map_with_path", tree, rest)
+    return tree_unflatten(td, [f(path, *xs) for path, *xs in zip(td.paths(), leaves, *others)])

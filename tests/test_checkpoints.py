@@ -32,7 +32,7 @@ def test_a_failing_save_keeps_the_old_checkpoint(tmp_path):
     old = model(0)
     nn.save(path, old)
     before = path.read_bytes()
-    with pytest.raises(nn.CheckpointError, match=r"cannot save leaf 'extra': a object"):
+    with pytest.raises(nn.CheckpointError, match=r"cannot save leaf 'extra' of type object: it is not an array"):
         nn.save(path, {"model": model(1), "extra": object()})
     assert path.read_bytes() == before
     assert_same_model(model(5).load(path), old)
@@ -174,10 +174,10 @@ class Interrupter:
 def run_fit(metric, **options):
     """10 steps of AdamW on a Dropout model (8 steps an epoch, so the checkpoint at step 5
     is mid-epoch), evaluated at steps 7 and 10, with early stopping's bookkeeping."""
-    options = {"progress": False, **options}
+    options = {"progress": False, "max_steps": 10, **options}
     return nn.fit(dropout_model(), loss_fn, optim.AdamW(1e-2), blobs(), rng=np.random.default_rng(7),
-                  batch_size=32, epochs=2, max_steps=10, validation=blobs(60, 1),
-                  metrics={"m": metric}, eval_every=7, patience=3, **options)
+                  batch_size=32, epochs=2, validation=blobs(60, 1), metrics={"m": metric},
+                  eval_every=7, patience=3, **options)
 
 
 def assert_identical_runs(a, b):
@@ -203,6 +203,20 @@ def test_an_interrupted_fit_resumes_bit_for_bit(tmp_path, jit, capsys):
     # the finished run's checkpoint is at step 10: a rerun takes no step and returns it
     again = run_fit(Interrupter(at=1), jit=jit, checkpoint=path, every=5)
     assert_identical_runs(again, straight)
+
+
+def test_a_finished_run_resumes_for_more_steps(tmp_path):
+    """A checkpoint of a 10-step run goes on to 16 steps: the same parameters and training
+    losses as 16 steps straight (the evaluations differ: a run evaluates at its last step)."""
+    path = tmp_path / "run.npz"
+    run_fit(Interrupter(), checkpoint=path, every=5)
+    longer = run_fit(Interrupter(), checkpoint=path, every=5, max_steps=16)
+    straight = run_fit(Interrupter(), max_steps=16)
+    for a, b in zip(riesz.tree_leaves((longer.model, longer.opt_state)),
+                    riesz.tree_leaves((straight.model, straight.opt_state))):
+        np.testing.assert_array_equal(a, b)
+    assert longer.history["train_loss"] == straight.history["train_loss"]
+    assert longer.history["eval_step"] == [7, 10, 14, 16]
 
 
 def test_an_interrupted_fit_returns_its_progress():
@@ -250,13 +264,18 @@ def test_progress_and_evaluation_lines_share_stderr(capsys):
 
 def test_plot_draws_on_its_own_figure(tmp_path, capsys):
     matplotlib = pytest.importorskip("matplotlib")
+    previous = matplotlib.get_backend()
     matplotlib.use("svg")        # a backend plot_history must leave alone
-    path = tmp_path / "curves.png"
-    result = run_fit(Interrupter(), plot=path)
-    assert result.plot == path and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert matplotlib.get_backend() == "svg"
-    import sys
-    assert "matplotlib.pyplot" not in sys.modules or not sys.modules["matplotlib.pyplot"].get_fignums()
+    try:
+        path = tmp_path / "curves.png"
+        result = run_fit(Interrupter(), plot=path)
+        assert result.plot == path and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert matplotlib.get_backend() == "svg"
+        import sys
+        pyplot = sys.modules.get("matplotlib.pyplot")
+        assert pyplot is None or not pyplot.get_fignums()      # no figure left open
+    finally:
+        matplotlib.use(previous)
 
 
 def test_no_plot_is_announced_without_matplotlib(tmp_path, capsys, hide_modules):
@@ -265,3 +284,17 @@ def test_no_plot_is_announced_without_matplotlib(tmp_path, capsys, hide_modules)
     result = run_fit(Interrupter(), plot=path)
     assert result.plot is None and not path.exists()
     assert "matplotlib is not installed, so no plot was written" in capsys.readouterr().err
+
+
+def test_an_early_stopped_run_stays_stopped(tmp_path):
+    """Early stopping ends the run: rerunning with its checkpoint takes no step."""
+    path = tmp_path / "run.npz"
+    kwargs = dict(rng=np.random.default_rng(0), epochs=20, batch_size=32, validation=blobs(60, 1),
+                  eval_every=2, patience=1, progress=False, checkpoint=path)
+    stopped = nn.fit(dropout_model(), loss_fn, optim.SGD(5.0), blobs(), **kwargs)
+    steps = stopped.history["step"][-1]
+    assert steps < 20 * 8                                  # a learning rate of 5 diverges
+    kwargs["rng"] = np.random.default_rng(0)
+    again = nn.fit(dropout_model(), loss_fn, optim.SGD(5.0), blobs(), **kwargs)
+    assert again.history == stopped.history
+    assert_identical_runs(again, stopped)

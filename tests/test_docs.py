@@ -134,8 +134,12 @@ def test_source_blocks(capsys):
     W, x = ns["W"], ns["x"]
     expected = np.outer(1 - np.tanh(W @ x) ** 2, x)
     np.testing.assert_allclose(ns["fast"](W, x), expected)
-    # the generated blocks are the functions they claim to be: mlp_layer is ∇_W Σ tanh(W x)
-    np.testing.assert_allclose(ns["mlp_layer"](W, x), expected)
+    # the generated blocks are the functions they claim to be: grad_mlp_layer is ∇_W Σ tanh(W x),
+    # at the shapes it was staged for (it asserts them)
+    W, x = np.linspace(-1.0, 1.0, 12).reshape(3, 4), np.linspace(0.5, 2.0, 4)
+    np.testing.assert_allclose(ns["grad_mlp_layer"](W, x), np.outer(1 - np.tanh(W @ x) ** 2, x))
+    with pytest.raises(AssertionError, match="staged for W: float64"):
+        ns["grad_mlp_layer"](W[:, :2], x[:2])
 
 
 DOCTEST_MODULES = sorted(str(p.relative_to(ROOT).with_suffix("")).replace("/", ".")

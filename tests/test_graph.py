@@ -24,7 +24,7 @@ def test_graph_of_a_gradient_has_every_operation_value_and_line():
     program = riesz.trace(riesz.grad(layer))(W, x)
     dot = riesz.graph(riesz.grad(layer), W, x)
     assert dot == program.dot()
-    assert dot.startswith('digraph "layer" {') and dot.rstrip().endswith("}")
+    assert dot.startswith('digraph "grad_layer" {') and dot.rstrip().endswith("}")
     nodes, edges, clusters = parts(dot)
     ops = [n for n in nodes if n.startswith("op")]
     assert len(ops) == len(program.eqns)

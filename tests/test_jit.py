@@ -436,6 +436,11 @@ def test_outputs_never_alias_each_other_the_program_or_an_input():
         o += 7.0
     np.testing.assert_array_equal(x, np.zeros(3))   # x * 1.0 and the view: no alias of x
     np.testing.assert_array_equal(jit(lambda x: table * 1.0)(x), np.ones(3))
+    for f in (lambda v: (v * 2.0, (v * 2.0).T), lambda v: ((v * 2.0).T, v * 2.0)):
+        first, second = jit(f)(np.ones((2, 3)))   # one product, CSE'd: the view is copied
+        assert not np.shares_memory(first, second)
+    single = jit(lambda v: (v * 2.0).T)(np.ones((2, 3)))   # a view of a new array: kept
+    assert single.shape == (3, 2) and not single.flags.owndata
 
 
 def test_scatters_accumulate_repeated_and_negative_aliasing_indices():

@@ -90,7 +90,7 @@ def mlp_layer(x):
 
 def test_names_come_from_the_users_code():
     text = riesz.source(riesz.grad(mlp_layer), np.ones(4))
-    assert "def mlp_layer(x, *, W):" in text
+    assert "def grad_mlp_layer(x, *, W):" in text
     assert "y = W @ x" in text
     assert "z = np.tanh(y)" in text
     assert "dx = W.T @ dy" in text
@@ -117,7 +117,7 @@ def test_cotangents_accumulate_in_place():
     assert "da += " in text     # a reaches the output along two paths
     namespace = {}
     exec(text, namespace)
-    np.testing.assert_allclose(namespace["f"](x, y), riesz.grad(f)(x, y), rtol=1e-14)
+    np.testing.assert_allclose(namespace["grad_f"](x, y), riesz.grad(f)(x, y), rtol=1e-14)
 
 
 def test_large_constants_become_keyword_arguments():
@@ -127,10 +127,10 @@ def test_large_constants_become_keyword_arguments():
         return np.sum(np.sin(x * big))
     x = np.linspace(0, 1, 100)
     text = riesz.source(riesz.grad(f), x)
-    assert "def f(x, *, big):" in text
+    assert "def grad_f(x, *, big):" in text
     namespace = {}
     exec(text, namespace)
-    np.testing.assert_allclose(namespace["f"](x, big=big), np.cos(x * big) * big, rtol=1e-14)
+    np.testing.assert_allclose(namespace["grad_f"](x, big=big), np.cos(x * big) * big, rtol=1e-14)
 
 
 def test_loop_lines_are_named_each_time():
@@ -169,7 +169,7 @@ def test_docs_show_the_generated_source_of_the_seeds_examples():
     f, args = seeds_source.EXAMPLES["four variables"]
     namespace = {}
     exec(seeds_source.generated()["four variables"], namespace)
-    assert namespace["four_variables"](*args) == (-4096.0,) * 4
+    assert namespace["grad_four_variables"](*args) == (-4096.0,) * 4
 
 
 def test_tangents_are_named_after_their_primals():
@@ -201,3 +201,108 @@ def test_variables_never_shadow_copied_helpers():
     namespace = {}
     exec(text, namespace)
     np.testing.assert_allclose(namespace["f"](np.ones(3)), np.sin(1.0) / 2 * 3.0)
+
+
+# ---------------------------------------------------------------- text from outside riesz
+
+_PAYLOAD = '__import__("builtins").__dict__.__setitem__("RIESZ_PWNED", 1)'
+
+
+class _EvilInt(int):
+    def __repr__(self):
+        return _PAYLOAD
+
+    __str__ = __format__ = lambda self, *a: _PAYLOAD
+
+
+class _EvilFloat(float):
+    def __repr__(self):
+        return _PAYLOAD
+
+    __str__ = __format__ = lambda self, *a: _PAYLOAD
+
+
+class _EvilStr(str):
+    def __repr__(self):
+        return _PAYLOAD
+
+    __str__ = __format__ = lambda self, *a: _PAYLOAD
+
+
+def test_hostile_names_and_reprs_run_no_payload():
+    import builtins
+    import io
+    import tokenize
+    breakout = f'\n{_PAYLOAD}\n"""\n{_PAYLOAD}\n#'
+    namespace = {"np": np}
+    exec(compile("def f(x, p):\n    return np.sum(x * p['a'] * p['b']) + np.sum(np.tanh(p['\ufb01']) "
+                 "* p['fi'] * p['\u00b5'] * p['\u03bc'])\n", "evil" + breakout + ".py", "exec"),
+         namespace)
+    f = namespace["f"]
+    f.__name__ = f.__qualname__ = _EvilStr("f" + breakout)
+    f.__doc__ = breakout
+    p = {"a": np.ones(3), "b" + breakout: np.ones(3), "\ufb01": np.ones(3), "fi": np.ones(3),
+         "\u00b5": np.ones(3), "\u03bc": np.ones(3)}
+    p["b"] = p.pop("b" + breakout)   # f reads p['b']: the hostile key is a second dict below
+    q = dict(p, **{breakout: np.ones(3)})
+
+    def g(x, q, k, s):
+        return f(x * _EvilFloat(0.1 + 2.0 ** -40), q) * x[_EvilInt(1)] + \
+            np.einsum(_EvilStr("i,i->"), x, x) * k
+    g.__name__ = _EvilStr("g" + breakout)
+    x = np.arange(3.0) + 0.5
+    texts = [riesz.source(riesz.grad(g), x, q, 2, "s", static_argnums=3),
+             riesz.source(riesz.grad(g, argnums=1), x, q, 2, "s", static_argnums=3),
+             riesz.graph(riesz.grad(g), x, q, 2, "s", static_argnums=3)]
+    for text in texts[:2]:
+        ns = {}
+        exec(text, ns)   # runs as printed
+    want = riesz.grad(g)(x, q, 2, "s")
+    got = riesz.jit(riesz.grad(g), static_argnums=3)(x, q, 2, "s")
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+    assert not hasattr(builtins, "RIESZ_PWNED")
+    for text in texts[:2]:   # the payload is in comments, strings and longer names only
+        tokens = tokenize.generate_tokens(io.StringIO(text).readline)
+        assert "__import__" not in {tok.string for tok in tokens if tok.type == tokenize.NAME}
+    # the float subclass keeps its full value, the IntEnum-like index its int
+    assert repr(0.1 + 2.0 ** -40) in texts[0]
+
+
+def test_names_that_are_one_python_name_are_told_apart():
+    def f(p):
+        return np.sum(p["\ufb01"] * 2.0 + p["fi"] * 3.0 + p["\u00b5"] * 5.0 + p["\u03bc"] * 7.0)
+    p = {k: np.full(2, float(i + 1)) for i, k in enumerate(["\ufb01", "fi", "\u00b5", "\u03bc"])}
+    text = riesz.source(f, p)
+    ns = {}
+    exec(text, ns)
+    np.testing.assert_allclose(ns["f"](p), f(p))   # takes the dict, as f does
+
+
+def test_the_printed_function_takes_the_original_arguments():
+    def loss(params, x, n):
+        (W1, b1), W2 = params
+        return np.sum((W2 @ np.tanh(W1 @ x + b1)) ** n)
+    params = ((np.linspace(-1, 1, 6).reshape(3, 2), np.zeros(3)), {"W": np.ones((1, 3))})
+    params = (params[0], params[1]["W"])
+    x = np.array([0.5, -0.25])
+    text = riesz.source(riesz.grad(loss), params, x, 2, static_argnums=2)
+    assert "def grad_loss(params, x, n):" in text and "assert n == 2" in text
+    ns = {}
+    exec(text, ns)
+    got, want = ns["grad_loss"](params, x, 2), riesz.grad(loss)(params, x, 2)
+    for g, w in zip(riesz.tree_leaves(got), riesz.tree_leaves(want)):
+        np.testing.assert_allclose(g, w, rtol=1e-14)
+    assert riesz.tree_flatten(got)[1] == riesz.tree_flatten(want)[1]   # the same structure
+    with pytest.raises(AssertionError, match="staged for n == 2"):
+        ns["grad_loss"](params, x, 3)
+    with pytest.raises(AssertionError, match=r"staged for x: float64\[2\]"):
+        ns["grad_loss"](params, np.ones(3), 2)   # not a silently wrong answer
+
+
+def test_a_copied_mean_gradient_refuses_another_length():
+    text = riesz.source(riesz.grad(lambda x: np.mean(x ** 2)), np.ones(4))
+    ns = {}
+    exec(text, ns)
+    np.testing.assert_allclose(ns["grad__lambda_"](np.full(4, 2.0)), np.full(4, 1.0))
+    with pytest.raises(AssertionError, match=r"float64\[4\]"):
+        ns["grad__lambda_"](np.full(8, 2.0))   # the 1/4 is in the code: 2x wrong otherwise

@@ -285,3 +285,53 @@ def test_import_paths_are_declared_by_the_rules_as_data():
     assert IMPORT_PATHS[id(scipy.erf)] == (scipy.erf, "scipy.special")
     text = riesz.source(lambda x: riesz.scipy.special.erf(x) * 2.0, np.ones(3))
     assert "import scipy.special" in text and "scipy.special.erf(" in text
+
+
+# ---------------------------------------------------------------- staging cost (issue 11)
+
+def _chain(n):
+    def f(x):
+        for _ in range(n // 3):
+            x = np.sin(x) * 1.01 + 0.1
+        return np.sum(x)
+    return f
+
+
+def _staging_seconds(n, repeats):
+    import time
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        riesz.trace(riesz.grad(_chain(n)))(np.ones(8))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def test_staging_time_grows_linearly_with_the_number_of_operations():
+    # the backward pass of n operations stages 2n equations; six times the operations in
+    # at most twice six times the time (quadratic staging took 36 times)
+    small, large = _staging_seconds(1000, 3), _staging_seconds(6000, 2)
+    assert large < 12 * small, (small, large)
+
+
+def test_staging_keeps_no_example_array_or_frame_alive():
+    import gc
+    import weakref
+
+    class Marker:   # an object of the staged function's frame
+        pass
+    frames = []
+
+    def f(x):
+        marker = Marker()
+        frames.append(weakref.ref(marker))
+        return np.sum(np.tanh(x) * 2.0)
+    x = np.ones(1000)
+    example = weakref.ref(x)
+    jitted = riesz.jit(riesz.grad(f))
+    jitted(x)
+    program = riesz.trace(riesz.grad(f))(x)
+    del x
+    gc.collect()
+    assert example() is None and all(r() is None for r in frames)
+    assert jitted(np.ones(1000)).shape == (1000,) and program(np.ones(1000)).shape == (1000,)

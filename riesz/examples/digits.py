@@ -3,7 +3,7 @@
     python -m riesz.examples.digits [--seed 0] [--epochs 40] [--plot digits.png]
 
 The 1,797 8×8 images ship with scikit-learn (no download; ``pip install
-'riesz[examples]'``). The data are split 80/20 into training and test sets by the
+'.[examples]'`` from a clone). The data are split 80/20 into training and test sets by the
 seed, pixels scaled to [0, 1], and a 64 → 256 → 10 ReLU MLP is trained with AdamW
 and a cosine learning-rate schedule, minimising the softmax cross-entropy with a
 little label smoothing. The same seed gives the same model, bit for bit.
@@ -22,7 +22,8 @@ def load_digits_split(seed, test_fraction=0.2):
     try:
         from sklearn.datasets import load_digits
     except ImportError as e:
-        raise SystemExit("this example needs scikit-learn: pip install 'riesz[examples]'") from e
+        raise SystemExit("this example needs scikit-learn: pip install scikit-learn (from a "
+                         "clone of riesz: pip install '.[examples]')") from e
     digits = load_digits()
     x, y = digits.data / 16.0, digits.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(x))

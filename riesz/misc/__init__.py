@@ -4,6 +4,8 @@
   vector and the function that rebuilds the pytree from such a vector, both
   differentiable, so ``scipy.optimize.minimize`` can drive a model given as a pytree;
 * :func:`flatten_func`: a function of a pytree as a function of that vector;
+* :mod:`riesz.misc.fixed_points`: autograd's ``fixed_point(f, a, x0, distance, tol)``,
+  differentiated in ``a`` by the implicit function theorem (not through the iterations);
 * :mod:`riesz.misc.optimizers`: autograd's ``sgd``, ``rmsprop`` and ``adam``, which take
   ``grad(x, i)`` and a pytree ``x0`` (:mod:`riesz.optim` is the toolkit's own API).
 """
@@ -13,7 +15,7 @@ import numpy as np
 
 from ..tree import tree_flatten, tree_unflatten
 
-__all__ = ["flatten", "ravel_pytree", "flatten_func", "optimizers"]
+__all__ = ["flatten", "ravel_pytree", "flatten_func", "optimizers", "fixed_points"]
 
 
 def flatten(value):
@@ -51,3 +53,4 @@ def flatten_func(func, example):
 
 
 from . import optimizers  # noqa: E402,F401  (it uses flatten)
+from . import fixed_points  # noqa: E402,F401

@@ -24,6 +24,7 @@ and recomputes A block by block in the backward pass.
 """
 import collections
 import functools
+from typing import Any
 
 import numpy as np
 
@@ -47,8 +48,9 @@ DEFAULT_KEY_BLOCK = 1024
 DEFAULT_BLOCK_ENTRIES = 1 << 20
 
 
-def attention(q, k, v, *, normalizer="softmax", mask=None, causal=False, scale=None,
-              impl="auto", block_size=None):
+def attention(q: Any, k: Any, v: Any, *, normalizer: str = "softmax", mask: Any = None,
+              causal: bool = False, scale: float | None = None, impl: str = "auto",
+              block_size: int | None = None) -> Any:
     """Attention Y = A V over the last two axes, A = normalizer(s · Q Kᵀ) row by row.
 
     ``q`` (..., t_q, d), ``k`` (..., t_k, d), ``v`` (..., t_k, d_v); leading (batch,

@@ -10,6 +10,7 @@ primitives with hand-derived rules (:mod:`riesz.rules.softmax`); the losses are
 written in terms of them (and of softplus) for the same reason.
 """
 import math
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ __all__ = ["relu", "gelu", "tanh", "sigmoid", "softplus", "silu", "logsumexp", "
 # ------------------------------------------------------------ activations
 
 
-def relu(x):
+def relu(x: Any) -> Any:
     """max(x, 0) = x · [x > 0]; derivative [x > 0] (so 0 at x = 0).
 
     Written as a product with the boolean mask (a constant) rather than np.where, which
@@ -34,28 +35,28 @@ def relu(x):
     return x * (x > 0)
 
 
-def gelu(x):
+def gelu(x: Any) -> Any:
     """GELU, tanh approximation: ½ x (1 + tanh(√(2/π) (x + 0.044715 x³)))."""
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * (x * x * x))))
 
 
-def tanh(x):
+def tanh(x: Any) -> Any:
     """The hyperbolic tangent (np.tanh)."""
     return np.tanh(x)
 
 
-def sigmoid(x):
+def sigmoid(x: Any) -> Any:
     """1 / (1 + e⁻ˣ), computed as ½ (1 + tanh(x/2)), which never overflows."""
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def softplus(x):
+def softplus(x: Any) -> Any:
     """log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), which never overflows and keeps full
     precision where it is tiny (x ≪ 0); softplus' = sigmoid."""
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
 
 
-def silu(x):
+def silu(x: Any) -> Any:
     """x · sigmoid(x) (also called swish)."""
     return x * sigmoid(x)
 
@@ -64,7 +65,7 @@ def silu(x):
 # primitives with hand-derived rules (riesz/rules/softmax.py): one node each, not eight
 
 
-def logsumexp(x, axis=-1, keepdims=False):
+def logsumexp(x: Any, axis: int | tuple[int, ...] | None = -1, keepdims: bool = False) -> Any:
     """log Σ exp(x) along ``axis`` (an int, a tuple or None), without overflow; its gradient
     is softmax(x).
 
@@ -73,12 +74,12 @@ def logsumexp(x, axis=-1, keepdims=False):
     return _softmax_rules.logsumexp(x, axis=_axes(x, axis), keepdims=bool(keepdims))
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: Any, axis: int = -1) -> Any:
     """x - logsumexp(x): the log of the softmax, exact where softmax underflows to 0."""
     return _softmax_rules.log_softmax(x, axis=_axes(x, axis))
 
 
-def softmax(x, axis=-1):
+def softmax(x: Any, axis: int = -1) -> Any:
     """exp(x) / Σ exp(x) along ``axis``, without overflow (every exponent is ≤ 0)."""
     return _softmax_rules.softmax(x, axis=_axes(x, axis))
 
@@ -145,7 +146,8 @@ def _pick(log_probs, labels):
     return log_probs[(*np.indices(labels.shape, sparse=True), labels)]
 
 
-def nll(log_probs, labels, reduction="mean", ignore_index=None):
+def nll(log_probs: Any, labels: Any, reduction: str = "mean",
+        ignore_index: int | None = None) -> Any:
     """Negative log-likelihood -log p[label] of integer ``labels`` under ``log_probs``
     (..., classes). Entries labelled ``ignore_index`` (padding, PyTorch's -100) count
     as 0 and are left out of the mean."""
@@ -154,8 +156,8 @@ def nll(log_probs, labels, reduction="mean", ignore_index=None):
     return _reduce(-_pick(log_probs, labels), reduction, kept)
 
 
-def softmax_cross_entropy(logits, labels, reduction="mean", label_smoothing=0.0,
-                          ignore_index=None):
+def softmax_cross_entropy(logits: Any, labels: Any, reduction: str = "mean",
+                          label_smoothing: float = 0.0, ignore_index: int | None = None) -> Any:
     """Cross-entropy of ``labels`` against p = softmax(``logits``) (..., classes).
 
     ``labels`` are integer class indices (the logits' shape without the class axis),
@@ -198,20 +200,20 @@ def _check_targets(predictions, targets, name):
                          f"them)")
 
 
-def mse(predictions, targets, reduction="mean"):
+def mse(predictions: Any, targets: Any, reduction: str = "mean") -> Any:
     """Squared error (predictions - targets)², averaged (or summed) over every entry."""
     _check_targets(predictions, targets, "mse")
     error = predictions - targets
     return _reduce(error * error, reduction)
 
 
-def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+def binary_cross_entropy_with_logits(logits: Any, targets: Any, reduction: str = "mean") -> Any:
     """-[y log σ(x) + (1 - y) log(1 - σ(x))] for targets y ∈ [0, 1], computed as
     softplus(x) - x·y, which never overflows."""
     _check_targets(logits, targets, "binary_cross_entropy_with_logits")
     return _reduce(softplus(logits) - logits * targets, reduction)
 
 
-def accuracy(logits, labels):
+def accuracy(logits: Any, labels: Any) -> Any:
     """The fraction of rows whose largest logit is at the label (a float, not differentiable)."""
     return float(np.mean(np.argmax(np.asarray(logits), axis=-1) == np.asarray(labels)))

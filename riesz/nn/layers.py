@@ -6,6 +6,7 @@ pytree of its parameters. Layers with random initial values take an explicit
 model. ``dtype`` sets the parameters' floating-point type (float64 by default).
 """
 import math
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -31,7 +32,8 @@ class Linear(Module):
     x̄ = ȳ Wᵀ. W starts uniform in ±1/√in_features (PyTorch's default), b at zero.
     """
 
-    def __init__(self, in_features, out_features, *, rng, bias=True, dtype=np.float64):
+    def __init__(self, in_features: int, out_features: int, *, rng: np.random.Generator,
+                 bias: bool = True, dtype: Any = np.float64) -> None:
         _require_generator(rng, "Linear")
         bound = 1.0 / np.sqrt(in_features)
         self.weight = rng.uniform(-bound, bound, (in_features, out_features)).astype(dtype)
@@ -41,7 +43,7 @@ class Linear(Module):
         y = x @ self.weight
         return y if self.bias is None else y + self.bias
 
-    def describe(self):
+    def describe(self) -> str:
         n_in, n_out = np.shape(self.weight)
         return f"Linear({n_in} → {n_out}{'' if self.bias is not None else ', bias=False'})"
 
@@ -52,7 +54,8 @@ class MLP(Module):
     ``widths`` = (in, hidden..., out), e.g. ``MLP([64, 128, 10], rng=rng)``.
     """
 
-    def __init__(self, widths, *, rng, activation=relu, dtype=np.float64):
+    def __init__(self, widths: Sequence[int], *, rng: np.random.Generator,
+                 activation: Callable[[Any], Any] = relu, dtype: Any = np.float64) -> None:
         widths = [int(w) for w in widths]
         if len(widths) < 2:
             raise ValueError(f"MLP: widths={widths} needs at least an input and an output width")
@@ -64,7 +67,7 @@ class MLP(Module):
             x = self.activation(layer(x))
         return self.layers[-1](x)
 
-    def describe(self):
+    def describe(self) -> str:
         widths = [np.shape(self.layers[0].weight)[0]] + [np.shape(l.weight)[1]
                                                          for l in self.layers]
         return (f"MLP({' → '.join(map(str, widths))}, "
@@ -78,7 +81,8 @@ class Embedding(Module):
     that were read, adding where an id repeats.
     """
 
-    def __init__(self, num_embeddings, dim, *, rng, dtype=np.float64):
+    def __init__(self, num_embeddings: int, dim: int, *, rng: np.random.Generator,
+                 dtype: Any = np.float64) -> None:
         _require_generator(rng, "Embedding")
         self.weight = rng.standard_normal((num_embeddings, dim)).astype(dtype)
 
@@ -89,7 +93,7 @@ class Embedding(Module):
             raise TypeError(f"Embedding: ids must be integers, got dtype {ids.dtype}")
         return self.weight[ids]
 
-    def describe(self):
+    def describe(self) -> str:
         return f"Embedding({np.shape(self.weight)[0]}, dim={np.shape(self.weight)[1]})"
 
 
@@ -97,7 +101,7 @@ class LayerNorm(Module):
     """Normalise the last axis to mean 0 and variance 1, then scale and shift:
     y = (x - μ) / √(σ² + eps) · gain + bias."""
 
-    def __init__(self, dim, *, eps=1e-5, dtype=np.float64):
+    def __init__(self, dim: int, *, eps: float = 1e-5, dtype: Any = np.float64) -> None:
         self.gain = np.ones(dim, dtype=dtype)
         self.bias = np.zeros(dim, dtype=dtype)
         self.eps = eps
@@ -107,7 +111,7 @@ class LayerNorm(Module):
         variance = np.mean(centred * centred, axis=-1, keepdims=True)
         return centred / np.sqrt(variance + self.eps) * self.gain + self.bias
 
-    def describe(self):
+    def describe(self) -> str:
         return f"LayerNorm({np.shape(self.gain)[0]}, eps={self.eps})"
 
 
@@ -117,7 +121,7 @@ class Dropout(Module):
     identity; training passes a ``numpy.random.Generator``."""
     stochastic = True
 
-    def __init__(self, rate):
+    def __init__(self, rate: float) -> None:
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Dropout: rate={rate}; it must lie in [0, 1)")
         self.rate = float(rate)
@@ -134,7 +138,7 @@ class Sequential(Module):
     """Apply ``layers`` (modules or plain functions such as ``riesz.nn.relu``) in turn;
     ``rng`` is passed on to the stochastic ones (Dropout)."""
 
-    def __init__(self, *layers):
+    def __init__(self, *layers: Callable[..., Any]) -> None:
         self.layers = [layer for layer in layers if isinstance(layer, Module)]
         # plain functions (activations) are static; their positions among the modules
         self.functions = tuple((i, f) for i, f in enumerate(layers)
@@ -171,7 +175,7 @@ class Sequential(Module):
         steps = self._steps()
         return Sequential(*steps[index]) if isinstance(index, slice) else steps[index]
 
-    def describe(self):
+    def describe(self) -> str:
         names = [getattr(s, "__name__", None) or type(s).__name__ for s in self._steps()]
         return f"Sequential({', '.join(names)})"
 
@@ -187,7 +191,8 @@ class MultiHeadAttention(Module):
     With ``causal`` position i attends to positions j ≤ i only.
     """
 
-    def __init__(self, dim, heads, *, rng, causal=False, dtype=np.float64):
+    def __init__(self, dim: int, heads: int, *, rng: np.random.Generator, causal: bool = False,
+                 dtype: Any = np.float64) -> None:
         if dim % heads:
             raise ValueError(f"MultiHeadAttention: dim={dim} is not divisible by heads={heads}")
         self.query = Linear(dim, dim, rng=rng, dtype=dtype)
@@ -211,6 +216,6 @@ class MultiHeadAttention(Module):
         batch, _, t, _ = y.shape
         return self.output(np.reshape(np.swapaxes(y, 1, 2), (batch, t, -1)))
 
-    def describe(self):
+    def describe(self) -> str:
         dim = np.shape(self.query.weight)[0]
         return f"MultiHeadAttention(dim={dim}, heads={self.heads}, causal={self.causal})"

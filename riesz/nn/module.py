@@ -13,6 +13,9 @@ the same class with the gradient arrays in place of the parameters, and
 Modules are immutable in practice: a training step returns a new model rather
 than writing into the old one.
 """
+import os
+from typing import Any, TypeVar
+
 import numpy as np
 
 from ..tree import register_pytree_node, tree_flatten
@@ -147,6 +150,9 @@ def _register(cls):
                          lambda aux, children: _unflatten_module(cls, aux, children))
 
 
+_M = TypeVar("_M", bound="Module")
+
+
 class Module:
     """Base class of layers and models: a pytree of its parameters.
 
@@ -161,31 +167,31 @@ class Module:
         super().__init_subclass__(**kwargs)
         _register(cls)
 
-    def children(self):
+    def children(self) -> "list[tuple[str, Any]]":
         """``[(attribute name, child)]``: parameters, sub-modules and containers of them."""
         names, _ = _flatten_module(self)[1]
         return [(name, getattr(self, name)) for name in names]
 
-    def parameters(self):
+    def parameters(self) -> list[Any]:
         """The parameter arrays, in pytree order."""
         return tree_flatten(self)[0]
 
-    def named_parameters(self):
+    def named_parameters(self) -> dict[str, Any]:
         """``{dotted name: array}``, e.g. ``{"layers.0.weight": ..., ...}``."""
         from .serialization import named_leaves
         return named_leaves(self)
 
     @property
-    def num_parameters(self):
+    def num_parameters(self) -> int:
         """The number of scalar parameters."""
         return int(sum(np.size(p) for p in self.parameters()))
 
-    def save(self, path):
+    def save(self, path: "str | os.PathLike[str]") -> None:
         """Write the parameters to an ``.npz`` file (see :func:`riesz.nn.save`)."""
         from .serialization import save
         save(path, self)
 
-    def load(self, path):
+    def load(self: _M, path: "str | os.PathLike[str]") -> _M:
         """A copy of this module with the parameters read from ``path``; the file must hold
         exactly this module's parameters, with these shapes and dtypes."""
         from .serialization import load
@@ -193,7 +199,7 @@ class Module:
 
     # ------------------------------------------------------------ printing
 
-    def describe(self):
+    def describe(self) -> str:
         """One line saying what this module is, without its children (override it)."""
         static = [(k, v.value) for k, v in _flatten_module(self)[1][1] if not k.startswith("_")]
         return f"{type(self).__name__}({', '.join(f'{k}={_short(v)}' for k, v in static)})"

@@ -12,6 +12,8 @@ model goes out each step and only gradients come back; the data never moves agai
 
 ``nn.fit(model, loss_fn, optimizer, DataParallel(client, x, y), ...)`` trains this way.
 """
+from typing import Any, Callable
+
 import numpy as np
 
 from .. import value_and_grad
@@ -35,7 +37,7 @@ class DataParallel:
         result = nn.fit(model, loss_fn, optimizer, dp, rng=rng)   # or train on it
     """
 
-    def __init__(self, client, x, y, shards=None):
+    def __init__(self, client: Any, x: Any, y: Any, shards: int | None = None) -> None:
         if len(x) != len(y):
             raise ValueError(f"DataParallel: x has {len(x)} rows and y {len(y)}; give one "
                              f"target row per input row")
@@ -52,7 +54,7 @@ class DataParallel:
     def __iter__(self):
         return iter((_Rows(self), _Rows(self)))
 
-    def value_and_grad(self, loss_fn):
+    def value_and_grad(self, loss_fn: Callable[..., Any]) -> Callable[..., Any]:
         """``(model, rows=None, *args) -> (loss, grads)``: the mean of ``loss_fn(model, x, y,
         *args)`` over ``rows`` (all rows by default) and its gradient with respect to
         ``model``, computed shard by shard on the workers and summed there."""

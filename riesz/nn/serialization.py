@@ -44,7 +44,7 @@ def named_leaves(tree: Any) -> "dict[str, Any]":
 
     Two leaves with the same dotted name (``{"a.b": x, "a": {"b": y}}``) are a
     :class:`CheckpointError`: a file could hold only one of them."""
-    out = {}
+    out: "dict[str, Any]" = {}
     _collect(tree, "", out)
     return out
 
@@ -129,9 +129,9 @@ def _storable(name: str, leaf: Any) -> np.ndarray:
     except Exception as e:   # a traced value, a ragged list, ...
         raise CheckpointError(f"cannot save leaf {name!r} ({type(leaf).__name__}): {e}") from e
     if array.dtype.hasobject:
-        raise CheckpointError(f"cannot save leaf {name!r}: a {type(leaf).__name__} is not an "
-                              f"array or a number (its dtype would be object, which needs "
-                              f"pickle); store arrays, numbers or pytrees of them")
+        raise CheckpointError(f"cannot save leaf {name!r} of type {type(leaf).__name__}: it is "
+                              f"not an array or a number (its dtype would be object, which "
+                              f"needs pickle); store arrays, numbers or pytrees of them")
     return array
 
 
@@ -210,10 +210,20 @@ def _nested_hint(members: "dict[str, Any]", expected: "dict[str, Any]") -> str:
     return ""
 
 
-def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, template: Any, name: str,
-                  path: PathLike) -> None:
-    """Compare the member's ``.npy`` header with the template and with the member's size
-    in the zip directory, reading nothing but the header."""
+def stored_shapes(path: PathLike) -> "dict[str, tuple[tuple[int, ...], np.dtype]]":
+    """``{parameter name: (shape, dtype)}`` of a checkpoint, read from the headers alone
+    (for a template whose sizes the file decides, such as a training run's history)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return {info.filename[:-4]: _header(archive, info, info.filename[:-4], path)[:2]
+                    for info in archive.infolist() if info.filename.endswith(".npy")}
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise CheckpointError(f"{path}: cannot be read as an .npz checkpoint ({e})") from e
+
+
+def _header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, path: PathLike
+            ) -> "tuple[tuple[int, ...], np.dtype, int]":
+    """The member's shape and dtype from its ``.npy`` header, and the header's length."""
     with archive.open(info) as member:
         try:
             version = np.lib.format.read_magic(member)
@@ -223,7 +233,14 @@ def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, template: Any
         except ValueError as e:
             raise CheckpointError(f"{path}: parameter {name!r} has no valid .npy header "
                                   f"({e})") from e
-        offset = member.tell()
+        return shape, dtype, member.tell()
+
+
+def _check_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, template: Any, name: str,
+                  path: PathLike) -> None:
+    """Compare the member's ``.npy`` header with the template and with the member's size
+    in the zip directory, reading nothing but the header."""
+    shape, dtype, offset = _header(archive, info, name, path)
     if dtype.hasobject:
         raise CheckpointError(f"{path}: parameter {name!r} cannot be read without pickle "
                               f"(its dtype is {dtype})")

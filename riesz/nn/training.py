@@ -28,7 +28,7 @@ from .parallel import data_parallel_value_and_grad
 from ..staging import ConcretizationError, Var, jit as stage
 from ..staging.tracer import user_frame
 from ..tree import tree_flatten, tree_unflatten
-from .serialization import CheckpointError, load, save
+from .serialization import CheckpointError, load, save, stored_shapes
 
 __all__ = ["fit", "evaluate", "plot_history", "FitResult"]
 
@@ -317,7 +317,9 @@ def _metric_of_model(metric):
     return lambda model, x, y: metric(model(x), y)
 
 
-def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
+def evaluate(model: Any, loss_fn: Callable[..., Any], data: "tuple[Any, Any]",
+             metrics: "Optional[Mapping[str, Callable[..., Any]]]" = None,
+             batch_size: int = 256) -> "dict[str, float]":
     """``{"loss": ..., metric: ...}`` over ``data`` = (x, y), in batches, without dropout
     (``loss_fn`` gets ``rng=None``); each value is the example-weighted mean over the
     batches, so ``loss_fn`` and the metrics should return means. A metric is
@@ -327,7 +329,7 @@ def evaluate(model, loss_fn, data, metrics=None, batch_size=256):
     metrics = {name: _metric_of_model(metric) for name, metric in (metrics or {}).items()}
     x, y = data
     n = len(x)
-    totals = {}
+    totals: "dict[str, float]" = {}
     for start in range(0, n, batch_size):
         xb, yb = x[start:start + batch_size], y[start:start + batch_size]
         values = {"loss": float(loss_fn(model, xb, yb, None))}
@@ -409,9 +411,11 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
               "(model, x, y) only, so they get no random generator and stay off; "
               "define loss_fn(model, x, y, rng) and call model(x, rng=rng)", UserWarning)
     names = ["loss"] + (list(metrics or {}) if validation is not None else [])
-    run = _Run(model, opt_state, total, names, n, patience is not None)
+    run = _Run(model, opt_state, names, n, patience is not None)
     if checkpoint is not None and os.path.exists(checkpoint):
         run.resume(checkpoint, rng)
+        if run.stopped:   # early stopping ended that run: it is finished
+            total = run.step
     # a DataParallel training set: each step's gradient is computed on its workers, eagerly
     parallel = data_parallel_value_and_grad(train, with_rng)
     steps = (_StagedSteps if jit and parallel is None else _Steps)(
@@ -451,7 +455,7 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
                              f"{patience} evaluations; keeping step "
                              f"{history['eval_step'][int(np.argmin(history['val_loss']))]}")
                     steps.restore(run.best[1], run.best[2])
-                    total = step
+                    total, run.stopped = step, True
             if checkpoint is not None and (step % every == 0 or step == total):
                 run.model, run.opt_state = steps.model, steps.opt_state
                 run.save(checkpoint, rng)
@@ -469,30 +473,28 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
 
 class _Run:
     """The state of a ``fit`` run that a checkpoint holds: the model and optimizer state
-    (at the last checkpoint), the step, the epoch's shuffle, the history, and early
-    stopping's best model (``keep_best``).
+    (at the last checkpoint), the step, whether early stopping ended the run, the epoch's
+    shuffle, the history, and early stopping's best model (``keep_best``).
 
-    A checkpoint is a pytree of fixed structure for given arguments of ``fit``, so the
-    fresh run is its own template: the history's lists are stored as arrays of the run's
-    planned length (``total``) with the number of entries filled, and the generator's
-    state (a dict of Python ints up to 128 bits, and arrays) with each int as 32 bytes."""
+    The fresh run is the checkpoint's template, with the history's lengths read from the
+    file's headers (a resumed run may go on for more epochs than the first one planned).
+    The generator's state (a dict of Python ints up to 128 bits, strings and arrays) is
+    stored with each int as 32 bytes."""
 
-    def __init__(self, model, opt_state, total, names, n, keep_best):
+    _DTYPES = {"train_loss": np.float64, "eval_step": np.int64}   # val_*: float64
+
+    def __init__(self, model, opt_state, names, n, keep_best):
         self.model, self.opt_state = model, opt_state
-        self.total, self.names, self.keep_best = total, names, keep_best
-        self.step, self.stale = 0, 0
+        self.keep_best = keep_best
+        self.step, self.stale, self.stopped = 0, 0, False
         self.order = np.arange(n)
         self.history = {"step": [], "train_loss": [], "eval_step": [],
                         **{f"val_{name}": [] for name in names}}
         self.best = (np.inf, model, opt_state)
 
-    def _tree(self, rng):
-        evaluations = len(self.history["eval_step"])
-        padded = {key: np.array(values + [0] * (self.total - len(values)),
-                                dtype=np.int64 if key.endswith("step") else np.float64)
-                  for key, values in self.history.items() if key != "step"}
+    def _tree(self, rng, history):
         tree = {"model": self.model, "opt_state": self.opt_state, "step": self.step,
-                "evaluations": evaluations, "order": self.order, "history": padded,
+                "stopped": self.stopped, "order": self.order, "history": history,
                 "rng": _encode_state(rng.bit_generator.state)}
         if self.keep_best:
             tree["best"] = {"loss": float(self.best[0]), "model": self.best[1],
@@ -500,22 +502,25 @@ class _Run:
         return tree
 
     def save(self, path, rng):
-        save(path, self._tree(rng))
+        save(path, self._tree(rng, {key: np.array(values, self._DTYPES.get(key, np.float64))
+                                    for key, values in self.history.items() if key != "step"}))
 
     def resume(self, path, rng):
         try:
-            tree = load(path, like=self._tree(rng))
+            shapes = stored_shapes(path)
+            tree = load(path, like=self._tree(rng, {
+                key: np.zeros(shapes.get(f"history.{key}", ((0,),))[0],
+                              self._DTYPES.get(key, np.float64))
+                for key in self.history if key != "step"}))
         except CheckpointError as e:
             raise CheckpointError(f"fit: cannot resume from checkpoint={os.fspath(path)!r}, "
                                   f"which another run wrote (a different model, optimizer, "
-                                  f"data size or number of steps): {e}. Pass another path, "
-                                  f"or delete the file to start afresh") from e
+                                  f"data or metrics): {e}. Pass another path, or delete the "
+                                  f"file to start afresh") from e
         self.model, self.opt_state = tree["model"], tree["opt_state"]
-        self.step, self.order = tree["step"], tree["order"]
-        filled = {"train_loss": self.step, "eval_step": tree["evaluations"]}
+        self.step, self.order, self.stopped = tree["step"], tree["order"], tree["stopped"]
         self.history = {"step": list(range(1, self.step + 1)),
-                        **{key: values[:filled.get(key, tree["evaluations"])].tolist()
-                           for key, values in tree["history"].items()}}
+                        **{key: values.tolist() for key, values in tree["history"].items()}}
         rng.bit_generator.state = _decode_state(tree["rng"], rng.bit_generator.state)
         if self.keep_best:
             best = tree["best"]
@@ -587,7 +592,7 @@ class _TqdmProgress(_Silent):
 
 
 class _PlainProgress(_Silent):
-    """Without tqdm: a line every 5% of the steps (install riesz[progress] for a bar)."""
+    """Without tqdm: a line every 5% of the steps (pip install tqdm for a bar)."""
 
     def __init__(self, total, done):
         self.total, self.done = total, done
@@ -624,7 +629,7 @@ def plot_history(history: "Mapping[str, Any]", path: "Union[str, os.PathLike[str
         from matplotlib.figure import Figure
     except ImportError:
         print(f"riesz.nn: matplotlib is not installed, so no plot was written to {path} "
-              f"(pip install 'riesz[plot]')", file=sys.stderr)
+              f"(pip install matplotlib)", file=sys.stderr)
         return None
     metric_names = [k for k in history if k.startswith("val_") and k != "val_loss"]
     fig = Figure(figsize=(11 if metric_names else 6, 4))

@@ -11,7 +11,7 @@ import numpy as _np
 
 from .. import rules as _rules  # noqa: F401  (registers the implementations)
 from .dispatch import HANDLED as _HANDLED
-from .creation import array, asarray, stack, r_, c_  # noqa: F401
+from .creation import array, asarray, full, stack, r_, c_  # noqa: F401
 from ..rules.indexing import at  # noqa: F401
 
 random = _np.random
@@ -26,4 +26,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(dir(_np)) | {"array", "asarray", "stack", "at", "r_", "c_"})
+    return sorted(set(dir(_np)) | {"array", "asarray", "full", "stack", "at", "r_", "c_"})

@@ -127,6 +127,16 @@ def full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, **kw
     return (zeros + fill_value).astype(zeros.dtype)
 
 
+def full(shape, fill_value, dtype=None, order="C", **kwargs):
+    """``numpy.full`` with a traced ``fill_value`` (``riesz.numpy.full``, autograd.numpy's
+    ``full``): each entry is fill_value, so the transpose sums the cotangent. NumPy's own
+    np.full converts its fill value with np.asarray, which cannot keep a derivative."""
+    if not isinstance(fill_value, Tracer):
+        return _np.full(shape, fill_value, dtype, order, **kwargs)
+    zeros = _np.zeros(shape, dtype=fill_value.dtype if dtype is None else dtype, order=order)
+    return (zeros + fill_value).astype(zeros.dtype)
+
+
 @implements(_np.copyto)
 def copyto(dst, src, casting="same_kind", where=True):
     """``numpy.copyto`` into a traced ``dst``: ``dst`` is rebound to src (where ``where``

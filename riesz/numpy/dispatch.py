@@ -7,6 +7,7 @@ up in :data:`HANDLED`, which the rule modules fill with :func:`implements`. A
 NumPy function missing there raises :class:`~riesz.core.NoRuleError` naming it:
 never a silent conversion that would drop the derivative.
 """
+import contextlib
 import sys
 
 import numpy as np
@@ -118,7 +119,8 @@ def constant_function(f):
 def _no_rule(func):
     return NoRuleError(
         f"no derivative rule for {_qualname(func)} on a traced value; supported functions "
-        f"are listed in docs/numpy.md (or wrap your own with riesz.custom_vjp)")
+        f"are riesz.numpy.__all__, listed with their conventions in the API reference of "
+        f"riesz.numpy (or wrap your own with riesz.custom_vjp)")
 
 
 # ---------------------------------------------------------------- the protocols
@@ -192,7 +194,8 @@ _SCIPY_HINT = (
     "or write the formula with NumPy functions")
 # NumPy's Python functions that convert their arguments, and what to write instead
 _NUMPY_HINTS = {
-    "full": "write np.broadcast_to(v, shape) or v * np.ones(shape) for np.full(shape, v)",
+    "full": "write riesz.numpy.full(shape, v), np.broadcast_to(v, shape) or v * np.ones(shape) "
+            "for np.full(shape, v)",
     "vectorize": "write the function with array operations, or loop and np.stack the results",
     "frompyfunc": "write the function with array operations, or loop and np.stack the results",
     # np.r_[...] and np.c_[...]
@@ -225,8 +228,34 @@ def _calling_library_function():
     return f"numpy.{qualname}", _NUMPY_HINTS[head]
 
 
+class ConversionError(TypeError):
+    """A traced value converted to a Python or NumPy number, which would drop its derivative."""
+
+
+_ASSIGNED_INTO_NUMPY = (
+    "y[idx] = v assigns a traced value v into a NumPy array y (made by np.zeros, say), which "
+    "would drop its derivative. Write the update as a new array, "
+    "y = riesz.numpy.at(y)[idx].set(v), or start from a traced array, y = np.zeros_like(x) "
+    "for a traced x (then y[idx] = v works), or build y from traced values with np.stack / "
+    "riesz.numpy.array")
+
+
+@contextlib.contextmanager
+def conversions_named():
+    """Run user code under a transform, naming riesz's fix where NumPy hides it:
+    ``y[i] = v`` for a NumPy ``y`` and a traced scalar ``v`` calls float(v), whose error NumPy
+    replaces by "setting an array element with a sequence" (a traced value has
+    ``__getitem__``, so NumPy takes it for a sequence)."""
+    try:
+        yield
+    except ValueError as error:
+        if isinstance(error.__cause__, ConversionError):
+            raise ConversionError(_ASSIGNED_INTO_NUMPY).with_traceback(error.__traceback__) from None
+        raise
+
+
 def _float(self):
-    raise TypeError(
+    raise ConversionError(
         "float() of a traced value would drop its derivative (the math module's functions, "
         "math.sqrt, math.exp, ..., call float(): use np.sqrt, np.exp, ... instead); keep it "
         "as an array (a 0-d array works wherever a float does), or use riesz.stop_gradient(x) "

@@ -6,6 +6,8 @@ The Hessian is never formed: conjugate gradients needs only products H v,
 and H v = ∇ₓ⟨∇f(x), v⟩, the gradient of the directional derivative, comes from
 :func:`riesz.hvp` for any pytree of parameters (a model, say).
 """
+from typing import Any, Callable
+
 import numpy as np
 
 from .. import hvp, value_and_grad
@@ -31,11 +33,12 @@ class Newton:
     from the values they meet, which a program staged by :func:`riesz.jit` cannot do.
     """
 
-    def __init__(self, damping=0.0, cg_iters=None, cg_tol=1e-10, line_search=True):
+    def __init__(self, damping: float = 0.0, cg_iters: int | None = None, cg_tol: float = 1e-10,
+                 line_search: bool = True) -> None:
         self.damping, self.cg_iters, self.cg_tol = damping, cg_iters, cg_tol
         self.line_search = line_search
 
-    def step(self, f, params):
+    def step(self, f: Callable[..., Any], params: Any) -> Any:
         """One Newton step on the real-scalar function ``f`` of the pytree ``params``:
         ``(new params, info)`` with info = {"loss", "grad_norm", "cg_iters", "step_size"}."""
         if any(isinstance(leaf, Tracer) and leaf.abstract for leaf in tree_leaves(params)):
@@ -53,7 +56,7 @@ class Newton:
         info["step_size"] = t
         return tree_axpy(t, direction, params), info
 
-    def minimize(self, f, params, steps=20, tol=1e-8):
+    def minimize(self, f: Callable[..., Any], params: Any, steps: int = 20, tol: float = 1e-8) -> Any:
         """Newton steps until ‖∇f‖ ≤ ``tol`` or ``steps`` are taken: ``(params, infos)``."""
         infos = []
         for _ in range(steps):

@@ -19,11 +19,12 @@ it rather than Python branches, and cast to each parameter's dtype. Eagerly the
 updates write α x + y into one new array (:func:`~riesz.optim.tree_math.axpy`).
 """
 from collections import namedtuple
+from typing import Any, Callable
 
 import numpy as np
 
 from ..core import Tracer
-from ..tree import tree_map
+from ..tree import keystr, mismatch, tree_flatten, tree_map
 from .tree_math import axpy, in_dtype_of, scalar, tree_norm, tree_scale, tree_zeros_like
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm",
@@ -60,22 +61,38 @@ class Optimizer:
     """Base class: ``init(params) -> state`` and ``update(params, grads, state) ->
     (params, state)``, both pure functions of their arguments."""
 
-    def __init__(self, lr):
+    def __init__(self, lr: float | Callable[[Any], Any]) -> None:
         self.lr = lr
 
-    def learning_rate(self, step):
+    def learning_rate(self, step: Any) -> Any:
         """The learning rate at ``step`` (0 for the first update): a Python float, or a
         traced 0-d value when the step count is staged."""
         return scalar(self.lr(step)) if callable(self.lr) else float(self.lr)
 
-    def init(self, params):
+    def init(self, params: Any) -> Any:
         """The state before the first step, for a pytree of parameters (a model)."""
         raise NotImplementedError
 
-    def update(self, params, grads, state):
+    def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
         """One step: ``(new params, new state)`` from ``grads``, a pytree of the params'
         structure (``riesz.grad`` of the loss with respect to them)."""
         raise NotImplementedError
+
+    def check_grads(self, params, grads):
+        """``grads`` has the structure of ``params`` and each gradient its parameter's shape;
+        otherwise a ValueError names the parameter by its key path."""
+        p_leaves, p_tree = tree_flatten(params)
+        g_leaves, g_tree = tree_flatten(grads)
+        if g_tree != p_tree:
+            raise ValueError(mismatch(f"{type(self).__name__}.update: the gradients against "
+                                      f"the parameters", p_tree, g_tree))
+        for path, p, g in zip(p_tree.paths(), p_leaves, g_leaves):
+            if np.shape(g) != np.shape(p):
+                raise ValueError(
+                    f"{type(self).__name__}.update: the gradient of the parameter "
+                    f"{keystr(path) or '(the root)'} has shape {np.shape(g)}, the parameter "
+                    f"{np.shape(p)}; pass riesz.grad of the loss with respect to these "
+                    f"parameters")
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -89,7 +106,8 @@ class SGD(Optimizer):
     ``weight_decay`` λ adds λ p to the gradient (L2 regularisation).
     """
 
-    def __init__(self, lr, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr: float | Callable[[Any], Any], momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
         if nesterov and not momentum:
             raise ValueError("SGD: nesterov=True needs momentum > 0")
         super().__init__(lr)
@@ -97,10 +115,11 @@ class SGD(Optimizer):
         self.nesterov = nesterov
         self.weight_decay = weight_decay
 
-    def init(self, params):
+    def init(self, params: Any) -> Any:
         return SGDState(FIRST_STEP, tree_zeros_like(params) if self.momentum else None)
 
-    def update(self, params, grads, state):
+    def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
+        self.check_grads(params, grads)
         lr, mu = self.learning_rate(state.step), self.momentum
         if self.weight_decay:
             grads = tree_map(lambda g, p: axpy(self.weight_decay, p, g), grads, params)
@@ -124,15 +143,17 @@ class Adam(Optimizer):
     has λ = 0.
     """
 
-    def __init__(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr: float | Callable[[Any], Any] = 1e-3, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(lr)
         self.b1, self.b2, self.eps = b1, b2, eps
         self.weight_decay = weight_decay
 
-    def init(self, params):
+    def init(self, params: Any) -> Any:
         return AdamState(FIRST_STEP, tree_zeros_like(params), tree_zeros_like(params))
 
-    def update(self, params, grads, state):
+    def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
+        self.check_grads(params, grads)
         b1, b2, eps, decay = self.b1, self.b2, self.eps, self.weight_decay
         lr, t = self.learning_rate(state.step), state.step + 1
         mean = tree_map(lambda m, g: axpy(b1, m, (1 - b1) * g), state.mean, grads)
@@ -153,7 +174,8 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), λ = 0.01 by default."""
 
-    def __init__(self, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8, weight_decay=0.01):
+    def __init__(self, lr: float | Callable[[Any], Any] = 1e-3, b1: float = 0.9, b2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.01) -> None:
         super().__init__(lr, b1, b2, eps, weight_decay)
 
 
@@ -161,15 +183,17 @@ class RMSprop(Optimizer):
     """RMSprop, PyTorch's convention: s ← α s + (1 − α) g²; with momentum μ,
     b ← μ b + g / (√s + ε) and p ← p − lr · b; without, p ← p − lr · g / (√s + ε)."""
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, momentum=0.0):
+    def __init__(self, lr: float | Callable[[Any], Any] = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 momentum: float = 0.0) -> None:
         super().__init__(lr)
         self.alpha, self.eps, self.momentum = alpha, eps, momentum
 
-    def init(self, params):
+    def init(self, params: Any) -> Any:
         return RMSpropState(FIRST_STEP, tree_zeros_like(params),
                             tree_zeros_like(params) if self.momentum else None)
 
-    def update(self, params, grads, state):
+    def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
+        self.check_grads(params, grads)
         lr, alpha, eps, mu = self.learning_rate(state.step), self.alpha, self.eps, self.momentum
         mean_square = tree_map(lambda s, g: axpy(alpha, s, _scaled_square(g, 1 - alpha)),
                                state.mean_square, grads)
@@ -182,7 +206,7 @@ class RMSprop(Optimizer):
         return params, RMSpropState(state.step + 1, mean_square, velocity)
 
 
-def clip_by_global_norm(grads, max_norm):
+def clip_by_global_norm(grads: Any, max_norm: float) -> tuple[Any, Any]:
     """``(grads scaled to global norm ≤ max_norm, the norm before clipping)``.
 
     The global norm is ‖g‖ = √(Σ over every leaf of Σ gᵢ²); every leaf is multiplied

@@ -4,6 +4,8 @@ They are written with NumPy operations (no ``if`` on the step, no ``math``), so 
 stage under :func:`riesz.jit`, where the step count is a staged value; for a
 concrete step they return a Python float.
 """
+from typing import Any, Callable
+
 import numpy as np
 
 from .tree_math import scalar
@@ -14,12 +16,12 @@ __all__ = ["cosine_decay", "linear_warmup"]
 class cosine_decay:
     """lr(t) = final + (peak − final) · ½ (1 + cos(π · min(t, total_steps) / total_steps))."""
 
-    def __init__(self, peak, total_steps, final=0.0):
+    def __init__(self, peak: float, total_steps: int, final: float = 0.0) -> None:
         if total_steps <= 0:
             raise ValueError(f"cosine_decay: total_steps={total_steps} must be positive")
         self.peak, self.total_steps, self.final = peak, total_steps, final
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         progress = np.minimum(step, self.total_steps) / self.total_steps
         cosine = 0.5 * (1.0 + np.cos(np.pi * progress))
         return scalar(self.final + (self.peak - self.final) * cosine)
@@ -36,7 +38,7 @@ class linear_warmup:
     evaluated (s at max(t − warmup_steps, 0)) and ``np.where`` picks one.
     """
 
-    def __init__(self, schedule, warmup_steps):
+    def __init__(self, schedule: Callable[[Any], Any], warmup_steps: int) -> None:
         if warmup_steps <= 0:
             raise ValueError(f"linear_warmup: warmup_steps={warmup_steps} must be positive")
         self.schedule, self.warmup_steps = schedule, warmup_steps
@@ -44,7 +46,7 @@ class linear_warmup:
     def _after(self, step):
         return self.schedule(step) if callable(self.schedule) else self.schedule
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         ramp = self._after(0) * (step + 1) / self.warmup_steps
         after = self._after(np.maximum(step - self.warmup_steps, 0))
         return scalar(np.where(step < self.warmup_steps, ramp, after))

@@ -4,6 +4,8 @@ They run eagerly on arrays and stage under :func:`riesz.jit` (or trace under a
 transform) alike. A scalar that depends on traced values (a norm, a learning rate
 of a staged step count) is then a traced 0-d value, not a Python float.
 """
+from typing import Any
+
 import numpy as np
 
 from ..core import Tracer
@@ -53,7 +55,7 @@ def tree_vdot(a, b):
     return scalar(_vdot(a, b))
 
 
-def tree_norm(a):
+def tree_norm(a: Any) -> Any:
     """‖a‖ = √⟨a, a⟩, the global Euclidean norm over every leaf, a :func:`scalar`
     (the square root taken in the leaves' dtype, eagerly as when staged)."""
     return scalar(np.sqrt(_vdot(a, a)))

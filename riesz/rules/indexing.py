@@ -5,12 +5,14 @@ Indices are concrete (slices, integers, integer and boolean arrays, ``None``,
 ``Ellipsis``, in any mix NumPy accepts); traced values inside an index are read
 at their concrete value, since an index carries no derivative.
 """
+import functools
+
 import numpy as np
 
 from .. import backend
 from ..backend import is_numpy, library_errors, unsupported
-from ..core import Tracer
-from ..numpy.dispatch import constant_function, implements, lower_all
+from ..core import Tracer, full_lower
+from ..numpy.dispatch import HANDLED, constant_function, implements, lower_all
 from .define import as_dtype, defprim, shape_of, dtype_of, unbroadcast
 
 
@@ -87,8 +89,18 @@ def normalize_index(idx):
 
 @implements("getitem")
 def getitem_(x, idx):
+    idx = normalize_index(idx)
     with library_errors("x[idx]", x):
-        return getitem(x, idx=normalize_index(idx))
+        out = getitem(x, idx=idx)
+    if _is_basic(idx):   # a view in NumPy: y[idx][i] = v also changes y
+        mark_view(out, x, lambda view, base: index_update(base, view, idx=idx))
+    return out
+
+
+def _is_basic(idx):
+    # NumPy's basic indexing (integers, slices, None, Ellipsis): its result is a view
+    return all(i is None or i is Ellipsis or isinstance(i, (int, np.integer, slice))
+               for i in (idx if isinstance(idx, tuple) else (idx,)))
 
 
 # ------------------------------------------------------------ indexed assignment
@@ -142,17 +154,58 @@ index_update = defprim(
          _update_vjp_v])
 
 
+# ------------------------------------------------------------ writes through views
+# NumPy's basic indexing, transpose and swapaxes give views of their argument, and reshape
+# does where the layout allows: a write into the view changes the array it views. A traced
+# view records that array, the array's fields when the view was taken, and write(view,
+# base), the array's value with the view's written in; y[idx] = v rebinds the view, then
+# the array it views (and so on up).
+
+def _fields(t):
+    return [getattr(t, name, None) for cls in type(t).__mro__
+            for name in getattr(cls, "__slots__", ()) if name != "viewed"]
+
+
+def mark_view(out, base, write):
+    """Record that the traced ``out`` is a view of the traced ``base`` (see above)."""
+    if isinstance(out, Tracer) and isinstance(base, Tracer) and out is not base:
+        out.viewed = (base, _fields(base), write)
+    return out
+
+
+def _write_through(view, what):
+    link = getattr(view, "viewed", None)
+    if link is None:
+        return
+    base, fields, write = link
+    if any(a is not b for a, b in zip(_fields(base), fields)):
+        raise ValueError(
+            f"{what}: the array written into is a view (y[...], y.T, y.reshape(...)) of an "
+            f"array that was itself assigned into after the view was taken. In NumPy the view "
+            f"shows that assignment and the write reaches the array; riesz does not follow "
+            f"views that far. Take the view again after assigning into the array, or write "
+            f"into the array directly (y[...][i] = v as y[...] indices)")
+    new = write(view, base)
+    rebind(base, new if dtype_of(new) == dtype_of(base) else new.astype(dtype_of(base)), what)
+    view.viewed = (base, _fields(base), write)
+    _write_through(base, what)
+
+
 def rebind(tracer, new, what):
     """Make the traced value ``tracer`` hold ``new`` (an in-place update in NumPy code):
     its fields are replaced by those of ``new``, so every name bound to it sees the update.
-    Both must be traced values of the same kind (forward or reverse mode)."""
+    Both must be traced values of the same kind (forward or reverse mode). When ``tracer``
+    is a view of another traced value, the update reaches that value too, as in NumPy."""
     if type(new) is not type(tracer):
         raise TypeError(
             f"{what}: the array is traced by an outer transform ({type(tracer).__name__}) and "
             f"the assigned value by a different transform nested inside it "
             f"({type(new).__name__}), so the array cannot be updated in place. Write the "
             f"update as a new array instead: y = riesz.numpy.at(y)[idx].set(v)")
+    viewed = getattr(tracer, "viewed", None)   # the value stays a view of what it viewed
     _copy_fields(new, tracer)
+    tracer.viewed = viewed
+    _write_through(tracer, what)
 
 
 def _copy_fields(src, dst):
@@ -175,6 +228,7 @@ def copy(a, order="K", subok=False):
         return np.copy(a, order=order)
     new = object.__new__(type(a))
     _copy_fields(a, new)
+    new.viewed = None   # a copy views nothing
     return new
 
 
@@ -412,3 +466,52 @@ def put_along_axis(arr, indices, values, axis):
     axis = _axis(int(axis), len(shape_of(arr)))
     idx = along_axis_index(shape_of(arr), _index_array(indices), axis)
     rebind(arr, index_update(arr, _as_value(values), idx=idx), "numpy.put_along_axis")
+
+
+def _viewing(function, write):
+    # ``function`` (a NumPy function whose result is a view of its first argument) marking
+    # its traced results as views; write(view, base, *args, **kwargs) is the base's new value
+    @functools.wraps(function)
+    def viewing(a, *args, **kwargs):
+        return mark_view(function(a, *args, **kwargs), a,
+                         lambda view, base: write(view, base, *args, **kwargs))
+    return viewing
+
+
+def _reshape_view(a, *args, order="C", **kwargs):
+    # reshape gives a view where the layout allows it: in C order, of a value whose concrete
+    # result shares its memory. A staged value has no layout to ask: a program's own results
+    # are contiguous (a view), but a view of one may not be, and a write then raises
+    out = HANDLED[np.reshape].__wrapped__(a, *args, order=order, **kwargs)
+    concrete_a, concrete_out = full_lower(a), full_lower(out)
+    if order != "C":
+        return out
+    if not isinstance(concrete_a, Tracer):
+        if np.may_share_memory(concrete_a, concrete_out):
+            mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)))
+    elif getattr(a, "viewed", None) is None:
+        mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)))
+    else:
+        mark_view(out, a, _unknown_layout)
+    return out
+
+
+def _unknown_layout(view, base):
+    raise ValueError(
+        "y[idx] = v into y.reshape(...) of a view (y.T.reshape(-1), say), staged by riesz.jit: "
+        "NumPy's reshape copies or views by the memory layout, which a staged value does not "
+        "have. Write into a copy, r = y.reshape(...).copy(), or assign into the array itself")
+
+
+def _inverse_axes(axes, ndim):
+    return None if axes is None else tuple(np.argsort([int(i) % ndim for i in axes]))
+
+
+def install_views():
+    """Make transpose, swapaxes and reshape (riesz.rules.shape's) mark their results as views;
+    called once every rule module is loaded."""
+    HANDLED[np.transpose] = _viewing(HANDLED[np.transpose], lambda view, base, axes=None: (
+        np.transpose(view, _inverse_axes(axes, len(shape_of(base))))))
+    HANDLED[np.swapaxes] = _viewing(HANDLED[np.swapaxes],
+                                    lambda view, base, axis1, axis2: np.swapaxes(view, axis1, axis2))
+    HANDLED[np.reshape] = functools.wraps(HANDLED[np.reshape])(_reshape_view)

@@ -11,15 +11,16 @@ SciPy's values (on plain arrays too)::
     from riesz.scipy.stats import norm, multivariate_normal
     from riesz.scipy.linalg import cho_factor, cho_solve, solve_triangular, expm
     from riesz.scipy.integrate import odeint
+    from riesz.scipy.signal import convolve          # autograd.scipy.signal's n-d convolve
 
 Needs SciPy (an optional extra), like ``riesz.rules.special``.
 """
 try:
     import scipy  # noqa: F401
 except ImportError as error:
-    raise ImportError('riesz.scipy needs SciPy (an optional extra): pip install "riesz[scipy]"'
+    raise ImportError('riesz.scipy needs SciPy (an optional extra): pip install scipy'
                       ) from error
 
-from . import integrate, linalg, special, stats  # noqa: E402,F401
+from . import integrate, linalg, signal, special, stats  # noqa: E402,F401
 
-__all__ = ["integrate", "linalg", "special", "stats"]
+__all__ = ["integrate", "linalg", "signal", "special", "stats"]

@@ -44,6 +44,18 @@ def _fingerprint(bits):
     return repr(bits.state)
 
 
+# names a function that creates a generator reads (np.random.default_rng, Generator, ...)
+_GENERATOR_NAMES = frozenset({"random", "default_rng", "Generator", "RandomState",
+                              "SeedSequence", "PCG64", "MT19937", "Philox", "SFC64"})
+
+
+def _makes_generators(code):
+    """Whether a function may create a generator: only such a frame's locals are read
+    (reading them keeps a snapshot of them, a dead intermediate array among them, alive
+    as long as the frame runs)."""
+    return not _GENERATOR_NAMES.isdisjoint(code.co_names)
+
+
 class DrawWatch:
     """The random generators a function being staged can reach, with their states when
     first seen."""
@@ -70,12 +82,15 @@ class DrawWatch:
         self.watched[id(bits)] = (name, bits, start)
 
     def look_in(self, frame):
-        """Watch the generators among a user frame's local variables (those of a frame that
-        began while staging, since they were seeded)."""
-        seeded = id(frame) not in self.outer
+        """Watch the generators among the local variables of a user frame that began while
+        staging, since they were seeded. (A frame that was running before reaches the
+        function only through its closure, globals or arguments; and reading its locals
+        would keep a snapshot of them, the example arrays among them, alive with it.)"""
+        if id(frame) in self.outer or not _makes_generators(frame.f_code):
+            return
         for name, value in frame.f_locals.items():
             if isinstance(value, (np.random.Generator, np.random.RandomState)):
-                self.add(name, value, seeded)
+                self.add(name, value, seeded=True)
 
     def drawn(self):
         """The name of a generator drawn from since it was first seen, or None."""

@@ -24,7 +24,7 @@ shapes and dtypes: an expression numexpr computes in another dtype or shape, or
 cannot compile, is left to NumPy. Only float32, float64 and bool values are
 fused (numexpr's integer division and complex functions differ from NumPy's).
 
-numexpr is an optional dependency (``pip install riesz[fusion]``), imported only
+numexpr is an optional dependency (``pip install numexpr``), imported only
 when a program is fused.
 """
 import functools
@@ -97,8 +97,7 @@ def _numexpr():
         import numexpr
     except ImportError:
         raise ImportError("riesz.jit(..., fuse='numexpr') needs numexpr: install it with "
-                          "`pip install numexpr` (or `pip install riesz[fusion]`), or leave "
-                          "fuse=None for plain NumPy code") from None
+                          "`pip install numexpr`, or leave fuse=None for plain NumPy code") from None
     return numexpr
 
 

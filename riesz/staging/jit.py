@@ -21,6 +21,7 @@ import collections
 import functools
 import inspect
 import warnings
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -110,7 +111,8 @@ def _positional(f):
     return to_positional, position_of
 
 
-def jit(f, static_argnums=(), fuse=None, static_argnames=(), cache_size=64):
+def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: str | None = None,
+        static_argnames: str | Sequence[str] = (), cache_size: int = 64) -> Callable[..., Any]:
     """``f``, staged once per input signature and run as generated NumPy code.
 
     A staged program depends only on its signature: the pytree structure of the

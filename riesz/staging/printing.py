@@ -28,7 +28,7 @@ from ..rules.define import IMPORT_PATHS
 from .ir import Eqn, Literal, Var, arity, resolve
 from .text import comment_text, docstring, dotted_path, python_name
 
-__all__ = ["HINTS", "INFIX", "Context", "Namer", "Code", "expression", "index_source",
+__all__ = ["HINTS", "INFIX", "dtype_source", "Context", "Namer", "Code", "expression", "index_source",
            "preferred_name", "program_listing", "short_literal"]
 
 # arrays with at most this many elements are written into the source
@@ -93,7 +93,7 @@ def _astype(e, args):
     # scalar argument stays Python arithmetic), which has no astype method: those take
     # the general form, np.asarray(x).astype(dtype)
     if isinstance(x, Var) and x.shape != () and len(e.inputs) == 1:
-        return f"{args[0]}.astype({_dtype_source(e.params['dtype'])})"
+        return f"{args[0]}.astype({dtype_source(e.params['dtype'])})"
     return None
 
 
@@ -128,9 +128,17 @@ def _concatenate(e, args):
 # primitive name -> hint(eqn, argument sources[, ctx]) giving the expression, or None to
 # print it the general way; optional: every primitive prints without one
 HINTS = {name: _infix(op) for name, op in INFIX.items()}
+def _zero_safe_product(e, args):
+    # g ⊙ d with 0 × ∞ = 0: zero wherever either factor is exactly zero (the weak 0.0 takes
+    # the product's dtype)
+    g, d = args
+    return f"np.where(({g} == 0) | ({d} == 0), 0.0, {g} * {d})"
+
+
 HINTS.update(negative=_negative, transpose=_transpose, getitem=_getitem, astype=_astype,
              reshape=_reshape, sum=_reduction("sum"), amax=_reduction("max"),
-             amin=_reduction("min"), concatenate=_concatenate)
+             amin=_reduction("min"), concatenate=_concatenate,
+             zero_safe_multiply=_zero_safe_product)
 
 
 # ---------------------------------------------------------------- literals
@@ -144,7 +152,7 @@ def _float_source(v):
     return float.__repr__(v)
 
 
-def _dtype_source(dtype):
+def dtype_source(dtype):
     if isinstance(dtype, type):
         if dtype in (float, int, complex, bool):
             return dtype.__name__
@@ -156,7 +164,7 @@ def _dtype_source(dtype):
 def _array_source(v, ctx):
     """A small array written out: ``np.arange(32)`` for 0, 1, …, 31, ``np.full((32,), 0.5,
     dtype=np.float32)`` for one value repeated, else its entries."""
-    dtype = _dtype_source(v.dtype)
+    dtype = dtype_source(v.dtype)
     if v.ndim == 1 and v.size > 1 and v.dtype.kind in "iu" and np.array_equal(v, np.arange(v.size)):
         same = np.arange(v.size).dtype == v.dtype
         return f"np.arange({v.size})" if same else f"np.arange({v.size}, dtype={dtype})"
@@ -226,7 +234,7 @@ class Context:
         if isinstance(v, Code):
             return str(v)
         if isinstance(v, np.generic) and not isinstance(v, np.void):
-            return f"{_dtype_source(v.dtype)}({self.literal(v.item())})"
+            return f"{dtype_source(v.dtype)}({self.literal(v.item())})"
         # Python values by their built-in type's repr (a subclass's own repr is never
         # called: an IntEnum is its int, a float subclass its full float value)
         if v is None or isinstance(v, bool):
@@ -241,7 +249,7 @@ class Context:
             real, imag = complex.real.__get__(v), complex.imag.__get__(v)
             return f"complex({_float_source(real)}, {_float_source(imag)})"
         if isinstance(v, np.dtype) or (isinstance(v, type) and issubclass(v, (np.generic, float, int, complex, bool))):
-            return _dtype_source(v)
+            return dtype_source(v)
         if isinstance(v, tuple):
             inner = ", ".join(self.literal(x) for x in v)
             return f"({inner},)" if len(v) == 1 else f"({inner})"

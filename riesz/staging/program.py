@@ -5,6 +5,7 @@ with traced arguments (a transform applied to a program) it applies the equation
 with ``bind``, so every transform sees the primitives.
 """
 import warnings
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -27,7 +28,8 @@ class Program:
     are applied with ``bind``, so every transform sees the primitives.
     """
 
-    def __init__(self, name, invars, outputs, eqns, in_tree, out_tree):
+    def __init__(self, name: str, invars: list[Any], outputs: list[Any], eqns: list[Any],
+                 in_tree: Any, out_tree: Any) -> None:
         self.name = name
         self.invars = invars          # Vars, the flattened arguments
         self.outputs = outputs        # Var or Literal, the flattened results
@@ -35,13 +37,16 @@ class Program:
         self.in_tree = in_tree
         self.out_tree = out_tree
         self.const_hints = {}         # id(array) -> the user's name for a constant
+        # the staged function's positional parameters, for riesz.source: (name, "static",
+        # its value) or (name, "dynamic", None), in order; None where unknown
+        self.arguments = None
         self._compiled = None
 
-    def replace(self, eqns, outputs=None):
+    def replace(self, eqns: list[Any], outputs: list[Any] | None = None) -> "Program":
         """The same function with other equations (and outputs): a rewrite of it."""
         new = Program(self.name, self.invars, self.outputs if outputs is None else outputs,
                       eqns, self.in_tree, self.out_tree)
-        new.const_hints = self.const_hints
+        new.const_hints, new.arguments = self.const_hints, self.arguments
         return new
 
     def __call__(self, *args):
@@ -60,11 +65,11 @@ class Program:
             out = list(out) if len(self.outputs) != 1 else [out]
         return tree_unflatten(self.out_tree, out)
 
-    def dot(self):
+    def dot(self) -> str:
         """The program's data flow as Graphviz DOT text (:func:`riesz.graph`)."""
         return program_dot(self)
 
-    def bind_eval(self, leaves):
+    def bind_eval(self, leaves: Sequence[Any]) -> list[Any]:
         """The flattened outputs for flattened inputs, every equation applied with ``bind``."""
         env = {id(v): x for v, x in zip(self.invars, leaves)}
         for e in self.eqns:
@@ -76,7 +81,7 @@ class Program:
                 env[id(v)] = x
         return [o.value if isinstance(o, Literal) else env[id(o)] for o in self.outputs]
 
-    def compiled(self):
+    def compiled(self) -> Callable[..., Any]:
         """The program as a Python function, compiled from :meth:`source` once (or, for a
         primitive that cannot be written as NumPy source, its equations interpreted)."""
         if self._compiled is None:
@@ -92,8 +97,10 @@ class Program:
         out = self.bind_eval(leaves)
         return out[0] if len(out) == 1 else tuple(out)
 
-    def source(self, **options):
-        return program_source(self, **options).text
+    def source(self, **options: Any) -> str:
+        """The program as a Python module a person can read, copy and run: one function
+        that asserts the shapes and dtypes it was staged for."""
+        return program_source(self, checks=True, **options).text
 
     def __str__(self):
         return program_listing(self)

@@ -24,7 +24,8 @@ import numpy as np
 from ..rules.define import NAN_PROPAGATING, all_finite
 from ..rules.elementwise import multiply
 from .ir import Eqn, InputRef, Literal, Var, arity, resolve
-from .printing import INFIX, Code, Context, Namer, expression, index_source, preferred_name
+from .printing import (INFIX, Code, Context, Namer, dtype_source, expression, index_source,
+                       preferred_name)
 from .text import comment_text, docstring, python_name
 from .simplify import simplify
 
@@ -46,12 +47,19 @@ class Generated:
         self.text, self.name, self.constants = text, name, constants
 
 
-def program_source(program, name=None, inplace=True, reserved=frozenset()):
+def program_source(program, name=None, inplace=True, reserved=frozenset(), checks=False):
     """Generate the module for ``program``: ``import numpy as np`` and one function.
-    ``reserved``: names the function's variables must not take (its helpers' names)."""
+    ``reserved``: names the function's variables must not take (its helpers' names);
+    ``checks``: the function asserts the shapes and dtypes it was staged for (the source
+    a person copies; ``riesz.jit`` picks the program by them already)."""
     ctx = Context(program.const_hints)
     ctx.used |= set(reserved)
     fname = ctx.fresh(name or _identifier(program.name))
+    arguments = _printable_arguments(program) if checks else None
+    if arguments is not None:   # the original parameters: no leaf may take their names
+        trees = iter(program.in_tree.children)
+        ctx.used |= {a for a, kind, _ in arguments
+                     if kind == "dynamic" and next(trees).kind is not None}
     namer = Namer(program, ctx)
     params = [namer.bind(v, v.hint or f"a{i}", -1) for i, v in enumerate(program.invars)]
     body = []
@@ -114,7 +122,12 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
         if _fresh_result(e):
             owned.add(id(out))
     results = _results(program, ctx, namer, owned)
-    body.append("return " + (results[0] if len(results) == 1 else ", ".join(results)))
+    returned = _rebuilt(program.out_tree, iter(results), ctx) if arguments is not None else None
+    body.append("return " + (returned or (results[0] if len(results) == 1 else ", ".join(results))))
+    prelude = []
+    if arguments is not None:   # def grad_loss(params, x): W1, b1 = params[0], ...
+        prelude = _unpacking(arguments, program.in_tree, params, ctx, fname)
+        params = [a for a, _, _ in arguments]
     signature = ", ".join(params)
     if ctx.constants:
         signature += (", *, " if params else "*, ") + ", ".join(ctx.constants)
@@ -126,19 +139,116 @@ def program_source(program, name=None, inplace=True, reserved=frozenset()):
         lines.extend(["", ""])
     lines.append(f"def {fname}({signature}):")
     count = len(program.eqns)
-    lines.append("    " + docstring(f'{program.name}, staged by riesz: {count} operation{"s" * (count != 1)}.'))
+    about = f'{program.name}, staged by riesz: {count} operation{"s" * (count != 1)}'
+    leaf_names = [namer.names[id(v)] for v in program.invars]
+    if checks and leaf_names:
+        types = ", ".join(f"{p}: {v.type_str()}" for p, v in zip(leaf_names, program.invars))
+        about += f", for {types} (it asserts them: stage it again for others)"
+    lines.append("    " + docstring(about + "."))
+    lines.extend("    " + line for line in prelude)
+    if checks:
+        lines.extend("    " + _check_line(p, v, fname) for p, v in zip(leaf_names, program.invars))
     lines.extend("    " + line for line in body)
     module_names = set(ctx.helpers.values()) | ctx.defined
     if module_names & set(namer.holder) and not module_names <= set(reserved):
         # a variable took the name of a helper found later: name them apart
-        return program_source(program, name, inplace, frozenset(reserved) | module_names)
+        return program_source(program, name, inplace, frozenset(reserved) | module_names, checks)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
 
 
+_CONTAINERS = (tuple, list, dict, type(None))
+
+
+def _printable_tree(tree):
+    """Whether a pytree structure can be taken apart and built in plain Python (tuples,
+    lists, dicts and None; not a registered class, which needs riesz)."""
+    return tree.kind is None or (tree.kind in _CONTAINERS and
+                                 all(_printable_tree(c) for c in tree.children))
+
+
+def _printable_arguments(program):
+    """The staged function's positional parameters, where the printed function can take
+    them as they are (pytrees of tuples, lists and dicts, taken apart in its first lines);
+    None where it takes the flattened leaves instead."""
+    arguments = program.arguments
+    if arguments is None or not _printable_tree(program.in_tree) or \
+            not _printable_tree(program.out_tree) or \
+            any(python_name(a, None) != a for a, _, _ in arguments):
+        return None
+    return arguments
+
+
+def _paths(tree, base, ctx):
+    """The expression of each leaf of ``tree`` inside the value named ``base``."""
+    if tree.kind is None:
+        return [base]
+    keys = tree.aux if tree.kind is dict else range(len(tree.children))
+    return [path for key, child in zip(keys, tree.children)
+            for path in _paths(child, f"{base}[{ctx.literal(key)}]", ctx)]
+
+
+def _unpacking(arguments, in_tree, leaf_names, ctx, fname):
+    """The first lines of the printed function: each leaf taken out of its argument
+    (``W1 = params[0][0]``), and each static argument asserted (``assert n == 3``)."""
+    lines, trees, leaves = [], iter(in_tree.children), iter(leaf_names)
+    for name, kind, value in arguments:
+        if kind == "static":
+            if _plain_value(value):
+                text = ctx.literal(value)
+                message = str.__repr__(f"{fname} was staged for {name} == {text}")
+                lines.append(f"assert {name} == {text}, {message}")
+            else:
+                lines.append(f"# {name}: a static argument, fixed when staging")
+            continue
+        for path in _paths(next(trees), name, ctx):
+            leaf = next(leaves)
+            if leaf != path:
+                lines.append(f"{leaf} = {path}")
+    return lines
+
+
+def _plain_value(value):
+    if isinstance(value, (tuple, list)):
+        return all(_plain_value(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, complex, str))
+
+
+def _rebuilt(tree, results, ctx):
+    """The returned expression in the structure the function returned."""
+    if tree.kind is None:
+        return next(results)
+    parts = [_rebuilt(c, results, ctx) for c in tree.children]
+    if tree.kind is dict:
+        return "{" + ", ".join(f"{ctx.literal(k)}: {p}" for k, p in zip(tree.aux, parts)) + "}"
+    if tree.kind is list:
+        return "[" + ", ".join(parts) + "]"
+    if tree.kind is type(None):
+        return "None"
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
+
+
+def _check_line(param, var, fname):
+    """``assert`` that ``param`` has the type it was staged for."""
+    if var.scalar_type is not None:
+        test = f"isinstance({param}, {var.scalar_type.__name__})"
+    else:
+        test = f"{param}.shape == {var.shape!r} and {param}.dtype == {dtype_source(var.dtype)}"
+    return f'assert {test}, "{fname} was staged for {param}: {var.type_str()}"'
+
+
+# primitives whose result may be a view of their first input (and of nothing else)
+_VIEWS = frozenset({"reshape", "transpose", "broadcast_to", "getitem", "squeeze",
+                    "expand_dims", "moveaxis", "swapaxes", "real", "imag", "diagonal", "ravel"})
+
+
 def _results(program, ctx, namer, owned):
-    """The returned expressions: a result that is not a new array of this call (an input,
-    a view, a constant of the program, a result returned twice) is copied, so that no
-    output shares memory with another, with the program, or with an input."""
+    """The returned expressions: a result that may share memory with anything but a new
+    array of this call that no other result shares (an input, a constant of the program,
+    another result, or a view of one of these) is copied."""
+    root = {}   # id(Var) -> the Var whose memory it may view, for views of the program's
+    for e in program.eqns:
+        if e.prim.name in _VIEWS and isinstance(e.inputs[0], Var) and arity(e) == len(e.inputs):
+            root[id(e.outputs[0])] = root.get(id(e.inputs[0]), e.inputs[0])
     results, returned = [], set()
     for o in program.outputs:
         if isinstance(o, Literal):
@@ -147,10 +257,11 @@ def _results(program, ctx, namer, owned):
             copy = isinstance(o.value, np.ndarray) and not written_out
         else:
             text = namer.names[id(o)]
+            base = root.get(id(o), o)
             # a 0-d value may be a Python number when the code runs: numbers are immutable
-            copy = (id(o) in returned or id(o) not in owned) and not o.scalar_type and \
+            copy = (id(base) in returned or id(base) not in owned) and not o.scalar_type and \
                 (o.shape != () or any(o is v for v in program.invars))
-            returned.add(id(o))
+            returned.add(id(base))
         results.append(f"{text}.copy()" if copy else text)
     return results
 

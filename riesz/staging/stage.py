@@ -6,19 +6,21 @@ inputs named after ``f``'s parameters, and the recorded program is simplified.
 """
 import functools
 import inspect
+import os
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..core import Tracer, abstract_trace_open
+from ..numpy.dispatch import conversions_named
 from ..tree import tree_flatten, tree_unflatten
 from .graph import program_dot
-from .ir import Literal
 from .program import Program
 from .simplify import simplify
 from .draws import DrawWatch, draw_message
 from .tracer import StagingTrace, example_of, user_error, var_of
 
-__all__ = ["trace", "stage", "source", "graph", "check_leaf"]
+__all__ = ["trace", "stage", "source", "graph", "check_leaf", "program_name"]
 
 
 def _arg_names(f, args):
@@ -37,17 +39,19 @@ def _arg_names(f, args):
         if len(leaves) == 1 and tree.kind is None:
             names.append((base, False))
             continue
-        keys = list(a.keys()) if isinstance(a, dict) else None
+        keys = sorted(a) if isinstance(a, dict) else None   # the order tree_flatten takes
         for k in range(len(leaves)):
             key = keys[k] if keys is not None and len(keys) == len(leaves) else k
-            names.append((f"{base}_{key}", True))
+            key = str.__str__(key) if isinstance(key, str) else int.__repr__(k)
+            names.append((base + "_" + key, True))   # a Python name or not: the printer checks
     return names
 
 
-def stage(f, args, name=None, static=()):
+def stage(f, args, name=None, fixed=None):
     """Stage ``f(*args)`` into a :class:`Program` (``args`` a tuple of pytrees of examples;
-    an example that is itself traced stands for its value; ``static``: the values of
-    static arguments, watched for random generators)."""
+    an example that is itself traced stands for its value; ``fixed``: {position: value}
+    of the static arguments ``f`` closes over, watched for random generators)."""
+    fixed = fixed or {}
     fname = name or getattr(f, "__name__", None)
     fname = str.__str__(fname) if isinstance(fname, str) else "f"   # no str subclass's methods
     leaves, in_tree = tree_flatten(tuple(args))
@@ -56,12 +60,12 @@ def stage(f, args, name=None, static=()):
     names = _arg_names(f, args)
     scope = _user_scope(f)
     staging = StagingTrace()
-    staging.draws = DrawWatch(list(scope) + [(f"static argument {v!r}", v) for v in static])
+    staging.draws = DrawWatch(list(scope) + [(f"static argument {i}", v) for i, v in fixed.items()])
     boxed = [staging.new_input(example_of(x), n) for x, (n, _) in zip(leaves, names)]
     invars = [b.variable for b in boxed]   # before the call: x += 1 rebinds an input
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(v) for v, (_, made_up) in zip(invars, names) if made_up}
-    with abstract_trace_open():
+    with abstract_trace_open(), conversions_named():
         out = f(*tree_unflatten(in_tree, boxed))
     drawn = staging.draws.drawn()
     if drawn is not None:
@@ -73,14 +77,31 @@ def stage(f, args, name=None, static=()):
         if isinstance(o, Tracer) and (var is None or o is not _bottom(o)):
             raise TypeError(f"{fname}: an output is traced by a transform that "
                             f"was still open when the function returned")
-        outputs.append(var if var is not None else Literal(staging.frozen(o)))
+        outputs.append(var if var is not None else staging.literal(o))
     _keep_names_at_group_ends(staging.eqns)
+    copies = staging.freeze_shared()
     program = Program(fname, invars, outputs, staging.eqns, in_tree, out_tree)
+    program.arguments = _arguments(f, len(args) + len(fixed), fixed)
     # names for the constants in generated code: the user's names of the arrays frozen
-    user_names = {id(v): n for n, v in reversed(scope) if isinstance(v, np.ndarray)}
-    program.const_hints = {id(frozen): user_names[key]
-                           for key, (_, frozen) in staging.constants.items() if key in user_names}
+    program.const_hints = {id(copies[id(v)]): n for n, v in reversed(scope)
+                           if isinstance(v, np.ndarray) and id(v) in copies}
     return simplify(program)
+
+
+def _arguments(f, count, fixed):
+    """(name, "static", value) or (name, "dynamic", None) for the ``count`` positional
+    arguments of the function ``f`` stands for (the one it wraps, for a static argument's
+    wrapper); None where its parameters cannot be read."""
+    original = f.__wrapped__ if fixed else f
+    try:
+        params = [p.name for p in inspect.signature(original).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return None
+    if len(params) < count:
+        return None
+    return [(params[i], "static", fixed[i]) if i in fixed else (params[i], "dynamic", None)
+            for i in range(count)]
 
 
 def check_leaf(x, position, who):
@@ -133,7 +154,7 @@ def _bottom(x):
     return x
 
 
-def trace(f, static_argnums=()):
+def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Callable[..., Any]:
     """``trace(f)(*example_args)`` is ``f`` staged into a :class:`Program`.
 
     The program stands for ``f`` at every argument of the examples' shapes, dtypes and
@@ -157,9 +178,27 @@ def trace(f, static_argnums=()):
             return f(*[fixed[i] if i in fixed else next(it) for i in range(len(args))])
         functools.update_wrapper(f_dynamic, f)
         f_dynamic.__signature__ = _dynamic_signature(f, fixed)
-        return stage(f_dynamic, dynamic, name=getattr(f, "__name__", None),
-                     static=tuple(fixed.values()))
+        return stage(f_dynamic, dynamic, name=program_name(f), fixed=fixed)
     return staged
+
+
+_RIESZ_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STAGING_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def program_name(f):
+    """The name of ``f`` after the transforms of riesz it is wrapped in: ``grad_loss`` for
+    ``grad(loss)``, ``vmap_grad_loss`` for ``vmap(grad(loss))`` (jit adds nothing)."""
+    transforms = []
+    while getattr(f, "__wrapped__", None) is not None and hasattr(f, "__code__"):
+        code = f.__code__
+        if not code.co_filename.startswith(_RIESZ_DIR):
+            break
+        if not code.co_filename.startswith(_STAGING_DIR):
+            transforms.append(getattr(code, "co_qualname", code.co_name).split(".<locals>")[0])
+        f = f.__wrapped__
+    name = getattr(f, "__name__", None)
+    return "_".join(transforms + [str.__str__(name) if isinstance(name, str) else "f"])
 
 
 def _dynamic_signature(f, fixed):
@@ -171,17 +210,21 @@ def _dynamic_signature(f, fixed):
     return sig.replace(parameters=params)
 
 
-def source(f, *args, static_argnums=()):
+def source(f: Callable[..., Any], *args: Any, static_argnums: int | Sequence[int] = ()) -> str:
     """The NumPy source of ``f`` staged at ``args``: ``riesz.source(riesz.grad(f), x)`` is
     the backward pass of ``f`` as a Python function that needs NumPy alone.
 
-    Arrays too large to write out become keyword-only arguments named after the user's
-    variables where they can be found (``def grad_loss(x, *, W)``).
+    The function is named after the transform (``grad_loss``), takes ``f``'s positional
+    arguments (pytrees of tuples, lists and dicts taken apart in its first lines; static
+    arguments asserted) and asserts the shapes and dtypes it was staged for. Arrays too
+    large to write out become keyword-only arguments named after the user's variables
+    where they can be found (``def grad_loss(x, *, W)``). No text from outside riesz
+    reaches it raw (:mod:`riesz.staging.text`).
     """
     return trace(f, static_argnums=static_argnums)(*args).source()
 
 
-def graph(f, *args, static_argnums=()):
+def graph(f: Callable[..., Any], *args: Any, static_argnums: int | Sequence[int] = ()) -> Any:
     """The DOT text of ``f`` staged at ``args`` (:func:`riesz.trace`): for a transform
     of a function, such as ``riesz.grad(f)``, the graph of the derivative's computation."""
     return program_dot(trace(f, static_argnums=static_argnums)(*args))

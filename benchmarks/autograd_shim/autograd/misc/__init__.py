@@ -1,0 +1,5 @@
+from riesz.misc import flatten  # noqa: F401
+
+
+def const_graph(fun, *args, **kwargs):
+    return fun

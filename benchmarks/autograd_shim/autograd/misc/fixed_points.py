@@ -1,0 +1,1 @@
+from riesz.misc.fixed_points import fixed_point  # noqa: F401

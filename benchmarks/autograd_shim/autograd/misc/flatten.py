@@ -1,0 +1,1 @@
+from riesz.misc import flatten  # noqa: F401

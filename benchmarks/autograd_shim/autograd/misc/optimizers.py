@@ -1,0 +1,1 @@
+from riesz.misc.optimizers import *  # noqa: F401,F403

@@ -1,0 +1,1 @@
+from riesz.core import Tracer as ArrayBox  # noqa: F401

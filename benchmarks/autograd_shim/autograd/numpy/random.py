@@ -1,0 +1,5 @@
+import numpy as _np
+
+
+def __getattr__(name):
+    return getattr(_np.random, name)

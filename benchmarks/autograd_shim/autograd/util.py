@@ -1,0 +1,1 @@
+from .test_util import check_equivalent  # noqa: F401

@@ -1,0 +1,176 @@
+"""Debugging switches: ``riesz.config.debug_nans``, and :func:`debug_nans` for a block.
+
+With ``riesz.config.debug_nans = True`` (or inside ``with riesz.debug_nans():``) every
+primitive that a transform (``grad``, ``vjp``, ``jvp``, ``hessian``, ...) applies is
+checked as it runs: its result in the forward pass, the tangent its forward-mode rule
+gives, and the cotangent each of its reverse-mode rules gives. The first that holds a
+NaN raises ``FloatingPointError`` naming the primitive, which result it was, and the
+user's line that applied it (for a cotangent: the line of the forward pass that recorded
+the primitive, not the ``grad`` call).
+
+Off (the default) it costs nothing: switching it on replaces five methods of the
+engine's classes (``Primitive.rule``, and ``process`` and ``process_custom_jvp`` of
+``JVPTrace``, ``process`` and ``process_custom_vjp`` of ``VJPTrace``) with checking versions, and switching it off puts the originals
+back, so the engine's hot path never tests a flag. The switch is global (all threads).
+
+The checks look at values, so they run on the eager transforms only: a program staged by
+:func:`riesz.jit` runs as generated NumPy code without them (call the function without
+``jit`` to find where a NaN starts). In the backward pass only the zero-safe walk is
+checked: a NaN of the plain-product walk that the zero-safe walk does not give (0 × ∞,
+see :meth:`riesz.core.VJPTrace.backward`) is no NaN of the derivative.
+"""
+import contextlib
+import linecache
+import sys
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from .core import (ZERO, JVPTrace, JVPTracer, Node, Primitive, Tracer, VJPTrace, VJPTracer,
+                   product_mode)
+from .staging.tracer import user_frame
+
+__all__ = ["config", "debug_nans"]
+
+_ORIGINALS: "dict[tuple[type, str], Callable[..., Any]]" = {(Primitive, "rule"): Primitive.rule, (JVPTrace, "process"): JVPTrace.process,
+              (JVPTrace, "process_custom_jvp"): JVPTrace.process_custom_jvp,
+              (VJPTrace, "process"): VJPTrace.process,
+              (VJPTrace, "process_custom_vjp"): VJPTrace.process_custom_vjp}
+
+
+class _Config:
+    """riesz's global switches (``riesz.config``)."""
+
+    @property
+    def debug_nans(self) -> bool:
+        """Whether every primitive's results are checked for NaN (see :mod:`riesz.debug`)."""
+        return Primitive.rule is not _ORIGINALS[Primitive, "rule"]
+
+    @debug_nans.setter
+    def debug_nans(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise TypeError(f"riesz.config.debug_nans takes True or False, not {enabled!r}")
+        for (cls, name), original in _ORIGINALS.items():
+            setattr(cls, name, _CHECKING[cls, name] if enabled else original)
+
+    def __repr__(self) -> str:
+        return f"riesz.config(debug_nans={self.debug_nans})"
+
+
+config = _Config()
+
+
+@contextlib.contextmanager
+def debug_nans(enabled: bool = True) -> Iterator[None]:
+    """``riesz.config.debug_nans = enabled`` inside the block, the previous setting after.
+
+    >>> import numpy as np, riesz
+    >>> with riesz.debug_nans():
+    ...     riesz.grad(lambda x: np.sum(np.sqrt(x)))(np.array([4.0, -1.0]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    FloatingPointError: riesz.config.debug_nans: the result of sqrt holds a NaN, at ...
+    """
+    previous = config.debug_nans
+    config.debug_nans = enabled
+    try:
+        yield
+    finally:
+        config.debug_nans = previous
+
+
+def _has_nan(value: Any) -> bool:
+    """Whether a plain value (an array, a number, a tuple of them) holds a NaN; a traced
+    value is checked at its own level."""
+    if isinstance(value, tuple):
+        return any(_has_nan(v) for v in value)
+    if value is None or value is ZERO or isinstance(value, Tracer):
+        return False
+    try:
+        kind = np.result_type(value).kind
+    except TypeError:
+        return False
+    return kind in "fc" and bool(np.isnan(value).any())
+
+
+def _line(frame: Any) -> str:
+    if frame is None:
+        return "(no line of the user's code on the stack)"
+    code = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}: {code}"
+
+
+def _fail(what: str, line: str) -> None:
+    raise FloatingPointError(f"riesz.config.debug_nans: {what} holds a NaN, at {line} (set "
+                             f"riesz.config.debug_nans = False to let NaNs through)")
+
+
+class _LineNode(Node):
+    """A tape node that also holds the user's line that recorded it."""
+    __slots__ = ("line",)
+    line: str
+
+
+def _checking_rule(self: Primitive, kind: str, argnum: int) -> Any:
+    """``Primitive.rule``, whose reverse-mode rules check the cotangents they give."""
+    rule = _ORIGINALS[Primitive, "rule"](self, kind, argnum)
+    if rule is ZERO or kind != "reverse":
+        return rule
+    name = self.name
+
+    def checked(g: Any, ans: Any, *args: Any, **params: Any) -> Any:
+        out = rule(g, ans, *args, **params)
+        if not product_mode.plain and _has_nan(out):
+            node = sys._getframe(1).f_locals.get("node")   # VJPTrace.backward's node
+            _fail(f"the cotangent that the reverse-mode rule of {name} (argument {argnum}) "
+                  f"gives", "the forward pass's " + getattr(node, "line", "(line not recorded)"))
+        return out
+    return checked
+
+
+def _checking_jvp(name: str) -> Any:
+    """JVPTrace's ``name`` method (process, process_custom_jvp), checking the results and
+    their tangents."""
+    original = _ORIGINALS[JVPTrace, name]
+
+    def process(self: JVPTrace, prim: Any, *rest: Any) -> Any:
+        out = original(self, prim, *rest)
+        label = prim if isinstance(prim, str) else prim.name
+        for value in out if isinstance(out, tuple) else (out,):
+            mine = type(value) is JVPTracer and value._trace is self
+            if _has_nan(value.primal if mine else value):
+                _fail(f"the result of {label}", _line(user_frame()))
+            if mine and _has_nan(value.tangent):
+                _fail(f"the tangent (forward-mode derivative) of {label}", _line(user_frame()))
+        return out
+    return process
+
+
+def _recording(name: str) -> Any:
+    """VJPTrace's ``name`` method (process, process_custom_vjp), checking the result and
+    recording the user's line in the new tape node."""
+    original = _ORIGINALS[VJPTrace, name]
+
+    def process(self: VJPTrace, prim: Any, *rest: Any) -> Any:
+        out = original(self, prim, *rest)
+        outs = out if isinstance(out, tuple) else (out,)
+        line = _line(user_frame())
+        label = prim if isinstance(prim, str) else prim.name
+        if any(_has_nan(o.primal if type(o) is VJPTracer else o) for o in outs):
+            _fail(f"the result of {label}", line)
+        mine = [o for o in outs if type(o) is VJPTracer and o._trace is self]
+        if mine:
+            slot = mine[0].slot
+            if type(self.tape[slot]) is int:   # an output of a multiple-result node
+                slot = self.tape[slot]
+            node = self.tape[slot]
+            self.tape[slot] = tagged = _LineNode(node.prim, node.params, node.parents,
+                                                 node.args, node.ans)
+            tagged.line = line
+        return out
+    return process
+
+
+_CHECKING: "dict[tuple[type, str], Callable[..., Any]]" = {(Primitive, "rule"): _checking_rule, (JVPTrace, "process"): _checking_jvp("process"),
+             (JVPTrace, "process_custom_jvp"): _checking_jvp("process_custom_jvp"),
+             (VJPTrace, "process"): _recording("process"),
+             (VJPTrace, "process_custom_vjp"): _recording("process_custom_vjp")}
