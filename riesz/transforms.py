@@ -11,7 +11,8 @@ matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 import functools
 import math
 import types
-from typing import Any, Callable, Sequence
+import typing
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -61,9 +62,12 @@ class Transformed:
         return f"<{self.__doc__.split(':', 1)[0]}>"
 
 
-def _transform(what):
+_TransformT = TypeVar("_TransformT", bound=Callable[..., Any])
+
+
+def _transform(what: str) -> Callable[[_TransformT], _TransformT]:
     """A transform ``t(f, argnums, ...)`` whose functions are :class:`Transformed`; autograd's
-    ``argnum=`` is taken for ``argnums=``."""
+    ``argnum=`` is taken for ``argnums=`` (the transform keeps its typed signature)."""
     def decorate(transform):
         @functools.wraps(transform)
         def make(f, *args, argnum=None, **kwargs):
@@ -73,7 +77,7 @@ def _transform(what):
                                     f"argnum (autograd's), not both")
                 kwargs["argnums"] = argnum
             return Transformed(transform(f, *args, **kwargs), make, f, args, kwargs, what)
-        return make
+        return typing.cast(_TransformT, make)
     return decorate
 
 
@@ -778,7 +782,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 
 
 @_transform("the Hessian-vector product")
-def hessian_vector_product(f, argnums=0):
+def hessian_vector_product(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """autograd's ``hessian_vector_product`` (also ``hessian_tensor_product``): the function
     ``(*args, v) ↦ ∇²f(x) v`` of ``f``'s arguments and a vector v of x's shape, x the
     argument ``argnums`` names (an int): :func:`hvp` at that argument, the others fixed."""
@@ -790,7 +794,7 @@ def hessian_vector_product(f, argnums=0):
 
 
 @_transform("the Hessian-vector product at a point")
-def make_hvp(f, argnums=0):
+def make_hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """autograd's ``make_hvp``: ``make_hvp(f)(*args)`` is ``(v ↦ ∇²f(x) v, ∇f(x))``, the
     Hessian-vector product at x as a function of v (the forward pass done once, for many
     v) and the gradient. ∇²f is symmetric, so v ↦ ∇²f(x) v is the VJP of ∇f at x."""
