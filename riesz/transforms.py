@@ -40,6 +40,7 @@ class Transformed:
 
     def __init__(self, fn, transform, f, args, kwargs, what):
         functools.update_wrapper(self, f)
+        self.transform_name = transform.__name__   # "grad": riesz.source names grad_f by it
         self._fn = fn
         self._rebuild = (functools.partial(transform, **kwargs), (f, *args))
         name = getattr(f, "__name__", "f")
