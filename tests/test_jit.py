@@ -491,6 +491,15 @@ def test_non_numpy_arrays_are_refused_with_the_fix():
             call()
 
 
+def test_a_dask_array_is_refused_and_runs_eagerly():
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(np.linspace(0.0, 1.0, 4), chunks=2)
+    with pytest.raises(TypeError, match="dask.array.core.Array, not a NumPy array"):
+        jit(grad(lambda v: np.sum(np.sin(v))))(x)
+    np.testing.assert_allclose(grad(lambda v: np.sum(np.sin(v)))(x).compute(),
+                               np.cos(np.linspace(0.0, 1.0, 4)))
+
+
 def test_program_cache_is_bounded_with_a_warning_and_can_be_cleared():
     f = jit(lambda x: x * 2.0, cache_size=2)
     f(np.ones(1))

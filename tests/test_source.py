@@ -306,3 +306,14 @@ def test_a_copied_mean_gradient_refuses_another_length():
     np.testing.assert_allclose(ns["grad__lambda_"](np.full(4, 2.0)), np.full(4, 1.0))
     with pytest.raises(AssertionError, match=r"float64\[4\]"):
         ns["grad__lambda_"](np.full(8, 2.0))   # the 1/4 is in the code: 2x wrong otherwise
+
+
+def test_the_printed_function_is_named_after_its_transforms():
+    def loss(x):
+        return np.sum(np.sin(x))
+    x = np.ones(3)
+    for f, name in [(riesz.grad(loss), "grad_loss"), (riesz.hessian(loss), "hessian_loss"),
+                    (riesz.jit(riesz.grad(loss)), "grad_loss"),
+                    (riesz.vmap(riesz.grad(loss)), "vmap_grad_loss"), (loss, "loss")]:
+        args = (np.ones((2, 3)),) if name.startswith("vmap") else (x,)
+        assert f"def {name}(" in riesz.source(f, *args)

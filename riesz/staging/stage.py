@@ -191,17 +191,17 @@ def program_name(f):
     ``grad(loss)``, ``vmap_grad_loss`` for ``vmap(grad(loss))`` (jit adds nothing)."""
     transforms = []
     while getattr(f, "__wrapped__", None) is not None:
-        if isinstance(getattr(f, "transform_name", None), str):   # riesz.transforms.Transformed
+        code = getattr(f, "__code__", None)
+        if code is not None:   # a wrapper function (vmap's, jit's): functools.wraps copied
+            # the transform_name of a Transformed it wraps, so its code tells what it is
+            if not code.co_filename.startswith(_RIESZ_DIR):
+                break
+            if not code.co_filename.startswith(_STAGING_DIR):   # jit adds nothing
+                transforms.append(getattr(code, "co_qualname", code.co_name).split(".<locals>")[0])
+        elif isinstance(getattr(f, "transform_name", None), str):   # riesz.transforms.Transformed
             transforms.append(f.transform_name)
-            f = f.__wrapped__
-            continue
-        if not hasattr(f, "__code__"):
+        else:
             break
-        code = f.__code__
-        if not code.co_filename.startswith(_RIESZ_DIR):
-            break
-        if not code.co_filename.startswith(_STAGING_DIR):
-            transforms.append(getattr(code, "co_qualname", code.co_name).split(".<locals>")[0])
         f = f.__wrapped__
     name = getattr(f, "__name__", None)
     return "_".join(transforms + [str.__str__(name) if isinstance(name, str) else "f"])
