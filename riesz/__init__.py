@@ -13,7 +13,7 @@ from .linear_map import LinearMap, linearize, linear_transpose
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .transforms import jacfwd, jacrev, jacobian, hessian, hvp, elementwise_grad
-from .transforms import hessian_vector_product, make_hvp
+from .transforms import hessian_vector_product, make_hvp, make_ggnvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError, source, graph, jit
 from .debug import config, debug_nans
@@ -28,7 +28,7 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "custom_jvp", "checkpoint", "remat", "vmap",
            "LinearMap", "linearize", "linear_transpose",
            "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
-           "hessian_vector_product", "make_hvp",
+           "hessian_vector_product", "make_hvp", "make_ggnvp",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]

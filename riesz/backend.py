@@ -24,9 +24,10 @@ import numpy as np
 
 from .core import Tracer, full_lower
 
-__all__ = ["is_numpy", "zeros", "ones", "full", "copy_of", "namespace",
-           "ArrayAPIValue", "wrap", "unwrap", "require_numpy", "asarray_like", "is_array",
+__all__ = ["is_numpy", "zeros", "ones", "full", "namespace",
+           "ArrayAPIValue", "wrap", "unwrap", "asarray_like", "is_array",
            "unsupported", "lazy_only", "library_errors"]
+
 
 def is_numpy(x):
     """``x`` is a NumPy array, a NumPy scalar or a Python number (a type test only)."""
@@ -88,11 +89,6 @@ def asarray_like(x, like):
     return np.asarray(x, like=like)
 
 
-def copy_of(x):
-    """A copy of ``x`` in its own library (a new array that an indexed assignment may write)."""
-    return np.array(x, copy=True) if is_numpy(x) else x.copy()
-
-
 def unsupported(what, x, error):
     """The error for an operation that ``x``'s library cannot do (``error``, its own)."""
     return TypeError(f"{what} on a {type(x).__module__}.{type(x).__name__} array: its library "
@@ -149,16 +145,6 @@ def _dask_lazy_only(what):
                     f"{what}: {name} is not implemented by Dask array, and Dask would compute "
                     f"its argument to call NumPy's; riesz keeps Dask values lazy. Compute the "
                     f"argument explicitly (x.compute()) or use a function Dask provides") from None
-
-
-def require_numpy(x, what):
-    """Raise a clear error when ``x`` is not a NumPy value: ``what`` needs NumPy's values."""
-    if not is_numpy(x):
-        raise TypeError(
-            f"{what} needs NumPy arrays, got a {type(x).__module__}.{type(x).__name__}: "
-            f"riesz does not read the values of other array libraries' arrays (that would "
-            f"compute a Dask graph, or copy a CuPy array to the host). Convert explicitly "
-            f"(x.compute() for Dask, x.get() for CuPy) if you want it on NumPy")
 
 
 # ------------------------------------------------------------ array-API-only arrays
@@ -218,8 +204,8 @@ class ArrayAPIValue:
 
     def reshape(self, *shape, order="C"):
         shape = shape[0] if len(shape) == 1 else shape
-        return ArrayAPIValue(self.xp.reshape(self.array, tuple(np.atleast_1d(shape).tolist())
-                                             if not isinstance(shape, tuple) else shape))
+        shape = tuple(shape) if isinstance(shape, (tuple, list)) else (int(shape),)
+        return ArrayAPIValue(self.xp.reshape(self.array, shape))
 
     def transpose(self, *axes):
         axes = axes[0] if len(axes) == 1 else axes
@@ -273,17 +259,17 @@ def _forward(xp, name, args, kwargs):
     if name == "where" and not any(isinstance(a, ArrayAPIValue) for a in args[1:]):
         # where(mask, 1.0, 0.0): the standard takes at most one Python scalar
         args = (args[0], xp.asarray(args[1], device=args[0].device), args[2])
-    if name == "transpose" and len(args) > 1:
-        args = (args[0], tuple(args[1]) if args[1] is not None else
-                tuple(reversed(range(args[0].ndim))))
-    elif name == "transpose":
-        args = (args[0], tuple(reversed(range(args[0].ndim))))
-    return wrap_result(fn(*unwrap(args), **unwrap(kwargs)))
+    if name == "transpose":   # permute_dims names every axis; NumPy reverses them by default
+        axes = args[1] if len(args) > 1 else kwargs.get("axes")
+        args, kwargs = (args[0], tuple(reversed(range(args[0].ndim))) if axes is None
+                        else tuple(axes)), {}
+    return _view(fn(*unwrap(args), **unwrap(kwargs)))
 
 
-def wrap_result(x):
+def _view(x):
+    # the namespace's results, viewed again (through the tuples that eigh, svd, ... return)
     if isinstance(x, (tuple, list)):
-        return type(x)(wrap_result(v) for v in x)
+        return type(x)(_view(v) for v in x)
     return ArrayAPIValue(x) if hasattr(x, "__array_namespace__") else x
 
 

@@ -66,13 +66,8 @@ class Primitive:
     every result entry that depends on it NaN; the backward pass runs plain products
     only where every rule that reads their results has this property (see
     :meth:`VJPTrace.backward`).
-
-    ``scales_cotangent`` (set by the rule table) says that each VJP rule reads its
-    cotangent once, as the first factor of a product (``scale``): the backward pass may
-    then hand over a cotangent it alone holds, to be scaled in place.
     """
-    __slots__ = ("name", "impl", "jvps", "vjps", "multiple_results", "propagates_nan",
-                 "scales_cotangent")
+    __slots__ = ("name", "impl", "jvps", "vjps", "multiple_results", "propagates_nan")
 
     def __init__(self, name, impl, jvps=(), vjps=(), multiple_results=False):
         self.name = name
@@ -81,7 +76,6 @@ class Primitive:
         self.vjps = tuple(vjps)
         self.multiple_results = multiple_results
         self.propagates_nan = False
-        self.scales_cotangent = False
 
     def __call__(self, *args, **params):
         return bind(self, args, params)
@@ -326,10 +320,8 @@ class Node:
 class _ProductMode(threading.local):
     """How the rule table's ``scale`` multiplies plain values in this thread: zero-safe
     (0 × ∞ = 0), unless a backward pass has switched it to plain products for the
-    rules it is running (:meth:`VJPTrace.backward`); and the cotangent, if any, that the
-    rule running now may write its product into (``donated``: no one else holds it)."""
+    rules it is running (:meth:`VJPTrace.backward`)."""
     plain = False
-    donated = None
 
 
 product_mode = _ProductMode()
@@ -344,14 +336,7 @@ def _references_of_a_list_entry():
     return sys.getrefcount(old)
 
 
-def _references_of_a_name():
-    """The same for an object held by one local name only."""
-    g = object()
-    return sys.getrefcount(g)
-
-
 _HELD_BY_THE_PASS_ONLY = _references_of_a_list_entry()
-_HELD_BY_A_NAME_ONLY = _references_of_a_name()
 
 
 class VJPTrace(Trace):
@@ -476,8 +461,8 @@ class VJPTrace(Trace):
         Primitives without ``propagates_nan`` may read a cotangent without passing a
         NaN on: comparisons and ``isnan``/``isfinite`` (no derivative, but a custom
         rule may apply them), casts to integers or booleans, the nan-reductions,
-        sorting and ``arg*`` indices, ``fmax``/``fmin``, zero-safe products themselves
-        (0 × NaN = 0), rules that run a transform inside (eig's), and every user
+        sorting and ``arg*`` indices, ``fmax``/``fmin``, rules that run a transform
+        inside (eig's: its zero-safe products take 0 × NaN = 0), and every user
         ``custom_vjp``/``custom_jvp`` rule. A cotangent only flows towards lower
         slots, so the products of the nodes below the first such node
         (``first_reader``) never reach one: those run plain, the ones above (and the
@@ -495,10 +480,7 @@ class VJPTrace(Trace):
         rule, cache or other slot refers to it: its reference count is that of a list
         entry and one local name) is summed into with ``add_into``, which writes into it
         where the types allow (riesz.rules.define.add_into); every other sum makes a new
-        value. In the same way a cotangent that only this pass holds, going to a node
-        with one traced argument whose rule scales it (``scales_cotangent``: elementwise
-        functions, products), is handed over to that rule (``product_mode.donated``),
-        whose product may then be written into it (riesz.rules.define.times).
+        value.
         """
         tape = self.tape
         plain_below = 0 if self.nested or any(isinstance(g, Tracer) for _, g in seeds) \
@@ -531,15 +513,11 @@ class VJPTrace(Trace):
                         cts[slot] = None
                     if consume and not plain_below:
                         tape[slot] = None
-                    if prim.scales_cotangent and len(node.parents) == 1 \
-                            and sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY:
-                        product_mode.donated = g
                     for argnum, parent in node.parents:
                         rule = prim.rule("reverse", argnum)
                         if rule is ZERO:
                             continue
                         ct = rule(g, node.ans, *node.args, **node.params)
-                        product_mode.donated = None
                         if ct is None:
                             continue
                         old = cts[parent]
@@ -549,14 +527,12 @@ class VJPTrace(Trace):
                             cts[parent] = VJPTrace.add_into(old, ct)
                         else:
                             cts[parent] = add(old, ct)
-                        ct = old = None   # the slot alone holds it now (add_into, donated)
                 if not plain_below or not any(
                         cts[s] is not None and VJPTrace.has_nan(cts[s]) for s in self.inputs):
                     break
                 plain_below = 0   # a NaN: walk again, with zero-safe products
         finally:
             product_mode.plain = mode
-            product_mode.donated = None
         if consume:
             tape.clear()
         return cts

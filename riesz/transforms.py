@@ -26,7 +26,7 @@ from .rules.elementwise import astype
 from .tree import keystr, mismatch, tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacfwd", "jacrev", "jacobian", "hessian",
-           "hvp", "hessian_vector_product", "make_hvp", "elementwise_grad"]
+           "hvp", "hessian_vector_product", "make_hvp", "make_ggnvp", "elementwise_grad"]
 
 
 # ---------------------------------------------------------------- transformed functions
@@ -804,6 +804,26 @@ def make_hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
                                                    **kwargs), args[argnums])
         return (lambda v: pullback(v)[0]), gradient
     return make_hvp_f
+
+
+def make_ggnvp(f: Callable[..., Any], g: Callable[[Any], Any] | None = None,
+               f_argnum: int = 0) -> Callable[..., Callable[[Any], Any]]:
+    """autograd's ``make_ggnvp``: ``make_ggnvp(f, g)(*args)`` is the map
+    v ↦ J_f(x)ᵀ ∇²g(f(x)) J_f(x) v, the generalized Gauss-Newton matrix of g∘f at x (the
+    argument ``f_argnum``) applied to v, without forming it: a JVP of f, a Hessian-vector
+    product of g and a VJP of f. ``g`` defaults to y ↦ ½ Σ y² over the last axis."""
+    g = (lambda y: 0.5 * np.sum(y ** 2, axis=-1)) if g is None else g
+
+    def make_ggnvp_f(*args, **kwargs):
+        def at(x):
+            return f(*args[:f_argnum], x, *args[f_argnum + 1:], **kwargs)
+        x = args[f_argnum]
+        y, pullback = vjp(at, x)
+
+        def ggnvp(v):
+            return pullback(hvp(g, (y,), (jvp(at, (x,), (v,))[1],)))[0]
+        return ggnvp
+    return make_ggnvp_f
 
 
 @_transform("the elementwise gradient")

@@ -1,28 +1,59 @@
-"""The device stand-in: ``array-api-strict`` arrays on a non-default device refuse NumPy
-conversion and mixing with NumPy arrays, as CuPy's do. Derivatives of such arrays must
-be arrays of the same library on the same device, equal to NumPy's to 1e-12: any place
-where riesz made a NumPy array for one of their values would raise here."""
+"""Arrays of other libraries on a device: CuPy's on a GPU, and its stand-in where there is
+none, ``array-api-strict`` arrays on a non-default device, which refuse NumPy conversion
+and mixing with NumPy arrays as CuPy's do. Derivatives of such arrays must be arrays of the
+same library on the same device, equal to NumPy's to 1e-12: any place where riesz made a
+NumPy array for one of their values would raise here."""
+import importlib.util
+
 import numpy as np
 import pytest
 
 import riesz
 
-xp = pytest.importorskip("array_api_strict")
-pytest.importorskip("array_api_compat")
-
-DEVICE = xp.Device("device1")
 RNG = np.random.default_rng(0)
 XN, WN = RNG.standard_normal((4, 3)), RNG.standard_normal((3, 2))
 
 
-def on_device(a):
-    return xp.asarray(a, device=DEVICE)
+class Strict:
+    """array-api-strict on its "device1" (arrays that speak only the array API)."""
+
+    def __init__(self):
+        if np.lib.NumpyVersion(np.__version__) < "2.0.0":   # it calls NumPy 2's API
+            pytest.skip("array-api-strict needs NumPy 2")
+        self.xp = pytest.importorskip("array_api_strict")
+        pytest.importorskip("array_api_compat")
+        self.device = self.xp.Device("device1")
+
+    def put(self, a):
+        return self.xp.asarray(a, device=self.device)
+
+    def get(self, a):
+        assert isinstance(a, self.xp._array_object.Array), type(a)
+        assert a.device == self.device
+        return np.from_dlpack(a.to_device(self.xp.Device("CPU_DEVICE")))
 
 
-def to_numpy(a):
-    assert isinstance(a, xp._array_object.Array), type(a)
-    assert a.device == DEVICE
-    return np.asarray(a.to_device(xp.Device("CPU_DEVICE")))
+class CuPy:
+    """CuPy on the current GPU (NumPy's dispatch protocols); skipped without one."""
+
+    def __init__(self):
+        if importlib.util.find_spec("cupy") is None:
+            pytest.skip("CuPy is not installed (pip install 'riesz[gpu]' on a GPU machine)")
+        import cupy
+        self.cp = cupy
+
+    def put(self, a):
+        return self.cp.asarray(a)
+
+    def get(self, a):
+        assert isinstance(a, self.cp.ndarray), type(a)
+        assert a.device == self.cp.cuda.Device()
+        return a.get()
+
+
+@pytest.fixture(params=[Strict, CuPy], ids=["array-api-strict", "cupy"])
+def lib(request):
+    return request.param()
 
 
 FUNCTIONS = {   # f(x, w): device arrays enter as arguments
@@ -44,30 +75,30 @@ TRANSFORMS = {
 
 @pytest.mark.parametrize("tname", sorted(TRANSFORMS))
 @pytest.mark.parametrize("fname", sorted(FUNCTIONS))
-def test_derivatives_stay_on_the_device(fname, tname):
+def test_derivatives_stay_on_the_device(lib, fname, tname):
     f, transform = FUNCTIONS[fname], TRANSFORMS[tname]
-    got = transform(f, on_device(XN), on_device(WN))
+    got = transform(f, lib.put(XN), lib.put(WN))
     want = transform(f, XN, WN)
     for g, w in zip(got, want):
-        np.testing.assert_allclose(to_numpy(g), w, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(lib.get(g), w, rtol=1e-12, atol=1e-12)
 
 
-def test_value_and_grad_value_is_on_the_device():
-    value, g = riesz.value_and_grad(FUNCTIONS["logistic"])(on_device(XN), on_device(WN))
+def test_value_and_grad_value_is_on_the_device(lib):
+    value, g = riesz.value_and_grad(FUNCTIONS["logistic"])(lib.put(XN), lib.put(WN))
     want_value, want = riesz.value_and_grad(FUNCTIONS["logistic"])(XN, WN)
-    np.testing.assert_allclose(to_numpy(value), want_value, rtol=1e-12)
-    np.testing.assert_allclose(to_numpy(g), want, rtol=1e-12)
+    np.testing.assert_allclose(lib.get(value), want_value, rtol=1e-12)
+    np.testing.assert_allclose(lib.get(g), want, rtol=1e-12)
 
 
-def test_float32_stays_float32_on_the_device():
-    x = xp.asarray(XN.astype(np.float32), device=DEVICE)
-    g = riesz.grad(FUNCTIONS["elementwise"])(x, None)
-    assert g.dtype == xp.float32 and g.device == DEVICE
+def test_float32_stays_float32_on_the_device(lib):
+    g = riesz.grad(FUNCTIONS["elementwise"])(lib.put(XN.astype(np.float32)), None)
+    assert lib.get(g).dtype == np.float32
 
 
 def test_the_stand_in_refuses_numpy_as_cupy_does():
-    """The test above means something: these arrays cannot meet NumPy's."""
-    x = on_device(XN)
+    """The tests above mean something: these arrays cannot meet NumPy's."""
+    strict = Strict()
+    x = strict.put(XN)
     with pytest.raises(RuntimeError):
         np.asarray(x)
     with pytest.raises(TypeError):

@@ -2,17 +2,18 @@
 (``import numpy as np`` for ``autograd.numpy``, ``from riesz import grad`` for autograd's),
 each checked against finite differences or a known answer.
 
-Logistic regression, a Gaussian mixture with Hessian-vector products, a small convnet,
-a Bayesian optimisation loop and fixed points. (The convnet convolves with NumPy slices:
-``scipy.signal.convolve`` on traced values comes with riesz.scipy; the fixed point is
-differentiated through its iterations, and through ``riesz.misc.fixed_points`` where
-that module exists.)
+Logistic regression, a Gaussian mixture with Hessian-vector products, a small convnet
+(``riesz.scipy.signal.convolve`` for ``autograd.scipy.signal.convolve``), a Bayesian
+optimisation loop and fixed points (through the iterations, and by implicit
+differentiation with ``riesz.misc.fixed_points`` for ``autograd.misc.fixed_points``).
 """
 import numpy as np
 import pytest
 
 from riesz import grad, hvp, value_and_grad
 from riesz.misc.optimizers import adam
+from riesz.misc.fixed_points import fixed_point
+from riesz.scipy.signal import convolve
 from riesz.scipy.special import logsumexp
 from riesz.testing import check_grads
 
@@ -112,21 +113,11 @@ def test_gmm_with_hessian_vector_products():
 
 # ------------------------------------------------------------ a small convnet
 
-def convolve_valid(images, filters):
-    """images (n, h, w) against filters (k, a, b): (n, k, h - a + 1, w - b + 1), the 'valid'
-    cross-correlation, one slice per filter offset."""
-    _, h, w = images.shape
-    k, a, b = filters.shape
-    out = 0.0
-    for i in range(a):
-        for j in range(b):
-            window = images[:, i:h - a + 1 + i, j:w - b + 1 + j]
-            out = out + window[:, None] * filters[None, :, i, j, None, None]
-    return out
-
-
 def convnet(params, images):
-    hidden = np.maximum(convolve_valid(images, params["filters"]) + params["bias"][:, None, None], 0.0)
+    # autograd's convnet layer: inputs (n, channels, h, w), filters (channels, k, a, b)
+    conv = convolve(images[:, None], params["filters"][None], axes=([2, 3], [2, 3]),
+                    dot_axes=([1], [0]), mode="valid")
+    hidden = np.maximum(conv + params["bias"][:, None, None], 0.0)
     pooled = hidden.reshape(hidden.shape[0], hidden.shape[1], 2, 2, 2, 2).max(axis=(3, 5))
     logits = pooled.reshape(len(images), -1) @ params["W"]
     return logits - logsumexp(logits, axis=1, keepdims=True)
@@ -224,8 +215,8 @@ def test_fixed_point_differentiated_through_its_iterations():
 
 
 def test_fixed_point_by_implicit_differentiation():
-    from riesz.misc import fixed_points   # autograd's fixed_point(f, a, x0, distance, tol)
-    sqrt = lambda a: fixed_points.fixed_point(   # noqa: E731
-        newton_sqrt_iter, a, 1.0, lambda x, y: abs(x - y), 1e-12)
+    # autograd's examples/fixed_points.py: the derivative from the implicit function theorem
+    sqrt = lambda a: fixed_point(newton_sqrt_iter, a, 1.0, lambda x, y: np.abs(x - y), 1e-12)  # noqa: E731
     assert sqrt(2.0) == pytest.approx(np.sqrt(2.0), rel=1e-12)
     assert grad(sqrt)(2.0) == pytest.approx(0.5 / np.sqrt(2.0), rel=1e-9)
+    check_grads(sqrt, (2.0,), order=2, modes=("rev",))

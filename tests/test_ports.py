@@ -64,6 +64,19 @@ def test_hessian_vector_product_and_make_hvp():
     check_grads(lambda x: riesz.hessian_vector_product(f)(x, y, v), (x,), order=1)
 
 
+def test_make_ggnvp_is_the_gauss_newton_matrix_applied():
+    f = lambda W, x: np.tanh(W @ x)
+    W, x, V = rng.standard_normal((3, 2)), rng.standard_normal(2), rng.standard_normal((3, 2))
+    J = riesz.jacobian(f)(W, x).reshape(3, 6)
+    for g, H in ((None, np.eye(3)), (lambda y: np.sum(np.exp(y)), None)):
+        H = np.diag(np.exp(f(W, x))) if H is None else H
+        got = riesz.make_ggnvp(f, g)(W, x)(V) if g else riesz.make_ggnvp(f)(W, x)(V)
+        np.testing.assert_allclose(got.ravel(), J.T @ H @ J @ V.ravel(), rtol=1e-12)
+    y = np.array([0.5, -1.0])
+    np.testing.assert_allclose(riesz.make_ggnvp(f, f_argnum=1)(W, y)(np.ones(2)),
+                               riesz.jacobian(f, 1)(W, y).T @ riesz.jacobian(f, 1)(W, y) @ np.ones(2))
+
+
 def test_full_with_a_traced_fill_value():
     f = lambda x: np.sum(rnp.full((2, 3), x) * np.arange(6.0).reshape(2, 3))
     assert riesz.grad(f)(2.0) == 15.0

@@ -15,7 +15,7 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
-           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan", "times"]
+           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -111,15 +111,12 @@ def defunary(name, impl, derivative, finite_derivative=False):
     infinite cotangent meeting f'(x) = 0 (tanh saturated to ±1) could give NaN.
     """
     if finite_derivative:
-        prim = defprim(name, impl, elementwise=True,
+        return defprim(name, impl, elementwise=True,
                        jvp=[lambda t, ans, x: t * derivative(ans, x)],
-                       vjp=[lambda g, ans, x: times(g, derivative(ans, x))])
-    else:
-        prim = defprim(name, impl, elementwise=True,
-                       jvp=[lambda t, ans, x: scale(t, derivative(ans, x))],
-                       vjp=[lambda g, ans, x: scale(g, derivative(ans, x))])
-    prim.scales_cotangent = True
-    return prim
+                       vjp=[lambda g, ans, x: g * derivative(ans, x)])
+    return defprim(name, impl, elementwise=True,
+                   jvp=[lambda t, ans, x: scale(t, derivative(ans, x))],
+                   vjp=[lambda g, ans, x: scale(g, derivative(ans, x))])
 
 
 def defbinary(name, impl, dx, dy):
@@ -161,33 +158,12 @@ def scale(g, d):
     one), a plain product; otherwise the product and one finiteness check of it.
     """
     if type(d) is float and d != 0.0 and math.isfinite(d):
-        return times(g, d)   # a finite nonzero constant cannot meet 0 × ∞, at any order
+        return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
     if product_mode.plain and is_numpy(g) and is_numpy(d):
-        return times(g, d)
+        return g * d
     return zero_safe_scale(g, d)
-
-
-# below this many entries a new array costs less than the checks of writing in place
-_IN_PLACE_SIZE = 4096
-
-
-def times(g, d):
-    """The plain product g ⊙ d, written into ``g`` where the backward pass has handed ``g``
-    over to the rule running now (riesz.core.product_mode.donated: no one else holds it),
-    ``g`` is a NumPy array that owns its memory, and the product has its shape and dtype
-    (as a hand-written backward pass scales a gradient in place)."""
-    if (g is product_mode.donated and type(g) is np.ndarray and g.size >= _IN_PLACE_SIZE
-            and g.base is None and g.flags.writeable and _broadcasts_into(shape_of(d), g.shape)
-            and np.result_type(g, d) == g.dtype):
-        return np.multiply(g, d, out=g)
-    return g * d
-
-
-def _broadcasts_into(shape, target):
-    return len(shape) <= len(target) and all(
-        n in (1, m) for n, m in zip(shape[::-1], target[::-1]))
 
 
 def zero_safe_scale(g, d):

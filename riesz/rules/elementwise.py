@@ -60,7 +60,6 @@ def _inverse(v, one=1.0):
 multiply = defprim("multiply", np.multiply, broadcasting=True,
                    jvp=[lambda t, ans, x, y: scale(t, y), lambda t, ans, x, y: scale(x, t)],
                    vjp=[lambda g, ans, x, y: scale(g, y), lambda g, ans, x, y: scale(x, g)])
-multiply.scales_cotangent = True   # (its second rule has g second: never written into)
 
 # ∂(x / y)(ẋ, ẏ) = ẋ / y − (ans / y) ⊙ ẏ; transpose: g ↦ (g ⊙ (1/y), Σ(g ⊙ ans) ⊙ (−1/y)),
 # the sum taken over the axes that y is broadcast along before the product (y is constant

@@ -39,21 +39,23 @@ def _scatter_add_impl(g, idx, shape):
 
 def _add_at_in_layers(out, idx, g):
     """``np.add.at(out, idx, g)`` by indexed assignments (which Dask does lazily), for an
-    index whose first item is a 1-d integer array ``a`` and the rest slices: layer j adds
-    the j-th occurrence of each repeated entry of ``a``, so no layer repeats an entry."""
+    index of slices and one 1-d integer array ``a``: layer j adds the j-th occurrence of
+    each repeated entry of ``a``, so no layer repeats an entry."""
     items = idx if isinstance(idx, tuple) else (idx,)
-    a, rest = np.asarray(items[0]), items[1:]
-    if a.ndim != 1 or a.dtype.kind not in "iu" or not all(isinstance(i, slice) for i in rest):
+    arrays = [k for k, i in enumerate(items) if not isinstance(i, slice)]
+    a = np.asarray(items[arrays[0]]) if len(arrays) == 1 else None
+    if a is None or a.ndim != 1 or a.dtype.kind not in "iu":
         raise unsupported(f"the derivative of x[idx] with idx = {idx!r}", out,
                           NotImplementedError("numpy.add.at"))
+    k = arrays[0]   # one integer array among slices: its axis of g is axis k
     group = np.unique(a, return_inverse=True)[1].ravel()
     order = np.argsort(group, kind="stable")
     layer = np.empty_like(order)
     layer[order] = np.arange(len(a)) - np.searchsorted(group[order], group[order])
     for j in range(int(layer.max(initial=-1)) + 1):
         pos = np.flatnonzero(layer == j)
-        target = (a[pos],) + rest
-        out[target] = out[target] + g[pos]
+        target = items[:k] + (a[pos],) + items[k + 1:]
+        out[target] = out[target] + g[(slice(None),) * k + (pos,)]
     return out
 
 

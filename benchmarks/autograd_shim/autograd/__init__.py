@@ -4,21 +4,21 @@ every derivative is riesz's."""
 import builtins
 
 import riesz
-from riesz import elementwise_grad, hessian, jacobian, value_and_grad
+from riesz import elementwise_grad, grad, hessian, jacobian, value_and_grad  # noqa: F401
 from riesz.extend import primitive
 
-from .core import make_jvp, make_vjp  # noqa: F401
+from . import core
+from ._missing import missing
+from .wrap_util import unary_to_nary
+
+make_vjp = unary_to_nary(core.make_vjp)
+make_jvp = unary_to_nary(core.make_jvp)
 
 dict, isinstance, list, tuple, type = (builtins.dict, builtins.isinstance, builtins.list,
                                        builtins.tuple, builtins.type)
 
 
-def grad(fun, argnum=0):
-    return riesz.grad(fun, argnums=argnum)
-
-
-def deriv(fun, argnum=0):
-    return riesz.elementwise_grad(fun, argnums=argnum)
+deriv = elementwise_grad
 
 
 def holomorphic_grad(fun, argnum=0):
@@ -33,12 +33,16 @@ def checkpoint(fun):
     return riesz.checkpoint(fun)
 
 
+hessian_tensor_product = (getattr(riesz, "hessian_vector_product", None)
+                          or missing("autograd.hessian_tensor_product"))
+
+
 def tensor_jacobian_product(fun, argnum=0):
-    # v ↦ vᵀ J (autograd's name for a VJP with the argument given)
+    # autograd's: the Jacobian of (*args, V) ↦ ⟨V, fun(*args)⟩ over V's axes
     def vector_dot_fun(*args):
-        v = args[-1]
-        return riesz.vjp(lambda x: fun(*args[:argnum], x, *args[argnum + 1:-1]), args[argnum])[1](v)[0]
-    return vector_dot_fun
+        *args, vector = args
+        return riesz.numpy.tensordot(vector, fun(*args), axes=riesz.numpy.ndim(vector))
+    return riesz.jacobian(vector_dot_fun, argnum)
 
 
 vector_jacobian_product = tensor_jacobian_product
@@ -46,4 +50,4 @@ vector_jacobian_product = tensor_jacobian_product
 
 def __getattr__(name):
     # the rest of autograd's differential operators under their own names in riesz
-    return getattr(riesz.transforms, name)
+    return getattr(riesz.transforms, name, None) or missing(f"autograd.{name}")

@@ -1,25 +1,18 @@
-"""autograd.core's make_vjp and make_jvp, over riesz.vjp and riesz.jvp."""
-import numpy as np
-
+"""autograd.core's make_vjp and make_jvp (of a function of one argument), over riesz.vjp and
+riesz.jvp; autograd's internals (vspace, primitive_vjps, ...) have no riesz counterpart."""
 import riesz
 
-
-def _at(fun, argnum, args):
-    return lambda x: fun(*args[:argnum], x, *args[argnum + 1:])
+from ._missing import missing
 
 
-def make_vjp(fun, argnum=0):
-    def vjp_maker(*args):
-        ans, pullback = riesz.vjp(_at(fun, argnum, args), args[argnum])
-        return (lambda g: pullback(g)[0]), ans
-    return vjp_maker
+def make_vjp(fun, x):
+    ans, pullback = riesz.vjp(fun, x)
+    return (lambda g: pullback(g)[0]), ans
 
 
-def make_jvp(fun, argnum=0):
-    def jvp_maker(*args):
-        return lambda v: riesz.jvp(_at(fun, argnum, args), (args[argnum],), (v,))
-    return jvp_maker
+def make_jvp(fun, x):
+    return lambda v: riesz.jvp(fun, (x,), (v,))
 
 
-def vspace(value):
-    raise NotImplementedError("autograd.core.vspace has no riesz counterpart")
+def __getattr__(name):
+    return missing(f"autograd.core.{name}")

@@ -6,8 +6,18 @@ import numpy as np
 from riesz.testing import check_grads as _check_grads
 
 
-def check_grads(f, modes=("fwd", "rev"), order=2):
-    return _check_grads(f, modes=tuple(modes), order=order)
+def check_grads(f, argnum=0, modes=("fwd", "rev"), order=2):
+    # autograd's: the check with respect to the argument(s) argnum, keyword arguments fixed
+    nums = argnum if isinstance(argnum, tuple) else (argnum,)
+
+    def at_argnum(*args, **kwargs):
+        def of(*xs):
+            full = list(args)
+            for i, x in zip(nums, xs):
+                full[i] = x
+            return f(*full, **kwargs)
+        _check_grads(of, tuple(args[i] for i in nums), modes=tuple(modes), order=order)
+    return at_argnum
 
 
 def scalar_close(a, b):
