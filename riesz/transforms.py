@@ -11,7 +11,7 @@ matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 import functools
 import math
 import types
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -61,7 +61,10 @@ class Transformed:
         return f"<{self.__doc__.split(':', 1)[0]}>"
 
 
-def _transform(what):
+_F = TypeVar("_F", bound=Callable[..., Any])   # a transform keeps its signature
+
+
+def _transform(what: str) -> "Callable[[_F], _F]":
     """A transform ``t(f, argnums, ...)`` whose functions are :class:`Transformed`; autograd's
     ``argnum=`` is taken for ``argnums=``."""
     def decorate(transform):
@@ -778,7 +781,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 
 
 @_transform("the Hessian-vector product")
-def hessian_vector_product(f, argnums=0):
+def hessian_vector_product(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """autograd's ``hessian_vector_product`` (also ``hessian_tensor_product``): the function
     ``(*args, v) ↦ ∇²f(x) v`` of ``f``'s arguments and a vector v of x's shape, x the
     argument ``argnums`` names (an int): :func:`hvp` at that argument, the others fixed."""
@@ -790,7 +793,7 @@ def hessian_vector_product(f, argnums=0):
 
 
 @_transform("the Hessian-vector product at a point")
-def make_hvp(f, argnums=0):
+def make_hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """autograd's ``make_hvp``: ``make_hvp(f)(*args)`` is ``(v ↦ ∇²f(x) v, ∇f(x))``, the
     Hessian-vector product at x as a function of v (the forward pass done once, for many
     v) and the gradient. ∇²f is symmetric, so v ↦ ∇²f(x) v is the VJP of ∇f at x."""

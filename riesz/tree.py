@@ -275,7 +275,7 @@ def _map_leaves(name, tree, rest):
     return leaves, td, others
 
 
-def tree_map(f, tree, *rest):
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """Apply ``f`` leaf by leaf to one or more pytrees of the same structure."""
     leaves, td, others = _map_leaves("tree_map", tree, rest)
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])

@@ -78,7 +78,7 @@ class Optimizer:
         structure (``riesz.grad`` of the loss with respect to them)."""
         raise NotImplementedError
 
-    def check_grads(self, params, grads):
+    def check_grads(self, params: Any, grads: Any) -> None:
         """``grads`` has the structure of ``params`` and each gradient its parameter's shape;
         otherwise a ValueError names the parameter by its key path."""
         p_leaves, p_tree = tree_flatten(params)
