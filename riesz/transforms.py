@@ -11,6 +11,7 @@ matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 import functools
 import math
 import types
+import typing
 from typing import Any, Callable, Sequence, TypeVar
 
 import numpy as np
@@ -39,6 +40,7 @@ class Transformed:
 
     def __init__(self, fn, transform, f, args, kwargs, what):
         functools.update_wrapper(self, f)
+        self.transform_name = transform.__name__   # "grad": riesz.source names grad_f by it
         self._fn = fn
         self._rebuild = (functools.partial(transform, **kwargs), (f, *args))
         name = getattr(f, "__name__", "f")
@@ -61,12 +63,12 @@ class Transformed:
         return f"<{self.__doc__.split(':', 1)[0]}>"
 
 
-_F = TypeVar("_F", bound=Callable[..., Any])   # a transform keeps its signature
+_TransformT = TypeVar("_TransformT", bound=Callable[..., Any])
 
 
-def _transform(what: str) -> "Callable[[_F], _F]":
+def _transform(what: str) -> Callable[[_TransformT], _TransformT]:
     """A transform ``t(f, argnums, ...)`` whose functions are :class:`Transformed`; autograd's
-    ``argnum=`` is taken for ``argnums=``."""
+    ``argnum=`` is taken for ``argnums=`` (the transform keeps its typed signature)."""
     def decorate(transform):
         @functools.wraps(transform)
         def make(f, *args, argnum=None, **kwargs):
@@ -76,7 +78,7 @@ def _transform(what: str) -> "Callable[[_F], _F]":
                                     f"argnum (autograd's), not both")
                 kwargs["argnums"] = argnum
             return Transformed(transform(f, *args, **kwargs), make, f, args, kwargs, what)
-        return make
+        return typing.cast(_TransformT, make)
     return decorate
 
 

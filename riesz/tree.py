@@ -55,7 +55,7 @@ class FlattenedIndexKey:
         return f"[<flat index {self.key}>]"
 
 
-def keystr(path):
+def keystr(path: Iterable[Any]) -> str:
     """A key path as text, JAX's form: ``['layers'][0].W``; the root is ``''``."""
     return "".join(map(str, path))
 
@@ -215,18 +215,18 @@ def _flatten(x, leaves):
     return TreeDef(cls, aux, tuple(flat))
 
 
-def tree_structure(tree):
+def tree_structure(tree: Any) -> "TreeDef":
     """The :class:`TreeDef` of a pytree (JAX's ``tree_structure``)."""
     return tree_flatten(tree)[1]
 
 
-def tree_flatten_with_path(tree):
+def tree_flatten_with_path(tree: Any) -> "tuple[list[tuple[tuple[Any, ...], Any]], TreeDef]":
     """``([(key path, leaf), ...], treedef)`` (JAX's ``tree_flatten_with_path``)."""
     leaves, treedef = tree_flatten(tree)
     return list(zip(treedef.paths(), leaves)), treedef
 
 
-def tree_leaves_with_path(tree):
+def tree_leaves_with_path(tree: Any) -> "list[tuple[tuple[Any, ...], Any]]":
     """``[(key path, leaf), ...]`` (JAX's ``tree_leaves_with_path``)."""
     return tree_flatten_with_path(tree)[0]
 
@@ -281,7 +281,7 @@ def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
 
 
-def tree_map_with_path(f, tree, *rest):
+def tree_map_with_path(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """``f(key path, leaf, *other leaves)`` leaf by leaf (JAX's ``tree_map_with_path``)."""
     leaves, td, others = _map_leaves("tree_map_with_path", tree, rest)
     return tree_unflatten(td, [f(path, *xs) for path, *xs in zip(td.paths(), leaves, *others)])

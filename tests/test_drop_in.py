@@ -172,3 +172,15 @@ def test_jax_at_get_and_options():
         riesz.grad(lambda x: x.at[5].set(0.0, mode="drop").sum())(x)
     with pytest.raises(AttributeError):   # NumPy arrays have no .at: riesz.numpy.at(x) is the spelling
         x.at
+
+
+def test_histogram_counts_of_a_traced_sample_are_constants():
+    x = np.array([0.1, 2.0, 0.5, 1.0, 3.0])
+    counts, edges = np.histogram(x, bins=3)
+    value, g = riesz.value_and_grad(lambda x: np.histogram(x, bins=3)[0] @ x[:3])(x)
+    assert value == counts @ x[:3] and np.array_equal(g, np.r_[counts, 0.0, 0.0])
+    # with weights, the gradient reaches the weights (the bins are read from the sample)
+    w = np.arange(1.0, 6.0)
+    c = np.array([1.0, 10.0, 100.0])
+    g = riesz.grad(lambda w: np.histogram(x, bins=edges, weights=w)[0] @ c)(w)
+    assert np.array_equal(g, [np.histogram(x, bins=edges, weights=e)[0] @ c for e in np.eye(5)])

@@ -190,7 +190,13 @@ def program_name(f):
     """The name of ``f`` after the transforms of riesz it is wrapped in: ``grad_loss`` for
     ``grad(loss)``, ``vmap_grad_loss`` for ``vmap(grad(loss))`` (jit adds nothing)."""
     transforms = []
-    while getattr(f, "__wrapped__", None) is not None and hasattr(f, "__code__"):
+    while getattr(f, "__wrapped__", None) is not None:
+        if isinstance(getattr(f, "transform_name", None), str):   # riesz.transforms.Transformed
+            transforms.append(f.transform_name)
+            f = f.__wrapped__
+            continue
+        if not hasattr(f, "__code__"):
+            break
         code = f.__code__
         if not code.co_filename.startswith(_RIESZ_DIR):
             break
