@@ -31,7 +31,7 @@ NUMPY1_FLOAT64 = {"logspace-0", "nanmean-1", "nansum-1", "sum-where-0", "sum-whe
                   "ufunc.reduce-0"}
 VALUE_IDS = [f"{n}-{i}-{d}" for n, i, _, d in VALUE_CASES]
 VALUE_CASES = [pytest.param(*c, marks=pytest.mark.xfail(
-    NUMPY_VERSION < (2, 0), strict=True, reason="NumPy 1.26 gives float64 for float32 here"))
+    NUMPY_VERSION < (2, 0), strict=False, reason="NumPy 1.26 gives float64 for float32 here"))
     if f"{c[0]}-{c[1]}" in NUMPY1_FLOAT64 and c[3] == "float32" else c for c in VALUE_CASES]
 
 
