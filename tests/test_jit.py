@@ -384,17 +384,28 @@ def _local_draw(x):
     return x * noise
 
 
+def _fresh_noise():
+    return np.random.default_rng().normal(size=3)   # a generator no variable holds
+
+
 @pytest.mark.parametrize("draw", [
     lambda x: x * np.random.normal(size=3),
     lambda x: x * rng.normal(size=3),
     lambda x: x + np.random.random(),
     _local_draw,
-], ids=["np.random.normal", "closed-over Generator", "np.random.random", "local Generator"])
+    lambda x: x * np.random.default_rng().normal(size=3),
+    lambda x: x + _fresh_noise(),
+], ids=["np.random.normal", "closed-over Generator", "np.random.random", "local Generator",
+        "default_rng() in one expression", "default_rng() in a helper"])
 def test_a_random_draw_while_staging_raises(draw):
     with pytest.raises(riesz.ConcretizationError, match="draw outside and pass the numbers in"):
         jit(draw)(np.ones(3))
     with pytest.raises(riesz.ConcretizationError, match=r"random draw from .* at .*test_jit.py:\d+"):
         riesz.trace(draw)(np.ones(3))
+    assert np.random.default_rng is _DEFAULT_RNG   # put back after staging
+
+
+_DEFAULT_RNG = np.random.default_rng
 
 
 def test_a_generator_passed_as_a_static_argument_raises_when_drawn():

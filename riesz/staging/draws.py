@@ -9,14 +9,20 @@ arguments, NumPy's global ``RandomState``, and any generator that appears among 
 user's local variables while staging) are fingerprinted when first seen, and each new
 constant that enters the program, and the end of staging, compares the fingerprints.
 A generator found among the locals is compared with the state it was seeded with, so
-a generator created inside the function and drawn from is caught too.
+a generator created inside the function and drawn from is caught too; so is one that
+``np.random.default_rng`` creates while staging and that no variable holds
+(``np.random.default_rng().normal(size=3)``): ``np.random.default_rng`` is watched
+while staging (a name bound by ``from numpy.random import default_rng`` before staging
+is not).
 
 ``nn.fit`` stages its training step with a generator that replays draws made ahead
 of the step (its bit generator is never advanced), so its draws are arguments of the
 program and pass this check.
 """
+import contextlib
 import ctypes
 import sys
+import threading
 
 import numpy as np
 
@@ -91,6 +97,23 @@ class DrawWatch:
         for name, value in frame.f_locals.items():
             if isinstance(value, (np.random.Generator, np.random.RandomState)):
                 self.add(name, value, seeded=True)
+
+    @contextlib.contextmanager
+    def creations(self):
+        """While staging, the generators ``np.random.default_rng`` creates in this thread
+        are watched from their seeded state."""
+        create, thread = np.random.default_rng, threading.get_ident()
+
+        def default_rng(*args, **kwargs):
+            rng = create(*args, **kwargs)
+            if threading.get_ident() == thread:
+                self.add("a generator made by numpy.random.default_rng", rng, seeded=True)
+            return rng
+        np.random.default_rng = default_rng
+        try:
+            yield
+        finally:
+            np.random.default_rng = create
 
     def drawn(self):
         """The name of a generator drawn from since it was first seen, or None."""

@@ -65,7 +65,7 @@ def stage(f, args, name=None, fixed=None):
     invars = [b.variable for b in boxed]   # before the call: x += 1 rebinds an input
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(v) for v, (_, made_up) in zip(invars, names) if made_up}
-    with abstract_trace_open(), conversions_named():
+    with abstract_trace_open(), conversions_named(), staging.draws.creations():
         out = f(*tree_unflatten(in_tree, boxed))
     drawn = staging.draws.drawn()
     if drawn is not None:
