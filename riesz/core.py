@@ -468,6 +468,10 @@ class VJPTrace(Trace):
         (``first_reader``) never reach one: those run plain, the ones above (and the
         node itself) zero-safe.
 
+        Values of other libraries (Dask, CuPy) are never read, so ``has_nan`` counts them
+        as holding a NaN: a pass seeded with one is zero-safe throughout, and one whose
+        result is one walks again zero-safe.
+
         The whole pass stays zero-safe where the tape is nested (a node's argument is
         traced at a lower level, as in ``jvp(grad(f))`` or the inner pass of
         ``grad(grad(f))``) or a seed is traced: the values it computes are recorded
@@ -483,7 +487,9 @@ class VJPTrace(Trace):
         value.
         """
         tape = self.tape
-        plain_below = 0 if self.nested or any(isinstance(g, Tracer) for _, g in seeds) \
+        # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
+        plain_below = 0 if self.nested or any(
+            isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \
             else len(tape) if self.first_reader is None else self.first_reader
         add = VJPTrace.add
         mode = product_mode.plain

@@ -130,6 +130,17 @@ def test_zero_safe_product_keeps_exact_zeros_lazily():
     np.testing.assert_array_equal(g.compute(), np.zeros(4))
 
 
+def test_numpy_singular_point_meeting_dask_values_stays_zero_safe():
+    """A NumPy parameter's singular point (sqrt(Σw²) at w = 0) next to Dask data: no
+    NaN check reads the Dask result, so no plain product may reach it (a Dask seed makes
+    the pass zero-safe throughout): the gradient is Xᵀ1, not NaN."""
+    x = da.from_array(XN, chunks=(4, 3))
+    with no_compute():
+        g = riesz.grad(lambda w: np.sum(x @ w) + np.sqrt(np.sum(w ** 2)))(np.zeros(3))
+    np.testing.assert_allclose(np.asarray(g.compute() if hasattr(g, "compute") else g),
+                               XN.sum(axis=0), rtol=1e-12)
+
+
 def test_what_dask_cannot_do_raises_naming_the_function():
     x = dask_input()
     with no_compute(), pytest.raises(TypeError, match="numpy.linalg.det"):

@@ -191,10 +191,11 @@ def add_into(old, ct):
 def has_nan(x):
     """Whether the NumPy value ``x`` holds a NaN: its sum is NaN then (and where +∞ meets
     −∞, which only costs the zero-safe walk that follows a True). One pass, no copy.
-    Values of other libraries never hold a plain product (``scale`` gives them the
-    zero-safe form), so they are not read."""
+    A value of another library (Dask, CuPy, ...) is never read: it counts as holding a
+    NaN, so a backward pass that meets one walks zero-safe (a plain NumPy product's NaN
+    may have reached it through a ``where`` product that no check could see)."""
     if not is_numpy(x):
-        return False
+        return True
     total = np.add.reduce(x, axis=None)
     return total != total
 
