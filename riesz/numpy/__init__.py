@@ -14,16 +14,23 @@ from .dispatch import HANDLED as _HANDLED
 from .creation import array, asarray, full, stack, r_, c_  # noqa: F401
 from ..rules.indexing import at  # noqa: F401
 
-random = _np.random
 
-
-def __getattr__(name):
-    np_obj = getattr(_np, name)   # AttributeError for names NumPy lacks
+def _handled(np_obj):
+    # riesz's implementation of a NumPy function, or the NumPy object itself
     try:
         return _HANDLED.get(np_obj, np_obj)
     except TypeError:   # an unhashable NumPy object is never a handled function
         return np_obj
 
 
+from . import linalg  # noqa: E402,F401  (numpy.linalg's names, with derivatives)
+
+random = _np.random
+
+
+def __getattr__(name):
+    return _handled(getattr(_np, name))   # AttributeError for names NumPy lacks
+
+
 def __dir__():
-    return sorted(set(dir(_np)) | {"array", "asarray", "full", "stack", "at", "r_", "c_"})
+    return sorted(set(dir(_np)) | {"array", "asarray", "full", "stack", "at", "r_", "c_", "linalg"})

@@ -190,7 +190,8 @@ _SCIPY_HINT = (
     "import the differentiable version from riesz.scipy instead (riesz.scipy.special: "
     "logsumexp, softmax, log_softmax, betaln, multigammaln; riesz.scipy.stats: norm, "
     "multivariate_normal, t, gamma, beta, chi2, poisson, dirichlet; riesz.scipy.linalg: "
-    "solve_triangular, cholesky, cho_factor, cho_solve, expm; riesz.scipy.integrate: odeint), "
+    "solve_triangular, solve_banded, cholesky, cho_factor, cho_solve, expm, sqrtm, "
+    "solve_sylvester; riesz.scipy.integrate: odeint), "
     "or write the formula with NumPy functions")
 # NumPy's Python functions that convert their arguments, and what to write instead
 _NUMPY_HINTS = {

@@ -8,6 +8,7 @@ import numpy as np
 from ..backend import is_numpy
 from ..core import Tracer, full_lower
 from ..numpy.compat import numpy_name
+from ..numpy.creation import asarray
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
@@ -59,6 +60,12 @@ def _check_unsupported(name, **given):
         raise TypeError(f"numpy.{name}: argument(s) {bad} are not supported on traced values")
 
 
+def as_array(a):
+    """``a``, with a list or tuple (that may hold traced values) made the array NumPy makes of
+    it: ``np.mean([x, x + 2])`` is the mean of ``np.stack([x, x + 2])``, with derivatives."""
+    return asarray(a) if type(a) in (list, tuple) else a
+
+
 def _masked(a, where, fill):
     """``a`` with ``fill`` where the (concrete) mask ``where`` is False: those entries then
     get a zero derivative."""
@@ -70,6 +77,7 @@ def _masked(a, where, fill):
 @implements(np.sum)
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """``numpy.sum``; entries outside ``where`` count as 0, ``initial`` is added."""
+    a = as_array(a)
     _check_unsupported("sum", out=out)
     x = a if dtype is None else a.astype(dtype)
     x = _masked(x, where, 0)
@@ -80,6 +88,7 @@ def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=
 @implements(np.mean)
 def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """``numpy.mean``; with ``where``, the mean of the selected entries."""
+    a = as_array(a)
     _check_unsupported("mean", out=out)
     shape = shape_of(a)
     axes = normalize_axis(axis, len(shape))
@@ -216,6 +225,7 @@ prod_p = defprim("prod", lambda x, axis, keepdims: np.prod(x, axis=axis, keepdim
 def prod(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """``numpy.prod``, differentiated exactly where entries are zero (one or several);
     entries outside ``where`` count as 1."""
+    a = as_array(a)
     _check_unsupported("prod", out=out)
     if dtype is not None:
         a = a.astype(dtype)
@@ -363,6 +373,7 @@ def var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, where=None, 
     """``numpy.var``: Σ|x - x̄|² / (n - ddof). A given ``mean`` (NumPy 2.0's keyword, of the
     keepdims shape) takes the place of x̄, and the derivative flows to it too."""
     _check_unsupported("var", out=out, where=where)
+    a = as_array(a)
     if correction is not None:
         ddof = correction
     shape = shape_of(a)
@@ -748,6 +759,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
     NumPy. At x = 0 the gradient is 0 (the minimum-norm subgradient); max/min-type
     norms share the derivative equally among tied entries; the spectral and nuclear
     norms need distinct, nonzero singular values."""
+    x = as_array(x)
     if not np.issubdtype(dtype_of(x), np.inexact):
         x = as_dtype(x, float)   # NumPy's norm of integers and booleans is in float64
     nd = len(shape_of(x))

@@ -5,15 +5,16 @@ default, as in SciPy, unlike ``numpy.linalg.cholesky``).
 
 The solves are written with ``numpy.linalg.solve`` on the referenced triangle only
 (``np.tril``/``np.triu``), so the gradient with respect to the matrix is triangular too:
-entries SciPy never reads get exact zeros. ``expm`` is a primitive
-(:mod:`riesz.rules.scipy_linalg`).
+entries SciPy never reads get exact zeros; ``solve_banded`` likewise builds the dense
+matrix from the stored diagonals. ``expm``, ``sqrtm`` and ``solve_sylvester`` are
+primitives (:mod:`riesz.rules.scipy_linalg`).
 """
 import numpy as np
 
-from ..rules.scipy_linalg import expm
+from ..rules.scipy_linalg import expm, solve_sylvester, sqrtm
 
-__all__ = ["solve_triangular", "cholesky", "cho_factor", "cho_solve", "expm", "solve", "inv",
-           "det"]
+__all__ = ["solve_triangular", "solve_banded", "cholesky", "cho_factor", "cho_solve", "expm",
+           "sqrtm", "solve_sylvester", "solve", "inv", "det"]
 
 _TRANSPOSES = {0: 0, "N": 0, 1: 1, "T": 1, 2: 2, "C": 2}
 
@@ -39,6 +40,21 @@ def solve_triangular(a, b, trans=0, lower=False, unit_diagonal=False, overwrite_
         t = np.swapaxes(t, -1, -2)
         t = np.conj(t) if kind == 2 else t
     return np.linalg.solve(t, b)
+
+
+def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_finite=True):
+    """x with a x = b for the banded a stored as SciPy stores it: ``ab[u + i − j, j] = a[i, j]``
+    for (l, u) = ``l_and_u`` sub- and superdiagonals. Row r of ``ab`` is the diagonal at
+    offset u − r, so a = Σᵣ diag(row r's stored entries, u − r), then a dense solve (the
+    gradient reaches the stored entries only)."""
+    lower, upper = l_and_u
+    n = np.shape(ab)[-1]
+    if np.shape(ab)[0] != lower + upper + 1:
+        raise ValueError(f"solve_banded: ab has {np.shape(ab)[0]} rows; (l, u) = {l_and_u} "
+                         f"needs l + u + 1 = {lower + upper + 1}")
+    a = sum(np.diag(ab[r, max(0, upper - r):n + min(0, upper - r)], upper - r)
+            for r in range(lower + upper + 1))
+    return np.linalg.solve(a, b)
 
 
 def cholesky(a, lower=False, overwrite_a=False, check_finite=True):

@@ -1,5 +1,5 @@
-"""Specs for scipy.special's ufuncs (riesz/rules/special.py) and scipy.linalg.expm
-(riesz/rules/scipy_linalg.py): empty without SciPy, when those primitives are not
+"""Specs for scipy.special's ufuncs (riesz/rules/special.py) and scipy.linalg's expm,
+solve_sylvester and sqrtm (riesz/rules/scipy_linalg.py): empty without SciPy, when those primitives are not
 registered either."""
 import numpy as np
 
@@ -9,7 +9,7 @@ from .elementwise import unary, binary
 try:
     from scipy import special
     from riesz.rules.special import polygamma
-    from riesz.scipy.linalg import expm
+    from riesz.scipy.linalg import expm, solve_sylvester, sqrtm
 except ImportError:
     special = None
 
@@ -55,4 +55,9 @@ SPECS = {} if special is None else {
     "gammaincc": unary(lambda x: special.gammaincc(np.array([0.7, 2.0, 3.5, 1.0]), x), "positive"),
     "betainc": unary(lambda x: special.betainc(2.0, 3.5, 0.5 + 0.5 * x), "unit"),
     "expm": [Case(expm, [(3, 3)]), Case(expm, [(2, 3, 3)])],
+    # SciPy's are for one matrix (no batch axes) and compute in float64; eigenvalues near 2
+    # keep the Sylvester operator X ↦ aX + Xb well conditioned and √a real
+    "solve_sylvester": [Case(solve_sylvester, [(3, 3), (3, 3), (3, 3)], "conditioned",
+                             dtypes=("float64",))],
+    "sqrtm": [Case(sqrtm, [(3, 3)], "conditioned", dtypes=("float64",))],
 }

@@ -54,10 +54,17 @@ def norm_logsf(x, loc=0.0, scale=1.0):
 
 # ------------------------------------------------------------ multivariate normal
 
-def mvn_logpdf(x, mean=None, cov=1.0):
+def mvn_logpdf(x, mean=None, cov=1.0, allow_singular=False):
     """log N(x; mean, Σ) = −½ ‖L⁻¹(x − mean)‖² − Σᵢ log Lᵢᵢ − (d/2) log 2π with Σ = L Lᵀ
     (Cholesky); ``x`` is (..., d) and gives one value per leading index, as in SciPy.
-    ``cov`` may be a scalar (σ² I), a vector (a diagonal) or a d×d matrix."""
+    ``cov`` may be a scalar (σ² I), a vector (a diagonal) or a d×d matrix, positive
+    definite: SciPy's ``allow_singular=True`` (a pseudo-determinant over the eigenvalues
+    above a cutoff, a rank read off the values) is not supported."""
+    if allow_singular:
+        raise NotImplementedError(
+            "riesz.scipy.stats.multivariate_normal: allow_singular=True is not supported (its "
+            "rank is read off the eigenvalues' values); give a positive-definite cov, or "
+            "project x onto cov's support and use the reduced covariance")
     d = np.shape(x)[-1] if np.ndim(x) else 1
     diff = x if mean is None else x - mean
     if np.ndim(cov) < 2:     # σ² I or diag(σ²): no factorization needed
@@ -132,11 +139,23 @@ def dirichlet_logpdf(x, alpha):
             - np.sum(gammaln(alpha)))
 
 
+def _t_tail(x, df, loc, scale):
+    """z = (x − loc)/scale and the tail mass ½ I_{ν/(ν+z²)}(ν/2, ½) beyond |z|."""
+    z = (x - loc) / scale
+    return z, 0.5 * betainc(0.5 * df, 0.5, df / (df + z * z))
+
+
 def t_cdf(x, df, loc=0.0, scale=1.0):
     """½ I_{ν/(ν+z²)}(ν/2, ½) below the mean and 1 minus that above, z = (x − loc)/scale."""
-    z = (x - loc) / scale
-    tail = 0.5 * betainc(0.5 * df, 0.5, df / (df + z * z))
+    z, tail = _t_tail(x, df, loc, scale)
     return np.where(z < 0, tail, 1.0 - tail)
+
+
+def t_logcdf(x, df, loc=0.0, scale=1.0):
+    """log of :func:`t_cdf`: log(tail) below the mean, log1p(−tail) above (accurate where
+    the CDF is near 1)."""
+    z, tail = _t_tail(x, df, loc, scale)
+    return np.where(z < 0, np.log(tail), np.log1p(-tail))
 
 
 def gamma_cdf(x, a, loc=0.0, scale=1.0):

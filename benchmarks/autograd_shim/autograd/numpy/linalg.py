@@ -1,5 +1,5 @@
-import numpy as _np
+import riesz.numpy.linalg as _m
 
 
 def __getattr__(name):
-    return getattr(_np.linalg, name)
+    return getattr(_m, name)

@@ -1,0 +1,103 @@
+"""What HIPS autograd's test suite found missing (issue 15, benchmarks/autograd_suite.py):
+lists of traced values passed to reductions, and SciPy functions riesz.scipy lacked."""
+import numpy as np
+import pytest
+
+import riesz
+import riesz.numpy as rnp
+from riesz.testing import check_grads
+
+scipy = pytest.importorskip("scipy")
+import scipy.linalg  # noqa: E402
+import scipy.stats  # noqa: E402
+
+from riesz.scipy import linalg as rlinalg  # noqa: E402
+from riesz.scipy.stats import multivariate_normal, t  # noqa: E402
+
+REDUCTIONS = {"sum": (rnp.sum, np.sum), "mean": (rnp.mean, np.mean), "var": (rnp.var, np.var),
+              "std": (rnp.std, np.std), "prod": (rnp.prod, np.prod),
+              "norm": (rnp.linalg.norm, np.linalg.norm)}
+
+
+@pytest.mark.parametrize("reduce, numpy_reduce", REDUCTIONS.values(), ids=REDUCTIONS)
+@pytest.mark.parametrize("container", [list, tuple])
+def test_a_list_of_traced_values_is_reduced_as_numpy_converts_it(reduce, numpy_reduce, container):
+    # [x, 2x + 1, sin x] as NumPy makes it an array; riesz.numpy's reductions stack it
+    def f(x):
+        return reduce(container([x, 2.0 * x + 1.0, np.sin(x)]))
+
+    def by_hand(x):
+        return reduce(np.stack([x, 2.0 * x + 1.0, np.sin(x)]))
+
+    x = np.array([0.3, -1.2])
+    assert np.allclose(f(x), numpy_reduce(np.array([x, 2 * x + 1, np.sin(x)])))
+    assert np.allclose(riesz.jacobian(f)(x), riesz.jacobian(by_hand)(x))
+    check_grads(f, (x,), modes=("fwd", "rev"), order=2)
+    # scalars too (autograd's test_mean_list_of_boxes): d/dx mean(x, x + 2) = 1
+    assert riesz.grad(lambda s: rnp.mean(container([s, s + 2.0])))(0.0) == 1.0
+
+
+def test_riesz_numpy_linalg_is_numpy_linalg_with_derivatives():
+    assert rnp.linalg.LinAlgError is np.linalg.LinAlgError
+    assert riesz.grad(lambda s: rnp.linalg.norm([s, s + 2.0]))(0.0) == 1.0   # 2 / √4
+
+
+def test_t_logcdf():
+    x, df, loc, scale = np.array([-3.0, -0.4, 0.0, 0.7, 6.0]), 3.5, 0.2, 1.3
+    assert np.allclose(t.logcdf(x, df, loc, scale), scipy.stats.t.logcdf(x, df, loc, scale))
+    check_grads(lambda x, loc, scale: t.logcdf(x, df, loc, scale), (x, loc, scale),
+                modes=("fwd", "rev"), order=2)
+
+
+def test_multivariate_normal_names_allow_singular():
+    cov = np.array([[2.0, 0.3], [0.3, 1.0]])
+    x = np.array([0.4, -0.2])
+    assert np.isclose(multivariate_normal.logpdf(x, np.zeros(2), cov, allow_singular=False),
+                      scipy.stats.multivariate_normal.logpdf(x, np.zeros(2), cov))
+    with pytest.raises(NotImplementedError, match="allow_singular=True is not supported"):
+        multivariate_normal.logpdf(x, np.zeros(2), cov, allow_singular=True)
+
+
+def _conditioned(rng, n):
+    return 0.5 * rng.standard_normal((n, n)) / np.sqrt(n) + 2.0 * np.eye(n)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_solve_sylvester(dtype):
+    rng = np.random.default_rng(0)
+    a, b, q = (_conditioned(rng, 3).astype(dtype) for _ in range(3))
+    if dtype == np.complex128:
+        a = a + 0.3j * rng.standard_normal((3, 3))
+    x = rlinalg.solve_sylvester(a, b, q)
+    assert np.allclose(a @ x + x @ b, q)
+    check_grads(rlinalg.solve_sylvester, (a, b, q), modes=("fwd", "rev"), order=2)
+
+
+def test_sqrtm():
+    rng = np.random.default_rng(1)
+    a = _conditioned(rng, 4)
+    s = rlinalg.sqrtm(a)
+    assert np.allclose(s @ s, a)
+    check_grads(rlinalg.sqrtm, (a,), modes=("fwd", "rev"), order=2)
+    # Ṡ S + S Ṡ = Ȧ
+    da = rng.standard_normal((4, 4))
+    ds = riesz.jvp(rlinalg.sqrtm, (a,), (da,))[1]
+    assert np.allclose(ds @ s + s @ ds, da)
+
+
+@pytest.mark.parametrize("lower, upper", [(1, 1), (2, 0), (0, 2)])
+def test_solve_banded(lower, upper):
+    rng = np.random.default_rng(2)
+    n = 5
+    ab = rng.standard_normal((lower + upper + 1, n))
+    ab[upper] += 4.0     # a dominant diagonal
+    b = rng.standard_normal((n, 2))
+    assert np.allclose(rlinalg.solve_banded((lower, upper), ab, b),
+                       scipy.linalg.solve_banded((lower, upper), ab, b))
+    check_grads(lambda ab, b: rlinalg.solve_banded((lower, upper), ab, b), (ab, b),
+                modes=("fwd", "rev"), order=2)
+
+
+def test_solve_banded_checks_the_rows_of_ab():
+    with pytest.raises(ValueError, match="needs l \\+ u \\+ 1 = 3"):
+        rlinalg.solve_banded((1, 1), np.ones((2, 4)), np.ones(4))
