@@ -287,8 +287,10 @@ def unwrap(x):
 
 def wrap(x):
     """``x`` viewed through :class:`ArrayAPIValue` when it speaks only the array API;
-    everything else is returned as it is (a type test, no import, for NumPy values)."""
+    everything else is returned as it is (a type test, no import, for NumPy values). The
+    test is on the type: a class such as ``np.ndarray`` passed as an argument has the
+    method ``__array_namespace__`` but is no array."""
     if is_numpy(x) or hasattr(type(x), "__array_function__") \
-            or not hasattr(x, "__array_namespace__"):
+            or not hasattr(type(x), "__array_namespace__"):
         return x
     return ArrayAPIValue(x)

@@ -39,7 +39,8 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
       ⟨∂f(x)ᵀc, ẋ⟩ = ⟨c, (f(x + εẋ) − f(x − εẋ)) / 2ε⟩.
 
     With ``order`` > 1 the same checks run on the derivatives themselves
-    (x ↦ ∂f(x)(ẋ) and x ↦ ∂f(x)ᵀc), recursively. Tolerances default by the
+    (x ↦ ∂f(x)(ẋ) and (x, c) ↦ ∂f(x)ᵀc, so that a rule applied to the cotangent alone
+    is checked too), recursively. Tolerances default by the
     arguments' dtype. Raises :class:`GradientCheckError` naming the mode, the
     order and the argument that failed.
 
@@ -75,8 +76,11 @@ def _check(f, args, order, level, modes, tol, rng):
         if "fwd" in modes:
             _check(lambda *a: jvp(f, a, tangents)[1], args, order - 1, level + 1, modes, tol, rng)
         if "rev" in modes:
-            _check(lambda *a: vjp(f, *a)[1](cotangent), args, order - 1, level + 1, modes,
-                   tol, rng)
+            # the VJP as a function of the arguments and the cotangent: a rule applied to the
+            # cotangent alone (g ↦ h(g)) is checked too, through h's own derivative
+            n = len(args)
+            _check(lambda *a: vjp(f, *a[:n])[1](a[n]), args + (cotangent,), order - 1,
+                   level + 1, modes, tol, rng)
 
 
 def _one_direction(args, i, tangents):

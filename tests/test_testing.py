@@ -33,6 +33,19 @@ def test_fails_a_wrong_second_derivative(mode):
         check_grads(const_cos, (x,), order=2, modes=(mode,))
 
 
+def test_fails_a_wrong_rule_applied_to_the_cotangent_only():
+    # double(x) = 2x has the VJP g ↦ 2 ident(g), and ident's VJP is wrong (1.001 g): the VJP
+    # does not depend on x, so only its derivative in the cotangent (the order-2 check's
+    # last argument) exercises ident's rule (autograd's test_check_vjp_2nd_order_fail)
+    ident = Primitive("bad_identity", lambda v: v, jvps=[lambda t, ans, v: t],
+                      vjps=[lambda g, ans, v: 1.001 * g])
+    double = Primitive("double", lambda v: 2.0 * v, jvps=[lambda t, ans, v: 2.0 * t],
+                       vjps=[lambda g, ans, v: 2.0 * ident(g)])
+    check_grads(double, (x,), order=1, modes=("rev",))
+    with pytest.raises(GradientCheckError, match="reverse mode, order 2, argument 1"):
+        check_grads(double, (x,), order=2, modes=("rev",))
+
+
 def test_names_the_argument():
     with pytest.raises(GradientCheckError, match="argument 1"):
         check_grads(lambda a, b: a + bad_sin(b), (x, x), modes=("rev",))

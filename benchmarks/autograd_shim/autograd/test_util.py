@@ -1,9 +1,10 @@
 """autograd.test_util over riesz.testing.check_grads."""
 import itertools
+import re
 
 import numpy as np
 
-from riesz.testing import check_grads as _check_grads
+from riesz.testing import GradientCheckError, check_grads as _check_grads
 
 
 def check_grads(f, argnum=0, modes=("fwd", "rev"), order=2):
@@ -16,8 +17,20 @@ def check_grads(f, argnum=0, modes=("fwd", "rev"), order=2):
             for i, x in zip(nums, xs):
                 full[i] = x
             return f(*full, **kwargs)
-        _check_grads(of, tuple(args[i] for i in nums), modes=tuple(modes), order=order)
+        try:
+            _check_grads(of, tuple(args[i] for i in nums), modes=tuple(modes), order=order)
+        except GradientCheckError as error:
+            raise AssertionError(_autograds_message(f, error)) from error
     return at_argnum
+
+
+def _autograds_message(f, error):
+    # riesz's "reverse mode, order 2, ..." in autograd's words: "(VJP) check of vjp_f failed",
+    # autograd naming the order-k check after the derivative it differentiates
+    mode, order = re.match(r"(forward|reverse) mode, order (\d+)", str(error)).groups()
+    kind = "JVP" if mode == "forward" else "VJP"
+    name = f"{kind.lower()}_" * (int(order) - 1) + getattr(f, "__name__", "f")
+    return f"({kind}) check of {name} failed: {error}"
 
 
 def scalar_close(a, b):
