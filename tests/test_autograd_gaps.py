@@ -152,3 +152,29 @@ def test_a_class_passed_to_a_transformed_function_stays_a_class():
         return np.sum(x ** 2)
 
     assert np.allclose(riesz.grad(f)(np.array([1.0, 2.0]), np.ndarray), [2.0, 4.0])
+
+
+def test_odeint_differentiates_twice_in_reverse_mode():
+    from riesz.scipy.integrate import odeint
+    # autograd's test_odeint: check_grads at order 2 in y0, the times and the args
+    rng = np.random.default_rng(7)
+
+    def func(y, t, arg1, arg2):
+        return -np.sqrt(t) - y + arg1 - np.mean((y + arg2) ** 2)
+
+    y0, t = rng.standard_normal(3), np.linspace(0.1, 0.2, 4)
+    args = (rng.standard_normal(3), rng.standard_normal(3))
+    check_grads(lambda y0, t, args: odeint(func, y0, t, args), (y0, t, args), modes=("rev",),
+                order=2)
+    # dy/dt = −k y: Σ y(1) = e^{−k} Σ y0, whose second derivative in k is e^{−k} Σ y0
+    times = np.linspace(0.0, 1.0, 3)
+
+    def total(k):
+        return np.sum(odeint(lambda y, t, k: -k * y, y0, times, (k,), rtol=1e-11, atol=1e-11)[-1])
+
+    assert np.isclose(riesz.grad(riesz.grad(total))(0.7), np.exp(-0.7) * np.sum(y0), rtol=1e-6)
+    # and the Hessian in y0 of a nonlinear system, reverse over reverse, against differences
+    check_grads(lambda y0: np.sum(odeint(lambda y, t: np.sin(y) * t, y0, times) ** 2), (y0,),
+                modes=("rev",), order=2)
+    with pytest.raises(TypeError, match="reverse-mode rule only"):
+        riesz.hessian(total)(0.7)
