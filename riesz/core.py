@@ -100,9 +100,9 @@ class Tracer:
     The array behaviour (operators, NumPy's dispatch protocols, attributes)
     is installed by :mod:`riesz.numpy.dispatch`.
     """
-    # viewed: unset, or the array this value is a view of and how a write reaches it
-    # (riesz.rules.indexing)
-    __slots__ = ("_trace", "primal", "viewed")
+    # viewed: unset, or which array this value is a view of and which values view it
+    # (riesz.rules.indexing, which holds views weakly)
+    __slots__ = ("_trace", "primal", "viewed", "__weakref__")
     # a staged tracer (riesz.staging) stands for every value of its shape and dtype:
     # there is no concrete value under it, so full_lower stops there
     abstract = False
