@@ -89,25 +89,6 @@ def reshape_of_a_transpose_copies(y):
     return np.sum(M ** 2 * W.reshape(2, 2)) + np.sum(r * W)
 
 
-CASES = [slice_view, reshape_view, slice_in_place, transpose_view, swapaxes_view,
-         view_in_place, view_of_a_view, view_of_a_parameter, copy_is_not_a_view,
-         fancy_index_is_a_copy, reshape_of_a_transpose_copies]
-
-
-@pytest.mark.parametrize("f", CASES, ids=[f.__name__ for f in CASES])
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_writes_through_views_give_numpy_results(f, dtype):
-    x = np.array([1.0, 2.0, 3.0, 4.0], dtype=dtype)
-    want = f(x.copy())
-    rtol = 1e-12 if dtype == np.float64 else 1e-6
-    np.testing.assert_allclose(riesz.value_and_grad(f)(x.copy())[0], want, rtol=rtol)
-    np.testing.assert_allclose(riesz.jvp(f, (x.copy(),), (np.ones_like(x),))[0], want, rtol=rtol)
-    if f is not reshape_of_a_transpose_copies:   # staged: see the next test
-        np.testing.assert_allclose(riesz.jit(f)(x.copy()), want, rtol=rtol)
-    if dtype == np.float64:
-        check_grads(f, (x,), order=2)
-
-
 def view_sees_a_write_into_its_array(y):
     y = y * 1
     v = y[1:]
@@ -141,20 +122,25 @@ def in_place_operators_on_the_array(y):
     return np.sum(v * W[:2]) + np.sum(t * W)
 
 
-ARRAY_WRITES = [view_sees_a_write_into_its_array, view_written_after_its_array, sibling_views,
-                in_place_operators_on_the_array]
+CASES = [slice_view, reshape_view, slice_in_place, transpose_view, swapaxes_view,
+         view_in_place, view_of_a_view, view_of_a_parameter, copy_is_not_a_view,
+         fancy_index_is_a_copy, reshape_of_a_transpose_copies,
+         # writes into the array that its views see
+         view_sees_a_write_into_its_array, view_written_after_its_array, sibling_views,
+         in_place_operators_on_the_array]
 
 
-@pytest.mark.parametrize("f", ARRAY_WRITES, ids=[f.__name__ for f in ARRAY_WRITES])
+@pytest.mark.parametrize("f", CASES, ids=[f.__name__ for f in CASES])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_views_see_writes_into_their_array_as_in_numpy(f, dtype):
+def test_writes_through_views_give_numpy_results(f, dtype):
     x = np.array([1.0, 2.0, 3.0, 4.0], dtype=dtype)
     want = f(x.copy())
     rtol = 1e-12 if dtype == np.float64 else 1e-6
     np.testing.assert_allclose(riesz.value_and_grad(f)(x.copy())[0], want, rtol=rtol)
     np.testing.assert_allclose(riesz.vjp(f, x.copy())[0], want, rtol=rtol)
     np.testing.assert_allclose(riesz.jvp(f, (x.copy(),), (np.ones_like(x),))[0], want, rtol=rtol)
-    np.testing.assert_allclose(riesz.jit(f)(x.copy()), want, rtol=rtol)
+    if f is not reshape_of_a_transpose_copies:   # staged: see the next test
+        np.testing.assert_allclose(riesz.jit(f)(x.copy()), want, rtol=rtol)
     if dtype == np.float64:
         check_grads(f, (x,), order=2)
 
