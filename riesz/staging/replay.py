@@ -140,15 +140,18 @@ class _Tape:
             if PRIMITIVES.get(prim.name) is not prim:
                 self.replayable = False
                 return
-            parents = dict(node.parents)
-            sources, types = [], []
-            for i, a in enumerate(node.args):
-                s = parents.get(i)
-                sources.append((_SLOT, s) if s is not None else self._operand(a, types))
-            steps.append((slot, prim, node.params, sources))
+            parents, params, types = node.parents, node.params, []
+            if len(parents) == len(node.args):   # every argument traced (in argument order)
+                sources = [(_SLOT, s) for _, s in parents]
+            else:
+                traced = dict(parents)
+                sources = [(_SLOT, traced[i]) if i in traced else self._operand(a, types)
+                           for i, a in enumerate(node.args)]
+            steps.append((slot, prim, params, sources))
             if self.stageable:
                 try:
-                    keys.append((prim, tuple(node.parents), tuple(types), _typed(node.params)))
+                    keys.append((prim, tuple(parents), tuple(types),
+                                 _typed(params) if params else None))
                 except _Unstageable:
                     self.stageable = False
         self.outputs = [(_SLOT, slot) if slot is not None else self._operand(value, keys)
