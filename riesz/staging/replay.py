@@ -45,6 +45,7 @@ for staging.
 recording would add a forward pass (benchmarks/README.md).
 """
 import collections
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -241,14 +242,17 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
                                             f"{which}_{fname}")
             else:
                 cache.move_to_end(key)
-        if entry is _SEEN and which == "jacrev":
-            jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
-        elif entry is _SEEN or entry is _EAGER:
-            g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
-            jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
-                *diff_args, tape.consts)
-        else:
-            jac = entry(leaves, tape.consts)
+        # the forward pass warned (as NumPy does) when f ran; computing it again for the
+        # derivative stays silent, as the eager backward pass is
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if entry is _SEEN and which == "jacrev":
+                jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
+            elif entry is _SEEN or entry is _EAGER:
+                g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
+                jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
+                    *diff_args, tape.consts)
+            else:
+                jac = entry(leaves, tape.consts)
         return (jac, rec.aux) if has_aux else jac
 
     derivative.programs = cache
@@ -274,8 +278,10 @@ def _stage(which, tape, diff_args, single, out_tree, name):
     g = _replayed(tape, tree_flatten(diff_args)[1], out_tree, len(diff_args))
     T = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
     try:
-        program = stage(T, (*diff_args, list(tape.consts)), name=name)
-        compiled = program.compiled()
+        with warnings.catch_warnings():   # the user did not ask for staging: no word of it
+            warnings.simplefilter("ignore")
+            program = stage(T, (*diff_args, list(tape.consts)), name=name)
+            compiled = program.compiled()
     except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
         return _EAGER
     one = len(program.outputs) == 1
