@@ -405,6 +405,17 @@ def test_the_forward_pass_warns_once_per_call():
     assert messages(eager.jacobian(f), x) == plain
 
 
+def test_threads_share_the_cache():
+    from concurrent.futures import ThreadPoolExecutor
+    H = riesz.hessian(softplus_sum)
+    xs = [RNG.standard_normal(3) for _ in range(40)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(H, xs))
+    for x, h in zip(xs, got):
+        np.testing.assert_allclose(h, eager.hessian(softplus_sum)(x), rtol=1e-13)
+    assert len(programs(H)) == 1
+
+
 def test_a_key_seen_once_is_not_staged():
     H = riesz.hessian(softplus_sum)
     H(X3)

@@ -45,6 +45,7 @@ for staging.
 recording would add a forward pass (benchmarks/README.md).
 """
 import collections
+import threading
 import warnings
 from typing import Any, Callable, Sequence
 
@@ -209,6 +210,7 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
     """The function computing transform ``kind`` ("jacfwd", "jacrev", "hessian"; for
     "jacobian", ``mode`` picks one) of ``f``, auto-staged as the module docstring says."""
     cache = collections.OrderedDict()   # structural key -> _SEEN, a compiled program or _EAGER
+    lock = threading.Lock()
     fname = getattr(f, "__name__", "f")
     fname = fname if isinstance(fname, str) else "f"
 
@@ -232,16 +234,20 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         if tape.key is not None:
             key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
                    _tree_key(rec.out_tree), tape.key)
-            entry = cache.get(key)
-            if entry is None:
-                if len(cache) >= CACHE_SIZE:
-                    cache.popitem(last=False)
-                cache[key] = entry = _SEEN
-            elif entry is _SEEN:
-                entry = cache[key] = _stage(which, tape, diff_args, single, rec.out_tree,
-                                            f"{which}_{fname}")
-            else:
-                cache.move_to_end(key)
+            with lock:   # another thread may drop the key between reading and moving it
+                entry = cache.get(key)
+                if entry is None:   # the first sighting: evaluated eagerly, as _SEEN is
+                    if len(cache) >= CACHE_SIZE:
+                        cache.popitem(last=False)
+                    cache[key] = _SEEN
+                elif entry is not _SEEN:
+                    cache.move_to_end(key)
+            if entry is _SEEN:   # the second sighting: staged, outside the lock
+                entry = _stage(which, tape, diff_args, single, rec.out_tree, f"{which}_{fname}")
+                with lock:
+                    cache[key] = entry
+            elif entry is None:
+                entry = _SEEN
         # the forward pass warned (as NumPy does) when f ran; computing it again for the
         # derivative stays silent, as the eager backward pass is
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
