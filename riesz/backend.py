@@ -118,9 +118,13 @@ def lazy_only(values, what):
     Dask computes behind riesz's back in two ways: reading a value (``bool(x)`` for control
     flow, ``float(x)``) and a NumPy function that Dask lacks (it warns, computes, and calls
     NumPy's). Both become a TypeError naming the cause."""
-    if not any(type(v).__module__.startswith("dask.") for v in values):
-        return contextlib.nullcontext()
-    return _dask_lazy_only(what)
+    for v in values:
+        if type(v) is not np.ndarray and type(v).__module__.startswith("dask."):
+            return _dask_lazy_only(what)
+    return _NOTHING
+
+
+_NOTHING = contextlib.nullcontext()   # reentrant and shared: it does nothing
 
 
 @contextlib.contextmanager

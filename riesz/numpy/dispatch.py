@@ -7,7 +7,6 @@ up in :data:`HANDLED`, which the rule modules fill with :func:`implements`. A
 NumPy function missing there raises :class:`~riesz.core.NoRuleError` naming it:
 never a silent conversion that would drop the derivative.
 """
-import contextlib
 import sys
 
 import numpy as np
@@ -150,10 +149,14 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 
 def _operator(ufunc, reflected):
     def apply(self, other):
-        args = (other, self) if reflected else (self, other)
-        prim = UFUNC_PRIMITIVES.get(ufunc)
-        return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
+        return _apply_ufunc(ufunc, (other, self) if reflected else (self, other))
     return apply
+
+
+def _apply_ufunc(ufunc, args):
+    # the ufunc's primitive, bound directly where it is one (no keyword arguments here)
+    prim = UFUNC_PRIMITIVES.get(ufunc)
+    return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
 
 
 def _handler(func):
@@ -241,18 +244,21 @@ _ASSIGNED_INTO_NUMPY = (
     "riesz.numpy.array")
 
 
-@contextlib.contextmanager
-def conversions_named():
+class conversions_named:
     """Run user code under a transform, naming riesz's fix where NumPy hides it:
     ``y[i] = v`` for a NumPy ``y`` and a traced scalar ``v`` calls float(v), whose error NumPy
     replaces by "setting an array element with a sequence" (a traced value has
-    ``__getitem__``, so NumPy takes it for a sequence)."""
-    try:
-        yield
-    except ValueError as error:
-        if isinstance(error.__cause__, ConversionError):
-            raise ConversionError(_ASSIGNED_INTO_NUMPY).with_traceback(error.__traceback__) from None
-        raise
+    ``__getitem__``, so NumPy takes it for a sequence). A class rather than a generator:
+    every transform's call enters it."""
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, ValueError) and isinstance(error.__cause__, ConversionError):
+            raise ConversionError(_ASSIGNED_INTO_NUMPY).with_traceback(traceback) from None
+        return False
 
 
 def _float(self):
@@ -425,7 +431,7 @@ def _install():
     for name, f in compare.items():
         setattr(T, f"__{name}__", lambda self, other, f=f: f(full_lower(self), full_lower(other)))
     T.__hash__ = object.__hash__
-    T.__neg__ = lambda self: _handler(np.negative)(self)
+    T.__neg__ = lambda self: _apply_ufunc(np.negative, (self,))
     T.__pos__ = lambda self: _handler(np.positive)(self)
     T.__abs__ = lambda self: np.absolute(self)
     T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)

@@ -189,14 +189,20 @@ def add_into(old, ct):
 
 
 def has_nan(x):
-    """Whether the NumPy value ``x`` holds a NaN: its sum is NaN then (and where +∞ meets
-    −∞, which only costs the zero-safe walk that follows a True). One pass, no copy.
+    """Whether the NumPy value ``x`` holds a NaN, in one pass: up to 8192 entries Σ|x|² (a
+    BLAS dot product, cheaper than a sum), NaN exactly when an entry is (its terms are
+    ≥ 0: it overflows to +∞, never to ∞ − ∞); above, the sum (no copy, no multithreaded
+    BLAS), NaN then too, and where +∞ meets −∞, which only costs the zero-safe walk that
+    follows a True.
     A value of another library (Dask, CuPy, ...) is never read: it counts as holding a
     NaN, so a backward pass that meets one walks zero-safe (a plain NumPy product's NaN
     may have reached it through a ``where`` product that no check could see)."""
     if not is_numpy(x):
         return True
-    total = np.add.reduce(x, axis=None)
+    if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
+        total = np.vdot(x, x)
+    else:
+        total = np.add.reduce(x, axis=None)
     return total != total
 
 
@@ -233,7 +239,11 @@ def _real_for_real(rule, argnum):
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
-        return unbroadcast(real_for_real(rule(g, ans, *args, **params), x), shape_of(x))
+        ct = rule(g, ans, *args, **params)
+        if type(ct) is np.ndarray and type(x) is np.ndarray and ct.shape == x.shape and (
+                ct.dtype.kind != "c" or x.dtype.kind == "c"):
+            return ct   # the commonest case, decided on types and shapes: nothing to undo
+        return unbroadcast(real_for_real(ct, x), shape_of(x))
     return vjp
 
 
@@ -270,12 +280,24 @@ def unbroadcast(g, shape):
     gshape = shape_of(g)
     if gshape == shape:
         return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    axes, keepdims, reshaped = _summed_axes(gshape, shape)
     if axes:
-        g = PRIMITIVES["sum"](g, axis=axes, keepdims=False)
-    return PRIMITIVES["reshape"](g, shape=shape) if shape_of(g) != shape else g
+        g = PRIMITIVES["sum"](g, axis=axes, keepdims=keepdims)
+    return PRIMITIVES["reshape"](g, shape=shape) if reshaped else g
+
+
+@functools.lru_cache(maxsize=256)
+def _summed_axes(gshape, shape):
+    """How :func:`unbroadcast` takes ``gshape`` to ``shape``: the axes to sum, whether the
+    sum keeps them (no leading axes to drop: its result then has ``shape``), and whether a
+    reshape follows."""
+    lead = len(gshape) - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    axes = tuple(range(lead)) + stretched
+    keepdims = not lead
+    summed = gshape if not axes else tuple(
+        1 if keepdims and i in axes else n for i, n in enumerate(gshape) if keepdims or i not in axes)
+    return axes, keepdims, summed != shape
 
 
 class _Variadic(Primitive):

@@ -20,6 +20,8 @@ def normalize_axis(axis, ndim):
     """``axis`` as a sorted tuple of non-negative ints (``None``: every axis)."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:   # the commonest case, without np.ndim
+        return (axis % ndim,)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     out = []
     for a in axes:
