@@ -62,7 +62,8 @@ def full(shape, value, dtype, like):
     if isinstance(like, ArrayAPIValue):
         like = like.array
     if is_numpy(like) or isinstance(like, Tracer):   # a staged value stands for a NumPy one
-        return np.full(shape, value, dtype=dtype)
+        # np.array makes a 0-d array (a gradient's seed) without np.full's Python layer
+        return np.array(value, dtype=dtype) if shape == () else np.full(shape, value, dtype=dtype)
     if hasattr(type(like), "__array_function__"):
         return np.full(shape, value, dtype=dtype, like=like)
     xp = namespace(like)

@@ -153,6 +153,9 @@ def _argnums_tuple(argnums, nargs, fname):
 
 def _like(ct, x):
     """A cotangent or tangent given the dtype (and Python-scalar-ness) of ``x``."""
+    if type(ct) is np.ndarray and type(x) is np.ndarray and ct.dtype == x.dtype and ct.ndim \
+            and ct.flags.writeable:
+        return ct   # the commonest case, decided on types: nothing to convert or copy
     if ct is None:
         z = zeros(shape_of(x), dtype_of(x), like=x)
         return z[()] if is_numpy(z) and z.ndim == 0 else unwrap(z)
