@@ -149,14 +149,10 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
 
 def _operator(ufunc, reflected):
     def apply(self, other):
-        return _apply_ufunc(ufunc, (other, self) if reflected else (self, other))
+        args = (other, self) if reflected else (self, other)
+        prim = UFUNC_PRIMITIVES.get(ufunc)
+        return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
     return apply
-
-
-def _apply_ufunc(ufunc, args):
-    # the ufunc's primitive, bound directly where it is one (no keyword arguments here)
-    prim = UFUNC_PRIMITIVES.get(ufunc)
-    return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
 
 
 def _handler(func):
@@ -434,7 +430,7 @@ def _install():
     for name, f in compare.items():
         setattr(T, f"__{name}__", lambda self, other, f=f: f(full_lower(self), full_lower(other)))
     T.__hash__ = object.__hash__
-    T.__neg__ = lambda self: _apply_ufunc(np.negative, (self,))
+    T.__neg__ = lambda self: bind(UFUNC_PRIMITIVES[np.negative], (self,), {})
     T.__pos__ = lambda self: _handler(np.positive)(self)
     T.__abs__ = lambda self: np.absolute(self)
     T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)

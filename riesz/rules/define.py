@@ -157,6 +157,8 @@ def scale(g, d):
     the only way a plain product can show, and then walks again with this zero-safe
     one), a plain product; otherwise the product and one finiteness check of it.
     """
+    if type(g) is np.ndarray and type(d) is np.ndarray and product_mode.plain:
+        return g * d   # the commonest case of the plain-products branch below, first
     if type(d) is float and d != 0.0 and math.isfinite(d):
         return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
