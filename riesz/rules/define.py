@@ -157,8 +157,6 @@ def scale(g, d):
     the only way a plain product can show, and then walks again with this zero-safe
     one), a plain product; otherwise the product and one finiteness check of it.
     """
-    if type(g) is np.ndarray and type(d) is np.ndarray and product_mode.plain:
-        return g * d   # the commonest case of the plain-products branch below, first
     if type(d) is float and d != 0.0 and math.isfinite(d):
         return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
@@ -244,9 +242,8 @@ def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
         ct = rule(g, ans, *args, **params)
-        if type(ct) is np.ndarray and type(x) is np.ndarray and ct.shape == x.shape and (
-                ct.dtype.kind != "c" or x.dtype.kind == "c"):
-            return ct   # the commonest case, decided on types and shapes: nothing to undo
+        if type(ct) is np.ndarray and (ct.dtype.kind != "c" or is_complex(x)):
+            return unbroadcast(ct, shape_of(x))   # real for real already: a dtype test
         return unbroadcast(real_for_real(ct, x), shape_of(x))
     return vjp
 
@@ -285,6 +282,9 @@ def unbroadcast(g, shape):
     if gshape == shape:
         return g
     axes, keepdims, reshaped = _summed_axes(gshape, shape)
+    if type(g) is np.ndarray:   # the sum primitive's own computation, without its layers
+        g = np.add.reduce(g, axis=axes, keepdims=keepdims) if axes else g
+        return g.reshape(shape) if reshaped else g
     if axes:
         g = PRIMITIVES["sum"](g, axis=axes, keepdims=keepdims)
     return PRIMITIVES["reshape"](g, shape=shape) if reshaped else g
