@@ -81,8 +81,11 @@ class Primitive:
         return bind(self, args, params)
 
     def rule(self, kind, argnum):
-        rules = self.jvps if kind == "forward" else self.vjps
-        rule = rules[argnum] if argnum < len(rules) else None
+        rules = self.vjps if kind == "reverse" else self.jvps
+        try:
+            rule = rules[argnum]
+        except IndexError:
+            rule = None
         if rule is None:
             raise NoRuleError(
                 f"no {kind}-mode derivative rule for '{self.name}' with respect to "
@@ -158,7 +161,8 @@ def bind(prim, args, params):
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
     if top is None:
-        top = _abstract_param_trace(params.values()) if _abstract_open and params else None
+        if _abstract_open and params:
+            top = _abstract_param_trace(params.values())
         if top is None:
             return prim.impl(*args, **params)
     return top.process(prim, args, params)
@@ -381,7 +385,18 @@ class VJPTrace(Trace):
     def process(self, prim, args, params):
         if self.closed:
             self.check_open(prim.name)
-        vals, parents, lower = self._unbox(args)
+        vals = []   # _unbox, inlined: this runs once per recorded operation
+        parents = []
+        lower = False
+        i = 0
+        for a in args:
+            if type(a) is VJPTracer and a._trace is self:
+                parents.append((i, a.slot))
+                a = a.primal
+            if isinstance(a, Tracer):
+                lower = True
+            vals.append(a)
+            i += 1
         if lower:
             ans = bind(prim, vals, params)
             self.nested = True
