@@ -6,6 +6,7 @@ side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
 import functools
+import inspect
 import math
 
 import numpy as np
@@ -15,7 +16,8 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
-           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan"]
+           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan",
+           "READS", "release_unread", "product"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -71,7 +73,7 @@ def as_dtype(x, dtype):
 
 
 def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
-            multiple_results=False):
+            multiple_results=False, reads=None):
     """Register primitive ``name``.
 
     ``jvp[i](t, ans, *args, **params)`` and ``vjp[i](g, ans, *args, **params)``
@@ -81,9 +83,15 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     against each other like a ufunc's, and the engine-facing rules are wrapped so
     that a JVP returns a tangent of the output's shape and a VJP a cotangent of its
     argument's shape.
+
+    ``reads[i]`` names the values that ``vjp[i]`` reads, by the names of its signature
+    (``"ans"``, ``"x y"``; ``""`` when it reads shapes and dtypes only); a value that no
+    rule of a traced argument reads is given back before a gradient's backward pass
+    (:func:`release_unread`). Without ``reads`` every value counts as read.
     """
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
+    read_positions = None if reads is None else _read_positions(vjp, reads)
     if elementwise or broadcasting:
         ELEMENTWISE.add(name)
     if broadcasting:
@@ -96,10 +104,71 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     prim = Primitive(name, impl, jvp, vjp, multiple_results)
     prim.propagates_nan = name in NAN_PROPAGATING
     PRIMITIVES[name] = prim
+    if read_positions is not None:
+        READS[prim] = read_positions
     return prim
 
 
-def defunary(name, impl, derivative, finite_derivative=False):
+# ------------------------------------------------------------ values the rules never read
+
+# {primitive: (positions read by the VJP rule of argument 0, of argument 1, ...)}: the
+# position of ``ans`` is -1, that of argument i is i (from defprim's ``reads``)
+READS = {}
+
+# arrays below this many bytes are kept: a stand-in would cost more than it gives back
+RELEASE_NBYTES = 1 << 16
+
+
+def _read_positions(rules, reads):
+    if len(reads) != len(rules):
+        raise ValueError(f"reads names the values of {len(reads)} rules, there are {len(rules)}")
+    out = []
+    for rule, names in zip(rules, reads):
+        if rule is ZERO:
+            out.append(frozenset())
+            continue
+        # rule(g, ans, x, y, ..., **params): the arguments follow g and ans
+        signature = list(inspect.signature(rule).parameters)[2:]
+        unknown = set(names.split()) - {"ans"} - set(signature)
+        if unknown:
+            raise ValueError(f"reads: {sorted(unknown)} are not values of the rule {signature}")
+        out.append(frozenset(-1 if n == "ans" else signature.index(n) for n in names.split()))
+    return tuple(out)
+
+
+def release_unread(tape):
+    """Replace each NumPy array that a node of ``tape`` keeps and that no VJP rule of its
+    traced arguments reads (:data:`READS`) by a read-only stand-in of its shape and dtype
+    (one element, broadcast): the array's memory is given back before the backward pass
+    allocates its cotangents, as a hand-written backward pass never holds the values
+    it does not need (the scores ``q @ kᵀ`` before their scaling, the argument of
+    ``exp``). The rules read only the stand-in's shape and dtype; only a backward pass
+    that consumes its tape calls this (a tape walked again by ``linearize``'s forward
+    rules keeps every value)."""
+    for node in tape:
+        if node is None or type(node) is int:
+            continue
+        reads = READS.get(node.prim)
+        if reads is None:
+            continue
+        parents = node.parents
+        read = reads[parents[0][0]] if len(parents) == 1 else frozenset().union(
+            *(reads[i] for i, _ in parents))
+        if -1 not in read:
+            node.ans = _stand_in(node.ans)
+        args = node.args
+        for i, x in enumerate(args):
+            if i not in read:
+                args[i] = _stand_in(x)
+
+
+def _stand_in(x):
+    if type(x) is np.ndarray and x.nbytes >= RELEASE_NBYTES:
+        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+    return x
+
+
+def defunary(name, impl, derivative, finite_derivative=False, reads="ans x"):
     """An elementwise function with f'(x) = ``derivative(ans, x)``.
 
     ∂f(x)(ẋ) = f'(x) ⊙ ẋ, and the map is its own transpose: the VJP is
@@ -109,19 +178,21 @@ def defunary(name, impl, derivative, finite_derivative=False):
     (f' is finite wherever f is: sin, tanh) the plain product is used, which
     saves the check: a zero cotangent still gives exactly zero, and only an
     infinite cotangent meeting f'(x) = 0 (tanh saturated to ±1) could give NaN.
+    ``reads`` names what ``derivative`` reads of ``ans`` and ``x`` (see :func:`defprim`).
     """
     if finite_derivative:
         return defprim(name, impl, elementwise=True,
                        jvp=[lambda t, ans, x: t * derivative(ans, x)],
-                       vjp=[lambda g, ans, x: g * derivative(ans, x)])
+                       vjp=[lambda g, ans, x: product(g, derivative(ans, x))], reads=[reads])
     return defprim(name, impl, elementwise=True,
                    jvp=[lambda t, ans, x: scale(t, derivative(ans, x))],
-                   vjp=[lambda g, ans, x: scale(g, derivative(ans, x))])
+                   vjp=[lambda g, ans, x: scale(g, derivative(ans, x))], reads=[reads])
 
 
-def defbinary(name, impl, dx, dy):
+def defbinary(name, impl, dx, dy, reads=None):
     """An elementwise function of two broadcasting arguments with partial derivatives
-    ∂ₓf = ``dx(ans, x, y)`` and ∂ᵧf = ``dy(ans, x, y)`` (either may be ``ZERO``).
+    ∂ₓf = ``dx(ans, x, y)`` and ∂ᵧf = ``dy(ans, x, y)`` (either may be ``ZERO``), which
+    read ``reads`` (see :func:`defprim`).
 
     ∂f(x, y)(ẋ, ẏ) = ∂ₓf ⊙ ẋ + ∂ᵧf ⊙ ẏ; the transpose sends g to (∂ₓf ⊙ g, ∂ᵧf ⊙ g),
     each summed back to its argument's shape. Products are :func:`scale`.
@@ -132,7 +203,8 @@ def defbinary(name, impl, dx, dy):
         return (lambda t, ans, x, y: scale(t, partial(ans, x, y)),
                 lambda g, ans, x, y: scale(g, partial(ans, x, y)))
     (jx, vx), (jy, vy) = rules(dx), rules(dy)
-    return defprim(name, impl, broadcasting=True, jvp=[jx, jy], vjp=[vx, vy])
+    return defprim(name, impl, broadcasting=True, jvp=[jx, jy], vjp=[vx, vy],
+                   reads=reads)
 
 
 # ------------------------------------------------------------ the zero-safe product
@@ -158,12 +230,34 @@ def scale(g, d):
     one), a plain product; otherwise the product and one finiteness check of it.
     """
     if type(d) is float and d != 0.0 and math.isfinite(d):
-        return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
+        return product(g, d)   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
     if product_mode.plain and is_numpy(g) and is_numpy(d):
-        return g * d
+        return product(g, d)
     return zero_safe_scale(g, d)
+
+
+def product(g, d):
+    """The plain product g ⊙ d of a cotangent ``g`` and a factor ``d``, written into ``g``
+    where the backward pass has handed ``g`` over to the rule running now
+    (riesz.core.product_mode.donated: no one else holds it and no later rule reads it),
+    ``g`` is a NumPy array that owns its memory, and the product has its shape and dtype:
+    a hand-written backward pass scales a gradient in place, without a new buffer."""
+    if g is product_mode.donated and _fits(g, d):
+        product_mode.donated = None   # written once: the rule reads g no more
+        return np.multiply(g, d, out=g)
+    return g * d
+
+
+def _fits(g, d):
+    if not (type(g) is np.ndarray and g.nbytes >= RELEASE_NBYTES and g.base is None
+            and g.flags.writeable):
+        return False
+    if type(d) is float:
+        return g.dtype.kind in "fc"
+    return (type(d) is np.ndarray and np.result_type(g, d) == g.dtype
+            and np.broadcast_shapes(d.shape, g.shape) == g.shape)
 
 
 def zero_safe_scale(g, d):
@@ -254,7 +348,7 @@ def all_finite(x):
 zero_safe_multiply = defprim(
     "zero_safe_multiply", zero_safe_scale, broadcasting=True,
     jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
-    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])
+    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)], reads=["d", "g"])
 
 
 def fit_shape(t, shape):

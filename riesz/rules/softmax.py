@@ -57,7 +57,7 @@ logsumexp = defprim(
     jvp=[lambda t, ans, x, axis, keepdims:
          sum_p(softmax(x, axis=axis) * t, axis=axis, keepdims=keepdims)],
     vjp=[lambda g, ans, x, axis, keepdims:
-         softmax(x, axis=axis) * expand_reduced(g, axis, keepdims, shape_of(x))])
+         softmax(x, axis=axis) * expand_reduced(g, axis, keepdims, shape_of(x))], reads=["x"])
 
 # p = exp(log_softmax(x)): the output already holds it. The transpose is written
 # g + p (−Σg) (the same numbers as g − p Σg): a staged program then adds a picked
@@ -65,9 +65,9 @@ logsumexp = defprim(
 log_softmax = defprim(
     "log_softmax", _log_softmax,
     jvp=[lambda t, ans, x, axis: t - _total(exp(ans) * t, axis)],
-    vjp=[lambda g, ans, x, axis: g + exp(ans) * -_total(g, axis)])
+    vjp=[lambda g, ans, x, axis: g + exp(ans) * -_total(g, axis)], reads=["ans"])
 
 softmax = defprim(
     "softmax", _softmax,
     jvp=[lambda t, ans, x, axis: ans * (t - _total(ans * t, axis))],
-    vjp=[lambda g, ans, x, axis: ans * (g - _total(ans * g, axis))])
+    vjp=[lambda g, ans, x, axis: ans * (g - _total(ans * g, axis))], reads=["ans"])
