@@ -699,6 +699,18 @@ def _assemble(blocks, out_tree, in_tree, single):
     return tree_unflatten(out_tree, per_output)
 
 
+def jacobian_mode(in_leaves, out_leaves):
+    """``jacobian``'s ``mode="auto"``: "forward" when the input has fewer entries than the
+    output (and is real), or the input is real and the output complex (whose Jacobian
+    forward mode alone gives); "reverse" otherwise."""
+    n_in = sum(_size(x) for x in in_leaves)
+    n_out = sum(_size(y) for y in out_leaves)
+    real_to_complex = any(map(_is_complex, out_leaves)) and not all(map(_is_complex, in_leaves))
+    if n_in < n_out and not any(map(_is_complex, in_leaves)) or real_to_complex:
+        return "forward"
+    return "reverse"
+
+
 @_transform("the Jacobian")
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
              has_aux: bool = False) -> Callable[..., Any]:
@@ -727,13 +739,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
     def jac_f(*args, **kwargs):
         f_of_diff, diff_args, single, _, _ = _split_args(f, args, kwargs, argnums, "jacobian")
         out = vjp(f_of_diff, *diff_args, has_aux=has_aux)
-        in_leaves, out_leaves = tree_flatten(diff_args)[0], tree_flatten(out[0])[0]
-        n_in = sum(_size(x) for x in in_leaves)
-        n_out = sum(_size(y) for y in out_leaves)
-        # a real input with a complex output has a Jacobian in forward mode only
-        real_to_complex = any(map(_is_complex, out_leaves)) and not all(
-            map(_is_complex, in_leaves))
-        if n_in < n_out and not any(map(_is_complex, in_leaves)) or real_to_complex:
+        if jacobian_mode(tree_flatten(diff_args)[0], tree_flatten(out[0])[0]) == "forward":
             return jacfwd(f, argnums, has_aux)(*args, **kwargs)
         jac = _jacrev_from_pullback(out[0], out[1], diff_args, single)
         return (jac, out[2]) if has_aux else jac

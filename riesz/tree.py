@@ -118,11 +118,15 @@ class TreeDef:
         return hash((self.kind, self.aux if _hashable(self.aux) else None, self.children))
 
     def __repr__(self):
+        return self.show(lambda: "*")
+
+    def show(self, leaf: Callable[[], str]) -> str:
+        """The structure as text, with ``leaf()`` for each leaf in leaf order."""
         if self.kind is None:
-            return "*"
+            return leaf()
         if self.kind is type(None):
             return "None"
-        inner = [repr(c) for c in self.children]
+        inner = [c.show(leaf) for c in self.children]
         if self.kind is dict:
             return "{" + ", ".join(f"{k!r}: {c}" for k, c in zip(self.aux, inner)) + "}"
         if self.kind is list:

@@ -1,6 +1,8 @@
 """autograd.core's make_vjp and make_jvp (of a function of one argument), over riesz.vjp and
-riesz.jvp; autograd's internals (vspace, primitive_vjps, ...) have no riesz counterpart."""
+riesz.jvp, and ``vspace`` (riesz.vspace); autograd's other internals (primitive_vjps, ...) have
+no riesz counterpart."""
 import riesz
+from riesz import vspace  # noqa: F401
 
 from ._missing import missing
 

@@ -1,0 +1,345 @@
+"""Jacobians and Hessians staged without asking: ``riesz.jacobian``, ``jacfwd``, ``jacrev``
+and ``hessian`` record the user's function on every call and run a staged program for
+the derivative of what was recorded.
+
+The derivative of f at x depends only on the primitives f applied at x: the tape that
+reverse mode records (:class:`riesz.core.VJPTrace`, one :class:`~riesz.core.Node` per
+primitive application whose arguments depend on x). Write that tape as a function
+``replay(x, c)`` of the inputs x and of the arrays c it used as constants (closed-over
+arrays, random draws, anything computed without x): replay binds each node's primitive,
+with its parameters, to the replayed values of its parents and to the constants. Then
+replay(x, c) = f(x) at this call's x and c, and so is every derivative in x, since each
+operation f applied to x is an operation of replay, with the same rule. Each call:
+
+1. runs f(x) once under a recording ``VJPTrace``: the user's code runs every call with
+   concrete values, so Python control flow, draws, prints, counters and mutated closures
+   behave as in eager code (f is called as often as by the eager transform);
+2. builds a *structural key* of the tape, from types only: per node the primitive, its
+   parameters (hashable values: Python numbers by type and bits, index arrays by shape,
+   dtype and bytes), which slots its traced arguments come from, and each constant
+   argument's type (an ndarray by shape and dtype; a number by type and bits, since it
+   is written into the program); the inputs' tree, shapes and dtypes; the output slots;
+   the transform and its options;
+3. collects the ndarray constants in tape order: they are *inputs* of the staged
+   program, never frozen into it, so a mutated closure, a new draw or a changed global
+   array arrives as a new input value (no value is read or compared);
+4. on the first sighting of a key evaluates the eager transform of ``replay`` (the tape
+   recorded by ``jacrev`` is used as it is: that is the eager ``jacrev``); on the second
+   it stages T(replay) with (x, c) as arguments (:func:`riesz.staging.stage.stage`, as
+   ``riesz.jit`` does) and runs the compiled program from then on. Two calls with the
+   same key have the same replay function, so the program computes both.
+
+Where the tape cannot be staged, decided on types: an input that is traced (a transform
+around this one) or not a NumPy array (Dask, CuPy, a Python number) runs the eager
+transform without recording; a node of a primitive outside the rule table (a
+``custom_vjp``, ``custom_jvp``, ``checkpoint``, ``riesz.extend.primitive``) runs the eager
+transform on f (for ``jacfwd`` and ``hessian`` f then runs twice in that call); a nested
+tape (an argument traced at a lower level: a Jacobian inside ``grad`` closing over the
+outer variable), a constant of another library or an unhashable parameter replays
+eagerly; and a key whose staging fails on one of riesz's own rules (one that reads
+values, as ``sort``'s) replays eagerly from then on, silently, as the user did not ask
+for staging.
+
+``hvp`` and ``hessian_vector_product`` stay eager: their cost is in the matrix products
+(one forward and one backward pass with v), which staging does not shorten, and the
+recording would add a forward pass (benchmarks/README.md).
+"""
+import collections
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import transforms as eager
+from ..core import Tracer, bind
+from ..rules.define import PRIMITIVES
+from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
+from ..tree import tree_flatten, tree_unflatten
+from .stage import stage
+
+__all__ = ["jacfwd", "jacrev", "jacobian", "hessian"]
+
+CACHE_SIZE = 32   # keys (programs, eager marks, first sightings) kept per transformed function
+
+_SLOT, _CONST, _VALUE = 0, 1, 2   # where a replayed argument comes from
+_EAGER = "eager"   # the cache entry of a key that could not be staged
+_SEEN = "seen"     # the cache entry of a key seen once
+
+
+class _Unstageable(Exception):
+    """A value that a staged program cannot hold as a constant (a traced value, an array of
+    another library, an unhashable parameter)."""
+
+
+_BY_VALUE = frozenset({int, bool, str, type(None), type(Ellipsis)})
+
+
+def _typed(v):
+    """``v`` as a cache key, equal for two values only where a program may hold either as
+    the same constant: Python and NumPy numbers by type and bits (``1``, ``1.0``, ``True``,
+    ``0.0`` and ``-0.0`` differ), arrays in parameters (indices) by shape, dtype and bytes."""
+    t = type(v)
+    if t in _BY_VALUE:
+        return (t, v)
+    if t is float:
+        return (t, v.hex())
+    if t is tuple or t is list:
+        return (t, tuple([_typed(x) for x in v]))
+    if t is dict:   # parameters: keyword names, then values
+        return (t, tuple([(k, _typed(x)) for k, x in v.items()]))
+    if t is np.ndarray and not v.dtype.hasobject:
+        return (t, v.shape, v.dtype, v.tobytes())
+    if isinstance(v, np.generic) and not isinstance(v, np.object_):
+        return (t, v.dtype, v.tobytes())
+    if t is complex:
+        return (t, v.real.hex(), v.imag.hex())
+    if t is slice:
+        return (t, _typed(v.start), _typed(v.stop), _typed(v.step))
+    if isinstance(v, Tracer) or hasattr(v, "shape"):   # traced; an array of another kind
+        raise _Unstageable
+    try:
+        hash(v)
+    except TypeError:
+        raise _Unstageable from None
+    return (t, v)   # a dtype, a ufunc, ...
+
+
+def _tree_key(tree):
+    """A pytree structure as a key: the common ones (a leaf, a tuple of leaves) as tuples
+    that hash without calling Python, others as the TreeDef itself."""
+    if tree.kind is None:
+        return 1
+    if tree.kind is tuple and tree.num_leaves == len(tree.children) and \
+            all(c.kind is None for c in tree.children):
+        return (tuple, tree.num_leaves)
+    return tree
+
+
+class _Tape:
+    """A recorded call as replay steps: ``steps`` (slot, primitive, params, sources), each
+    source ``(_SLOT, slot)``, ``(_CONST, index into consts)`` or ``(_VALUE, value)``; the
+    input slots; the outputs as sources; the ndarray constants in tape order; and the
+    structural key (None where the tape may not be staged). ``replayable`` is False where a
+    node's primitive is not in the rule table (its rule closes over this call's values)."""
+    __slots__ = ("steps", "size", "in_slots", "outputs", "consts", "key", "replayable",
+                 "stageable")
+
+    def __init__(self, rec):
+        trace = rec.trace
+        self.size = len(trace.tape)
+        self.in_slots = rec.in_slots
+        self.consts = []
+        self.steps = steps = []
+        self.replayable = True
+        self.stageable = not trace.nested
+        self.key = None
+        keys = []
+        for slot, node in enumerate(trace.tape):
+            if node is None or type(node) is int:   # an input; an output of a multiple-result node
+                continue
+            prim = node.prim
+            if PRIMITIVES.get(prim.name) is not prim:
+                self.replayable = False
+                return
+            parents = dict(node.parents)
+            sources, types = [], []
+            for i, a in enumerate(node.args):
+                s = parents.get(i)
+                sources.append((_SLOT, s) if s is not None else self._operand(a, types))
+            steps.append((slot, prim, node.params, sources))
+            if self.stageable:
+                try:
+                    keys.append((prim, tuple(node.parents), tuple(types), _typed(node.params)))
+                except _Unstageable:
+                    self.stageable = False
+        self.outputs = [(_SLOT, slot) if slot is not None else self._operand(value, keys)
+                        for value, slot in rec.lowered]
+        if self.stageable:
+            self.key = (tuple(keys), tuple(self.in_slots),
+                        tuple(slot for _, slot in rec.lowered))
+
+    def _operand(self, a, keys):
+        """The source of a value that does not depend on the inputs, its key appended to
+        ``keys``: an ndarray joins the constants (a program input, keyed by shape and
+        dtype), anything else is written into the program (keyed by type and bits)."""
+        if type(a) is np.ndarray and not a.dtype.hasobject:
+            self.consts.append(a)
+            keys.append((a.shape, a.dtype))
+            return (_CONST, len(self.consts) - 1)
+        if self.stageable:
+            try:
+                keys.append(_typed(a))
+            except _Unstageable:
+                self.stageable = False
+        return (_VALUE, a)
+
+    def replay(self, leaves, consts):
+        """The outputs (flattened) of the recorded primitives applied to the input leaves
+        ``leaves`` and the constants ``consts``."""
+        env = [None] * self.size
+        for s, x in zip(self.in_slots, leaves):
+            env[s] = x
+        for slot, prim, params, sources in self.steps:
+            ans = bind(prim, [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
+                              for k, v in sources], params)
+            if prim.multiple_results:
+                env[slot + 1: slot + 1 + len(ans)] = ans
+            else:
+                env[slot] = ans
+        return [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
+                for k, v in self.outputs]
+
+
+def _replayed(tape, in_tree, out_tree, n_args):
+    """``g(*diff_args, consts)``: the tape's function of the differentiated arguments (the
+    pytrees the user passed) and the list of its constants, with the output's tree."""
+    def replayed(*args):
+        leaves = tree_flatten(args[:n_args])[0]
+        return tree_unflatten(out_tree, tape.replay(leaves, args[n_args]))
+    return replayed
+
+
+_EAGER_TRANSFORMS = {"jacfwd": eager.jacfwd, "jacrev": eager.jacrev, "hessian": eager.hessian}
+
+
+def _auto_staged(kind, f, argnums, has_aux, mode=None):
+    """The function computing transform ``kind`` ("jacfwd", "jacrev", "hessian"; for
+    "jacobian", ``mode`` picks one) of ``f``, auto-staged as the module docstring says."""
+    cache = collections.OrderedDict()   # structural key -> _SEEN, a compiled program or _EAGER
+    fname = getattr(f, "__name__", "f")
+    fname = fname if isinstance(fname, str) else "f"
+
+    def eager_transform(which):
+        return _EAGER_TRANSFORMS[which](f, argnums, has_aux)
+
+    def derivative(*args, **kwargs):
+        f_of_diff, diff_args, single, leaves, in_tree = _split_args(f, args, kwargs, argnums, kind)
+        if not all(type(x) is np.ndarray for x in leaves):   # traced, Dask, CuPy, numbers
+            return (eager_transform(kind) if mode is None else
+                    eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
+        rec = Recording(f_of_diff, diff_args, has_aux)
+        which = kind if mode is None else _chosen_mode(mode, rec)
+        tape = _Tape(rec)
+        if which == "jacrev" and tape.key is None:
+            jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
+            return (jac, rec.aux) if has_aux else jac
+        if not tape.replayable:   # a custom rule closes over this call's values: f again
+            return eager_transform(which)(*args, **kwargs)
+        entry = _EAGER
+        if tape.key is not None:
+            key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
+                   _tree_key(rec.out_tree), tape.key)
+            entry = cache.get(key)
+            if entry is None:
+                if len(cache) >= CACHE_SIZE:
+                    cache.popitem(last=False)
+                cache[key] = entry = _SEEN
+            elif entry is _SEEN:
+                entry = cache[key] = _stage(which, tape, diff_args, single, rec.out_tree,
+                                            f"{which}_{fname}")
+            else:
+                cache.move_to_end(key)
+        if entry is _SEEN and which == "jacrev":
+            jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
+        elif entry is _SEEN or entry is _EAGER:
+            g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
+            jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
+                *diff_args, tape.consts)
+        else:
+            jac = entry(leaves, tape.consts)
+        return (jac, rec.aux) if has_aux else jac
+
+    derivative.programs = cache
+    return derivative
+
+
+def _chosen_mode(mode, rec):
+    """"jacfwd" or "jacrev" for ``jacobian``'s ``mode`` ("auto": by the sizes and dtypes of
+    the recorded inputs and outputs, as the eager ``jacobian`` chooses)."""
+    if mode in ("forward", "fwd"):
+        return "jacfwd"
+    if mode in ("reverse", "rev"):
+        return "jacrev"
+    out_leaves = [v for v, _ in rec.lowered]
+    return "jacfwd" if jacobian_mode(rec.flat, out_leaves) == "forward" else "jacrev"
+
+
+def _stage(which, tape, diff_args, single, out_tree, name):
+    """The compiled program of transform ``which`` of the tape's replay, as a function
+    ``run(leaves, consts)``; or _EAGER where staging fails. Staging runs riesz's own rules
+    only (the user's function is not called), so any failure is the library's (a rule
+    reading values), never the user's: the key then replays eagerly, without a warning."""
+    g = _replayed(tape, tree_flatten(diff_args)[1], out_tree, len(diff_args))
+    T = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
+    try:
+        program = stage(T, (*diff_args, list(tape.consts)), name=name)
+        compiled = program.compiled()
+    except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
+        return _EAGER
+    one = len(program.outputs) == 1
+    result_tree = program.out_tree
+
+    def run(leaves, consts):
+        out = compiled(*leaves, *consts)
+        return tree_unflatten(result_tree, [out] if one else list(out))
+    run.program = program
+    return run
+
+
+@_transform("the Jacobian (forward mode)")
+def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           has_aux: bool = False) -> Callable[..., Any]:
+    """The Jacobian of ``f`` by forward mode (:func:`riesz.transforms.jacfwd`: ∂f(x) applied
+    to every standard basis vector of the input in one batched pass), staged per
+    structural key of the recorded forward pass from its second sighting on (see
+    :mod:`riesz.staging.replay`); it answers as the eager transform does."""
+    return _auto_staged("jacfwd", f, argnums, has_aux)
+
+
+@_transform("the Jacobian (reverse mode)")
+def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+           has_aux: bool = False) -> Callable[..., Any]:
+    """The Jacobian of ``f`` by reverse mode (:func:`riesz.transforms.jacrev`: ∂f(x)ᵀ applied
+    to every standard basis vector of the output in one batched pass), staged per
+    structural key of the recorded forward pass from its second sighting on (see
+    :mod:`riesz.staging.replay`); it answers as the eager transform does."""
+    return _auto_staged("jacrev", f, argnums, has_aux)
+
+
+@_transform("the Jacobian")
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
+             has_aux: bool = False) -> Callable[..., Any]:
+    """The generalized Jacobian of ``f`` (:func:`riesz.transforms.jacobian`: for y = f(x) an
+    array of shape ``y.shape + x.shape`` whose entry [i, j] is ∂yᵢ/∂xⱼ; pytrees as in JAX;
+    ``mode`` "forward", "reverse" or "auto", by the sizes of input and output; with
+    ``has_aux`` the result is ``(jac, aux)``).
+
+    Repeated calls run a staged program: the forward pass is recorded on every call (f
+    runs as in eager code) and the derivative of the recorded primitives is staged once
+    per structural key, its constants passed in as inputs (:mod:`riesz.staging.replay`).
+    The answer is the eager transform's.
+
+    >>> import numpy as np, riesz
+    >>> riesz.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))
+    array([[2., 0.],
+           [0., 4.]])
+    """
+    if mode not in ("auto", "forward", "fwd", "reverse", "rev"):
+        raise ValueError(f"jacobian: mode={mode!r}; use 'auto', 'forward' or 'reverse'")
+    return _auto_staged("jacobian", f, argnums, has_aux, mode)
+
+
+@_transform("the Hessian")
+def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
+            has_aux: bool = False) -> Callable[..., Any]:
+    """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``. For a scalar
+    f of x its shape is ``x.shape + x.shape``; in general ``y.shape + x.shape + x.shape``
+    (pytrees nest as in :func:`jacobian`).
+
+    Repeated calls run a staged program, as for :func:`jacobian`; the answer is the eager
+    transform's (:mod:`riesz.staging.replay`).
+
+    >>> import numpy as np, riesz
+    >>> riesz.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))    # diag(6x)
+    array([[ 6.,  0.],
+           [ 0., 12.]])"""
+    return _auto_staged("hessian", f, argnums, has_aux)
