@@ -360,7 +360,7 @@ class VJPTrace(Trace):
     add = None      # set by riesz.rules: the differentiable sum of two cotangents
     add_into = None  # set by riesz.rules: the same sum, written into the first where it can
     has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
-    release_unread = None  # set by riesz.rules: give back the values no rule of a tape reads
+    prepare_tape = None  # set by riesz.rules: rewrite a consumed tape, give back unread values
 
     def __init__(self):
         super().__init__()
@@ -500,15 +500,17 @@ class VJPTrace(Trace):
         (``riesz.rules.define.scale``) is then written into it, as a hand-written backward
         pass scales a gradient in place: no later rule reads it.
 
-        Values no rule reads. A pass that consumes its tape first gives back the arrays
-        that its nodes keep and that no rule of theirs reads (``release_unread``: the
-        argument of ``exp``, the product ``q @ kᵀ`` before its scaling), so that the
-        cotangents take their place; a pass that keeps its tape (``vjp``'s pullback,
-        ``linearize``, whose forward rules read other values) leaves it as it is.
+        Values no rule reads. A pass that consumes its tape first rewrites it where the
+        rule table knows a cheaper node for a chain of them (a softmax written out in
+        NumPy operations becomes one ``softmax`` node), then gives back the arrays that
+        its nodes keep and that no rule of theirs reads (the argument of ``exp``, the
+        product ``q @ kᵀ`` before its scaling), so that the cotangents take their place
+        (``prepare_tape``); a pass that keeps its tape (``vjp``'s pullback, ``linearize``,
+        whose forward rules read other values) leaves it as it is.
         """
         tape = self.tape
         if consume:
-            VJPTrace.release_unread(tape)
+            VJPTrace.prepare_tape(tape, seeds)
         # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
         plain_below = 0 if self.nested or any(
             isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \

@@ -5,6 +5,7 @@ module of its family, with its implementation, its JVP rules and its VJP rules
 side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
+import collections
 import functools
 import inspect
 import math
@@ -17,7 +18,8 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
            "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan",
-           "READS", "release_unread", "product"]
+           "READS", "release_unread", "product",
+           "TAPE_REWRITES", "prepare_tape"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -48,7 +50,7 @@ NAN_PROPAGATING = frozenset({
     "arccosh", "arctanh", "arctan2", "hypot", "maximum", "minimum", "real", "imag",
     "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
     "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
-    "where"})
+    "where", "softmax", "log_softmax", "logsumexp"})
 
 
 def shape_of(x):
@@ -134,6 +136,35 @@ def _read_positions(rules, reads):
             raise ValueError(f"reads: {sorted(unknown)} are not values of the rule {signature}")
         out.append(frozenset(-1 if n == "ans" else signature.index(n) for n in names.split()))
     return tuple(out)
+
+
+# rewrites of a tape that a backward pass consumes, by the primitive of the node they start
+# from: {primitive: rewrite(tape, slot, uses)}, ``uses[s]`` the number of nodes and seeds
+# that read slot s (riesz.rules.softmax registers the softmax written out in NumPy)
+TAPE_REWRITES = {}
+
+
+def prepare_tape(tape, seeds):
+    """Before a backward pass that consumes ``tape`` (seeded at ``seeds``, (slot, g) pairs):
+    the rewrites of :data:`TAPE_REWRITES`, then :func:`release_unread`."""
+    uses = None
+    for slot, node in enumerate(tape):
+        if node is None or type(node) is int:
+            continue
+        rewrite = TAPE_REWRITES.get(node.prim)
+        if rewrite is not None:
+            if uses is None:
+                uses = _uses(tape, seeds)
+            rewrite(tape, slot, uses)
+    release_unread(tape)
+
+
+def _uses(tape, seeds):
+    uses = collections.Counter(slot for slot, _ in seeds)
+    for node in tape:
+        if node is not None and type(node) is not int:
+            uses.update(parent for _, parent in node.parents)
+    return uses
 
 
 def release_unread(tape):
