@@ -554,7 +554,6 @@ class VJPTrace(Trace):
                         if argnum == last:
                             product_mode.donated = g
                         ct = rule(g, node.ans, *node.args, **node.params)
-                        product_mode.donated = None
                         if ct is None:
                             continue
                         old = cts[parent]
@@ -565,6 +564,8 @@ class VJPTrace(Trace):
                         else:
                             cts[parent] = add(old, ct)
                         ct = old = None   # the slot alone holds it now (add_into, donated)
+                    if last is not None:
+                        product_mode.donated = None
                 if not plain_below or not any(
                         cts[s] is not None and VJPTrace.has_nan(cts[s]) for s in self.inputs):
                     break

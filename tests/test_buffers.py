@@ -1,4 +1,4 @@
-"""The backward pass's memory: values no rule reads given back (release_unread), cotangents
+"""The backward pass's memory: values no rule reads given back (prepare_tape), cotangents
 only the pass holds scaled in place (product), and what must never be written."""
 import sys
 import zlib
@@ -100,20 +100,20 @@ def test_reads_names_values_of_the_rule():
 
 def test_a_consuming_pass_releases_exactly_the_values_no_rule_reads(every_array, monkeypatch):
     released = []
-    release = define.release_unread
 
-    def recording(tape):
-        release(tape)
+    def recording(tape, seeds):
+        define.prepare_tape(tape, seeds)
         released.extend((node.prim.name, [_is_stand_in(a) for a in [node.ans, *node.args]])
                         for node in tape if node is not None and type(node) is not int)
-    monkeypatch.setattr(define, "release_unread", recording)
+    monkeypatch.setattr(VJPTrace, "prepare_tape", staticmethod(recording))
     x = np.linspace(0.1, 1.0, 6)
     np.testing.assert_allclose(grad(lambda x: np.sum(np.exp(x * 3.0) * x))(x),
                                np.exp(3 * x) * (3 * x + 1))
-    # (ans, *args): x * 3.0 reads neither x nor its product (the factor 3.0 is no array);
-    # exp reads its result, not its argument; e * x reads both factors, not the product;
-    # sum reads neither (its result, a NumPy scalar, is no array)
-    assert released == [("multiply", [True, True, False]), ("exp", [False, True]),
+    # (ans, *args): x * 3.0 reads neither x nor its product (the factor 3.0 is no array),
+    # but x, the caller's, is kept (releasing it would give nothing back); exp reads its
+    # result, not its argument; e * x reads both factors, not the product; sum reads
+    # neither (its result, a NumPy scalar, is no array)
+    assert released == [("multiply", [True, False, False]), ("exp", [False, True]),
                         ("multiply", [True, False, False]), ("sum", [False, True])]
     np.testing.assert_array_equal(x, np.linspace(0.1, 1.0, 6))
 

@@ -18,8 +18,8 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
            "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan",
-           "READS", "release_unread", "product",
-           "TAPE_REWRITES", "prepare_tape"]
+           "READS", "product",
+           "TAPE_REWRITES", "prepare_tape", "fresh_product"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -89,7 +89,7 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     ``reads[i]`` names the values that ``vjp[i]`` reads, by the names of its signature
     (``"ans"``, ``"x y"``; ``""`` when it reads shapes and dtypes only); a value that no
     rule of a traced argument reads is given back before a gradient's backward pass
-    (:func:`release_unread`). Without ``reads`` every value counts as read.
+    (:func:`prepare_tape`). Without ``reads`` every value counts as read.
     """
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
@@ -145,58 +145,76 @@ TAPE_REWRITES = {}
 
 
 def prepare_tape(tape, seeds):
-    """Before a backward pass that consumes ``tape`` (seeded at ``seeds``, (slot, g) pairs):
-    the rewrites of :data:`TAPE_REWRITES`, then :func:`release_unread`."""
-    uses = None
+    """Before a backward pass that consumes ``tape`` (seeded at ``seeds``, (slot, g) pairs),
+    node by node: the rewrites of :data:`TAPE_REWRITES`; then each NumPy array of at least
+    :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is kept
+    (:data:`READS`: the node's result, the arguments of the nodes that read it) is
+    replaced by a read-only stand-in of its shape and dtype (one element, broadcast).
+
+    The array's memory is given back before the backward pass allocates its cotangents,
+    as a hand-written backward pass never holds the values it does not need (the scores
+    ``q @ kᵀ`` before their scaling, the argument of ``exp``); the rules read only the
+    stand-in's shape and dtype. Only a backward pass that consumes its tape calls this (a
+    tape walked again by ``linearize``'s forward rules keeps every value). A value is
+    taken as big by its maker's result, one test a node: an argument the tape did not
+    make is held by the caller anyway."""
+    uses = _Uses(tape, seeds)
+    big = set()
+    rewrites, ndarray, size = TAPE_REWRITES, np.ndarray, RELEASE_NBYTES   # (a hot loop)
     for slot, node in enumerate(tape):
         if node is None or type(node) is int:
             continue
-        rewrite = TAPE_REWRITES.get(node.prim)
+        rewrite = rewrites.get(node.prim)
         if rewrite is not None:
-            if uses is None:
-                uses = _uses(tape, seeds)
             rewrite(tape, slot, uses)
-    release_unread(tape)
-
-
-def _uses(tape, seeds):
-    uses = collections.Counter(slot for slot, _ in seeds)
-    for node in tape:
-        if node is not None and type(node) is not int:
-            uses.update(parent for _, parent in node.parents)
-    return uses
-
-
-def release_unread(tape):
-    """Replace each NumPy array that a node of ``tape`` keeps and that no VJP rule of its
-    traced arguments reads (:data:`READS`) by a read-only stand-in of its shape and dtype
-    (one element, broadcast): the array's memory is given back before the backward pass
-    allocates its cotangents, as a hand-written backward pass never holds the values
-    it does not need (the scores ``q @ kᵀ`` before their scaling, the argument of
-    ``exp``). The rules read only the stand-in's shape and dtype; only a backward pass
-    that consumes its tape calls this (a tape walked again by ``linearize``'s forward
-    rules keeps every value)."""
-    for node in tape:
-        if node is None or type(node) is int:
+        ans = node.ans
+        if type(ans) is ndarray and ans.nbytes >= size:
+            big.add(slot)
+        elif not big:
             continue
-        reads = READS.get(node.prim)
-        if reads is None:
+        prim = node.prim
+        if prim not in READS:
             continue
         parents = node.parents
-        read = reads[parents[0][0]] if len(parents) == 1 else frozenset().union(
-            *(reads[i] for i, _ in parents))
-        if -1 not in read:
-            node.ans = _stand_in(node.ans)
-        args = node.args
-        for i, x in enumerate(args):
-            if i not in read:
-                args[i] = _stand_in(x)
+        key = (prim, parents[0][0]) if len(parents) == 1 else \
+            (prim,) + tuple(i for i, _ in parents)
+        unread = _UNREAD.get(key)
+        if unread is None:
+            unread = _UNREAD[key] = _unread(READS[prim], key[1:])
+        if -1 in unread and slot in big:
+            node.ans = _stand_in(ans)
+        for i, parent in parents:
+            if i in unread and parent in big:
+                node.args[i] = _stand_in(node.args[i])
+
+
+# (primitive, argnums of the traced arguments) -> the positions (-1: ans) no rule reads
+_UNREAD = {}
+
+
+class _Uses:
+    """``uses[s]``: how many nodes and seeds read slot s, counted when first asked."""
+    __slots__ = ("tape", "seeds", "counts")
+
+    def __init__(self, tape, seeds):
+        self.tape, self.seeds, self.counts = tape, seeds, None
+
+    def __getitem__(self, slot):
+        if self.counts is None:
+            self.counts = collections.Counter(s for s, _ in self.seeds)
+            for node in self.tape:
+                if node is not None and type(node) is not int:
+                    self.counts.update(parent for _, parent in node.parents)
+        return self.counts[slot]
+
+
+def _unread(reads, argnums):
+    read = frozenset().union(*(reads[i] for i in argnums))
+    return frozenset(i for i in range(-1, len(reads)) if i not in read)
 
 
 def _stand_in(x):
-    if type(x) is np.ndarray and x.nbytes >= RELEASE_NBYTES:
-        return np.broadcast_to(np.zeros((), x.dtype), x.shape)
-    return x
+    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
 
 
 def defunary(name, impl, derivative, finite_derivative=False, reads="ans x"):
@@ -279,6 +297,14 @@ def product(g, d):
         product_mode.donated = None   # written once: the rule reads g no more
         return np.multiply(g, d, out=g)
     return g * d
+
+
+def fresh_product(h, d):
+    """h ⊙ d for a value ``h`` that the calling rule has just made (no one else holds it),
+    written into ``h`` where it is a NumPy array and the product has its shape and dtype."""
+    if _fits(h, d):
+        return np.multiply(h, d, out=h)
+    return h * d
 
 
 def _fits(g, d):

@@ -18,7 +18,7 @@ overflows at inputs of ±1000. The rules call these primitives again, so every o
 import numpy as np
 
 from ..core import Node
-from .define import TAPE_REWRITES, defprim, dtype_of, shape_of
+from .define import TAPE_REWRITES, defprim, dtype_of, fresh_product, shape_of
 from .elementwise import divide, exp, subtract
 from .reductions import amax_p, expand_reduced, sum_p
 
@@ -68,10 +68,11 @@ log_softmax = defprim(
     jvp=[lambda t, ans, x, axis: t - _total(exp(ans) * t, axis)],
     vjp=[lambda g, ans, x, axis: g + exp(ans) * -_total(g, axis)], reads=["ans"])
 
+# (the difference is a new value, scaled in place: two new arrays, as by hand)
 softmax = defprim(
     "softmax", _softmax,
     jvp=[lambda t, ans, x, axis: ans * (t - _total(ans * t, axis))],
-    vjp=[lambda g, ans, x, axis: ans * (g - _total(ans * g, axis))], reads=["ans"])
+    vjp=[lambda g, ans, x, axis: fresh_product(g - _total(ans * g, axis), ans)], reads=["ans"])
 
 
 # ------------------------------------------------------------ the softmax written out
