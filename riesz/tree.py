@@ -214,8 +214,9 @@ def tree_flatten(tree: Any) -> "tuple[list[Any], TreeDef]":
 
 def _flatten(x, leaves):
     cls = type(x)
-    node = _registry.get(cls)
-    if node is not None:
+    if cls is tuple or cls is list:   # the commonest containers, without their registry entry
+        children, aux = x, None
+    elif (node := _registry.get(cls)) is not None:
         children, aux = node[0](x)
     elif isinstance(x, tuple) and hasattr(cls, "_fields"):   # a namedtuple
         children, aux = x, None
@@ -256,10 +257,15 @@ def tree_unflatten(treedef: "TreeDef", leaves: Iterable[Any]) -> Any:
 
 
 def _unflatten(td, it):
-    if td.kind is None:
+    kind = td.kind
+    if kind is None:
         return next(it)
     children = [_unflatten(c, it) for c in td.children]
-    node = _registry.get(td.kind)
+    if kind is list:   # the commonest containers, without their registry entry
+        return children
+    if kind is tuple:
+        return tuple(children)
+    node = _registry.get(kind)
     if node is not None:
         return node[1](td.aux, children)
     return td.kind(*children)  # namedtuple

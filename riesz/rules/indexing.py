@@ -69,7 +69,8 @@ def _getitem_impl(x, idx):
 # where an integer-array index repeats an element
 getitem = defprim("getitem", _getitem_impl,
                   jvp=[lambda t, ans, x, idx: getitem(t, idx=idx)],
-                  vjp=[lambda g, ans, x, idx: scatter_add(g, idx=idx, shape=shape_of(x))])
+                  vjp=[lambda g, ans, x, idx: scatter_add(g, idx=idx, shape=shape_of(x))],
+                  reads=[""])
 
 scatter_add = defprim("scatter_add", _scatter_add_impl,
                       jvp=[lambda t, ans, g, idx, shape: scatter_add(t, idx=idx, shape=shape)],
