@@ -152,3 +152,24 @@ def test_tree_fast_paths_keep_containers_and_registered_types():
     back = tree_unflatten(td, leaves)
     assert back == tree and type(back[0]) is tuple and type(back[0][1]) is list
     assert type(back[1]["b"]) is Point and type(back[3]) is Sub
+
+
+def test_dask_cotangents_take_the_general_paths_lazily():
+    # NumPy parameters, Dask data: every cotangent that meets a fast path's type test is a
+    # Dask array, which must stay lazy (no graph computed) and give NumPy's gradient
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+
+    def refuse(dsk, keys, **kwargs):
+        raise AssertionError("a Dask graph was computed while building the gradient")
+    W, b = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    x = RNG.standard_normal((6, 3))
+
+    def loss(W, b, x):
+        h = x @ W + b
+        return np.sum(np.max(h, axis=1, keepdims=True) - h * (h > 0)) + np.sum(b * 2.0)
+    with dask.config.set(scheduler=refuse):
+        got = _grads(lambda W, b: loss(W, b, da.from_array(x, chunks=(3, 3))), W, b)
+    assert all(isinstance(g, da.Array) for g in got)
+    for g, want in zip(got, _grads(lambda W, b: loss(W, b, x), W, b)):
+        np.testing.assert_allclose(g.compute(), want, rtol=1e-12)
