@@ -3,7 +3,8 @@
 
 * attention as a user writes it in plain NumPy (scores ``q @ k.T * c``, max shift, ``exp``,
   normalised by the row sum, ``@ v``, the loss ⟨Y, G⟩), t = 1024, d = 64, float32:
-  ``riesz.grad`` with respect to q, k, v against the forward and backward pass by hand;
+  ``riesz.value_and_grad`` with respect to q, k, v, eagerly and under ``riesz.jit``, against
+  the forward and backward pass by hand;
 * MLP training steps (ReLU, softmax cross-entropy, float32) by ``riesz.value_and_grad``
   of a plain-NumPy loss over a list of weights and biases, against the same step written
   by hand: 784→1024→10 at batch 256 and 64→128→10 at batch 32;
@@ -80,12 +81,15 @@ def attention(rounds):
     q, k, v, G = (rng.standard_normal((t, d)).astype(np.float32) for _ in range(4))
     c = 1.0 / float(np.sqrt(d))   # a Python float keeps the scores float32
     vg = riesz.value_and_grad(attention_loss, argnums=(0, 1, 2))
+    staged = riesz.jit(vg)
     expected = attention_by_hand(q, k, v, G, c)[1]
-    for got, want in zip(vg(q, k, v, G, c)[1], expected):
-        np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-4)
+    for fn in (vg, staged):
+        for got, want in zip(fn(q, k, v, G, c)[1], expected):
+            np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-4)
     report(f"attention in plain NumPy, t = {t}, d = {d}, float32 (value and ∇q, ∇k, ∇v)",
            interleaved({"hand-written NumPy": lambda: attention_by_hand(q, k, v, G, c),
-                        "riesz eager": lambda: vg(q, k, v, G, c)}, rounds, 3))
+                        "riesz eager": lambda: vg(q, k, v, G, c),
+                        "riesz.jit": lambda: staged(q, k, v, G, c)}, rounds, 3))
 
 
 # ------------------------------------------------------------------ MLP steps

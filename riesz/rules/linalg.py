@@ -57,7 +57,7 @@ def _matmul_vjp(g, a, b, argnum):
 matmul = defprim("matmul", np.matmul,
                  jvp=[lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)],
                  vjp=[lambda g, ans, a, b: _matmul_vjp(g, a, b, 0),
-                      lambda g, ans, a, b: _matmul_vjp(g, a, b, 1)])
+                      lambda g, ans, a, b: _matmul_vjp(g, a, b, 1)], reads=["b", "a"])
 
 
 @implements(np.matmul)

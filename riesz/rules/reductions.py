@@ -52,7 +52,7 @@ def _sum_impl(x, axis, keepdims):
 sum_p = defprim("sum", _sum_impl,
                 jvp=[lambda t, ans, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims)],
                 vjp=[lambda g, ans, x, axis, keepdims:
-                     expand_reduced(g, axis, keepdims, shape_of(x))])
+                     expand_reduced(g, axis, keepdims, shape_of(x))], reads=[""])
 
 
 def _check_unsupported(name, **given):
