@@ -173,3 +173,30 @@ def test_dask_cotangents_take_the_general_paths_lazily():
     assert all(isinstance(g, da.Array) for g in got)
     for g, want in zip(got, _grads(lambda W, b: loss(W, b, x), W, b)):
         np.testing.assert_allclose(g.compute(), want, rtol=1e-12)
+
+
+def test_prepare_tape_runs_only_on_tapes_it_may_change(monkeypatch):
+    # the trace notes, as it records, the first node whose primitive has a tape rewrite or
+    # whose result is big; a pass over a tape with neither skips prepare_tape (its walk
+    # would change nothing), and the gradients are the same
+    from riesz.core import VJPTrace
+    from riesz.rules.define import RELEASE_NBYTES
+    calls = []
+    prepare = VJPTrace.prepare_tape
+
+    def recording(tape, seeds):
+        calls.append(len(tape))
+        prepare(tape, seeds)
+    monkeypatch.setattr(VJPTrace, "prepare_tape", staticmethod(recording))
+    f = riesz.grad(lambda x: np.sum(np.exp(x * 3.0) * x))
+    small = np.linspace(0.1, 1.0, 6)
+    np.testing.assert_allclose(f(small), np.exp(3 * small) * (3 * small + 1))
+    assert calls == []
+    big = np.linspace(0.1, 1.0, RELEASE_NBYTES // 8 + 1)   # one float64 array just big enough
+    np.testing.assert_allclose(f(big), np.exp(3 * big) * (3 * big + 1))
+    assert len(calls) == 1
+    w = np.arange(6.0)   # a softmax written out (a divide: its rewrite's primitive), small
+    s = riesz.grad(lambda x: np.sum(np.exp(x) / np.sum(np.exp(x)) * w))(small)
+    p = np.exp(small) / np.sum(np.exp(small))
+    np.testing.assert_allclose(s, p * (w - np.sum(p * w)))
+    assert len(calls) == 2
