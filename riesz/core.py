@@ -21,6 +21,7 @@ recursion, so a chain of any length works.
 """
 import contextlib
 import itertools
+from collections.abc import Container
 import sys
 import threading
 
@@ -369,7 +370,7 @@ class VJPTrace(Trace):
     # bytes from which it gives a result back or a rule writes into a cotangent (smaller
     # values are left alone: the tests of these sizes are skipped for them); until then every
     # node counts
-    rewritten = frozenset()
+    rewritten: "Container[Primitive]" = frozenset()
     big_nbytes = 0
 
     def __init__(self):
@@ -428,8 +429,8 @@ class VJPTrace(Trace):
         slot = len(tape)
         if not prim.propagates_nan and self.first_reader is None:
             self.first_reader = slot
-        if self.prepare_from is None and (prim in VJPTrace.rewritten or getattr(
-                ans, "nbytes", 0) >= VJPTrace.big_nbytes):
+        if self.prepare_from is None and (prim in VJPTrace.rewritten or not lower and getattr(
+                ans, "nbytes", 0) >= VJPTrace.big_nbytes):   # (a traced result is never given back)
             self.prepare_from = slot
         tape.append(Node(prim, params, parents, vals, ans))
         return VJPTracer(self, ans, slot)
@@ -463,8 +464,8 @@ class VJPTrace(Trace):
         slot = len(tape)
         if not prim.propagates_nan and self.first_reader is None:
             self.first_reader = slot
-        if self.prepare_from is None and (prim in VJPTrace.rewritten or getattr(
-                ans, "nbytes", 0) >= VJPTrace.big_nbytes):
+        if self.prepare_from is None and (prim in VJPTrace.rewritten or not isinstance(
+                ans, Tracer) and getattr(ans, "nbytes", 0) >= VJPTrace.big_nbytes):
             self.prepare_from = slot
         tape.append(Node(prim, params, parents, vals, ans))
         if prim.multiple_results:
@@ -576,8 +577,8 @@ class VJPTrace(Trace):
                     # the last rule may write into a cotangent only the pass holds (a big
                     # one: riesz.rules.define.product writes into no other)
                     last = parents[-1][0] if not prim.multiple_results and \
-                        sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY and \
-                        getattr(g, "nbytes", 0) >= VJPTrace.big_nbytes else None
+                        sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY and not isinstance(
+                            g, Tracer) and getattr(g, "nbytes", 0) >= VJPTrace.big_nbytes else None
                     for argnum, parent in parents:
                         rule = prim.rule("reverse", argnum)
                         if rule is ZERO:
