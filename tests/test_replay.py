@@ -15,6 +15,7 @@ import riesz
 from riesz import transforms as eager
 from riesz.staging import replay
 from riesz.testing import check_grads
+from specs import SPECS
 
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((4, 3))
@@ -135,6 +136,26 @@ def test_complex_inputs(name):
 def test_number_inputs_run_the_eager_transform(name):
     auto = assert_as_eager(name, lambda x: np.sin(x) ** 3 * 2.0, (0.5,), staged=False)
     assert not auto._fn.programs
+
+
+@pytest.mark.parametrize("primitive, cases", sorted(SPECS.items()),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_every_primitive_of_the_spec_table_stages_as_eager(primitive, cases):
+    # every case's Jacobian (jacrev where reverse mode is tested, else jacfwd), and the
+    # Hessian of Σ f² for the first case tested to second order in both modes: the
+    # staged program (third call) equals the eager transform
+    rng = np.random.default_rng(0)
+    hessian_done = False
+    for case in cases:
+        args = case.args(rng, "float64")
+        nums = tuple(range(len(args)))
+        kind = "jacrev" if "rev" in case.modes else "jacfwd"
+        assert_as_eager(kind, case.fn, args, tol=1e-10, argnums=nums)
+        if not hessian_done and case.order >= 2 and set(case.modes) == {"fwd", "rev"}:
+            def sum_of_squares(*a, fn=case.fn):
+                return sum(np.sum(np.real(y) ** 2) for y in riesz.tree_leaves(fn(*a)))
+            assert_as_eager("hessian", sum_of_squares, args, tol=1e-10, argnums=nums)
+            hessian_done = True
 
 
 def test_new_inputs_after_staging_give_new_derivatives():

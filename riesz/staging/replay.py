@@ -13,7 +13,11 @@ operation f applied to x is an operation of replay, with the same rule. Each cal
 
 1. runs f(x) once under a recording ``VJPTrace``: the user's code runs every call with
    concrete values, so Python control flow, draws, prints, counters and mutated closures
-   behave as in eager code (f is called as often as by the eager transform);
+   behave as in eager code; f runs once per call, as under the eager ``jacfwd``,
+   ``jacrev`` and ``hessian`` (the eager ``jacobian`` choosing forward mode runs it
+   twice: once to read the output's size, once under ``jacfwd``; here the recording
+   serves both). NumPy's warnings come from this run; the derivative's computations,
+   which compute the forward pass again, run silenced (as the eager backward pass);
 2. builds a *structural key* of the tape, from types only: per node the primitive, its
    parameters (hashable values: Python numbers by type and bits, index arrays by shape,
    dtype and bytes), which slots its traced arguments come from, and each constant
@@ -36,9 +40,16 @@ transform without recording; a node of a primitive outside the rule table (a
 transform on f (for ``jacfwd`` and ``hessian`` f then runs twice in that call); a nested
 tape (an argument traced at a lower level: a Jacobian inside ``grad`` closing over the
 outer variable), a constant of another library or an unhashable parameter replays
-eagerly; and a key whose staging fails on one of riesz's own rules (one that reads
-values, as ``sort``'s) replays eagerly from then on, silently, as the user did not ask
-for staging.
+eagerly; and a key whose staging fails (a rule that branches on a value) replays
+eagerly from then on, silently, as the user did not ask for staging.
+
+One difference the tape cannot see: an array that f writes into *after* an operation
+used it (a work buffer reused in a loop) is held by the tape as one object, so its last
+value is what the replay reads, as the eager reverse pass (``jacrev``, ``grad``) does,
+while eager forward mode used each value as it was. Write a new array instead.
+
+The cache is per transformed function, bounded (:data:`CACHE_SIZE` keys, least recently
+used first out, without a warning) and shared by threads.
 
 ``hvp`` and ``hessian_vector_product`` stay eager: their cost is in the matrix products
 (one forward and one backward pass with v), which staging does not shorten, and the
@@ -96,13 +107,9 @@ def _typed(v):
         return (t, v.real.hex(), v.imag.hex())
     if t is slice:
         return (t, _typed(v.start), _typed(v.stop), _typed(v.step))
-    if isinstance(v, Tracer) or hasattr(v, "shape"):   # traced; an array of another kind
-        raise _Unstageable
-    try:
-        hash(v)
-    except TypeError:
-        raise _Unstageable from None
-    return (t, v)   # a dtype, a ufunc, ...
+    if isinstance(v, (np.dtype, type)) or callable(v) and not isinstance(v, Tracer):
+        return (t, v)   # a dtype, a scalar type, a ufunc or function: itself, by identity
+    raise _Unstageable   # traced, an array of another library, an object of unknown kind
 
 
 def _tree_key(tree):
