@@ -48,6 +48,8 @@ used it (a work buffer reused in a loop) is held by the tape as one object, so i
 value is what the replay reads, as the eager reverse pass (``jacrev``, ``grad``) does,
 while eager forward mode used each value as it was. Write a new array instead.
 
+A key that differs on every call (a Python number that changes each time, say) is
+never staged: each call then costs the eager transform plus one recorded forward pass.
 The cache is per transformed function, bounded (:data:`CACHE_SIZE` keys, least recently
 used first out, without a warning) and shared by threads.
 
@@ -232,40 +234,35 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         rec = Recording(f_of_diff, diff_args, has_aux)
         which = kind if mode is None else _chosen_mode(mode, rec)
         tape = _Tape(rec)
-        if which == "jacrev" and tape.key is None:
-            jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
-            return (jac, rec.aux) if has_aux else jac
-        if not tape.replayable:   # a custom rule closes over this call's values: f again
-            return eager_transform(which)(*args, **kwargs)
+        if not tape.replayable and which != "jacrev":   # a custom rule holds this call's
+            return eager_transform(which)(*args, **kwargs)   # values: f runs again
         entry = _EAGER
         if tape.key is not None:
             key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
                    _tree_key(rec.out_tree), tape.key)
             with lock:   # another thread may drop the key between reading and moving it
                 entry = cache.get(key)
-                if entry is None:   # the first sighting: evaluated eagerly, as _SEEN is
+                if entry is None:   # the first sighting: evaluated eagerly
                     if len(cache) >= CACHE_SIZE:
                         cache.popitem(last=False)
                     cache[key] = _SEEN
                 elif entry is not _SEEN:
                     cache.move_to_end(key)
-            if entry is _SEEN:   # the second sighting: staged, outside the lock
+            if entry is _SEEN:   # the second sighting: staged (outside the lock)
                 entry = _stage(which, tape, diff_args, single, rec.out_tree, f"{which}_{fname}")
                 with lock:
                     cache[key] = entry
-            elif entry is None:
-                entry = _SEEN
         # the forward pass warned (as NumPy does) when f ran; computing it again for the
         # derivative stays silent, as the eager backward pass is
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if entry is _SEEN and which == "jacrev":
+            if callable(entry):
+                jac = entry(leaves, tape.consts)
+            elif which == "jacrev":   # the recording is the eager jacrev's
                 jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
-            elif entry is _SEEN or entry is _EAGER:
+            else:
                 g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
                 jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
                     *diff_args, tape.consts)
-            else:
-                jac = entry(leaves, tape.consts)
         return (jac, rec.aux) if has_aux else jac
 
     derivative.programs = cache
