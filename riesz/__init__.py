@@ -10,6 +10,7 @@ from .core import NoRuleError, EscapedTracerError
 from .custom import custom_vjp, custom_jvp, checkpoint, remat
 from .batching import vmap
 from .linear_map import LinearMap, linearize, linear_transpose
+from .vspace import vspace
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .transforms import hvp, elementwise_grad
@@ -34,6 +35,8 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]
+# the vector space of a value (riesz.vspace)
+__all__ += ["vspace"]
 # debugging (riesz.debug): riesz.config.debug_nans, and the same for a block
 __all__ += ["config", "debug_nans"]
 

@@ -81,8 +81,11 @@ class Primitive:
         return bind(self, args, params)
 
     def rule(self, kind, argnum):
-        rules = self.jvps if kind == "forward" else self.vjps
-        rule = rules[argnum] if argnum < len(rules) else None
+        rules = self.vjps if kind == "reverse" else self.jvps
+        try:
+            rule = rules[argnum]
+        except IndexError:
+            rule = None
         if rule is None:
             raise NoRuleError(
                 f"no {kind}-mode derivative rule for '{self.name}' with respect to "
@@ -100,9 +103,9 @@ class Tracer:
     The array behaviour (operators, NumPy's dispatch protocols, attributes)
     is installed by :mod:`riesz.numpy.dispatch`.
     """
-    # viewed: unset, or the array this value is a view of and how a write reaches it
-    # (riesz.rules.indexing)
-    __slots__ = ("_trace", "primal", "viewed")
+    # viewed: unset, or which array this value is a view of and which values view it
+    # (riesz.rules.indexing, which holds views weakly)
+    __slots__ = ("_trace", "primal", "viewed", "__weakref__")
     # a staged tracer (riesz.staging) stands for every value of its shape and dtype:
     # there is no concrete value under it, so full_lower stops there
     abstract = False
@@ -158,7 +161,8 @@ def bind(prim, args, params):
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
     if top is None:
-        top = _abstract_param_trace(params.values()) if _abstract_open and params else None
+        if _abstract_open and params:
+            top = _abstract_param_trace(params.values())
         if top is None:
             return prim.impl(*args, **params)
     return top.process(prim, args, params)
@@ -320,8 +324,11 @@ class Node:
 class _ProductMode(threading.local):
     """How the rule table's ``scale`` multiplies plain values in this thread: zero-safe
     (0 × ∞ = 0), unless a backward pass has switched it to plain products for the
-    rules it is running (:meth:`VJPTrace.backward`)."""
+    rules it is running (:meth:`VJPTrace.backward`); and the cotangent, if any, that the
+    rule running now may write a product of into (``donated``: no one else holds it and
+    no later rule reads it)."""
     plain = False
+    donated = None
 
 
 product_mode = _ProductMode()
@@ -336,7 +343,14 @@ def _references_of_a_list_entry():
     return sys.getrefcount(old)
 
 
+def _references_of_a_name():
+    """The same for an object held by one local name only."""
+    g = object()
+    return sys.getrefcount(g)
+
+
 _HELD_BY_THE_PASS_ONLY = _references_of_a_list_entry()
+_HELD_BY_A_NAME_ONLY = _references_of_a_name()
 
 
 class VJPTrace(Trace):
@@ -350,6 +364,7 @@ class VJPTrace(Trace):
     add = None      # set by riesz.rules: the differentiable sum of two cotangents
     add_into = None  # set by riesz.rules: the same sum, written into the first where it can
     has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
+    prepare_tape = None  # set by riesz.rules: rewrite a consumed tape, give back unread values
 
     def __init__(self):
         super().__init__()
@@ -381,7 +396,18 @@ class VJPTrace(Trace):
     def process(self, prim, args, params):
         if self.closed:
             self.check_open(prim.name)
-        vals, parents, lower = self._unbox(args)
+        vals = []   # _unbox, inlined: this runs once per recorded operation
+        parents = []
+        lower = False
+        i = 0
+        for a in args:
+            if type(a) is VJPTracer and a._trace is self:
+                parents.append((i, a.slot))
+                a = a.primal
+            if isinstance(a, Tracer):
+                lower = True
+            vals.append(a)
+            i += 1
         if lower:
             ans = bind(prim, vals, params)
             self.nested = True
@@ -484,9 +510,22 @@ class VJPTrace(Trace):
         rule, cache or other slot refers to it: its reference count is that of a list
         entry and one local name) is summed into with ``add_into``, which writes into it
         where the types allow (riesz.rules.define.add_into); every other sum makes a new
-        value.
+        value. In the same way the cotangent of a node, when only this pass holds it, is
+        handed over to the node's last rule (``product_mode.donated``), whose product of it
+        (``riesz.rules.define.scale``) is then written into it, as a hand-written backward
+        pass scales a gradient in place: no later rule reads it.
+
+        Values no rule reads. A pass that consumes its tape first rewrites it where the
+        rule table knows a cheaper node for a chain of them (a softmax written out in
+        NumPy operations becomes one ``softmax`` node), then gives back the arrays that
+        its nodes keep and that no rule of theirs reads (the argument of ``exp``, the
+        product ``q @ kᵀ`` before its scaling), so that the cotangents take their place
+        (``prepare_tape``); a pass that keeps its tape (``vjp``'s pullback, ``linearize``,
+        whose forward rules read other values) leaves it as it is.
         """
         tape = self.tape
+        if consume:
+            VJPTrace.prepare_tape(tape, seeds)
         # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
         plain_below = 0 if self.nested or any(
             isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \
@@ -519,10 +558,16 @@ class VJPTrace(Trace):
                         cts[slot] = None
                     if consume and not plain_below:
                         tape[slot] = None
-                    for argnum, parent in node.parents:
+                    parents = node.parents
+                    # the last rule may write into a cotangent only the pass holds
+                    last = parents[-1][0] if not prim.multiple_results and \
+                        sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY else None
+                    for argnum, parent in parents:
                         rule = prim.rule("reverse", argnum)
                         if rule is ZERO:
                             continue
+                        if argnum == last:
+                            product_mode.donated = g
                         ct = rule(g, node.ans, *node.args, **node.params)
                         if ct is None:
                             continue
@@ -533,12 +578,16 @@ class VJPTrace(Trace):
                             cts[parent] = VJPTrace.add_into(old, ct)
                         else:
                             cts[parent] = add(old, ct)
+                        ct = old = None   # the slot alone holds it now (add_into, donated)
+                    if last is not None:
+                        product_mode.donated = None
                 if not plain_below or not any(
                         cts[s] is not None and VJPTrace.has_nan(cts[s]) for s in self.inputs):
                     break
                 plain_below = 0   # a NaN: walk again, with zero-safe products
         finally:
             product_mode.plain = mode
+            product_mode.donated = None
         if consume:
             tape.clear()
         return cts

@@ -15,72 +15,16 @@ A LinearMap is also a ``scipy.sparse.linalg.LinearOperator`` in all but name (``
 solves with the Hessian ``H`` of ``linearize(grad(f), x)`` without forming it.
 """
 import math
-from collections import namedtuple
 from typing import Any, Callable
 
 import numpy as np
 
 from .core import JVPTrace, ZERO
-from .rules.define import shape_of, dtype_of
 from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble, _tangent_like
 from .tree import tree_flatten, tree_unflatten
+from .vspace import Space
 
 __all__ = ["LinearMap", "linearize", "linear_transpose"]
-
-# the shape and dtype of one leaf of a space (shape_of and dtype_of read them)
-Leaf = namedtuple("Leaf", ["shape", "dtype"])
-
-
-class Space:
-    """A vector space of pytrees of arrays: a structure and the shape and dtype of each leaf."""
-    __slots__ = ("tree", "leaves")
-
-    def __init__(self, tree, leaves):
-        self.tree = tree
-        self.leaves = [Leaf(tuple(shape_of(x)), np.dtype(dtype_of(x))) for x in leaves]
-
-    @classmethod
-    def of(cls, value):
-        leaves, tree = tree_flatten(value)
-        return cls(tree, leaves)
-
-    @property
-    def size(self):
-        return sum(math.prod(leaf.shape) for leaf in self.leaves)
-
-    def same_shapes(self, other):
-        return self.tree == other.tree and [a.shape for a in self.leaves] == [
-            b.shape for b in other.leaves]
-
-    def check(self, value, what):
-        """The leaves of ``value``, after checking it belongs to this space."""
-        leaves, tree = tree_flatten(value)
-        if tree != self.tree:
-            raise ValueError(f"{what}: expected a value of structure {self}, got structure {tree}")
-        for k, (x, leaf) in enumerate(zip(leaves, self.leaves)):
-            if tuple(shape_of(x)) != leaf.shape:
-                raise ValueError(f"{what}: leaf {k} has shape {tuple(shape_of(x))}, expected "
-                                 f"{leaf.shape} (the space is {self})")
-        return leaves
-
-    def __repr__(self):
-        return _describe(self.tree, iter(self.leaves))
-
-
-def _describe(tree, leaves):
-    if tree.kind is None:
-        leaf = next(leaves)
-        code = {"f": "f", "c": "c", "i": "i", "u": "u", "b": "bool"}.get(leaf.dtype.kind, "?")
-        bits = "" if code == "bool" else str(leaf.dtype.itemsize * 8)
-        return f"{code}{bits}[{','.join(map(str, leaf.shape))}]"
-    parts = [_describe(child, leaves) for child in tree.children]
-    if tree.kind is dict:
-        return "{" + ", ".join(f"{k!r}: {p}" for k, p in zip(tree.aux, parts)) + "}"
-    if tree.kind is list:
-        return "[" + ", ".join(parts) + "]"
-    if tree.kind is tuple:
-        return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
-    return f"{tree.kind.__name__}(" + ", ".join(parts) + ")"
 
 
 class LinearMap:
@@ -154,7 +98,7 @@ class LinearMap:
         Built in one batched pass over the basis of the smaller space (the map on
         V's basis, or its transpose on W's); meant for small maps.
         """
-        if self.in_space.size <= self.out_space.size:
+        if self.in_space.entries <= self.out_space.entries:
             blocks, _ = jacobian_blocks(
                 lambda *v: self._apply(tree_unflatten(self.in_space.tree, v)),
                 self.in_space.leaves, forward=True)
@@ -170,7 +114,7 @@ class LinearMap:
     @property
     def shape(self):
         """``(dim W, dim V)``: the shape of the map as a matrix on flattened vectors."""
-        return (self.out_space.size, self.in_space.size)
+        return (self.out_space.entries, self.in_space.entries)
 
     @property
     def dtype(self):
@@ -196,9 +140,9 @@ class LinearMap:
 def _from_vector(space, vector):
     """The pytree of ``space`` whose leaves, raveled and concatenated, are ``vector``."""
     vector = np.ravel(vector)
-    if vector.size != space.size:
-        raise ValueError(f"a vector of size {vector.size} for a space of dimension "
-                         f"{space.size} ({space})")
+    if vector.size != space.entries:
+        raise ValueError(f"a vector of size {vector.size} for a space of {space.entries} "
+                         f"entries ({space})")
     ends = np.cumsum([math.prod(leaf.shape) for leaf in space.leaves]).tolist()
     leaves = [np.reshape(vector[start:end], leaf.shape).astype(leaf.dtype, copy=False)
               for start, end, leaf in zip([0] + ends[:-1], ends, space.leaves)]

@@ -441,9 +441,11 @@ def test_checkpoint_memory_and_identical_gradients():
     plain, plain_grads = _peak_bytes(lambda: grad(loss)(params, block))
     ck, ck_grads = _peak_bytes(lambda: grad(loss)(params, ck_block))
     # plain: three activations (x W, + b, tanh) for each of the 32 layers (96 arrays of
-    # 256×64) plus the parameters' gradients (the size of 16 such arrays); checkpointed:
-    # 8 block inputs and one block's recomputed record (12), plus the same gradients
-    assert ck < plain / 2.5, (ck, plain)
+    # 256×64) at the end of the forward pass (the backward pass then first gives back x W
+    # and + b, which no rule reads, so its cotangents fit in their place); checkpointed:
+    # 8 block inputs and one block's recomputed record (12), plus the parameters'
+    # gradients (the size of 16 such arrays)
+    assert ck < plain / 2.2, (ck, plain)
     for (gW, gb), (cW, cb) in zip(plain_grads, ck_grads):
         np.testing.assert_array_equal(gW, cW)
         np.testing.assert_array_equal(gb, cb)

@@ -14,6 +14,7 @@ from .define import PRIMITIVES
 JVPTrace.add = VJPTrace.add = staticmethod(elementwise.add)
 VJPTrace.has_nan = staticmethod(define.has_nan)
 VJPTrace.add_into = staticmethod(define.add_into)
+VJPTrace.prepare_tape = staticmethod(define.prepare_tape)
 # y.T, y.reshape(...), np.swapaxes(y, ...) are views: writes into them reach y
 indexing.install_views()
 

@@ -5,7 +5,9 @@ module of its family, with its implementation, its JVP rules and its VJP rules
 side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
+import collections
 import functools
+import inspect
 import math
 
 import numpy as np
@@ -15,7 +17,9 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
-           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan"]
+           "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan",
+           "READS", "product",
+           "TAPE_REWRITES", "prepare_tape", "fresh_product"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -46,7 +50,7 @@ NAN_PROPAGATING = frozenset({
     "arccosh", "arctanh", "arctan2", "hypot", "maximum", "minimum", "real", "imag",
     "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
     "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
-    "where"})
+    "where", "softmax", "log_softmax", "logsumexp"})
 
 
 def shape_of(x):
@@ -71,7 +75,7 @@ def as_dtype(x, dtype):
 
 
 def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
-            multiple_results=False):
+            multiple_results=False, reads=None):
     """Register primitive ``name``.
 
     ``jvp[i](t, ans, *args, **params)`` and ``vjp[i](g, ans, *args, **params)``
@@ -81,9 +85,15 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     against each other like a ufunc's, and the engine-facing rules are wrapped so
     that a JVP returns a tangent of the output's shape and a VJP a cotangent of its
     argument's shape.
+
+    ``reads[i]`` names the values that ``vjp[i]`` reads, by the names of its signature
+    (``"ans"``, ``"x y"``; ``""`` when it reads shapes and dtypes only); a value that no
+    rule of a traced argument reads is given back before a gradient's backward pass
+    (:func:`prepare_tape`). Without ``reads`` every value counts as read.
     """
     if name in PRIMITIVES:
         raise ValueError(f"primitive {name!r} is defined twice")
+    read_positions = None if reads is None else _read_positions(vjp, reads)
     if elementwise or broadcasting:
         ELEMENTWISE.add(name)
     if broadcasting:
@@ -96,10 +106,118 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
     prim = Primitive(name, impl, jvp, vjp, multiple_results)
     prim.propagates_nan = name in NAN_PROPAGATING
     PRIMITIVES[name] = prim
+    if read_positions is not None:
+        READS[prim] = read_positions
     return prim
 
 
-def defunary(name, impl, derivative, finite_derivative=False):
+# ------------------------------------------------------------ values the rules never read
+
+# {primitive: (positions read by the VJP rule of argument 0, of argument 1, ...)}: the
+# position of ``ans`` is -1, that of argument i is i (from defprim's ``reads``)
+READS = {}
+
+# arrays below this many bytes are kept: a stand-in would cost more than it gives back
+RELEASE_NBYTES = 1 << 16
+
+
+def _read_positions(rules, reads):
+    if len(reads) != len(rules):
+        raise ValueError(f"reads names the values of {len(reads)} rules, there are {len(rules)}")
+    out = []
+    for rule, names in zip(rules, reads):
+        if rule is ZERO:
+            out.append(frozenset())
+            continue
+        # rule(g, ans, x, y, ..., **params): the arguments follow g and ans
+        signature = list(inspect.signature(rule).parameters)[2:]
+        unknown = set(names.split()) - {"ans"} - set(signature)
+        if unknown:
+            raise ValueError(f"reads: {sorted(unknown)} are not values of the rule {signature}")
+        out.append(frozenset(-1 if n == "ans" else signature.index(n) for n in names.split()))
+    return tuple(out)
+
+
+# rewrites of a tape that a backward pass consumes, by the primitive of the node they start
+# from: {primitive: rewrite(tape, slot, uses)}, ``uses[s]`` the number of nodes and seeds
+# that read slot s (riesz.rules.softmax registers the softmax written out in NumPy)
+TAPE_REWRITES = {}
+
+
+def prepare_tape(tape, seeds):
+    """Before a backward pass that consumes ``tape`` (seeded at ``seeds``, (slot, g) pairs),
+    node by node: the rewrites of :data:`TAPE_REWRITES`; then each NumPy array of at least
+    :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is kept
+    (:data:`READS`: the node's result, the arguments of the nodes that read it) is
+    replaced by a read-only stand-in of its shape and dtype (one element, broadcast).
+
+    The array's memory is given back before the backward pass allocates its cotangents,
+    as a hand-written backward pass never holds the values it does not need (the scores
+    ``q @ kᵀ`` before their scaling, the argument of ``exp``); the rules read only the
+    stand-in's shape and dtype. Only a backward pass that consumes its tape calls this (a
+    tape walked again by ``linearize``'s forward rules keeps every value). A value is
+    taken as big by its maker's result, one test a node: an argument the tape did not
+    make is held by the caller anyway."""
+    uses = _Uses(tape, seeds)
+    big = set()
+    rewrites, ndarray, size = TAPE_REWRITES, np.ndarray, RELEASE_NBYTES   # (a hot loop)
+    for slot, node in enumerate(tape):
+        if node is None or type(node) is int:
+            continue
+        rewrite = rewrites.get(node.prim)
+        if rewrite is not None:
+            rewrite(tape, slot, uses)
+        ans = node.ans
+        if type(ans) is ndarray and ans.nbytes >= size:
+            big.add(slot)
+        elif not big:
+            continue
+        prim = node.prim
+        if prim not in READS:
+            continue
+        parents = node.parents
+        key = (prim, parents[0][0]) if len(parents) == 1 else \
+            (prim,) + tuple(i for i, _ in parents)
+        unread = _UNREAD.get(key)
+        if unread is None:
+            unread = _UNREAD[key] = _unread(READS[prim], key[1:])
+        if -1 in unread and slot in big:
+            node.ans = _stand_in(ans)
+        for i, parent in parents:
+            if i in unread and parent in big:
+                node.args[i] = _stand_in(node.args[i])
+
+
+# (primitive, argnums of the traced arguments) -> the positions (-1: ans) no rule reads
+_UNREAD = {}
+
+
+class _Uses:
+    """``uses[s]``: how many nodes and seeds read slot s, counted when first asked."""
+    __slots__ = ("tape", "seeds", "counts")
+
+    def __init__(self, tape, seeds):
+        self.tape, self.seeds, self.counts = tape, seeds, None
+
+    def __getitem__(self, slot):
+        if self.counts is None:
+            self.counts = collections.Counter(s for s, _ in self.seeds)
+            for node in self.tape:
+                if node is not None and type(node) is not int:
+                    self.counts.update(parent for _, parent in node.parents)
+        return self.counts[slot]
+
+
+def _unread(reads, argnums):
+    read = frozenset().union(*(reads[i] for i in argnums))
+    return frozenset(i for i in range(-1, len(reads)) if i not in read)
+
+
+def _stand_in(x):
+    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+
+
+def defunary(name, impl, derivative, finite_derivative=False, reads="ans x"):
     """An elementwise function with f'(x) = ``derivative(ans, x)``.
 
     ∂f(x)(ẋ) = f'(x) ⊙ ẋ, and the map is its own transpose: the VJP is
@@ -109,19 +227,21 @@ def defunary(name, impl, derivative, finite_derivative=False):
     (f' is finite wherever f is: sin, tanh) the plain product is used, which
     saves the check: a zero cotangent still gives exactly zero, and only an
     infinite cotangent meeting f'(x) = 0 (tanh saturated to ±1) could give NaN.
+    ``reads`` names what ``derivative`` reads of ``ans`` and ``x`` (see :func:`defprim`).
     """
     if finite_derivative:
         return defprim(name, impl, elementwise=True,
                        jvp=[lambda t, ans, x: t * derivative(ans, x)],
-                       vjp=[lambda g, ans, x: g * derivative(ans, x)])
+                       vjp=[lambda g, ans, x: product(g, derivative(ans, x))], reads=[reads])
     return defprim(name, impl, elementwise=True,
                    jvp=[lambda t, ans, x: scale(t, derivative(ans, x))],
-                   vjp=[lambda g, ans, x: scale(g, derivative(ans, x))])
+                   vjp=[lambda g, ans, x: scale(g, derivative(ans, x))], reads=[reads])
 
 
-def defbinary(name, impl, dx, dy):
+def defbinary(name, impl, dx, dy, reads=None):
     """An elementwise function of two broadcasting arguments with partial derivatives
-    ∂ₓf = ``dx(ans, x, y)`` and ∂ᵧf = ``dy(ans, x, y)`` (either may be ``ZERO``).
+    ∂ₓf = ``dx(ans, x, y)`` and ∂ᵧf = ``dy(ans, x, y)`` (either may be ``ZERO``), which
+    read ``reads`` (see :func:`defprim`).
 
     ∂f(x, y)(ẋ, ẏ) = ∂ₓf ⊙ ẋ + ∂ᵧf ⊙ ẏ; the transpose sends g to (∂ₓf ⊙ g, ∂ᵧf ⊙ g),
     each summed back to its argument's shape. Products are :func:`scale`.
@@ -132,7 +252,8 @@ def defbinary(name, impl, dx, dy):
         return (lambda t, ans, x, y: scale(t, partial(ans, x, y)),
                 lambda g, ans, x, y: scale(g, partial(ans, x, y)))
     (jx, vx), (jy, vy) = rules(dx), rules(dy)
-    return defprim(name, impl, broadcasting=True, jvp=[jx, jy], vjp=[vx, vy])
+    return defprim(name, impl, broadcasting=True, jvp=[jx, jy], vjp=[vx, vy],
+                   reads=reads)
 
 
 # ------------------------------------------------------------ the zero-safe product
@@ -158,12 +279,42 @@ def scale(g, d):
     one), a plain product; otherwise the product and one finiteness check of it.
     """
     if type(d) is float and d != 0.0 and math.isfinite(d):
-        return g * d   # a finite nonzero constant cannot meet 0 × ∞, at any order
+        return product(g, d)   # a finite nonzero constant cannot meet 0 × ∞, at any order
     if isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
     if product_mode.plain and is_numpy(g) and is_numpy(d):
-        return g * d
+        return product(g, d)
     return zero_safe_scale(g, d)
+
+
+def product(g, d):
+    """The plain product g ⊙ d of a cotangent ``g`` and a factor ``d``, written into ``g``
+    where the backward pass has handed ``g`` over to the rule running now
+    (riesz.core.product_mode.donated: no one else holds it and no later rule reads it),
+    ``g`` is a NumPy array that owns its memory, and the product has its shape and dtype:
+    a hand-written backward pass scales a gradient in place, without a new buffer."""
+    if g is product_mode.donated and _fits(g, d):
+        product_mode.donated = None   # written once: the rule reads g no more
+        return np.multiply(g, d, out=g)
+    return g * d
+
+
+def fresh_product(h, d):
+    """h ⊙ d for a value ``h`` that the calling rule has just made (no one else holds it),
+    written into ``h`` where it is a NumPy array and the product has its shape and dtype."""
+    if _fits(h, d):
+        return np.multiply(h, d, out=h)
+    return h * d
+
+
+def _fits(g, d):
+    if not (type(g) is np.ndarray and g.nbytes >= RELEASE_NBYTES and g.base is None
+            and g.flags.writeable):
+        return False
+    if type(d) is float:
+        return g.dtype.kind in "fc"
+    return (type(d) is np.ndarray and np.result_type(g, d) == g.dtype
+            and np.broadcast_shapes(d.shape, g.shape) == g.shape)
 
 
 def zero_safe_scale(g, d):
@@ -189,13 +340,18 @@ def add_into(old, ct):
 
 
 def has_nan(x):
-    """Whether the NumPy value ``x`` holds a NaN: its sum is NaN then (and where +∞ meets
-    −∞, which only costs the zero-safe walk that follows a True). One pass, no copy.
+    """Whether the NumPy value ``x`` holds a NaN, in one pass: up to 8192 entries Σ|x|² (a
+    BLAS dot product, cheaper than a sum), NaN exactly when an entry is (its terms are
+    ≥ 0: it overflows to +∞, never to ∞ − ∞); above, the sum (no copy, no multithreaded
+    BLAS), NaN then too, and where +∞ meets −∞, which only costs the zero-safe walk that
+    follows a True.
     A value of another library (Dask, CuPy, ...) is never read: it counts as holding a
     NaN, so a backward pass that meets one walks zero-safe (a plain NumPy product's NaN
     may have reached it through a ``where`` product that no check could see)."""
     if not is_numpy(x):
         return True
+    if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
+        return math.isnan(np.vdot(x, x).real)   # Im Σ x̄x = 0: a NaN shows in the real part
     total = np.add.reduce(x, axis=None)
     return total != total
 
@@ -226,14 +382,20 @@ def real_for_real(ct, x):
 
 def _real_for_real(rule, argnum):
     def vjp(g, ans, *args, **params):
-        return real_for_real(rule(g, ans, *args, **params), args[argnum])
+        ct = rule(g, ans, *args, **params)
+        if type(ct) is np.ndarray and ct.dtype.kind != "c":
+            return ct   # real already: decided on the type and dtype alone
+        return real_for_real(ct, args[argnum])
     return vjp
 
 
 def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
-        return unbroadcast(real_for_real(rule(g, ans, *args, **params), x), shape_of(x))
+        ct = rule(g, ans, *args, **params)
+        if type(ct) is np.ndarray and (ct.dtype.kind != "c" or is_complex(x)):
+            return unbroadcast(ct, shape_of(x))   # real for real already: a dtype test
+        return unbroadcast(real_for_real(ct, x), shape_of(x))
     return vjp
 
 
@@ -254,7 +416,7 @@ def all_finite(x):
 zero_safe_multiply = defprim(
     "zero_safe_multiply", zero_safe_scale, broadcasting=True,
     jvp=[lambda t, ans, g, d: scale(t, d), lambda t, ans, g, d: scale(g, t)],
-    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)])
+    vjp=[lambda c, ans, g, d: scale(c, d), lambda c, ans, g, d: scale(g, c)], reads=["d", "g"])
 
 
 def fit_shape(t, shape):
@@ -270,12 +432,27 @@ def unbroadcast(g, shape):
     gshape = shape_of(g)
     if gshape == shape:
         return g
-    lead = len(gshape) - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    axes, keepdims, reshaped = _summed_axes(gshape, shape)
+    if type(g) is np.ndarray:   # the sum primitive's own computation, without its layers
+        g = np.add.reduce(g, axis=axes, keepdims=keepdims) if axes else g
+        return g.reshape(shape) if reshaped else g
     if axes:
-        g = PRIMITIVES["sum"](g, axis=axes, keepdims=False)
-    return PRIMITIVES["reshape"](g, shape=shape) if shape_of(g) != shape else g
+        g = PRIMITIVES["sum"](g, axis=axes, keepdims=keepdims)
+    return PRIMITIVES["reshape"](g, shape=shape) if reshaped else g
+
+
+@functools.lru_cache(maxsize=256)
+def _summed_axes(gshape, shape):
+    """How :func:`unbroadcast` takes ``gshape`` to ``shape``: the axes to sum, whether the
+    sum keeps them (no leading axes to drop: its result then has ``shape``), and whether a
+    reshape follows."""
+    lead = len(gshape) - len(shape)
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    axes = tuple(range(lead)) + stretched
+    keepdims = not lead
+    summed = gshape if not axes else tuple(
+        1 if keepdims and i in axes else n for i, n in enumerate(gshape) if keepdims or i not in axes)
+    return axes, keepdims, summed != shape
 
 
 class _Variadic(Primitive):

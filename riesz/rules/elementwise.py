@@ -30,19 +30,20 @@ from .indexing import copy as copy_of
 # ∂(x + y)(ẋ, ẏ) = ẋ + ẏ; transpose: g ↦ (g, g)
 add = defprim("add", np.add, broadcasting=True,
               jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: t],
-              vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g])
+              vjp=[lambda g, ans, x, y: g, lambda g, ans, x, y: g], reads=["", ""])
 
 # ∂(x - y)(ẋ, ẏ) = ẋ - ẏ; transpose: g ↦ (g, -g), y's part summed over its broadcast
 # axes before the negation (a max shift's cotangent: one pass over g, not two)
 subtract = defprim("subtract", np.subtract, broadcasting=True,
                    jvp=[lambda t, ans, x, y: t, lambda t, ans, x, y: negative(t)],
                    vjp=[lambda g, ans, x, y: g,
-                        lambda g, ans, x, y: negative(unbroadcast(g, shape_of(y)))])
+                        lambda g, ans, x, y: negative(unbroadcast(g, shape_of(y)))],
+                   reads=["", ""])
 
 # ∂(-x)(ẋ) = -ẋ, its own transpose
 negative = defprim("negative", np.negative, elementwise=True,
                    jvp=[lambda t, ans, x: negative(t)],
-                   vjp=[lambda g, ans, x: negative(g)])
+                   vjp=[lambda g, ans, x: negative(g)], reads=[""])
 
 # ------------------------------------------------------------ products and quotients
 
@@ -59,7 +60,8 @@ def _inverse(v, one=1.0):
 # ∂(x ⊙ y)(ẋ, ẏ) = ẋ ⊙ y + x ⊙ ẏ; transpose: g ↦ (g ⊙ y, x ⊙ g)
 multiply = defprim("multiply", np.multiply, broadcasting=True,
                    jvp=[lambda t, ans, x, y: scale(t, y), lambda t, ans, x, y: scale(x, t)],
-                   vjp=[lambda g, ans, x, y: scale(g, y), lambda g, ans, x, y: scale(x, g)])
+                   vjp=[lambda g, ans, x, y: scale(g, y), lambda g, ans, x, y: scale(x, g)],
+                   reads=["y", "x"])
 
 # ∂(x / y)(ẋ, ẏ) = ẋ / y − (ans / y) ⊙ ẏ; transpose: g ↦ (g ⊙ (1/y), Σ(g ⊙ ans) ⊙ (−1/y)),
 # the sum taken over the axes that y is broadcast along before the product (y is constant
@@ -70,7 +72,8 @@ divide = defprim("divide", np.true_divide, broadcasting=True,
                       lambda t, ans, x, y: scale(t, -ans / y)],
                  vjp=[lambda g, ans, x, y: scale(g, _inverse(y)),
                       lambda g, ans, x, y: scale(unbroadcast(scale(g, ans), shape_of(y)),
-                                                 _inverse(y, -1.0))])
+                                                 _inverse(y, -1.0))],
+                 reads=["y", "ans y"])
 
 
 def _power_dx(ans, x, y):
@@ -149,7 +152,8 @@ def _share(wins, x, y, dtype, nan_loses):
 def _selector(name, impl, wins, nan_loses=False):
     """f(x, y) picks x or y entry by entry: ∂f = s ⊙ ẋ + s' ⊙ ẏ with the shares s, s'."""
     return defbinary(name, impl, lambda ans, x, y: _share(wins, x, y, dtype_of(ans), nan_loses),
-                     lambda ans, x, y: _share(wins, y, x, dtype_of(ans), nan_loses))
+                     lambda ans, x, y: _share(wins, y, x, dtype_of(ans), nan_loses),
+                     reads=["x y", "x y"])
 
 
 # ∂max(x, y) = 1 where x > y, 0 where x < y, ½ at ties (the same convention as JAX)
@@ -164,42 +168,44 @@ where = defprim("where", np.where, broadcasting=True,
                 jvp=[ZERO, lambda t, ans, c, x, y: where(c, t, 0.0),
                      lambda t, ans, c, x, y: where(c, 0.0, t)],
                 vjp=[ZERO, lambda g, ans, c, x, y: where(c, g, 0.0),
-                     lambda g, ans, c, x, y: where(c, 0.0, g)])
+                     lambda g, ans, c, x, y: where(c, 0.0, g)], reads=["", "c", "c"])
 
 # ------------------------------------------------------------ unary functions: f'(x)
 
 LN2, LN10 = math.log(2.0), math.log(10.0)
 
-exp = defunary("exp", np.exp, lambda ans, x: ans)
-exp2 = defunary("exp2", np.exp2, lambda ans, x: ans * LN2)
-expm1 = defunary("expm1", np.expm1, lambda ans, x: ans + 1.0)
-log = defunary("log", np.log, lambda ans, x: _inverse(x))
-log2 = defunary("log2", np.log2, lambda ans, x: _inverse(x * LN2))
-log10 = defunary("log10", np.log10, lambda ans, x: _inverse(x * LN10))
-log1p = defunary("log1p", np.log1p, lambda ans, x: _inverse(x + 1.0))
-sqrt = defunary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans)
-cbrt = defunary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans))
-square = defunary("square", np.square, lambda ans, x: 2.0 * x)
-reciprocal = defunary("reciprocal", np.reciprocal, lambda ans, x: -(ans * ans))
+exp = defunary("exp", np.exp, lambda ans, x: ans, reads="ans")
+exp2 = defunary("exp2", np.exp2, lambda ans, x: ans * LN2, reads="ans")
+expm1 = defunary("expm1", np.expm1, lambda ans, x: ans + 1.0, reads="ans")
+log = defunary("log", np.log, lambda ans, x: _inverse(x), reads="x")
+log2 = defunary("log2", np.log2, lambda ans, x: _inverse(x * LN2), reads="x")
+log10 = defunary("log10", np.log10, lambda ans, x: _inverse(x * LN10), reads="x")
+log1p = defunary("log1p", np.log1p, lambda ans, x: _inverse(x + 1.0), reads="x")
+sqrt = defunary("sqrt", np.sqrt, lambda ans, x: 0.5 / ans, reads="ans")
+cbrt = defunary("cbrt", np.cbrt, lambda ans, x: 1.0 / (3.0 * ans * ans), reads="ans")
+square = defunary("square", np.square, lambda ans, x: 2.0 * x, reads="x")
+reciprocal = defunary("reciprocal", np.reciprocal, lambda ans, x: -(ans * ans), reads="ans")
 
-sin = defunary("sin", np.sin, lambda ans, x: cos(x), finite_derivative=True)
-cos = defunary("cos", np.cos, lambda ans, x: negative(sin(x)))
-tan = defunary("tan", np.tan, lambda ans, x: 1.0 + ans * ans)
-arcsin = defunary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x))
-arccos = defunary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x))
-arctan = defunary("arctan", np.arctan, lambda ans, x: _inverse(1.0 + x * x))
+sin = defunary("sin", np.sin, lambda ans, x: cos(x), finite_derivative=True, reads="x")
+cos = defunary("cos", np.cos, lambda ans, x: negative(sin(x)), reads="x")
+tan = defunary("tan", np.tan, lambda ans, x: 1.0 + ans * ans, reads="ans")
+arcsin = defunary("arcsin", np.arcsin, lambda ans, x: 1.0 / sqrt(1.0 - x * x), reads="x")
+arccos = defunary("arccos", np.arccos, lambda ans, x: -1.0 / sqrt(1.0 - x * x), reads="x")
+arctan = defunary("arctan", np.arctan, lambda ans, x: _inverse(1.0 + x * x), reads="x")
 
-sinh = defunary("sinh", np.sinh, lambda ans, x: cosh(x))
-cosh = defunary("cosh", np.cosh, lambda ans, x: sinh(x))
-tanh = defunary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, finite_derivative=True)
-arcsinh = defunary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0))
+sinh = defunary("sinh", np.sinh, lambda ans, x: cosh(x), reads="x")
+cosh = defunary("cosh", np.cosh, lambda ans, x: sinh(x), reads="x")
+tanh = defunary("tanh", np.tanh, lambda ans, x: 1.0 - ans * ans, finite_derivative=True,
+                reads="ans")
+arcsinh = defunary("arcsinh", np.arcsinh, lambda ans, x: 1.0 / sqrt(x * x + 1.0), reads="x")
 # 1/√(x² - 1) written as 1/(√(x - 1) √(x + 1)): the same for real x > 1, the right branch
 # for complex x
-arccosh = defunary("arccosh", np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)))
-arctanh = defunary("arctanh", np.arctanh, lambda ans, x: _inverse(1.0 - x * x))
+arccosh = defunary("arccosh", np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * sqrt(x + 1.0)),
+                   reads="x")
+arctanh = defunary("arctanh", np.arctanh, lambda ans, x: _inverse(1.0 - x * x), reads="x")
 
 # |x|' = sign(x) for real x, 0 at x = 0 (the minimum-norm subgradient)
-fabs = defunary("fabs", np.fabs, lambda ans, x: np.sign(full_lower(x)))
+fabs = defunary("fabs", np.fabs, lambda ans, x: np.sign(full_lower(x)), reads="x")
 
 
 def _sinc_derivative(ans, x):
@@ -234,7 +240,7 @@ def _i1_values(x):
 
 # I₀' = I₁ and I₁' = I₀ − I₁/x, with the limit ½ at x = 0 (numpy.i0; with SciPy installed,
 # scipy.special.i0 and i1 reach the same primitives, riesz/rules/special.py)
-i0 = defunary("i0", np.i0, lambda ans, x: i1(x), finite_derivative=True)
+i0 = defunary("i0", np.i0, lambda ans, x: i1(x), finite_derivative=True, reads="x")
 i1 = defunary("i1", _i1_values,
               lambda ans, x: where(x == 0, 0.5, i0(x) - ans / where(x == 0, 1.0, x)),
               finite_derivative=True)
@@ -246,12 +252,13 @@ implements(np.i0)(i0)
 # Re and Im are real-linear: ∂Re z (ż) = Re ż. Under the pairing Re⟨c, ż⟩ = Re Σ c ż
 # their transposes are c ↦ c and c ↦ -i c (the cotangent that pairs with Im ż).
 real = defprim("real", np.real, elementwise=True,
-               jvp=[lambda t, ans, x: real(t)], vjp=[lambda g, ans, x: g])
+               jvp=[lambda t, ans, x: real(t)], vjp=[lambda g, ans, x: g], reads=[""])
 imag = defprim("imag", np.imag, elementwise=True,
-               jvp=[lambda t, ans, x: imag(t)], vjp=[lambda g, ans, x: g * -1j])
+               jvp=[lambda t, ans, x: imag(t)], vjp=[lambda g, ans, x: g * -1j], reads=[""])
 # ∂ z̄ (ż) = ż̄; Re⟨c, ż̄⟩ = Re⟨c̄, ż⟩, so the transpose is c ↦ c̄
 conjugate = defprim("conjugate", np.conjugate, elementwise=True,
-                    jvp=[lambda t, ans, x: conjugate(t)], vjp=[lambda g, ans, x: conjugate(g)])
+                    jvp=[lambda t, ans, x: conjugate(t)], vjp=[lambda g, ans, x: conjugate(g)],
+                    reads=[""])
 
 
 def _times_sign(v, ans, x):
@@ -541,7 +548,8 @@ astype = defprim("astype", lambda x, dtype: x.astype(dtype) if hasattr(x, "astyp
                  else np.asarray(x).astype(dtype), elementwise=True,
                  jvp=[lambda t, ans, x, dtype: astype(t, dtype=dtype)],
                  vjp=[lambda g, ans, x, dtype: astype(_real_part(g) if not is_complex(x) else g,
-                                                      dtype=dtype_of(x))])
+                                                      dtype=dtype_of(x))],
+                 reads=[""])
 
 
 @implements("astype")

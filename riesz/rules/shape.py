@@ -27,17 +27,18 @@ def _method_or_function(x, name, arg):
 # the transpose of reshaping is reshaping back
 reshape = defprim("reshape", lambda x, shape: _method_or_function(x, "reshape", shape),
                   jvp=[lambda t, ans, x, shape: reshape(t, shape=shape)],
-                  vjp=[lambda g, ans, x, shape: reshape(g, shape=shape_of(x))])
+                  vjp=[lambda g, ans, x, shape: reshape(g, shape=shape_of(x))], reads=[""])
 
 # the transpose of permuting axes by p is permuting by p⁻¹
 transpose = defprim("transpose", lambda x, axes: _method_or_function(x, "transpose", axes),
                     jvp=[lambda t, ans, x, axes: transpose(t, axes=axes)],
-                    vjp=[lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes)))])
+                    vjp=[lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes)))],
+                    reads=[""])
 
 # the transpose of broadcasting (copying) is summing the copies
 broadcast_to = defprim("broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
                        jvp=[lambda t, ans, x, shape: broadcast_to(t, shape=shape)],
-                       vjp=[lambda g, ans, x, shape: unbroadcast(g, shape_of(x))])
+                       vjp=[lambda g, ans, x, shape: unbroadcast(g, shape_of(x))], reads=[""])
 
 
 def _shape_arg(shape):

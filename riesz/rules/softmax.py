@@ -17,9 +17,10 @@ overflows at inputs of ±1000. The rules call these primitives again, so every o
 """
 import numpy as np
 
-from .define import defprim, shape_of
-from .elementwise import exp
-from .reductions import expand_reduced, sum_p
+from ..core import Node
+from .define import TAPE_REWRITES, defprim, dtype_of, fresh_product, shape_of
+from .elementwise import divide, exp, subtract
+from .reductions import amax_p, expand_reduced, sum_p
 
 
 def _shift(x, axis):
@@ -57,7 +58,7 @@ logsumexp = defprim(
     jvp=[lambda t, ans, x, axis, keepdims:
          sum_p(softmax(x, axis=axis) * t, axis=axis, keepdims=keepdims)],
     vjp=[lambda g, ans, x, axis, keepdims:
-         softmax(x, axis=axis) * expand_reduced(g, axis, keepdims, shape_of(x))])
+         softmax(x, axis=axis) * expand_reduced(g, axis, keepdims, shape_of(x))], reads=["x"])
 
 # p = exp(log_softmax(x)): the output already holds it. The transpose is written
 # g + p (−Σg) (the same numbers as g − p Σg): a staged program then adds a picked
@@ -65,9 +66,51 @@ logsumexp = defprim(
 log_softmax = defprim(
     "log_softmax", _log_softmax,
     jvp=[lambda t, ans, x, axis: t - _total(exp(ans) * t, axis)],
-    vjp=[lambda g, ans, x, axis: g + exp(ans) * -_total(g, axis)])
+    vjp=[lambda g, ans, x, axis: g + exp(ans) * -_total(g, axis)], reads=["ans"])
 
+# (the difference is a new value, scaled in place: two new arrays, as by hand)
 softmax = defprim(
     "softmax", _softmax,
     jvp=[lambda t, ans, x, axis: ans * (t - _total(ans * t, axis))],
-    vjp=[lambda g, ans, x, axis: ans * (g - _total(ans * g, axis))])
+    vjp=[lambda g, ans, x, axis: fresh_product(g - _total(ans * g, axis), ans)], reads=["ans"])
+
+
+# ------------------------------------------------------------ the softmax written out
+
+def _node(tape, slot, prim):
+    node = tape[slot]
+    return node if type(node) is Node and node.prim is prim else None
+
+
+def _written_out_softmax(tape, slot, uses):
+    """p = e / Σ e with e = exp(s) or exp(s − max s), the sum and the maximum along the
+    same axes with kept dimensions, and every value between s and p read by this chain
+    only: the quotient's node becomes ``softmax(s)`` (the same p, computed already) and the
+    chain's other nodes are dropped. Its rule makes three passes over the cotangent where
+    the chain's rules (quotient, sum, exp, shift, maximum with its ties) make about a
+    dozen. The same derivative: the shift is constant along the axes, p the softmax of s
+    either way, and the cotangent the maximum gets, −Σ(cotangent of s − max s), is zero
+    (to rounding: softmax's rule leaves it out)."""
+    node = tape[slot]
+    if len(node.parents) != 2 or dtype_of(node.ans).kind != "f":
+        return
+    (_, e_slot), (_, total_slot) = node.parents
+    total, e = _node(tape, total_slot, sum_p), _node(tape, e_slot, exp)
+    if total is None or e is None or total.parents[0][1] != e_slot or \
+            not total.params["keepdims"] or uses[e_slot] != 2 or uses[total_slot] != 1:
+        return
+    axis = total.params["axis"]
+    (_, x_slot), x, chain = e.parents[0], e.args[0], [e_slot, total_slot]
+    shift = _node(tape, x_slot, subtract)
+    if shift is not None and uses[x_slot] == 1 and len(shift.parents) == 2:
+        (_, s_slot), (_, m_slot) = shift.parents
+        peak = _node(tape, m_slot, amax_p)
+        if peak is not None and peak.parents[0][1] == s_slot and uses[m_slot] == 1 and \
+                peak.params["axis"] == axis and peak.params["keepdims"]:
+            x_slot, x, chain = s_slot, shift.args[0], chain + [x_slot, m_slot]
+    node.prim, node.params, node.parents, node.args = softmax, {"axis": axis}, ((0, x_slot),), [x]
+    for dropped in chain:
+        tape[dropped] = None
+
+
+TAPE_REWRITES[divide] = _written_out_softmax

@@ -7,8 +7,11 @@ For a loss with cotangents gᵢ = ∂L/∂y(tᵢ), the adjoint a(t) = ∂L/∂y(
 ∂L/∂args = ∫ aᵀ ∂f/∂args dt and ∂L/∂tᵢ = gᵢᵀ f(y(tᵢ), tᵢ) accumulate along the way
 (Pontryagin; Chen et al. 2018). Each backward interval is one more ``odeint`` call on the
 augmented state [y, −a, −∂L/∂t₀, −∂L/∂args], whose right-hand side is ``func`` and its
-VJP taken by riesz. It is a ``custom_vjp``, so reverse mode is first order; the backward
-pass runs SciPy on concrete values.
+VJP taken by riesz. That call is this differentiable ``odeint`` again, and the rest of the
+backward pass is riesz operations, so reverse mode nests: ``grad(grad(...))`` solves the
+adjoint of the augmented system, whose right-hand side holds second derivatives of
+``func``. Forward mode is not available (``jvp``, ``jacfwd``, ``hessian``: use
+``jacrev(grad(...))``); SciPy solves each system on concrete values.
 """
 from functools import partial
 
@@ -52,7 +55,7 @@ def _odeint_bwd(func, unflatten, options, residuals, g):
     def rhs(y, time, flat_args):
         return func(y, time, *unflatten(flat_args))
 
-    def augmented(state, time):
+    def augmented(state, time, flat_args):
         # d/dt [y, −a, −∂t₀, −∂args] = [f, aᵀ∂f/∂y, aᵀ∂f/∂t, aᵀ∂f/∂args] in forward time,
         # with the adjoint stored negated so that this is the plain VJP of f at −(−a)
         y, minus_a = state[:n], state[n:2 * n]
@@ -66,11 +69,11 @@ def _odeint_bwd(func, unflatten, options, residuals, g):
         ct_times.append(ct_now)
         ct_t0 = ct_t0 - ct_now
         state = np.concatenate([ys[i], a, np.reshape(ct_t0, 1), ct_args])
-        state = scipy.integrate.odeint(augmented, state, np.array([t[i], t[i - 1]]),
-                                       **dict(options))[1]
+        state = odeint(augmented, state, np.stack([t[i], t[i - 1]]), args=(flat_args,),
+                       **dict(options))[1]
         a, ct_t0, ct_args = state[n:2 * n] + g[i - 1], state[2 * n], state[2 * n + 1:]
     ct_times.append(ct_t0)
-    return a, np.asarray(ct_times[::-1]), ct_args
+    return a, np.stack(ct_times[::-1]), ct_args
 
 
 _odeint.defvjp(_odeint_fwd, _odeint_bwd)

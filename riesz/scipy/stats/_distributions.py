@@ -58,15 +58,11 @@ def mvn_logpdf(x, mean=None, cov=1.0, allow_singular=False):
     """log N(x; mean, Σ) = −½ ‖L⁻¹(x − mean)‖² − Σᵢ log Lᵢᵢ − (d/2) log 2π with Σ = L Lᵀ
     (Cholesky); ``x`` is (..., d) and gives one value per leading index, as in SciPy.
     ``cov`` may be a scalar (σ² I), a vector (a diagonal) or a d×d matrix, positive
-    definite: SciPy's ``allow_singular=True`` (a pseudo-determinant over the eigenvalues
-    above a cutoff, a rank read off the values) is not supported."""
-    if allow_singular:
-        raise NotImplementedError(
-            "riesz.scipy.stats.multivariate_normal: allow_singular=True is not supported (its "
-            "rank is read off the eigenvalues' values); give a positive-definite cov, or "
-            "project x onto cov's support and use the reduced covariance")
+    definite, or with ``allow_singular=True`` positive semidefinite (:func:`_mvn_singular`)."""
     d = np.shape(x)[-1] if np.ndim(x) else 1
     diff = x if mean is None else x - mean
+    if allow_singular:
+        return _mvn_singular(diff, cov, d)
     if np.ndim(cov) < 2:     # σ² I or diag(σ²): no factorization needed
         variances = cov * np.ones(d)
         return (-0.5 * np.sum(diff * diff / variances, axis=-1)
@@ -75,6 +71,34 @@ def mvn_logpdf(x, mean=None, cov=1.0, allow_singular=False):
     z = np.linalg.solve(L, np.reshape(diff, (-1, d)).T)          # L z = (x − mean)ᵀ
     quad = np.reshape(np.sum(z * z, axis=0), np.shape(diff)[:-1])
     return -0.5 * quad - np.sum(np.log(np.diagonal(L))) - 0.5 * d * LOG_2PI
+
+
+def _mvn_singular(diff, cov, d):
+    """SciPy's density of a degenerate normal: with Σ = U diag(s) Uᵀ and r the number of
+    eigenvalues |sᵢ| above SciPy's cutoff ε = c · maxᵢ|sᵢ| (c = 10⁶ float64 ulps, 10³ for
+    float32),
+
+        log N = −½ (r log 2π + Σ_{|sᵢ|>ε} log sᵢ + Σ_{|sᵢ|>ε} (uᵢᵀ(x − mean))² / sᵢ),
+
+    the pseudo-determinant and the pseudo-inverse; −∞ where x − mean leaves the support
+    (its part along the other eigenvectors has norm ≥ 10³ ε). Which eigenvalues count is a
+    ``where`` over them, so the same code serves every rank. Differentiable in x and mean;
+    in cov where its eigenvalues are distinct (those of a singular Σ's null space are not).
+    A Σ with an eigenvalue below −ε gives NaN (SciPy raises)."""
+    if np.ndim(cov) < 2:     # σ² I or diag(σ²): already diagonal
+        s, u = cov * np.ones(d), np.eye(d)
+    else:
+        s, u = np.linalg.eigh(cov)
+    dtype = np.result_type(s)
+    cutoff = (1e3 if dtype == np.float32 else 1e6) * np.finfo(dtype).eps * np.max(np.abs(s))
+    kept = np.abs(s) > cutoff
+    s_kept = np.where(kept, s, 1.0)
+    z = diff @ u                                   # coordinates along the eigenvectors
+    maha = np.sum(np.where(kept, z * z / s_kept, 0.0), axis=-1)
+    log_pdet = np.sum(np.where(kept, np.log(s_kept), 0.0))
+    rank = np.sum(np.where(kept, 1.0, 0.0))
+    outside = np.sum(np.where(kept, 0.0, z * z), axis=-1) >= (1e3 * cutoff) ** 2
+    return np.where(outside, -np.inf, -0.5 * (rank * LOG_2PI + log_pdet + maha))
 
 
 def mvn_entropy(mean=None, cov=1.0):
