@@ -204,12 +204,23 @@ def scaled(x):
     return SCALE * np.sin(x) ** 2
 
 
-def test_a_global_python_float_changed(monkeypatch):
+def test_a_global_python_float_changed():
+    global SCALE
+
     def args(k):
-        monkeypatch.setattr(__import__(__name__), "SCALE", [2.0, 2.0, 2.0, 3.0, -0.0][k])
+        global SCALE
+        SCALE = [2.0, 2.0, 2.0, 3.0, -0.0][k]   # after the program is staged too
         return (X3,)
-    for name in AUTO:
-        assert_as_eager(name, scaled, args, calls=5)
+    try:
+        for name in AUTO:
+            auto = assert_as_eager(name, scaled, args, calls=5)
+            assert len(programs(auto)) == 1 and len(auto._fn.programs) == 3   # 2.0, 3.0, -0.0
+            SCALE = 2.0
+            at_2 = auto(X3)
+            SCALE = 3.0
+            np.testing.assert_allclose(auto(X3), 1.5 * at_2, rtol=1e-14)   # the float reaches it
+    finally:
+        SCALE = 2.0
 
 
 def test_a_global_array_rebound():
