@@ -389,6 +389,27 @@ def test_nested_inside_grad():
     assert not J._fn.programs   # the inputs were traced: the eager transform ran
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_debug_nans_runs_the_eager_transform(monkeypatch):
+    def f(x):
+        y = np.sqrt(x)   # NaN at x < 0
+        return y * x
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recorded under debug_nans")
+    for name in AUTO:
+        auto = AUTO[name](f)
+        for _ in range(2):
+            auto(np.array([1.0, 4.0]))
+        assert programs(auto)
+        with riesz.debug_nans(), monkeypatch.context() as patch:
+            patch.setattr(replay, "Recording", refuse)
+            with pytest.raises(FloatingPointError, match=r"test_replay.py:\d+: y = np.sqrt\(x\)"):
+                auto(np.array([1.0, -4.0]))
+            np.testing.assert_allclose(auto(np.array([1.0, 4.0])),
+                                       EAGER[name](f)(np.array([1.0, 4.0])))
+
+
 def test_composes_with_the_other_transforms():
     H = riesz.hessian(softplus_sum)
     xs = RNG.standard_normal((4, 3))

@@ -35,7 +35,8 @@ operation f applied to x is an operation of replay, with the same rule. Each cal
 
 Where the tape cannot be staged, decided on types: an input that is traced (a transform
 around this one) or not a NumPy array (Dask, CuPy, a Python number) runs the eager
-transform without recording; a node of a primitive outside the rule table (a
+transform without recording, and so does every call while ``riesz.config.debug_nans`` is
+on (its checks name the user's lines); a node of a primitive outside the rule table (a
 ``custom_vjp``, ``custom_jvp``, ``checkpoint``, ``riesz.extend.primitive``) runs the eager
 transform on f (for ``jacfwd`` and ``hessian`` f then runs twice in that call); a nested
 tape (an argument traced at a lower level: a Jacobian inside ``grad`` closing over the
@@ -65,7 +66,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import transforms as eager
-from ..core import Tracer, bind
+from ..core import Primitive, Tracer, bind
 from ..rules.define import PRIMITIVES
 from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
 from ..tree import tree_flatten, tree_unflatten
@@ -228,7 +229,8 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
 
     def derivative(*args, **kwargs):
         f_of_diff, diff_args, single, leaves, in_tree = _split_args(f, args, kwargs, argnums, kind)
-        if not all(type(x) is np.ndarray for x in leaves):   # traced, Dask, CuPy, numbers
+        if not all(type(x) is np.ndarray for x in leaves) or _debugging_nans():
+            # traced, Dask, CuPy, numbers; or every primitive checked for NaN at its line
             return (eager_transform(kind) if mode is None else
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
         rec = Recording(f_of_diff, diff_args, has_aux)
@@ -267,6 +269,17 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
 
     derivative.programs = cache
     return derivative
+
+
+_PLAIN_RULE = Primitive.rule   # riesz.debug swaps in a checking version, and back
+
+
+def _debugging_nans():
+    """Whether ``riesz.config.debug_nans`` is on (read by which method the engine holds:
+    riesz.debug sits above this layer). Its checks need the eager transform, which runs
+    the user's lines: a staged program, or a replay, would check nothing, or name riesz's
+    lines."""
+    return Primitive.rule is not _PLAIN_RULE
 
 
 def _chosen_mode(mode, rec):
