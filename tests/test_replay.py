@@ -313,6 +313,20 @@ def test_a_custom_vjp_inside_f():
         assert_as_eager(name, f, (X3,), staged=False)
 
 
+def test_a_custom_jvp_inside_f():
+    @riesz.custom_jvp
+    def soft(x):
+        return np.log1p(np.exp(x))
+
+    @soft.defjvp
+    def soft_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return soft(x), t / (1 + np.exp(-x))
+
+    for name in AUTO:
+        assert_as_eager(name, lambda x: soft(B @ x) * x, (X3,), staged=False)
+
+
 def test_a_checkpoint_inside_f():
     f = lambda x: np.sum(riesz.checkpoint(lambda y: np.sin(y) ** 2)(B @ x))
     for name in AUTO:
