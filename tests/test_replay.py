@@ -142,8 +142,8 @@ def test_number_inputs_run_the_eager_transform(name):
                          ids=lambda v: v if isinstance(v, str) else "")
 def test_every_primitive_of_the_spec_table_stages_as_eager(primitive, cases):
     # every case's Jacobian (jacrev where reverse mode is tested, else jacfwd), and the
-    # Hessian of Σ f² for the first case tested to second order in both modes: the
-    # staged program (third call) equals the eager transform
+    # Hessian and an hvp of Σ f² for the first case tested to second order in both modes:
+    # the staged program (third call) equals the eager transform
     rng = np.random.default_rng(0)
     hessian_done = False
     for case in cases:
@@ -155,6 +155,10 @@ def test_every_primitive_of_the_spec_table_stages_as_eager(primitive, cases):
             def sum_of_squares(*a, fn=case.fn):
                 return sum(np.sum(np.real(y) ** 2) for y in riesz.tree_leaves(fn(*a)))
             assert_as_eager("hessian", sum_of_squares, args, tol=1e-10, argnums=nums)
+            tangents = tuple(rng.standard_normal(np.shape(a)) for a in args)
+            for _ in range(3):
+                assert_tree_close(riesz.hvp(sum_of_squares, args, tangents),
+                                  eager.hvp(sum_of_squares, args, tangents), 1e-10, 1e-10)
             hessian_done = True
 
 
@@ -496,6 +500,56 @@ def test_the_cache_is_bounded(monkeypatch):
         for _ in range(2):
             J(X3, float(k))
     assert len(J._fn.programs) == 3
+
+
+# ---------------------------------------------------------------- hvp
+
+def hvp_programs():
+    return [e for e in replay._HVP_PROGRAMS.entries.values() if callable(e)]
+
+
+def test_hvp_answers_as_eager_and_stages(monkeypatch):
+    monkeypatch.setattr(replay, "_HVP_PROGRAMS", replay._Programs())
+    W = B.copy()
+    gen = np.random.default_rng(1)
+
+    def f(x, y):
+        noise = gen.standard_normal(3)   # a draw inside f
+        return np.sum(np.tanh(W @ x) ** 2 * y) + np.sum(np.sin(x * noise))
+
+    for k in range(4):
+        W[0, 1] = k   # a closed-over array changed in place
+        x, y = RNG.standard_normal(3), RNG.standard_normal(3)
+        primals, tangents = (x, y), (RNG.standard_normal(3), RNG.standard_normal(3))
+        state = gen.bit_generator.state
+        got = riesz.hvp(lambda a, b: f(a, b), primals, tangents)   # a new lambda every call
+        gen.bit_generator.state = state
+        assert_tree_close(got, eager.hvp(f, primals, tangents))
+        assert len(hvp_programs()) == (k >= 1)
+
+
+def test_hvp_of_pytrees_and_one_primal():
+    p = {"w": RNG.standard_normal((2, 3)), "b": X3}
+    f = lambda p: np.sum(np.exp(p["w"] @ p["b"]))
+    v = {"w": RNG.standard_normal((2, 3)), "b": RNG.standard_normal(3)}
+    for _ in range(3):
+        assert_tree_close(riesz.hvp(f, (p,), (v,)), eager.hvp(f, (p,), (v,)))
+        assert_tree_close(riesz.hvp(softplus_sum, [X3], [X3 + 1]),
+                          eager.hvp(softplus_sum, [X3], [X3 + 1]))
+
+
+def test_hvp_stays_eager_where_it_must(monkeypatch):
+    monkeypatch.setattr(replay, "_HVP_PROGRAMS", replay._Programs())
+    soft = riesz.checkpoint(lambda y: np.sum(np.sin(y) ** 2))
+    for f, primals in ((lambda x: soft(B @ x), (X3,)), (lambda x: np.sin(x) ** 3, (0.5,))):
+        tangents = tuple(np.ones_like(x) for x in primals)
+        for _ in range(3):
+            assert_tree_close(riesz.hvp(f, primals, tangents), eager.hvp(f, primals, tangents))
+    assert not hvp_programs()
+    with pytest.raises(TypeError, match="must be tuples"):
+        riesz.hvp(softplus_sum, X3, X3)
+    with pytest.raises(TypeError, match="dtype int"):
+        riesz.hvp(softplus_sum, (np.arange(3),), (np.arange(3),))
 
 
 # ---------------------------------------------------------------- what the eager ones have

@@ -54,9 +54,11 @@ never staged: each call then costs the eager transform plus one recorded forward
 The cache is per transformed function, bounded (:data:`CACHE_SIZE` keys, least recently
 used first out, without a warning) and shared by threads.
 
-``hvp`` and ``hessian_vector_product`` stay eager: their cost is in the matrix products
-(one forward and one backward pass with v), which staging does not shorten, and the
-recording would add a forward pass (benchmarks/README.md).
+``hvp`` is staged the same way, its programs kept in one cache for all functions (the
+tape is the key); it pays at every size measured, 50 to 1000 (benchmarks/README.md),
+though a key that differs on every call costs one recorded forward pass more than eager,
+about a third of an hvp. ``hessian_vector_product``, ``make_hvp`` and ``make_ggnvp`` stay
+eager.
 """
 import collections
 import threading
@@ -72,7 +74,7 @@ from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transfo
 from ..tree import tree_flatten, tree_unflatten
 from .stage import stage
 
-__all__ = ["jacfwd", "jacrev", "jacobian", "hessian"]
+__all__ = ["jacfwd", "jacrev", "jacobian", "hessian", "hvp"]
 
 CACHE_SIZE = 32   # keys (programs, eager marks, first sightings) kept per transformed function
 
@@ -204,7 +206,7 @@ class _Tape:
                 for k, v in self.outputs]
 
 
-def _replayed(tape, in_tree, out_tree, n_args):
+def _replayed(tape, out_tree, n_args):
     """``g(*diff_args, consts)``: the tape's function of the differentiated arguments (the
     pytrees the user passed) and the list of its constants, with the output's tree."""
     def replayed(*args):
@@ -213,14 +215,42 @@ def _replayed(tape, in_tree, out_tree, n_args):
     return replayed
 
 
+class _Programs:
+    """Compiled programs by structural key: at most :data:`CACHE_SIZE` keys, least recently
+    used first out (without a warning: the user did not ask for staging), each staged on
+    its second sighting; shared by threads."""
+
+    def __init__(self):
+        self.entries = collections.OrderedDict()   # key -> _SEEN, a program or _EAGER
+        self.lock = threading.Lock()
+
+    def get(self, key, make):
+        """A compiled program for ``key`` (``make()`` stages it on the key's second
+        sighting), or _SEEN (the first sighting) or _EAGER (staging failed): evaluate
+        eagerly."""
+        with self.lock:   # another thread may drop the key between reading and moving it
+            entry = self.entries.get(key)
+            if entry is None:
+                if len(self.entries) >= CACHE_SIZE:
+                    self.entries.popitem(last=False)
+                self.entries[key] = _SEEN
+                return _SEEN
+            if entry is not _SEEN:
+                self.entries.move_to_end(key)
+                return entry
+        entry = make()   # outside the lock: staging takes a while
+        with self.lock:
+            self.entries[key] = entry
+        return entry
+
+
 _EAGER_TRANSFORMS = {"jacfwd": eager.jacfwd, "jacrev": eager.jacrev, "hessian": eager.hessian}
 
 
 def _auto_staged(kind, f, argnums, has_aux, mode=None):
     """The function computing transform ``kind`` ("jacfwd", "jacrev", "hessian"; for
     "jacobian", ``mode`` picks one) of ``f``, auto-staged as the module docstring says."""
-    cache = collections.OrderedDict()   # structural key -> _SEEN, a compiled program or _EAGER
-    lock = threading.Lock()
+    programs = _Programs()
     fname = getattr(f, "__name__", "f")
     fname = fname if isinstance(fname, str) else "f"
 
@@ -238,36 +268,27 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         tape = _Tape(rec)
         if not tape.replayable and which != "jacrev":   # a custom rule holds this call's
             return eager_transform(which)(*args, **kwargs)   # values: f runs again
-        entry = _EAGER
-        if tape.key is not None:
-            key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
-                   _tree_key(rec.out_tree), tape.key)
-            with lock:   # another thread may drop the key between reading and moving it
-                entry = cache.get(key)
-                if entry is None:   # the first sighting: evaluated eagerly
-                    if len(cache) >= CACHE_SIZE:
-                        cache.popitem(last=False)
-                    cache[key] = _SEEN
-                elif entry is not _SEEN:
-                    cache.move_to_end(key)
-            if entry is _SEEN:   # the second sighting: staged (outside the lock)
-                entry = _stage(which, tape, diff_args, single, rec.out_tree, f"{which}_{fname}")
-                with lock:
-                    cache[key] = entry
+
+        def transformed_replay():   # T(replay) of (*diff_args, consts)
+            g = _replayed(tape, rec.out_tree, len(diff_args))
+            return _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
+
+        entry = _EAGER if tape.key is None else programs.get(
+            (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
+             _tree_key(rec.out_tree), tape.key),
+            lambda: _compiled(transformed_replay(), (*diff_args, tape.consts), f"{which}_{fname}"))
         # the forward pass warned (as NumPy does) when f ran; computing it again for the
         # derivative stays silent, as the eager backward pass is
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if callable(entry):
-                jac = entry(leaves, tape.consts)
+                jac = entry(*leaves, *tape.consts)
             elif which == "jacrev":   # the recording is the eager jacrev's
                 jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
             else:
-                g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
-                jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
-                    *diff_args, tape.consts)
+                jac = transformed_replay()(*diff_args, tape.consts)
         return (jac, rec.aux) if has_aux else jac
 
-    derivative.programs = cache
+    derivative.programs = programs.entries
     return derivative
 
 
@@ -293,25 +314,24 @@ def _chosen_mode(mode, rec):
     return "jacfwd" if jacobian_mode(rec.flat, out_leaves) == "forward" else "jacrev"
 
 
-def _stage(which, tape, diff_args, single, out_tree, name):
-    """The compiled program of transform ``which`` of the tape's replay, as a function
-    ``run(leaves, consts)``; or _EAGER where staging fails. Staging runs riesz's own rules
-    only (the user's function is not called), so any failure is the library's (a rule
-    reading values), never the user's: the key then replays eagerly, without a warning."""
-    g = _replayed(tape, tree_flatten(diff_args)[1], out_tree, len(diff_args))
-    T = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
+def _compiled(fn, args, name):
+    """``fn`` staged at the example arguments ``args`` and compiled, as a function
+    ``run(*leaves)`` of their flattened leaves returning ``fn``'s result; or _EAGER where
+    staging fails. Staging runs riesz's own rules only (the user's function is not
+    called), so any failure is the library's (a rule reading values), never the user's:
+    the key then replays eagerly, without a warning."""
     try:
         with warnings.catch_warnings():   # the user did not ask for staging: no word of it
             warnings.simplefilter("ignore")
-            program = stage(T, (*diff_args, list(tape.consts)), name=name)
+            program = stage(fn, args, name=name)
             compiled = program.compiled()
     except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
         return _EAGER
     one = len(program.outputs) == 1
     result_tree = program.out_tree
 
-    def run(leaves, consts):
-        out = compiled(*leaves, *consts)
+    def run(*leaves):
+        out = compiled(*leaves)
         return tree_unflatten(result_tree, [out] if one else list(out))
     run.program = program
     return run
@@ -375,3 +395,52 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     array([[ 6.,  0.],
            [ 0., 12.]])"""
     return _auto_staged("hessian", f, argnums, has_aux)
+
+
+_HVP_PROGRAMS = _Programs()   # one cache for every f: the tape, not f, is what a program stands for
+
+
+def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """The Hessian-vector product ∇²f(x) v of a real-scalar ``f``, without forming the
+    Hessian (:func:`riesz.transforms.hvp`: the gradient of the directional derivative
+    x ↦ ∂f(x)(v), one forward pass carrying v and one backward pass). ``primals`` and
+    ``tangents`` are tuples, one entry per argument of ``f``; the result is one array
+    (pytree) for one primal and a tuple for several.
+
+    Repeated calls run a staged program, as for :func:`jacobian`; ``hvp`` is a function,
+    not a transform, so its programs are kept in one cache for all functions, keyed by the
+    recorded tape alone (which is all a program depends on: two functions that record the
+    same tape have the same replay). The answer is the eager transform's.
+
+    >>> import numpy as np, riesz
+    >>> f = lambda x: np.sum(x ** 3)                 # ∇²f(x) v = 6x ⊙ v
+    >>> riesz.hvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    array([ 6., 12.])
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        return eager.hvp(f, primals, tangents)   # which says what to pass
+    primals, tangents = tuple(primals), tuple(tangents)
+    p_leaves, p_tree = tree_flatten(primals)
+    t_leaves, t_tree = tree_flatten(tangents)
+    if not all(type(x) is np.ndarray and x.dtype.kind in "fc" for x in p_leaves + t_leaves) \
+            or _debugging_nans():   # as in jacobian; an integer primal: eager's error
+        return eager.hvp(f, primals, tangents)
+    rec = Recording(f, primals, False)
+    tape = _Tape(rec)
+    if not tape.replayable:   # a custom rule holds this call's values: f runs again
+        return eager.hvp(f, primals, tangents)
+
+    def replayed_hvp(primals, tangents, consts):
+        g = _replayed(tape, rec.out_tree, len(primals))
+        return eager.hvp(lambda *xs: g(*xs, consts), primals, tangents)
+
+    fname = getattr(f, "__name__", "f")
+    entry = _EAGER if tape.key is None else _HVP_PROGRAMS.get(
+        ("hvp", _tree_key(p_tree), _tree_key(t_tree), _tree_key(rec.out_tree),
+         tuple([(x.shape, x.dtype) for x in p_leaves + t_leaves]), tape.key),
+        lambda: _compiled(replayed_hvp, (primals, tangents, tape.consts),
+                          f"hvp_{fname if isinstance(fname, str) else 'f'}"))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # as in jacobian
+        if callable(entry):
+            return entry(*p_leaves, *t_leaves, *tape.consts)
+        return replayed_hvp(primals, tangents, tape.consts)
