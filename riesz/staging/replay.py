@@ -68,7 +68,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import transforms as eager
-from ..core import Primitive, Tracer, bind
+from ..core import Tracer, bind
+from ..debug import config
 from ..rules.define import PRIMITIVES
 from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
 from ..tree import tree_flatten, tree_unflatten
@@ -259,8 +260,9 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
 
     def derivative(*args, **kwargs):
         f_of_diff, diff_args, single, leaves, in_tree = _split_args(f, args, kwargs, argnums, kind)
-        if not all(type(x) is np.ndarray for x in leaves) or _debugging_nans():
-            # traced, Dask, CuPy, numbers; or every primitive checked for NaN at its line
+        # traced, Dask, CuPy, numbers; or riesz.config.debug_nans on, which checks every
+        # primitive of the eager transform (a staged program's are not checked)
+        if config.debug_nans or not all(type(x) is np.ndarray for x in leaves):
             return (eager_transform(kind) if mode is None else
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
         rec = Recording(f_of_diff, diff_args, has_aux)
@@ -290,17 +292,6 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
 
     derivative.programs = programs.entries
     return derivative
-
-
-_PLAIN_RULE = Primitive.rule   # riesz.debug swaps in a checking version, and back
-
-
-def _debugging_nans():
-    """Whether ``riesz.config.debug_nans`` is on (read by which method the engine holds:
-    riesz.debug sits above this layer). Its checks need the eager transform, which runs
-    the user's lines: a staged program, or a replay, would check nothing, or name riesz's
-    lines."""
-    return Primitive.rule is not _PLAIN_RULE
 
 
 def _chosen_mode(mode, rec):
@@ -422,9 +413,9 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     primals, tangents = tuple(primals), tuple(tangents)
     p_leaves, p_tree = tree_flatten(primals)
     t_leaves, t_tree = tree_flatten(tangents)
-    if not all(type(x) is np.ndarray and x.dtype.kind in "fc" for x in p_leaves + t_leaves) \
-            or _debugging_nans():   # as in jacobian; an integer primal: eager's error
-        return eager.hvp(f, primals, tangents)
+    if config.debug_nans or not all(type(x) is np.ndarray and x.dtype.kind in "fc"
+                                    for x in p_leaves + t_leaves):
+        return eager.hvp(f, primals, tangents)   # as in jacobian; an integer: eager's error
     rec = Recording(f, primals, False)
     tape = _Tape(rec)
     if not tape.replayable:   # a custom rule holds this call's values: f runs again
