@@ -194,3 +194,19 @@ def test_in_place_products_keep_zero_safety(every_array):
     np.testing.assert_allclose(grad(lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0) * 2.0))(x),
                                [0.0, 1.0, 0.5])
     assert sys.getrefcount(x) >= 2
+
+
+# ---- the one NaN test of a plain backward pass's results
+
+@pytest.mark.parametrize("value,expected", [
+    (np.array([1.0, np.inf, -np.inf]), False),   # +∞ and −∞ together are no NaN
+    (np.array([1.0, np.nan, -np.inf], np.float32), True),
+    (np.full((3, 4), np.nan).T[1:], True),        # not contiguous
+    (np.array([], np.float32), False),
+    (np.float32(np.nan), True),
+    (np.array([1 + 1j, complex(0, np.nan)]), True),
+    (np.array([1 + 1j, complex(np.inf, -np.inf)]), False),
+    (np.arange(3), False),
+])
+def test_has_nan(value, expected):
+    assert bool(define.has_nan(value)) is expected
