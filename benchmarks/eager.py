@@ -148,6 +148,88 @@ def mlp(widths, batch, rounds, number):
                         "riesz eager": lambda: step(params, x, onehot)}, rounds, number))
 
 
+def mlp_small_inputs():
+    rng = np.random.default_rng(0)
+    params = [((rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32),
+               np.zeros(n, np.float32)) for m, n in [(64, 128), (128, 10)]]
+    x = rng.standard_normal((32, 64)).astype(np.float32)
+    onehot = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 32)]
+    return params, x, onehot
+
+
+def breakdown(rounds):
+    """Where the 64→128→10 step's time goes (riesz's private functions, timed one by one):
+    the phases of ``value_and_grad``, each reverse rule on its own, and the layers of one
+    recorded operation (``np.exp`` of a traced 32×10 array)."""
+    from riesz import transforms
+    from riesz.core import VJPTrace, Node, VJPTracer, bind, product_mode
+    from riesz.rules.define import PRIMITIVES, has_nan
+    params, x, onehot = mlp_small_inputs()
+    vg = riesz.value_and_grad(mlp_loss)
+    split = lambda: transforms._split_args(mlp_loss, (params, x, onehot), {}, 0, "grad")
+    f_of_diff, diff_args, _, flat, tree = split()
+    traced = lambda: transforms._trace_vjp(f_of_diff, diff_args, flat, tree, False)
+    out, _, trace, slots = traced()
+    _, seed_slot = transforms._lower(out, trace)
+    one = np.ones((), np.float32)
+    grads = transforms._backward(trace, [(seed_slot, one)])
+
+    def traced_and_backward():   # a fresh tape, walked once, as value_and_grad does
+        out, _, trace, _ = traced()
+        transforms._backward(trace, [(transforms._lower(out, trace)[1], one)], consume=True)
+    rules = []
+    for node in trace.tape:
+        if node is not None and type(node) is not int:
+            for argnum, _ in node.parents:
+                rule = node.prim.rule("reverse", argnum)
+                g = np.ones_like(node.ans)
+                rules.append(lambda rule=rule, g=g, node=node: rule(g, node.ans, *node.args,
+                                                                    **node.params))
+
+    def all_rules():
+        product_mode.plain = True   # as the backward pass runs them
+        for r in rules:
+            r()
+        product_mode.plain = False
+    t = interleaved({
+        "hand-written step": lambda: mlp_by_hand(params, x, onehot, 0.1),
+        "NumPy forward alone": lambda: mlp_loss(params, x, onehot),
+        "riesz value_and_grad": lambda: vg(params, x, onehot),
+        "argnums, flatten, checks": split,
+        "traced forward": traced,
+        "traced forward and backward": traced_and_backward,
+        "backward pass, one tape again": lambda: transforms._backward(trace, [(seed_slot, one)]),
+        f"{len(rules)} reverse rules alone": all_rules,
+        "NaN test of the results": lambda: [has_nan(grads[s]) for s in slots + [seed_slot]],
+    }, rounds, 100)
+    t["backward pass"] = t["traced forward and backward"] - t["traced forward"]
+    t["rest of the entry and exit"] = (t["riesz value_and_grad"] - t["argnums, flatten, checks"]
+                                       - t["traced forward and backward"])
+    t["backward: walk, lookups, sums"] = (t["backward pass, one tape again"]
+                                          - t[f"{len(rules)} reverse rules alone"]
+                                          - t["NaN test of the results"])
+    print("where the 64→128→10 step's time goes (µs, medians)")
+    for name, v in t.items():
+        print(f"  {name:32s} {v * 1e6:8.1f}")
+    z = np.ones((32, 10), np.float32)
+    tr = VJPTrace()
+    tz = tr.new_input(z)
+    exp = PRIMITIVES["exp"]
+    tape = tr.tape
+    layers = interleaved({
+        "NumPy np.exp": lambda: np.exp(z),
+        "primitive impl": lambda: exp.impl(z),
+        "VJPTrace.process": lambda: (tr.process(exp, (tz,), {}), tape.clear()),
+        "bind": lambda: (bind(exp, (tz,), {}), tape.clear()),
+        "np.exp(traced)": lambda: (np.exp(tz), tape.clear()),
+        "Node": lambda: Node(exp, {}, [(0, 1)], [z], z),
+        "VJPTracer": lambda: VJPTracer(tr, z, 1),
+    }, rounds, 2000)
+    print("one recorded operation, np.exp of a traced 32×10 float32 array (µs, medians)")
+    for name, v in layers.items():
+        print(f"  {name:32s} {v * 1e6:8.2f}")
+
+
 # ------------------------------------------------------------------ memory
 
 def chain(x):
@@ -192,7 +274,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--mib", type=int, default=64, help="size of the memory test's array")
     parser.add_argument("--clock", default="cpu", choices=["cpu", "wall"])
-    parser.add_argument("only", nargs="*", help="attention, mlp, memory (default: all)")
+    parser.add_argument("only", nargs="*",
+                        help="attention, mlp, mlp-small, breakdown, memory (default: all but "
+                             "mlp-small and breakdown)")
     args = parser.parse_args()
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     parts = args.only or ["attention", "mlp", "memory"]
@@ -200,7 +284,10 @@ def main():
         attention(args.rounds)
     if "mlp" in parts:
         mlp([784, 1024, 10], 256, args.rounds, 3)
+    if "mlp" in parts or "mlp-small" in parts:
         mlp([64, 128, 10], 32, args.rounds, 200)
+    if "breakdown" in parts:
+        breakdown(args.rounds)
     if "memory" in parts:
         memory(args.mib)
 

@@ -1,15 +1,21 @@
 """Jacobians, Hessians and Hessian-vector products against hand-written NumPy (issue 4).
 
-* the 100×100 Jacobian of tanh(A x) (``riesz.jacobian``: one batched backward pass),
+* the 100×100 Jacobian of tanh(A x) (``riesz.jacobian``: one batched backward pass; also
+  ``jacfwd`` and ``jacrev``),
 * the full 50×50 Hessian of logsumexp(A x) + ½ xᵀx (``riesz.hessian``: a batched
   forward pass over the backward pass),
 * the Hessian-vector product of Σ tanh(A x)² with A 1000×1000 (``riesz.hvp``: the
   gradient of the directional derivative, no Hessian formed),
 
-each against the formula written by hand in NumPy, and against HIPS autograd,
-PyTorch and JAX when they are installed.
+each against the formula written by hand in NumPy, against riesz's eager transforms (as
+riesz ran before they were auto-staged) and ``riesz.jit`` of them, and against HIPS
+autograd, PyTorch and JAX when they are installed.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/jacobian.py [--clock=cpu]
+    OPENBLAS_NUM_THREADS=1 python benchmarks/jacobian.py [--clock=cpu] [big]
+
+``big``: the auto-staged transforms against the eager ones on 300- and 1000-dimensional
+problems (the recording on every call must not cost there), and the first two calls (an
+eager replay, then staging) that a program costs once.
 
 Reports medians of 21 runs in microseconds, and the ratio to hand-written NumPy.
 One BLAS thread keeps the matrix products comparable on a shared machine.
@@ -86,12 +92,34 @@ def hvp_by_hand():
 
 # ------------------------------------------------------------- the contenders
 
-def riesz_versions():
-    jac = riesz.jacobian(lambda x: jac_f(np, x))
-    hess = riesz.hessian(lambda x: hess_f(np, x))
+def riesz_versions(jacobian=riesz.jacobian, jacfwd=riesz.jacfwd, jacrev=riesz.jacrev,
+                   hessian=riesz.hessian):
+    """riesz's transforms: auto-staged by default (riesz/staging/replay.py: the forward pass
+    recorded every call, the derivative a staged program from the second call on)."""
+    jac = jacobian(lambda x: jac_f(np, x))
+    fwd = jacfwd(lambda x: jac_f(np, x))
+    rev = jacrev(lambda x: jac_f(np, x))
+    hess = hessian(lambda x: hess_f(np, x))
     f_hvp = lambda x: hvp_f(np, x)
-    return {"jacobian": lambda: jac(X_JAC), "hessian": lambda: hess(X_HESS),
+    return {"jacobian": lambda: jac(X_JAC), "jacfwd": lambda: fwd(X_JAC),
+            "jacrev": lambda: rev(X_JAC), "hessian": lambda: hess(X_HESS),
             "hvp": lambda: riesz.hvp(f_hvp, (X_HVP,), (V_HVP,))}
+
+
+def riesz_eager_versions():
+    """The eager transforms (riesz.transforms), as riesz ran them before auto-staging."""
+    from riesz import transforms
+    return riesz_versions(transforms.jacobian, transforms.jacfwd, transforms.jacrev,
+                          transforms.hessian)
+
+
+def riesz_jit_versions():
+    """``riesz.jit`` of each transform, the user's explicit choice (closed-over arrays frozen)."""
+    jac = riesz.jit(riesz.jacobian(lambda x: jac_f(np, x)))
+    fwd = riesz.jit(riesz.jacfwd(lambda x: jac_f(np, x)))
+    hess = riesz.jit(riesz.hessian(lambda x: hess_f(np, x)))
+    return {"jacobian": lambda: jac(X_JAC), "jacfwd": lambda: fwd(X_JAC),
+            "jacrev": lambda: jac(X_JAC), "hessian": lambda: hess(X_HESS)}
 
 
 def autograd_versions():
@@ -114,7 +142,7 @@ def torch_versions():
     jac = jacrev(lambda x: jac_f(torch, x, A1))
     hess = hessian(lambda x: hess_f(torch, x, A2))
     g = grad(lambda x: hvp_f(torch, x, A3))
-    return {"jacobian": lambda: jac(x1), "hessian": lambda: hess(x2),
+    return {"jacobian": lambda: jac(x1), "jacrev": lambda: jac(x1), "hessian": lambda: hess(x2),
             "hvp": lambda: jvp(g, (x3,), (v3,))[1]}
 
 
@@ -123,26 +151,33 @@ def jax_versions():
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
     jac = jax.jit(jax.jacrev(lambda x: jac_f(jnp, x)))
+    fwd = jax.jit(jax.jacfwd(lambda x: jac_f(jnp, x)))
     hess = jax.jit(jax.hessian(lambda x: hess_f(jnp, x)))
     g = jax.grad(lambda x: hvp_f(jnp, x))
     hvp = jax.jit(lambda x, v: jax.jvp(g, (x,), (v,))[1])
     return {"jacobian": lambda: jac(X_JAC).block_until_ready(),
+            "jacrev": lambda: jac(X_JAC).block_until_ready(),
+            "jacfwd": lambda: fwd(X_JAC).block_until_ready(),
             "hessian": lambda: hess(X_HESS).block_until_ready(),
             "hvp": lambda: hvp(X_HVP, V_HVP).block_until_ready()}
 
 
 def main():
-    by_hand = {"jacobian": jac_by_hand, "hessian": hess_by_hand, "hvp": hvp_by_hand}
-    contenders = {"riesz": riesz_versions, "HIPS autograd": autograd_versions,
+    by_hand = {"jacobian": jac_by_hand, "jacfwd": jac_by_hand, "jacrev": jac_by_hand,
+               "hessian": hess_by_hand, "hvp": hvp_by_hand}
+    contenders = {"riesz": riesz_versions, "riesz eager (before)": riesz_eager_versions,
+                  "riesz.jit (explicit)": riesz_jit_versions, "HIPS autograd": autograd_versions,
                   "PyTorch (torch.func)": torch_versions, "JAX (jit)": jax_versions}
-    numbers = {"jacobian": 200, "hessian": 200, "hvp": 10}
-    titles = {"jacobian": "100×100 Jacobian of tanh(A x)",
+    numbers = {"jacobian": 200, "jacfwd": 200, "jacrev": 200, "hessian": 200, "hvp": 10}
+    titles = {"jacobian": "100×100 Jacobian of tanh(A x), riesz.jacobian",
+              "jacfwd": "the same, jacfwd",
+              "jacrev": "the same, jacrev",
               "hessian": "50×50 Hessian of logsumexp(A x) + ½xᵀx",
               "hvp": "Hessian-vector product of Σ tanh(A x)², A 1000×1000"}
     riesz_fns = riesz_versions()
-    assert np.allclose(riesz_fns["jacobian"](), jac_by_hand())
-    assert np.allclose(riesz_fns["hessian"](), hess_by_hand())
-    assert np.allclose(riesz_fns["hvp"](), hvp_by_hand())
+    for problem in ("jacobian", "jacfwd", "jacrev", "hessian", "hvp"):
+        for _ in range(3):   # the first call replays eagerly, the second stages, the third runs
+            assert np.allclose(riesz_fns[problem](), by_hand[problem]())
     for problem, title in titles.items():
         n = numbers[problem]
         base = median_time(by_hand[problem], n)
@@ -153,9 +188,29 @@ def main():
                 fns = make()
             except ImportError:      # peers are optional
                 continue
+            if problem not in fns:
+                continue
             t = median_time(fns[problem], n)
             print(f"  {name:22s} {t * 1e6:10.1f} µs {t / base:8.2f}×")
 
 
+def big():
+    from riesz import transforms
+    for n in (300, 1000):
+        A = rng.standard_normal((n, n)) / np.sqrt(n)
+        x = rng.standard_normal(n)
+        maps = {"jacobian": lambda x: np.tanh(A @ x), "jacfwd": lambda x: np.tanh(A @ x),
+                "hessian": lambda x: np.sum(np.log1p(np.exp(A @ x))) + 0.5 * (x @ x)}
+        for name, f in maps.items():
+            auto, eager = getattr(riesz, name)(f), getattr(transforms, name)(f)
+            start = CLOCK()
+            auto(x), auto(x)
+            first_two = CLOCK() - start
+            t_eager, t_auto = median_time(lambda: eager(x), 1, 5), median_time(lambda: auto(x), 1, 5)
+            print(f"n = {n:4d} {name:8s} eager {t_eager * 1e3:8.2f} ms, auto-staged "
+                  f"{t_auto * 1e3:8.2f} ms ({t_auto / t_eager:.2f}×); its first two calls "
+                  f"{first_two * 1e3:.1f} ms")
+
+
 if __name__ == "__main__":
-    main()
+    big() if "big" in sys.argv else main()

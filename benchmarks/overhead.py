@@ -7,7 +7,8 @@ in NumPy, and against HIPS autograd, PyTorch and JAX when they are installed.
     python benchmarks/overhead.py
 
 Reports medians over repeated runs (this machine is noisy), as microseconds per
-operation and as a ratio to hand-written NumPy.
+operation and as a ratio to hand-written NumPy; riesz and the hand-written pass run in
+alternating rounds (``--clock=cpu``: this process's CPU time).
 """
 import sys
 import time
@@ -54,16 +55,23 @@ def median_time(fn, number, repeat=15):
     return float(np.median(timeit.repeat(fn, number=number, repeat=repeat, timer=CLOCK))) / number
 
 
+def interleaved(fns, number, repeat=15):
+    """Medians of ``repeat`` rounds in which each of ``fns`` runs ``number`` times in turn:
+    a change of the machine's load hits every candidate alike."""
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            times[name].append(timeit.timeit(fn, number=number, timer=CLOCK) / number)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def main():
     sys.setrecursionlimit(10000)
     x = np.random.default_rng(0).standard_normal(SIZE)
-    results = {}
-    results["hand-written NumPy"] = median_time(lambda: by_hand(x), 50)
-
     import riesz
     g = riesz.grad(lambda x: chain(np, x))
     assert np.allclose(g(x), by_hand(x))
-    results["riesz"] = median_time(lambda: g(x), 50)
+    results = interleaved({"hand-written NumPy": lambda: by_hand(x), "riesz": lambda: g(x)}, 50)
 
     try:
         import autograd

@@ -62,7 +62,8 @@ def full(shape, value, dtype, like):
     if isinstance(like, ArrayAPIValue):
         like = like.array
     if is_numpy(like) or isinstance(like, Tracer):   # a staged value stands for a NumPy one
-        return np.full(shape, value, dtype=dtype)
+        # np.array makes a 0-d array (a gradient's seed) without np.full's Python layer
+        return np.array(value, dtype=dtype) if shape == () else np.full(shape, value, dtype=dtype)
     if hasattr(type(like), "__array_function__"):
         return np.full(shape, value, dtype=dtype, like=like)
     xp = namespace(like)
@@ -118,9 +119,13 @@ def lazy_only(values, what):
     Dask computes behind riesz's back in two ways: reading a value (``bool(x)`` for control
     flow, ``float(x)``) and a NumPy function that Dask lacks (it warns, computes, and calls
     NumPy's). Both become a TypeError naming the cause."""
-    if not any(type(v).__module__.startswith("dask.") for v in values):
-        return contextlib.nullcontext()
-    return _dask_lazy_only(what)
+    for v in values:
+        if type(v) is not np.ndarray and type(v).__module__.startswith("dask."):
+            return _dask_lazy_only(what)
+    return _NOTHING
+
+
+_NOTHING = contextlib.nullcontext()   # reentrant and shared: it does nothing
 
 
 @contextlib.contextmanager

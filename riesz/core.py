@@ -81,8 +81,11 @@ class Primitive:
         return bind(self, args, params)
 
     def rule(self, kind, argnum):
-        rules = self.jvps if kind == "forward" else self.vjps
-        rule = rules[argnum] if argnum < len(rules) else None
+        rules = self.vjps if kind == "reverse" else self.jvps
+        try:
+            rule = rules[argnum]
+        except IndexError:
+            rule = None
         if rule is None:
             raise NoRuleError(
                 f"no {kind}-mode derivative rule for '{self.name}' with respect to "
@@ -100,9 +103,9 @@ class Tracer:
     The array behaviour (operators, NumPy's dispatch protocols, attributes)
     is installed by :mod:`riesz.numpy.dispatch`.
     """
-    # viewed: unset, or the array this value is a view of and how a write reaches it
-    # (riesz.rules.indexing)
-    __slots__ = ("_trace", "primal", "viewed")
+    # viewed: unset, or which array this value is a view of and which values view it
+    # (riesz.rules.indexing, which holds views weakly)
+    __slots__ = ("_trace", "primal", "viewed", "__weakref__")
     # a staged tracer (riesz.staging) stands for every value of its shape and dtype:
     # there is no concrete value under it, so full_lower stops there
     abstract = False
@@ -158,7 +161,8 @@ def bind(prim, args, params):
         if isinstance(a, Tracer) and (top is None or a._trace.level > top.level):
             top = a._trace
     if top is None:
-        top = _abstract_param_trace(params.values()) if _abstract_open and params else None
+        if _abstract_open and params:
+            top = _abstract_param_trace(params.values())
         if top is None:
             return prim.impl(*args, **params)
     return top.process(prim, args, params)
@@ -392,7 +396,18 @@ class VJPTrace(Trace):
     def process(self, prim, args, params):
         if self.closed:
             self.check_open(prim.name)
-        vals, parents, lower = self._unbox(args)
+        vals = []   # _unbox, inlined: this runs once per recorded operation
+        parents = []
+        lower = False
+        i = 0
+        for a in args:
+            if type(a) is VJPTracer and a._trace is self:
+                parents.append((i, a.slot))
+                a = a.primal
+            if isinstance(a, Tracer):
+                lower = True
+            vals.append(a)
+            i += 1
         if lower:
             ans = bind(prim, vals, params)
             self.nested = True

@@ -19,18 +19,27 @@ As in autograd a primitive is a black box at every order: ``fun`` runs on plain 
 only (it may call ``float()``), and higher derivatives come from differentiating the rules,
 which must therefore be written with NumPy functions riesz differentiates. Forward mode
 uses the JVP rules, or the transposes of the (linear) VJP rules where only those are given.
+
+Staged (``riesz.jit``, :func:`riesz.misc.const_graph`), a primitive called on staged arrays
+is one step of the program, ``riesz.extend.call(x, primitive=p)``: ``fun`` runs on the
+arguments' values each time the program runs, never on staged values, and returns one
+array; transforms applied to the program use the rules (an argument without a rule has no
+derivative there). A primitive whose staged values come inside a list or dict is staged
+through ``fun``'s operations instead.
 """
 import functools
 import inspect
+from typing import Any
 
 import numpy as np
 
-from .core import JVPTracer, VJPTracer
+from .core import JVPTracer, Primitive, Tracer, VJPTracer
 from .custom import custom_jvp, custom_vjp
+from .rules.define import register_import_path
 from .transforms import vjp
 from .tree import tree_leaves
 
-__all__ = ["primitive", "defvjp", "defjvp"]
+__all__ = ["primitive", "defvjp", "defjvp", "call"]
 
 
 class _Primitive:
@@ -60,14 +69,25 @@ class _Primitive:
         ruled = sorted(i for i in (self.vjpmakers or self.jvps) if i < n)
         nondiff = tuple(i for i in range(n) if i not in ruled)
 
+        # staged: one step of the program, which calls fun on values when it runs
+        step = Primitive(getattr(self.fun, "__name__", "primitive"), call,
+                         jvps=[functools.partial(_step_rule, "_tangent", i) if i in ruled
+                               else None for i in range(n)],
+                         vjps=[functools.partial(_step_rule, "_cotangent", i) if i in ruled
+                               else None for i in range(n)])
+
         @functools.wraps(self.fun)
         def lowered(*args):
             # one level down while only ruled arguments are differentiated; fun itself on
-            # plain values, on values being staged or batched, or when an argument without
-            # a rule is differentiated (its derivative is fun's)
+            # plain values, on values being batched, or when an argument without a rule is
+            # differentiated (its derivative is fun's)
             differentiated = {i for i, a in enumerate(args)
                               if any(isinstance(x, (JVPTracer, VJPTracer)) for x in tree_leaves(a))}
-            return self(*args) if differentiated and differentiated <= set(ruled) else self.fun(*args)
+            if differentiated and differentiated <= set(ruled):
+                return self(*args)
+            if not differentiated and any(isinstance(a, Tracer) and a.abstract for a in args):
+                return step(*args, primitive=self)
+            return self.fun(*args)
 
         # forward mode: the JVP rules, or where only VJP rules are given their transposes
         inner = custom_jvp(lowered, nondiff_argnums=nondiff)
@@ -82,7 +102,7 @@ class _Primitive:
 
         def bwd(*nondiff_and_residuals):
             (ans, args), g = nondiff_and_residuals[-2:]
-            return tuple(self.vjpmakers[i](ans, *args)(g) for i in ruled)
+            return tuple(self._cotangent(i, g, ans, args) for i in ruled)
 
         wrapped.defvjp(fwd, bwd)
         return wrapped
@@ -93,13 +113,44 @@ class _Primitive:
         for i, x in zip(ruled, primals):
             args.insert(i, x)
         ans = self(*args)
-        # an argument's JVP rule, or the transpose of its (linear) VJP rule g ↦ vjpᵢ(ans, *args)(g)
-        return ans, sum(self.jvps[i](t, ans, *args) if i in self.jvps
-                        else vjp(self.vjpmakers[i](ans, *args), np.zeros_like(ans))[1](t)[0]
-                        for i, t in zip(ruled, tangents))
+        return ans, sum(self._tangent(i, t, ans, args) for i, t in zip(ruled, tangents))
+
+    def _tangent(self, i, t, ans, args):
+        """Argument i's part of the output's tangent: its JVP rule, or the transpose of its
+        (linear) VJP rule g ↦ vjpᵢ(ans, *args)(g)."""
+        if i in self.jvps:
+            return self.jvps[i](t, ans, *args)
+        return vjp(self.vjpmakers[i](ans, *args), np.zeros_like(ans))[1](t)[0]
+
+    def _cotangent(self, i, g, ans, args):
+        """Argument i's cotangent: its VJP rule, or the transpose of its (linear) JVP rule
+        t ↦ jvpᵢ(t, ans, *args)."""
+        if i in self.vjpmakers:
+            return self.vjpmakers[i](ans, *args)(g)
+        return vjp(lambda t: self.jvps[i](t, ans, *args), np.zeros_like(args[i]))[1](g)[0]
 
     def __repr__(self):
         return f"primitive({getattr(self.fun, '__name__', self.fun)!r})"
+
+
+def call(*args: Any, primitive: "_Primitive") -> Any:
+    """``primitive``'s function of ``args``, as a step of a staged program runs it (the
+    primitive is a constant of the program). Its result must be one array."""
+    out = primitive.fun(*args)
+    if isinstance(out, (tuple, list, dict)):
+        raise TypeError(f"{primitive!r} returned a {type(out).__name__}; staged (riesz.jit, "
+                        f"riesz.misc.const_graph) a primitive is one step of the program and "
+                        f"returns one array: return each part from a primitive of its own, or "
+                        f"write the function with riesz.custom_vjp")
+    return out
+
+
+register_import_path(call, __name__)
+
+
+def _step_rule(kind, i, t_or_g, ans, *args, primitive):
+    # a staged step's rule for argument i: the primitive's own (_tangent or _cotangent)
+    return getattr(primitive, kind)(i, t_or_g, ans, args)
 
 
 def primitive(fun):

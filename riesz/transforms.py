@@ -100,6 +100,8 @@ _SUBCLASS_FIXES = {
 
 def _check_differentiable(leaves, what, treedef):
     for i, x in enumerate(leaves):
+        if type(x) is np.ndarray and x.dtype.kind in "fc":
+            continue   # the commonest leaf, accepted on its type and dtype alone
         if type(x) is not np.ndarray and isinstance(x, tuple(_SUBCLASS_FIXES)):
             fix = next(v for k, v in _SUBCLASS_FIXES.items() if isinstance(x, k))
             raise TypeError(f"{what}{_leaf_path(treedef, i)} is a {type(x).__module__}."
@@ -151,6 +153,9 @@ def _argnums_tuple(argnums, nargs, fname):
 
 def _like(ct, x):
     """A cotangent or tangent given the dtype (and Python-scalar-ness) of ``x``."""
+    if type(ct) is np.ndarray and type(x) is np.ndarray and ct.dtype == x.dtype and ct.ndim \
+            and ct.flags.writeable:
+        return ct   # the commonest case, decided on types: nothing to convert or copy
     if ct is None:
         z = zeros(shape_of(x), dtype_of(x), like=x)
         return z[()] if is_numpy(z) and z.ndim == 0 else unwrap(z)
@@ -361,13 +366,12 @@ def _check_scalar_output(value, fname, holomorphic=False):
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "
                         f"scalar output. Reduce it (e.g. np.sum), or use riesz.vjp or "
                         f"riesz.jacobian for non-scalar outputs")
-    if holomorphic and not np.issubdtype(dtype, np.complexfloating):
+    if holomorphic and dtype.kind != "c":
         raise TypeError(f"grad(..., holomorphic=True): {fname} returned a value of dtype "
                         f"{dtype}; a holomorphic function returns a complex scalar")
-    if not holomorphic and not np.issubdtype(dtype, np.floating):
+    if not holomorphic and dtype.kind != "f":
         hint = (" For a holomorphic f of complex z use grad(f, holomorphic=True), which gives "
-                "f'(z); for other complex outputs use riesz.vjp"
-                if np.issubdtype(dtype, np.complexfloating) else "")
+                "f'(z); for other complex outputs use riesz.vjp" if dtype.kind == "c" else "")
         raise TypeError(f"grad: {fname} returned a value of dtype {dtype}; grad needs a real "
                         f"floating-point scalar.{hint}")
 

@@ -5,9 +5,9 @@ namedtuples are containers; anything else is a leaf unless its type was
 registered with :func:`register_pytree_node`.
 
 Each leaf has a key path, JAX's: the keys from the root to it (:class:`DictKey`,
-:class:`SequenceKey`, :class:`GetAttrKey` for a namedtuple's fields, and
-:class:`FlattenedIndexKey` for the children of a registered type), read off the
-structure alone; :func:`keystr` prints one as ``['layers'][0]``. Errors about a tree
+:class:`SequenceKey`, :class:`GetAttrKey` for a namedtuple's fields, and for the
+children of a registered type the keys its ``keys`` function gives, or else
+:class:`FlattenedIndexKey`), read off the structure alone; :func:`keystr` prints one as ``['layers'][0]``. Errors about a tree
 name the key path where it goes wrong.
 """
 from dataclasses import dataclass
@@ -39,7 +39,7 @@ class SequenceKey:
 
 @dataclass(frozen=True)
 class GetAttrKey:
-    """The field of a namedtuple in a key path."""
+    """The field of a namedtuple (or an attribute of a registered type) in a key path."""
     name: str
 
     def __str__(self):
@@ -60,14 +60,24 @@ def keystr(path: Iterable[Any]) -> str:
     return "".join(map(str, path))
 
 _registry: "dict[type, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]]" = {}
+_child_keys: "dict[type, Callable[[Any], Iterable[Any]]]" = {}
 _T = TypeVar("_T", bound=type)
 
 
 def register_pytree_node(cls: _T, flatten: Callable[[Any], tuple[Any, Any]],
-                         unflatten: Callable[[Any, Any], Any]) -> _T:
+                         unflatten: Callable[[Any, Any], Any],
+                         keys: Callable[[Any], Iterable[Any]] | None = None) -> _T:
     """Make ``cls`` a container: ``flatten(x) -> (children, aux)``,
-    ``unflatten(aux, children) -> x``; ``aux`` must be hashable and comparable."""
+    ``unflatten(aux, children) -> x``; ``aux`` must be hashable and comparable.
+
+    ``keys(aux)``, if given, names the children in key paths, from the aux data alone (an
+    attribute's child ``GetAttrKey("W")``, printed ``.W``); without it they are
+    ``FlattenedIndexKey(i)``, printed ``[<flat index i>]``."""
     _registry[cls] = (flatten, unflatten)
+    if keys is None:
+        _child_keys.pop(cls, None)
+    else:
+        _child_keys[cls] = keys
     return cls
 
 
@@ -140,13 +150,16 @@ class TreeDef:
 
     def child_keys(self):
         """The key of each child: :class:`DictKey`, :class:`SequenceKey`,
-        :class:`GetAttrKey` (namedtuple fields) or :class:`FlattenedIndexKey`."""
+        :class:`GetAttrKey` (namedtuple fields), a registered type's own keys, or
+        :class:`FlattenedIndexKey`."""
         if self.kind is dict:
             return [DictKey(k) for k in self.aux]
         if self.kind in (tuple, list):
             return [SequenceKey(i) for i in range(len(self.children))]
         if self.kind not in _registry:
             return [GetAttrKey(f) for f in self.kind._fields]
+        if self.kind in _child_keys:
+            return list(_child_keys[self.kind](self.aux))
         return [FlattenedIndexKey(i) for i in range(len(self.children))]
 
     def paths(self, prefix=()):
@@ -201,8 +214,9 @@ def tree_flatten(tree: Any) -> "tuple[list[Any], TreeDef]":
 
 def _flatten(x, leaves):
     cls = type(x)
-    node = _registry.get(cls)
-    if node is not None:
+    if cls is tuple or cls is list:   # the commonest containers, without their registry entry
+        children, aux = x, None
+    elif (node := _registry.get(cls)) is not None:
         children, aux = node[0](x)
     elif isinstance(x, tuple) and hasattr(cls, "_fields"):   # a namedtuple
         children, aux = x, None
@@ -243,10 +257,15 @@ def tree_unflatten(treedef: "TreeDef", leaves: Iterable[Any]) -> Any:
 
 
 def _unflatten(td, it):
-    if td.kind is None:
+    kind = td.kind
+    if kind is None:
         return next(it)
     children = [_unflatten(c, it) for c in td.children]
-    node = _registry.get(td.kind)
+    if kind is list:   # the commonest containers, without their registry entry
+        return children
+    if kind is tuple:
+        return tuple(children)
+    node = _registry.get(kind)
     if node is not None:
         return node[1](td.aux, children)
     return td.kind(*children)  # namedtuple

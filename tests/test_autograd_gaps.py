@@ -178,3 +178,90 @@ def test_odeint_differentiates_twice_in_reverse_mode():
                 modes=("rev",), order=2)
     with pytest.raises(TypeError, match="reverse-mode rule only"):
         riesz.hessian(total)(0.7)
+
+
+# ---------------------------------------------------------------- extend.primitive staged, const_graph
+
+def _counted_primitive(calls, rule_factor=None):
+    """A primitive x ↦ x · float(Σx) that counts its runs; its VJP rule is exact, or
+    ``rule_factor`` g (deliberately not the derivative) to see which one a transform used."""
+    from riesz.extend import defvjp, primitive
+
+    @primitive
+    def scaled(x):
+        calls.append(1)
+        return x * float(np.sum(x))    # float(): plain values only
+
+    def exact(ans, x):
+        return lambda g: g * np.sum(x) + np.sum(g * x)
+
+    defvjp(scaled, exact if rule_factor is None else (lambda ans, x: lambda g: rule_factor * g))
+    return scaled
+
+
+def test_a_primitive_is_one_step_of_a_staged_program():
+    calls = []
+    scaled = _counted_primitive(calls)
+    f = riesz.jit(lambda x: np.sum(scaled(2.0 * x) ** 2))
+    x = np.array([0.5, -1.0, 2.0])
+    expected = np.sum((2 * x * np.sum(2 * x)) ** 2)
+    assert np.isclose(f(x), expected) and len(calls) == 2      # staged on values, then run
+    assert np.isclose(f(x + 1.0), np.sum((2 * (x + 1) * np.sum(2 * (x + 1))) ** 2))
+    assert len(calls) == 3                                     # each run calls it once
+    assert "riesz.extend.call(" in riesz.source(lambda x: np.sum(scaled(2.0 * x) ** 2), x)
+    # transforms of the program use the primitive's rules (both orders, both modes)
+    wrong = _counted_primitive([], rule_factor=3.0)
+    for g in (riesz.grad(riesz.jit(lambda x: np.sum(wrong(x)))),
+              riesz.jit(riesz.grad(lambda x: np.sum(wrong(x))))):
+        np.testing.assert_allclose(g(x), [3.0, 3.0, 3.0])
+    np.testing.assert_allclose(riesz.jvp(riesz.jit(wrong), (x,), (np.ones(3),))[1], 3.0)
+    check_grads(riesz.jit(lambda x: np.sum(scaled(x) ** 2)), (x,), modes=("fwd", "rev"), order=2)
+
+
+def test_a_staged_primitive_returns_one_array_and_custom_jvp_stages():
+    from riesz.extend import primitive
+
+    @primitive
+    def pair(x):
+        return x, 2 * x
+
+    with pytest.raises(TypeError, match=r"returned a tuple.*one array.*primitive of its own"):
+        riesz.jit(lambda x: pair(x)[0])(np.ones(2))
+    f = riesz.custom_jvp(lambda x: x * 2.0)
+    f.defjvp(lambda primals, tangents: (primals[0] * 2.0, tangents[0] * 5.0))
+    assert np.allclose(riesz.jit(lambda x: f(x) + 1.0)(np.ones(2)), 3.0)
+    assert np.allclose(riesz.jit(lambda x: riesz.jvp(f, (x,), (x,))[1])(np.ones(2)), 5.0)
+
+
+def test_const_graph_records_once_and_replays():
+    from riesz.misc import const_graph
+    runs, calls = [], []
+    scaled = _counted_primitive(calls)
+    frozen = np.array([1.0, 2.0, 3.0])
+
+    def f(a, x, power=2):
+        runs.append(1)
+        return np.sum(scaled(np.sin(a) * x + frozen) ** power)
+
+    def by_hand(x):
+        y = np.sin(0.5) * x + frozen
+        return np.sum((y * np.sum(y)) ** 3)
+
+    replayed = const_graph(f, 0.5, power=3)
+    assert runs == [] and calls == []
+    x = np.array([0.3, -0.2, 0.1])
+    assert np.isclose(replayed(x), by_hand(x)) and (len(runs), len(calls)) == (1, 1)
+    for k in range(3):   # replays: the primitive runs, f's Python does not
+        assert np.isclose(replayed(x * k), by_hand(x * k))
+    assert (len(runs), len(calls)) == (1, 4)
+    before = by_hand(x)
+    frozen[:] = 0.0      # closed over: frozen when recorded, as riesz.jit freezes it
+    assert np.isclose(replayed(x), before) and not np.isclose(by_hand(x), before)
+    # a new signature records again, with what it closes over now
+    assert np.isclose(replayed(np.float32(1.0)), by_hand(1.0), rtol=1e-6) and len(runs) == 2
+    # under transforms: the recording with the primitive's rules
+    x = np.array([0.3, -0.2, 0.1])
+    frozen[:] = [1.0, 2.0, 3.0]
+    replayed = const_graph(f, 0.5, power=3)
+    np.testing.assert_allclose(riesz.grad(replayed)(x), riesz.grad(by_hand)(x), rtol=1e-10)
+    check_grads(replayed, (x,), modes=("fwd", "rev"), order=2)

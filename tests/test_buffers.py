@@ -207,6 +207,12 @@ def test_in_place_products_keep_zero_safety(every_array):
     (np.array([1 + 1j, complex(0, np.nan)]), True),
     (np.array([1 + 1j, complex(np.inf, -np.inf)]), False),
     (np.arange(3), False),
+    # above 8192 entries: the minimum, not Σ|x|²
+    (np.r_[np.ones(9000, np.float32), np.inf, -np.inf], False),
+    (np.r_[np.ones(9000), np.nan], True),
+    (np.full((200, 100), np.nan, np.float32).T[::2], True),
+    (np.r_[np.ones(9000), complex(0, np.nan)], True),
+    (np.arange(9000), False),
 ])
 def test_has_nan(value, expected):
     assert bool(define.has_nan(value)) is expected

@@ -114,6 +114,29 @@ def test_float32_keeps_its_dtype(name):
     assert auto(x).dtype == np.float32
 
 
+def identity_and_constants(x):
+    return x, np.ones(2), 3.0, np.tanh(x) * 0.5
+
+
+@pytest.mark.parametrize("name", ["jacobian", "jacfwd", "jacrev"])
+def test_outputs_that_are_inputs_or_constants(name):
+    assert_as_eager(name, identity_and_constants, (X3,))
+
+
+@pytest.mark.parametrize("name", list(AUTO))
+def test_complex_inputs(name):
+    z = X3 + 1j * X3[::-1]
+    f = (lambda z: np.sum(np.abs(z * B[0]) ** 2)) if name == "hessian" else \
+        (lambda z: z ** 2 * (1 + 2j) + np.exp(z))
+    assert_as_eager(name, f, (z,))
+
+
+@pytest.mark.parametrize("name", list(AUTO))
+def test_number_inputs_run_the_eager_transform(name):
+    auto = assert_as_eager(name, lambda x: np.sin(x) ** 3 * 2.0, (0.5,), staged=False)
+    assert not auto._fn.programs
+
+
 def test_new_inputs_after_staging_give_new_derivatives():
     J = riesz.jacobian(tanh_map)
     for k in range(4):
@@ -359,6 +382,38 @@ def test_the_third_call_runs_the_program(monkeypatch):
     monkeypatch.setattr(replay, "_jacrev_from_pullback", refuse)
     np.testing.assert_allclose(J(X3), (1 - np.tanh(A @ X3) ** 2)[:, None] * A, rtol=1e-13)
     np.testing.assert_allclose(H(X3), eager.hessian(softplus_sum)(X3), rtol=1e-13)
+
+
+def messages(fn, *args):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fn(*args)
+    return [str(w.message) for w in caught]
+
+
+def test_the_forward_pass_warns_once_per_call():
+    def f(x):
+        return np.log(x) * x   # log(0): NumPy warns in the forward pass
+
+    x = np.array([0.0, 1.0, 2.0])
+    plain = messages(f, x)
+    assert plain == ["divide by zero encountered in log", "invalid value encountered in multiply"]
+    for name in ("jacobian", "hessian"):
+        auto = AUTO[name](f)
+        for _ in range(3):
+            assert messages(auto, x) == plain
+    assert messages(eager.jacobian(f), x) == plain
+
+
+def test_threads_share_the_cache():
+    from concurrent.futures import ThreadPoolExecutor
+    H = riesz.hessian(softplus_sum)
+    xs = [RNG.standard_normal(3) for _ in range(40)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(H, xs))
+    for x, h in zip(xs, got):
+        np.testing.assert_allclose(h, eager.hessian(softplus_sum)(x), rtol=1e-13)
+    assert len(programs(H)) == 1
 
 
 def test_a_key_seen_once_is_not_staged():

@@ -6,6 +6,8 @@
 * :func:`flatten_func`: a function of a pytree as a function of that vector;
 * :mod:`riesz.misc.fixed_points`: autograd's ``fixed_point(f, a, x0, distance, tol)``,
   differentiated in ``a`` by the implicit function theorem (not through the iterations);
+* :func:`const_graph` (:mod:`riesz.misc.tracers`): a function recorded on its first call
+  and replayed afterwards without running its Python, autograd's; built on ``riesz.jit``;
 * :mod:`riesz.misc.optimizers`: autograd's ``sgd``, ``rmsprop`` and ``adam``, which take
   ``grad(x, i)`` and a pytree ``x0`` (:mod:`riesz.optim` is the toolkit's own API).
 """
@@ -15,7 +17,7 @@ import numpy as np
 
 from ..tree import tree_flatten, tree_unflatten
 
-__all__ = ["flatten", "ravel_pytree", "flatten_func", "optimizers", "fixed_points"]
+__all__ = ["flatten", "ravel_pytree", "flatten_func", "const_graph", "optimizers", "fixed_points"]
 
 
 def flatten(value):
@@ -54,3 +56,4 @@ def flatten_func(func, example):
 
 from . import optimizers  # noqa: E402,F401  (it uses flatten)
 from . import fixed_points  # noqa: E402,F401
+from .tracers import const_graph  # noqa: E402,F401

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ..tree import register_pytree_node, tree_flatten
+from ..tree import DictKey, GetAttrKey, SequenceKey, register_pytree_node, tree_flatten
 
 __all__ = ["Module"]
 
@@ -132,7 +132,13 @@ class _Mixed:
         return cls(*items) if hasattr(cls, "_fields") else cls(items)   # namedtuple, tuple
 
 
-register_pytree_node(_Mixed, _Mixed.flatten, _Mixed.unflatten)
+def _mixed_keys(aux):
+    # the key of each child: its dict key or its index in the container
+    cls, keys, positions, _ = aux
+    return [DictKey(keys[i]) if cls is dict else SequenceKey(keys[i]) for i in positions]
+
+
+register_pytree_node(_Mixed, _Mixed.flatten, _Mixed.unflatten, keys=_mixed_keys)
 
 
 def _unflatten_module(cls, aux, children):
@@ -147,7 +153,8 @@ def _unflatten_module(cls, aux, children):
 
 def _register(cls):
     register_pytree_node(cls, _flatten_module,
-                         lambda aux, children: _unflatten_module(cls, aux, children))
+                         lambda aux, children: _unflatten_module(cls, aux, children),
+                         keys=lambda aux: [GetAttrKey(name) for name in aux[0]])   # .W
 
 
 _M = TypeVar("_M", bound="Module")

@@ -7,7 +7,6 @@ up in :data:`HANDLED`, which the rule modules fill with :func:`implements`. A
 NumPy function missing there raises :class:`~riesz.core.NoRuleError` naming it:
 never a silent conversion that would drop the derivative.
 """
-import contextlib
 import sys
 
 import numpy as np
@@ -164,7 +163,10 @@ def _handler(func):
 
 
 def _array_function(self, func, types, args, kwargs):
-    return _handler(func)(*args, **kwargs)
+    impl = HANDLED.get(func)   # _handler, inlined: every NumPy function call comes here
+    if impl is None:
+        raise _no_rule(func)
+    return impl(*args, **kwargs)
 
 
 def _array(self, dtype=None, copy=None):
@@ -241,18 +243,21 @@ _ASSIGNED_INTO_NUMPY = (
     "riesz.numpy.array")
 
 
-@contextlib.contextmanager
-def conversions_named():
+class conversions_named:
     """Run user code under a transform, naming riesz's fix where NumPy hides it:
     ``y[i] = v`` for a NumPy ``y`` and a traced scalar ``v`` calls float(v), whose error NumPy
     replaces by "setting an array element with a sequence" (a traced value has
-    ``__getitem__``, so NumPy takes it for a sequence)."""
-    try:
-        yield
-    except ValueError as error:
-        if isinstance(error.__cause__, ConversionError):
-            raise ConversionError(_ASSIGNED_INTO_NUMPY).with_traceback(error.__traceback__) from None
-        raise
+    ``__getitem__``, so NumPy takes it for a sequence). A class rather than a generator:
+    every transform's call enters it."""
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, ValueError) and isinstance(error.__cause__, ConversionError):
+            raise ConversionError(_ASSIGNED_INTO_NUMPY).with_traceback(traceback) from None
+        return False
 
 
 def _float(self):
@@ -425,7 +430,7 @@ def _install():
     for name, f in compare.items():
         setattr(T, f"__{name}__", lambda self, other, f=f: f(full_lower(self), full_lower(other)))
     T.__hash__ = object.__hash__
-    T.__neg__ = lambda self: _handler(np.negative)(self)
+    T.__neg__ = lambda self: bind(UFUNC_PRIMITIVES[np.negative], (self,), {})
     T.__pos__ = lambda self: _handler(np.positive)(self)
     T.__abs__ = lambda self: np.absolute(self)
     T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)

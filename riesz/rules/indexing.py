@@ -6,6 +6,7 @@ Indices are concrete (slices, integers, integer and boolean arrays, ``None``,
 at their concrete value, since an index carries no derivative.
 """
 import functools
+import weakref
 
 import numpy as np
 
@@ -93,8 +94,9 @@ def getitem_(x, idx):
     idx = normalize_index(idx)
     with library_errors("x[idx]", x):
         out = getitem(x, idx=idx)
-    if _is_basic(idx):   # a view in NumPy: y[idx][i] = v also changes y
-        mark_view(out, x, lambda view, base: index_update(base, view, idx=idx))
+    if _is_basic(idx):   # a view in NumPy: y[idx][i] = v also changes y, and y[i] = v it
+        mark_view(out, x, lambda view, base: index_update(base, view, idx=idx),
+                  lambda base: getitem(base, idx=idx))
     return out
 
 
@@ -157,55 +159,91 @@ index_update = defprim(
 
 # ------------------------------------------------------------ writes through views
 # NumPy's basic indexing, transpose and swapaxes give views of their argument, and reshape
-# does where the layout allows: a write into the view changes the array it views. A traced
-# view records that array, the array's fields when the view was taken, and write(view,
-# base), the array's value with the view's written in; y[idx] = v rebinds the view, then
-# the array it views (and so on up).
+# does where the layout allows: a write into the view changes the array it views, and a
+# write into the array changes the view. A traced value's links (its ``viewed`` slot) say
+# which array it views, with write(view, base), the array's value with the view's written
+# in, and read(base), the view's value from the array's; and which values view it (weakly
+# held: a view nobody reads any more is not kept up to date). y[idx] = v rebinds y, then
+# every view of y is read again from it (and theirs from them), and the array y views is
+# rebound to its value with y written in (and so on up).
 
-def _fields(t):
-    return [getattr(t, name, None) for cls in type(t).__mro__
-            for name in getattr(cls, "__slots__", ()) if name != "viewed"]
+class _Links:
+    __slots__ = ("base", "write", "read", "views")
+
+    def __init__(self):
+        self.base = self.write = self.read = None   # what this value views, if anything
+        self.views = []                             # weak references to its own views
 
 
-def mark_view(out, base, write):
+def _links(t):
+    links = getattr(t, "viewed", None)
+    if links is None:
+        links = t.viewed = _Links()
+    return links
+
+
+def is_view(t):
+    """Whether the traced ``t`` was marked as a view of another traced value."""
+    links = getattr(t, "viewed", None)
+    return links is not None and links.base is not None
+
+
+def mark_view(out, base, write, read):
     """Record that the traced ``out`` is a view of the traced ``base`` (see above)."""
     if isinstance(out, Tracer) and isinstance(base, Tracer) and out is not base:
-        out.viewed = (base, _fields(base), write)
+        links = _links(out)
+        links.base, links.write, links.read = base, write, read
+        _links(base).views.append(weakref.ref(out))
     return out
 
 
-def _write_through(view, what):
-    link = getattr(view, "viewed", None)
-    if link is None:
-        return
-    base, fields, write = link
-    if any(a is not b for a, b in zip(_fields(base), fields)):
-        raise ValueError(
-            f"{what}: the array written into is a view (y[...], y.T, y.reshape(...)) of an "
-            f"array that was itself assigned into after the view was taken. In NumPy the view "
-            f"shows that assignment and the write reaches the array; riesz does not follow "
-            f"views that far. Take the view again after assigning into the array, or write "
-            f"into the array directly (y[...][i] = v as y[...] indices)")
-    new = write(view, base)
-    rebind(base, new if dtype_of(new) == dtype_of(base) else new.astype(dtype_of(base)), what)
-    view.viewed = (base, _fields(base), write)
-    _write_through(base, what)
-
-
-def rebind(tracer, new, what):
-    """Make the traced value ``tracer`` hold ``new`` (an in-place update in NumPy code):
-    its fields are replaced by those of ``new``, so every name bound to it sees the update.
-    Both must be traced values of the same kind (forward or reverse mode). When ``tracer``
-    is a view of another traced value, the update reaches that value too, as in NumPy."""
+def _assign(tracer, new, what):
+    """Make the traced value ``tracer`` hold ``new``: its fields are replaced by those of
+    ``new``, so every name bound to it sees the update; its links stay."""
     if type(new) is not type(tracer):
         raise TypeError(
             f"{what}: the array is traced by an outer transform ({type(tracer).__name__}) and "
             f"the assigned value by a different transform nested inside it "
             f"({type(new).__name__}), so the array cannot be updated in place. Write the "
             f"update as a new array instead: y = riesz.numpy.at(y)[idx].set(v)")
-    viewed = getattr(tracer, "viewed", None)   # the value stays a view of what it viewed
+    links = getattr(tracer, "viewed", None)
     _copy_fields(new, tracer)
-    tracer.viewed = viewed
+    tracer.viewed = links
+
+
+def _refresh_views(tracer, what, skip=None):
+    """Read every live view of ``tracer`` (but ``skip``, the view a write came through) again
+    from its new value, and their views from theirs."""
+    links = getattr(tracer, "viewed", None)
+    if links is None:
+        return
+    live = [ref for ref in links.views if ref() is not None]
+    links.views = live
+    for ref in live:
+        view = ref()
+        if view is not skip and view is not None:
+            _assign(view, view.viewed.read(tracer), what)
+            _refresh_views(view, what)
+
+
+def _write_through(view, what):
+    if not is_view(view):
+        return
+    links = view.viewed
+    base = links.base
+    new = links.write(view, base)
+    _assign(base, new if dtype_of(new) == dtype_of(base) else new.astype(dtype_of(base)), what)
+    _refresh_views(base, what, skip=view)
+    _write_through(base, what)
+
+
+def rebind(tracer, new, what):
+    """Make the traced value ``tracer`` hold ``new`` (an in-place update in NumPy code), as
+    NumPy would: every name bound to it sees the update, and so do its views and the
+    value it is a view of. Both must be traced values of the same kind (forward or
+    reverse mode)."""
+    _assign(tracer, new, what)
+    _refresh_views(tracer, what)
     _write_through(tracer, what)
 
 
@@ -229,7 +267,7 @@ def copy(a, order="K", subok=False):
         return np.copy(a, order=order)
     new = object.__new__(type(a))
     _copy_fields(a, new)
-    new.viewed = None   # a copy views nothing
+    new.viewed = None   # a copy views nothing, and nothing views it
     return new
 
 
@@ -475,7 +513,8 @@ def _viewing(function, write):
     @functools.wraps(function)
     def viewing(a, *args, **kwargs):
         return mark_view(function(a, *args, **kwargs), a,
-                         lambda view, base: write(view, base, *args, **kwargs))
+                         lambda view, base: write(view, base, *args, **kwargs),
+                         lambda base: function(base, *args, **kwargs))
     return viewing
 
 
@@ -483,17 +522,22 @@ def _reshape_view(a, *args, order="C", **kwargs):
     # reshape gives a view where the layout allows it: in C order, of a value whose concrete
     # result shares its memory. A staged value has no layout to ask: a program's own results
     # are contiguous (a view), but a view of one may not be, and a write then raises
-    out = HANDLED[np.reshape].__wrapped__(a, *args, order=order, **kwargs)
+    reshape = HANDLED[np.reshape].__wrapped__
+    out = reshape(a, *args, order=order, **kwargs)
     concrete_a, concrete_out = full_lower(a), full_lower(out)
     if order != "C":
         return out
+
+    def read(base):
+        return reshape(base, shape_of(out))
+
     if not isinstance(concrete_a, Tracer):
         if np.may_share_memory(concrete_a, concrete_out):
-            mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)))
-    elif getattr(a, "viewed", None) is None:
-        mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)))
+            mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)), read)
+    elif not is_view(a):
+        mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)), read)
     else:
-        mark_view(out, a, _unknown_layout)
+        mark_view(out, a, _unknown_layout, read)
     return out
 
 

@@ -35,6 +35,9 @@ def _matmul_vjp(g, a, b, argnum):
     # With 1-D operands promoted to matrices (a: 1×k, b: k×1) and g shaped to match,
     # ∂(a @ b)ᵀ g = (g @ bᵀ, aᵀ @ g), summed over broadcast batch axes.
     sa, sb = shape_of(a), shape_of(b)
+    if len(sa) == 2 and len(sb) == 2:   # two matrices, the commonest case: nothing to promote
+        return matmul(g, transpose(b, axes=(1, 0))) if argnum == 0 else matmul(
+            transpose(a, axes=(1, 0)), g)
     a2 = reshape(a, shape=(1,) + sa) if len(sa) == 1 else a
     b2 = reshape(b, shape=sb + (1,)) if len(sb) == 1 else b
     gs = shape_of(g)

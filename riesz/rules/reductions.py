@@ -13,13 +13,15 @@ from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
                           sqrt, where as select)
-from .shape import concat, moveaxis, reshape, transpose
+from .shape import broadcast_to, concat, moveaxis, reshape, transpose
 
 
 def normalize_axis(axis, ndim):
     """``axis`` as a sorted tuple of non-negative ints (``None``: every axis)."""
     if axis is None:
         return tuple(range(ndim))
+    if type(axis) is int and -ndim <= axis < ndim:   # the commonest case, without np.ndim
+        return (axis % ndim,)
     axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
     out = []
     for a in axes:
@@ -33,8 +35,7 @@ def normalize_axis(axis, ndim):
 def expand_reduced(g, axis, keepdims, shape):
     """Broadcast a reduction's cotangent ``g`` back over ``shape``: the transpose of summing
     over ``axis`` is copying along it."""
-    from .shape import broadcast_to
-    if not keepdims:
+    if not keepdims and axis != tuple(range(len(axis))):   # broadcasting adds leading axes
         g = reshape(g, shape=tuple(1 if i in axis else n for i, n in enumerate(shape)))
     return broadcast_to(g, shape=shape)
 

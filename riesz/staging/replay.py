@@ -45,6 +45,8 @@ for staging.
 recording would add a forward pass (benchmarks/README.md).
 """
 import collections
+import threading
+import warnings
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -140,15 +142,18 @@ class _Tape:
             if PRIMITIVES.get(prim.name) is not prim:
                 self.replayable = False
                 return
-            parents = dict(node.parents)
-            sources, types = [], []
-            for i, a in enumerate(node.args):
-                s = parents.get(i)
-                sources.append((_SLOT, s) if s is not None else self._operand(a, types))
-            steps.append((slot, prim, node.params, sources))
+            parents, params, types = node.parents, node.params, []
+            if len(parents) == len(node.args):   # every argument traced (in argument order)
+                sources = [(_SLOT, s) for _, s in parents]
+            else:
+                traced = dict(parents)
+                sources = [(_SLOT, traced[i]) if i in traced else self._operand(a, types)
+                           for i, a in enumerate(node.args)]
+            steps.append((slot, prim, params, sources))
             if self.stageable:
                 try:
-                    keys.append((prim, tuple(node.parents), tuple(types), _typed(node.params)))
+                    keys.append((prim, tuple(parents), tuple(types),
+                                 _typed(params) if params else None))
                 except _Unstageable:
                     self.stageable = False
         self.outputs = [(_SLOT, slot) if slot is not None else self._operand(value, keys)
@@ -205,6 +210,7 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
     """The function computing transform ``kind`` ("jacfwd", "jacrev", "hessian"; for
     "jacobian", ``mode`` picks one) of ``f``, auto-staged as the module docstring says."""
     cache = collections.OrderedDict()   # structural key -> _SEEN, a compiled program or _EAGER
+    lock = threading.Lock()
     fname = getattr(f, "__name__", "f")
     fname = fname if isinstance(fname, str) else "f"
 
@@ -228,24 +234,31 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         if tape.key is not None:
             key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
                    _tree_key(rec.out_tree), tape.key)
-            entry = cache.get(key)
-            if entry is None:
-                if len(cache) >= CACHE_SIZE:
-                    cache.popitem(last=False)
-                cache[key] = entry = _SEEN
-            elif entry is _SEEN:
-                entry = cache[key] = _stage(which, tape, diff_args, single, rec.out_tree,
-                                            f"{which}_{fname}")
+            with lock:   # another thread may drop the key between reading and moving it
+                entry = cache.get(key)
+                if entry is None:   # the first sighting: evaluated eagerly, as _SEEN is
+                    if len(cache) >= CACHE_SIZE:
+                        cache.popitem(last=False)
+                    cache[key] = _SEEN
+                elif entry is not _SEEN:
+                    cache.move_to_end(key)
+            if entry is _SEEN:   # the second sighting: staged, outside the lock
+                entry = _stage(which, tape, diff_args, single, rec.out_tree, f"{which}_{fname}")
+                with lock:
+                    cache[key] = entry
+            elif entry is None:
+                entry = _SEEN
+        # the forward pass warned (as NumPy does) when f ran; computing it again for the
+        # derivative stays silent, as the eager backward pass is
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            if entry is _SEEN and which == "jacrev":
+                jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
+            elif entry is _SEEN or entry is _EAGER:
+                g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
+                jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
+                    *diff_args, tape.consts)
             else:
-                cache.move_to_end(key)
-        if entry is _SEEN and which == "jacrev":
-            jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
-        elif entry is _SEEN or entry is _EAGER:
-            g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
-            jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
-                *diff_args, tape.consts)
-        else:
-            jac = entry(leaves, tape.consts)
+                jac = entry(leaves, tape.consts)
         return (jac, rec.aux) if has_aux else jac
 
     derivative.programs = cache
@@ -271,8 +284,10 @@ def _stage(which, tape, diff_args, single, out_tree, name):
     g = _replayed(tape, tree_flatten(diff_args)[1], out_tree, len(diff_args))
     T = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
     try:
-        program = stage(T, (*diff_args, list(tape.consts)), name=name)
-        compiled = program.compiled()
+        with warnings.catch_warnings():   # the user did not ask for staging: no word of it
+            warnings.simplefilter("ignore")
+            program = stage(T, (*diff_args, list(tape.consts)), name=name)
+            compiled = program.compiled()
     except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
         return _EAGER
     one = len(program.outputs) == 1
