@@ -5,7 +5,6 @@ module of its family, with its implementation, its JVP rules and its VJP rules
 side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
-import collections
 import functools
 import inspect
 import math
@@ -200,12 +199,16 @@ class _Uses:
         self.tape, self.seeds, self.counts = tape, seeds, None
 
     def __getitem__(self, slot):
-        if self.counts is None:
-            self.counts = collections.Counter(s for s, _ in self.seeds)
+        counts = self.counts
+        if counts is None:
+            counts = self.counts = [0] * len(self.tape)
+            for s, _ in self.seeds:
+                counts[s] += 1
             for node in self.tape:
                 if node is not None and type(node) is not int:
-                    self.counts.update(parent for _, parent in node.parents)
-        return self.counts[slot]
+                    for _, parent in node.parents:
+                        counts[parent] += 1
+        return counts[slot]
 
 
 def _unread(reads, argnums):
