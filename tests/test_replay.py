@@ -462,3 +462,22 @@ def test_jacobian_modes_and_errors():
     with pytest.raises(TypeError, match="returned a str"):
         riesz.jacobian(lambda x: "no")(X3)
     assert riesz.jacobian(tanh_map, argnum=0)(X3).shape == (4, 3)
+
+
+def test_debug_nans_runs_the_eager_transform():
+    # riesz.config.debug_nans checks each primitive of the eager transform; a staged
+    # program's are not checked, so the program must not run while it is on
+    J = riesz.jacobian(tanh_map)
+    for _ in range(2):
+        J(X3)
+    cache = J._fn.programs
+
+    def refuse(*args):
+        raise AssertionError("the staged program ran under debug_nans")
+    for key, entry in list(cache.items()):
+        if callable(entry):
+            cache[key] = refuse
+    with riesz.debug_nans():
+        np.testing.assert_allclose(J(X3), (1 - np.tanh(A @ X3) ** 2)[:, None] * A, rtol=1e-13)
+    with pytest.raises(AssertionError, match="staged program ran"):
+        J(X3)   # debug_nans off again: the (refusing) program runs

@@ -279,6 +279,7 @@ class FusedProgram(Program):
         self.original = original
         self.kernels = kernels   # the numexpr expressions, in program order
         self.const_hints = dict(original.const_hints)
+        self.custom_rules = original.custom_rules
 
     def bind_eval(self, leaves):
         return self.original.bind_eval(leaves)

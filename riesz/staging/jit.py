@@ -138,6 +138,10 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
       the program, or with an input unless ``f`` itself returns the input (or a view).
       ``x += 1`` on an argument updates the staged value, never the caller's array.
 
+    * A transform applied to the jitted function (``grad(jit(f))``) differentiates the
+      program's equations, unless ``f`` holds a ``custom_vjp``/``custom_jvp`` (staged as its
+      primal operations): then ``f`` runs under the transform, whose rules it sees.
+
     ``cache_size`` bounds the programs kept per function (least recently used first out,
     with a warning when one is dropped: a function that keeps meeting new shapes or
     static values stages again and again); ``jitted.clear_cache()`` drops them all.
@@ -182,6 +186,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
         if quick is not None:
             arrays_only[quick] = (program.compiled(), program.out_tree, len(program.outputs) == 1)
         if any(isinstance(x, Tracer) for x in leaves):
+            if program.custom_rules:   # a transform around jit must see f's custom rules
+                return f(*args)
             return tree_unflatten(program.out_tree, program.bind_eval(leaves))
         out = program.compiled()(*leaves)
         return tree_unflatten(program.out_tree, [out] if len(program.outputs) == 1 else list(out))

@@ -40,6 +40,9 @@ class Program:
         # the staged function's positional parameters, for riesz.source: (name, "static",
         # its value) or (name, "dynamic", None), in order; None where unknown
         self.arguments = None
+        # names of the custom_vjp/custom_jvp functions staged as their primal operations:
+        # the program computes their values, but their rules are not in it
+        self.custom_rules = ()
         self._compiled = None
 
     def replace(self, eqns: list[Any], outputs: list[Any] | None = None) -> "Program":
@@ -47,6 +50,7 @@ class Program:
         new = Program(self.name, self.invars, self.outputs if outputs is None else outputs,
                       eqns, self.in_tree, self.out_tree)
         new.const_hints, new.arguments = self.const_hints, self.arguments
+        new.custom_rules = self.custom_rules
         return new
 
     def __call__(self, *args):
@@ -70,7 +74,18 @@ class Program:
         return program_dot(self)
 
     def bind_eval(self, leaves: Sequence[Any]) -> list[Any]:
-        """The flattened outputs for flattened inputs, every equation applied with ``bind``."""
+        """The flattened outputs for flattened inputs, every equation applied with ``bind``.
+
+        A transform applied this way differentiates the program's equations. A program
+        that staged a ``custom_vjp``/``custom_jvp`` as its primal operations would give
+        the derivative of those, not the custom rule's: it refuses traced inputs."""
+        if self.custom_rules and any(isinstance(x, Tracer) for x in leaves):
+            names = ", ".join(sorted(set(self.custom_rules)))
+            raise TypeError(f"{self.name}: a transform is applied to a staged program that holds "
+                            f"custom derivative rules ({names}), staged as their primal "
+                            f"operations; it would differentiate those instead of the rules. "
+                            f"Apply the transform before staging (riesz.jit(riesz.grad(f))), or "
+                            f"to the function itself")
         env = {id(v): x for v, x in zip(self.invars, leaves)}
         for e in self.eqns:
             args = [i.value if isinstance(i, Literal) else env[id(i)] for i in e.inputs]

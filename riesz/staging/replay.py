@@ -53,6 +53,7 @@ import numpy as np
 
 from .. import transforms as eager
 from ..core import Tracer, bind
+from ..debug import config
 from ..rules.define import PRIMITIVES
 from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
 from ..tree import tree_flatten, tree_unflatten
@@ -219,7 +220,9 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
 
     def derivative(*args, **kwargs):
         f_of_diff, diff_args, single, leaves, in_tree = _split_args(f, args, kwargs, argnums, kind)
-        if not all(type(x) is np.ndarray for x in leaves):   # traced, Dask, CuPy, numbers
+        # traced, Dask, CuPy, numbers; or riesz.config.debug_nans on, which checks every
+        # primitive of the eager transform (a staged program's are not checked)
+        if config.debug_nans or not all(type(x) is np.ndarray for x in leaves):
             return (eager_transform(kind) if mode is None else
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
         rec = Recording(f_of_diff, diff_args, has_aux)

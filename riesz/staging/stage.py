@@ -81,6 +81,7 @@ def stage(f, args, name=None, fixed=None):
     _keep_names_at_group_ends(staging.eqns)
     copies = staging.freeze_shared()
     program = Program(fname, invars, outputs, staging.eqns, in_tree, out_tree)
+    program.custom_rules = tuple(staging.custom_rules)
     program.arguments = _arguments(f, len(args) + len(fixed), fixed)
     # names for the constants in generated code: the user's names of the arrays frozen
     program.const_hints = {id(copies[id(v)]): n for n, v in reversed(scope)
