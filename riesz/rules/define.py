@@ -17,8 +17,7 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
            "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan",
-           "READS", "product",
-           "TAPE_REWRITES", "prepare_tape", "fresh_product"]
+           "READS", "TAPE_REWRITES", "prepare_tape", "product", "fresh_product"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
