@@ -365,6 +365,7 @@ class VJPTrace(Trace):
     add_into = None  # set by riesz.rules: the same sum, written into the first where it can
     has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
     prepare_tape = None  # set by riesz.rules: rewrite a consumed tape, give back unread values
+    #                      (True where it holds big arrays, whose cotangents may be donated)
 
     def __init__(self):
         super().__init__()
@@ -513,7 +514,9 @@ class VJPTrace(Trace):
         value. In the same way the cotangent of a node, when only this pass holds it, is
         handed over to the node's last rule (``product_mode.donated``), whose product of it
         (``riesz.rules.define.scale``) is then written into it, as a hand-written backward
-        pass scales a gradient in place: no later rule reads it.
+        pass scales a gradient in place: no later rule reads it. (Only in a pass that
+        consumes a tape holding big arrays, as ``prepare_tape`` says: on small ones the
+        test would cost more than it saves.)
 
         Values no rule reads. A pass that consumes its tape first rewrites it where the
         rule table knows a cheaper node for a chain of them (a softmax written out in
@@ -524,8 +527,7 @@ class VJPTrace(Trace):
         whose forward rules read other values) leaves it as it is.
         """
         tape = self.tape
-        if consume:
-            VJPTrace.prepare_tape(tape, seeds)
+        donate = consume and VJPTrace.prepare_tape(tape, seeds)
         # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
         plain_below = 0 if self.nested or any(
             isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \
@@ -560,7 +562,7 @@ class VJPTrace(Trace):
                         tape[slot] = None
                     parents = node.parents
                     # the last rule may write into a cotangent only the pass holds
-                    last = parents[-1][0] if not prim.multiple_results and \
+                    last = parents[-1][0] if donate and not prim.multiple_results and \
                         sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY else None
                     for argnum, parent in parents:
                         rule = prim.rule("reverse", argnum)

@@ -148,6 +148,8 @@ def prepare_tape(tape, seeds):
     :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is kept
     (:data:`READS`: the node's result, the arguments of the nodes that read it) is
     replaced by a read-only stand-in of its shape and dtype (one element, broadcast).
+    Returns whether the tape made such an array: only then does the pass hand cotangents
+    over to be written into (:func:`product`; small arrays would only pay for the test).
 
     The array's memory is given back before the backward pass allocates its cotangents,
     as a hand-written backward pass never holds the values it does not need (the scores
@@ -184,6 +186,7 @@ def prepare_tape(tape, seeds):
         for i, parent in parents:
             if i in unread and parent in big:
                 node.args[i] = _stand_in(node.args[i])
+    return bool(big)
 
 
 # (primitive, argnums of the traced arguments) -> the positions (-1: ans) no rule reads
@@ -281,12 +284,12 @@ def scale(g, d):
     one), a plain product; otherwise the product and one finiteness check of it.
     """
     if type(d) is float and d != 0.0 and math.isfinite(d):
-        return product(g, d)   # a finite nonzero constant cannot meet 0 × ∞, at any order
-    if isinstance(g, Tracer) or isinstance(d, Tracer):
+        pass   # a finite nonzero constant cannot meet 0 × ∞, at any order
+    elif isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
-    if product_mode.plain and is_numpy(g) and is_numpy(d):
-        return product(g, d)
-    return zero_safe_scale(g, d)
+    elif not (product_mode.plain and is_numpy(g) and is_numpy(d)):
+        return zero_safe_scale(g, d)
+    return g * d if g is not product_mode.donated else product(g, d)
 
 
 def product(g, d):
