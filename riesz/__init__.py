@@ -13,12 +13,12 @@ from .linear_map import LinearMap, linearize, linear_transpose
 from .vspace import vspace
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
-from .transforms import hvp, elementwise_grad
+from .transforms import elementwise_grad
 from .transforms import hessian_vector_product, make_hvp, make_ggnvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError, source, graph, jit
 # staged per structural key of the recorded forward pass, answering as eager (docs/source.md)
-from .staging.replay import jacfwd, jacrev, jacobian, hessian
+from .staging.replay import jacfwd, jacrev, jacobian, hessian, hvp
 from .debug import config, debug_nans
 from . import testing  # noqa: F401  (riesz.testing.check_grads after a plain `import riesz`)
 

@@ -15,6 +15,7 @@ import riesz
 from riesz import transforms as eager
 from riesz.staging import replay
 from riesz.testing import check_grads
+from specs import SPECS
 
 RNG = np.random.default_rng(0)
 A = RNG.standard_normal((4, 3))
@@ -137,6 +138,30 @@ def test_number_inputs_run_the_eager_transform(name):
     assert not auto._fn.programs
 
 
+@pytest.mark.parametrize("primitive, cases", sorted(SPECS.items()),
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_every_primitive_of_the_spec_table_stages_as_eager(primitive, cases):
+    # every case's Jacobian (jacrev where reverse mode is tested, else jacfwd), and the
+    # Hessian and an hvp of Σ f² for the first case tested to second order in both modes:
+    # the staged program (third call) equals the eager transform
+    rng = np.random.default_rng(0)
+    hessian_done = False
+    for case in cases:
+        args = case.args(rng, "float64")
+        nums = tuple(range(len(args)))
+        kind = "jacrev" if "rev" in case.modes else "jacfwd"
+        assert_as_eager(kind, case.fn, args, tol=1e-10, argnums=nums)
+        if not hessian_done and case.order >= 2 and set(case.modes) == {"fwd", "rev"}:
+            def sum_of_squares(*a, fn=case.fn):
+                return sum(np.sum(np.real(y) ** 2) for y in riesz.tree_leaves(fn(*a)))
+            assert_as_eager("hessian", sum_of_squares, args, tol=1e-10, argnums=nums)
+            tangents = tuple(rng.standard_normal(np.shape(a)) for a in args)
+            for _ in range(3):
+                assert_tree_close(riesz.hvp(sum_of_squares, args, tangents),
+                                  eager.hvp(sum_of_squares, args, tangents), 1e-10, 1e-10)
+            hessian_done = True
+
+
 def test_new_inputs_after_staging_give_new_derivatives():
     J = riesz.jacobian(tanh_map)
     for k in range(4):
@@ -183,12 +208,23 @@ def scaled(x):
     return SCALE * np.sin(x) ** 2
 
 
-def test_a_global_python_float_changed(monkeypatch):
+def test_a_global_python_float_changed():
+    global SCALE
+
     def args(k):
-        monkeypatch.setattr(__import__(__name__), "SCALE", [2.0, 2.0, 2.0, 3.0, -0.0][k])
+        global SCALE
+        SCALE = [2.0, 2.0, 2.0, 3.0, -0.0][k]   # after the program is staged too
         return (X3,)
-    for name in AUTO:
-        assert_as_eager(name, scaled, args, calls=5)
+    try:
+        for name in AUTO:
+            auto = assert_as_eager(name, scaled, args, calls=5)
+            assert len(programs(auto)) == 1 and len(auto._fn.programs) == 3   # 2.0, 3.0, -0.0
+            SCALE = 2.0
+            at_2 = auto(X3)
+            SCALE = 3.0
+            np.testing.assert_allclose(auto(X3), 1.5 * at_2, rtol=1e-14)   # the float reaches it
+    finally:
+        SCALE = 2.0
 
 
 def test_a_global_array_rebound():
@@ -281,6 +317,20 @@ def test_a_custom_vjp_inside_f():
         assert_as_eager(name, f, (X3,), staged=False)
 
 
+def test_a_custom_jvp_inside_f():
+    @riesz.custom_jvp
+    def soft(x):
+        return np.log1p(np.exp(x))
+
+    @soft.defjvp
+    def soft_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return soft(x), t / (1 + np.exp(-x))
+
+    for name in AUTO:
+        assert_as_eager(name, lambda x: soft(B @ x) * x, (X3,), staged=False)
+
+
 def test_a_checkpoint_inside_f():
     f = lambda x: np.sum(riesz.checkpoint(lambda y: np.sin(y) ** 2)(B @ x))
     for name in AUTO:
@@ -357,6 +407,27 @@ def test_nested_inside_grad():
     assert not J._fn.programs   # the inputs were traced: the eager transform ran
 
 
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")
+def test_debug_nans_names_the_users_line(monkeypatch):
+    def f(x):
+        y = np.sqrt(x)   # NaN at x < 0
+        return y * x
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("recorded under debug_nans")
+    for name in AUTO:
+        auto = AUTO[name](f)
+        for _ in range(2):
+            auto(np.array([1.0, 4.0]))
+        assert programs(auto)
+        with riesz.debug_nans(), monkeypatch.context() as patch:
+            patch.setattr(replay, "Recording", refuse)
+            with pytest.raises(FloatingPointError, match=r"test_replay.py:\d+: y = np.sqrt\(x\)"):
+                auto(np.array([1.0, -4.0]))
+            np.testing.assert_allclose(auto(np.array([1.0, 4.0])),
+                                       EAGER[name](f)(np.array([1.0, 4.0])))
+
+
 def test_composes_with_the_other_transforms():
     H = riesz.hessian(softplus_sum)
     xs = RNG.standard_normal((4, 3))
@@ -429,6 +500,56 @@ def test_the_cache_is_bounded(monkeypatch):
         for _ in range(2):
             J(X3, float(k))
     assert len(J._fn.programs) == 3
+
+
+# ---------------------------------------------------------------- hvp
+
+def hvp_programs():
+    return [e for e in replay._HVP_PROGRAMS.entries.values() if callable(e)]
+
+
+def test_hvp_answers_as_eager_and_stages(monkeypatch):
+    monkeypatch.setattr(replay, "_HVP_PROGRAMS", replay._Programs())
+    W = B.copy()
+    gen = np.random.default_rng(1)
+
+    def f(x, y):
+        noise = gen.standard_normal(3)   # a draw inside f
+        return np.sum(np.tanh(W @ x) ** 2 * y) + np.sum(np.sin(x * noise))
+
+    for k in range(4):
+        W[0, 1] = k   # a closed-over array changed in place
+        x, y = RNG.standard_normal(3), RNG.standard_normal(3)
+        primals, tangents = (x, y), (RNG.standard_normal(3), RNG.standard_normal(3))
+        state = gen.bit_generator.state
+        got = riesz.hvp(lambda a, b: f(a, b), primals, tangents)   # a new lambda every call
+        gen.bit_generator.state = state
+        assert_tree_close(got, eager.hvp(f, primals, tangents))
+        assert len(hvp_programs()) == (k >= 1)
+
+
+def test_hvp_of_pytrees_and_one_primal():
+    p = {"w": RNG.standard_normal((2, 3)), "b": X3}
+    f = lambda p: np.sum(np.exp(p["w"] @ p["b"]))
+    v = {"w": RNG.standard_normal((2, 3)), "b": RNG.standard_normal(3)}
+    for _ in range(3):
+        assert_tree_close(riesz.hvp(f, (p,), (v,)), eager.hvp(f, (p,), (v,)))
+        assert_tree_close(riesz.hvp(softplus_sum, [X3], [X3 + 1]),
+                          eager.hvp(softplus_sum, [X3], [X3 + 1]))
+
+
+def test_hvp_stays_eager_where_it_must(monkeypatch):
+    monkeypatch.setattr(replay, "_HVP_PROGRAMS", replay._Programs())
+    soft = riesz.checkpoint(lambda y: np.sum(np.sin(y) ** 2))
+    for f, primals in ((lambda x: soft(B @ x), (X3,)), (lambda x: np.sin(x) ** 3, (0.5,))):
+        tangents = tuple(np.ones_like(x) for x in primals)
+        for _ in range(3):
+            assert_tree_close(riesz.hvp(f, primals, tangents), eager.hvp(f, primals, tangents))
+    assert not hvp_programs()
+    with pytest.raises(TypeError, match="must be tuples"):
+        riesz.hvp(softplus_sum, X3, X3)
+    with pytest.raises(TypeError, match="dtype int"):
+        riesz.hvp(softplus_sum, (np.arange(3),), (np.arange(3),))
 
 
 # ---------------------------------------------------------------- what the eager ones have

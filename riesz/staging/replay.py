@@ -13,7 +13,11 @@ operation f applied to x is an operation of replay, with the same rule. Each cal
 
 1. runs f(x) once under a recording ``VJPTrace``: the user's code runs every call with
    concrete values, so Python control flow, draws, prints, counters and mutated closures
-   behave as in eager code (f is called as often as by the eager transform);
+   behave as in eager code; f runs once per call, as under the eager ``jacfwd``,
+   ``jacrev`` and ``hessian`` (the eager ``jacobian`` choosing forward mode runs it
+   twice: once to read the output's size, once under ``jacfwd``; here the recording
+   serves both). NumPy's warnings come from this run; the derivative's computations,
+   which compute the forward pass again, run silenced (as the eager backward pass);
 2. builds a *structural key* of the tape, from types only: per node the primitive, its
    parameters (hashable values: Python numbers by type and bits, index arrays by shape,
    dtype and bytes), which slots its traced arguments come from, and each constant
@@ -31,18 +35,30 @@ operation f applied to x is an operation of replay, with the same rule. Each cal
 
 Where the tape cannot be staged, decided on types: an input that is traced (a transform
 around this one) or not a NumPy array (Dask, CuPy, a Python number) runs the eager
-transform without recording; a node of a primitive outside the rule table (a
+transform without recording, and so does every call while ``riesz.config.debug_nans`` is
+on (its checks name the user's lines); a node of a primitive outside the rule table (a
 ``custom_vjp``, ``custom_jvp``, ``checkpoint``, ``riesz.extend.primitive``) runs the eager
 transform on f (for ``jacfwd`` and ``hessian`` f then runs twice in that call); a nested
 tape (an argument traced at a lower level: a Jacobian inside ``grad`` closing over the
 outer variable), a constant of another library or an unhashable parameter replays
-eagerly; and a key whose staging fails on one of riesz's own rules (one that reads
-values, as ``sort``'s) replays eagerly from then on, silently, as the user did not ask
-for staging.
+eagerly; and a key whose staging fails (a rule that branches on a value) replays
+eagerly from then on, silently, as the user did not ask for staging.
 
-``hvp`` and ``hessian_vector_product`` stay eager: their cost is in the matrix products
-(one forward and one backward pass with v), which staging does not shorten, and the
-recording would add a forward pass (benchmarks/README.md).
+One difference the tape cannot see: an array that f writes into *after* an operation
+used it (a work buffer reused in a loop) is held by the tape as one object, so its last
+value is what the replay reads, as the eager reverse pass (``jacrev``, ``grad``) does,
+while eager forward mode used each value as it was. Write a new array instead.
+
+A key that differs on every call (a Python number that changes each time, say) is
+never staged: each call then costs the eager transform plus one recorded forward pass.
+The cache is per transformed function, bounded (:data:`CACHE_SIZE` keys, least recently
+used first out, without a warning) and shared by threads.
+
+``hvp`` is staged the same way, its programs kept in one cache for all functions (the
+tape is the key); it pays at every size measured, 50 to 1000 (benchmarks/README.md),
+though a key that differs on every call costs one recorded forward pass more than eager,
+about a third of an hvp. ``hessian_vector_product``, ``make_hvp`` and ``make_ggnvp`` stay
+eager.
 """
 import collections
 import threading
@@ -59,7 +75,7 @@ from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transfo
 from ..tree import tree_flatten, tree_unflatten
 from .stage import stage
 
-__all__ = ["jacfwd", "jacrev", "jacobian", "hessian"]
+__all__ = ["jacfwd", "jacrev", "jacobian", "hessian", "hvp"]
 
 CACHE_SIZE = 32   # keys (programs, eager marks, first sightings) kept per transformed function
 
@@ -97,13 +113,9 @@ def _typed(v):
         return (t, v.real.hex(), v.imag.hex())
     if t is slice:
         return (t, _typed(v.start), _typed(v.stop), _typed(v.step))
-    if isinstance(v, Tracer) or hasattr(v, "shape"):   # traced; an array of another kind
-        raise _Unstageable
-    try:
-        hash(v)
-    except TypeError:
-        raise _Unstageable from None
-    return (t, v)   # a dtype, a ufunc, ...
+    if isinstance(v, (np.dtype, type)) or callable(v) and not isinstance(v, Tracer):
+        return (t, v)   # a dtype, a scalar type, a ufunc or function: itself, by identity
+    raise _Unstageable   # traced, an array of another library, an object of unknown kind
 
 
 def _tree_key(tree):
@@ -195,7 +207,7 @@ class _Tape:
                 for k, v in self.outputs]
 
 
-def _replayed(tape, in_tree, out_tree, n_args):
+def _replayed(tape, out_tree, n_args):
     """``g(*diff_args, consts)``: the tape's function of the differentiated arguments (the
     pytrees the user passed) and the list of its constants, with the output's tree."""
     def replayed(*args):
@@ -204,14 +216,42 @@ def _replayed(tape, in_tree, out_tree, n_args):
     return replayed
 
 
+class _Programs:
+    """Compiled programs by structural key: at most :data:`CACHE_SIZE` keys, least recently
+    used first out (without a warning: the user did not ask for staging), each staged on
+    its second sighting; shared by threads."""
+
+    def __init__(self):
+        self.entries = collections.OrderedDict()   # key -> _SEEN, a program or _EAGER
+        self.lock = threading.Lock()
+
+    def get(self, key, make):
+        """A compiled program for ``key`` (``make()`` stages it on the key's second
+        sighting), or _SEEN (the first sighting) or _EAGER (staging failed): evaluate
+        eagerly."""
+        with self.lock:   # another thread may drop the key between reading and moving it
+            entry = self.entries.get(key)
+            if entry is None:
+                if len(self.entries) >= CACHE_SIZE:
+                    self.entries.popitem(last=False)
+                self.entries[key] = _SEEN
+                return _SEEN
+            if entry is not _SEEN:
+                self.entries.move_to_end(key)
+                return entry
+        entry = make()   # outside the lock: staging takes a while
+        with self.lock:
+            self.entries[key] = entry
+        return entry
+
+
 _EAGER_TRANSFORMS = {"jacfwd": eager.jacfwd, "jacrev": eager.jacrev, "hessian": eager.hessian}
 
 
 def _auto_staged(kind, f, argnums, has_aux, mode=None):
     """The function computing transform ``kind`` ("jacfwd", "jacrev", "hessian"; for
     "jacobian", ``mode`` picks one) of ``f``, auto-staged as the module docstring says."""
-    cache = collections.OrderedDict()   # structural key -> _SEEN, a compiled program or _EAGER
-    lock = threading.Lock()
+    programs = _Programs()
     fname = getattr(f, "__name__", "f")
     fname = fname if isinstance(fname, str) else "f"
 
@@ -228,43 +268,29 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         rec = Recording(f_of_diff, diff_args, has_aux)
         which = kind if mode is None else _chosen_mode(mode, rec)
         tape = _Tape(rec)
-        if which == "jacrev" and tape.key is None:
-            jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
-            return (jac, rec.aux) if has_aux else jac
-        if not tape.replayable:   # a custom rule closes over this call's values: f again
-            return eager_transform(which)(*args, **kwargs)
-        entry = _EAGER
-        if tape.key is not None:
-            key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
-                   _tree_key(rec.out_tree), tape.key)
-            with lock:   # another thread may drop the key between reading and moving it
-                entry = cache.get(key)
-                if entry is None:   # the first sighting: evaluated eagerly, as _SEEN is
-                    if len(cache) >= CACHE_SIZE:
-                        cache.popitem(last=False)
-                    cache[key] = _SEEN
-                elif entry is not _SEEN:
-                    cache.move_to_end(key)
-            if entry is _SEEN:   # the second sighting: staged, outside the lock
-                entry = _stage(which, tape, diff_args, single, rec.out_tree, f"{which}_{fname}")
-                with lock:
-                    cache[key] = entry
-            elif entry is None:
-                entry = _SEEN
+        if not tape.replayable and which != "jacrev":   # a custom rule holds this call's
+            return eager_transform(which)(*args, **kwargs)   # values: f runs again
+
+        def transformed_replay():   # T(replay) of (*diff_args, consts)
+            g = _replayed(tape, rec.out_tree, len(diff_args))
+            return _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
+
+        entry = _EAGER if tape.key is None else programs.get(
+            (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
+             _tree_key(rec.out_tree), tape.key),
+            lambda: _compiled(transformed_replay(), (*diff_args, tape.consts), f"{which}_{fname}"))
         # the forward pass warned (as NumPy does) when f ran; computing it again for the
         # derivative stays silent, as the eager backward pass is
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if entry is _SEEN and which == "jacrev":
+            if callable(entry):
+                jac = entry(*leaves, *tape.consts)
+            elif which == "jacrev":   # the recording is the eager jacrev's
                 jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
-            elif entry is _SEEN or entry is _EAGER:
-                g = _replayed(tape, in_tree, rec.out_tree, len(diff_args))
-                jac = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))(
-                    *diff_args, tape.consts)
             else:
-                jac = entry(leaves, tape.consts)
+                jac = transformed_replay()(*diff_args, tape.consts)
         return (jac, rec.aux) if has_aux else jac
 
-    derivative.programs = cache
+    derivative.programs = programs.entries
     return derivative
 
 
@@ -279,25 +305,24 @@ def _chosen_mode(mode, rec):
     return "jacfwd" if jacobian_mode(rec.flat, out_leaves) == "forward" else "jacrev"
 
 
-def _stage(which, tape, diff_args, single, out_tree, name):
-    """The compiled program of transform ``which`` of the tape's replay, as a function
-    ``run(leaves, consts)``; or _EAGER where staging fails. Staging runs riesz's own rules
-    only (the user's function is not called), so any failure is the library's (a rule
-    reading values), never the user's: the key then replays eagerly, without a warning."""
-    g = _replayed(tape, tree_flatten(diff_args)[1], out_tree, len(diff_args))
-    T = _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
+def _compiled(fn, args, name):
+    """``fn`` staged at the example arguments ``args`` and compiled, as a function
+    ``run(*leaves)`` of their flattened leaves returning ``fn``'s result; or _EAGER where
+    staging fails. Staging runs riesz's own rules only (the user's function is not
+    called), so any failure is the library's (a rule reading values), never the user's:
+    the key then replays eagerly, without a warning."""
     try:
         with warnings.catch_warnings():   # the user did not ask for staging: no word of it
             warnings.simplefilter("ignore")
-            program = stage(T, (*diff_args, list(tape.consts)), name=name)
+            program = stage(fn, args, name=name)
             compiled = program.compiled()
     except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
         return _EAGER
     one = len(program.outputs) == 1
     result_tree = program.out_tree
 
-    def run(leaves, consts):
-        out = compiled(*leaves, *consts)
+    def run(*leaves):
+        out = compiled(*leaves)
         return tree_unflatten(result_tree, [out] if one else list(out))
     run.program = program
     return run
@@ -361,3 +386,52 @@ def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
     array([[ 6.,  0.],
            [ 0., 12.]])"""
     return _auto_staged("hessian", f, argnums, has_aux)
+
+
+_HVP_PROGRAMS = _Programs()   # one cache for every f: the tape, not f, is what a program stands for
+
+
+def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) -> Any:
+    """The Hessian-vector product ∇²f(x) v of a real-scalar ``f``, without forming the
+    Hessian (:func:`riesz.transforms.hvp`: the gradient of the directional derivative
+    x ↦ ∂f(x)(v), one forward pass carrying v and one backward pass). ``primals`` and
+    ``tangents`` are tuples, one entry per argument of ``f``; the result is one array
+    (pytree) for one primal and a tuple for several.
+
+    Repeated calls run a staged program, as for :func:`jacobian`; ``hvp`` is a function,
+    not a transform, so its programs are kept in one cache for all functions, keyed by the
+    recorded tape alone (which is all a program depends on: two functions that record the
+    same tape have the same replay). The answer is the eager transform's.
+
+    >>> import numpy as np, riesz
+    >>> f = lambda x: np.sum(x ** 3)                 # ∇²f(x) v = 6x ⊙ v
+    >>> riesz.hvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
+    array([ 6., 12.])
+    """
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        return eager.hvp(f, primals, tangents)   # which says what to pass
+    primals, tangents = tuple(primals), tuple(tangents)
+    p_leaves, p_tree = tree_flatten(primals)
+    t_leaves, t_tree = tree_flatten(tangents)
+    if config.debug_nans or not all(type(x) is np.ndarray and x.dtype.kind in "fc"
+                                    for x in p_leaves + t_leaves):
+        return eager.hvp(f, primals, tangents)   # as in jacobian; an integer: eager's error
+    rec = Recording(f, primals, False)
+    tape = _Tape(rec)
+    if not tape.replayable:   # a custom rule holds this call's values: f runs again
+        return eager.hvp(f, primals, tangents)
+
+    def replayed_hvp(primals, tangents, consts):
+        g = _replayed(tape, rec.out_tree, len(primals))
+        return eager.hvp(lambda *xs: g(*xs, consts), primals, tangents)
+
+    fname = getattr(f, "__name__", "f")
+    entry = _EAGER if tape.key is None else _HVP_PROGRAMS.get(
+        ("hvp", _tree_key(p_tree), _tree_key(t_tree), _tree_key(rec.out_tree),
+         tuple([(x.shape, x.dtype) for x in p_leaves + t_leaves]), tape.key),
+        lambda: _compiled(replayed_hvp, (primals, tangents, tape.consts),
+                          f"hvp_{fname if isinstance(fname, str) else 'f'}"))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # as in jacobian
+        if callable(entry):
+            return entry(*p_leaves, *t_leaves, *tape.consts)
+        return replayed_hvp(primals, tangents, tape.consts)
