@@ -161,3 +161,16 @@ def test_the_staged_program_reads_a_mutated_matrix(make):
     for _ in range(4):
         M[...] = rng.standard_normal((4, 4))
         np.testing.assert_allclose(jac(x), getattr(transforms, make)(f)(x), rtol=1e-13)
+
+
+@pytest.mark.parametrize("make", ["jacfwd", "jacrev", "hessian"])
+def test_pytrees_equal_the_dense_basis(make, dense_basis):
+    # one leaf in a dict (structured) and two leaves (the dense basis, as before)
+    one = (lambda p: np.tanh(A @ p["w"]) * np.sum(p["w"]), {"w": rng.standard_normal(4)})
+    two = (lambda p: np.tanh(A @ p[0]) * p[1][0], (rng.standard_normal(4), rng.standard_normal(1)))
+    results = [_each(f, x, make) for f, x in (one, two)]
+    dense_basis()
+    for (f, x), structured in zip((one, two), results):
+        for s, d in zip(structured, _each(f, x, make)):
+            for a, b in zip(riesz.tree_util.tree_leaves(s), riesz.tree_util.tree_leaves(d)):
+                np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
