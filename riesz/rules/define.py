@@ -118,6 +118,8 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
 READS = {}
 
 # arrays below this many bytes are kept: a stand-in would cost more than it gives back
+# (riesz.core reads it as VJPTrace.big_nbytes: a tape of smaller values, with no rewrite,
+# is not prepared, and no cotangent smaller is handed over to be written into)
 RELEASE_NBYTES = 1 << 16
 
 
@@ -394,7 +396,10 @@ def _unbroadcast_input(rule, argnum):
         x = args[argnum]
         ct = rule(g, ans, *args, **params)
         if type(ct) is np.ndarray and (ct.dtype.kind != "c" or is_complex(x)):
-            return unbroadcast(ct, shape_of(x))   # real for real already: a dtype test
+            # real for real already (a dtype test); of x's shape (a shape test), as it is
+            if type(x) is np.ndarray and ct.shape == x.shape:
+                return ct
+            return unbroadcast(ct, shape_of(x))
         return unbroadcast(real_for_real(ct, x), shape_of(x))
     return vjp
 
