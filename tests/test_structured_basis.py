@@ -127,6 +127,13 @@ def test_each_rule_equals_the_dense_batch(name):
                                    else 1e-15, atol=0)
 
 
+def test_shapes_that_do_not_contract_raise_as_numpy_does():
+    # a (1,) or 1 × 4 operand would broadcast in a product; matmul refuses it
+    for other in (np.ones(1), np.ones((1, 4))):
+        with pytest.raises(ValueError):
+            batch_map(lambda e: e @ other, [ScaledBasis(V)], [True], 4)
+
+
 def test_the_dense_batch_of_a_scaled_basis():
     v = np.array([[1.0, -2.0], [np.inf, 0.5]])
     expected = np.zeros((4, 4))

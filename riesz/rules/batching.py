@@ -321,8 +321,9 @@ def _basis_matmul(prim, vals, batched, size):
     if so == (1, 1) and s == ((n, 1) if ba else (1, n)):
         # a column times, or a 1 × 1 matrix times a row, scales each example: a basis still
         return ScaledBasis(matmul(basis.v, other) if ba else matmul(other, basis.v))
-    if s not in ((n,), (1, n) if ba else (n, 1)) or len(so) not in (1, 2):
-        return None
+    if s not in ((n,), (1, n) if ba else (n, 1)) or len(so) not in (1, 2) \
+            or so[0 if ba else -1] != n:
+        return None   # (shapes that do not contract raise in the dense rule, as in NumPy)
     v = reshape(basis.v, shape=(n,))
     if ba:
         out = multiply(reshape(v, shape=(n, 1)), other) if len(so) == 2 else multiply(v, other)
