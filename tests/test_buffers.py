@@ -108,9 +108,10 @@ def test_a_consuming_pass_releases_exactly_the_values_no_rule_reads(every_array,
     released = []
 
     def recording(tape, seeds):
-        define.prepare_tape(tape, seeds)
+        big = define.prepare_tape(tape, seeds)
         released.extend((node.prim.name, [_is_stand_in(a) for a in [node.ans, *node.args]])
                         for node in tape if node is not None and type(node) is not int)
+        return big
     monkeypatch.setattr(VJPTrace, "prepare_tape", staticmethod(recording))
     x = np.linspace(0.1, 1.0, 6)
     np.testing.assert_allclose(grad(lambda x: np.sum(np.exp(x * 3.0) * x))(x),
@@ -200,3 +201,24 @@ def test_in_place_products_keep_zero_safety(every_array):
     np.testing.assert_allclose(grad(lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0) * 2.0))(x),
                                [0.0, 1.0, 0.5])
     assert sys.getrefcount(x) >= 2
+
+
+# ---- the one NaN test of a plain backward pass's results
+
+@pytest.mark.parametrize("value,expected", [
+    (np.array([1.0, np.inf, -np.inf]), False),   # +∞ and −∞ together are no NaN
+    (np.array([1.0, np.nan, -np.inf], np.float32), True),
+    (np.full((3, 4), np.nan).T[1:], True),        # not contiguous
+    (np.array([], np.float32), False),
+    (np.float32(np.nan), True),
+    (np.array([1 + 1j, complex(0, np.nan)]), True),
+    (np.arange(3), False),
+    # above 8192 entries: the minimum, not Σ|x|²
+    (np.r_[np.ones(9000, np.float32), np.inf, -np.inf], False),
+    (np.r_[np.ones(9000), np.nan], True),
+    (np.full((200, 100), np.nan, np.float32).T[::2], True),
+    (np.r_[np.ones(9000), complex(0, np.nan)], True),
+    (np.arange(9000), False),
+])
+def test_has_nan(value, expected):
+    assert bool(define.has_nan(value)) is expected

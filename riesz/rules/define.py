@@ -5,7 +5,6 @@ module of its family, with its implementation, its JVP rules and its VJP rules
 side by side. :data:`PRIMITIVES` holds them all, by name, for the spec-table
 tests and the docs.
 """
-import collections
 import functools
 import inspect
 import math
@@ -18,8 +17,7 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
            "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan",
-           "READS", "product",
-           "TAPE_REWRITES", "prepare_tape", "fresh_product"]
+           "READS", "TAPE_REWRITES", "prepare_tape", "product", "fresh_product"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -152,6 +150,8 @@ def prepare_tape(tape, seeds):
     :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is kept
     (:data:`READS`: the node's result, the arguments of the nodes that read it) is
     replaced by a read-only stand-in of its shape and dtype (one element, broadcast).
+    Returns whether the tape made such an array: only then does the pass hand cotangents
+    over to be written into (:func:`product`; small arrays would only pay for the test).
 
     The array's memory is given back before the backward pass allocates its cotangents,
     as a hand-written backward pass never holds the values it does not need (the scores
@@ -188,6 +188,7 @@ def prepare_tape(tape, seeds):
         for i, parent in parents:
             if i in unread and parent in big:
                 node.args[i] = _stand_in(node.args[i])
+    return bool(big)
 
 
 # (primitive, argnums of the traced arguments) -> the positions (-1: ans) no rule reads
@@ -202,12 +203,16 @@ class _Uses:
         self.tape, self.seeds, self.counts = tape, seeds, None
 
     def __getitem__(self, slot):
-        if self.counts is None:
-            self.counts = collections.Counter(s for s, _ in self.seeds)
+        counts = self.counts
+        if counts is None:
+            counts = self.counts = [0] * len(self.tape)
+            for s, _ in self.seeds:
+                counts[s] += 1
             for node in self.tape:
                 if node is not None and type(node) is not int:
-                    self.counts.update(parent for _, parent in node.parents)
-        return self.counts[slot]
+                    for _, parent in node.parents:
+                        counts[parent] += 1
+        return counts[slot]
 
 
 def _unread(reads, argnums):
@@ -281,12 +286,12 @@ def scale(g, d):
     one), a plain product; otherwise the product and one finiteness check of it.
     """
     if type(d) is float and d != 0.0 and math.isfinite(d):
-        return product(g, d)   # a finite nonzero constant cannot meet 0 × ∞, at any order
-    if isinstance(g, Tracer) or isinstance(d, Tracer):
+        pass   # a finite nonzero constant cannot meet 0 × ∞, at any order
+    elif isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)
-    if product_mode.plain and is_numpy(g) and is_numpy(d):
-        return product(g, d)
-    return zero_safe_scale(g, d)
+    elif not (product_mode.plain and is_numpy(g) and is_numpy(d)):
+        return zero_safe_scale(g, d)
+    return g * d if g is not product_mode.donated else product(g, d)
 
 
 def product(g, d):
@@ -344,9 +349,9 @@ def add_into(old, ct):
 def has_nan(x):
     """Whether the NumPy value ``x`` holds a NaN, in one pass: up to 8192 entries Σ|x|² (a
     BLAS dot product, cheaper than a sum), NaN exactly when an entry is (its terms are
-    ≥ 0: it overflows to +∞, never to ∞ − ∞); above, the sum (no copy, no multithreaded
-    BLAS), NaN then too, and where +∞ meets −∞, which only costs the zero-safe walk that
-    follows a True.
+    ≥ 0: it overflows to +∞, never to ∞ − ∞); above, for a real floating ``x``, its
+    minimum (NumPy's ``minimum`` propagates NaN; ±∞ do not count; no copy, and four times
+    faster than a float32 sum, whose pairwise loop does not vectorise as well).
     A value of another library (Dask, CuPy, ...) is never read: it counts as holding a
     NaN, so a backward pass that meets one walks zero-safe (a plain NumPy product's NaN
     may have reached it through a ``where`` product that no check could see)."""
@@ -354,8 +359,10 @@ def has_nan(x):
         return True
     if getattr(x, "size", 1) <= _DOT_CHECK_SIZE:
         return math.isnan(np.vdot(x, x).real)   # Im Σ x̄x = 0: a NaN shows in the real part
-    total = np.add.reduce(x, axis=None)
-    return total != total
+    if dtype_of(x).kind == "f":
+        least = np.minimum.reduce(x, axis=None, initial=np.inf)
+        return least != least
+    return np.isnan(x).any()
 
 
 def _fit_output(rule):

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import Node
 from .define import TAPE_REWRITES, defprim, dtype_of, fresh_product, shape_of
-from .elementwise import divide, exp, subtract
+from .elementwise import divide, exp, log, subtract
 from .reductions import amax_p, expand_reduced, sum_p
 
 
@@ -99,18 +99,44 @@ def _written_out_softmax(tape, slot, uses):
     if total is None or e is None or total.parents[0][1] != e_slot or \
             not total.params["keepdims"] or uses[e_slot] != 2 or uses[total_slot] != 1:
         return
-    axis = total.params["axis"]
-    (_, x_slot), x, chain = e.parents[0], e.args[0], [e_slot, total_slot]
+    _collapse(tape, node, softmax, total.params["axis"], e.parents[0][1], e.args[0],
+              [e_slot, total_slot], uses, 1)
+
+
+def _written_out_log_softmax(tape, slot, uses):
+    """z − log Σ exp(z) with z = s or s − max s (the sum and the maximum along the same
+    axes with kept dimensions, every value between s and the result read by this chain
+    only): the difference's node becomes ``log_softmax(s)``, the chain's other nodes are
+    dropped (the softmax cross-entropy's five backward steps become one, g − p Σ g)."""
+    node = tape[slot]
+    if len(node.parents) != 2 or dtype_of(node.ans).kind != "f":
+        return
+    (_, z_slot), (_, log_slot) = node.parents
+    logged = _node(tape, log_slot, log)
+    total = logged and _node(tape, logged.parents[0][1], sum_p)
+    e = total and _node(tape, total.parents[0][1], exp)
+    if e is None or e.parents[0][1] != z_slot or not total.params["keepdims"] or \
+            uses[log_slot] != 1 or uses[logged.parents[0][1]] != 1 or \
+            uses[total.parents[0][1]] != 1:
+        return
+    _collapse(tape, node, log_softmax, total.params["axis"], z_slot, node.args[0],
+              [log_slot, logged.parents[0][1], total.parents[0][1]], uses, 2)
+
+
+def _collapse(tape, node, prim, axis, x_slot, x, chain, uses, x_uses):
+    """Make ``node`` ``prim(x, axis=axis)`` and drop the ``chain``'s nodes; where x = s − max s
+    (read ``x_uses`` times, by the chain only) with the maximum along ``axis``, of s."""
     shift = _node(tape, x_slot, subtract)
-    if shift is not None and uses[x_slot] == 1 and len(shift.parents) == 2:
+    if shift is not None and uses[x_slot] == x_uses and len(shift.parents) == 2:
         (_, s_slot), (_, m_slot) = shift.parents
         peak = _node(tape, m_slot, amax_p)
         if peak is not None and peak.parents[0][1] == s_slot and uses[m_slot] == 1 and \
                 peak.params["axis"] == axis and peak.params["keepdims"]:
             x_slot, x, chain = s_slot, shift.args[0], chain + [x_slot, m_slot]
-    node.prim, node.params, node.parents, node.args = softmax, {"axis": axis}, ((0, x_slot),), [x]
+    node.prim, node.params, node.parents, node.args = prim, {"axis": axis}, ((0, x_slot),), [x]
     for dropped in chain:
         tape[dropped] = None
 
 
 TAPE_REWRITES[divide] = _written_out_softmax
+TAPE_REWRITES[subtract] = _written_out_log_softmax
