@@ -114,6 +114,9 @@ class Tracer:
 
 class Trace:
     __slots__ = ("level", "closed")
+    # whether the trace copies a constant argument the user may change later itself (a
+    # staging trace does); VJPTrace copies those it records over any other
+    keeps_constants = False
 
     def __init__(self):
         self.level = next(_levels)
@@ -372,6 +375,10 @@ class VJPTrace(Trace):
     # node counts
     rewritten: "Container[Primitive]" = frozenset()
     big_nbytes = 0
+    # set by riesz.rules: {type: copy} for the constant arguments (not traced here) that the
+    # user may change after the call (a NumPy array refilled in a loop, buf[:] = ...): a node
+    # keeps a copy, so its rule reads the value the primitive was applied to
+    snapshots: dict = {}
 
     def __init__(self):
         super().__init__()
@@ -401,6 +408,12 @@ class VJPTrace(Trace):
                 lower = True
         return vals, parents, lower
 
+    @staticmethod
+    def _snapshot(vals):
+        """``vals`` with each constant the user may change replaced by a copy."""
+        snapshots = VJPTrace.snapshots
+        return [snapshots[type(a)](a) if type(a) in snapshots else a for a in vals]
+
     def process(self, prim, args, params):
         if self.closed:
             self.check_open(prim.name)
@@ -413,7 +426,7 @@ class VJPTrace(Trace):
                 parents.append((i, a.slot))
                 a = a.primal
             if isinstance(a, Tracer):
-                lower = True
+                lower = a._trace
             vals.append(a)
             i += 1
         if lower:
@@ -423,6 +436,8 @@ class VJPTrace(Trace):
             ans = prim.impl(*vals, **params)
         if not parents:
             return ans
+        if len(parents) < i and not (lower and lower.keeps_constants):
+            vals = self._snapshot(vals)
         if prim.multiple_results:
             return self._record(prim, params, parents, vals, ans)
         tape = self.tape   # _record's single-result case, inlined on the hot path

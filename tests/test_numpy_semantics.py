@@ -809,3 +809,30 @@ def test_writing_a_traced_scalar_into_a_numpy_array_names_the_fix():
     # raises its own error in its place, at the user's line
     with pytest.raises(TypeError, match=r"riesz\.numpy\.at\(y\)\[idx\]\.set\(v\)"):
         riesz.grad(lambda x: np.sum(_write_into_numpy_array(x)))(np.arange(1.0, 4.0))
+
+
+def _refilled_buffer(x):
+    """x · (1 + 2 + 3), through a work buffer refilled after each use (NumPy: 6x)."""
+    buf = np.ones(x.shape)
+    acc = x * 0
+    for i in range(3):
+        buf[:] = i + 1.0
+        acc = acc + x * buf
+    return acc
+
+
+def test_a_constant_refilled_after_its_use_keeps_the_value_it_was_used_with():
+    # a node keeps a copy of a NumPy array argument: the rule must not read the buffer's
+    # later contents (it gave 9x as the gradient, and 108 as the Hessian's diagonal)
+    x = np.arange(3.0)
+    np.testing.assert_allclose(_refilled_buffer(x), 6 * x)
+    np.testing.assert_allclose(riesz.grad(lambda x: np.sum(_refilled_buffer(x)))(x), [6.0] * 3)
+    for jac in (riesz.transforms.jacobian, riesz.transforms.jacrev, riesz.transforms.jacfwd):
+        np.testing.assert_allclose(jac(_refilled_buffer)(x), 6 * np.eye(3))
+    hess = riesz.transforms.hessian(lambda x: np.sum(_refilled_buffer(x) ** 2))
+    np.testing.assert_allclose(hess(x), 72 * np.eye(3))
+    staged = riesz.jacobian(_refilled_buffer), riesz.hessian(lambda x: np.sum(
+        _refilled_buffer(x) ** 2))
+    for _ in range(3):   # recorded, staged, run staged
+        np.testing.assert_allclose(staged[0](x), 6 * np.eye(3))
+        np.testing.assert_allclose(staged[1](x), 72 * np.eye(3))

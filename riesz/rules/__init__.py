@@ -1,5 +1,7 @@
 """The rule table: every primitive with its implementation, JVP rules and VJP rules,
 one module per family. Importing this package registers them all."""
+import numpy as np
+
 from ..core import JVPTrace, VJPTrace
 from . import define, elementwise, reductions, shape, linalg, indexing  # noqa: F401
 from . import fft  # noqa: F401
@@ -17,6 +19,8 @@ VJPTrace.add_into = staticmethod(define.add_into)
 VJPTrace.prepare_tape = staticmethod(define.prepare_tape)
 VJPTrace.rewritten = define.TAPE_REWRITES   # a dict: its keys, as softmax.py fills it
 VJPTrace.big_nbytes = define.RELEASE_NBYTES
+# a NumPy array used as a constant may be refilled by the user's code after the call
+VJPTrace.snapshots = {np.ndarray: np.ndarray.copy}
 # y.T, y.reshape(...), np.swapaxes(y, ...) are views: writes into them reach y
 indexing.install_views()
 
