@@ -526,18 +526,3 @@ def test_program_cache_is_bounded_with_a_warning_and_can_be_cleared():
     assert len(f.programs) == 0
     np.testing.assert_array_equal(f(np.ones(2)), [2.0, 2.0])
 
-
-def test_a_constant_refilled_after_its_use_is_staged_with_the_value_it_was_used_with():
-    # staging froze constant arrays at the end of the call: a work buffer refilled in a
-    # loop (buf[:] = i + 1 after x * buf) entered every use with its last value (9x, not 6x)
-    def f(x):
-        buf = np.ones(x.shape)
-        acc = x * 0
-        for i in range(3):
-            buf[:] = i + 1.0
-            acc = acc + x * buf
-        buf[:] = -1.0   # after the last use too
-        return acc
-    jitted = riesz.jit(f)
-    for x in (np.arange(3.0), np.ones(3)):
-        np.testing.assert_allclose(jitted(x), 6 * x)

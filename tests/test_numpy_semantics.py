@@ -818,6 +818,7 @@ def _refilled_buffer(x):
     for i in range(3):
         buf[:] = i + 1.0
         acc = acc + x * buf
+    buf[:] = -1.0   # after the last use too
     return acc
 
 
@@ -836,3 +837,11 @@ def test_a_constant_refilled_after_its_use_keeps_the_value_it_was_used_with():
     for _ in range(3):   # recorded, staged, run staged
         np.testing.assert_allclose(staged[0](x), 6 * np.eye(3))
         np.testing.assert_allclose(staged[1](x), 72 * np.eye(3))
+
+
+def test_jit_stages_a_refilled_constant_with_the_value_it_was_used_with():
+    # staging froze constant arrays at the end of the call: the buffer entered every use
+    # with its last value (jit(f) gave 9x; -3x with the refill after the last use)
+    jitted = riesz.jit(_refilled_buffer)
+    for x in (np.arange(3.0), np.ones(3)):
+        np.testing.assert_allclose(jitted(x), 6 * x)
