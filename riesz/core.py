@@ -114,9 +114,6 @@ class Tracer:
 
 class Trace:
     __slots__ = ("level", "closed")
-    # whether the trace copies a constant argument the user may change later itself (a
-    # staging trace does); VJPTrace copies those it records over any other
-    keeps_constants = False
 
     def __init__(self):
         self.level = next(_levels)
@@ -426,7 +423,7 @@ class VJPTrace(Trace):
                 parents.append((i, a.slot))
                 a = a.primal
             if isinstance(a, Tracer):
-                lower = a._trace
+                lower = True
             vals.append(a)
             i += 1
         if lower:
@@ -436,7 +433,7 @@ class VJPTrace(Trace):
             ans = prim.impl(*vals, **params)
         if not parents:
             return ans
-        if len(parents) < i and not (lower and lower.keeps_constants):
+        if len(parents) < i:
             vals = self._snapshot(vals)
         if prim.multiple_results:
             return self._record(prim, params, parents, vals, ans)

@@ -843,5 +843,8 @@ def test_jit_stages_a_refilled_constant_with_the_value_it_was_used_with():
     # staging froze constant arrays at the end of the call: the buffer entered every use
     # with its last value (jit(f) gave 9x; -3x with the refill after the last use)
     jitted = riesz.jit(_refilled_buffer)
+    jitted_grad = riesz.jit(riesz.grad(lambda x: np.sum(_refilled_buffer(x) * x)))
     for x in (np.arange(3.0), np.ones(3)):
         np.testing.assert_allclose(jitted(x), 6 * x)
+        np.testing.assert_allclose(jitted_grad(x), 12 * x)   # the backward pass too
+

@@ -1,5 +1,7 @@
 """The rule table: every primitive with its implementation, JVP rules and VJP rules,
 one module per family. Importing this package registers them all."""
+import threading
+
 import numpy as np
 
 from ..core import JVPTrace, VJPTrace
@@ -19,8 +21,22 @@ VJPTrace.add_into = staticmethod(define.add_into)
 VJPTrace.prepare_tape = staticmethod(define.prepare_tape)
 VJPTrace.rewritten = define.TAPE_REWRITES   # a dict: its keys, as softmax.py fills it
 VJPTrace.big_nbytes = define.RELEASE_NBYTES
-# a NumPy array used as a constant may be refilled by the user's code after the call
-VJPTrace.snapshots = {np.ndarray: np.ndarray.copy}
+# while a program is staged, .copies = {id(copy): (copy, array)} of the snapshots taken
+SNAPSHOTS_WHILE_STAGING = threading.local()
+
+
+def _snapshot(array):
+    """A copy of a NumPy array a tape node holds (the user's code may refill the array after
+    the call); while staging, remembered as the array's, so that the program shares and
+    names the user's array (riesz.staging.tracer)."""
+    copy = array.copy()
+    copies = getattr(SNAPSHOTS_WHILE_STAGING, "copies", None)
+    if copies is not None:
+        copies[id(copy)] = (copy, array)
+    return copy
+
+
+VJPTrace.snapshots = {np.ndarray: _snapshot}
 # y.T, y.reshape(...), np.swapaxes(y, ...) are views: writes into them reach y
 indexing.install_views()
 

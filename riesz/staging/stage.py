@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core import Tracer, abstract_trace_open
 from ..numpy.dispatch import conversions_named
+from ..rules import SNAPSHOTS_WHILE_STAGING
 from ..tree import tree_flatten, tree_unflatten
 from .graph import program_dot
 from .program import Program
@@ -65,8 +66,14 @@ def stage(f, args, name=None, fixed=None):
     invars = [b.variable for b in boxed]   # before the call: x += 1 rebinds an input
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(v) for v, (_, made_up) in zip(invars, names) if made_up}
-    with abstract_trace_open(), conversions_named(), staging.draws.creations():
-        out = f(*tree_unflatten(in_tree, boxed))
+    # the copies of constant arrays that tape nodes take (their users' arrays in the program)
+    outer_copies = getattr(SNAPSHOTS_WHILE_STAGING, "copies", None)
+    SNAPSHOTS_WHILE_STAGING.copies = {}
+    try:
+        with abstract_trace_open(), conversions_named(), staging.draws.creations():
+            out = f(*tree_unflatten(in_tree, boxed))
+    finally:
+        SNAPSHOTS_WHILE_STAGING.copies = outer_copies
     drawn = staging.draws.drawn()
     if drawn is not None:
         raise user_error(draw_message(drawn, f" in {fname}"))
