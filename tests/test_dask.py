@@ -242,3 +242,18 @@ def test_indexed_assignment_into_a_numpy_scalar():
         y[...] = y * 2
         return y
     np.testing.assert_array_equal(riesz.grad(f)(np.ones(3)), np.full(3, 2.0))
+
+
+def test_new_axis_index_and_numpy_matrix_solve_with_dask_values():
+    # x[:, None]'s transpose wrote g into out[:, None], which Dask's setitem refuses; a
+    # NumPy matrix solved against a Dask right-hand side reached Dask's solve with a NumPy A
+    C = RNG.standard_normal((4, 4)) + 4.0 * np.eye(4)
+    c = RNG.standard_normal(4)
+
+    def f(x):
+        return np.sum(np.tanh(np.linalg.solve(C, np.sum(x[:, None] * c[None, :], axis=1))))
+    x = RNG.standard_normal(4)
+    with no_compute():
+        g = riesz.grad(f)(da.from_array(x, chunks=2))
+    assert isinstance(g, da.Array)
+    np.testing.assert_allclose(g.compute(), riesz.grad(f)(x), rtol=1e-12)

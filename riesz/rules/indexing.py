@@ -30,6 +30,10 @@ def _selects_once(idx):
 def _scatter_add_impl(g, idx, shape):
     out = np.zeros_like(g, shape=shape)   # in g's library (NumPy, Dask, CuPy) and on its device
     if _selects_once(idx):
+        items = idx if isinstance(idx, tuple) else (idx,)
+        if any(i is None for i in items):   # x[:, None]: Dask's setitem takes no new axis,
+            idx = tuple(i for i in items if i is not None)   # and g's axes there have size 1
+            g = np.reshape(g, out[idx].shape)
         out[idx] = g
     elif is_numpy(out):
         np.add.at(out, idx, g)   # repeated indices add up

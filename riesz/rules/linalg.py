@@ -16,6 +16,7 @@ import warnings
 
 import numpy as np
 
+from ..backend import asarray_like, is_numpy
 from ..core import Tracer, VJPTrace, VJPTracer, full_lower
 from ..numpy.compat import SOLVE_READS_VECTORS_BY_NDIM, numpy_name
 from ..numpy.dispatch import constant_function, implements
@@ -396,7 +397,10 @@ inv_p = defprim("inv", np.linalg.inv,
 # (−ḡ xᵀ, ḡ), summed over broadcast batch axes
 def _solve_matrices(a, b):
     # np.linalg.solve with b a stack of matrices on every NumPy (1.x reads a b of one dimension
-    # fewer than a as vectors): b gets a's number of dimensions first
+    # fewer than a as vectors): b gets a's number of dimensions first; a NumPy matrix with a
+    # Dask right-hand side joins b's library (Dask's solve takes two Dask arrays)
+    if is_numpy(a) and not is_numpy(b):
+        a = asarray_like(a, b)
     return np.linalg.solve(a, np.reshape(b, (1,) * (np.ndim(a) - np.ndim(b)) + np.shape(b)))
 
 
