@@ -21,6 +21,7 @@ recursion, so a chain of any length works.
 """
 import contextlib
 import itertools
+from collections.abc import Container
 import sys
 import threading
 
@@ -360,12 +361,17 @@ class VJPTrace(Trace):
     tape entry is a :class:`Node`, ``None`` for an input, or an ``int`` for the
     output slots of a multiple-result node (pointing back to the node).
     """
-    __slots__ = ("tape", "inputs", "nested", "first_reader")
+    __slots__ = ("tape", "inputs", "nested", "first_reader", "prepare_from")
     add = None      # set by riesz.rules: the differentiable sum of two cotangents
     add_into = None  # set by riesz.rules: the same sum, written into the first where it can
     has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
     prepare_tape = None  # set by riesz.rules: rewrite a consumed tape, give back unread values
-    #                      (True where it holds big arrays, whose cotangents may be donated)
+    # set by riesz.rules: the primitives whose nodes prepare_tape may rewrite, and the size in
+    # bytes from which it gives a result back or a rule writes into a cotangent (smaller
+    # values are left alone: the tests of these sizes are skipped for them); until then every
+    # node counts
+    rewritten: "Container[Primitive]" = frozenset()
+    big_nbytes = 0
 
     def __init__(self):
         super().__init__()
@@ -373,6 +379,7 @@ class VJPTrace(Trace):
         self.inputs = []            # the slots of the inputs
         self.nested = False         # some node's argument is traced at a lower level
         self.first_reader = None    # the first node whose primitive may not propagate NaN
+        self.prepare_from = None    # the first node that prepare_tape may have work for
 
     def new_input(self, value):
         self.tape.append(None)
@@ -419,10 +426,14 @@ class VJPTrace(Trace):
         if prim.multiple_results:
             return self._record(prim, params, parents, vals, ans)
         tape = self.tape   # _record's single-result case, inlined on the hot path
+        slot = len(tape)
         if not prim.propagates_nan and self.first_reader is None:
-            self.first_reader = len(tape)
+            self.first_reader = slot
+        if self.prepare_from is None and (prim in VJPTrace.rewritten or not lower and getattr(
+                ans, "nbytes", 0) >= VJPTrace.big_nbytes):   # (a traced result is never given back)
+            self.prepare_from = slot
         tape.append(Node(prim, params, parents, vals, ans))
-        return VJPTracer(self, ans, len(tape) - 1)
+        return VJPTracer(self, ans, slot)
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
         return self.process_custom_vjp(name, fun, fwd, bwd, args)
@@ -453,6 +464,9 @@ class VJPTrace(Trace):
         slot = len(tape)
         if not prim.propagates_nan and self.first_reader is None:
             self.first_reader = slot
+        if self.prepare_from is None and (prim in VJPTrace.rewritten or not isinstance(
+                ans, Tracer) and getattr(ans, "nbytes", 0) >= VJPTrace.big_nbytes):
+            self.prepare_from = slot
         tape.append(Node(prim, params, parents, vals, ans))
         if prim.multiple_results:
             outs = []
@@ -514,9 +528,8 @@ class VJPTrace(Trace):
         value. In the same way the cotangent of a node, when only this pass holds it, is
         handed over to the node's last rule (``product_mode.donated``), whose product of it
         (``riesz.rules.define.scale``) is then written into it, as a hand-written backward
-        pass scales a gradient in place: no later rule reads it. (Only in a pass that
-        consumes a tape holding big arrays, as ``prepare_tape`` says: on small ones the
-        test would cost more than it saves.)
+        pass scales a gradient in place: no later rule reads it. (Only a cotangent of at
+        least ``big_nbytes``: on small ones the test would cost more than it saves.)
 
         Values no rule reads. A pass that consumes its tape first rewrites it where the
         rule table knows a cheaper node for a chain of them (a softmax written out in
@@ -527,7 +540,8 @@ class VJPTrace(Trace):
         whose forward rules read other values) leaves it as it is.
         """
         tape = self.tape
-        donate = consume and VJPTrace.prepare_tape(tape, seeds)
+        if consume and self.prepare_from is not None:
+            VJPTrace.prepare_tape(tape, seeds)
         # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
         plain_below = 0 if self.nested or any(
             isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \
@@ -561,9 +575,11 @@ class VJPTrace(Trace):
                     if consume and not plain_below:
                         tape[slot] = None
                     parents = node.parents
-                    # the last rule may write into a cotangent only the pass holds
-                    last = parents[-1][0] if donate and not prim.multiple_results and \
-                        sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY else None
+                    # the last rule may write into a cotangent only the pass holds (a big
+                    # one: riesz.rules.define.product writes into no other)
+                    last = parents[-1][0] if not prim.multiple_results and \
+                        sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY and not isinstance(
+                            g, Tracer) and getattr(g, "nbytes", 0) >= VJPTrace.big_nbytes else None
                     for argnum, parent in parents:
                         rule = prim.rule("reverse", argnum)
                         if rule is ZERO:

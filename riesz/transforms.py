@@ -295,7 +295,7 @@ def _split_args(f, args, kwargs, argnums, what):
     to be differentiable)."""
     nums, single = _argnums_tuple(argnums, len(args), what)
     fname = getattr(f, "__name__", "f")
-    diff_args = tuple(args[i] for i in nums)
+    diff_args = tuple([args[i] for i in nums])
     leaves, treedef = _flatten_inputs(diff_args)
     start = 0
     for i, arg_tree in zip(nums, treedef.children):
@@ -360,7 +360,8 @@ def _check_scalar_output(value, fname, holomorphic=False):
         raise TypeError(f"grad: {fname} returned a {type(value).__name__}; grad needs a real "
                         f"scalar output. Use has_aux=True to return extra values, or vjp / "
                         f"jacobian for several outputs")
-    _check_outputs([value], f"grad: {fname}")
+    if not isinstance(value, (np.ndarray, np.generic)):   # NumPy's values are arrays: no test
+        _check_outputs([value], f"grad: {fname}")
     shape, dtype = shape_of(value), dtype_of(value)
     if math.prod(shape) != 1:   # a scalar, or an array of one element as autograd and PyTorch take
         raise TypeError(f"grad: {fname} returned an array of shape {shape}; grad needs a real "

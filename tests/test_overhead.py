@@ -152,3 +152,51 @@ def test_tree_fast_paths_keep_containers_and_registered_types():
     back = tree_unflatten(td, leaves)
     assert back == tree and type(back[0]) is tuple and type(back[0][1]) is list
     assert type(back[1]["b"]) is Point and type(back[3]) is Sub
+
+
+def test_dask_cotangents_take_the_general_paths_lazily():
+    # NumPy parameters, Dask data: every cotangent that meets a fast path's type test is a
+    # Dask array, which must stay lazy (no graph computed) and give NumPy's gradient
+    da = pytest.importorskip("dask.array")
+    dask = pytest.importorskip("dask")
+
+    def refuse(dsk, keys, **kwargs):
+        raise AssertionError("a Dask graph was computed while building the gradient")
+    W, b = RNG.standard_normal((3, 4)), RNG.standard_normal(4)
+    x = RNG.standard_normal((6, 3))
+
+    def loss(W, b, x):
+        h = x @ W + b
+        return np.sum(np.max(h, axis=1, keepdims=True) - h * (h > 0)) + np.sum(b * 2.0)
+    with dask.config.set(scheduler=refuse):
+        got = _grads(lambda W, b: loss(W, b, da.from_array(x, chunks=(3, 3))), W, b)
+    assert all(isinstance(g, da.Array) for g in got)
+    for g, want in zip(got, _grads(lambda W, b: loss(W, b, x), W, b)):
+        np.testing.assert_allclose(g.compute(), want, rtol=1e-12)
+
+
+def test_prepare_tape_runs_only_on_tapes_it_may_change(monkeypatch):
+    # the trace notes, as it records, the first node whose primitive has a tape rewrite or
+    # whose result is big; a pass over a tape with neither skips prepare_tape (its walk
+    # would change nothing), and the gradients are the same
+    from riesz.core import VJPTrace
+    from riesz.rules.define import RELEASE_NBYTES
+    calls = []
+    prepare = VJPTrace.prepare_tape
+
+    def recording(tape, seeds):
+        calls.append(len(tape))
+        prepare(tape, seeds)
+    monkeypatch.setattr(VJPTrace, "prepare_tape", staticmethod(recording))
+    f = riesz.grad(lambda x: np.sum(np.exp(x * 3.0) * x))
+    small = np.linspace(0.1, 1.0, 6)
+    np.testing.assert_allclose(f(small), np.exp(3 * small) * (3 * small + 1))
+    assert calls == []
+    big = np.linspace(0.1, 1.0, RELEASE_NBYTES // 8 + 1)   # one float64 array just big enough
+    np.testing.assert_allclose(f(big), np.exp(3 * big) * (3 * big + 1))
+    assert len(calls) == 1
+    w = np.arange(6.0)   # a softmax written out (a divide: its rewrite's primitive), small
+    s = riesz.grad(lambda x: np.sum(np.exp(x) / np.sum(np.exp(x)) * w))(small)
+    p = np.exp(small) / np.sum(np.exp(small))
+    np.testing.assert_allclose(s, p * (w - np.sum(p * w)))
+    assert len(calls) == 2

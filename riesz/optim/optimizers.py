@@ -86,8 +86,9 @@ class Optimizer:
         if g_tree != p_tree:
             raise ValueError(mismatch(f"{type(self).__name__}.update: the gradients against "
                                       f"the parameters", p_tree, g_tree))
-        for path, p, g in zip(p_tree.paths(), p_leaves, g_leaves):
+        for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
             if np.shape(g) != np.shape(p):
+                path = p_tree.paths()[i]   # key paths only for the message: they cost a walk
                 raise ValueError(
                     f"{type(self).__name__}.update: the gradient of the parameter "
                     f"{keystr(path) or '(the root)'} has shape {np.shape(g)}, the parameter "

@@ -15,6 +15,8 @@ JVPTrace.add = VJPTrace.add = staticmethod(elementwise.add)
 VJPTrace.has_nan = staticmethod(define.has_nan)
 VJPTrace.add_into = staticmethod(define.add_into)
 VJPTrace.prepare_tape = staticmethod(define.prepare_tape)
+VJPTrace.rewritten = define.TAPE_REWRITES   # a dict: its keys, as softmax.py fills it
+VJPTrace.big_nbytes = define.RELEASE_NBYTES
 # y.T, y.reshape(...), np.swapaxes(y, ...) are views: writes into them reach y
 indexing.install_views()
 

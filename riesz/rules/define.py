@@ -116,6 +116,8 @@ def defprim(name, impl, jvp=(), vjp=(), elementwise=False, broadcasting=False,
 READS = {}
 
 # arrays below this many bytes are kept: a stand-in would cost more than it gives back
+# (riesz.core reads it as VJPTrace.big_nbytes: a tape of smaller values, with no rewrite,
+# is not prepared, and no cotangent smaller is handed over to be written into)
 RELEASE_NBYTES = 1 << 16
 
 
@@ -148,8 +150,6 @@ def prepare_tape(tape, seeds):
     :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is kept
     (:data:`READS`: the node's result, the arguments of the nodes that read it) is
     replaced by a read-only stand-in of its shape and dtype (one element, broadcast).
-    Returns whether the tape made such an array: only then does the pass hand cotangents
-    over to be written into (:func:`product`; small arrays would only pay for the test).
 
     The array's memory is given back before the backward pass allocates its cotangents,
     as a hand-written backward pass never holds the values it does not need (the scores
@@ -186,7 +186,6 @@ def prepare_tape(tape, seeds):
         for i, parent in parents:
             if i in unread and parent in big:
                 node.args[i] = _stand_in(node.args[i])
-    return bool(big)
 
 
 # (primitive, argnums of the traced arguments) -> the positions (-1: ans) no rule reads
@@ -401,7 +400,10 @@ def _unbroadcast_input(rule, argnum):
         x = args[argnum]
         ct = rule(g, ans, *args, **params)
         if type(ct) is np.ndarray and (ct.dtype.kind != "c" or is_complex(x)):
-            return unbroadcast(ct, shape_of(x))   # real for real already: a dtype test
+            # real for real already (a dtype test); of x's shape (a shape test), as it is
+            if type(x) is np.ndarray and ct.shape == x.shape:
+                return ct
+            return unbroadcast(ct, shape_of(x))
         return unbroadcast(real_for_real(ct, x), shape_of(x))
     return vjp
 
