@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import Node
 from .define import TAPE_REWRITES, defprim, dtype_of, fresh_product, shape_of
-from .elementwise import add, divide, exp, log, subtract
+from .elementwise import divide, exp, log, subtract
 from .reductions import amax_p, expand_reduced, sum_p
 
 
@@ -138,40 +138,5 @@ def _collapse(tape, node, prim, axis, x_slot, x, chain, uses, x_uses):
         tape[dropped] = None
 
 
-def _written_out_logsumexp(tape, slot, uses):
-    """m + log Σ exp(s − m) (in either order) with m = max s, the maximum and the sum over
-    the same axes (kept, or over every axis), every value between s and the result read by
-    this chain only (m by the shift and the sum): the sum's node becomes ``logsumexp(s)``,
-    whose rule is softmax(s) ⊙ g, one node where the chain records six (the Hessian of
-    logsumexp(A x) nests it)."""
-    node = tape[slot]
-    if len(node.parents) != 2 or dtype_of(node.ans).kind != "f":
-        return
-    (_, a), (_, b) = node.parents
-    for m_slot, log_slot in ((a, b), (b, a)):
-        peak, logged = _node(tape, m_slot, amax_p), _node(tape, log_slot, log)
-        if peak is not None and logged is not None:
-            break
-    else:
-        return
-    total = _node(tape, logged.parents[0][1], sum_p)
-    e = total and _node(tape, total.parents[0][1], exp)
-    shift = e and _node(tape, e.parents[0][1], subtract)
-    if shift is None or len(shift.parents) != 2 or shift.parents[1][1] != m_slot or \
-            shift.parents[0][1] != peak.parents[0][1] or total.params != peak.params:
-        return
-    x = peak.args[0]
-    axis, keepdims = peak.params["axis"], peak.params["keepdims"]
-    chain = [m_slot, log_slot, logged.parents[0][1], total.parents[0][1], e.parents[0][1]]
-    if not (keepdims or len(axis) == len(shape_of(x))) or uses[m_slot] != 2 or \
-            any(uses[s] != 1 for s in chain[1:]):
-        return
-    node.prim, node.params = logsumexp, {"axis": axis, "keepdims": keepdims}
-    node.parents, node.args = ((0, peak.parents[0][1]),), [x]
-    for dropped in chain:
-        tape[dropped] = None
-
-
 TAPE_REWRITES[divide] = _written_out_softmax
-TAPE_REWRITES[add] = _written_out_logsumexp
 TAPE_REWRITES[subtract] = _written_out_log_softmax
