@@ -528,8 +528,9 @@ class VJPTrace(Trace):
         value. In the same way the cotangent of a node, when only this pass holds it, is
         handed over to the node's last rule (``product_mode.donated``), whose product of it
         (``riesz.rules.define.scale``) is then written into it, as a hand-written backward
-        pass scales a gradient in place: no later rule reads it. (Only a cotangent of at
-        least ``big_nbytes``: on small ones the test would cost more than it saves.)
+        pass scales a gradient in place: no later rule reads it. (Only in a pass that
+        consumes a tape holding big arrays, as ``prepare_tape`` says: on small ones the
+        test would cost more than it saves.)
 
         Values no rule reads. A pass that consumes its tape first rewrites it where the
         rule table knows a cheaper node for a chain of them (a softmax written out in
@@ -540,8 +541,9 @@ class VJPTrace(Trace):
         whose forward rules read other values) leaves it as it is.
         """
         tape = self.tape
-        if consume and self.prepare_from is not None:
-            VJPTrace.prepare_tape(tape, seeds)
+        # prepare_tape only where recording saw a node it may change; it says whether the
+        # tape made big arrays, whose cotangents may then be handed over to be written into
+        donate = consume and self.prepare_from is not None and VJPTrace.prepare_tape(tape, seeds)
         # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
         plain_below = 0 if self.nested or any(
             isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \
@@ -575,11 +577,10 @@ class VJPTrace(Trace):
                     if consume and not plain_below:
                         tape[slot] = None
                     parents = node.parents
-                    # the last rule may write into a cotangent only the pass holds (a big
-                    # one: riesz.rules.define.product writes into no other)
-                    last = parents[-1][0] if not prim.multiple_results and \
-                        sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY and not isinstance(
-                            g, Tracer) and getattr(g, "nbytes", 0) >= VJPTrace.big_nbytes else None
+                    # the last rule may write into a cotangent only the pass holds
+                    last = parents[-1][0] if donate and not prim.multiple_results and \
+                        sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY and \
+                        not isinstance(g, Tracer) else None
                     for argnum, parent in parents:
                         rule = prim.rule("reverse", argnum)
                         if rule is ZERO:

@@ -150,6 +150,8 @@ def prepare_tape(tape, seeds):
     :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is kept
     (:data:`READS`: the node's result, the arguments of the nodes that read it) is
     replaced by a read-only stand-in of its shape and dtype (one element, broadcast).
+    Returns whether the tape made such an array: only then does the pass hand cotangents
+    over to be written into (:func:`product`; small arrays would only pay for the test).
 
     The array's memory is given back before the backward pass allocates its cotangents,
     as a hand-written backward pass never holds the values it does not need (the scores
@@ -186,6 +188,7 @@ def prepare_tape(tape, seeds):
         for i, parent in parents:
             if i in unread and parent in big:
                 node.args[i] = _stand_in(node.args[i])
+    return bool(big)
 
 
 # (primitive, argnums of the traced arguments) -> the positions (-1: ans) no rule reads
