@@ -5,7 +5,10 @@ tracers hold a batch of values with the examples along a leading axis 0, and
 each primitive is applied to the batch at once by its batching rule
 (:mod:`riesz.rules.batching`). This is what makes a Jacobian one vectorized
 pass: ``jacfwd`` pushes the whole basis of tangents through ``jvp`` as one
-batch, ``jacrev`` the whole basis of cotangents through the pullback.
+batch, ``jacrev`` the whole basis of cotangents through the pullback. The basis of one
+array travels as a :class:`~riesz.rules.batching.ScaledBasis`, its diagonal alone,
+through the primitives of ``BASIS_RULES`` (products with shared factors and matrices,
+sums, reshapes), and is made dense for any other.
 
 A batched value has no single concrete value (there is one per example). When
 the function needs one (Python control flow such as ``if x > 0``, a comparison
@@ -20,7 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import Trace, Tracer, bind_custom_vjp, bind_custom_jvp
-from .rules.batching import rule_for
+from .rules.batching import rule_for, BASIS_RULES, ScaledBasis, densify
 from .rules.define import shape_of, dtype_of
 from .tree import tree_flatten, tree_unflatten
 
@@ -33,7 +36,9 @@ class BatchedValueError(TypeError):
 
 
 class BatchTracer(Tracer):
-    """A batch of values, examples along axis 0 of ``val``; it looks like one example."""
+    """A batch of values, examples along axis 0 of ``val``; it looks like one example.
+    ``val`` is an array, or a :class:`~riesz.rules.batching.ScaledBasis` (a scaled standard
+    basis, held as its diagonal: how Jacobians push their basis)."""
     __slots__ = ("val",)
 
     def __init__(self, trace, val):
@@ -65,7 +70,15 @@ class BatchTrace(Trace):
     def process(self, prim, args, params):
         self.check_open(prim.name)
         vals, batched = self._unbox(args)
-        out = rule_for(prim)(prim, vals, batched, self.size, **params)
+        out = None
+        if ScaledBasis in map(type, vals):
+            # decided on the representation alone: a structured rule, or the dense batch
+            rule = BASIS_RULES.get(prim.name)
+            out = rule and rule(prim, vals, batched, self.size, **params)
+            if out is None:
+                vals = [densify(v) for v in vals]
+        if out is None:
+            out = rule_for(prim)(prim, vals, batched, self.size, **params)
         if prim.multiple_results:
             return tuple(BatchTracer(self, o) for o in out)
         return BatchTracer(self, out)
@@ -76,13 +89,13 @@ class BatchTrace(Trace):
 
     def process_custom_vjp(self, name, fun, fwd, bwd, args):
         self.check_open(name)
-        vals, batched = self._unbox(args)
+        vals, batched = self._unbox(args, dense=True)
         fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
         return self._box_out(bind_custom_vjp(name, fun_b, fwd_b, bwd_b, vals))
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
         self.check_open(name)
-        vals, batched = self._unbox(args)
+        vals, batched = self._unbox(args, dense=True)
         fun_b, fwd_b, bwd_b = self._batched_rules(fun, fwd, bwd, batched)
 
         @self._reopening
@@ -92,11 +105,11 @@ class BatchTrace(Trace):
             return self._unbox_out(out), self._unbox_out(t_out)
         return self._box_out(bind_custom_jvp(name, fun_b, jvp_b, fwd_b, bwd_b, vals))
 
-    def _unbox(self, args):
+    def _unbox(self, args, dense=False):
         vals, batched = [], []
         for a in args:
             mine = type(a) is BatchTracer and a._trace is self
-            vals.append(a.val if mine else a)
+            vals.append((densify(a.val) if dense else a.val) if mine else a)
             batched.append(mine)
         return vals, batched
 
@@ -113,7 +126,7 @@ class BatchTrace(Trace):
         if isinstance(out, tuple):
             return tuple(None if o is None else self._unbox_out(o) for o in out)
         if type(out) is BatchTracer and out._trace is self:
-            return out.val
+            return densify(out.val)
         return np.broadcast_to(out, (self.size,) + shape_of(out))
 
     def _reopening(self, rule):
@@ -168,13 +181,14 @@ def batch_map(f, leaves, batched, size):
     vals, flags = [], []
     for o in out_leaves:
         mine = type(o) is BatchTracer and o._trace is trace
-        vals.append(o.val if mine else o)
+        vals.append(densify(o.val) if mine else o)
         flags.append(mine)
     return vals, out_tree, flags
 
 
 def _map_by_loop(f, leaves, batched, size):
     """:func:`batch_map` one example at a time, for functions that need concrete values."""
+    leaves = [densify(x) for x in leaves]
     per_example = [tree_flatten(f(*[x[k] if b else x for x, b in zip(leaves, batched)]))
                    for k in range(size)]
     out_tree = per_example[0][1]

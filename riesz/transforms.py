@@ -19,6 +19,7 @@ import numpy as np
 from . import rules  # noqa: F401  (registers the primitives)
 from .backend import asarray_like, is_array, is_numpy, lazy_only, ones, unwrap, wrap, zeros
 from .batching import batch_map
+from .rules.batching import ScaledBasis
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
 from .numpy.dispatch import conversions_named
 from .rules.define import shape_of, dtype_of
@@ -573,6 +574,18 @@ def _standard_basis(leaves):
     return basis, n
 
 
+def _basis_batches(leaves):
+    """The standard basis of ``leaves`` as :func:`_push_basis` takes it: for one leaf of
+    more than one entry a :class:`~riesz.rules.batching.ScaledBasis` of ones (the identity
+    held as its diagonal: the products that scale it cost O(n), a matrix product O(n²),
+    where the dense identity costs O(n²) and O(n³)); else :func:`_standard_basis`.
+    Decided on the number of leaves and their shapes, never on values."""
+    if len(leaves) == 1 and _size(leaves[0]) > 1:
+        x = leaves[0]
+        return [ScaledBasis(np.ones(shape_of(x), dtype_of(x)))], _size(x)
+    return _standard_basis(leaves)
+
+
 def _push_basis(fn, basis, n):
     """``fn`` of each basis vector, batched in one vectorized pass: returns the output
     leaves and tree, every leaf with the basis index as its leading axis."""
@@ -617,7 +630,7 @@ def jacobian_blocks(fn, leaves, forward):
     """A linear ``fn`` (taking the leaves of one side) applied to that side's whole
     standard basis in one batched pass, cut into Jacobian blocks [output leaf][input
     leaf] by :func:`_blocks`. Returns the blocks and the tree of ``fn``'s output."""
-    basis, n = _standard_basis(leaves)
+    basis, n = _basis_batches(leaves)
     stacked, tree = _push_basis(fn, basis, n)
     return _blocks(stacked, leaves, forward), tree
 
@@ -728,6 +741,12 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
     input's basis), ``"reverse"`` (:func:`jacrev`: one batched VJP over the
     output's basis) or ``"auto"``: forward when the input has fewer entries than
     the output, reverse otherwise. With ``has_aux`` the result is ``(jac, aux)``.
+
+    The basis of a single array is pushed as the identity held by its diagonal (a
+    :class:`~riesz.rules.batching.ScaledBasis`): a basis vector meets a matrix as that
+    matrix's row or column, O(n²) where the dense identity's product costs O(n³), and
+    where the matrix holds ±∞ or NaN the off-diagonal zeros stay zeros (0 × ∞ = 0,
+    docs/numpy.md).
 
     >>> import numpy as np, riesz
     >>> riesz.jacobian(lambda x: x ** 2)(np.array([1.0, 2.0]))

@@ -18,17 +18,20 @@ correct but maps the primitive over the examples one at a time
 (:func:`batch_by_loop`, a Python loop), so Jacobians and Hessians that use it
 become slow.
 """
+import math
 import string
 
 import numpy as np
 
-from .define import ELEMENTWISE, shape_of
+from .define import ELEMENTWISE, shape_of, dtype_of
+from .elementwise import multiply, where
 from .indexing import getitem, scatter_add, selection_shape
 from .linalg import matmul
 from .reductions import norm_squares, sum_p
 from .shape import reshape, transpose, broadcast_to
 
-__all__ = ["BATCH_RULES", "rule_for", "batch_elementwise", "batch_by_loop"]
+__all__ = ["BATCH_RULES", "rule_for", "batch_elementwise", "batch_by_loop", "ScaledBasis",
+           "BASIS_RULES", "densify"]
 
 
 def _expand_after_batch(v, rank):
@@ -233,6 +236,141 @@ BATCH_RULES.update({name: _matrix_stack for name in (
     "inv", "solve", "det", "slogdet", "cholesky", "qr", "eigh", "eigvalsh", "svd", "pinv")})
 BATCH_RULES.update({name: _fft_axes for name in (
     "fftn", "rfft", "rfft_transpose", "irfft", "irfft_transpose")})
+
+
+# ------------------------------------------------------------ a scaled standard basis (issue 12)
+
+class ScaledBasis:
+    """A batch of N = size(v) examples of ``v``'s shape S whose k-th example is
+    v.flat[k] eₖ, held as ``v`` alone: the standard basis that ``jacobian``, ``jacfwd``,
+    ``jacrev`` and ``hessian`` push (v = ones) stays this diagonal through the products
+    that scale it, instead of an (N,) + S array of zeros whose product with a matrix costs
+    N³. A batch value of this type goes to :data:`BASIS_RULES`; a primitive without an
+    entry there (or whose entry declines) sees it densified (:func:`densify`)."""
+    __slots__ = ("v", "shape", "dtype")
+
+    def __init__(self, v):
+        self.v = v
+        shape = shape_of(v)
+        self.shape = (math.prod(shape),) + shape
+        self.dtype = dtype_of(v)
+
+
+def densify(val):
+    """A batch value as an array: a :class:`ScaledBasis` as the (N,) + S array with
+    v.flat[k] at entry k of example k and exact zeros elsewhere; any other value as it is."""
+    if type(val) is not ScaledBasis:
+        return val
+    n = val.shape[0]
+    if type(val.v) is np.ndarray:   # as riesz.transforms._standard_basis builds the identity
+        dense = np.zeros((n, n), val.dtype)
+        dense.flat[::n + 1] = val.v.ravel()
+        return dense.reshape(val.shape)
+    # a traced v (a Hessian's inner basis scaled by the outer level's values): v where the
+    # identity is, exact zeros elsewhere (no 0 × v that could make a NaN off the diagonal)
+    dense = where(np.eye(n, dtype=bool), reshape(val.v, shape=(n,)), np.zeros((), val.dtype))
+    return reshape(dense, shape=val.shape)
+
+
+def _fits_within(shape, target):
+    # broadcasting ``shape`` against ``target`` leaves ``target`` as it is
+    return len(shape) <= len(target) and all(
+        a in (1, b) for a, b in zip(reversed(shape), reversed(target)))
+
+
+def _basis_product(prim, vals, batched, size):
+    """diag(v) ⊙ d = diag(v ⊙ d), and d ⊙ diag(v) = diag(d ⊙ v), for a shared d that
+    broadcasts to S without enlarging it; the product ``prim`` (plain or zero-safe) is the
+    dense one's on the diagonal. Off the diagonal the dense batch holds 0 ⊙ d: 0 for the
+    zero-safe product, and for the plain one 0 too unless d is ±∞ or NaN there (NaN):
+    the structured batch keeps those zeros, riesz's 0 × ∞ = 0."""
+    (x, y), (bx, by) = vals, batched
+    if bx and by:
+        return None
+    basis, d = (x, y) if bx else (y, x)
+    if not _fits_within(shape_of(d), basis.shape[1:]):
+        return None
+    return ScaledBasis(prim(basis.v, d) if bx else prim(d, basis.v))
+
+
+def _basis_divide(prim, vals, batched, size):
+    # diag(v) / d = diag(v / d) for a shared d (off the diagonal 0 / d, as in the product)
+    if not batched[0] or batched[1]:
+        return None
+    return _basis_product(prim, vals, batched, size)
+
+
+def _basis_unary(prim, vals, batched, size):
+    # a linear elementwise map f with f(0) = 0 (−x, Re x, Im x, x̄): f(diag(v)) = diag(f(v))
+    return ScaledBasis(prim(vals[0].v))
+
+
+def _basis_matmul(prim, vals, batched, size):
+    """diag(v) @ B and B @ diag(v) for a shared B (a matrix or a vector), the basis a
+    vector (S = (n,), a row (1, n) on the left or a column (n, 1) on the right, as
+    matmul's rules promote vectors): (v_k e_k) @ B = v_k B[k], the rows of B scaled, a
+    dense batch v[:, None] ⊙ B; B @ (v_k e_k) = v_k B[:, k], the columns, a dense batch
+    (B ⊙ v)ᵀ; for a vector b both are v ⊙ b; a column times a 1 × 1 matrix b (or b times a
+    row) is the basis of v b. O(n m), where the dense product is O(n² m);
+    where B holds ±∞ or NaN the dense product's 0 × ∞ off the diagonal is NaN, here 0."""
+    (a, b), (ba, bb) = vals, batched
+    if ba and bb:
+        return None
+    basis, other = (a, b) if ba else (b, a)
+    n, s, so = basis.shape[0], basis.shape[1:], shape_of(other)
+    if so == (1, 1) and s == ((n, 1) if ba else (1, n)):
+        # a column times, or a 1 × 1 matrix times a row, scales each example: a basis still
+        return ScaledBasis(matmul(basis.v, other) if ba else matmul(other, basis.v))
+    if s not in ((n,), (1, n) if ba else (n, 1)) or len(so) not in (1, 2) \
+            or so[0 if ba else -1] != n:
+        return None   # (shapes that do not contract raise in the dense rule, as in NumPy)
+    v = reshape(basis.v, shape=(n,))
+    if ba:
+        out = multiply(reshape(v, shape=(n, 1)), other) if len(so) == 2 else multiply(v, other)
+        out_shape = (n,) + s[:-1] + so[1:]
+    else:
+        out = transpose(multiply(other, v), axes=(1, 0)) if len(so) == 2 else multiply(other, v)
+        out_shape = (n,) + so[:-1] + s[1:]
+    return out if shape_of(out) == out_shape else reshape(out, shape=out_shape)
+
+
+def _basis_transpose(prim, vals, batched, size, axes):
+    # a permutation that moves only axes of length 1 keeps the flat order: example k is
+    # still v.flat[k] eₖ
+    basis = vals[0]
+    moved = [a for a in axes if basis.shape[1 + a] != 1]
+    if moved != sorted(moved):
+        return None
+    return ScaledBasis(transpose(basis.v, axes=tuple(axes)))
+
+
+def _basis_sum(prim, vals, batched, size, axis, keepdims):
+    # Σ over all of S of v_k e_k is v_k: the dense batch v.ravel()
+    basis = vals[0]
+    rank = len(basis.shape) - 1
+    if sorted(a % rank for a in axis) != list(range(rank)):
+        return None
+    return reshape(basis.v, shape=(basis.shape[0],) + (1,) * rank * keepdims)
+
+
+def _basis_reshape(prim, vals, batched, size, shape):
+    # a reshape keeps the flat (C) order, so example k is still v.flat[k] eₖ
+    return ScaledBasis(reshape(vals[0].v, shape=tuple(shape)))
+
+
+BASIS_RULES = {
+    "multiply": _basis_product,
+    "zero_safe_multiply": _basis_product,
+    "divide": _basis_divide,
+    "negative": _basis_unary,
+    "real": _basis_unary,
+    "imag": _basis_unary,
+    "conjugate": _basis_unary,
+    "matmul": _basis_matmul,
+    "sum": _basis_sum,
+    "reshape": _basis_reshape,
+    "transpose": _basis_transpose,
+}
 
 
 def rule_for(prim):

@@ -171,10 +171,6 @@ def _move_to_end(a, axes):
     return reshape(a, shape=tuple(shape[i] for i in rest) + (n,)), n
 
 
-def _kept_shape(shape, axes):
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
-
-
 def _reduced_shape(shape, axes, keepdims):
     return _kept_shape(shape, axes) if keepdims else tuple(
         n for i, n in enumerate(shape) if i not in axes)
