@@ -116,6 +116,10 @@ def _ties(ans, x, axis):
     return hit, as_dtype(np.sum(hit, axis=axis, keepdims=True), dtype_of(xv))
 
 
+def _kept_shape(shape, axis):
+    return tuple(1 if i in axis else n for i, n in enumerate(shape))
+
+
 def _extreme_jvp(t, ans, x, axis, keepdims):
     # Σ_axis (hit ⊙ ẋ) / k
     hit, count = _ties(ans, x, axis)
