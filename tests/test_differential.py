@@ -390,6 +390,8 @@ def test_dask_inputs_give_numpys_values_lazily(seed):
     da = pytest.importorskip("dask.array")
     dask = pytest.importorskip("dask")
     names, dtype = _program(seed)
+    if "reshape_view_write" in names:
+        pytest.skip("a Dask array has no views: a write into its reshape never reaches it")
     rng = np.random.default_rng(30_000 + seed)
     x, env = _draw(rng, dtype)
     _, loss = _make(names, env)

@@ -522,6 +522,12 @@ def _viewing(function, write):
     return viewing
 
 
+def _in_memory(x):
+    """Whether ``x`` is an array in memory, of which a reshape may be a view (NumPy; CuPy on
+    its device); a Dask array is a graph: a write into its reshape never reaches it."""
+    return is_numpy(x) or hasattr(x, "__cuda_array_interface__")
+
+
 def _reshape_view(a, *args, order="C", **kwargs):
     # reshape gives a view where the layout allows it: in C order, of a value whose concrete
     # result shares its memory. A staged value has no layout to ask: a program's own results
@@ -536,7 +542,7 @@ def _reshape_view(a, *args, order="C", **kwargs):
         return reshape(base, shape_of(out))
 
     if not isinstance(concrete_a, Tracer):
-        if np.may_share_memory(concrete_a, concrete_out):
+        if _in_memory(concrete_a) and np.may_share_memory(concrete_a, concrete_out):
             mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)), read)
     elif not is_view(a):
         mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)), read)
