@@ -526,3 +526,17 @@ def test_program_cache_is_bounded_with_a_warning_and_can_be_cleared():
     assert len(f.programs) == 0
     np.testing.assert_array_equal(f(np.ones(2)), [2.0, 2.0])
 
+
+
+def test_reductions_with_a_traced_where_mask_are_staged():
+    # np.mean(x, where=x > c) and np.sum(..., where=...) converted the staged mask to a
+    # NumPy array: jit warned and ran the whole function eagerly
+    def f(x):
+        return (np.sum(x * np.mean(x, where=x > 0.2)) + np.sum(x ** 2, where=x < 0.5)
+                + np.sum(np.mean(x.reshape(2, 3), axis=1, where=[[True, False, True]])))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        jitted, jitted_grad = riesz.jit(f), riesz.jit(riesz.grad(f))
+        for x in (np.arange(6.0) - 2, np.linspace(-1, 1, 6)):
+            np.testing.assert_allclose(jitted(x), f(x), rtol=1e-12)
+            np.testing.assert_allclose(jitted_grad(x), riesz.grad(f)(x), rtol=1e-12)

@@ -67,12 +67,19 @@ def as_array(a):
     return asarray(a) if type(a) in (list, tuple) else a
 
 
+def _mask_of(where):
+    """``where=`` as a boolean array of its library, by array operations (a staged mask
+    under jit stays staged)."""
+    mask = full_lower(where)
+    return as_dtype(mask if hasattr(mask, "dtype") else np.asarray(mask), bool)
+
+
 def _masked(a, where, fill):
-    """``a`` with ``fill`` where the (concrete) mask ``where`` is False: those entries then
-    get a zero derivative."""
+    """``a`` with ``fill`` where the mask ``where`` (no derivative) is False: those entries
+    then get a zero derivative."""
     if where is None or where is True:
         return a
-    return select(np.asarray(full_lower(where), dtype=bool), a, fill)
+    return select(_mask_of(where), a, fill)
 
 
 @implements(np.sum)
@@ -96,7 +103,7 @@ def mean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     if where is None or where is True:
         count = math.prod(shape[i] for i in axes)
     else:
-        mask = np.broadcast_to(np.asarray(full_lower(where), dtype=bool), shape)
+        mask = np.broadcast_to(_mask_of(where), shape)
         count = np.sum(mask, axis=axes, keepdims=keepdims)
     total = sum(a, axis=axes, dtype=dtype, keepdims=keepdims, where=where)
     if dtype_of(total).kind in "iu":
