@@ -137,8 +137,11 @@ class Space:
         return tree_map(lambda a, b: a + b, x, y)
 
     def scalar_mul(self, x: Any, a: Any) -> Any:
-        """a x for a real scalar a."""
-        return tree_map(lambda leaf: leaf * a, x)
+        """a x for a real scalar a, in the space's dtypes (NumPy 1's value-based promotion
+        made a 0-d float32 array times a Python float a float64)."""
+        leaves = tree_flatten(x)[0]
+        return tree_unflatten(self.tree, [_in_dtype(v * a, leaf.dtype)
+                                          for v, leaf in zip(leaves, self.leaves)])
 
     def inner_prod(self, x: Any, y: Any) -> Any:
         """⟨x, y⟩ = Re Σₖ x̄ₖ yₖ over every entry of every leaf: the real inner product."""
@@ -198,3 +201,10 @@ def _leaf_text(leaf):
     code = {"f": "f", "c": "c", "i": "i", "u": "u", "b": "bool"}.get(leaf.dtype.kind, "?")
     bits = "" if code == "bool" else str(leaf.dtype.itemsize * 8)
     return f"{code}{bits}[{','.join(map(str, leaf.shape))}]"
+
+
+def _in_dtype(v, dtype):
+    """``v`` cast to ``dtype`` where it is a NumPy value of another dtype."""
+    if isinstance(v, (np.ndarray, np.generic)) and v.dtype != dtype:
+        return v.astype(dtype)
+    return v
