@@ -155,6 +155,12 @@ def _bottom(x):
     return x
 
 
+def static_values(static, args):
+    """{position: value} of the static arguments among ``args``; a static argument left out
+    of the call takes its default, a constant of the function, and is not among them."""
+    return {i % len(args): args[i] for i in static if -len(args) <= i < len(args)}
+
+
 def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Callable[..., Any]:
     """``trace(f)(*example_args)`` is ``f`` staged into a :class:`Program`.
 
@@ -171,7 +177,7 @@ def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ca
 
     @functools.wraps(f)
     def staged(*args):
-        fixed = {i % len(args): args[i] for i in static}
+        fixed = static_values(static, args)
         dynamic = tuple(a for i, a in enumerate(args) if i not in fixed)
 
         def f_dynamic(*dargs):
