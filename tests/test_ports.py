@@ -387,3 +387,18 @@ def test_jit_static_argname_left_to_its_default():
     np.testing.assert_array_equal(riesz.grad(f)(x), 2 * x)
     np.testing.assert_array_equal(riesz.jit(riesz.grad(f))(x), 2 * x)
     np.testing.assert_array_equal(riesz.grad(lambda x: f(x, n=3))(x), 3 * x ** 2)
+
+
+def test_eigh_and_cholesky_gradients_are_triangular_where_jax_symmetrizes():
+    # the README's porting note: NumPy reads the lower triangle, so riesz's gradient of the
+    # top eigenvalue λ = vᵀAv is 2vvᵀ below the diagonal, vvᵀ on it and 0 above; JAX gives
+    # vvᵀ; symmetrizing the input gives JAX's answer
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    v = np.linalg.eigh(A)[1][:, -1]
+    top = lambda A: np.linalg.eigh(A)[0][-1]                        # noqa: E731
+    vvT = np.outer(v, v)
+    np.testing.assert_allclose(riesz.grad(top)(A), np.tril(2 * vvT) - np.diag(np.diag(vvT)))
+    np.testing.assert_allclose(riesz.grad(lambda A: top((A + A.T) / 2))(A), vvT)
+    check_grads(top, (A,), modes=("fwd", "rev"), order=1)
+    L = riesz.grad(lambda A: np.sum(np.linalg.cholesky(A)))(A)
+    assert L[0, 1] == 0.0 and L[1, 0] != 0.0
