@@ -14,7 +14,7 @@ from .vspace import vspace
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .transforms import elementwise_grad
-from .transforms import hessian_vector_product, make_hvp, make_ggnvp
+from .transforms import hessian_vector_product, make_hvp, make_ggnvp, make_vjp, make_jvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError, source, graph, jit
 # staged per structural key of the recorded forward pass, answering as eager (docs/source.md)
@@ -31,7 +31,7 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "custom_jvp", "checkpoint", "remat", "vmap",
            "LinearMap", "linearize", "linear_transpose",
            "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
-           "hessian_vector_product", "make_hvp", "make_ggnvp",
+           "hessian_vector_product", "make_hvp", "make_ggnvp", "make_vjp", "make_jvp",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]

@@ -402,3 +402,18 @@ def test_eigh_and_cholesky_gradients_are_triangular_where_jax_symmetrizes():
     check_grads(top, (A,), modes=("fwd", "rev"), order=1)
     L = riesz.grad(lambda A: np.sum(np.linalg.cholesky(A)))(A)
     assert L[0, 1] == 0.0 and L[1, 0] != 0.0
+
+
+def test_make_vjp_and_make_jvp_in_autograds_order():
+    # f(x, y) = sin(x) y²: ∂ₓf = diag(cos(x) y²), ∂ᵧf = diag(2 sin(x) y)
+    f = lambda x, y: np.sin(x) * y ** 2                       # noqa: E731
+    x, y, u = np.array([0.3, 1.2]), np.array([2.0, -1.0]), np.array([1.0, 0.5])
+    pullback, ans = riesz.make_vjp(f)(x, y)
+    np.testing.assert_allclose(ans, f(x, y))
+    np.testing.assert_allclose(pullback(u), np.cos(x) * y ** 2 * u)
+    pullback_y, _ = riesz.make_vjp(f, argnum=1)(x, y)
+    np.testing.assert_allclose(pullback_y(u), 2 * np.sin(x) * y * u)
+    ans, tangent = riesz.make_jvp(f, 1)(x, y)(u)
+    np.testing.assert_allclose(ans, f(x, y))
+    np.testing.assert_allclose(tangent, 2 * np.sin(x) * y * u)
+    assert riesz.make_vjp(f).__doc__.startswith("riesz.make_vjp(<lambda>)")
