@@ -283,9 +283,12 @@ def _call_traced(f, trace, boxed, in_tree, has_aux):
 def _split_aux(out):
     """``(output, aux)`` of a function differentiated with ``has_aux=True``."""
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        got = ("a single array, the output alone: return (output, aux), or drop has_aux=True"
+               if isinstance(out, (Tracer, np.ndarray, np.generic, float)) else
+               type(out).__name__
+               + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
         raise TypeError(f"has_aux=True needs the function to return a pair (output, aux), "
-                        f"got {type(out).__name__}"
-                        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+                        f"got {got}")
     return out
 
 
