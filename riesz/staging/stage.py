@@ -115,6 +115,12 @@ def check_leaf(x, position, who):
                         f"{type(x).__qualname__}, not a NumPy array: riesz.jit, riesz.trace and "
                         f"riesz.source stage NumPy programs. Call the function eagerly (without "
                         f"jit; riesz.grad and the other transforms work on it)")
+    if isinstance(x, (np.random.Generator, np.random.RandomState)):
+        raise TypeError(f"{who}: argument leaf {position} is a numpy.random.{type(x).__name__}: "
+                        f"the function is staged once, so its draws would be the same numbers "
+                        f"in every call. Draw outside and pass the numbers in (a Dropout mask, "
+                        f"noise), run the function eagerly (without jit), or train with "
+                        f"riesz.nn.fit, which makes a staged step's draws for it")
     raise TypeError(f"{who}: argument leaf {position} is a {type(x).__name__}, which is not an "
                     f"array; pass it in static_argnums (its value is then fixed when staging)")
 
