@@ -47,4 +47,17 @@ def __getattr__(name):
     if name in ("nn", "optim", "scipy", "misc"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _JAX_ONLY:
+        raise AttributeError(f"module 'riesz' has no attribute {name!r} (JAX's jax.{name}): "
+                             f"{_JAX_ONLY[name]}")
     raise AttributeError(f"module 'riesz' has no attribute {name!r}")
+
+
+# JAX modules with no riesz counterpart, and what a port writes instead
+_JAX_ONLY = {
+    "lax": "write Python loops and ifs for lax.fori_loop, lax.scan, lax.cond and lax.while_loop "
+           "(riesz traces them as eager code; under riesz.jit a branch on a value raises), and "
+           "riesz.stop_gradient for lax.stop_gradient",
+    "random": "draw with NumPy, rng = numpy.random.default_rng(seed), and pass the draws in "
+              "(riesz.nn layers take rng=)",
+}

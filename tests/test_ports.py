@@ -417,3 +417,11 @@ def test_make_vjp_and_make_jvp_in_autograds_order():
     np.testing.assert_allclose(ans, f(x, y))
     np.testing.assert_allclose(tangent, 2 * np.sin(x) * y * u)
     assert riesz.make_vjp(f).__doc__.startswith("riesz.make_vjp(<lambda>)")
+
+
+@pytest.mark.parametrize("name, fix", [("lax", "riesz.stop_gradient for lax.stop_gradient"),
+                                       ("random", "numpy.random.default_rng")])
+def test_jax_modules_riesz_lacks_name_what_to_write(name, fix):
+    with pytest.raises(AttributeError, match=rf"no attribute '{name}' \(JAX's jax.{name}\): .*{fix}"):
+        getattr(riesz, name)
+    assert not hasattr(riesz, "no_such_name")
