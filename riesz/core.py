@@ -361,7 +361,8 @@ class VJPTrace(Trace):
     tape entry is a :class:`Node`, ``None`` for an input, or an ``int`` for the
     output slots of a multiple-result node (pointing back to the node).
     """
-    __slots__ = ("tape", "inputs", "nested", "first_reader", "prepare_from")
+    __slots__ = ("tape", "inputs", "nested", "first_reader", "prepare_from", "protected",
+                 "__weakref__")
     add = None      # set by riesz.rules: the differentiable sum of two cotangents
     add_into = None  # set by riesz.rules: the same sum, written into the first where it can
     has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
@@ -372,10 +373,12 @@ class VJPTrace(Trace):
     # node counts
     rewritten: "Container[Primitive]" = frozenset()
     big_nbytes = 0
-    # set by riesz.rules: {type: copy} for the constant arguments (not traced here) that the
-    # user may change after the call (a NumPy array refilled in a loop, buf[:] = ...): a node
-    # keeps a copy, so its rule reads the value the primitive was applied to
-    snapshots: dict = {}
+    # set by riesz.rules: keep_constants(trace, prim, parents, vals) makes the constant
+    # arguments of a node (not traced here) safe from the user's code writing into them after
+    # the call (a NumPy array refilled in a loop, buf[:] = ...), so that its rules read the
+    # values the primitive was applied to; release_constants(arrays) undoes its protections
+    keep_constants = None
+    release_constants = None
 
     def __init__(self):
         super().__init__()
@@ -384,6 +387,7 @@ class VJPTrace(Trace):
         self.nested = False         # some node's argument is traced at a lower level
         self.first_reader = None    # the first node whose primitive may not propagate NaN
         self.prepare_from = None    # the first node that prepare_tape may have work for
+        self.protected = None       # the constant arrays made read-only while the tape holds them
 
     def new_input(self, value):
         self.tape.append(None)
@@ -404,12 +408,6 @@ class VJPTrace(Trace):
             if not lower and isinstance(a, Tracer):
                 lower = True
         return vals, parents, lower
-
-    @staticmethod
-    def _snapshot(vals):
-        """``vals`` with each constant the user may change replaced by a copy."""
-        snapshots = VJPTrace.snapshots
-        return [snapshots[type(a)](a) if type(a) in snapshots else a for a in vals]
 
     def process(self, prim, args, params):
         if self.closed:
@@ -434,7 +432,7 @@ class VJPTrace(Trace):
         if not parents:
             return ans
         if len(parents) < i:
-            vals = self._snapshot(vals)
+            vals = VJPTrace.keep_constants(self, prim, parents, vals)
         if prim.multiple_results:
             return self._record(prim, params, parents, vals, ans)
         tape = self.tape   # _record's single-result case, inlined on the hot path
@@ -621,4 +619,6 @@ class VJPTrace(Trace):
             product_mode.donated = None
         if consume:
             tape.clear()
+            if self.protected:   # nobody reads the constants any more
+                VJPTrace.release_constants(self.protected)
         return cts

@@ -848,3 +848,42 @@ def test_jit_stages_a_refilled_constant_with_the_value_it_was_used_with():
         np.testing.assert_allclose(jitted(x), 6 * x)
         np.testing.assert_allclose(jitted_grad(x), 12 * x)   # the backward pass too
 
+
+
+def test_a_big_constant_is_protected_not_copied():
+    # a constant array of PROTECT_NBYTES or more is read-only while the tape holds it: a
+    # refill after its use raises (instead of a copy per operation, or a wrong derivative),
+    # and the array is writable again once the tape is given back
+    from riesz.rules import PROTECT_NBYTES
+    n = PROTECT_NBYTES // 8
+    big, small = np.full(n, 2.0), np.full(3, 2.0)
+    x = np.ones(n)
+
+    def refills(x):
+        y = x * big
+        big[:] = 5.0
+        return np.sum(y)
+    with pytest.raises(ValueError, match="read-only"):
+        riesz.grad(refills)(x)
+    assert big.flags.writeable and np.all(big == 2.0)
+
+    def uses(x):
+        return np.sum(x * big) + np.sum(x[:3] * small)
+    g = riesz.grad(uses)(x)
+    assert big.flags.writeable and small.flags.writeable   # given back with the tape
+    np.testing.assert_allclose(g[:3], 4.0)
+    np.testing.assert_allclose(g[3:], 2.0)
+    _, pullback = riesz.vjp(uses, x)
+    assert not big.flags.writeable   # the pullback may still read it
+    np.testing.assert_allclose(pullback(1.0)[0][:3], 4.0)
+    del pullback
+    import gc
+    gc.collect()
+    assert big.flags.writeable
+
+    def adds(x):   # a constant no rule reads is left writable: add's rules read neither
+        y = x + big
+        big[:] = 3.0
+        return np.sum(y)
+    np.testing.assert_allclose(riesz.grad(adds)(x), 1.0)
+    assert np.all(big == 3.0)

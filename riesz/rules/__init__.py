@@ -2,6 +2,8 @@
 one module per family. Importing this package registers them all."""
 import threading
 
+import weakref
+
 import numpy as np
 
 from ..core import JVPTrace, VJPTrace
@@ -25,18 +27,57 @@ VJPTrace.big_nbytes = define.RELEASE_NBYTES
 SNAPSHOTS_WHILE_STAGING = threading.local()
 
 
-def _snapshot(array):
-    """A copy of a NumPy array a tape node holds (the user's code may refill the array after
-    the call); while staging, remembered as the array's, so that the program shares and
-    names the user's array (riesz.staging.tracer)."""
-    copy = array.copy()
-    copies = getattr(SNAPSHOTS_WHILE_STAGING, "copies", None)
-    if copies is not None:
-        copies[id(copy)] = (copy, array)
-    return copy
+# a constant array this big is protected (read-only while a tape holds it) rather than
+# copied: a copy would cost a pass over it, and its memory again, at every operation
+PROTECT_NBYTES = 1 << 20
 
 
-VJPTrace.snapshots = {np.ndarray: _snapshot}
+def _keep_constants(trace, prim, parents, vals):
+    """``vals`` of a node being recorded, with each NumPy array argument that is not traced
+    here and that a VJP rule of the traced ones reads made safe from the user's code writing
+    into it after the call (``buf[:] = ...`` refilling a buffer in a loop): the rule must
+    read the values the primitive was applied to.
+
+    A small array is copied (while staging, the copy is remembered as the array's, so that
+    the program shares and names the user's array: riesz.staging.tracer). A big one (of
+    :data:`PROTECT_NBYTES` or more) is left in place and made read-only until the tape is
+    given back (the end of a backward pass that consumes it, or the trace's release), so
+    such a write raises NumPy's "assignment destination is read-only" instead of changing
+    the derivative; a write through a view taken before is not seen."""
+    unread = define.unread_positions(prim, parents)
+    traced = {i for i, _ in parents}
+    out = vals
+    for i, a in enumerate(vals):
+        if type(a) is not np.ndarray or i in traced or i in unread:
+            continue
+        if a.nbytes < PROTECT_NBYTES:
+            if out is vals:
+                out = list(vals)
+            out[i] = copy = a.copy()
+            copies = getattr(SNAPSHOTS_WHILE_STAGING, "copies", None)
+            if copies is not None:
+                copies[id(copy)] = (copy, a)
+        elif a.flags.writeable:
+            if trace.protected is None:
+                trace.protected = []
+                weakref.finalize(trace, release_constants, trace.protected)
+            a.flags.writeable = False
+            trace.protected.append(a)
+    return out
+
+
+def release_constants(arrays):
+    """Make the arrays a tape protected writable again (and forget them)."""
+    for a in arrays:
+        try:
+            a.flags.writeable = True
+        except ValueError:   # its base became read-only meanwhile: it stays so
+            pass
+    arrays.clear()
+
+
+VJPTrace.keep_constants = staticmethod(_keep_constants)
+VJPTrace.release_constants = staticmethod(release_constants)
 # y.T, y.reshape(...), np.swapaxes(y, ...) are views: writes into them reach y
 indexing.install_views()
 

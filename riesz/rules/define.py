@@ -178,11 +178,7 @@ def prepare_tape(tape, seeds):
         if prim not in READS:
             continue
         parents = node.parents
-        key = (prim, parents[0][0]) if len(parents) == 1 else \
-            (prim,) + tuple(i for i, _ in parents)
-        unread = _UNREAD.get(key)
-        if unread is None:
-            unread = _UNREAD[key] = _unread(READS[prim], key[1:])
+        unread = unread_positions(prim, parents)
         if -1 in unread and slot in big:
             node.ans = _stand_in(ans)
         for i, parent in parents:
@@ -193,6 +189,19 @@ def prepare_tape(tape, seeds):
 
 # (primitive, argnums of the traced arguments) -> the positions (-1: ans) no rule reads
 _UNREAD = {}
+
+
+def unread_positions(prim, parents):
+    """The positions (-1: the result) that no VJP rule of a node of ``prim`` reads, its
+    traced arguments at ``parents`` ((argnum, slot) pairs); none for a primitive that
+    declares no ``reads``."""
+    if prim not in READS:
+        return frozenset()
+    key = (prim, parents[0][0]) if len(parents) == 1 else (prim,) + tuple(i for i, _ in parents)
+    unread = _UNREAD.get(key)
+    if unread is None:
+        unread = _UNREAD[key] = _unread(READS[prim], key[1:])
+    return unread
 
 
 class _Uses:
