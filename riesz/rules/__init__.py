@@ -28,8 +28,9 @@ SNAPSHOTS_WHILE_STAGING = threading.local()
 
 
 # a constant array this big is protected (read-only while a tape holds it) rather than
-# copied: a copy would cost a pass over it, and its memory again, at every operation
-PROTECT_NBYTES = 1 << 20
+# copied: a copy would cost a pass over it, and its memory again, at every operation (the
+# size from which riesz takes an array as big: define.RELEASE_NBYTES)
+PROTECT_NBYTES = define.RELEASE_NBYTES
 
 
 def _keep_constants(trace, prim, parents, vals):
