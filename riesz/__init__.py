@@ -14,7 +14,7 @@ from .vspace import vspace
 from .rules.elementwise import stop_gradient
 from .transforms import grad, value_and_grad, vjp, jvp
 from .transforms import elementwise_grad
-from .transforms import hessian_vector_product, make_hvp, make_ggnvp
+from .transforms import hessian_vector_product, make_hvp, make_ggnvp, make_vjp, make_jvp
 from .tree import register_pytree_node, tree_flatten, tree_unflatten, tree_map, tree_leaves
 from .staging import trace, Program, ConcretizationError, source, graph, jit
 # staged per structural key of the recorded forward pass, answering as eager (docs/source.md)
@@ -31,7 +31,7 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "numpy", "tree", "NoRuleError
            "custom_jvp", "checkpoint", "remat", "vmap",
            "LinearMap", "linearize", "linear_transpose",
            "jacfwd", "jacrev", "jacobian", "hessian", "hvp", "elementwise_grad",
-           "hessian_vector_product", "make_hvp", "make_ggnvp",
+           "hessian_vector_product", "make_hvp", "make_ggnvp", "make_vjp", "make_jvp",
            "register_pytree_node", "tree_flatten", "tree_unflatten", "tree_map", "tree_leaves"]
 # staging (docs/source.md)
 __all__ += ["trace", "Program", "ConcretizationError", "source", "graph", "jit"]
@@ -47,4 +47,17 @@ def __getattr__(name):
     if name in ("nn", "optim", "scipy", "misc"):
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _JAX_ONLY:
+        raise AttributeError(f"module 'riesz' has no attribute {name!r} (JAX's jax.{name}): "
+                             f"{_JAX_ONLY[name]}")
     raise AttributeError(f"module 'riesz' has no attribute {name!r}")
+
+
+# JAX modules with no riesz counterpart, and what a port writes instead
+_JAX_ONLY = {
+    "lax": "write Python loops and ifs for lax.fori_loop, lax.scan, lax.cond and lax.while_loop "
+           "(riesz traces them as eager code; under riesz.jit a branch on a value raises), and "
+           "riesz.stop_gradient for lax.stop_gradient",
+    "random": "draw with NumPy, rng = numpy.random.default_rng(seed), and pass the draws in "
+              "(riesz.nn layers take rng=)",
+}

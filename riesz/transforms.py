@@ -283,9 +283,12 @@ def _call_traced(f, trace, boxed, in_tree, has_aux):
 def _split_aux(out):
     """``(output, aux)`` of a function differentiated with ``has_aux=True``."""
     if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        got = ("a single array, the output alone: return (output, aux), or drop has_aux=True"
+               if isinstance(out, (Tracer, np.ndarray, np.generic, float)) else
+               type(out).__name__
+               + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
         raise TypeError(f"has_aux=True needs the function to return a pair (output, aux), "
-                        f"got {type(out).__name__}"
-                        + (f" of length {len(out)}" if isinstance(out, (tuple, list)) else ""))
+                        f"got {got}")
     return out
 
 
@@ -812,6 +815,11 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     return out[0] if len(primals) == 1 else out
 
 
+def _at_argument(f, args, argnums, kwargs):
+    """x ↦ f(*args) with x in place of the argument ``argnums`` (an int), the others fixed."""
+    return lambda x: f(*args[:argnums], x, *args[argnums + 1:], **kwargs)
+
+
 @_transform("the Hessian-vector product")
 def hessian_vector_product(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """autograd's ``hessian_vector_product`` (also ``hessian_tensor_product``): the function
@@ -819,8 +827,7 @@ def hessian_vector_product(f: Callable[..., Any], argnums: int = 0) -> Callable[
     argument ``argnums`` names (an int): :func:`hvp` at that argument, the others fixed."""
     def hvp_f(*args, **kwargs):
         *args, v = args
-        return hvp(lambda x: f(*args[:argnums], x, *args[argnums + 1:], **kwargs),
-                   (args[argnums],), (v,))
+        return hvp(_at_argument(f, args, argnums, kwargs), (args[argnums],), (v,))
     return hvp_f
 
 
@@ -830,10 +837,30 @@ def make_hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     Hessian-vector product at x as a function of v (the forward pass done once, for many
     v) and the gradient. ∇²f is symmetric, so v ↦ ∇²f(x) v is the VJP of ∇f at x."""
     def make_hvp_f(*args, **kwargs):
-        gradient, pullback = vjp(lambda x: grad(f, argnums)(*args[:argnums], x, *args[argnums + 1:],
-                                                   **kwargs), args[argnums])
+        gradient, pullback = vjp(_at_argument(grad(f, argnums), args, argnums, kwargs),
+                                 args[argnums])
         return (lambda v: pullback(v)[0]), gradient
     return make_hvp_f
+
+
+@_transform("the VJP at a point, in autograd's order")
+def make_vjp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """autograd's ``make_vjp``: ``make_vjp(f)(*args)`` is ``(u ↦ ∂f(x)ᵀu, f(x))``, x the
+    argument ``argnums`` names (an int): :func:`vjp`'s pair in autograd's order, its
+    pullback returning the one cotangent rather than a 1-tuple."""
+    def make_vjp_f(*args, **kwargs):
+        ans, pullback = vjp(_at_argument(f, args, argnums, kwargs), args[argnums])
+        return (lambda u: pullback(u)[0]), ans
+    return make_vjp_f
+
+
+@_transform("the JVP at a point, in autograd's order")
+def make_jvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """autograd's ``make_jvp``: ``make_jvp(f)(*args)`` is ``v ↦ (f(x), ∂f(x)v)``, x the
+    argument ``argnums`` names (an int): :func:`jvp` at x along v."""
+    def make_jvp_f(*args, **kwargs):
+        return lambda v: jvp(_at_argument(f, args, argnums, kwargs), (args[argnums],), (v,))
+    return make_jvp_f
 
 
 def make_ggnvp(f: Callable[..., Any], g: Callable[[Any], Any] | None = None,

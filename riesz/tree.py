@@ -10,13 +10,14 @@ children of a registered type the keys its ``keys`` function gives, or else
 :class:`FlattenedIndexKey`), read off the structure alone; :func:`keystr` prints one as ``['layers'][0]``. Errors about a tree
 name the key path where it goes wrong.
 """
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, TypeVar
 
 __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
            "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
            "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey",
-           "register_pytree_node", "TreeDef", "PyTreeError", "mismatch"]
+           "register_pytree_node", "register_pytree_node_class", "tree_reduce", "TreeDef", "PyTreeError", "mismatch"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ def register_pytree_node(cls: _T, flatten: Callable[[Any], tuple[Any, Any]],
     else:
         _child_keys[cls] = keys
     return cls
+
+
+
+def register_pytree_node_class(cls: _T) -> _T:
+    """JAX's class decorator: ``cls`` is a container flattened by its method
+    ``x.tree_flatten() -> (children, aux)`` and rebuilt by its classmethod
+    ``cls.tree_unflatten(aux, children)``."""
+    methods: Any = cls   # any class that defines the two methods
+    return register_pytree_node(cls, methods.tree_flatten, methods.tree_unflatten)
 
 
 def _sorted_keys(d):
@@ -308,3 +318,29 @@ def tree_map_with_path(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
     """``f(key path, leaf, *other leaves)`` leaf by leaf (JAX's ``tree_map_with_path``)."""
     leaves, td, others = _map_leaves("tree_map_with_path", tree, rest)
     return tree_unflatten(td, [f(path, *xs) for path, *xs in zip(td.paths(), leaves, *others)])
+
+
+_NO_INITIALIZER = object()
+
+
+def tree_reduce(f: Callable[[Any, Any], Any], tree: Any, initializer: Any = _NO_INITIALIZER) -> Any:
+    """``functools.reduce(f, leaves)``, from ``initializer`` when given (JAX's ``tree_reduce``)."""
+    leaves = tree_leaves(tree)
+    return functools.reduce(f, leaves) if initializer is _NO_INITIALIZER else \
+        functools.reduce(f, leaves, initializer)
+
+
+# jax.tree's short names (jax.tree.map, jax.tree.leaves, ...): riesz.tree ports both
+# jax.tree and jax.tree_util. Served by __getattr__ so that they never shadow the builtins
+# (map, all) inside this module.
+_SHORT_NAMES = {"map": tree_map, "leaves": tree_leaves, "structure": tree_structure,
+                "flatten": tree_flatten, "unflatten": tree_unflatten, "reduce": tree_reduce,
+                "map_with_path": tree_map_with_path, "leaves_with_path": tree_leaves_with_path,
+                "flatten_with_path": tree_flatten_with_path}
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return _SHORT_NAMES[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

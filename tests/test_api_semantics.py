@@ -102,8 +102,11 @@ def test_jvp_gives_tangents_the_primal_dtype_and_rejects_integer_ones():
 def test_has_aux_without_a_pair_is_an_error_in_every_mode():
     for call in (lambda f: riesz.grad(f, has_aux=True)(X),
                  lambda f: riesz.jvp(f, (X,), (X,), has_aux=True)):
-        with pytest.raises(TypeError, match=r"return a pair \(output, aux\), got"):
+        with pytest.raises(TypeError, match=r"return a pair \(output, aux\), got a single "
+                                            r"array, the output alone: .* drop has_aux=True"):
             call(lambda x: np.sum(x))
+        with pytest.raises(TypeError, match=r"got tuple of length 3"):
+            call(lambda x: (np.sum(x), 1, 2))
 
 
 def test_a_complex_cotangent_for_a_real_output_is_an_error_not_a_dropped_part():

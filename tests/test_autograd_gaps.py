@@ -42,6 +42,20 @@ def test_riesz_numpy_linalg_is_numpy_linalg_with_derivatives():
     assert riesz.grad(lambda s: rnp.linalg.norm([s, s + 2.0]))(0.0) == 1.0   # 2 / √4
 
 
+def test_numpy_submodules_import_as_autograd_and_jax_programs_write_them():
+    # autograd's examples begin `import autograd.numpy.random as npr`; jax.numpy.fft likewise
+    import riesz.numpy.fft as fft
+    import riesz.numpy.linalg as linalg
+    import riesz.numpy.random as npr
+    from riesz.numpy.fft import rfft
+    assert npr is np.random and linalg is rnp.linalg and fft is rnp.fft
+    x = npr.RandomState(0).randn(8)
+    # Parseval: Σ|fft(x)|² = N Σx², so its gradient is 2N x
+    np.testing.assert_allclose(riesz.grad(lambda x: np.sum(np.abs(fft.fft(x)) ** 2))(x), 16 * x)
+    assert rfft is rnp.fft.rfft and rfft is not np.fft.rfft   # riesz's, not NumPy's
+    check_grads(lambda x: np.abs(rfft(x)), (x,), modes=("fwd", "rev"), order=2)
+
+
 def test_t_logcdf():
     x, df, loc, scale = np.array([-3.0, -0.4, 0.0, 0.7, 6.0]), 3.5, 0.2, 1.3
     assert np.allclose(t.logcdf(x, df, loc, scale), scipy.stats.t.logcdf(x, df, loc, scale))

@@ -414,6 +414,14 @@ def test_a_generator_passed_as_a_static_argument_raises_when_drawn():
                                                                 np.random.default_rng(1))
 
 
+def test_a_generator_passed_as_an_argument_names_the_fix():
+    # the old message said "pass it in static_argnums", which then raised at the first draw
+    for generator in (np.random.default_rng(1), np.random.RandomState(1)):
+        with pytest.raises(TypeError, match=r"is a numpy.random.(Generator|RandomState): .*"
+                                            r"same numbers in every call. Draw outside"):
+            jit(lambda x, g: x * g.normal(size=3))(np.ones(3), generator)
+
+
 def test_draws_outside_passed_in_stay_fresh():
     f = jit(lambda x, noise: x * noise)
     a, b = f(np.ones(3), rng.normal(size=3)), f(np.ones(3), rng.normal(size=3))

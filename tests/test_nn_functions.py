@@ -17,7 +17,10 @@ def points(dtype=np.float64):
 
 ACTIVATIONS = {"relu": lambda x: np.maximum(x, 0), "tanh": np.tanh,
                "sigmoid": special.expit, "softplus": lambda x: np.logaddexp(x, 0),
-               "silu": lambda x: x * special.expit(x),
+               "silu": lambda x: x * special.expit(x), "swish": lambda x: x * special.expit(x),
+               "log_sigmoid": lambda x: np.log(special.expit(x)),
+               "leaky_relu": lambda x: np.where(x > 0, x, 0.01 * x),
+               "elu": lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
                "gelu": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi)
                                                         * (x + 0.044715 * x ** 3)))}
 
@@ -187,3 +190,24 @@ def test_cross_entropy_ignores_padding_labels(reduction, smoothing):
 
 def test_cross_entropy_with_every_label_ignored_is_nan():
     assert np.isnan(nn.softmax_cross_entropy(np.zeros((2, 3)), np.full(2, -1), ignore_index=-1))
+
+
+def test_one_hot_as_jax_nn_writes_it():
+    np.testing.assert_array_equal(nn.one_hot(np.array([2, 0, 5]), 3),
+                                  [[0, 0, 1], [1, 0, 0], [0, 0, 0]])   # 5: out of range
+    assert nn.one_hot([[1]], 2, dtype=np.float32).dtype == np.float32
+    assert nn.one_hot([[1]], 2).shape == (1, 1, 2)
+    x = points()[:, :3]          # a cross-entropy against one-hot targets is the labels' one
+    labels = np.array([0, 2, 1, 1])
+    np.testing.assert_allclose(nn.softmax_cross_entropy(x, nn.one_hot(labels, 3)),
+                               nn.softmax_cross_entropy(x, labels))
+
+
+def test_elu_and_leaky_relu_at_zero():
+    # elu with alpha = 1 is differentiable at 0 with derivative 1 (e⁰ from the left, 1 from
+    # the right); the kinks take the left branch's slope there, as relu takes 0
+    for order_1 in (riesz.grad, riesz.elementwise_grad):
+        assert order_1(nn.elu)(0.0) == 1.0
+    assert riesz.grad(lambda x: nn.elu(x, alpha=2.0))(0.0) == 2.0
+    assert riesz.grad(nn.leaky_relu)(0.0) == 0.01
+    assert riesz.grad(riesz.grad(nn.elu))(-1.0) == pytest.approx(np.exp(-1.0))

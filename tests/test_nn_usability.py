@@ -62,6 +62,18 @@ def test_sequential_is_a_list_of_its_steps():
     np.testing.assert_allclose(head(x), nn.relu(first(x)))
 
 
+def test_sequential_takes_one_list_as_flax_haiku_and_keras_write_it():
+    first, last = nn.Linear(3, 8, rng=rng), nn.Linear(8, 2, rng=rng)
+    model = nn.Sequential([first, nn.relu, last])
+    assert len(model) == 3 and model[0] is first and model[-1] is last
+    x = rng.standard_normal((5, 3))
+    np.testing.assert_allclose(model(x), last(nn.relu(first(x))))
+    grads = riesz.grad(lambda m: np.sum(m(x) ** 2))(model)
+    assert type(grads) is nn.Sequential and grads[0].weight.shape == (3, 8)
+    with pytest.raises(TypeError, match="layer 1 is a int, not a module or function"):
+        nn.Sequential(first, 3)
+
+
 def test_fit_accepts_a_loss_without_a_generator():
     x = rng.standard_normal((64, 2))
     y = (x[:, 0] > x[:, 1]).astype(int)

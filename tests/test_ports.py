@@ -338,3 +338,90 @@ def test_tree_util_key_paths_of_registered_types():
     tree_util.register_pytree_node(Pair, lambda p: ((p.a, p.b), None), lambda _, c: Pair(*c))
     paths = [tree_util.keystr(p) for p, _ in tree_util.tree_leaves_with_path({"p": Pair(1.0, 2.0)})]
     assert paths == ["['p'][<flat index 0>]", "['p'][<flat index 1>]"]
+
+
+def test_register_pytree_node_class_and_tree_reduce_as_jax_writes_them():
+    from riesz import tree_util
+
+    @tree_util.register_pytree_node_class
+    class Point:
+        def __init__(self, x, y):
+            self.x, self.y = x, y
+
+        def tree_flatten(self):
+            return (self.x, self.y), None
+
+        @classmethod
+        def tree_unflatten(cls, aux, children):
+            return cls(*children)
+
+    g = riesz.grad(lambda p: p.x ** 2 * p.y)(Point(3.0, 2.0))   # (2xy, x²)
+    assert type(g) is Point and (g.x, g.y) == (12.0, 9.0)
+    assert tree_util.tree_reduce(lambda a, b: a + b, {"a": 1.0, "b": [2.0, 3.0]}) == 6.0
+    assert tree_util.tree_reduce(max, [], -1.0) == -1.0
+
+
+def test_jax_tree_short_names():
+    # jax.tree.map, jax.tree.leaves, ... (JAX 0.4.25+): riesz.tree has them
+    params = {"w": np.ones((2, 2)), "b": np.zeros(2)}
+    doubled = riesz.tree.map(lambda p, q: p + 2 * q, params, params)
+    np.testing.assert_array_equal(doubled["w"], 3 * np.ones((2, 2)))
+    leaves, treedef = riesz.tree.flatten(params)
+    assert [leaf.shape for leaf in riesz.tree.leaves(params)] == [(2,), (2, 2)]
+    assert riesz.tree.structure(params) == treedef
+    assert riesz.tree.unflatten(treedef, [1, 2]) == {"b": 1, "w": 2}
+    assert riesz.tree.reduce(lambda a, b: a + b.size, params, 0) == 6
+    assert [riesz.tree_util.keystr(p) for p, _ in riesz.tree.leaves_with_path(params)] == \
+        ["['b']", "['w']"]
+    with pytest.raises(AttributeError, match="has no attribute 'mapp'"):
+        riesz.tree.mapp
+
+
+def test_jit_static_argname_left_to_its_default():
+    # @partial(jax.jit, static_argnames=("n",)) def f(x, n=2), called as f(x) and under grad
+    def power_sum(x, n=2):
+        return np.sum(x ** n)
+    f = riesz.jit(power_sum, static_argnames=("n",))
+    x = np.arange(3.0)
+    assert f(x) == 5.0 and f(x, n=3) == 9.0 and f(x, 3) == 9.0
+    np.testing.assert_array_equal(riesz.grad(f)(x), 2 * x)
+    np.testing.assert_array_equal(riesz.jit(riesz.grad(f))(x), 2 * x)
+    np.testing.assert_array_equal(riesz.grad(lambda x: f(x, n=3))(x), 3 * x ** 2)
+
+
+def test_eigh_and_cholesky_gradients_are_triangular_where_jax_symmetrizes():
+    # the README's porting note: NumPy reads the lower triangle, so riesz's gradient of the
+    # top eigenvalue λ = vᵀAv is 2vvᵀ below the diagonal, vvᵀ on it and 0 above; JAX gives
+    # vvᵀ; symmetrizing the input gives JAX's answer
+    A = np.array([[2.0, 1.0], [1.0, 3.0]])
+    v = np.linalg.eigh(A)[1][:, -1]
+    top = lambda A: np.linalg.eigh(A)[0][-1]                        # noqa: E731
+    vvT = np.outer(v, v)
+    np.testing.assert_allclose(riesz.grad(top)(A), np.tril(2 * vvT) - np.diag(np.diag(vvT)))
+    np.testing.assert_allclose(riesz.grad(lambda A: top((A + A.T) / 2))(A), vvT)
+    check_grads(top, (A,), modes=("fwd", "rev"), order=1)
+    L = riesz.grad(lambda A: np.sum(np.linalg.cholesky(A)))(A)
+    assert L[0, 1] == 0.0 and L[1, 0] != 0.0
+
+
+def test_make_vjp_and_make_jvp_in_autograds_order():
+    # f(x, y) = sin(x) y²: ∂ₓf = diag(cos(x) y²), ∂ᵧf = diag(2 sin(x) y)
+    f = lambda x, y: np.sin(x) * y ** 2                       # noqa: E731
+    x, y, u = np.array([0.3, 1.2]), np.array([2.0, -1.0]), np.array([1.0, 0.5])
+    pullback, ans = riesz.make_vjp(f)(x, y)
+    np.testing.assert_allclose(ans, f(x, y))
+    np.testing.assert_allclose(pullback(u), np.cos(x) * y ** 2 * u)
+    pullback_y, _ = riesz.make_vjp(f, argnum=1)(x, y)
+    np.testing.assert_allclose(pullback_y(u), 2 * np.sin(x) * y * u)
+    ans, tangent = riesz.make_jvp(f, 1)(x, y)(u)
+    np.testing.assert_allclose(ans, f(x, y))
+    np.testing.assert_allclose(tangent, 2 * np.sin(x) * y * u)
+    assert riesz.make_vjp(f).__doc__.startswith("riesz.make_vjp(<lambda>)")
+
+
+@pytest.mark.parametrize("name, fix", [("lax", "riesz.stop_gradient for lax.stop_gradient"),
+                                       ("random", "numpy.random.default_rng")])
+def test_jax_modules_riesz_lacks_name_what_to_write(name, fix):
+    with pytest.raises(AttributeError, match=rf"no attribute '{name}' \(JAX's jax.{name}\): .*{fix}"):
+        getattr(riesz, name)
+    assert not hasattr(riesz, "no_such_name")

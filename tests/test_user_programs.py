@@ -509,3 +509,48 @@ def test_complex_svd_and_pinv():
     _, (u_dot, s_dot, vh_dot) = riesz.jvp(lambda A: tuple(np.linalg.svd(A, full_matrices=False)),
                                           (A,), (T,))
     assert np.allclose(u_dot * s @ vh + (u * s_dot) @ vh + (u * s) @ vh_dot, T)
+
+
+def test_newton_on_a_residual_assembled_entry_by_entry_with_the_auto_staged_jacobian():
+    # the Bratu problem −u'' = λeᵘ on (0, 1), u(0) = u(1) = 0, by finite differences and
+    # Newton's method; riesz.jacobian is called in the loop (staged from the second call)
+    # and must answer exactly as the eager transform, and as the closed form
+    # J = tridiag(−1, 2, −1)/h² − λ diag(eᵘ)
+    from riesz import transforms
+    n, lam = 12, 1.0
+    h = 1.0 / (n + 1)
+
+    def residual(u):
+        r = np.zeros_like(u)
+        r[0] = (2 * u[0] - u[1]) / h ** 2 - lam * np.exp(u[0])
+        for i in range(1, n - 1):
+            r[i] = (-u[i - 1] + 2 * u[i] - u[i + 1]) / h ** 2 - lam * np.exp(u[i])
+        r[-1] = (2 * u[-1] - u[-2]) / h ** 2 - lam * np.exp(u[-1])
+        return r
+
+    u = np.zeros(n)
+    for _ in range(6):
+        J = riesz.jacobian(residual)(u)
+        np.testing.assert_array_equal(J, transforms.jacobian(residual)(u))
+        u = u - np.linalg.solve(J, residual(u))
+    assert np.abs(residual(u)).max() < 1e-10
+    second = (2 * np.eye(n) - np.eye(n, k=1) - np.eye(n, k=-1)) / h ** 2
+    np.testing.assert_allclose(riesz.jacobian(residual)(u), second - lam * np.diag(np.exp(u)),
+                               rtol=1e-12, atol=1e-9)
+
+
+def test_scipy_minimize_with_riesz_gradient_hessian_and_hvp():
+    optimize = pytest.importorskip("scipy.optimize")
+
+    def rosen(p):
+        return np.sum(100 * (p[1:] - p[:-1] ** 2) ** 2 + (1 - p[:-1]) ** 2)
+
+    x0 = np.zeros(4)
+    exact = optimize.minimize(rosen, x0, jac=riesz.grad(rosen), hess=riesz.hessian(rosen),
+                              method="trust-exact")
+    assert exact.success   # to trust-exact's default gtol
+    np.testing.assert_allclose(exact.x, np.ones(4), atol=1e-3)
+    newton_cg = optimize.minimize(rosen, x0, jac=riesz.grad(rosen), method="Newton-CG",
+                                  hessp=lambda x, v: riesz.hvp(rosen, (x,), (v,)))
+    np.testing.assert_allclose(newton_cg.x, np.ones(4), atol=1e-3)
+    np.testing.assert_allclose(riesz.hessian(rosen)(x0), optimize.rosen_hess(x0))

@@ -5,9 +5,9 @@ Models are :class:`Module` instances, which are pytrees of their parameters, so
 live in :mod:`riesz.optim`.
 """
 from .attention import attention
-from .functions import (accuracy, binary_cross_entropy_with_logits, gelu, log_softmax, logsumexp,
-                        mse, nll, relu, sigmoid, silu, softmax, softmax_cross_entropy, softplus,
-                        tanh)
+from .functions import (accuracy, binary_cross_entropy_with_logits, elu, gelu, leaky_relu,
+                        log_sigmoid, log_softmax, logsumexp, mse, nll, one_hot, relu, sigmoid,
+                        silu, softmax, softmax_cross_entropy, softplus, swish, tanh)
 from .layers import Dropout, Embedding, LayerNorm, Linear, MLP, MultiHeadAttention, Sequential
 from .module import Module
 from .parallel import DataParallel
@@ -16,6 +16,6 @@ from .training import FitResult, evaluate, fit, plot_history
 
 __all__ = ["attention", "Module", "Linear", "MLP", "Embedding", "LayerNorm", "Dropout",
            "Sequential", "MultiHeadAttention", "relu", "gelu", "tanh", "sigmoid", "softplus",
-           "silu", "logsumexp", "softmax", "log_softmax", "softmax_cross_entropy", "nll", "mse",
+           "silu", "swish", "log_sigmoid", "leaky_relu", "elu", "one_hot", "logsumexp", "softmax", "log_softmax", "softmax_cross_entropy", "nll", "mse",
            "binary_cross_entropy_with_logits", "accuracy", "save", "load", "named_leaves",
            "CheckpointError", "DataParallel", "fit", "evaluate", "plot_history", "FitResult"]

@@ -19,7 +19,8 @@ from ..rules import softmax as _softmax_rules
 from ..rules.define import shape_of
 from ..rules.reductions import normalize_axis
 
-__all__ = ["relu", "gelu", "tanh", "sigmoid", "softplus", "silu", "logsumexp", "softmax",
+__all__ = ["relu", "gelu", "tanh", "sigmoid", "softplus", "silu", "swish", "log_sigmoid",
+           "leaky_relu", "elu", "one_hot", "logsumexp", "softmax",
            "log_softmax", "softmax_cross_entropy", "nll", "mse",
            "binary_cross_entropy_with_logits", "accuracy"]
 
@@ -59,6 +60,34 @@ def softplus(x: Any) -> Any:
 def silu(x: Any) -> Any:
     """x · sigmoid(x) (also called swish)."""
     return x * sigmoid(x)
+
+
+swish = silu   # jax.nn's other name for it
+
+
+def log_sigmoid(x: Any) -> Any:
+    """log sigmoid(x) = −softplus(−x), which never overflows; derivative sigmoid(−x)."""
+    return -softplus(-x)
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    """x for x > 0, negative_slope · x otherwise; derivative negative_slope at x = 0, as
+    relu's is 0 there. A product with the mask, as relu is."""
+    return x * (negative_slope + (1.0 - negative_slope) * (x > 0))
+
+
+def elu(x: Any, alpha: float = 1.0) -> Any:
+    """x for x > 0, alpha (eˣ − 1) otherwise; derivative alpha at x = 0 (1, both sides', for
+    alpha = 1). expm1 reads x · [x ≤ 0] (a product with a constant mask, not np.minimum,
+    whose tie at 0 would halve the derivative), so the unselected branch never overflows."""
+    return np.where(x > 0, x, alpha * np.expm1(x * (x <= 0)))
+
+
+def one_hot(labels: Any, num_classes: int, dtype: Any = np.float64) -> Any:
+    """``labels[..., None] == arange(num_classes)`` as ``dtype`` (jax.nn.one_hot): integer
+    labels of any shape, a last axis of num_classes; a label outside [0, num_classes) gives
+    a row of zeros, as in JAX."""
+    return (np.expand_dims(labels, -1) == np.arange(num_classes)).astype(dtype)
 
 
 # ------------------------------------------------------------ log-sum-exp and softmax

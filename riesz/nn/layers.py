@@ -136,9 +136,17 @@ class Dropout(Module):
 
 class Sequential(Module):
     """Apply ``layers`` (modules or plain functions such as ``riesz.nn.relu``) in turn;
-    ``rng`` is passed on to the stochastic ones (Dropout)."""
+    ``rng`` is passed on to the stochastic ones (Dropout). The layers are given one by one,
+    as PyTorch does, or as one list, as Flax, Haiku, Equinox and Keras do:
+    ``Sequential([Linear(2, 8, rng=rng), relu])``."""
 
-    def __init__(self, *layers: Callable[..., Any]) -> None:
+    def __init__(self, *layers: Any) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for i, layer in enumerate(layers):
+            if not callable(layer):
+                raise TypeError(f"Sequential: layer {i} is a {type(layer).__name__}, not a "
+                                "module or function; give the layers one by one or as one list")
         self.layers = [layer for layer in layers if isinstance(layer, Module)]
         # plain functions (activations) are static; their positions among the modules
         self.functions = tuple((i, f) for i, f in enumerate(layers)

@@ -7,6 +7,9 @@ through to NumPy itself (constants, dtypes, ``riesz.numpy.random``). This
 namespace also holds what the protocols cannot reach, such as building an
 array from a list of traced values (:func:`array`).
 """
+import sys as _sys
+import types as _types
+
 import numpy as _np
 
 from .. import rules as _rules  # noqa: F401  (registers the implementations)
@@ -23,9 +26,21 @@ def _handled(np_obj):
         return np_obj
 
 
-from . import linalg  # noqa: E402,F401  (numpy.linalg's names, with derivatives)
+def _submodule(np_module):
+    """riesz.numpy.<name> for NumPy's submodule np_module: its names, with derivatives where
+    riesz has them, importable as autograd.numpy's and jax.numpy's are
+    (``import riesz.numpy.fft as fft``)."""
+    name = f"{__name__}.{np_module.__name__.rpartition('.')[2]}"
+    module = _types.ModuleType(name, f"``{name}``: {np_module.__name__}'s names, with derivatives.")
+    module.__getattr__ = lambda attr: _handled(getattr(np_module, attr))
+    module.__dir__ = lambda: dir(np_module)
+    _sys.modules[name] = module
+    return module
 
-random = _np.random
+
+linalg = _submodule(_np.linalg)   # riesz.numpy.linalg.norm also takes a list of traced values
+fft = _submodule(_np.fft)
+random = _sys.modules[f"{__name__}.random"] = _np.random   # NumPy's own: nothing to differentiate
 
 
 def __getattr__(name):
@@ -33,4 +48,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(dir(_np)) | {"array", "asarray", "full", "stack", "at", "r_", "c_", "linalg"})
+    return sorted(set(dir(_np)) | {"array", "asarray", "full", "stack", "at", "r_", "c_", "linalg", "fft"})

@@ -28,7 +28,7 @@ import numpy as np
 from ..core import NoRuleError, Tracer
 from ..tree import tree_flatten, tree_unflatten
 from .fusion import fused
-from .stage import check_leaf, trace
+from .stage import check_leaf, static_values, trace
 from .tracer import ConcretizationError
 
 __all__ = ["jit"]
@@ -194,7 +194,7 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
 
     def program_and_leaves(args):
         """The program for ``args``' signature (staged on first sight) and their leaves."""
-        fixed = {i % len(args): args[i] for i in static} if static else {}
+        fixed = static_values(static, args) if static else {}
         leaves, tree = tree_flatten(tuple(a for i, a in enumerate(args) if i not in fixed)
                                     if fixed else args)
         signature = tuple(_leaf_signature(x, i) for i, x in enumerate(leaves))

@@ -122,6 +122,12 @@ def check_leaf(x, position, who):
                         f"{type(x).__qualname__}, not a NumPy array: riesz.jit, riesz.trace and "
                         f"riesz.source stage NumPy programs. Call the function eagerly (without "
                         f"jit; riesz.grad and the other transforms work on it)")
+    if isinstance(x, (np.random.Generator, np.random.RandomState)):
+        raise TypeError(f"{who}: argument leaf {position} is a numpy.random.{type(x).__name__}: "
+                        f"the function is staged once, so its draws would be the same numbers "
+                        f"in every call. Draw outside and pass the numbers in (a Dropout mask, "
+                        f"noise), run the function eagerly (without jit), or train with "
+                        f"riesz.nn.fit, which makes a staged step's draws for it")
     raise TypeError(f"{who}: argument leaf {position} is a {type(x).__name__}, which is not an "
                     f"array; pass it in static_argnums (its value is then fixed when staging)")
 
@@ -162,6 +168,12 @@ def _bottom(x):
     return x
 
 
+def static_values(static, args):
+    """{position: value} of the static arguments among ``args``; a static argument left out
+    of the call takes its default, a constant of the function, and is not among them."""
+    return {i % len(args): args[i] for i in static if -len(args) <= i < len(args)}
+
+
 def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Callable[..., Any]:
     """``trace(f)(*example_args)`` is ``f`` staged into a :class:`Program`.
 
@@ -178,7 +190,7 @@ def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ca
 
     @functools.wraps(f)
     def staged(*args):
-        fixed = {i % len(args): args[i] for i in static}
+        fixed = static_values(static, args)
         dynamic = tuple(a for i, a in enumerate(args) if i not in fixed)
 
         def f_dynamic(*dargs):
