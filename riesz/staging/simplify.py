@@ -195,6 +195,9 @@ def _kept_input(e, st):
     if name == "subtract":   # x − (+0) = x for every x (and −0 − 0 = −0)
         signs = _zero_signs(st.uniform(ins[1]))
         return ins[0] if signs is not None and not any(signs) else None
+    if name in ("multiply", "divide") and e.outputs[0].dtype.kind == "c":
+        return None   # NumPy's complex x · (1 + 0j) is not x: (−∞ + 0j)·1 = −∞ + nan j,
+                      # (−0 − 1j)·1 = +0 − 1j (and likewise x / 1 at infinities)
     if name == "multiply":
         return ins[0] if st.uniform(ins[1]) == 1 else ins[1] if st.uniform(ins[0]) == 1 else None
     if name == "divide":
