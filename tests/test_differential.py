@@ -400,14 +400,14 @@ def test_dask_inputs_give_numpys_values_lazily(seed):
     names, dtype = _program(seed)
     if "reshape_view_write" in names:
         pytest.skip("a Dask array has no views: a write into its reshape never reaches it")
+    if "fft_real" in names:   # (Dask's own error says so)
+        pytest.skip("Dask's FFT takes one chunk along its axis; concatenations split chunks")
     rng = np.random.default_rng(30_000 + seed)
     x, env = _draw(rng, dtype)
     _, loss = _make(names, env)
     with dask.config.set(scheduler=_NoCompute()):
         try:
-            # Dask's FFT takes one chunk along its axis (Dask's error says so)
-            chunks = N if "fft_real" in names else 3
-            value, g = riesz.value_and_grad(loss)(da.from_array(x, chunks=chunks))
+            value, g = riesz.value_and_grad(loss)(da.from_array(x, chunks=3))
         except TypeError as error:   # what Dask cannot do, refused by name
             pytest.skip(f"refused: {str(error)[:80]}")
     assert isinstance(g, da.Array), f"seed {seed}, {names}: the gradient is {type(g)}"
