@@ -11,7 +11,8 @@ rewrites replaced, then for each equation
 * folds it into a literal when all its inputs are literals and its result is small
   (never the user's own named arrays: ``W.T`` reads better than its values);
 * drops it when it is an identity on one of its inputs, of the same shape and dtype:
-  x + 0, x − 0, x ⊙ 1, x / 1, x¹, −(−x), ``where`` with a known condition, a transpose
+  x + 0, x − 0, x ⊙ 1 and x / 1 (for real x: a complex product with 1 + 0j is not
+  exact in NumPy), x¹, −(−x), ``where`` with a known condition, a transpose
   of a transpose that permutes back, a reshape or broadcast to the shape it already
   has, a cast to its own dtype;
 * rewrites it into simpler equations: a sum over exactly the axes a broadcast created
