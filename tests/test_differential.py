@@ -11,7 +11,8 @@ closed-over vector ``c`` and matrix ``C``. For each program and random inputs it
 
 * riesz's eager value against plain NumPy's (same dtype, same numbers);
 * ``jit(f)``, ``jit(grad(loss))`` and ``jit(hessian(loss))`` against the eager values on
-  three calls with new inputs of the same shapes (closures unchanged: jit freezes them);
+  three calls with new inputs of the same shapes, the closed-over arrays changed in place
+  after the first call (jit freezes them: the eager twin keeps the first call's values);
 * ``riesz.jacobian``/``jacfwd``/``jacrev``/``hessian`` (auto-staged from the second call)
   on calls 1, 2, 3 against ``riesz.transforms``' eager transforms, with new inputs and the
   closed-over arrays mutated in place between calls;
@@ -316,17 +317,24 @@ def _check_program(seed):
 
     # jit vs eager, on three calls with new inputs (closures fixed: jit freezes them)
     if VALUE_DEPENDENT.isdisjoint(names):
-        _check_jit(names, dtype, rng, f, loss, x0, where)
+        _check_jit(names, dtype, rng, env, x0, where)
 
     # auto-staged Jacobians vs eager, closures mutated in place between calls
-    _check_staged(names, dtype, rng, f, loss, x0, env, where)
+    _check_staged(names, dtype, rng, *_make(names, env), x0, env, where)
 
 
-def _check_jit(names, dtype, rng, f, loss, x0, where):
-    """jit(f), jit(grad(loss)), jit(hessian(loss)) against eager on three calls."""
+def _check_jit(names, dtype, rng, env, x0, where):
+    """jit(f), jit(grad(loss)), jit(hessian(loss)) against eager on three calls; the closed-over
+    arrays are changed in place after the first call, and jit answers with the values it
+    froze (an eager twin of the program keeps them)."""
+    f, loss = _make(names, env)   # reads env when called
     jf, jg, jh = riesz.jit(f), riesz.jit(riesz.grad(loss)), riesz.jit(riesz.hessian(loss))
+    f, loss = _make(names, {k: v.copy() for k, v in env.items()})
     for call in range(3):
         x = x0 if call == 0 else _input(rng, dtype, call)
+        if call == 1:
+            for v in env.values():
+                v[...] = rng.standard_normal(v.shape)
         tag = f"{where}, call {call + 1}"
         _assert_same(jf(x), f(x), dtype, f"{tag}: jit(f)")
         _assert_same(jg(x), eager.grad(loss)(x), dtype, f"{tag}: jit(grad)")
@@ -392,14 +400,14 @@ def test_dask_inputs_give_numpys_values_lazily(seed):
     names, dtype = _program(seed)
     if "reshape_view_write" in names:
         pytest.skip("a Dask array has no views: a write into its reshape never reaches it")
+    if "fft_real" in names:   # (Dask's own error says so)
+        pytest.skip("Dask's FFT takes one chunk along its axis; concatenations split chunks")
     rng = np.random.default_rng(30_000 + seed)
     x, env = _draw(rng, dtype)
     _, loss = _make(names, env)
     with dask.config.set(scheduler=_NoCompute()):
         try:
-            # Dask's FFT takes one chunk along its axis (Dask's error says so)
-            chunks = N if "fft_real" in names else 3
-            value, g = riesz.value_and_grad(loss)(da.from_array(x, chunks=chunks))
+            value, g = riesz.value_and_grad(loss)(da.from_array(x, chunks=3))
         except TypeError as error:   # what Dask cannot do, refused by name
             pytest.skip(f"refused: {str(error)[:80]}")
     assert isinstance(g, da.Array), f"seed {seed}, {names}: the gradient is {type(g)}"

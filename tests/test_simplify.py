@@ -181,3 +181,15 @@ def test_a_pick_scattered_onto_an_argument_leaves_the_argument_alone():
     assert "_scatter_add_impl" in riesz.source(f, t, v)
     np.testing.assert_array_equal(jit(f)(t, v), [[2.0, 1.0], [1.0, 3.0], [4.0, 1.0]])
     assert t.tolist() == [[1.0, 1.0]] * 3
+
+
+def test_complex_times_one_is_not_dropped():
+    # NumPy's complex product with 1 + 0j is not an identity: (−∞ + 0j)·1 = −∞ + nan j and
+    # (−0 − 1j)·1 = +0 − 1j; the simplifier dropped x * 1 and x / 1 for complex x (jit and
+    # the auto-staged Jacobians then differed from NumPy and from the eager transform)
+    x = np.array([complex(-np.inf, 0.0), complex(-0.0, -1.0), 1.5 - 2j])
+    with np.errstate(invalid="ignore"):
+        for f in (lambda x: x * 1, lambda x: 1.0 * x, lambda x: x / 1):
+            expected, got = f(x), riesz.jit(f)(x)
+            np.testing.assert_array_equal(got, expected)
+            np.testing.assert_array_equal(np.signbit(got.real), np.signbit(expected.real))

@@ -11,7 +11,8 @@ rewrites replaced, then for each equation
 * folds it into a literal when all its inputs are literals and its result is small
   (never the user's own named arrays: ``W.T`` reads better than its values);
 * drops it when it is an identity on one of its inputs, of the same shape and dtype:
-  x + 0, x − 0, x ⊙ 1, x / 1, x¹, −(−x), ``where`` with a known condition, a transpose
+  x + 0, x − 0, x ⊙ 1 and x / 1 (for real x: a complex product with 1 + 0j is not
+  exact in NumPy), x¹, −(−x), ``where`` with a known condition, a transpose
   of a transpose that permutes back, a reshape or broadcast to the shape it already
   has, a cast to its own dtype;
 * rewrites it into simpler equations: a sum over exactly the axes a broadcast created
@@ -195,6 +196,9 @@ def _kept_input(e, st):
     if name == "subtract":   # x − (+0) = x for every x (and −0 − 0 = −0)
         signs = _zero_signs(st.uniform(ins[1]))
         return ins[0] if signs is not None and not any(signs) else None
+    if name in ("multiply", "divide") and e.outputs[0].dtype.kind == "c":
+        return None   # NumPy's complex x · (1 + 0j) is not x: (−∞ + 0j)·1 = −∞ + nan j,
+                      # (−0 − 1j)·1 = +0 − 1j (and likewise x / 1 at infinities)
     if name == "multiply":
         return ins[0] if st.uniform(ins[1]) == 1 else ins[1] if st.uniform(ins[0]) == 1 else None
     if name == "divide":
