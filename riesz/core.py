@@ -379,7 +379,7 @@ class VJPTrace(Trace):
     # values the primitive was applied to; release_constants(arrays) undoes its protections
     keep_constants = None
     release_constants = None
-    kept_types = frozenset()   # the types of the arguments keep_constants is asked about
+    kept_types: "frozenset[type]" = frozenset()   # the types keep_constants is asked about
 
     def __init__(self):
         super().__init__()
