@@ -153,17 +153,15 @@ def written_out_logsumexp(tape, slot, uses):
     node = tape[slot]
     if len(node.parents) != 2 or dtype_of(node.ans).kind != "f":
         return None
-    (_, a), (_, b) = node.parents
-    for l_slot, m_slot in ((a, b), (b, a)):
-        logged = _node(tape, l_slot, log)
-        peak = _node(tape, m_slot, amax_p)
-        total = logged and _node(tape, logged.parents[0][1], sum_p)
-        e = total and _node(tape, total.parents[0][1], exp)
-        shift = e and _node(tape, e.parents[0][1], subtract)
-        if peak is not None and shift is not None and len(shift.parents) == 2 and \
-                shift.parents[1][1] == m_slot and shift.parents[0][1] == peak.parents[0][1]:
-            break
-    else:
+    (_, l_slot), (_, m_slot) = node.parents
+    if _node(tape, l_slot, log) is None:
+        l_slot, m_slot = m_slot, l_slot
+    logged, peak = _node(tape, l_slot, log), _node(tape, m_slot, amax_p)
+    total = logged and _node(tape, logged.parents[0][1], sum_p)
+    e = total and _node(tape, total.parents[0][1], exp)
+    shift = e and _node(tape, e.parents[0][1], subtract)
+    if peak is None or shift is None or len(shift.parents) != 2 or \
+            shift.parents[1][1] != m_slot or shift.parents[0][1] != peak.parents[0][1]:
         return None
     axis, keepdims = total.params["axis"], total.params["keepdims"]
     if not axis or peak.params["axis"] != axis or peak.params["keepdims"] != keepdims or \

@@ -70,8 +70,8 @@ import numpy as np
 from .. import transforms as eager
 from ..core import Node, Tracer, bind
 from ..debug import config
-from ..rules.define import PRIMITIVES, _Uses
-from ..rules.elementwise import add, log
+from ..rules.define import PRIMITIVES
+from ..rules.elementwise import add
 from ..rules.softmax import logsumexp, written_out_logsumexp
 from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
 from ..tree import tree_flatten, tree_unflatten
@@ -229,16 +229,22 @@ def _fused_logsumexps(tape, lowered):
     type, decides, as the recording decides which primitives run, and the key follows
     the replayed steps."""
     fused, skipped = {}, set()
-    adds = [slot for slot, node in enumerate(tape) if type(node) is Node and node.prim is add
-            and any(type(tape[p]) is Node and tape[p].prim is log for _, p in node.parents)]
+    adds = [slot for slot, node in enumerate(tape) if type(node) is Node and node.prim is add]
     if not adds:
         return fused, skipped
-    uses = _Uses(tape, [(slot, None) for _, slot in lowered if slot is not None])
+    uses = [0] * len(tape)   # how many nodes and outputs read each slot
+    for node in tape:
+        if type(node) is Node:
+            for _, parent in node.parents:
+                uses[parent] += 1
+    for _, slot in lowered:
+        if slot is not None:
+            uses[slot] += 1
     for slot in adds:
         found = written_out_logsumexp(tape, slot, uses)
-        ans = tape[slot].ans
-        if found is not None and isinstance(ans, (np.ndarray, np.generic)) and \
-                not (ans != ans).any():   # (NaN: the one value unequal to itself)
+        ans = tape[slot].ans   # NaN, the one value unequal to itself:
+        if found is not None and (not (ans != ans).any() if type(ans) is np.ndarray else
+                                  isinstance(ans, np.generic) and not ans != ans):
             fused[slot] = found[:3]
             skipped.update(found[3])
     return fused, skipped
