@@ -379,6 +379,7 @@ class VJPTrace(Trace):
     # values the primitive was applied to; release_constants(arrays) undoes its protections
     keep_constants = None
     release_constants = None
+    kept_types = frozenset()   # the types of the arguments keep_constants is asked about
 
     def __init__(self):
         super().__init__()
@@ -415,11 +416,15 @@ class VJPTrace(Trace):
         vals = []   # _unbox, inlined: this runs once per recorded operation
         parents = []
         lower = False
+        constants = False   # an argument not traced here whose type keep_constants guards
+        kept = VJPTrace.kept_types
         i = 0
         for a in args:
             if type(a) is VJPTracer and a._trace is self:
                 parents.append((i, a.slot))
                 a = a.primal
+            elif type(a) in kept:
+                constants = True
             if isinstance(a, Tracer):
                 lower = True
             vals.append(a)
@@ -431,7 +436,7 @@ class VJPTrace(Trace):
             ans = prim.impl(*vals, **params)
         if not parents:
             return ans
-        if len(parents) < i:
+        if constants:
             vals = VJPTrace.keep_constants(self, prim, parents, vals)
         if prim.multiple_results:
             return self._record(prim, params, parents, vals, ans)

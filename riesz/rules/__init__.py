@@ -78,6 +78,7 @@ def release_constants(arrays):
 
 
 VJPTrace.keep_constants = staticmethod(_keep_constants)
+VJPTrace.kept_types = frozenset({np.ndarray})
 VJPTrace.release_constants = staticmethod(release_constants)
 # y.T, y.reshape(...), np.swapaxes(y, ...) are views: writes into them reach y
 indexing.install_views()
