@@ -105,3 +105,13 @@ def test_the_rewrite_changes_the_key():
     assert len(g._fn.programs) == 2
     fused_or_not = sorted("amax" in str(e.program) for e in g._fn.programs.values())
     assert fused_or_not == [False, True]
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_hvp_of_the_written_out_logsumexp(dtype, rtol):
+    rng = np.random.default_rng(6)
+    x, v = rng.standard_normal((3, 4)).astype(dtype), rng.standard_normal((3, 4)).astype(dtype)
+    f = written_out(1, True)
+    ref = eager.hvp(f, (x,), (v,))
+    for _ in range(3):
+        np.testing.assert_allclose(riesz.hvp(f, (x,), (v,)), ref, rtol=rtol, atol=rtol)
