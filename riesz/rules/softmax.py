@@ -19,7 +19,7 @@ import numpy as np
 
 from ..core import Node
 from .define import TAPE_REWRITES, defprim, dtype_of, fresh_product, shape_of
-from .elementwise import divide, exp, log, subtract
+from .elementwise import add, divide, exp, log, subtract
 from .reductions import amax_p, expand_reduced, sum_p
 
 
@@ -136,6 +136,41 @@ def _collapse(tape, node, prim, axis, x_slot, x, chain, uses, x_uses):
     node.prim, node.params, node.parents, node.args = prim, {"axis": axis}, ((0, x_slot),), [x]
     for dropped in chain:
         tape[dropped] = None
+
+
+def written_out_logsumexp(tape, slot, uses):
+    """``(y_slot, axis, keepdims, chain)`` where the node at ``slot`` is l + m or m + l with
+    l = log Σ exp(y − m) and m = max y, the maximum and the sum along the same axes with
+    the same ``keepdims`` (without kept dimensions the axes lead, so that m broadcasts
+    against y along them) and every value between y and the result read by this chain only
+    (``uses``, as for :data:`TAPE_REWRITES`): the node is then ``logsumexp(y, axis,
+    keepdims)`` and the ``chain``'s slots are not needed; else None. The tape is not
+    changed. The same function where m is finite and y holds no NaN, hence the same
+    derivatives there (∂/∂m [m + log Σ exp(y − m)] = 1 − Σ p = 0); elsewhere the chain is
+    NaN, logsumexp is not, and their derivatives differ (the caller decides). log Σ exp(y)
+    without the shift is left alone: it overflows where logsumexp does not, and its
+    derivative is then NaN where logsumexp's is not."""
+    node = tape[slot]
+    if len(node.parents) != 2 or dtype_of(node.ans).kind != "f":
+        return None
+    (_, l_slot), (_, m_slot) = node.parents
+    if _node(tape, l_slot, log) is None:
+        l_slot, m_slot = m_slot, l_slot
+    logged, peak = _node(tape, l_slot, log), _node(tape, m_slot, amax_p)
+    total = logged and _node(tape, logged.parents[0][1], sum_p)
+    e = total and _node(tape, total.parents[0][1], exp)
+    shift = e and _node(tape, e.parents[0][1], subtract)
+    if peak is None or shift is None or len(shift.parents) != 2 or \
+            shift.parents[1][1] != m_slot or shift.parents[0][1] != peak.parents[0][1]:
+        return None
+    axis, keepdims = total.params["axis"], total.params["keepdims"]
+    if not axis or peak.params["axis"] != axis or peak.params["keepdims"] != keepdims or \
+            not keepdims and axis != tuple(range(len(axis))):
+        return None
+    chain = [m_slot, e.parents[0][1], total.parents[0][1], logged.parents[0][1], l_slot]
+    if [uses[s] for s in chain] != [2, 1, 1, 1, 1]:
+        return None
+    return shift.parents[0][1], axis, keepdims, chain
 
 
 TAPE_REWRITES[divide] = _written_out_softmax

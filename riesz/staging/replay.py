@@ -68,9 +68,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import transforms as eager
-from ..core import Tracer, bind
+from ..core import Node, Tracer, bind
 from ..debug import config
 from ..rules.define import PRIMITIVES
+from ..rules.elementwise import add
+from ..rules.softmax import logsumexp, written_out_logsumexp
 from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
 from ..tree import tree_flatten, tree_unflatten
 from .stage import stage
@@ -148,15 +150,21 @@ class _Tape:
         self.stageable = not trace.nested
         self.key = None
         keys = []
+        fused, skipped = ({}, ()) if trace.nested else _fused_logsumexps(trace.tape, rec.lowered)
         for slot, node in enumerate(trace.tape):
-            if node is None or type(node) is int:   # an input; an output of a multiple-result node
-                continue
+            if node is None or type(node) is int or slot in skipped:   # an input; an output
+                continue                                # of a multiple-result node; fused
             prim = node.prim
             if PRIMITIVES.get(prim.name) is not prim:
                 self.replayable = False
                 return
             parents, params, types = node.parents, node.params, []
-            if len(parents) == len(node.args):   # every argument traced (in argument order)
+            if slot in fused:
+                y_slot, axis, keepdims = fused[slot]
+                prim, params, parents = logsumexp, {"axis": axis, "keepdims": keepdims}, \
+                    ((0, y_slot),)
+                sources = [(_SLOT, y_slot)]
+            elif len(parents) == len(node.args):   # every argument traced (in argument order)
                 sources = [(_SLOT, s) for _, s in parents]
             else:
                 traced = dict(parents)
@@ -205,6 +213,41 @@ class _Tape:
                 env[slot] = ans
         return [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
                 for k, v in self.outputs]
+
+
+def _fused_logsumexps(tape, lowered):
+    """The log-sum-exps written out in NumPy on ``tape`` (m + log Σ exp(y − m), m = max y:
+    :func:`~riesz.rules.softmax.written_out_logsumexp`), each to be replayed as one
+    ``logsumexp(y)`` step: {the result's slot: (y's slot, axis, keepdims)} and the slots of
+    their chains, not replayed. Its Hessian is then one fused expression, diag(p) − p pᵀ with
+    p = softmax(y), where the chain's would be the max's tie mask, the shift, the exponential,
+    the sum and the log, each differentiated twice. The derivative is the same (the shift
+    cancels), so the program answers as the eager transform of the recorded tape does,
+    where the chain's value is not NaN. Where it is (m = ±∞ or y holding NaN in some row:
+    then and only then, since with m finite Σ exp(y − m) ≥ 1) the two derivatives differ (the
+    chain's zero-safe rules give numbers where logsumexp's give NaN, and the reverse), so that call is left as recorded: the recorded value, not the
+    type, decides, as the recording decides which primitives run, and the key follows
+    the replayed steps."""
+    fused, skipped = {}, set()
+    adds = [slot for slot, node in enumerate(tape) if type(node) is Node and node.prim is add]
+    if not adds:
+        return fused, skipped
+    uses = [0] * len(tape)   # how many nodes and outputs read each slot
+    for node in tape:
+        if type(node) is Node:
+            for _, parent in node.parents:
+                uses[parent] += 1
+    for _, slot in lowered:
+        if slot is not None:
+            uses[slot] += 1
+    for slot in adds:
+        found = written_out_logsumexp(tape, slot, uses)
+        ans = tape[slot].ans   # NaN, the one value unequal to itself:
+        if found is not None and (not (ans != ans).any() if type(ans) is np.ndarray else
+                                  isinstance(ans, np.generic) and not ans != ans):
+            fused[slot] = found[:3]
+            skipped.update(found[3])
+    return fused, skipped
 
 
 def _replayed(tape, out_tree, n_args):
