@@ -224,10 +224,10 @@ def _fused_logsumexps(tape, lowered):
     the sum and the log, each differentiated twice. The derivative is the same (the shift
     cancels), so the program answers as the eager transform of the recorded tape does,
     where the chain's value is not NaN. Where it is (m = ±∞ or y holding NaN in some row:
-    then and only then, since with m finite Σ exp(y − m) ≥ 1) the two derivatives differ (the
-    chain's zero-safe rules give numbers where logsumexp's give NaN, and the reverse), so that call is left as recorded: the recorded value, not the
-    type, decides, as the recording decides which primitives run, and the key follows
-    the replayed steps."""
+    then and only then, since with m finite Σ exp(y − m) ≥ 1) the two derivatives differ
+    (the chain's zero-safe rules give numbers where logsumexp's give NaN, and the reverse),
+    so that call is left as recorded: the recorded value, not the type, decides, as the
+    recording decides which primitives run, and the key follows the replayed steps."""
     fused, skipped = {}, set()
     adds = [slot for slot, node in enumerate(tape) if type(node) is Node and node.prim is add]
     if not adds:
