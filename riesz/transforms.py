@@ -216,9 +216,12 @@ class Recording:
     slots that tie inputs and outputs to the tape (for :func:`vjp` and
     :func:`riesz.linearize`)."""
 
-    def __init__(self, f, primals, has_aux):
-        self.flat, self.in_tree = _flatten_inputs(primals)
-        _check_differentiable(self.flat, "vjp: the inputs", self.in_tree)
+    def __init__(self, f, primals, has_aux, flattened=None):
+        # flattened: (leaves, tree) of primals, flattened and checked by the caller already
+        if flattened is None:
+            flattened = _flatten_inputs(primals)
+            _check_differentiable(flattened[0], "vjp: the inputs", flattened[1])
+        self.flat, self.in_tree = flattened
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
         out_flat, self.out_tree = tree_flatten(out)

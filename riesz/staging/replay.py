@@ -308,7 +308,7 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         if config.debug_nans or not all(type(x) is np.ndarray for x in leaves):
             return (eager_transform(kind) if mode is None else
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
-        rec = Recording(f_of_diff, diff_args, has_aux)
+        rec = Recording(f_of_diff, diff_args, has_aux, (leaves, in_tree))
         which = kind if mode is None else _chosen_mode(mode, rec)
         tape = _Tape(rec)
         if not tape.replayable and which != "jacrev":   # a custom rule holds this call's
