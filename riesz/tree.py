@@ -17,7 +17,8 @@ from typing import Any, Callable, Iterable, TypeVar
 __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
            "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
            "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey",
-           "register_pytree_node", "register_pytree_node_class", "tree_reduce", "TreeDef", "PyTreeError", "mismatch"]
+           "register_pytree_node", "register_pytree_node_class", "tree_reduce", "TreeDef",
+           "PyTreeError", "mismatch"]
 
 
 @dataclass(frozen=True)
