@@ -131,80 +131,119 @@ def _tree_key(tree):
     return tree
 
 
+def _is_constant(a):
+    """Whether an argument that does not depend on the inputs is an input of the staged
+    program (an ndarray, keyed by shape and dtype) rather than a value written into it."""
+    return type(a) is np.ndarray and not a.dtype.hasobject
+
+
 class _Tape:
-    """A recorded call as replay steps: ``steps`` (slot, primitive, params, sources), each
-    source ``(_SLOT, slot)``, ``(_CONST, index into consts)`` or ``(_VALUE, value)``; the
-    input slots; the outputs as sources; the ndarray constants in tape order; and the
-    structural key (None where the tape may not be staged). ``replayable`` is False where a
-    node's primitive is not in the rule table (its rule closes over this call's values)."""
-    __slots__ = ("steps", "size", "in_slots", "outputs", "consts", "key", "replayable",
-                 "stageable")
+    """A recorded call as a staged program needs it, found in one loop over the tape: the
+    structural ``key`` (None where the tape may not be staged), the ndarray constants
+    ``consts`` in tape order, and ``replayable`` (False where a node's primitive is not in
+    the rule table: its rule closes over this call's values). The replay steps, needed
+    only where the replay is evaluated or staged (a key's first two sightings), are built
+    by :meth:`steps`; ``fused`` holds the log-sum-exps that they replay as one step (their
+    result's slot and :func:`~riesz.rules.softmax.written_out_logsumexp`'s answer), as the
+    caller chose them for this call (:meth:`_Programs.fused`), and the caller's key
+    names them."""
+    __slots__ = ("rec", "consts", "key", "replayable", "fused", "_steps")
 
     def __init__(self, rec):
-        trace = rec.trace
-        self.size = len(trace.tape)
-        self.in_slots = rec.in_slots
+        self.rec = rec
         self.consts = []
-        self.steps = steps = []
         self.replayable = True
-        self.stageable = not trace.nested
         self.key = None
+        self.fused = ()
+        self._steps = None
+        stageable = not rec.trace.nested
         keys = []
-        fused, skipped = ({}, ()) if trace.nested else _fused_logsumexps(trace.tape, rec.lowered)
-        for slot, node in enumerate(trace.tape):
-            if node is None or type(node) is int or slot in skipped:   # an input; an output
-                continue                                # of a multiple-result node; fused
+        for node in rec.trace.tape:
+            if type(node) is not Node:   # an input; an output of a multiple-result node
+                continue
             prim = node.prim
             if PRIMITIVES.get(prim.name) is not prim:
                 self.replayable = False
                 return
-            parents, params, types = node.parents, node.params, []
-            if slot in fused:
-                y_slot, axis, keepdims = fused[slot]
-                prim, params, parents = logsumexp, {"axis": axis, "keepdims": keepdims}, \
-                    ((0, y_slot),)
-                sources = [(_SLOT, y_slot)]
-            elif len(parents) == len(node.args):   # every argument traced (in argument order)
-                sources = [(_SLOT, s) for _, s in parents]
-            else:
-                traced = dict(parents)
-                sources = [(_SLOT, traced[i]) if i in traced else self._operand(a, types)
-                           for i, a in enumerate(node.args)]
-            steps.append((slot, prim, params, sources))
-            if self.stageable:
+            parents, args, params = node.parents, node.args, node.params
+            types = []
+            if len(parents) != len(args):   # some argument not traced: a constant or a value
+                traced = {i for i, _ in parents}
+                for i, a in enumerate(args):
+                    if i not in traced:
+                        stageable &= self._operand(a, types)
+            if stageable:
                 try:
                     keys.append((prim, tuple(parents), tuple(types),
                                  _typed(params) if params else None))
                 except _Unstageable:
-                    self.stageable = False
-        self.outputs = [(_SLOT, slot) if slot is not None else self._operand(value, keys)
-                        for value, slot in rec.lowered]
-        if self.stageable:
-            self.key = (tuple(keys), tuple(self.in_slots),
-                        tuple(slot for _, slot in rec.lowered))
+                    stageable = False
+        outputs = []
+        for value, slot in rec.lowered:
+            if slot is None:
+                stageable &= self._operand(value, outputs)
+            else:
+                outputs.append(slot)
+        if stageable:
+            self.key = (tuple(keys), tuple(rec.in_slots), tuple(outputs))
 
-    def _operand(self, a, keys):
-        """The source of a value that does not depend on the inputs, its key appended to
-        ``keys``: an ndarray joins the constants (a program input, keyed by shape and
-        dtype), anything else is written into the program (keyed by type and bits)."""
-        if type(a) is np.ndarray and not a.dtype.hasobject:
+    def _operand(self, a, types):
+        """Append to ``types`` the key of ``a``, a value that does not depend on the inputs:
+        an ndarray joins the constants (a program input, keyed by shape and dtype), anything
+        else is written into the program (keyed by type and bits); False where it cannot be
+        (the tape is then replayed eagerly)."""
+        if _is_constant(a):
             self.consts.append(a)
-            keys.append((a.shape, a.dtype))
-            return (_CONST, len(self.consts) - 1)
-        if self.stageable:
-            try:
-                keys.append(_typed(a))
-            except _Unstageable:
-                self.stageable = False
-        return (_VALUE, a)
+            types.append((a.shape, a.dtype))
+            return True
+        try:
+            types.append(_typed(a))
+        except _Unstageable:
+            return False
+        return True
+
+    def steps(self):
+        """The replay steps (slot, primitive, params, sources), each source ``(_SLOT, slot)``,
+        ``(_CONST, index into consts)`` or ``(_VALUE, value)``, and the outputs as sources:
+        the recorded nodes, the log-sum-exps of ``fused`` as one step each."""
+        if self._steps is not None:
+            return self._steps
+        fused = {slot: found for slot, found in self.fused}
+        skipped = {s for _, found in self.fused for s in found[3]}
+        steps, n_consts = [], 0
+
+        def source(a):
+            nonlocal n_consts
+            if _is_constant(a):   # in the order __init__ collected them
+                n_consts += 1
+                return (_CONST, n_consts - 1)
+            return (_VALUE, a)
+
+        for slot, node in enumerate(self.rec.trace.tape):
+            if type(node) is not Node:
+                continue
+            traced = dict(node.parents)
+            sources = [(_SLOT, traced[i]) if i in traced else source(a)
+                       for i, a in enumerate(node.args)]
+            if slot in fused:
+                y_slot, axis, keepdims, _ = fused[slot]
+                steps.append((slot, logsumexp, {"axis": axis, "keepdims": keepdims},
+                              [(_SLOT, y_slot)]))
+            elif slot not in skipped:
+                steps.append((slot, node.prim, node.params, sources))
+        outputs = [(_SLOT, slot) if slot is not None else source(value)
+                   for value, slot in self.rec.lowered]
+        self._steps = steps, outputs
+        return self._steps
 
     def replay(self, leaves, consts):
         """The outputs (flattened) of the recorded primitives applied to the input leaves
         ``leaves`` and the constants ``consts``."""
-        env = [None] * self.size
-        for s, x in zip(self.in_slots, leaves):
+        steps, outputs = self.steps()
+        env = [None] * len(self.rec.trace.tape)
+        for s, x in zip(self.rec.in_slots, leaves):
             env[s] = x
-        for slot, prim, params, sources in self.steps:
+        for slot, prim, params, sources in steps:
             ans = bind(prim, [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
                               for k, v in sources], params)
             if prim.multiple_results:
@@ -212,26 +251,21 @@ class _Tape:
             else:
                 env[slot] = ans
         return [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
-                for k, v in self.outputs]
+                for k, v in outputs]
 
 
-def _fused_logsumexps(tape, lowered):
+def _written_out_logsumexps(tape, lowered):
     """The log-sum-exps written out in NumPy on ``tape`` (m + log Σ exp(y − m), m = max y:
     :func:`~riesz.rules.softmax.written_out_logsumexp`), each to be replayed as one
-    ``logsumexp(y)`` step: {the result's slot: (y's slot, axis, keepdims)} and the slots of
-    their chains, not replayed. Its Hessian is then one fused expression, diag(p) − p pᵀ with
-    p = softmax(y), where the chain's would be the max's tie mask, the shift, the exponential,
-    the sum and the log, each differentiated twice. The derivative is the same (the shift
-    cancels), so the program answers as the eager transform of the recorded tape does,
-    where the chain's value is not NaN. Where it is (m = ±∞ or y holding NaN in some row:
-    then and only then, since with m finite Σ exp(y − m) ≥ 1) the two derivatives differ
-    (the chain's zero-safe rules give numbers where logsumexp's give NaN, and the reverse),
-    so that call is left as recorded: the recorded value, not the type, decides, as the
-    recording decides which primitives run, and the key follows the replayed steps."""
-    fused, skipped = {}, set()
+    ``logsumexp(y)`` step: [(the result's slot, (y's slot, axis, keepdims, the slots of
+    the chain, not replayed))]. Its Hessian is then one fused expression, diag(p) − p pᵀ
+    with p = softmax(y), where the chain's would be the max's tie mask, the shift, the
+    exponential, the sum and the log, each differentiated twice. Found from the tape's
+    structure alone (primitives, parameters, slots, dtypes), so once per structural key;
+    which of them a call replays fused its values decide (:meth:`_Programs.fused`)."""
     adds = [slot for slot, node in enumerate(tape) if type(node) is Node and node.prim is add]
     if not adds:
-        return fused, skipped
+        return ()
     uses = [0] * len(tape)   # how many nodes and outputs read each slot
     for node in tape:
         if type(node) is Node:
@@ -240,14 +274,15 @@ def _fused_logsumexps(tape, lowered):
     for _, slot in lowered:
         if slot is not None:
             uses[slot] += 1
-    for slot in adds:
-        found = written_out_logsumexp(tape, slot, uses)
-        ans = tape[slot].ans   # NaN, the one value unequal to itself:
-        if found is not None and (not (ans != ans).any() if type(ans) is np.ndarray else
-                                  isinstance(ans, np.generic) and not ans != ans):
-            fused[slot] = found[:3]
-            skipped.update(found[3])
-    return fused, skipped
+    found = [(slot, written_out_logsumexp(tape, slot, uses)) for slot in adds]
+    return tuple([(slot, chain) for slot, chain in found if chain is not None])
+
+
+def _not_nan(ans):
+    """Whether the value ``ans`` (an array or a NumPy scalar) holds no NaN, the one value
+    unequal to itself."""
+    return not (ans != ans).any() if type(ans) is np.ndarray else \
+        isinstance(ans, np.generic) and not ans != ans
 
 
 def _replayed(tape, out_tree, n_args):
@@ -259,19 +294,24 @@ def _replayed(tape, out_tree, n_args):
     return replayed
 
 
+_STAGE = "stage"   # what _Programs.get answers on a key's second sighting
+
+
 class _Programs:
     """Compiled programs by structural key: at most :data:`CACHE_SIZE` keys, least recently
     used first out (without a warning: the user did not ask for staging), each staged on
-    its second sighting; shared by threads."""
+    its second sighting; shared by threads. Also, per tape key, the log-sum-exps its
+    tapes write out (as many keys, first in first out)."""
 
     def __init__(self):
         self.entries = collections.OrderedDict()   # key -> _SEEN, a program or _EAGER
+        self.found = {}   # tape key -> _written_out_logsumexps of its tapes
         self.lock = threading.Lock()
 
-    def get(self, key, make):
-        """A compiled program for ``key`` (``make()`` stages it on the key's second
-        sighting), or _SEEN (the first sighting) or _EAGER (staging failed): evaluate
-        eagerly."""
+    def get(self, key):
+        """The entry for ``key``: a compiled program, _EAGER (staging failed) or _SEEN (the
+        first sighting): evaluate eagerly; or _STAGE (the second): stage the program and
+        :meth:`put` it."""
         with self.lock:   # another thread may drop the key between reading and moving it
             entry = self.entries.get(key)
             if entry is None:
@@ -279,13 +319,36 @@ class _Programs:
                     self.entries.popitem(last=False)
                 self.entries[key] = _SEEN
                 return _SEEN
-            if entry is not _SEEN:
-                self.entries.move_to_end(key)
-                return entry
-        entry = make()   # outside the lock: staging takes a while
+            if entry is _SEEN:   # staged outside the lock (it takes a while), so two
+                return _STAGE    # threads may both stage it: the same program
+            self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key, entry):
+        """Keep ``entry`` (a compiled program or _EAGER) for ``key``; return it."""
         with self.lock:
             self.entries[key] = entry
         return entry
+
+    def fused(self, tape):
+        """The log-sum-exps written out on ``tape`` (its key not None) that this call
+        replays as one step, as ``tape.fused`` holds them: those whose recorded value is not
+        NaN. The derivative is the same (the shift cancels), so the program answers as the
+        eager transform of the recorded tape does, where the chain's value is not NaN. Where
+        it is (m = ±∞ or y holding NaN in some row: then and only then, since with m finite
+        Σ exp(y − m) ≥ 1) the two derivatives differ (the chain's zero-safe rules give
+        numbers where logsumexp's give NaN, and the reverse), so that call replays the
+        chain as recorded: the recorded value, not the type, decides, as the recording
+        decides which primitives run, and the key names the fused steps."""
+        tape_nodes = tape.rec.trace.tape
+        found = self.found.get(tape.key)
+        if found is None:
+            found = _written_out_logsumexps(tape_nodes, tape.rec.lowered)
+            with self.lock:
+                if len(self.found) >= CACHE_SIZE:
+                    del self.found[next(iter(self.found))]
+                self.found[tape.key] = found
+        return tuple([(slot, chain) for slot, chain in found if _not_nan(tape_nodes[slot].ans)])
 
 
 _EAGER_TRANSFORMS = {"jacfwd": eager.jacfwd, "jacrev": eager.jacrev, "hessian": eager.hessian}
@@ -313,15 +376,15 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         tape = _Tape(rec)
         if not tape.replayable and which != "jacrev":   # a custom rule holds this call's
             return eager_transform(which)(*args, **kwargs)   # values: f runs again
-
-        def transformed_replay():   # T(replay) of (*diff_args, consts)
-            g = _replayed(tape, rec.out_tree, len(diff_args))
-            return _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
-
-        entry = _EAGER if tape.key is None else programs.get(
-            (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
-             _tree_key(rec.out_tree), tape.key),
-            lambda: _compiled(transformed_replay(), (*diff_args, tape.consts), f"{which}_{fname}"))
+        entry = _EAGER
+        if tape.key is not None:
+            tape.fused = programs.fused(tape)
+            key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
+                   _tree_key(rec.out_tree), tape.key, tuple([slot for slot, _ in tape.fused]))
+            entry = programs.get(key)
+            if entry is _STAGE:
+                entry = programs.put(key, _compiled(_transformed(which, tape, diff_args, single),
+                                                    (*diff_args, tape.consts), f"{which}_{fname}"))
         # the forward pass warned (as NumPy does) when f ran; computing it again for the
         # derivative stays silent, as the eager backward pass is
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -330,11 +393,17 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
             elif which == "jacrev":   # the recording is the eager jacrev's
                 jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
             else:
-                jac = transformed_replay()(*diff_args, tape.consts)
+                jac = _transformed(which, tape, diff_args, single)(*diff_args, tape.consts)
         return (jac, rec.aux) if has_aux else jac
 
     derivative.programs = programs.entries
     return derivative
+
+
+def _transformed(which, tape, diff_args, single):
+    """T(replay): transform ``which`` of the tape's function of (*diff_args, consts)."""
+    g = _replayed(tape, tape.rec.out_tree, len(diff_args))
+    return _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
 
 
 def _chosen_mode(mode, rec):
@@ -361,12 +430,14 @@ def _compiled(fn, args, name):
             compiled = program.compiled()
     except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
         return _EAGER
-    one = len(program.outputs) == 1
-    result_tree = program.out_tree
+    if len(program.outputs) == 1 and program.out_tree.kind is None:
+        run = compiled   # one array: the compiled function's own result
+    else:
+        result_tree, one = program.out_tree, len(program.outputs) == 1
 
-    def run(*leaves):
-        out = compiled(*leaves)
-        return tree_unflatten(result_tree, [out] if one else list(out))
+        def run(*leaves):
+            out = compiled(*leaves)
+            return tree_unflatten(result_tree, [out] if one else list(out))
     run.program = program
     return run
 
@@ -459,7 +530,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     if config.debug_nans or not all(type(x) is np.ndarray and x.dtype.kind in "fc"
                                     for x in p_leaves + t_leaves):
         return eager.hvp(f, primals, tangents)   # as in jacobian; an integer: eager's error
-    rec = Recording(f, primals, False)
+    rec = Recording(f, primals, False, (p_leaves, p_tree))
     tape = _Tape(rec)
     if not tape.replayable:   # a custom rule holds this call's values: f runs again
         return eager.hvp(f, primals, tangents)
@@ -468,12 +539,18 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         g = _replayed(tape, rec.out_tree, len(primals))
         return eager.hvp(lambda *xs: g(*xs, consts), primals, tangents)
 
-    fname = getattr(f, "__name__", "f")
-    entry = _EAGER if tape.key is None else _HVP_PROGRAMS.get(
-        ("hvp", _tree_key(p_tree), _tree_key(t_tree), _tree_key(rec.out_tree),
-         tuple([(x.shape, x.dtype) for x in p_leaves + t_leaves]), tape.key),
-        lambda: _compiled(replayed_hvp, (primals, tangents, tape.consts),
-                          f"hvp_{fname if isinstance(fname, str) else 'f'}"))
+    entry = _EAGER
+    if tape.key is not None:
+        tape.fused = _HVP_PROGRAMS.fused(tape)
+        key = ("hvp", _tree_key(p_tree), _tree_key(t_tree), _tree_key(rec.out_tree),
+               tuple([(x.shape, x.dtype) for x in p_leaves + t_leaves]), tape.key,
+               tuple([slot for slot, _ in tape.fused]))
+        entry = _HVP_PROGRAMS.get(key)
+        if entry is _STAGE:
+            fname = getattr(f, "__name__", "f")
+            entry = _HVP_PROGRAMS.put(key, _compiled(
+                replayed_hvp, (primals, tangents, tape.consts),
+                f"hvp_{fname if isinstance(fname, str) else 'f'}"))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # as in jacobian
         if callable(entry):
             return entry(*p_leaves, *t_leaves, *tape.consts)
