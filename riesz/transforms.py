@@ -174,7 +174,7 @@ def _flatten_inputs(tree):
     """The leaves and treedef of a transform's inputs; an array that speaks only the array
     API is viewed with NumPy's protocols (:class:`riesz.backend.ArrayAPIValue`)."""
     leaves, treedef = tree_flatten(tree)
-    return [wrap(x) for x in leaves], treedef
+    return [x if type(x) is np.ndarray else wrap(x) for x in leaves], treedef
 
 
 def _lower_aux(aux, trace):
@@ -297,18 +297,26 @@ def _split_aux(out):
 
 def _split_args(f, args, kwargs, argnums, what):
     """``(f_of_diff, diff_args, single, leaves, treedef)``: ``f`` as a function of the
-    arguments named by ``argnums`` only (the others fixed), those arguments, whether
+    arguments named by ``argnums`` only (the others fixed; ``f`` itself where those are all
+    the arguments, in order, and no keyword is given), those arguments, whether
     ``argnums`` is an int, and the flattened tuple of those arguments (every leaf checked
     to be differentiable)."""
-    nums, single = _argnums_tuple(argnums, len(args), what)
-    fname = getattr(f, "__name__", "f")
+    if type(argnums) is int and 0 <= argnums < len(args):   # the commonest case, at once
+        nums, single = (argnums,), True
+    else:
+        nums, single = _argnums_tuple(argnums, len(args), what)
     diff_args = tuple([args[i] for i in nums])
     leaves, treedef = _flatten_inputs(diff_args)
-    start = 0
-    for i, arg_tree in zip(nums, treedef.children):
-        stop = start + arg_tree.num_leaves
-        _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}", arg_tree)
-        start = stop
+    if not all([type(x) is np.ndarray and x.dtype.kind in "fc" for x in leaves]):
+        fname = getattr(f, "__name__", "f")   # (a float array is differentiable: no check)
+        start = 0
+        for i, arg_tree in zip(nums, treedef.children):
+            stop = start + arg_tree.num_leaves
+            _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}",
+                                  arg_tree)
+            start = stop
+    if not kwargs and len(nums) == len(args) and nums == tuple(range(len(args))):
+        return f, diff_args, single, leaves, treedef
 
     def f_of_diff(*dargs):
         full = [wrap(a) for a in args]
