@@ -227,7 +227,11 @@ class Recording:
         out_flat, self.out_tree = tree_flatten(out)
         _check_outputs(out_flat, "vjp: the function")
         self.lowered = [_lower(o, self.trace) for o in out_flat]
-        self.out = tree_unflatten(self.out_tree, [unwrap(v) for v, _ in self.lowered])
+
+    @property
+    def out(self):
+        """``f``'s output (built where it is read: the auto-staged transforms do not)."""
+        return tree_unflatten(self.out_tree, [unwrap(v) for v, _ in self.lowered])
 
     def pullback(self, ct):
         """∂f(primals)ᵀ ct, one cotangent per primal."""

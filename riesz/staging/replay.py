@@ -305,7 +305,7 @@ class _Programs:
 
     def __init__(self):
         self.entries = collections.OrderedDict()   # key -> _SEEN, a program or _EAGER
-        self.found = {}   # tape key -> _written_out_logsumexps of its tapes
+        self.found = {}   # tape key -> (that key, _written_out_logsumexps of its tapes)
         self.lock = threading.Lock()
 
     def get(self, key):
@@ -341,13 +341,16 @@ class _Programs:
         chain as recorded: the recorded value, not the type, decides, as the recording
         decides which primitives run, and the key names the fused steps."""
         tape_nodes = tape.rec.trace.tape
-        found = self.found.get(tape.key)
-        if found is None:
-            found = _written_out_logsumexps(tape_nodes, tape.rec.lowered)
+        known = self.found.get(tape.key)
+        if known is None:
+            known = tape.key, _written_out_logsumexps(tape_nodes, tape.rec.lowered)
             with self.lock:
                 if len(self.found) >= CACHE_SIZE:
                     del self.found[next(iter(self.found))]
-                self.found[tape.key] = found
+                self.found[tape.key] = known
+        # the key as first seen: the program's key then holds the same object, which
+        # compares equal at once
+        tape.key, found = known
         return tuple([(slot, chain) for slot, chain in found if _not_nan(tape_nodes[slot].ans)])
 
 
