@@ -193,3 +193,21 @@ def test_complex_times_one_is_not_dropped():
             expected, got = f(x), riesz.jit(f)(x)
             np.testing.assert_array_equal(got, expected)
             np.testing.assert_array_equal(np.signbit(got.real), np.signbit(expected.real))
+
+
+def test_a_kept_sum_of_a_product_with_a_broadcast_vector_is_a_reshaped_matrix_vector_product():
+    # softmax's JVP on a batch of tangents, Σ p ⊙ ṫ with the axis kept (the Hessian of a
+    # log-sum-exp): one BLAS call, reshaped to (…, 1)
+    A = np.random.default_rng(1).standard_normal((4, 5))
+
+    def f(v):
+        return np.sum(A * v, axis=-1, keepdims=True) * v[:4, None]
+    assert prims(f, np.ones(5))[:2] == ["matmul", "reshape"]
+    assert "sum" not in prims(f, np.ones(5))
+    assert_matches_eager(f, np.arange(5.0))
+    B = np.random.default_rng(2).standard_normal((2, 3, 5)).astype(np.float32)
+    g = lambda v: np.sum(B * v, axis=2, keepdims=True)
+    assert prims(g, np.ones(5, np.float32)) == ["matmul", "reshape"]
+    v = np.arange(5.0, dtype=np.float32)
+    np.testing.assert_allclose(jit(g)(v), g(v), rtol=1e-6)
+    assert jit(g)(v).shape == (2, 3, 1) and jit(g)(v).dtype == np.float32

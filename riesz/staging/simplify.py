@@ -19,7 +19,9 @@ rewrites replaced, then for each equation
   as n·y (the transpose of copying sums the copies), x ⊙ (−1) as −x, a transpose that
   only moves unit axes as a reshape, a reshape of a reshape as one, a matrix product
   with a vector the matmul rule promoted to a matrix and back as the matrix-vector
-  product, a zero-safe product with a finite nonzero constant as a plain product;
+  product, and so a sum over the last axis of a product with a broadcast vector (its
+  axis kept or not), a zero-safe product with a finite nonzero constant as a plain
+  product;
 * reuses an earlier equation with the same primitive, inputs and parameters.
 
 A backward walk then drops every equation no output needs.
@@ -325,19 +327,25 @@ def _contraction(e, st):
     """Σ over the last axis of a ⊙ v, for a plain product of an array a (…, k) with a
     vector v (k,) that broadcasting stretched, as the matrix-vector product a @ v (one
     BLAS call instead of a product and a reduction; the same sum, added in another
-    order); None otherwise."""
-    if e.prim.name != "sum" or len(e.inputs) != 1 or e.param("keepdims", 2):
+    order), reshaped to (…, 1) where the sum keeps its axis (softmax's JVP on a batch of
+    tangents, Σ p ⊙ ṫ, in the Hessian of a log-sum-exp); None otherwise."""
+    if e.prim.name != "sum" or len(e.inputs) != 1:
         return None
     inner = st.producer.get(id(e.inputs[0])) if isinstance(e.inputs[0], Var) else None
     if inner is None or inner.prim.name != "multiply" or inner.params:
         return None
-    product = inner.outputs[0]
+    product, out = inner.outputs[0], e.outputs[0]
     if e.param("axis", 1) != (len(product.shape) - 1,) or len(product.shape) < 2:
         return None
     for a, v in (inner.inputs, inner.inputs[::-1]):
         if (a.shape == product.shape and len(v.shape) == 1 and len(a.shape) >= 2
                 and a.dtype == v.dtype == product.dtype and product.dtype.kind in "fc"):
-            return [Eqn(matmul, [a, v], {}, e.outputs, e.where, e.group, e.names)]
+            if out.shape == product.shape[:-1]:
+                return [Eqn(matmul, [a, v], {}, [out], e.where, e.group, e.names)]
+            rows = Var(np.empty(product.shape[:-1], dtype=product.dtype))
+            return [Eqn(matmul, [a, v], {}, [rows], e.where, e.group),
+                    Eqn(reshape, [rows], {"shape": out.shape}, [out], e.where, e.group,
+                        e.names)]
     return None
 
 
