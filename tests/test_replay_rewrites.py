@@ -103,7 +103,9 @@ def test_the_rewrite_changes_the_key():
     c[1, 1] = 0.0
     np.testing.assert_allclose(g(x), eager.hessian(f)(x), rtol=1e-12)
     assert len(g._fn.programs) == 2
-    fused_or_not = sorted("amax" in str(e.program) for e in g._fn.programs.values())
+    # (the recorded maximum is an input of the program that replays the chain: softmax
+    # tells the fused one)
+    fused_or_not = sorted("softmax" in str(e.program) for e in g._fn.programs.values())
     assert fused_or_not == [False, True]
 
 

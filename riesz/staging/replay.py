@@ -31,7 +31,15 @@ operation f applied to x is an operation of replay, with the same rule. Each cal
    recorded by ``jacrev`` is used as it is: that is the eager ``jacrev``); on the second
    it stages T(replay) with (x, c) as arguments (:func:`riesz.staging.stage.stage`, as
    ``riesz.jit`` does) and runs the compiled program from then on. Two calls with the
-   same key have the same replay function, so the program computes both.
+   same key have the same replay function, so the program computes both. The program
+   also takes the values the recording computed at this call for the replayed steps
+   (array results), and reads each where it would compute it again: the same value, the
+   one the eager transforms' rules read (:func:`_reading_recorded_values`), so the
+   forward pass runs once per call, in f.
+
+Steps 2 and 3 are one loop over the tape; the replay steps themselves are built only on
+a key's first two sightings, and the log-sum-exps written out on a tape (below) are found
+once per key.
 
 Where the tape cannot be staged, decided on types: an input that is traced (a transform
 around this one) or not a NumPy array (Dask, CuPy, a Python number) runs the eager
@@ -75,7 +83,10 @@ from ..rules.elementwise import add
 from ..rules.softmax import logsumexp, written_out_logsumexp
 from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
 from ..tree import tree_flatten, tree_unflatten
+from .ir import Eqn, Var
+from .simplify import simplify
 from .stage import stage
+from .tracer import var_of
 
 __all__ = ["jacfwd", "jacrev", "jacobian", "hessian", "hvp"]
 
@@ -147,7 +158,7 @@ class _Tape:
     result's slot and :func:`~riesz.rules.softmax.written_out_logsumexp`'s answer), as the
     caller chose them for this call (:meth:`_Programs.fused`), and the caller's key
     names them."""
-    __slots__ = ("rec", "consts", "key", "replayable", "fused", "_steps")
+    __slots__ = ("rec", "consts", "key", "replayable", "fused", "staged", "_steps")
 
     def __init__(self, rec):
         self.rec = rec
@@ -155,6 +166,7 @@ class _Tape:
         self.replayable = True
         self.key = None
         self.fused = ()
+        self.staged = None
         self._steps = None
         stageable = not rec.trace.nested
         keys = []
@@ -236,6 +248,11 @@ class _Tape:
         self._steps = steps, outputs
         return self._steps
 
+    def recorded(self, slots):
+        """The values the recording computed at ``slots``."""
+        nodes = self.rec.trace.tape
+        return [nodes[slot].ans for slot in slots]
+
     def replay(self, leaves, consts):
         """The outputs (flattened) of the recorded primitives applied to the input leaves
         ``leaves`` and the constants ``consts``."""
@@ -250,6 +267,8 @@ class _Tape:
                 env[slot + 1: slot + 1 + len(ans)] = ans
             else:
                 env[slot] = ans
+                if self.staged is not None:   # being staged: _reading_recorded_values
+                    self.staged.setdefault(slot, []).append(var_of(ans))
         return [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
                 for k, v in outputs]
 
@@ -387,12 +406,13 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
             entry = programs.get(key)
             if entry is _STAGE:
                 entry = programs.put(key, _compiled(_transformed(which, tape, diff_args, single),
-                                                    (*diff_args, tape.consts), f"{which}_{fname}"))
+                                                    (*diff_args, tape.consts), f"{which}_{fname}",
+                                                    tape))
         # the forward pass warned (as NumPy does) when f ran; computing it again for the
         # derivative stays silent, as the eager backward pass is
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             if callable(entry):
-                jac = entry(*leaves, *tape.consts)
+                jac = entry(leaves, tape)
             elif which == "jacrev":   # the recording is the eager jacrev's
                 jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
             else:
@@ -420,29 +440,68 @@ def _chosen_mode(mode, rec):
     return "jacfwd" if jacobian_mode(rec.flat, out_leaves) == "forward" else "jacrev"
 
 
-def _compiled(fn, args, name):
-    """``fn`` staged at the example arguments ``args`` and compiled, as a function
-    ``run(*leaves)`` of their flattened leaves returning ``fn``'s result; or _EAGER where
-    staging fails. Staging runs riesz's own rules only (the user's function is not
-    called), so any failure is the library's (a rule reading values), never the user's:
-    the key then replays eagerly, without a warning."""
+def _compiled(fn, args, name, tape):
+    """``fn`` (a transform of ``tape``'s replay) staged at the example arguments ``args``
+    and compiled, as a function ``run(leaves, tape)`` of the flattened leaves of the
+    differentiated arguments and of a call's tape (its constants, and the values it
+    recorded that the program reads: :func:`_reading_recorded_values`), returning
+    ``fn``'s result; or _EAGER where staging fails. Staging runs riesz's own
+    rules only (the user's function is not called), so any failure is the library's (a
+    rule reading values), never the user's: the key then replays eagerly, without a
+    warning."""
     try:
         with warnings.catch_warnings():   # the user did not ask for staging: no word of it
             warnings.simplefilter("ignore")
-            program = stage(fn, args, name=name)
+            program, slots = _reading_recorded_values(fn, args, name, tape)
             compiled = program.compiled()
     except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
         return _EAGER
     if len(program.outputs) == 1 and program.out_tree.kind is None:
-        run = compiled   # one array: the compiled function's own result
+        def run(leaves, tape):   # one array: the compiled function's own result
+            return compiled(*leaves, *tape.consts, *tape.recorded(slots))
     else:
         result_tree, one = program.out_tree, len(program.outputs) == 1
 
-        def run(*leaves):
-            out = compiled(*leaves)
+        def run(leaves, tape):
+            out = compiled(*leaves, *tape.consts, *tape.recorded(slots))
             return tree_unflatten(result_tree, [out] if one else list(out))
     run.program = program
     return run
+
+
+def _reading_recorded_values(fn, args, name, tape):
+    """``(program, slots)``: ``fn(*args)`` staged with one more input per replayed step in
+    ``slots`` (one array result, not a fused log-sum-exp), which the program reads where
+    it would compute that step's value. The forward pass that the recording ran has
+    computed these values already, at this call's inputs and constants, with the
+    primitives the replay binds: the value the program would compute is the recorded
+    one, and the derivative rules read it as in the eager transforms (which read the
+    recorded tape). The forward pass is then not computed twice: in ``hvp`` of f(Ax), the
+    product Ax (a pass over A) runs once per call where it ran twice. Which steps these
+    are follows from the key (the types of the recorded values: NumPy's result types do
+    not depend on values)."""
+    nodes = tape.rec.trace.tape
+    fused = {slot for slot, _ in tape.fused}
+    slots = [slot for slot, prim, _, _ in tape.steps()[0] if slot not in fused and
+             not prim.multiple_results and type(nodes[slot].ans) is np.ndarray]
+    recorded = tape.recorded(slots)
+    tape.staged = {}   # slot -> the program variables of its value, as the replay binds it
+    try:
+        program = stage(lambda *a: fn(*a[:-1]), (*args, recorded), name=name)
+        staged = tape.staged
+    finally:
+        tape.staged = None
+    inputs = program.invars[len(program.invars) - len(recorded):]
+    read = {id(v): x for slot, x in zip(slots, inputs) for v in staged.get(slot, ())
+            if v is not None and v.shape == x.shape and v.dtype == x.dtype}
+
+    def input_for(v):
+        return read.get(id(v), v) if isinstance(v, Var) else v
+
+    eqns = [Eqn(e.prim, [input_for(x) for x in e.inputs], e.params, e.outputs, e.where,
+                e.group, e.names) for e in program.eqns]
+    # the equations computing the recorded values are read no more: simplify drops them
+    return simplify(program.replace(eqns, [input_for(o) for o in program.outputs])), slots
 
 
 @_transform("the Jacobian (forward mode)")
@@ -553,8 +612,8 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
             fname = getattr(f, "__name__", "f")
             entry = _HVP_PROGRAMS.put(key, _compiled(
                 replayed_hvp, (primals, tangents, tape.consts),
-                f"hvp_{fname if isinstance(fname, str) else 'f'}"))
+                f"hvp_{fname if isinstance(fname, str) else 'f'}", tape))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # as in jacobian
         if callable(entry):
-            return entry(*p_leaves, *t_leaves, *tape.consts)
+            return entry(p_leaves + t_leaves, tape)
         return replayed_hvp(primals, tangents, tape.consts)
