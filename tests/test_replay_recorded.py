@@ -154,7 +154,8 @@ def test_float32_and_a_key_change_between_calls(name):
 
 def test_split_args_fast_paths_answer_as_the_general_path():
     x, y = RNG.standard_normal(2), RNG.standard_normal(3)
-    f_of_diff, diff_args, single, leaves, tree = eager._split_args(two_args, (x, y), {}, (0, 1), "t")
+    f_of_diff, diff_args, single, leaves, tree = eager._split_args(two_args, (x, y), {},
+                                                                   (0, 1), "t")
     assert f_of_diff is two_args and not single and len(leaves) == 2   # f itself
     g, diff_args, single, leaves, tree = eager._split_args(two_args, (x, y), {}, 1, "t")
     assert single and diff_args == (y,) and np.array_equal(g(y + 1), two_args(x, y + 1))

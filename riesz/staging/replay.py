@@ -76,232 +76,20 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .. import transforms as eager
-from ..core import Node, Tracer, bind
 from ..debug import config
-from ..rules.define import PRIMITIVES
-from ..rules.elementwise import add
-from ..rules.softmax import logsumexp, written_out_logsumexp
 from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
 from ..tree import tree_flatten, tree_unflatten
 from .ir import Eqn, Var
 from .simplify import simplify
 from .stage import stage
-from .tracer import var_of
+from .tape import Tape, not_nan, tree_key, written_out_logsumexps
 
 __all__ = ["jacfwd", "jacrev", "jacobian", "hessian", "hvp"]
 
 CACHE_SIZE = 32   # keys (programs, eager marks, first sightings) kept per transformed function
 
-_SLOT, _CONST, _VALUE = 0, 1, 2   # where a replayed argument comes from
 _EAGER = "eager"   # the cache entry of a key that could not be staged
 _SEEN = "seen"     # the cache entry of a key seen once
-
-
-class _Unstageable(Exception):
-    """A value that a staged program cannot hold as a constant (a traced value, an array of
-    another library, an unhashable parameter)."""
-
-
-_BY_VALUE = frozenset({int, bool, str, type(None), type(Ellipsis)})
-
-
-def _typed(v):
-    """``v`` as a cache key, equal for two values only where a program may hold either as
-    the same constant: Python and NumPy numbers by type and bits (``1``, ``1.0``, ``True``,
-    ``0.0`` and ``-0.0`` differ), arrays in parameters (indices) by shape, dtype and bytes."""
-    t = type(v)
-    if t in _BY_VALUE:
-        return (t, v)
-    if t is float:
-        return (t, v.hex())
-    if t is tuple or t is list:
-        return (t, tuple([_typed(x) for x in v]))
-    if t is dict:   # parameters: keyword names, then values
-        return (t, tuple([(k, _typed(x)) for k, x in v.items()]))
-    if t is np.ndarray and not v.dtype.hasobject:
-        return (t, v.shape, v.dtype, v.tobytes())
-    if isinstance(v, np.generic) and not isinstance(v, np.object_):
-        return (t, v.dtype, v.tobytes())
-    if t is complex:
-        return (t, v.real.hex(), v.imag.hex())
-    if t is slice:
-        return (t, _typed(v.start), _typed(v.stop), _typed(v.step))
-    if isinstance(v, (np.dtype, type)) or callable(v) and not isinstance(v, Tracer):
-        return (t, v)   # a dtype, a scalar type, a ufunc or function: itself, by identity
-    raise _Unstageable   # traced, an array of another library, an object of unknown kind
-
-
-def _tree_key(tree):
-    """A pytree structure as a key: the common ones (a leaf, a tuple of leaves) as tuples
-    that hash without calling Python, others as the TreeDef itself."""
-    if tree.kind is None:
-        return 1
-    if tree.kind is tuple and tree.num_leaves == len(tree.children) and \
-            all(c.kind is None for c in tree.children):
-        return (tuple, tree.num_leaves)
-    return tree
-
-
-def _is_constant(a):
-    """Whether an argument that does not depend on the inputs is an input of the staged
-    program (an ndarray, keyed by shape and dtype) rather than a value written into it."""
-    return type(a) is np.ndarray and not a.dtype.hasobject
-
-
-class _Tape:
-    """A recorded call as a staged program needs it, found in one loop over the tape: the
-    structural ``key`` (None where the tape may not be staged), the ndarray constants
-    ``consts`` in tape order, and ``replayable`` (False where a node's primitive is not in
-    the rule table: its rule closes over this call's values). The replay steps, needed
-    only where the replay is evaluated or staged (a key's first two sightings), are built
-    by :meth:`steps`; ``fused`` holds the log-sum-exps that they replay as one step (their
-    result's slot and :func:`~riesz.rules.softmax.written_out_logsumexp`'s answer), as the
-    caller chose them for this call (:meth:`_Programs.fused`), and the caller's key
-    names them."""
-    __slots__ = ("rec", "consts", "key", "replayable", "fused", "staged", "_steps")
-
-    def __init__(self, rec):
-        self.rec = rec
-        self.consts = []
-        self.replayable = True
-        self.key = None
-        self.fused = ()
-        self.staged = None
-        self._steps = None
-        stageable = not rec.trace.nested
-        keys = []
-        for node in rec.trace.tape:
-            if type(node) is not Node:   # an input; an output of a multiple-result node
-                continue
-            prim = node.prim
-            if PRIMITIVES.get(prim.name) is not prim:
-                self.replayable = False
-                return
-            parents, args, params = node.parents, node.args, node.params
-            types = []
-            if len(parents) != len(args):   # some argument not traced: a constant or a value
-                traced = {i for i, _ in parents}
-                for i, a in enumerate(args):
-                    if i not in traced:
-                        stageable &= self._operand(a, types)
-            if stageable:
-                try:
-                    keys.append((prim, tuple(parents), tuple(types),
-                                 _typed(params) if params else None))
-                except _Unstageable:
-                    stageable = False
-        outputs = []
-        for value, slot in rec.lowered:
-            if slot is None:
-                stageable &= self._operand(value, outputs)
-            else:
-                outputs.append(slot)
-        if stageable:
-            self.key = (tuple(keys), tuple(rec.in_slots), tuple(outputs))
-
-    def _operand(self, a, types):
-        """Append to ``types`` the key of ``a``, a value that does not depend on the inputs:
-        an ndarray joins the constants (a program input, keyed by shape and dtype), anything
-        else is written into the program (keyed by type and bits); False where it cannot be
-        (the tape is then replayed eagerly)."""
-        if _is_constant(a):
-            self.consts.append(a)
-            types.append((a.shape, a.dtype))
-            return True
-        try:
-            types.append(_typed(a))
-        except _Unstageable:
-            return False
-        return True
-
-    def steps(self):
-        """The replay steps (slot, primitive, params, sources), each source ``(_SLOT, slot)``,
-        ``(_CONST, index into consts)`` or ``(_VALUE, value)``, and the outputs as sources:
-        the recorded nodes, the log-sum-exps of ``fused`` as one step each."""
-        if self._steps is not None:
-            return self._steps
-        fused = {slot: found for slot, found in self.fused}
-        skipped = {s for _, found in self.fused for s in found[3]}
-        steps, n_consts = [], 0
-
-        def source(a):
-            nonlocal n_consts
-            if _is_constant(a):   # in the order __init__ collected them
-                n_consts += 1
-                return (_CONST, n_consts - 1)
-            return (_VALUE, a)
-
-        for slot, node in enumerate(self.rec.trace.tape):
-            if type(node) is not Node:
-                continue
-            traced = dict(node.parents)
-            sources = [(_SLOT, traced[i]) if i in traced else source(a)
-                       for i, a in enumerate(node.args)]
-            if slot in fused:
-                y_slot, axis, keepdims, _ = fused[slot]
-                steps.append((slot, logsumexp, {"axis": axis, "keepdims": keepdims},
-                              [(_SLOT, y_slot)]))
-            elif slot not in skipped:
-                steps.append((slot, node.prim, node.params, sources))
-        outputs = [(_SLOT, slot) if slot is not None else source(value)
-                   for value, slot in self.rec.lowered]
-        self._steps = steps, outputs
-        return self._steps
-
-    def recorded(self, slots):
-        """The values the recording computed at ``slots``."""
-        nodes = self.rec.trace.tape
-        return [nodes[slot].ans for slot in slots]
-
-    def replay(self, leaves, consts):
-        """The outputs (flattened) of the recorded primitives applied to the input leaves
-        ``leaves`` and the constants ``consts``."""
-        steps, outputs = self.steps()
-        env = [None] * len(self.rec.trace.tape)
-        for s, x in zip(self.rec.in_slots, leaves):
-            env[s] = x
-        for slot, prim, params, sources in steps:
-            ans = bind(prim, [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
-                              for k, v in sources], params)
-            if prim.multiple_results:
-                env[slot + 1: slot + 1 + len(ans)] = ans
-            else:
-                env[slot] = ans
-                if self.staged is not None:   # being staged: _reading_recorded_values
-                    self.staged.setdefault(slot, []).append(var_of(ans))
-        return [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
-                for k, v in outputs]
-
-
-def _written_out_logsumexps(tape, lowered):
-    """The log-sum-exps written out in NumPy on ``tape`` (m + log Σ exp(y − m), m = max y:
-    :func:`~riesz.rules.softmax.written_out_logsumexp`), each to be replayed as one
-    ``logsumexp(y)`` step: [(the result's slot, (y's slot, axis, keepdims, the slots of
-    the chain, not replayed))]. Its Hessian is then one fused expression, diag(p) − p pᵀ
-    with p = softmax(y), where the chain's would be the max's tie mask, the shift, the
-    exponential, the sum and the log, each differentiated twice. Found from the tape's
-    structure alone (primitives, parameters, slots, dtypes), so once per structural key;
-    which of them a call replays fused its values decide (:meth:`_Programs.fused`)."""
-    adds = [slot for slot, node in enumerate(tape) if type(node) is Node and node.prim is add]
-    if not adds:
-        return ()
-    uses = [0] * len(tape)   # how many nodes and outputs read each slot
-    for node in tape:
-        if type(node) is Node:
-            for _, parent in node.parents:
-                uses[parent] += 1
-    for _, slot in lowered:
-        if slot is not None:
-            uses[slot] += 1
-    found = [(slot, written_out_logsumexp(tape, slot, uses)) for slot in adds]
-    return tuple([(slot, chain) for slot, chain in found if chain is not None])
-
-
-def _not_nan(ans):
-    """Whether the value ``ans`` (an array or a NumPy scalar) holds no NaN, the one value
-    unequal to itself."""
-    return not (ans != ans).any() if type(ans) is np.ndarray else \
-        isinstance(ans, np.generic) and not ans != ans
 
 
 def _replayed(tape, out_tree, n_args):
@@ -324,7 +112,7 @@ class _Programs:
 
     def __init__(self):
         self.entries = collections.OrderedDict()   # key -> _SEEN, a program or _EAGER
-        self.found = {}   # tape key -> (that key, _written_out_logsumexps of its tapes)
+        self.found = {}   # tape key -> (that key, written_out_logsumexps of its tapes)
         self.lock = threading.Lock()
 
     def get(self, key):
@@ -362,7 +150,7 @@ class _Programs:
         tape_nodes = tape.rec.trace.tape
         known = self.found.get(tape.key)
         if known is None:
-            known = tape.key, _written_out_logsumexps(tape_nodes, tape.rec.lowered)
+            known = tape.key, written_out_logsumexps(tape_nodes, tape.rec.lowered)
             with self.lock:
                 if len(self.found) >= CACHE_SIZE:
                     del self.found[next(iter(self.found))]
@@ -370,7 +158,7 @@ class _Programs:
         # the key as first seen: the program's key then holds the same object, which
         # compares equal at once
         tape.key, found = known
-        return tuple([(slot, chain) for slot, chain in found if _not_nan(tape_nodes[slot].ans)])
+        return tuple([(slot, chain) for slot, chain in found if not_nan(tape_nodes[slot].ans)])
 
 
 _EAGER_TRANSFORMS = {"jacfwd": eager.jacfwd, "jacrev": eager.jacrev, "hessian": eager.hessian}
@@ -395,14 +183,14 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
         rec = Recording(f_of_diff, diff_args, has_aux, (leaves, in_tree))
         which = kind if mode is None else _chosen_mode(mode, rec)
-        tape = _Tape(rec)
+        tape = Tape(rec)
         if not tape.replayable and which != "jacrev":   # a custom rule holds this call's
             return eager_transform(which)(*args, **kwargs)   # values: f runs again
         entry = _EAGER
         if tape.key is not None:
             tape.fused = programs.fused(tape)
-            key = (which, single, _tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
-                   _tree_key(rec.out_tree), tape.key, tuple([slot for slot, _ in tape.fused]))
+            key = (which, single, tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
+                   tree_key(rec.out_tree), tape.key, tuple([slot for slot, _ in tape.fused]))
             entry = programs.get(key)
             if entry is _STAGE:
                 entry = programs.put(key, _compiled(_transformed(which, tape, diff_args, single),
@@ -593,7 +381,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
                                     for x in p_leaves + t_leaves):
         return eager.hvp(f, primals, tangents)   # as in jacobian; an integer: eager's error
     rec = Recording(f, primals, False, (p_leaves, p_tree))
-    tape = _Tape(rec)
+    tape = Tape(rec)
     if not tape.replayable:   # a custom rule holds this call's values: f runs again
         return eager.hvp(f, primals, tangents)
 
@@ -604,7 +392,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     entry = _EAGER
     if tape.key is not None:
         tape.fused = _HVP_PROGRAMS.fused(tape)
-        key = ("hvp", _tree_key(p_tree), _tree_key(t_tree), _tree_key(rec.out_tree),
+        key = ("hvp", tree_key(p_tree), tree_key(t_tree), tree_key(rec.out_tree),
                tuple([(x.shape, x.dtype) for x in p_leaves + t_leaves]), tape.key,
                tuple([slot for slot, _ in tape.fused]))
         entry = _HVP_PROGRAMS.get(key)
