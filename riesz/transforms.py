@@ -697,7 +697,9 @@ def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: boo
 
 
 def _is_complex(x):
-    return np.issubdtype(dtype_of(x), np.complexfloating)
+    dtype = dtype_of(x)   # a NumPy dtype by its kind; another library's through NumPy's types
+    return dtype.kind == "c" if isinstance(dtype, np.dtype) else \
+        np.issubdtype(dtype, np.complexfloating)
 
 
 def _check_jacobian_dtypes(mode, in_leaves, out_leaves):
