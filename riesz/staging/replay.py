@@ -189,8 +189,8 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         entry = _EAGER
         if tape.key is not None:
             tape.fused = programs.fused(tape)
-            key = (which, single, tree_key(in_tree), tuple([(x.shape, x.dtype) for x in leaves]),
-                   tree_key(rec.out_tree), tape.key, tuple([slot for slot, _ in tape.fused]))
+            key = (which, single, tree_key(in_tree), tree_key(rec.out_tree), tape.key,
+                   tuple([slot for slot, _ in tape.fused]))
             entry = programs.get(key)
             if entry is _STAGE:
                 entry = programs.put(key, _compiled(_transformed(which, tape, diff_args, single),
@@ -393,7 +393,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     if tape.key is not None:
         tape.fused = _HVP_PROGRAMS.fused(tape)
         key = ("hvp", tree_key(p_tree), tree_key(t_tree), tree_key(rec.out_tree),
-               tuple([(x.shape, x.dtype) for x in p_leaves + t_leaves]), tape.key,
+               tuple([(x.shape, x.dtype) for x in t_leaves]), tape.key,
                tuple([slot for slot, _ in tape.fused]))
         entry = _HVP_PROGRAMS.get(key)
         if entry is _STAGE:

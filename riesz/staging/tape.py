@@ -68,9 +68,10 @@ def is_constant(a):
 
 class Tape:
     """A recorded call as a staged program needs it, found in one loop over the tape: the
-    structural ``key`` (None where the tape may not be staged), the ndarray constants
-    ``consts`` in tape order, and ``replayable`` (False where a node's primitive is not in
-    the rule table: its rule closes over this call's values). The replay steps, needed
+    structural ``key`` (None where the tape may not be staged; it holds the shapes and
+    dtypes of the inputs, NumPy arrays here), the ndarray constants ``consts`` in tape
+    order, and ``replayable`` (False where a node's primitive is not in the rule table:
+    its rule closes over this call's values). The replay steps, needed
     only where the replay is evaluated or staged (a key's first two sightings), are built
     by :meth:`steps`; ``fused`` holds the log-sum-exps that they replay as one step (their
     result's slot and :func:`~riesz.rules.softmax.written_out_logsumexp`'s answer), as the
@@ -114,8 +115,9 @@ class Tape:
                 stageable &= self._operand(value, outputs)
             else:
                 outputs.append(slot)
-        if stageable:
-            self.key = (tuple(keys), tuple(rec.in_slots), tuple(outputs))
+        if stageable:   # (the inputs' types: what is found on the tape depends on them)
+            self.key = (tuple(keys), tuple(rec.in_slots), tuple(outputs),
+                        tuple([(x.shape, x.dtype) for x in rec.flat]))
 
     def _operand(self, a, types):
         """Append to ``types`` the key of ``a``, a value that does not depend on the inputs:
