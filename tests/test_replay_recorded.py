@@ -183,3 +183,18 @@ def test_the_log_sum_exps_found_on_a_tape_depend_on_its_input_types():
         assert_tree_equal(J(z), eager.jacfwd(f)(z), 1e-13)
     by_dtype = {e.program.invars[0].dtype.kind: str(e.program) for e in staged(J)}
     assert "softmax" in by_dtype["f"] and "softmax" not in by_dtype["c"]
+
+
+@pytest.mark.parametrize("name", list(AUTO))
+def test_writes_into_traced_values_and_their_views(name):
+    # y[0] = ..., v[2] = ... through a view: new recorded values, never the old ones
+    # changed in place, so the program reads what each step computed
+    def g(x):
+        y = np.tanh(x)
+        v = y.T
+        y[0] = 2 * y[1]
+        v[2] = v[2] * 5
+        return y * 3 + np.sin(v)
+
+    f = (lambda x: np.sum(g(x) ** 2)) if name == "hessian" else g
+    assert staged(run_calls(name, f, [lambda: (RNG.standard_normal(4),)] * 4, rtol=1e-12))
