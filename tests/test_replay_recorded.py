@@ -198,3 +198,12 @@ def test_writes_into_traced_values_and_their_views(name):
 
     f = (lambda x: np.sum(g(x) ** 2)) if name == "hessian" else g
     assert staged(run_calls(name, f, [lambda: (RNG.standard_normal(4),)] * 4, rtol=1e-12))
+
+
+def test_jacobian_auto_mode_follows_the_key():
+    # 2 inputs → 4 outputs: forward; 10 inputs → 4 outputs: reverse. The program found
+    # under a key was staged for the mode its sizes choose
+    f = lambda x: np.tanh(np.outer(x[:2], x[:2]).ravel() * np.sum(x))
+    J = run_calls("jacobian", f, [lambda n=n: (RNG.standard_normal(n),) for n in
+                                  (2, 10, 2, 10, 2, 10, 10, 2)])
+    assert sorted(e.program.name for e in staged(J)) == ["jacfwd_<lambda>", "jacrev_<lambda>"]

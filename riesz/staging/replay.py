@@ -182,16 +182,21 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
             return (eager_transform(kind) if mode is None else
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
         rec = Recording(f_of_diff, diff_args, has_aux, (leaves, in_tree))
-        which = kind if mode is None else _chosen_mode(mode, rec)
         tape = Tape(rec)
-        if not tape.replayable and which != "jacrev":   # a custom rule holds this call's
-            return eager_transform(which)(*args, **kwargs)   # values: f runs again
-        entry = _EAGER
+        # jacobian's mode "auto" is chosen by the sizes and dtypes of the inputs and the
+        # outputs, which the key holds (the inputs' as such, the outputs' by the tape's
+        # structure): a program found under the key needs no choice
+        which = kind if mode is None else _MODES[mode]
+        entry, key = _EAGER, None
         if tape.key is not None:
             tape.fused = programs.fused(tape)
-            key = (which, single, tree_key(in_tree), tree_key(rec.out_tree), tape.key,
+            key = (which or mode, single, tree_key(in_tree), tree_key(rec.out_tree), tape.key,
                    tuple([slot for slot, _ in tape.fused]))
             entry = programs.get(key)
+        if not callable(entry):   # evaluated eagerly, or staged now
+            which = which or _auto_mode(rec)
+            if not tape.replayable and which != "jacrev":   # a custom rule holds this
+                return eager_transform(which)(*args, **kwargs)   # call's values: f runs again
             if entry is _STAGE:
                 entry = programs.put(key, _compiled(_transformed(which, tape, diff_args, single),
                                                     (*diff_args, tape.consts), f"{which}_{fname}",
@@ -217,13 +222,13 @@ def _transformed(which, tape, diff_args, single):
     return _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
 
 
-def _chosen_mode(mode, rec):
-    """"jacfwd" or "jacrev" for ``jacobian``'s ``mode`` ("auto": by the sizes and dtypes of
-    the recorded inputs and outputs, as the eager ``jacobian`` chooses)."""
-    if mode in ("forward", "fwd"):
-        return "jacfwd"
-    if mode in ("reverse", "rev"):
-        return "jacrev"
+_MODES = {"forward": "jacfwd", "fwd": "jacfwd", "reverse": "jacrev", "rev": "jacrev",
+          "auto": None}   # jacobian's modes; "auto": _auto_mode
+
+
+def _auto_mode(rec):
+    """"jacfwd" or "jacrev" for ``jacobian``'s mode "auto": by the sizes and dtypes of the
+    recorded inputs and outputs, as the eager ``jacobian`` chooses."""
     out_leaves = [v for v, _ in rec.lowered]
     return "jacfwd" if jacobian_mode(rec.flat, out_leaves) == "forward" else "jacrev"
 
@@ -330,7 +335,7 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
     array([[2., 0.],
            [0., 4.]])
     """
-    if mode not in ("auto", "forward", "fwd", "reverse", "rev"):
+    if mode not in _MODES:
         raise ValueError(f"jacobian: mode={mode!r}; use 'auto', 'forward' or 'reverse'")
     return _auto_staged("jacobian", f, argnums, has_aux, mode)
 
