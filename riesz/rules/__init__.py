@@ -23,6 +23,9 @@ VJPTrace.add_into = staticmethod(define.add_into)
 VJPTrace.prepare_tape = staticmethod(define.prepare_tape)
 VJPTrace.rewritten = define.TAPE_REWRITES   # a dict: its keys, as softmax.py fills it
 VJPTrace.big_nbytes = define.RELEASE_NBYTES
+VJPTrace.mode_free = frozenset(PRIMITIVES[name] for name in define.MODE_FREE)
+VJPTrace.summing = frozenset(PRIMITIVES[name] for name in define.SUMMING)
+VJPTrace.sum_holds_no_nan = staticmethod(define.sum_holds_no_nan)
 # while a program is staged, .copies = {id(copy): (copy, array)} of the snapshots taken
 SNAPSHOTS_WHILE_STAGING = threading.local()
 
