@@ -397,6 +397,10 @@ class VJPTrace(Trace):
         self.prepare_from = None    # the first node that prepare_tape may have work for
         self.protected = None       # the constant arrays made read-only while the tape holds them
 
+    def __del__(self):
+        if self.protected:   # a tape dropped without a pass that consumes it
+            VJPTrace.release_constants(self.protected)
+
     def new_input(self, value):
         self.tape.append(None)
         self.inputs.append(len(self.tape) - 1)

@@ -2,8 +2,6 @@
 one module per family. Importing this package registers them all."""
 import threading
 
-import weakref
-
 import numpy as np
 
 from ..core import JVPTrace, VJPTrace
@@ -63,8 +61,7 @@ def _keep_constants(trace, prim, parents, vals):
                 copies[id(copy)] = (copy, a)
         elif a.flags.writeable:
             if trace.protected is None:
-                trace.protected = []
-                weakref.finalize(trace, release_constants, trace.protected)
+                trace.protected = []   # released when the tape is (VJPTrace.__del__)
             a.flags.writeable = False
             trace.protected.append(a)
     return out

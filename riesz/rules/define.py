@@ -172,7 +172,7 @@ def prepare_tape(tape, seeds):
     taken as big by its maker's result, one test a node: an argument the tape did not
     make is held by the caller anyway."""
     uses = _Uses(tape, seeds)
-    big = set()
+    big = {}   # the slots of big results: their stand-in, once made
     rewrites, ndarray, size = TAPE_REWRITES, np.ndarray, RELEASE_NBYTES   # (a hot loop)
     for slot, node in enumerate(tape):
         if node is None or type(node) is int:
@@ -182,7 +182,7 @@ def prepare_tape(tape, seeds):
             rewrite(tape, slot, uses)
         ans = node.ans
         if type(ans) is ndarray and ans.nbytes >= size:
-            big.add(slot)
+            big[slot] = None
         elif not big:
             continue
         prim = node.prim
@@ -191,10 +191,10 @@ def prepare_tape(tape, seeds):
         parents = node.parents
         unread = unread_positions(prim, parents)
         if -1 in unread and slot in big:
-            node.ans = _stand_in(ans)
+            node.ans = _stand_in(big, slot, ans)
         for i, parent in parents:
             if i in unread and parent in big:
-                node.args[i] = _stand_in(node.args[i])
+                node.args[i] = _stand_in(big, parent, node.args[i])
     return bool(big)
 
 
@@ -240,8 +240,17 @@ def _unread(reads, argnums):
     return frozenset(i for i in range(-1, len(reads)) if i not in read)
 
 
-def _stand_in(x):
-    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+def _stand_in(made, slot, x):
+    """The stand-in of the array ``x``, the result of ``slot`` (one a slot, kept in ``made``):
+    read-only, of x's shape and dtype, one zero element seen at every index (strides 0)."""
+    stand_in = made[slot]
+    if stand_in is None:
+        if x.dtype.hasobject:   # (no buffer of bytes holds an object)
+            stand_in = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+        else:   # as broadcast_to makes it, without its 2 µs of Python
+            stand_in = np.ndarray(x.shape, x.dtype, bytes(x.itemsize), 0, (0,) * x.ndim)
+        made[slot] = stand_in
+    return stand_in
 
 
 def defunary(name, impl, derivative, finite_derivative=False, reads="ans x"):
