@@ -243,11 +243,20 @@ _ASSIGNED_INTO_NUMPY = (
     "riesz.numpy.array")
 
 
+_NO_AT_ON_NUMPY = (
+    "'numpy.{}' object has no attribute 'at': y.at[idx].set(v) is JAX's indexed update, "
+    "which traced values have but a NumPy array (made by np.zeros, say) cannot: write "
+    "y = riesz.numpy.at(y)[idx].set(v), which works on both, or start from a traced array, "
+    "y = np.zeros_like(x) for a traced x")
+
+
 class conversions_named:
     """Run user code under a transform, naming riesz's fix where NumPy hides it:
     ``y[i] = v`` for a NumPy ``y`` and a traced scalar ``v`` calls float(v), whose error NumPy
     replaces by "setting an array element with a sequence" (a traced value has
-    ``__getitem__``, so NumPy takes it for a sequence). A class rather than a generator:
+    ``__getitem__``, so NumPy takes it for a sequence); and ``y.at[i].set(v)`` for a NumPy
+    ``y``, whose AttributeError comes from NumPy's type (a type test of the error's
+    object). A class rather than a generator:
     every transform's call enters it."""
     __slots__ = ()
 
@@ -257,6 +266,10 @@ class conversions_named:
     def __exit__(self, kind, error, traceback):
         if isinstance(error, ValueError) and isinstance(error.__cause__, ConversionError):
             raise ConversionError(_ASSIGNED_INTO_NUMPY).with_traceback(traceback) from None
+        if isinstance(error, AttributeError) and error.name == "at" and \
+                isinstance(error.obj, (np.ndarray, np.generic)):
+            raise AttributeError(_NO_AT_ON_NUMPY.format(type(error.obj).__name__),
+                                 name="at", obj=error.obj).with_traceback(traceback) from None
         return False
 
 
