@@ -548,3 +548,12 @@ def test_reductions_with_a_traced_where_mask_are_staged():
         for x in (np.arange(6.0) - 2, np.linspace(-1, 1, 6)):
             np.testing.assert_allclose(jitted(x), f(x), rtol=1e-12)
             np.testing.assert_allclose(jitted_grad(x), riesz.grad(f)(x), rtol=1e-12)
+
+
+def test_a_function_with_no_array_outputs_returns_them_as_eager():
+    # a forgotten return (None), or only empty containers: the program has no outputs
+    x = np.ones(3)
+    for f in (lambda t: None, lambda t: (), lambda t: {}, lambda t: [None, ()]):
+        jitted = jit(f)
+        assert jitted(x) == f(x) and jitted(x + 1) == f(x)   # the second call: the cached path
+    assert riesz.trace(lambda t: None)(x)(x) is None
