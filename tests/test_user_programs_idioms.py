@@ -307,3 +307,8 @@ def test_complex_inputs():
         return
     jax.config.update("jax_enable_x64", True)
     np.testing.assert_allclose(g, jax.grad(complex_program(jax.numpy))(z), rtol=1e-9)
+    # jax.jacfwd(f, holomorphic=True) is riesz.jacfwd(f) (README), holomorphic f or not
+    for h in (lambda m: lambda z: m.sin(z) * z, lambda m: lambda z: z * m.abs(z)):
+        for ours, theirs in ((riesz.jacfwd, jax.jacfwd), (riesz.jacrev, jax.jacrev)):
+            np.testing.assert_allclose(ours(h(np))(z), theirs(h(jax.numpy), holomorphic=True)(z),
+                                       rtol=1e-12, atol=1e-15)
