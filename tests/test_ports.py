@@ -292,6 +292,8 @@ def test_source_and_graph_written_as_make_jaxpr_name_the_examples():
             getattr(riesz, name)(f)(x, 2.0)
     with pytest.raises(TypeError, match=r"grad_loss takes \(w, x\): write riesz\.source\(f, w, x\)"):
         riesz.source(riesz.grad(loss))(W, X)
+    with pytest.raises(TypeError, match=r"sin takes \(x\): write riesz\.graph\(f, x\)"):
+        riesz.graph(np.sin)(x)   # a ufunc: no signature to read
     # a function of no arguments (or of defaults only) stages at once, as before
     assert "return np.full((2,), 3.0" in riesz.source(lambda: np.ones(2) * 3)
     assert "def grad_loss(w, x)" in riesz.source(riesz.grad(loss), W, X)

@@ -241,12 +241,12 @@ def _static_positions(static_argnums):
 
 
 def _required_parameters(f):
-    """The names of ``f``'s positional parameters without a default; () where its signature
-    cannot be read."""
+    """The names of ``f``'s positional parameters without a default; ("x",) where its
+    signature cannot be read (a ufunc such as np.sin, which takes arguments)."""
     try:
         params = inspect.signature(f).parameters.values()
     except (TypeError, ValueError):
-        return ()
+        return ("x",)
     return tuple(p.name for p in params
                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
 
