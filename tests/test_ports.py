@@ -254,9 +254,10 @@ def test_a_traced_scalar_assigned_into_a_numpy_array_names_at():
         r = np.zeros(2)
         r[0] = p[0] - 1.0
         return np.sum(r ** 2)
-    for transform in (riesz.grad, riesz.jit, lambda f: riesz.jit(riesz.grad(f))):
+    for transform in (riesz.grad, riesz.jit, lambda f: riesz.jit(riesz.grad(f)), riesz.vmap):
         with pytest.raises(TypeError, match=r"riesz\.numpy\.at\(y\)\[idx\]\.set\(v\)") as info:
-            transform(residuals)(np.array([3.0, 2.0]))
+            x = np.array([3.0, 2.0])
+            transform(residuals)(np.stack([x, x]) if transform is riesz.vmap else x)
         assert info.value.__traceback__.tb_next is not None   # the user's line is in it
     # the fix works
     fixed = lambda p: np.sum(rnp.at(np.zeros(2))[0].set(p[0] - 1.0) ** 2)
@@ -271,7 +272,7 @@ def test_dot_at_on_a_numpy_array_names_riesz_numpy_at():
     x = np.array([3.0, 2.0])
     calls = [lambda: riesz.grad(loss)(x), lambda: riesz.jit(loss)(x),
              lambda: riesz.jvp(loss, (x,), (x,)), lambda: riesz.hessian(loss)(x),
-             lambda: check_grads(loss, (x,))]
+             lambda: check_grads(loss, (x,)), lambda: riesz.vmap(loss)(np.stack([x, x]))]
     for call in calls:
         with pytest.raises(AttributeError, match=r"riesz\.numpy\.at\(y\)\[idx\]\.set\(v\)") as info:
             call()
