@@ -276,6 +276,17 @@ def test_a_staged_index_into_a_numpy_array_names_riesz_numpy_take():
     np.testing.assert_allclose(riesz.jit(gathered)(np.ones(2), ids), table[ids].sum())
     np.testing.assert_allclose(riesz.jit(riesz.grad(gathered))(np.ones(2), ids),
                                table[ids].sum(axis=0))
+    # two index arrays, as autograd's fluid simulation gathers a grid's corners
+    cols = np.array([1, 0, 1])
+    with pytest.raises(riesz.ConcretizationError, match=r"riesz\.numpy\.at\(table\)\[i, j\]"
+                                                        r"\.get\(\) for several index arrays"):
+        riesz.jit(lambda w, i, j: np.sum(w * table[i, j]))(np.ones(3), ids, cols)
+
+    def corners(w, i, j):
+        return np.sum(w * riesz.numpy.at(table)[i, j].get())
+    np.testing.assert_allclose(riesz.jit(corners)(np.ones(3), ids, cols), table[ids, cols].sum())
+    np.testing.assert_allclose(riesz.jit(riesz.grad(corners))(np.ones(3), ids, cols),
+                               table[ids, cols])
 
 
 def test_a_branch_on_a_staged_value_inside_riesz_runs_eagerly_with_a_warning():
