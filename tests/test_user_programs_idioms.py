@@ -8,6 +8,9 @@ Each program is written once for a module ``m`` (``numpy``, traced by riesz, or
 ``jax.numpy``); its derivatives are checked against central finite differences in both
 modes to second order, under ``jit`` and ``vmap`` against the eager ones, and, where JAX
 is installed (an optional oracle), against JAX's gradient and Hessian."""
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -169,63 +172,37 @@ def test_kinks_take_the_midpoint_of_the_one_sided_derivatives():
 
 # ---------------------------------------------------------------- autograd's fluid simulation
 
-def fluid(m, gather=lambda f, i, j: f[i, j]):
-    """autograd's examples/fluidsim, trimmed: semi-Lagrangian advection (bilinear weights
-    from floor'd positions, the grid's corners gathered by fancy indices) and a pressure
-    projection by Jacobi sweeps of rolls; the loss of the smoke after 2 steps."""
-    n = 6
-    smoke0 = np.linspace(0.0, 1.0, n * n).reshape(n, n) ** 2
-    target = np.cos(np.arange(n * n).reshape(n, n))
-
-    def project(vx, vy):
-        p = m.zeros(vx.shape)
-        div = -0.5 / n * (m.roll(vx, -1, axis=0) - m.roll(vx, 1, axis=0)
-                          + m.roll(vy, -1, axis=1) - m.roll(vy, 1, axis=1))
-        for _ in range(4):
-            p = (div + m.roll(p, 1, axis=0) + m.roll(p, -1, axis=0) + m.roll(p, 1, axis=1)
-                 + m.roll(p, -1, axis=1)) / 4.0
-        return (vx - 0.5 * n * (m.roll(p, -1, axis=0) - m.roll(p, 1, axis=0)),
-                vy - 0.5 * n * (m.roll(p, -1, axis=1) - m.roll(p, 1, axis=1)))
-
-    def advect(f, vx, vy):
-        ys, xs = m.meshgrid(m.arange(n), m.arange(n))
-        cx, cy = (xs - vx).ravel(), (ys - vy).ravel()
-        left, top = m.floor(cx).astype(int), m.floor(cy).astype(int)
-        rw, bw = cx - left, cy - top
-        left, top = m.mod(left, n), m.mod(top, n)
-        right, bottom = m.mod(left + 1, n), m.mod(top + 1, n)
-        flat = ((1 - rw) * ((1 - bw) * gather(f, left, top) + bw * gather(f, left, bottom))
-                + rw * ((1 - bw) * gather(f, right, top) + bw * gather(f, right, bottom)))
-        return m.reshape(flat, (n, n))
-
-    def loss(v):
-        vx, vy, smoke = v[:n * n].reshape(n, n), v[n * n:].reshape(n, n), smoke0
-        for _ in range(2):
-            vx, vy = project(advect(vx, vx, vy), advect(vy, vx, vy))
-            smoke = advect(smoke, vx, vy)
-        return m.mean((smoke - target) ** 2)
-    return loss
+def _benchmarked_programs():
+    """benchmarks/user_programs.py, which holds HIPS autograd's example programs as a user
+    ports them (each written for a module ``np``)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "user_programs.py"
+    spec = importlib.util.spec_from_file_location("user_programs_benchmark", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_fluid_simulation_with_gathers_at_floored_positions():
-    v = 0.3 * np.random.default_rng(3).standard_normal(72)
-    loss = fluid(np)
-    check_grads(loss, (v,), order=1)
-    g = riesz.grad(loss)(v)
-    # under jit the gathers from the NumPy smoke need riesz.numpy.at (the error names it)
+    """autograd's fluidsim: semi-Lagrangian advection (bilinear weights from floor'd
+    positions, a grid's corners gathered by fancy indices) and a pressure projection by
+    Jacobi sweeps of rolls."""
+    objective = _benchmarked_programs().fluid(np, None)
+    rng = np.random.default_rng(3)
+    v, smoke, target = 0.3 * rng.standard_normal((2, 6, 6)), rng.random((6, 6)), rng.random((6, 6))
+    check_grads(lambda v: objective(v, smoke, target), (v,), order=1)
+    g = riesz.grad(objective)(v, smoke, target)
+    np.testing.assert_allclose(riesz.jit(riesz.grad(objective))(v, smoke, target), g,
+                               rtol=1e-10, atol=1e-14)
+    # the smoke closed over, a NumPy array gathered at staged indices: the error names the fix
     with pytest.raises(riesz.ConcretizationError, match=r"riesz\.numpy\.at\(table\)\[i, j\]"):
-        riesz.jit(loss)(v)
-    staged = fluid(np, gather=lambda f, i, j: riesz.numpy.at(f)[i, j].get())
-    np.testing.assert_allclose(riesz.jit(staged)(v), loss(v), rtol=1e-12)
-    np.testing.assert_allclose(riesz.jit(riesz.grad(staged))(v), g, rtol=1e-10, atol=1e-14)
+        riesz.jit(lambda v: objective(v, smoke, target))(v)
     try:
         import jax
     except ImportError:
         return
     jax.config.update("jax_enable_x64", True)
-    jnp = jax.numpy   # (JAX's jit needs the NumPy smoke made a JAX array too)
-    twin = fluid(jnp, gather=lambda f, i, j: jnp.asarray(f)[i, j])
-    np.testing.assert_allclose(g, jax.jit(jax.grad(twin))(v), rtol=1e-9, atol=1e-14)
+    twin = jax.grad(_benchmarked_programs().fluid(jax.numpy, None))   # eager: jit compiles long
+    np.testing.assert_allclose(g, twin(v, smoke, target), rtol=1e-9, atol=1e-14)
 
 
 # ---------------------------------------------------------------- masks and fancy indices
