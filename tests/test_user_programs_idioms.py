@@ -350,3 +350,24 @@ def test_complex_inputs():
         for ours, theirs in ((riesz.jacfwd, jax.jacfwd), (riesz.jacrev, jax.jacrev)):
             np.testing.assert_allclose(ours(h(np))(z), theirs(h(jax.numpy), holomorphic=True)(z),
                                        rtol=1e-12, atol=1e-15)
+
+
+def test_jax_nn_functions_are_riesz_nns_with_logsumexps_axis_named():
+    """README: riesz.nn.logsumexp(x) reduces the last axis, jax.nn.logsumexp(x) every one."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    from riesz import nn
+    x = RNG.standard_normal((3, 4))
+    pairs = {"relu": (nn.relu, jax.nn.relu), "gelu": (nn.gelu, jax.nn.gelu),
+             "sigmoid": (nn.sigmoid, jax.nn.sigmoid), "softplus": (nn.softplus, jax.nn.softplus),
+             "silu": (nn.silu, jax.nn.silu), "log_sigmoid": (nn.log_sigmoid, jax.nn.log_sigmoid),
+             "leaky_relu": (nn.leaky_relu, jax.nn.leaky_relu), "elu": (nn.elu, jax.nn.elu),
+             "softmax": (nn.softmax, jax.nn.softmax),
+             "log_softmax": (nn.log_softmax, jax.nn.log_softmax),
+             "logsumexp": (lambda x: nn.logsumexp(x, axis=None), jax.nn.logsumexp)}
+    for name, (ours, theirs) in pairs.items():
+        np.testing.assert_allclose(ours(x), theirs(x), rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(riesz.grad(lambda x: np.sum(np.sin(ours(x))))(x),
+                                   jax.grad(lambda x: jax.numpy.sum(jax.numpy.sin(theirs(x))))(x),
+                                   rtol=1e-10, atol=1e-14, err_msg=name)
+    assert nn.logsumexp(x).shape == (3,) and jax.nn.logsumexp(x).shape == ()
