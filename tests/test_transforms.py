@@ -315,6 +315,11 @@ def test_linear_maps_add_subtract_scale_and_compose_as_their_matrices():
     Mz = dz.matrix()
     np.testing.assert_allclose((1j * dz).matrix(), 1j * Mz, rtol=1e-14)
     np.testing.assert_allclose((1j * dz).T(z), 1j * Mz.T @ z, rtol=1e-14)
+    # a traced scalar: d/da ⟨u, (a A)(v)⟩ = ⟨u, A v⟩, from either side
+    np.testing.assert_allclose(grad(lambda a: np.sum(u * (a * da)(v)))(2.0), u @ Ma @ v,
+                               rtol=1e-13)
+    np.testing.assert_allclose(grad(lambda a: np.sum((da / a).T(u) * v))(2.0),
+                               -(u @ Ma @ v) / 4, rtol=1e-13)
     with pytest.raises(TypeError, match="multiplied by scalars only; apply it with A"):
         da * v
     with pytest.raises(TypeError, match="multiplied by scalars only"):

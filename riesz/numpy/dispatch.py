@@ -164,7 +164,14 @@ def _operator(ufunc, reflected):
     def apply(self, other):
         args = (other, self) if reflected else (self, other)
         prim = UFUNC_PRIMITIVES.get(ufunc)
-        return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
+        try:
+            return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
+        except TypeError:
+            # NumPy's binary operators defer to an operand that sets __array_ufunc__ = None
+            # (a riesz.LinearMap: a * A is A.__rmul__(a)); tested once NumPy refused it
+            if getattr(type(other), "__array_ufunc__", 0) is None:
+                return NotImplemented
+            raise
     return apply
 
 
