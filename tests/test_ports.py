@@ -302,6 +302,9 @@ def test_source_and_graph_written_as_make_jaxpr_name_the_examples():
     with pytest.raises(TypeError, match=r"static_argnums takes argument positions \(ints\), "
                                         r"got a ndarray.*riesz\.trace\(f\)\(x\)"):
         riesz.trace(np.sin, x)
+    with pytest.raises(TypeError, match=r"riesz\.jit\(f, static_argnums\).*riesz\.jit\(f\)\(x\)"):
+        riesz.jit(np.sin, np.ones((2, 2)))   # (a set of arrays raised "unhashable" before)
+    np.testing.assert_allclose(riesz.jit(f, static_argnums=range(1, 2))(x, 2.0), 2 * np.sin(x))
     program = riesz.trace(f, static_argnums=np.int64(1))(x, 2.0)
     np.testing.assert_allclose(program(np.zeros(3) + 0.5), 2 * np.sin(0.5))
 

@@ -21,7 +21,7 @@ from .simplify import simplify
 from .draws import DrawWatch, draw_message
 from .tracer import StagingTrace, example_of, user_error, var_of
 
-__all__ = ["trace", "stage", "source", "graph", "check_leaf", "program_name"]
+__all__ = ["trace", "stage", "source", "graph", "check_leaf", "program_name", "static_positions"]
 
 
 def _arg_names(f, args):
@@ -186,7 +186,7 @@ def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ca
     >>> np.allclose(program(np.zeros(3) + 0.5), np.sin(0.5) * 2.0)
     True
     """
-    static = _static_positions(static_argnums)
+    static = static_positions(static_argnums)
 
     @functools.wraps(f)
     def staged(*args):
@@ -227,16 +227,17 @@ def program_name(f):
     return "_".join(transforms + [str.__str__(name) if isinstance(name, str) else "f"])
 
 
-def _static_positions(static_argnums):
-    """``static_argnums`` as a tuple of ints. An array there is an example written where
-    jax.make_jaxpr's curried form puts none: ``riesz.trace(f, x)`` for ``riesz.trace(f)(x)``."""
+def static_positions(static_argnums, who="trace"):
+    """``static_argnums`` of ``riesz.{who}`` as a tuple of ints. An array there is an example
+    written where jax.make_jaxpr's curried form puts none: ``riesz.trace(f, x)`` for
+    ``riesz.trace(f)(x)``."""
     static = (static_argnums,) if isinstance(static_argnums, (int, np.integer)) else static_argnums
-    if not isinstance(static, (tuple, list)) or not all(
+    if not isinstance(static, (tuple, list, range)) or not all(
             isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in static):
-        raise TypeError(f"riesz.trace(f, static_argnums): static_argnums takes argument "
+        raise TypeError(f"riesz.{who}(f, static_argnums): static_argnums takes argument "
                         f"positions (ints), got a {type(static_argnums).__name__}; the example "
-                        f"arguments go in the call of the function riesz.trace returns, "
-                        f"riesz.trace(f)(x)")
+                        f"arguments go in the call of the function riesz.{who} returns, "
+                        f"riesz.{who}(f)(x)")
     return tuple(int(i) for i in static)
 
 
