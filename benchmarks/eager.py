@@ -9,10 +9,12 @@
   of a plain-NumPy loss over a list of weights and biases, against the same step written
   by hand: 784→1024→10 at batch 256 and 64→128→10 at batch 32;
 * peak memory (tracemalloc) of ``riesz.grad`` of an elementwise chain on big arrays
-  against the hand-written backward pass of the chain.
+  against the hand-written backward pass of the chain;
+* ``breakdown`` (the 64→128→10 step) and ``breakdown-big`` (784→1024→10): the phases of
+  ``value_and_grad`` timed one by one, and each reverse rule alone on the tape's values.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/eager.py [--rounds 11] [--mib 64] [--clock wall]
-                                                      [attention] [mlp] [memory]
+                                [attention] [mlp] [memory] [breakdown] [breakdown-big]
 
 Runs are interleaved (riesz and the hand-written code alternate within each round);
 each figure is the median over the rounds, with the ratio to hand-written NumPy. The
@@ -133,11 +135,7 @@ def mlp_step_riesz(lr):
 
 
 def mlp(widths, batch, rounds, number):
-    rng = np.random.default_rng(0)
-    params = [((rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32),
-               np.zeros(n, np.float32)) for m, n in zip(widths[:-1], widths[1:])]
-    x = rng.standard_normal((batch, widths[0])).astype(np.float32)
-    onehot = np.eye(widths[-1], dtype=np.float32)[rng.integers(0, widths[-1], batch)]
+    params, x, onehot = mlp_inputs(widths, batch)
     step = mlp_step_riesz(0.1)
     for (W, b), (W_, b_) in zip(step(params, x, onehot)[1], mlp_by_hand(params, x, onehot, 0.1)[1]):
         np.testing.assert_allclose(W, W_, rtol=1e-4, atol=1e-6)
@@ -148,23 +146,25 @@ def mlp(widths, batch, rounds, number):
                         "riesz eager": lambda: step(params, x, onehot)}, rounds, number))
 
 
-def mlp_small_inputs():
+def mlp_inputs(widths, batch):
     rng = np.random.default_rng(0)
     params = [((rng.standard_normal((m, n)) / np.sqrt(m)).astype(np.float32),
-               np.zeros(n, np.float32)) for m, n in [(64, 128), (128, 10)]]
-    x = rng.standard_normal((32, 64)).astype(np.float32)
-    onehot = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 32)]
+               np.zeros(n, np.float32)) for m, n in zip(widths[:-1], widths[1:])]
+    x = rng.standard_normal((batch, widths[0])).astype(np.float32)
+    onehot = np.eye(widths[-1], dtype=np.float32)[rng.integers(0, widths[-1], batch)]
     return params, x, onehot
 
 
-def breakdown(rounds):
-    """Where the 64→128→10 step's time goes (riesz's private functions, timed one by one):
-    the phases of ``value_and_grad``, each reverse rule on its own, and the layers of one
-    recorded operation (``np.exp`` of a traced 32×10 array)."""
+def breakdown(rounds, widths=(64, 128, 10), batch=32, number=100):
+    """Where an MLP step's time goes (riesz's private functions, timed one by one): the
+    phases of ``value_and_grad``, each reverse rule on its own (on the tape's values, hot
+    caches; the pass runs them right after the big products, which cost them more), and for
+    the small step the layers of one recorded operation (``np.exp`` of a traced 32×10
+    array)."""
     from riesz import transforms
     from riesz.core import VJPTrace, Node, VJPTracer, bind, product_mode
     from riesz.rules.define import PRIMITIVES, has_nan
-    params, x, onehot = mlp_small_inputs()
+    params, x, onehot = mlp_inputs(list(widths), batch)
     vg = riesz.value_and_grad(mlp_loss)
     split = lambda: transforms._split_args(mlp_loss, (params, x, onehot), {}, 0, "grad")
     f_of_diff, diff_args, _, flat, tree = split()
@@ -172,25 +172,32 @@ def breakdown(rounds):
     out, _, trace, slots = traced()
     _, seed_slot = transforms._lower(out, trace)
     one = np.ones((), np.float32)
+    # as a pass that consumes it prepares it: a written-out log-softmax is one node
+    VJPTrace.prepare_tape(trace.tape, [(seed_slot, one)])
     grads = transforms._backward(trace, [(seed_slot, one)])
 
     def traced_and_backward():   # a fresh tape, walked once, as value_and_grad does
         out, _, trace, _ = traced()
         transforms._backward(trace, [(transforms._lower(out, trace)[1], one)], consume=True)
-    rules = []
-    for node in trace.tape:
+    rules = {}
+    for slot, node in enumerate(trace.tape):
         if node is not None and type(node) is not int:
             for argnum, _ in node.parents:
                 rule = node.prim.rule("reverse", argnum)
                 g = np.ones_like(node.ans)
-                rules.append(lambda rule=rule, g=g, node=node: rule(g, node.ans, *node.args,
-                                                                    **node.params))
+                rules[f"{slot} {node.prim.name}[{argnum}] {np.shape(node.ans)}"] = (
+                    lambda rule=rule, g=g, node=node: rule(g, node.ans, *node.args, **node.params))
+
+    def plain(rule):
+        def run():
+            product_mode.plain = True   # as the backward pass runs them
+            rule()
+            product_mode.plain = False
+        return run
 
     def all_rules():
-        product_mode.plain = True   # as the backward pass runs them
-        for r in rules:
-            r()
-        product_mode.plain = False
+        for r in rules.values():
+            plain(r)()
     t = interleaved({
         "hand-written step": lambda: mlp_by_hand(params, x, onehot, 0.1),
         "NumPy forward alone": lambda: mlp_loss(params, x, onehot),
@@ -201,16 +208,22 @@ def breakdown(rounds):
         "backward pass, one tape again": lambda: transforms._backward(trace, [(seed_slot, one)]),
         f"{len(rules)} reverse rules alone": all_rules,
         "NaN test of the results": lambda: [has_nan(grads[s]) for s in slots + [seed_slot]],
-    }, rounds, 100)
+    }, rounds, number)
     t["backward pass"] = t["traced forward and backward"] - t["traced forward"]
     t["rest of the entry and exit"] = (t["riesz value_and_grad"] - t["argnums, flatten, checks"]
                                        - t["traced forward and backward"])
     t["backward: walk, lookups, sums"] = (t["backward pass, one tape again"]
                                           - t[f"{len(rules)} reverse rules alone"]
                                           - t["NaN test of the results"])
-    print("where the 64→128→10 step's time goes (µs, medians)")
+    print(f"where the {'→'.join(map(str, widths))} step's time goes at batch {batch} "
+          f"(µs, medians)")
     for name, v in t.items():
         print(f"  {name:32s} {v * 1e6:8.1f}")
+    print("each reverse rule alone (µs, medians)")
+    for name, v in interleaved({k: plain(r) for k, r in rules.items()}, rounds, number).items():
+        print(f"  {name:32s} {v * 1e6:8.1f}")
+    if batch > 32:
+        return
     z = np.ones((32, 10), np.float32)
     tr = VJPTrace()
     tz = tr.new_input(z)
@@ -275,8 +288,8 @@ def main():
     parser.add_argument("--mib", type=int, default=64, help="size of the memory test's array")
     parser.add_argument("--clock", default="cpu", choices=["cpu", "wall"])
     parser.add_argument("only", nargs="*",
-                        help="attention, mlp, mlp-small, breakdown, memory (default: all but "
-                             "mlp-small and breakdown)")
+                        help="attention, mlp, mlp-small, breakdown, breakdown-big, memory "
+                             "(default: all but mlp-small and the breakdowns)")
     args = parser.parse_args()
     CLOCK[0] = time.process_time if args.clock == "cpu" else time.perf_counter
     parts = args.only or ["attention", "mlp", "memory"]
@@ -288,6 +301,8 @@ def main():
         mlp([64, 128, 10], 32, args.rounds, 200)
     if "breakdown" in parts:
         breakdown(args.rounds)
+    if "breakdown-big" in parts:
+        breakdown(args.rounds, (784, 1024, 10), 256, 3)
     if "memory" in parts:
         memory(args.mib)
 

@@ -380,6 +380,13 @@ class VJPTrace(Trace):
     keep_constants = None
     release_constants = None
     kept_types: "frozenset[type]" = frozenset()   # the types keep_constants is asked about
+    # set by riesz.rules: the primitives whose VJP rules give the same cotangents in either
+    # product mode; those each of whose VJP rules sums the cotangent (every entry a term of one
+    # result entry); and sum_holds_no_nan(ct, g), which tests such a sum ct of g for NaN where
+    # that is cheap (False where it is not)
+    mode_free: "Container[Primitive]" = frozenset()
+    summing: "Container[Primitive]" = frozenset()
+    sum_holds_no_nan = None
 
     def __init__(self):
         super().__init__()
@@ -389,6 +396,10 @@ class VJPTrace(Trace):
         self.first_reader = None    # the first node whose primitive may not propagate NaN
         self.prepare_from = None    # the first node that prepare_tape may have work for
         self.protected = None       # the constant arrays made read-only while the tape holds them
+
+    def __del__(self):
+        if self.protected:   # a tape dropped without a pass that consumes it
+            VJPTrace.release_constants(self.protected)
 
     def new_input(self, value):
         self.tape.append(None)
@@ -524,6 +535,20 @@ class VJPTrace(Trace):
         (``first_reader``) never reach one: those run plain, the ones above (and the
         node itself) zero-safe.
 
+        Fewer results tested. A plain walk over big arrays (as ``prepare_tape`` says) tests
+        only the results it has not proved equal to the zero-safe walk's. A cotangent is
+        proved so (is *sure*) when it is a seed, or every contribution summed into it came
+        from a sure cotangent through a rule that gives the same values in either product
+        mode (``mode_free``: sums, negations, copies, matrix products; every rule of a node
+        above ``plain_below`` runs zero-safe anyway). A rule of ``summing`` (add, subtract)
+        gives its cotangent g summed over the argument's broadcast axes: where that sum is
+        small (a bias's, beside its layer's g) it is tested at once (``sum_holds_no_nan``),
+        and without a NaN it proves g holds none (a sum with a NaN term is NaN), hence g
+        equals the zero-safe walk's (by the argument above), hence g is sure. So in
+        ``relu(x @ W + b)`` the test of b's 10² entries stands for the test of W's 10⁵:
+        W's cotangent is xᵀ g, a matrix product of a sure g. A test that finds a NaN proves
+        nothing: the values g reaches stay unsure, and are tested at the end.
+
         Values of other libraries (Dask, CuPy) are never read, so ``has_nan`` counts them
         as holding a NaN: a pass seeded with one is zero-safe throughout, and one whose
         result is one walks again zero-safe.
@@ -564,12 +589,16 @@ class VJPTrace(Trace):
             isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \
             else len(tape) if self.first_reader is None else self.first_reader
         add = VJPTrace.add
+        mode_free, summing = VJPTrace.mode_free, VJPTrace.summing
         mode = product_mode.plain
         try:
             while True:
                 cts = [None] * len(tape)
                 for slot, g in seeds:
                     cts[slot] = g if cts[slot] is None else add(cts[slot], g)
+                # a plain walk over big arrays tests only the results it has not proved equal to
+                # the zero-safe walk's: the slots a cotangent not so proved has reached
+                unsure = set() if donate and plain_below else None
                 product_mode.plain = False
                 for slot in range(len(tape) - 1, -1, -1):
                     if slot == plain_below - 1:
@@ -596,6 +625,10 @@ class VJPTrace(Trace):
                     last = parents[-1][0] if donate and not prim.multiple_results and \
                         sys.getrefcount(g) == _HELD_BY_A_NAME_ONLY and \
                         not isinstance(g, Tracer) else None
+                    if unsure is not None:
+                        sure = slot not in unsure if not prim.multiple_results else \
+                            unsure.isdisjoint(range(slot + 1, slot + 1 + len(g)))
+                        reached = []
                     for argnum, parent in parents:
                         rule = prim.rule("reverse", argnum)
                         if rule is ZERO:
@@ -605,6 +638,10 @@ class VJPTrace(Trace):
                         ct = rule(g, node.ans, *node.args, **node.params)
                         if ct is None:
                             continue
+                        if unsure is not None:
+                            if not sure and prim in summing:
+                                sure = VJPTrace.sum_holds_no_nan(ct, g)
+                            reached.append(parent)
                         old = cts[parent]
                         if old is None:
                             cts[parent] = ct
@@ -615,8 +652,12 @@ class VJPTrace(Trace):
                         ct = old = None   # the slot alone holds it now (add_into, donated)
                     if last is not None:
                         product_mode.donated = None
+                    if unsure is not None and not (
+                            sure and (prim in mode_free or not product_mode.plain)):
+                        unsure.update(reached)
                 if not plain_below or not any(
-                        cts[s] is not None and VJPTrace.has_nan(cts[s]) for s in self.inputs):
+                        cts[s] is not None and (unsure is None or s in unsure)
+                        and VJPTrace.has_nan(cts[s]) for s in self.inputs):
                     break
                 plain_below = 0   # a NaN: walk again, with zero-safe products
         finally:

@@ -353,6 +353,23 @@ def test_an_optimizer_names_a_wrongly_shaped_gradient(name):
         opt.update(params, {"dense": {"W": np.ones((2, 3))}}, state)
 
 
+@pytest.mark.parametrize("name, options", [("SGD", {"momentum": 0.9}), ("Adam", {}),
+                                           ("RMSprop", {}), ("RMSprop", {"momentum": 0.5})])
+def test_an_optimizer_names_a_state_of_other_parameters(name, options):
+    # the update works leaf by leaf: a state made for other parameters must not be zipped
+    from riesz import optim
+    opt = getattr(optim, name)(0.1, **options)
+    params = {"W": np.ones((2, 3)), "b": np.zeros(3)}
+    grads = {"W": np.ones((2, 3)), "b": np.ones(3)}
+    other = opt.init({"W": np.ones((2, 3)), "b": np.zeros(3), "c": np.zeros(1)})
+    with pytest.raises(ValueError, match=rf"{name}.update: the state against the parameters "
+                                         r"\(pass the state that init or the last update "
+                                         r"returned for these parameters\)"):
+        opt.update(params, grads, other)
+    new, state = opt.update(params, grads, opt.init(params))   # and the right one works
+    assert set(new) == {"W", "b"} and new["W"].shape == (2, 3)
+
+
 # ---------------------------------------------------------------- riesz.tree_util (JAX's names)
 
 def test_tree_util_key_paths_as_jax_names_them():

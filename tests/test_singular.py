@@ -224,3 +224,83 @@ def test_a_nan_hidden_by_where_does_not_leak_at_second_order():
     assert np.array_equal(grad(lambda x: np.sum(f(x)))(x), [0.0, 2.0])
     np.testing.assert_array_equal(
         jvp(grad(lambda x: np.sum(f(x))), (x,), (np.ones(2),))[1], [2.0, 2.0])
+
+
+# ---------------------------------------------------------------- NaN tests a bias's sum spares
+
+def _layer(x, W, b, dtype):
+    """x, W, b of ``dtype``, big enough (64 KiB or more) for the pass over big arrays."""
+    return x.astype(dtype), W.astype(dtype), b.astype(dtype)
+
+
+def _tested_sizes(monkeypatch):
+    """The sizes of the values the backward pass tests for NaN, in the order tested."""
+    from riesz.core import VJPTrace
+    from riesz.rules import define
+    sizes = []
+
+    def spy(x):
+        sizes.append(np.size(x))
+        return has_nan(x)
+    has_nan = define.has_nan
+    monkeypatch.setattr(define, "has_nan", spy)
+    monkeypatch.setattr(VJPTrace, "has_nan", staticmethod(spy))
+    return sizes
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_a_bias_without_nan_spares_the_test_of_the_weights(monkeypatch, dtype):
+    # relu(x @ W + b): the bias's cotangent sums the layer's, so its test (128 entries)
+    # proves the layer's cotangent, and x.T @ it (the weights', 128 × 128), free of NaN
+    rng = np.random.default_rng(0)
+    x, W, b = _layer(rng.standard_normal((128, 128)), rng.standard_normal((128, 128)),
+                     rng.standard_normal(128), dtype)
+    sizes = _tested_sizes(monkeypatch)
+
+    def f(W, b):
+        h = x @ W + b
+        return np.sum(np.tanh(h * (h > 0)))
+    dW, db = grad(f, argnums=(0, 1))(W, b)
+    h = x @ W + b
+    dh = (1 - np.tanh(h * (h > 0)) ** 2) * (h > 0)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(dW, x.T @ dh, rtol=rtol)
+    np.testing.assert_allclose(db, dh.sum(axis=0), rtol=rtol)
+    assert W.size not in sizes and sizes == [1, 128]   # the seed, then the bias's sum
+
+
+def test_a_nan_in_a_layers_cotangent_is_found_through_its_bias():
+    # h = 0 exactly in row 0: sqrt'(0) = ∞ times where's zero cotangent, NaN in a plain
+    # product; the bias's sum holds that NaN, so the weights are tested and the pass walks
+    # again zero-safe (without the bias's test they would come back NaN)
+    rng = np.random.default_rng(1)
+    x, W, _ = _layer(rng.standard_normal((128, 128)), rng.standard_normal((128, 128)),
+                     np.zeros(128), np.float64)
+    b = -(x @ W)[0]
+
+    def f(W, b):
+        h = x @ W + b
+        return np.sum(np.where(h > 0, np.sqrt(h), 0.0))
+    dW, db = grad(f, argnums=(0, 1))(W, b)
+    h = x @ W + b
+    assert np.all(h[0] == 0)
+    dh = np.where(h > 0, 0.5 / np.sqrt(np.where(h > 0, h, 1.0)), 0.0)
+    np.testing.assert_allclose(dW, x.T @ dh, rtol=1e-12)
+    np.testing.assert_allclose(db, dh.sum(axis=0), rtol=1e-12)
+
+
+def test_a_product_between_the_bias_and_the_weights_keeps_their_test():
+    # (x @ W) ⊙ m + b with m = ∞ where the where does not select: the bias's sum proves the
+    # sum's cotangent free of NaN, but the product's plain 0 × ∞ comes after it, so the
+    # weights are tested (and found NaN: the zero-safe walk gives the finite answer)
+    rng = np.random.default_rng(2)
+    x, W, b = _layer(rng.standard_normal((128, 128)), rng.standard_normal((128, 128)),
+                     rng.standard_normal(128), np.float64)
+    keep = rng.standard_normal((128, 128)) > 0
+    m = np.where(keep, 2.0, np.inf)
+
+    def f(W, b):
+        return np.sum(np.where(keep, (x @ W) * m + b, 0.0))
+    dW, db = grad(f, argnums=(0, 1))(W, b)
+    np.testing.assert_array_equal(dW, x.T @ np.where(keep, 2.0, 0.0))
+    np.testing.assert_array_equal(db, keep.sum(axis=0))

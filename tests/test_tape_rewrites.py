@@ -139,3 +139,23 @@ def test_a_staged_gradient_has_the_softmax_rule(tapes):
     np.testing.assert_allclose(riesz.jit(grad(f))(q), grad(f)(q), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(grad(f)(q), by_hand(q @ k.T * 0.5, G) @ k * 0.5, rtol=1e-4,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("xdtype, wdtype", [(np.float32, np.float32), (np.float64, np.float64),
+                                            (np.float32, np.float64), (np.float64, np.float32)])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_log_softmax_rule_on_numpy_arrays_and_on_traced_ones(xdtype, wdtype, axis):
+    # ∇ₓ ⟨w, log_softmax(x)⟩ = w − p Σw: NumPy's own steps for two arrays of one dtype, the
+    # primitives for mixed dtypes (the cotangent's dtype wins) and at second order
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 5)).astype(xdtype)
+    w = rng.standard_normal((4, 5)).astype(wdtype)
+    f = lambda x: np.sum(riesz.nn.log_softmax(x, axis=axis) * w)   # noqa: E731
+    p = np.exp(x - x.max(axis=axis, keepdims=True))
+    p = p / p.sum(axis=axis, keepdims=True)
+    got = grad(f)(x)
+    assert got.dtype == xdtype
+    np.testing.assert_allclose(got, w - p * w.sum(axis=axis, keepdims=True),
+                               rtol=1e-5 if np.float32 in (xdtype, wdtype) else 1e-12)
+    if xdtype == wdtype == np.float64:
+        check_grads(f, (x,), order=2)

@@ -24,7 +24,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import Tracer
-from ..tree import keystr, mismatch, tree_flatten, tree_map
+from ..tree import keystr, mismatch, tree_flatten, tree_unflatten
 from .tree_math import axpy, in_dtype_of, scalar, tree_norm, tree_scale, tree_zeros_like
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "clip_by_global_norm",
@@ -81,6 +81,14 @@ class Optimizer:
     def check_grads(self, params: Any, grads: Any) -> None:
         """``grads`` has the structure of ``params`` and each gradient its parameter's shape;
         otherwise a ValueError names the parameter by its key path."""
+        self._leaves(params, grads)
+
+    def _leaves(self, params, grads, *moments):
+        """``(treedef, params' leaves, grads' leaves, each moment tree's leaves...)``, every
+        tree flattened once (an update works leaf by leaf and builds the trees back once:
+        flattening a model costs more than updating its small arrays), after the checks of
+        :meth:`check_grads`; a moment tree of the state (made by :meth:`init` from the
+        parameters) of another structure raises as well."""
         p_leaves, p_tree = tree_flatten(params)
         g_leaves, g_tree = tree_flatten(grads)
         if g_tree != p_tree:
@@ -94,6 +102,16 @@ class Optimizer:
                     f"{keystr(path) or '(the root)'} has shape {np.shape(g)}, the parameter "
                     f"{np.shape(p)}; pass riesz.grad of the loss with respect to these "
                     f"parameters")
+        flat = [p_tree, p_leaves, g_leaves]
+        for moment in moments:
+            m_leaves, m_tree = tree_flatten(moment)
+            if m_tree != p_tree:
+                raise ValueError(mismatch(f"{type(self).__name__}.update: the state against "
+                                          f"the parameters (pass the state that init or the "
+                                          f"last update returned for these parameters)",
+                                          p_tree, m_tree))
+            flat.append(m_leaves)
+        return flat
 
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
@@ -120,17 +138,18 @@ class SGD(Optimizer):
         return SGDState(FIRST_STEP, tree_zeros_like(params) if self.momentum else None)
 
     def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
-        self.check_grads(params, grads)
-        lr, mu = self.learning_rate(state.step), self.momentum
-        if self.weight_decay:
-            grads = tree_map(lambda g, p: axpy(self.weight_decay, p, g), grads, params)
+        mu, decay = self.momentum, self.weight_decay
+        tree, p, g, *v = self._leaves(params, grads, *([state.velocity] if mu else []))
+        lr = self.learning_rate(state.step)
+        if decay:
+            g = [axpy(decay, x, gx) for x, gx in zip(p, g)]
         velocity = None
-        direction = grads
+        direction = g
         if mu:
-            velocity = tree_map(lambda v, g: axpy(mu, v, g), state.velocity, grads)
-            direction = (tree_map(lambda v, g: axpy(mu, v, g), velocity, grads) if self.nesterov
-                         else velocity)
-        params = tree_map(lambda p, d: axpy(-lr, d, p), params, direction)
+            v = [axpy(mu, vx, gx) for vx, gx in zip(v[0], g)]
+            direction = [axpy(mu, vx, gx) for vx, gx in zip(v, g)] if self.nesterov else v
+            velocity = tree_unflatten(tree, v)
+        params = tree_unflatten(tree, [axpy(-lr, d, x) for x, d in zip(p, direction)])
         return params, SGDState(state.step + 1, velocity)
 
 
@@ -154,22 +173,21 @@ class Adam(Optimizer):
         return AdamState(FIRST_STEP, tree_zeros_like(params), tree_zeros_like(params))
 
     def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
-        self.check_grads(params, grads)
+        tree, p, g, m, v = self._leaves(params, grads, state.mean, state.second_moment)
         b1, b2, eps, decay = self.b1, self.b2, self.eps, self.weight_decay
         lr, t = self.learning_rate(state.step), state.step + 1
-        mean = tree_map(lambda m, g: axpy(b1, m, (1 - b1) * g), state.mean, grads)
-        second = tree_map(lambda v, g: axpy(b2, v, _scaled_square(g, 1 - b2)),
-                          state.second_moment, grads)
+        m = [axpy(b1, mx, (1 - b1) * gx) for mx, gx in zip(m, g)]
+        v = [axpy(b2, vx, _scaled_square(gx, 1 - b2)) for vx, gx in zip(v, g)]
         step_size = scalar(lr / (1 - b1 ** t))
         root_correction = scalar(np.sqrt(1 - b2 ** t))
 
-        def move(p, m, v):
+        def move(x, mx, vx):
             if decay:   # decay the old value first, as PyTorch does
-                p = p * in_dtype_of(1 - lr * decay, p)
-            return axpy(-step_size, m / _root_plus_eps(v, eps, root_correction), p)
+                x = x * in_dtype_of(1 - lr * decay, x)
+            return axpy(-step_size, mx / _root_plus_eps(vx, eps, root_correction), x)
 
-        params = tree_map(move, params, mean, second)
-        return params, AdamState(t, mean, second)
+        params = tree_unflatten(tree, [move(x, mx, vx) for x, mx, vx in zip(p, m, v)])
+        return params, AdamState(t, tree_unflatten(tree, m), tree_unflatten(tree, v))
 
 
 class AdamW(Adam):
@@ -194,17 +212,17 @@ class RMSprop(Optimizer):
                             tree_zeros_like(params) if self.momentum else None)
 
     def update(self, params: Any, grads: Any, state: Any) -> tuple[Any, Any]:
-        self.check_grads(params, grads)
         lr, alpha, eps, mu = self.learning_rate(state.step), self.alpha, self.eps, self.momentum
-        mean_square = tree_map(lambda s, g: axpy(alpha, s, _scaled_square(g, 1 - alpha)),
-                               state.mean_square, grads)
-        direction = tree_map(lambda g, s: g / _root_plus_eps(s, eps), grads, mean_square)
+        tree, p, g, s, *b = self._leaves(params, grads, state.mean_square,
+                                         *([state.velocity] if mu else []))
+        s = [axpy(alpha, sx, _scaled_square(gx, 1 - alpha)) for sx, gx in zip(s, g)]
+        direction = [gx / _root_plus_eps(sx, eps) for gx, sx in zip(g, s)]
         velocity = None
         if mu:
-            velocity = tree_map(lambda b, d: axpy(mu, b, d), state.velocity, direction)
-            direction = velocity
-        params = tree_map(lambda p, d: axpy(-lr, d, p), params, direction)
-        return params, RMSpropState(state.step + 1, mean_square, velocity)
+            direction = [axpy(mu, bx, d) for bx, d in zip(b[0], direction)]
+            velocity = tree_unflatten(tree, direction)
+        params = tree_unflatten(tree, [axpy(-lr, d, x) for x, d in zip(p, direction)])
+        return params, RMSpropState(state.step + 1, tree_unflatten(tree, s), velocity)
 
 
 def clip_by_global_norm(grads: Any, max_norm: float) -> tuple[Any, Any]:

@@ -2,8 +2,6 @@
 one module per family. Importing this package registers them all."""
 import threading
 
-import weakref
-
 import numpy as np
 
 from ..core import JVPTrace, VJPTrace
@@ -23,6 +21,9 @@ VJPTrace.add_into = staticmethod(define.add_into)
 VJPTrace.prepare_tape = staticmethod(define.prepare_tape)
 VJPTrace.rewritten = define.TAPE_REWRITES   # a dict: its keys, as softmax.py fills it
 VJPTrace.big_nbytes = define.RELEASE_NBYTES
+VJPTrace.mode_free = frozenset(PRIMITIVES[name] for name in define.MODE_FREE)
+VJPTrace.summing = frozenset(PRIMITIVES[name] for name in define.SUMMING)
+VJPTrace.sum_holds_no_nan = staticmethod(define.sum_holds_no_nan)
 # while a program is staged, .copies = {id(copy): (copy, array)} of the snapshots taken
 SNAPSHOTS_WHILE_STAGING = threading.local()
 
@@ -60,8 +61,7 @@ def _keep_constants(trace, prim, parents, vals):
                 copies[id(copy)] = (copy, a)
         elif a.flags.writeable:
             if trace.protected is None:
-                trace.protected = []
-                weakref.finalize(trace, release_constants, trace.protected)
+                trace.protected = []   # released when the tape is (VJPTrace.__del__)
             a.flags.writeable = False
             trace.protected.append(a)
     return out

@@ -17,7 +17,8 @@ from ..core import Primitive, Tracer, ZERO, product_mode
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
            "defvariadic", "as_dtype", "IMPORT_PATHS", "register_import_path", "all_finite", "add_into", "has_nan",
-           "READS", "TAPE_REWRITES", "prepare_tape", "product", "fresh_product"]
+           "READS", "TAPE_REWRITES", "prepare_tape", "product", "fresh_product", "MODE_FREE",
+           "SUMMING", "sum_holds_no_nan"]
 
 PRIMITIVES = {}
 # names of the primitives that act elementwise (with ufunc broadcasting): transforms
@@ -49,6 +50,16 @@ NAN_PROPAGATING = frozenset({
     "conjugate", "zero_safe_multiply", "sum", "cumsum", "amax", "amin", "matmul", "reshape",
     "transpose", "broadcast_to", "getitem", "scatter_add", "concatenate", "stop_gradient",
     "where", "softmax", "log_softmax", "logsumexp"})
+
+# primitives whose VJP rules apply no product of ``scale`` (sums, negations, copies, matrix
+# products): from the zero-safe walk's cotangent they give the zero-safe walk's cotangents in
+# either product mode. Of those, the ones each of whose VJP rules gives the cotangent summed
+# over the argument's broadcast axes (negated, for subtract's second), so that every entry of
+# the cotangent is a term of an entry of each result (riesz.core.VJPTrace.backward then tests
+# fewer results for NaN: :func:`sum_holds_no_nan`)
+MODE_FREE = frozenset({"add", "subtract", "negative", "matmul", "sum", "reshape", "transpose",
+                       "broadcast_to"})
+SUMMING = frozenset({"add", "subtract"})
 
 
 def shape_of(x):
@@ -161,7 +172,7 @@ def prepare_tape(tape, seeds):
     taken as big by its maker's result, one test a node: an argument the tape did not
     make is held by the caller anyway."""
     uses = _Uses(tape, seeds)
-    big = set()
+    big = {}   # the slots of big results: their stand-in, once made
     rewrites, ndarray, size = TAPE_REWRITES, np.ndarray, RELEASE_NBYTES   # (a hot loop)
     for slot, node in enumerate(tape):
         if node is None or type(node) is int:
@@ -171,7 +182,7 @@ def prepare_tape(tape, seeds):
             rewrite(tape, slot, uses)
         ans = node.ans
         if type(ans) is ndarray and ans.nbytes >= size:
-            big.add(slot)
+            big[slot] = None
         elif not big:
             continue
         prim = node.prim
@@ -180,10 +191,10 @@ def prepare_tape(tape, seeds):
         parents = node.parents
         unread = unread_positions(prim, parents)
         if -1 in unread and slot in big:
-            node.ans = _stand_in(ans)
+            node.ans = _stand_in(big, slot, ans)
         for i, parent in parents:
             if i in unread and parent in big:
-                node.args[i] = _stand_in(node.args[i])
+                node.args[i] = _stand_in(big, parent, node.args[i])
     return bool(big)
 
 
@@ -229,8 +240,17 @@ def _unread(reads, argnums):
     return frozenset(i for i in range(-1, len(reads)) if i not in read)
 
 
-def _stand_in(x):
-    return np.broadcast_to(np.zeros((), x.dtype), x.shape)
+def _stand_in(made, slot, x):
+    """The stand-in of the array ``x``, the result of ``slot`` (one a slot, kept in ``made``):
+    read-only, of x's shape and dtype, one zero element seen at every index (strides 0)."""
+    stand_in = made[slot]
+    if stand_in is None:
+        if x.dtype.hasobject:   # (no buffer of bytes holds an object)
+            stand_in = np.broadcast_to(np.zeros((), x.dtype), x.shape)
+        else:   # as broadcast_to makes it, without its 2 µs of Python
+            stand_in = np.ndarray(x.shape, x.dtype, bytes(x.itemsize), 0, (0,) * x.ndim)
+        made[slot] = stand_in
+    return stand_in
 
 
 def defunary(name, impl, derivative, finite_derivative=False, reads="ans x"):
@@ -372,6 +392,19 @@ def has_nan(x):
         least = np.minimum.reduce(x, axis=None, initial=np.inf)
         return least != least
     return np.isnan(x).any()
+
+
+def sum_holds_no_nan(ct, g):
+    """Whether ``ct``, a sum of the entries of the cotangent ``g`` (a rule of :data:`SUMMING`),
+    holds no NaN, tested where that is cheap: a NumPy array of at most 8192 entries, fewer than
+    g's (a bias's cotangent beside its layer's), of g's dtype (not the real part of a complex
+    g, which would not show a NaN in its imaginary part). Then g holds no NaN either, since a
+    sum with a NaN term is NaN. False, untested, where the test would cost about as much as
+    testing what g reaches."""
+    if type(ct) is not np.ndarray or type(g) is not np.ndarray or ct.size >= g.size or \
+            ct.size > _DOT_CHECK_SIZE or ct.dtype != g.dtype:
+        return False
+    return not has_nan(ct)
 
 
 def _fit_output(rule):
