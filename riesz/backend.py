@@ -26,7 +26,7 @@ from .core import Tracer, full_lower
 
 __all__ = ["is_numpy", "zeros", "ones", "full", "namespace",
            "ArrayAPIValue", "wrap", "unwrap", "asarray_like", "is_array",
-           "unsupported", "lazy_only", "library_errors"]
+           "unsupported", "lazy_only", "library_errors", "whole_along"]
 
 
 def is_numpy(x):
@@ -88,6 +88,17 @@ def asarray_like(x, like):
     if is_numpy(like) or isinstance(like, Tracer):
         return np.asarray(x)
     return np.asarray(x, like=like)
+
+
+def whole_along(x, axes):
+    """``x`` with each of ``axes`` in one chunk where ``x`` is a Dask array split along it
+    (Dask's FFTs take a whole axis per chunk and raise otherwise; the FFT asked for needs
+    the whole axis, in the backward pass too, where the cotangents' chunks are riesz's):
+    a lazy rechunk, chosen from the chunk sizes alone. Any other ``x`` as it is."""
+    if is_numpy(x) or not type(x).__module__.startswith("dask."):
+        return x
+    split = {a % x.ndim: -1 for a in axes if len(x.chunks[a]) > 1}
+    return x.rechunk(split) if split else x
 
 
 def unsupported(what, x, error):

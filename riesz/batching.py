@@ -23,6 +23,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import Trace, Tracer, bind_custom_vjp, bind_custom_jvp
+from .numpy.dispatch import conversions_named
 from .rules.batching import rule_for, BASIS_RULES, ScaledBasis, densify
 from .rules.define import shape_of, dtype_of
 from .tree import tree_flatten, tree_unflatten
@@ -173,7 +174,8 @@ def batch_map(f, leaves, batched, size):
     trace = BatchTrace(size)
     boxed = [BatchTracer(trace, x) if b else x for x, b in zip(leaves, batched)]
     try:
-        out_leaves, out_tree = tree_flatten(f(*boxed))
+        with conversions_named():
+            out_leaves, out_tree = tree_flatten(f(*boxed))
     except BatchedValueError:
         return _map_by_loop(f, leaves, batched, size)
     finally:

@@ -3,14 +3,17 @@
 With ``riesz.config.debug_nans = True`` (or inside ``with riesz.debug_nans():``) every
 primitive that a transform (``grad``, ``vjp``, ``jvp``, ``hessian``, ...) applies is
 checked as it runs: its result in the forward pass, the tangent its forward-mode rule
-gives, and the cotangent each of its reverse-mode rules gives. The first that holds a
+gives, and the cotangent each of its reverse-mode rules gives; and the backward pass's
+sums of the cotangents that reach one value from its several uses, which hold a NaN that
+no rule gave when infinities of opposite signs meet (∞ + (−∞)). The first that holds a
 NaN raises ``FloatingPointError`` naming the primitive, which result it was, and the
 user's line that applied it (for a cotangent: the line of the forward pass that recorded
-the primitive, not the ``grad`` call).
+the primitive, not the ``grad`` call; for a sum: the value's line and its use's).
 
-Off (the default) it costs nothing: switching it on replaces five methods of the
-engine's classes (``Primitive.rule``, and ``process`` and ``process_custom_jvp`` of
-``JVPTrace``, ``process`` and ``process_custom_vjp`` of ``VJPTrace``) with checking versions, and switching it off puts the originals
+Off (the default) it costs nothing: switching it on replaces seven methods of the
+engine's classes (``Primitive.rule``; ``process`` and ``process_custom_jvp`` of
+``JVPTrace``; ``process``, ``process_custom_vjp``, ``add`` and ``add_into`` of
+``VJPTrace``) with checking versions, and switching it off puts the originals
 back, so the engine's hot path never tests a flag. The switch is global (all threads).
 
 The checks look at values, so they run on the eager transforms only: a program staged by
@@ -35,7 +38,10 @@ __all__ = ["config", "debug_nans"]
 _ORIGINALS: "dict[tuple[type, str], Callable[..., Any]]" = {(Primitive, "rule"): Primitive.rule, (JVPTrace, "process"): JVPTrace.process,
               (JVPTrace, "process_custom_jvp"): JVPTrace.process_custom_jvp,
               (VJPTrace, "process"): VJPTrace.process,
-              (VJPTrace, "process_custom_vjp"): VJPTrace.process_custom_vjp}
+              (VJPTrace, "process_custom_vjp"): VJPTrace.process_custom_vjp,
+              # the backward pass's sums (staticmethods, kept as such)
+              (VJPTrace, "add"): VJPTrace.__dict__["add"],
+              (VJPTrace, "add_into"): VJPTrace.__dict__["add_into"]}
 
 
 class _Config:
@@ -170,7 +176,36 @@ def _recording(name: str) -> Any:
     return process
 
 
+def _checking_sum(name: str) -> Any:
+    """VJPTrace's ``name`` (add, add_into): the backward pass's sum of the cotangents that
+    reach one value from its uses, checked for a NaN that neither term holds (∞ + (−∞)),
+    which no rule gives. Named by the value and by the use whose cotangent was added last."""
+    original = _ORIGINALS[VJPTrace, name]
+
+    def checked(a: Any, b: Any) -> Any:
+        clean = not (_has_nan(a) or _has_nan(b))   # before the sum: add_into writes into a
+        out = original(a, b)
+        if clean and _has_nan(out):
+            names = sys._getframe(1).f_locals   # VJPTrace.backward's
+            if names.get("ct") is not b:        # two seeds of one output
+                _fail("the sum of the cotangents given for an output (infinities of opposite "
+                      "signs)", "(no line: the seeds are the caller's)")
+            tape, parent = names["tape"], names["parent"]
+            recorded = tape[parent]
+            recorded = tape[recorded] if type(recorded) is int else recorded
+            value = ("an input of the function" if recorded is None else
+                     f"the result of {recorded.prim.name} "
+                     f"({getattr(recorded, 'line', 'line not recorded')})")
+            _fail(f"the sum of the cotangents that reach {value} from its uses (infinities of "
+                  f"opposite signs)", "the forward pass's use " + getattr(
+                      names["node"], "line", "(line not recorded)"))
+        return out
+    return staticmethod(checked)
+
+
 _CHECKING: "dict[tuple[type, str], Callable[..., Any]]" = {(Primitive, "rule"): _checking_rule, (JVPTrace, "process"): _checking_jvp("process"),
              (JVPTrace, "process_custom_jvp"): _checking_jvp("process_custom_jvp"),
              (VJPTrace, "process"): _recording("process"),
-             (VJPTrace, "process_custom_vjp"): _recording("process_custom_vjp")}
+             (VJPTrace, "process_custom_vjp"): _recording("process_custom_vjp"),
+             (VJPTrace, "add"): _checking_sum("add"),
+             (VJPTrace, "add_into"): _checking_sum("add_into")}

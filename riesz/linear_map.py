@@ -20,6 +20,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .core import JVPTrace, ZERO
+from .rules.define import dtype_of, shape_of
 from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble, _tangent_like
 from .tree import tree_flatten, tree_unflatten
 from .vspace import Space
@@ -32,7 +33,9 @@ class LinearMap:
 
     ``A(v)`` applies it, ``A.T`` is its transpose Aᵀ: W → V under the inner
     products Σᵢ aᵢbᵢ of both spaces (so ⟨Aᵀw, v⟩ = ⟨w, Av⟩), ``B @ A`` is the
-    composition v ↦ B(A(v)), and ``A.matrix()`` the generalized Jacobian, of shape
+    composition v ↦ B(A(v)), ``A + B``, ``A - B``, ``-A``, ``a * A`` and ``A / a`` (a
+    scalar) are the maps of the vector space of linear maps (their transposes are the
+    same combinations of the transposes), and ``A.matrix()`` the generalized Jacobian, of shape
     ``w.shape + v.shape`` (for pytrees, W's structure holding V's at each leaf).
     When V is a tuple of several arguments, ``A(v1, v2, ...)`` takes them
     separately, like the function it came from.
@@ -92,6 +95,60 @@ class LinearMap:
         """``u @ A`` for a covector u is ``Aᵀ(u)``: uᵀA, the VJP."""
         return self.T(other)
 
+    def __add__(self, other):
+        """``A + B`` for maps between the same spaces: v ↦ A(v) + B(v), whose transpose is
+        Aᵀ + Bᵀ (⟨w, (A + B)v⟩ = ⟨Aᵀw, v⟩ + ⟨Bᵀw, v⟩)."""
+        if not isinstance(other, LinearMap):
+            return NotImplemented
+        if not (other.in_space.same_shapes(self.in_space)
+                and other.out_space.same_shapes(self.out_space)
+                and other._nargs == self._nargs):
+            raise ValueError(f"cannot add {self!r} and {other!r}: a sum of linear maps needs "
+                             f"the same input space and the same output space")
+        return LinearMap(lambda v: self.out_space.add(self._apply(v), other._apply(v)),
+                         lambda w: self.in_space.add(self._transpose(w), other._transpose(w)),
+                         self.in_space, self.out_space,
+                         name=f"({self.name} + {other.name})", nargs=self._nargs)
+
+    def __sub__(self, other):
+        """``A - B``: A + (−1)B."""
+        if not isinstance(other, LinearMap):
+            return NotImplemented
+        difference = self + (-other)
+        difference.name = f"({self.name} - {other.name})"
+        return difference
+
+    def __neg__(self):
+        """``-A``: (−1)A."""
+        return self._scaled(-1, f"-{self.name}")
+
+    def __mul__(self, a):
+        """``a * A`` (or ``A * a``) for a scalar a: v ↦ a A(v), whose transpose is a Aᵀ
+        (the pairing is bilinear, so a is not conjugated). A complex a needs complex
+        spaces on both sides. ``A * v`` for an array v is refused: apply the map with
+        ``A(v)`` or ``A @ v``."""
+        if isinstance(a, LinearMap) or shape_of(a) != ():
+            raise TypeError(f"{self.name} * {type(a).__name__}: a LinearMap is multiplied by "
+                            f"scalars only; apply it with A(v) or A @ v, and compose maps "
+                            f"with A @ B")
+        return self._scaled(a, f"{_scalar_text(a)} {self.name}")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, a):
+        """``A / a`` for a scalar a: (1/a) A."""
+        return self * (1 / a)
+
+    def _scaled(self, a, name):
+        if dtype_of(a).kind == "c" and not all(
+                leaf.dtype.kind == "c" for leaf in self.in_space.leaves + self.out_space.leaves):
+            raise TypeError(f"{self.name} times a complex scalar: the map is between real "
+                            f"spaces (or from real to complex ones), where a complex multiple "
+                            f"would leave them; scale by a real number")
+        return LinearMap(lambda v: self.out_space.scalar_mul(self._apply(v), a),
+                         lambda w: self.in_space.scalar_mul(self._transpose(w), a),
+                         self.in_space, self.out_space, name=name, nargs=self._nargs)
+
     def matrix(self) -> Any:
         """The generalized Jacobian: for V and W single arrays, shape ``w.shape + v.shape``.
 
@@ -135,6 +192,11 @@ class LinearMap:
 
     def __repr__(self):
         return f"{self.name}: {self.in_space} -> {self.out_space}"
+
+
+def _scalar_text(a):
+    """``2.0`` for a plain number, ``a`` for a traced one or an array."""
+    return repr(a) if isinstance(a, (bool, int, float, complex)) else "a"
 
 
 def _from_vector(space, vector):

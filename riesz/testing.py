@@ -7,6 +7,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from .numpy.dispatch import conversions_named
 from .transforms import jvp, vjp
 from .tree import tree_flatten, tree_unflatten
 
@@ -44,6 +45,9 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
     arguments' dtype. Raises :class:`GradientCheckError` naming the mode, the
     order and the argument that failed.
 
+    Arguments with no floating-point or complex leaf (an int, a bool, a string) are held
+    fixed: there is nothing to differentiate there.
+
     Without ``args`` it returns the check as a function of the arguments, as HIPS
     autograd's ``check_grads(f, modes=..., order=...)(*args)`` does.
     """
@@ -51,35 +55,58 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
         return lambda *args: check_grads(f, args, order, modes, atol, rtol, eps, seed)
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
     rng = np.random.default_rng(seed)
-    dtype = _narrowest_dtype((args, f(*args)))
+    with conversions_named():   # the first call, on plain values: its errors name riesz's fix
+        out = f(*args)
+    dtype = _narrowest_dtype((args, out))
     d_eps, d_atol, d_rtol = _DEFAULTS.get(dtype, _DEFAULTS[np.dtype(np.float64)])
     tol = dict(eps=d_eps if eps is None else eps, atol=d_atol if atol is None else atol,
                rtol=d_rtol if rtol is None else rtol)
     for mode in modes:
         if mode not in ("fwd", "rev"):
             raise ValueError(f"check_grads: unknown mode {mode!r}; use 'fwd' and/or 'rev'")
-    _check(f, args, order, 1, modes, tol, rng)
+    f, floats, labels = _of_floats(f, args)
+    _check(f, floats, labels, order, 1, modes, tol, rng)
     return None
 
 
-def _check(f, args, order, level, modes, tol, rng):
+def _of_floats(f, args):
+    """``f`` as a function of its arguments with a floating-point or complex leaf, the
+    others fixed at their values (a type test); those arguments; and their names in the
+    messages, by their positions among all of ``f``'s."""
+    fixed = {i: a for i, a in enumerate(args) if not any(
+        np.issubdtype(np.asarray(x).dtype, np.inexact) for x in tree_flatten(a)[0])}
+    if len(fixed) == len(args):
+        raise TypeError("check_grads: no floating-point argument to differentiate")
+    labels = [f"argument {i}" for i in range(len(args)) if i not in fixed]
+    if not fixed:
+        return f, args, labels
+
+    def of_floats(*floats):
+        given = iter(floats)
+        return f(*[fixed[i] if i in fixed else next(given) for i in range(len(args))])
+    return of_floats, tuple(a for i, a in enumerate(args) if i not in fixed), labels
+
+
+def _check(f, args, labels, order, level, modes, tol, rng):
     tangents = tuple(_random_like(a, rng) for a in args)
     if "fwd" in modes:
         for i in range(len(args)):
-            _check_jvp(f, args, i, tangents, level, tol)
+            _check_jvp(f, args, i, labels[i], tangents, level, tol)
     if "rev" in modes:
         out = f(*args)
         cotangent = _random_like(out, rng)
         for i in range(len(args)):
-            _check_vjp(f, args, i, tangents, cotangent, level, tol)
+            _check_vjp(f, args, i, labels[i], tangents, cotangent, level, tol)
     if order > 1:
         if "fwd" in modes:
-            _check(lambda *a: jvp(f, a, tangents)[1], args, order - 1, level + 1, modes, tol, rng)
+            _check(lambda *a: jvp(f, a, tangents)[1], args, labels, order - 1, level + 1,
+                   modes, tol, rng)
         if "rev" in modes:
             # the VJP as a function of the arguments and the cotangent: a rule applied to the
             # cotangent alone (g ↦ h(g)) is checked too, through h's own derivative
             n = len(args)
-            _check(lambda *a: vjp(f, *a[:n])[1](a[n]), args + (cotangent,), order - 1,
+            _check(lambda *a: vjp(f, *a[:n])[1](a[n]), args + (cotangent,),
+                   labels + [f"argument {n} of the VJP (the cotangent)"], order - 1,
                    level + 1, modes, tol, rng)
 
 
@@ -96,30 +123,30 @@ def _finite_difference(f, args, direction, eps):
     return _map2(lambda p, m: (np.asarray(p) - np.asarray(m)) / (2 * eps), plus, minus)
 
 
-def _check_jvp(f, args, i, tangents, level, tol):
+def _check_jvp(f, args, i, label, tangents, level, tol):
     direction = _one_direction(args, i, tangents)
     _, t_out = jvp(f, args, direction)
     fd = _finite_difference(f, args, direction, tol["eps"])
     for k, (a, b) in enumerate(zip(tree_flatten(t_out)[0], tree_flatten(fd)[0])):
         a, b = np.asarray(a), np.asarray(b)
         if a.shape != b.shape:
-            raise GradientCheckError(f"forward mode, order {level}, argument {i}: the JVP has "
+            raise GradientCheckError(f"forward mode, order {level}, {label}: the JVP has "
                                      f"shape {a.shape} but the output has shape {b.shape}")
         if not np.allclose(a, b, atol=tol["atol"], rtol=tol["rtol"], equal_nan=True):
             err = np.max(np.abs(a - b))
             raise GradientCheckError(
-                f"forward mode, order {level}, argument {i} (output leaf {k}): the JVP "
+                f"forward mode, order {level}, {label} (output leaf {k}): the JVP "
                 f"disagrees with central finite differences (max abs error {err:.3g}, "
                 f"atol={tol['atol']}, rtol={tol['rtol']})\nJVP:\n{a}\nfinite differences:\n{b}")
 
 
-def _check_vjp(f, args, i, tangents, cotangent, level, tol):
+def _check_vjp(f, args, i, label, tangents, cotangent, level, tol):
     direction = _one_direction(args, i, tangents)
     _, pullback = vjp(f, *args)
     ct_in = pullback(cotangent)
     for k, (c, x) in enumerate(zip(tree_flatten(ct_in[i])[0], tree_flatten(args[i])[0])):
         if np.shape(c) != np.shape(x):
-            raise GradientCheckError(f"reverse mode, order {level}, argument {i}: the VJP "
+            raise GradientCheckError(f"reverse mode, order {level}, {label}: the VJP "
                                      f"has shape {np.shape(c)} but the argument has shape "
                                      f"{np.shape(x)}")
     lhs, lhs_scale = _inner(ct_in[i], direction[i])
@@ -127,7 +154,7 @@ def _check_vjp(f, args, i, tangents, cotangent, level, tol):
     rhs, rhs_scale = _inner(cotangent, fd)
     if not abs(lhs - rhs) <= tol["atol"] + tol["rtol"] * max(lhs_scale, rhs_scale):
         raise GradientCheckError(
-            f"reverse mode, order {level}, argument {i}: the VJP disagrees with central "
+            f"reverse mode, order {level}, {label}: the VJP disagrees with central "
             f"finite differences: <vjp(c), t> = {lhs!r} but <c, (f(x+et)-f(x-et))/2e> = "
             f"{rhs!r} (atol={tol['atol']}, rtol={tol['rtol']})")
 

@@ -70,6 +70,35 @@ def test_forward_mode_tangent_is_checked():
             riesz.jvp(lambda x: np.sum(tripled(x)), (np.ones(2),), (np.ones(2),))
 
 
+def cusp_loss(x):
+    # at x = 1 the uses of y pass back +∞ and −∞
+    y = x - 1.0
+    r = np.cbrt(y)
+    return np.sum(r - np.sqrt(y))
+
+
+def test_a_sum_of_opposite_infinite_cotangents_names_the_value_and_its_use():
+    """No rule gives the NaN here: the cotangents of y from cbrt (+∞) and sqrt (−∞) are
+    summed by the backward pass; forward mode sums the tangents inside subtract's rule."""
+    x = np.array([1.0, 2.0])
+    assert np.isnan(riesz.grad(cusp_loss)(x)[0])     # off: the NaN passes through
+    with riesz.debug_nans():
+        with pytest.raises(FloatingPointError,
+                           match=r"the sum of the cotangents that reach the result of subtract "
+                                 r"\(.*test_debug_nans.py:\d+: y = x - 1.0\) from its uses "
+                                 r"\(infinities of opposite signs\) holds a NaN, at the forward "
+                                 r"pass's use .*test_debug_nans.py:\d+: r = np.cbrt\(y\)"):
+            riesz.grad(cusp_loss)(x)
+        with pytest.raises(FloatingPointError, match=r"the sum of the cotangents that reach an "
+                                                     r"input of the function"):
+            riesz.grad(lambda x: np.sum(np.cbrt(x) - np.sqrt(x)))(x - 1.0)
+        with pytest.raises(FloatingPointError, match=r"the tangent .* of subtract holds a NaN"):
+            riesz.jvp(cusp_loss, (x,), (np.ones(2),))
+        # finite sums of infinite terms pass: +∞ + +∞ is no NaN
+        g = riesz.grad(lambda x: np.sum(np.sqrt(x) + np.cbrt(x)))(np.array([0.0, 1.0]))
+    assert g[0] == np.inf and g[1] == pytest.approx(0.5 + 1 / 3)
+
+
 def test_finite_derivatives_and_zero_safe_products_pass():
     """No false alarm: sqrt at 0 has an infinite derivative that a zero cotangent meets
     (0 × ∞ = 0 in the zero-safe walk), and second derivatives run the checks nested."""
@@ -84,11 +113,13 @@ def test_finite_derivatives_and_zero_safe_products_pass():
 
 def test_the_switch_restores_the_engine_and_checks_its_argument():
     originals = (Primitive.rule, JVPTrace.process, VJPTrace.process)
+    sums = (VJPTrace.__dict__["add"], VJPTrace.__dict__["add_into"])
     with riesz.debug_nans():
         assert riesz.config.debug_nans and Primitive.rule is not originals[0]
         with riesz.debug_nans(False):
             assert (Primitive.rule, JVPTrace.process, VJPTrace.process) == originals
         assert riesz.config.debug_nans
     assert (Primitive.rule, JVPTrace.process, VJPTrace.process) == originals
+    assert (VJPTrace.__dict__["add"], VJPTrace.__dict__["add_into"]) == sums
     with pytest.raises(TypeError, match="takes True or False"):
         riesz.config.debug_nans = 1

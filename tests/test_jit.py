@@ -276,6 +276,17 @@ def test_a_staged_index_into_a_numpy_array_names_riesz_numpy_take():
     np.testing.assert_allclose(riesz.jit(gathered)(np.ones(2), ids), table[ids].sum())
     np.testing.assert_allclose(riesz.jit(riesz.grad(gathered))(np.ones(2), ids),
                                table[ids].sum(axis=0))
+    # two index arrays, as autograd's fluid simulation gathers a grid's corners
+    cols = np.array([1, 0, 1])
+    with pytest.raises(riesz.ConcretizationError, match=r"riesz\.numpy\.at\(table\)\[i, j\]"
+                                                        r"\.get\(\) for several index arrays"):
+        riesz.jit(lambda w, i, j: np.sum(w * table[i, j]))(np.ones(3), ids, cols)
+
+    def corners(w, i, j):
+        return np.sum(w * riesz.numpy.at(table)[i, j].get())
+    np.testing.assert_allclose(riesz.jit(corners)(np.ones(3), ids, cols), table[ids, cols].sum())
+    np.testing.assert_allclose(riesz.jit(riesz.grad(corners))(np.ones(3), ids, cols),
+                               table[ids, cols])
 
 
 def test_a_branch_on_a_staged_value_inside_riesz_runs_eagerly_with_a_warning():
@@ -548,3 +559,12 @@ def test_reductions_with_a_traced_where_mask_are_staged():
         for x in (np.arange(6.0) - 2, np.linspace(-1, 1, 6)):
             np.testing.assert_allclose(jitted(x), f(x), rtol=1e-12)
             np.testing.assert_allclose(jitted_grad(x), riesz.grad(f)(x), rtol=1e-12)
+
+
+def test_a_function_with_no_array_outputs_returns_them_as_eager():
+    # a forgotten return (None), or only empty containers: the program has no outputs
+    x = np.ones(3)
+    for f in (lambda t: None, lambda t: (), lambda t: {}, lambda t: [None, ()]):
+        jitted = jit(f)
+        assert jitted(x) == f(x) and jitted(x + 1) == f(x)   # the second call: the cached path
+    assert riesz.trace(lambda t: None)(x)(x) is None

@@ -887,3 +887,25 @@ def test_a_big_constant_is_protected_not_copied():
         return np.sum(y)
     np.testing.assert_allclose(riesz.grad(adds)(x), 1.0)
     assert np.all(big == 3.0)
+
+
+def test_operators_defer_to_an_operand_that_refuses_ufuncs():
+    # NumPy's rule for x * other with other.__array_ufunc__ = None: other's reflected method
+    class Units:
+        __array_ufunc__ = None
+
+        def __rmul__(self, value):
+            return ("scaled", value)
+
+        def __radd__(self, value):
+            return ("shifted", value)
+
+    def f(x):
+        scaled, shifted = x * Units(), x + Units()
+        assert scaled[0] == "scaled" and shifted[0] == "shifted" and scaled[1] is x
+        return np.sum(x * 3.0)
+    x = np.ones(2)
+    np.testing.assert_array_equal(riesz.grad(f)(x), [3.0, 3.0])
+    assert f(x) == riesz.jit(f)(x) == 6.0
+    with pytest.raises(TypeError, match="did not contain a loop"):   # others: NumPy's error
+        riesz.grad(lambda x: np.sum(x * "text"))(x)

@@ -254,13 +254,59 @@ def test_a_traced_scalar_assigned_into_a_numpy_array_names_at():
         r = np.zeros(2)
         r[0] = p[0] - 1.0
         return np.sum(r ** 2)
-    for transform in (riesz.grad, riesz.jit, lambda f: riesz.jit(riesz.grad(f))):
+    for transform in (riesz.grad, riesz.jit, lambda f: riesz.jit(riesz.grad(f)), riesz.vmap):
         with pytest.raises(TypeError, match=r"riesz\.numpy\.at\(y\)\[idx\]\.set\(v\)") as info:
-            transform(residuals)(np.array([3.0, 2.0]))
+            x = np.array([3.0, 2.0])
+            transform(residuals)(np.stack([x, x]) if transform is riesz.vmap else x)
         assert info.value.__traceback__.tb_next is not None   # the user's line is in it
     # the fix works
     fixed = lambda p: np.sum(rnp.at(np.zeros(2))[0].set(p[0] - 1.0) ** 2)
     assert riesz.grad(fixed)(np.array([3.0, 2.0]))[0] == 4.0
+
+
+def test_dot_at_on_a_numpy_array_names_riesz_numpy_at():
+    # jnp.zeros(3).at[0].set(v) ported with jnp -> np: NumPy's type has no .at
+    def loss(p):
+        r = np.zeros(2).at[0].set(p[0] - 1.0)
+        return np.sum(r ** 2)
+    x = np.array([3.0, 2.0])
+    calls = [lambda: riesz.grad(loss)(x), lambda: riesz.jit(loss)(x),
+             lambda: riesz.jvp(loss, (x,), (x,)), lambda: riesz.hessian(loss)(x),
+             lambda: check_grads(loss, (x,)), lambda: riesz.vmap(loss)(np.stack([x, x]))]
+    for call in calls:
+        with pytest.raises(AttributeError, match=r"riesz\.numpy\.at\(y\)\[idx\]\.set\(v\)") as info:
+            call()
+        assert info.value.name == "at" and type(info.value.obj) is np.ndarray
+    # other attribute errors pass unchanged
+    with pytest.raises(AttributeError, match=r"^'numpy.ndarray' object has no attribute 'att'$"):
+        riesz.grad(lambda p: np.sum(np.zeros(2).att * p))(x)
+    fixed = lambda p: np.sum(rnp.at(np.zeros(2))[0].set(p[0] - 1.0) ** 2)
+    np.testing.assert_array_equal(riesz.grad(fixed)(x), [4.0, 0.0])
+    check_grads(fixed, (x,))
+
+
+def test_source_and_graph_written_as_make_jaxpr_name_the_examples():
+    f = lambda x, y: np.sin(x) * y
+    x = np.ones(3)
+    for name in ("source", "graph"):
+        with pytest.raises(TypeError, match=rf"riesz\.{name}\(f, x, y\) with arrays"):
+            getattr(riesz, name)(f)(x, 2.0)
+    with pytest.raises(TypeError, match=r"grad_loss takes \(w, x\): write riesz\.source\(f, w, x\)"):
+        riesz.source(riesz.grad(loss))(W, X)
+    with pytest.raises(TypeError, match=r"sin takes \(x\): write riesz\.graph\(f, x\)"):
+        riesz.graph(np.sin)(x)   # a ufunc: no signature to read
+    # a function of no arguments (or of defaults only) stages at once, as before
+    assert "return np.full((2,), 3.0" in riesz.source(lambda: np.ones(2) * 3)
+    assert "def grad_loss(w, x)" in riesz.source(riesz.grad(loss), W, X)
+    # riesz.trace(f, x): the example where static_argnums goes
+    with pytest.raises(TypeError, match=r"static_argnums takes argument positions \(ints\), "
+                                        r"got a ndarray.*riesz\.trace\(f\)\(x\)"):
+        riesz.trace(np.sin, x)
+    with pytest.raises(TypeError, match=r"riesz\.jit\(f, static_argnums\).*riesz\.jit\(f\)\(x\)"):
+        riesz.jit(np.sin, np.ones((2, 2)))   # (a set of arrays raised "unhashable" before)
+    np.testing.assert_allclose(riesz.jit(f, static_argnums=range(1, 2))(x, 2.0), 2 * np.sin(x))
+    program = riesz.trace(f, static_argnums=np.int64(1))(x, 2.0)
+    np.testing.assert_allclose(program(np.zeros(3) + 0.5), 2 * np.sin(0.5))
 
 
 def test_a_string_leaf_is_named_by_its_key_path():

@@ -42,13 +42,27 @@ def test_fails_a_wrong_rule_applied_to_the_cotangent_only():
     double = Primitive("double", lambda v: 2.0 * v, jvps=[lambda t, ans, v: 2.0 * t],
                        vjps=[lambda g, ans, v: 2.0 * ident(g)])
     check_grads(double, (x,), order=1, modes=("rev",))
-    with pytest.raises(GradientCheckError, match="reverse mode, order 2, argument 1"):
+    with pytest.raises(GradientCheckError,
+                       match=r"reverse mode, order 2, argument 1 of the VJP \(the cotangent\)"):
         check_grads(double, (x,), order=2, modes=("rev",))
 
 
 def test_names_the_argument():
     with pytest.raises(GradientCheckError, match="argument 1"):
         check_grads(lambda a, b: a + bad_sin(b), (x, x), modes=("rev",))
+
+
+def test_integer_boolean_and_string_arguments_are_held_fixed():
+    # f(x, n) as users write it: n an int exponent, a flag, a name
+    check_grads(lambda n, x, flag, name: np.sum(x ** n) * (2 if flag else 1) + len(name),
+                (3, x, True, "abc"))
+    for mode in ("fwd", "rev"):   # still checked, and named by its place among all arguments
+        with pytest.raises(GradientCheckError, match=r"order 1, argument 2"):
+            check_grads(lambda n, flag, b: bad_sin(b) * n, (2, False, x), modes=(mode,))
+    with pytest.raises(GradientCheckError, match=r"reverse mode, order 2, argument 2: "):
+        check_grads(lambda n, flag, b: const_cos(b) * n, (2, False, x), modes=("rev",))
+    with pytest.raises(TypeError, match="no floating-point argument to differentiate"):
+        check_grads(lambda n: n * 2.0, (2,))
 
 
 def test_float32():

@@ -277,6 +277,61 @@ def test_linear_map_repr_pytrees_and_errors():
         dh @ df
 
 
+def test_linear_maps_add_subtract_scale_and_compose_as_their_matrices():
+    A, B, C = (rng.standard_normal((4, 3)) for _ in range(3))
+    x, v, u = rng.standard_normal(3), rng.standard_normal(3), rng.standard_normal(4)
+    _, da = linearize(lambda x: np.tanh(A @ x), x)
+    _, db = linearize(lambda x: B @ (x * x), x)
+    _, dc = linearize(lambda y: np.sin(C.T @ y), rng.standard_normal(4))
+    Ma, Mb, Mc = da.matrix(), db.matrix(), dc.matrix()
+    cases = {"a + b": (da + db, Ma + Mb), "a - b": (da - db, Ma - Mb), "-a": (-da, -Ma),
+             "2.5 a": (2.5 * da, 2.5 * Ma), "a 3": (da * 3, 3 * Ma), "a / 4": (da / 4, Ma / 4),
+             "np.float64 a": (np.float64(-0.5) * da, -0.5 * Ma),
+             "c (a - 2b)": (dc @ (da - 2 * db), Mc @ (Ma - 2 * Mb)),
+             "(a + b) c": ((da + db) @ dc, (Ma + Mb) @ Mc)}
+    for what, (m, M) in cases.items():
+        n = M.shape[1]
+        w = rng.standard_normal(n)
+        np.testing.assert_allclose(m(w), M @ w, rtol=1e-13, err_msg=what)
+        out = rng.standard_normal(M.shape[0])
+        np.testing.assert_allclose(m.T(out), M.T @ out, rtol=1e-13, err_msg=what)
+        np.testing.assert_allclose(out @ m, out @ M, rtol=1e-13, err_msg=what)   # uᵀA
+        np.testing.assert_allclose(m.matrix(), M, rtol=1e-13, err_msg=what)
+    assert repr(da - db) == "(∂<lambda> - ∂<lambda>): f64[3] -> f64[4]"
+    assert repr(2.0 * da) == "2.0 ∂<lambda>: f64[3] -> f64[4]"
+    np.testing.assert_allclose((da + db).T(u), da.T(u) + db.T(u), rtol=1e-14)
+    # a scalar keeps the spaces' dtype; pytree spaces of several arguments
+    _, d32 = linearize(lambda x: x * x, x.astype(np.float32))
+    assert (0.1 * d32)(v.astype(np.float32)).dtype == np.float32
+    _, dp = linearize(lambda a, b: {"p": a * b, "s": np.sum(a)}, x, v)
+    both = dp + 2 * dp
+    out = both(u[:3], x)
+    np.testing.assert_allclose(out["p"], 3 * (u[:3] * v + x * x), rtol=1e-14)
+    ct = both.T({"p": x, "s": 1.5})
+    np.testing.assert_allclose(ct[0], 3 * (x * v + 1.5), rtol=1e-14)
+    # complex maps take complex scalars, in the bilinear pairing (no conjugation)
+    z = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+    _, dz = linearize(lambda z: z * z, z)
+    Mz = dz.matrix()
+    np.testing.assert_allclose((1j * dz).matrix(), 1j * Mz, rtol=1e-14)
+    np.testing.assert_allclose((1j * dz).T(z), 1j * Mz.T @ z, rtol=1e-14)
+    # a traced scalar: d/da ⟨u, (a A)(v)⟩ = ⟨u, A v⟩, from either side
+    np.testing.assert_allclose(grad(lambda a: np.sum(u * (a * da)(v)))(2.0), u @ Ma @ v,
+                               rtol=1e-13)
+    np.testing.assert_allclose(grad(lambda a: np.sum((da / a).T(u) * v))(2.0),
+                               -(u @ Ma @ v) / 4, rtol=1e-13)
+    with pytest.raises(TypeError, match="multiplied by scalars only; apply it with A"):
+        da * v
+    with pytest.raises(TypeError, match="multiplied by scalars only"):
+        da * db
+    with pytest.raises(TypeError, match="complex scalar: the map is between real spaces"):
+        1j * da
+    with pytest.raises(ValueError, match="cannot add .*the same input space"):
+        da + dc
+    with pytest.raises(TypeError):
+        da + 1.0
+
+
 def test_linear_transpose_and_custom_rules_on_the_tape():
     A = rng.standard_normal((4, 3))
     At = linear_transpose(lambda x: A @ x, np.zeros(3))

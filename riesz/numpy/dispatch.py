@@ -135,15 +135,28 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
             raise NoRuleError(f"numpy.{ufunc.__name__}.{method} is not supported on traced "
                               f"values; supported ufunc methods are {sorted(UFUNC_METHODS)}")
         return impl(ufunc, *inputs, **kwargs)
-    if kwargs.get("out") is not None:
-        raise TypeError(f"numpy.{ufunc.__name__}(..., out=...) cannot write a traced value into "
-                        f"a NumPy array; assign the result instead (y = np.{ufunc.__name__}(...)). "
-                        f"For y[idx] += v or y += v with y a NumPy array, write "
-                        f"y = riesz.numpy.at(y)[idx].add(v) or y = y + v")
+    out = kwargs.pop("out", None)
+    if out is not None:
+        # np.multiply(y, x, out=y) on a traced y: y *= x, as NumPy writes it in place (with
+        # where=mask: y = where(mask, y * x, y))
+        target = out[0] if isinstance(out, tuple) and len(out) == 1 else out
+        if not isinstance(target, Tracer):
+            raise TypeError(f"numpy.{ufunc.__name__}(..., out=...) cannot write a traced value "
+                            f"into a NumPy array; assign the result instead "
+                            f"(y = np.{ufunc.__name__}(...)). For y[idx] += v or y += v with y "
+                            f"a NumPy array, write y = riesz.numpy.at(y)[idx].add(v) or "
+                            f"y = y + v")
+        where = kwargs.pop("where", True)   # entries left as they are in y where False
+        if where is True:
+            new = _array_ufunc(target, ufunc, method, *inputs, **kwargs)
+        else:   # NumPy computes nothing where the mask is False: no warnings from there
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                new = np.where(where, _array_ufunc(target, ufunc, method, *inputs, **kwargs),
+                               target)
+        return _write_into(target, new, f"numpy.{ufunc.__name__}(..., out=y)", ufunc.__name__)
     impl = HANDLED.get(ufunc)
     if impl is None:
         raise _no_rule(ufunc)
-    kwargs.pop("out", None)
     return impl(*inputs, **kwargs)
 
 
@@ -151,7 +164,14 @@ def _operator(ufunc, reflected):
     def apply(self, other):
         args = (other, self) if reflected else (self, other)
         prim = UFUNC_PRIMITIVES.get(ufunc)
-        return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
+        try:
+            return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
+        except TypeError:
+            # NumPy's binary operators defer to an operand that sets __array_ufunc__ = None
+            # (a riesz.LinearMap: a * A is A.__rmul__(a)); tested once NumPy refused it
+            if getattr(type(other), "__array_ufunc__", 0) is None:
+                return NotImplemented
+            raise
     return apply
 
 
@@ -166,6 +186,12 @@ def _array_function(self, func, types, args, kwargs):
     impl = HANDLED.get(func)   # _handler, inlined: every NumPy function call comes here
     if impl is None:
         raise _no_rule(func)
+    if "out" in kwargs and isinstance(kwargs["out"], Tracer):
+        # np.clip(y, a, b, out=y), np.sum(x, axis=0, out=y) on a traced y: y updated in place
+        kwargs = dict(kwargs)
+        target = kwargs.pop("out")
+        return _write_into(target, impl(*args, **kwargs), f"{_qualname(func)}(..., out=y)",
+                           func.__name__)
     return impl(*args, **kwargs)
 
 
@@ -243,11 +269,20 @@ _ASSIGNED_INTO_NUMPY = (
     "riesz.numpy.array")
 
 
+_NO_AT_ON_NUMPY = (
+    "'numpy.{}' object has no attribute 'at': y.at[idx].set(v) is JAX's indexed update, "
+    "which traced values have but a NumPy array (made by np.zeros, say) cannot: write "
+    "y = riesz.numpy.at(y)[idx].set(v), which works on both, or start from a traced array, "
+    "y = np.zeros_like(x) for a traced x")
+
+
 class conversions_named:
     """Run user code under a transform, naming riesz's fix where NumPy hides it:
     ``y[i] = v`` for a NumPy ``y`` and a traced scalar ``v`` calls float(v), whose error NumPy
     replaces by "setting an array element with a sequence" (a traced value has
-    ``__getitem__``, so NumPy takes it for a sequence). A class rather than a generator:
+    ``__getitem__``, so NumPy takes it for a sequence); and ``y.at[i].set(v)`` for a NumPy
+    ``y``, whose AttributeError comes from NumPy's type (a type test of the error's
+    object). A class rather than a generator:
     every transform's call enters it."""
     __slots__ = ()
 
@@ -257,6 +292,10 @@ class conversions_named:
     def __exit__(self, kind, error, traceback):
         if isinstance(error, ValueError) and isinstance(error.__cause__, ConversionError):
             raise ConversionError(_ASSIGNED_INTO_NUMPY).with_traceback(traceback) from None
+        if isinstance(error, AttributeError) and error.name == "at" and \
+                isinstance(error.obj, (np.ndarray, np.generic)):
+            raise AttributeError(_NO_AT_ON_NUMPY.format(type(error.obj).__name__),
+                                 name="at", obj=error.obj).with_traceback(traceback) from None
         return False
 
 
@@ -329,19 +368,26 @@ def _in_place(f, name):
     """``y op= v`` on a traced ``y``: as in NumPy the object ``y`` itself is updated (every
     name bound to it sees the new value) and keeps its shape and dtype."""
     def update(self, other):
-        from ..rules.indexing import rebind
-        new = _handler(f)(self, other)
-        if new.shape != self.shape:
-            raise ValueError(f"non-broadcastable output operand with shape {self.shape} doesn't "
-                             f"match the broadcast shape {new.shape} (y {name}= v)")
-        if new.dtype != self.dtype:
-            if not np.can_cast(new.dtype, self.dtype, "same_kind"):
-                raise TypeError(f"Cannot cast ufunc '{f.__name__}' output from {new.dtype!r} to "
-                                f"{self.dtype!r} with casting rule 'same_kind' (y {name}= v)")
-            new = HANDLED["astype"](new, self.dtype)
-        rebind(self, new, f"y {name}= v")
-        return self
+        return _write_into(self, _handler(f)(self, other), f"y {name}= v", f.__name__)
     return update
+
+
+def _write_into(target, new, what, ufunc_name):
+    """The traced ``target`` updated in place to hold ``new`` (``y op= v``, a ufunc's
+    ``out=y``), with NumPy's checks: the result keeps ``target``'s shape and, cast
+    'same_kind', its dtype."""
+    from ..rules.indexing import rebind
+    new_shape, new_dtype = new.shape, new.dtype
+    if new_shape != target.shape:
+        raise ValueError(f"non-broadcastable output operand with shape {target.shape} doesn't "
+                         f"match the broadcast shape {new_shape} ({what})")
+    if new_dtype != target.dtype:
+        if not np.can_cast(new_dtype, target.dtype, "same_kind"):
+            raise TypeError(f"Cannot cast ufunc '{ufunc_name}' output from {new_dtype!r} to "
+                            f"{target.dtype!r} with casting rule 'same_kind' ({what})")
+        new = HANDLED["astype"](new, target.dtype)
+    rebind(target, new, what)
+    return target
 
 
 def _at(self):

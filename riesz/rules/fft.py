@@ -19,23 +19,25 @@ fftshift/ifftshift are rolls. So everything reaches these five primitives.
 """
 import numpy as np
 
+from ..backend import whole_along
 from ..numpy.dispatch import implements
 from .define import defprim, dtype_of, shape_of
 from .elementwise import conjugate_
 from .indexing import getitem
 from .shape import pad, roll
 
-# the DFT over ``axes`` (inverse: the inverse DFT); its own transpose
+# the DFT over ``axes`` (inverse: the inverse DFT); its own transpose. Each impl takes the
+# transformed axes whole (whole_along: a Dask array is rechunked along them, as its FFTs need)
 fftn_p = defprim(
     "fftn", lambda x, axes, norm, inverse: (np.fft.ifftn if inverse else np.fft.fftn)(
-        x, axes=axes, norm=norm),
+        whole_along(x, axes), axes=axes, norm=norm),
     jvp=[lambda t, ans, x, axes, norm, inverse: fftn_p(t, axes=axes, norm=norm, inverse=inverse)],
     vjp=[lambda g, ans, x, axes, norm, inverse: fftn_p(g, axes=axes, norm=norm, inverse=inverse)])
 
 
 def _rfft_transpose_impl(c, axis, n, norm):
     # Re(DFT of c zero-padded to n along axis), with the scaling of rfft's norm
-    return np.real(np.fft.fft(c, n=n, axis=axis, norm=norm))
+    return np.real(np.fft.fft(whole_along(c, [axis]), n=n, axis=axis, norm=norm))
 
 
 def _hermitian_weights(n, m, dtype):
@@ -49,7 +51,7 @@ def _hermitian_weights(n, m, dtype):
 
 def _irfft_transpose_impl(c, axis, n, norm):
     m = n // 2 + 1
-    spectrum = np.fft.ifft(c, axis=axis, norm=norm)
+    spectrum = np.fft.ifft(whole_along(c, [axis]), axis=axis, norm=norm)
     spectrum = np.take(spectrum, np.arange(m), axis=axis)
     shape = [1] * spectrum.ndim
     shape[axis] = m
@@ -58,7 +60,7 @@ def _irfft_transpose_impl(c, axis, n, norm):
 
 # the real DFT of a real x along ``axis`` (length n): first n//2 + 1 entries of the DFT
 rfft_p = defprim(
-    "rfft", lambda x, axis, norm: np.fft.rfft(x, axis=axis, norm=norm),
+    "rfft", lambda x, axis, norm: np.fft.rfft(whole_along(x, [axis]), axis=axis, norm=norm),
     jvp=[lambda t, ans, x, axis, norm: rfft_p(t, axis=axis, norm=norm)],
     vjp=[lambda g, ans, x, axis, norm: rfft_transpose_p(g, axis=axis, n=shape_of(x)[axis],
                                                         norm=norm)])
@@ -70,7 +72,8 @@ rfft_transpose_p = defprim(
 
 # the real inverse DFT of a half spectrum along ``axis``, to n real values
 irfft_p = defprim(
-    "irfft", lambda x, axis, n, norm: np.fft.irfft(x, n=n, axis=axis, norm=norm),
+    "irfft", lambda x, axis, n, norm: np.fft.irfft(whole_along(x, [axis]), n=n, axis=axis,
+                                                   norm=norm),
     jvp=[lambda t, ans, x, axis, n, norm: irfft_p(t, axis=axis, n=n, norm=norm)],
     vjp=[lambda g, ans, x, axis, n, norm: irfft_transpose_p(g, axis=axis, n=n, norm=norm)])
 

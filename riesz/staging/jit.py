@@ -28,7 +28,7 @@ import numpy as np
 from ..core import NoRuleError, Tracer
 from ..tree import tree_flatten, tree_unflatten
 from .fusion import fused
-from .stage import check_leaf, static_values, trace
+from .stage import check_leaf, static_positions, static_values, trace
 from .tracer import ConcretizationError
 
 __all__ = ["jit"]
@@ -154,7 +154,7 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
     >>> np.allclose(f(np.zeros(3)), 1.0)
     True
     """
-    static = (static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)
+    static = static_positions(static_argnums, "jit")
     to_positional, position_of = _positional(f)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     static = tuple(sorted(set(static) | {position_of(name) for name in names}))

@@ -123,7 +123,9 @@ def program_source(program, name=None, inplace=True, reserved=frozenset(), check
             owned.add(id(out))
     results = _results(program, ctx, namer, owned)
     returned = _rebuilt(program.out_tree, iter(results), ctx) if arguments is not None else None
-    body.append("return " + (returned or (results[0] if len(results) == 1 else ", ".join(results))))
+    # the leaves as a tuple (none: an empty one, which the caller's unflatten takes apart)
+    body.append("return " + (returned or (results[0] if len(results) == 1 else
+                                          ", ".join(results) or "()")))
     prelude = []
     if arguments is not None:   # def grad_loss(params, x): W1, b1 = params[0], ...
         prelude = _unpacking(arguments, program.in_tree, params, ctx, fname)

@@ -21,7 +21,7 @@ from .simplify import simplify
 from .draws import DrawWatch, draw_message
 from .tracer import StagingTrace, example_of, user_error, var_of
 
-__all__ = ["trace", "stage", "source", "graph", "check_leaf", "program_name"]
+__all__ = ["trace", "stage", "source", "graph", "check_leaf", "program_name", "static_positions"]
 
 
 def _arg_names(f, args):
@@ -186,7 +186,7 @@ def trace(f: Callable[..., Any], static_argnums: int | Sequence[int] = ()) -> Ca
     >>> np.allclose(program(np.zeros(3) + 0.5), np.sin(0.5) * 2.0)
     True
     """
-    static = tuple(static_argnums) if not isinstance(static_argnums, int) else (static_argnums,)
+    static = static_positions(static_argnums)
 
     @functools.wraps(f)
     def staged(*args):
@@ -227,6 +227,46 @@ def program_name(f):
     return "_".join(transforms + [str.__str__(name) if isinstance(name, str) else "f"])
 
 
+def static_positions(static_argnums, who="trace"):
+    """``static_argnums`` of ``riesz.{who}`` as a tuple of ints. An array there is an example
+    written where jax.make_jaxpr's curried form puts none: ``riesz.trace(f, x)`` for
+    ``riesz.trace(f)(x)``."""
+    static = (static_argnums,) if isinstance(static_argnums, (int, np.integer)) else static_argnums
+    if not isinstance(static, (tuple, list, range)) or not all(
+            isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in static):
+        raise TypeError(f"riesz.{who}(f, static_argnums): static_argnums takes argument "
+                        f"positions (ints), got a {type(static_argnums).__name__}; the example "
+                        f"arguments go in the call of the function riesz.{who} returns, "
+                        f"riesz.{who}(f)(x)")
+    return tuple(int(i) for i in static)
+
+
+def _required_parameters(f):
+    """The names of ``f``'s positional parameters without a default; ("x",) where its
+    signature cannot be read (a ufunc such as np.sin, which takes arguments)."""
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):
+        return ("x",)
+    return tuple(p.name for p in params
+                 if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty)
+
+
+def _staged_at(f, args, static_argnums, who):
+    """``trace(f)(*args)`` for ``riesz.source`` and ``riesz.graph``, which take the examples
+    in the same call: ``riesz.source(f)(x)``, as jax.make_jaxpr is called, stages f with no
+    arguments, so a call without examples of a function that needs some raises here."""
+    needed = _required_parameters(f)
+    if not args and needed:
+        given = ", ".join(needed)
+        raise TypeError(f"riesz.{who}(f) was given no example arguments, and "
+                        f"{program_name(f)} takes ({given}): write riesz.{who}(f, {given}) "
+                        f"with arrays of the shapes and dtypes to stage for (riesz.{who} takes "
+                        f"the examples in the same call; jax.make_jaxpr(f)({given})'s curried "
+                        f"form is riesz.trace(f)({given}))")
+    return trace(f, static_argnums=static_argnums)(*args)
+
+
 def _dynamic_signature(f, fixed):
     try:
         sig = inspect.signature(f)
@@ -247,10 +287,10 @@ def source(f: Callable[..., Any], *args: Any, static_argnums: int | Sequence[int
     where they can be found (``def grad_loss(x, *, W)``). No text from outside riesz
     reaches it raw (:mod:`riesz.staging.text`).
     """
-    return trace(f, static_argnums=static_argnums)(*args).source()
+    return _staged_at(f, args, static_argnums, "source").source()
 
 
 def graph(f: Callable[..., Any], *args: Any, static_argnums: int | Sequence[int] = ()) -> Any:
     """The DOT text of ``f`` staged at ``args`` (:func:`riesz.trace`): for a transform
     of a function, such as ``riesz.grad(f)``, the graph of the derivative's computation."""
-    return program_dot(trace(f, static_argnums=static_argnums)(*args))
+    return program_dot(_staged_at(f, args, static_argnums, "graph"))
