@@ -24,8 +24,16 @@ VJPTrace.big_nbytes = define.RELEASE_NBYTES
 VJPTrace.mode_free = frozenset(PRIMITIVES[name] for name in define.MODE_FREE)
 VJPTrace.summing = frozenset(PRIMITIVES[name] for name in define.SUMMING)
 VJPTrace.sum_holds_no_nan = staticmethod(define.sum_holds_no_nan)
-# while a program is staged, .copies = {id(copy): (copy, array)} of the snapshots taken
-SNAPSHOTS_WHILE_STAGING = threading.local()
+
+
+class _Snapshots(threading.local):
+    """``copies``: while a program is staged in this thread, {id(copy): (copy, array)} of
+    the snapshots taken; else None (a class attribute: read on every recorded operation
+    with a constant, without the cost of a missing thread-local attribute)."""
+    copies = None
+
+
+SNAPSHOTS_WHILE_STAGING = _Snapshots()
 
 
 # a constant array this big is protected (read-only while a tape holds it) rather than
@@ -56,7 +64,7 @@ def _keep_constants(trace, prim, parents, vals):
             if out is vals:
                 out = list(vals)
             out[i] = copy = a.copy()
-            copies = getattr(SNAPSHOTS_WHILE_STAGING, "copies", None)
+            copies = SNAPSHOTS_WHILE_STAGING.copies
             if copies is not None:
                 copies[id(copy)] = (copy, a)
         elif a.flags.writeable:

@@ -139,11 +139,16 @@ def _extreme_vjp(g, ans, x, axis, keepdims):
     return reshape(g, shape=shape_of(count)) / count * hit
 
 
-def _extreme(name, impl):
+def _extreme(name, impl, ufunc):
     # ∂ max_axis x (ẋ) = Σ_axis share ⊙ ẋ (share = 1/k at the k extreme places, 0 elsewhere);
     # the transpose copies g to the extreme places
-    prim = defprim(name, lambda x, axis, keepdims: impl(x, axis=axis, keepdims=keepdims),
-                   jvp=[_extreme_jvp], vjp=[_extreme_vjp])
+    def extreme_impl(x, axis, keepdims):
+        # on NumPy values the ufunc's reduce that np.max calls, without its Python layer;
+        # other libraries' arrays (Dask, CuPy) take np.max through their dispatch protocol
+        if is_numpy(x):
+            return ufunc.reduce(x, axis=axis, keepdims=keepdims)
+        return impl(x, axis=axis, keepdims=keepdims)
+    prim = defprim(name, extreme_impl, jvp=[_extreme_jvp], vjp=[_extreme_vjp])
 
     def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
         _check_unsupported(name, out=out)
@@ -165,8 +170,8 @@ def _extreme(name, impl):
     return prim, reduce
 
 
-amax_p, amax = _extreme("amax", np.max)
-amin_p, amin = _extreme("amin", np.min)
+amax_p, amax = _extreme("amax", np.max, np.maximum)
+amin_p, amin = _extreme("amin", np.min, np.minimum)
 implements(np.max, np.amax)(amax)
 implements(np.min, np.amin)(amin)
 

@@ -67,7 +67,7 @@ def stage(f, args, name=None, fixed=None):
     # W1, b1 = params: the user's own names for pytree leaves, found in their frames
     staging.renamable = {id(v) for v, (_, made_up) in zip(invars, names) if made_up}
     # the copies of constant arrays that tape nodes take (their users' arrays in the program)
-    outer_copies = getattr(SNAPSHOTS_WHILE_STAGING, "copies", None)
+    outer_copies = SNAPSHOTS_WHILE_STAGING.copies
     SNAPSHOTS_WHILE_STAGING.copies = {}
     try:
         with abstract_trace_open(), conversions_named(), staging.draws.creations():
