@@ -317,6 +317,38 @@ def test_a_custom_vjp_inside_f():
         assert_as_eager(name, f, (X3,), staged=False)
 
 
+def test_f_runs_once_per_call_after_its_custom_rule_is_seen():
+    # the first call records f, finds the custom rule and runs the eager transform (f a
+    # second time); later calls of the same transformed function run the eager transform
+    # alone: f once, with the eager answer
+    @riesz.custom_jvp
+    def soft(x):
+        return np.log1p(np.exp(x))
+
+    @soft.defjvp
+    def soft_jvp(primals, tangents):
+        (x,), (t,) = primals, tangents
+        return soft(x), t / (1 + np.exp(-x))
+
+    calls = [0]
+
+    def f(x):
+        calls[0] += 1
+        return soft(B @ x) * x
+    for name in ("jacfwd", "hessian"):
+        calls[0] = 0
+        transformed, reference = AUTO[name](f), EAGER[name](f)
+        first = transformed(X3)
+        assert calls[0] == 2
+        for k in range(3):
+            x = X3 + k
+            before = calls[0]
+            got = transformed(x)
+            assert calls[0] == before + 1
+            assert_tree_close(got, reference(x))
+        assert_tree_close(first, reference(X3))
+
+
 def test_a_custom_jvp_inside_f():
     @riesz.custom_jvp
     def soft(x):

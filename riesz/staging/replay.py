@@ -46,7 +46,8 @@ around this one) or not a NumPy array (Dask, CuPy, a Python number) runs the eag
 transform without recording, and so does every call while ``riesz.config.debug_nans`` is
 on (its checks name the user's lines); a node of a primitive outside the rule table (a
 ``custom_vjp``, ``custom_jvp``, ``checkpoint``, ``riesz.extend.primitive``) runs the eager
-transform on f (for ``jacfwd`` and ``hessian`` f then runs twice in that call); a nested
+transform on f (for ``jacfwd`` and ``hessian`` f then runs twice in that call, and every
+later call of this transformed function runs the eager transform alone, f once); a nested
 tape (an argument traced at a lower level: a Jacobian inside ``grad`` closing over the
 outer variable), a constant of another library or an unhashable parameter replays
 eagerly; and a key whose staging fails (a rule that branches on a value) replays
@@ -174,11 +175,14 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
     def eager_transform(which):
         return _EAGER_TRANSFORMS[which](f, argnums, has_aux)
 
+    custom_rules = []   # non-empty once a call of f recorded a custom rule (forward mode)
+
     def derivative(*args, **kwargs):
         f_of_diff, diff_args, single, leaves, in_tree = _split_args(f, args, kwargs, argnums, kind)
         # traced, Dask, CuPy, numbers; or riesz.config.debug_nans on, which checks every
-        # primitive of the eager transform (a staged program's are not checked)
-        if config.debug_nans or not all(type(x) is np.ndarray for x in leaves):
+        # primitive of the eager transform (a staged program's are not checked); or an f
+        # seen applying a custom rule, whose recording forward mode cannot use
+        if config.debug_nans or custom_rules or not all(type(x) is np.ndarray for x in leaves):
             return (eager_transform(kind) if mode is None else
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
         rec = Recording(f_of_diff, diff_args, has_aux, (leaves, in_tree))
@@ -196,7 +200,8 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None):
         if not callable(entry):   # evaluated eagerly, or staged now
             which = which or _auto_mode(rec)
             if not tape.replayable and which != "jacrev":   # a custom rule holds this
-                return eager_transform(which)(*args, **kwargs)   # call's values: f runs again
+                custom_rules.append(True)                        # call's values: f runs
+                return eager_transform(which)(*args, **kwargs)   # again (this time only)
             if entry is _STAGE:
                 entry = programs.put(key, _compiled(_transformed(which, tape, diff_args, single),
                                                     (*diff_args, tape.consts), f"{which}_{fname}",
