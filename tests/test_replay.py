@@ -317,19 +317,22 @@ def test_a_custom_vjp_inside_f():
         assert_as_eager(name, f, (X3,), staged=False)
 
 
+@riesz.custom_jvp
+def soft(x):
+    """softplus with its derivative given as a custom rule (σ(x) = 1 / (1 + e⁻ˣ))."""
+    return np.log1p(np.exp(x))
+
+
+@soft.defjvp
+def soft_jvp(primals, tangents):
+    (x,), (t,) = primals, tangents
+    return soft(x), t / (1 + np.exp(-x))
+
+
 def test_f_runs_once_per_call_after_its_custom_rule_is_seen():
     # the first call records f, finds the custom rule and runs the eager transform (f a
     # second time); later calls of the same transformed function run the eager transform
     # alone: f once, with the eager answer
-    @riesz.custom_jvp
-    def soft(x):
-        return np.log1p(np.exp(x))
-
-    @soft.defjvp
-    def soft_jvp(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return soft(x), t / (1 + np.exp(-x))
-
     calls = [0]
 
     def f(x):
@@ -350,15 +353,6 @@ def test_f_runs_once_per_call_after_its_custom_rule_is_seen():
 
 
 def test_a_custom_jvp_inside_f():
-    @riesz.custom_jvp
-    def soft(x):
-        return np.log1p(np.exp(x))
-
-    @soft.defjvp
-    def soft_jvp(primals, tangents):
-        (x,), (t,) = primals, tangents
-        return soft(x), t / (1 + np.exp(-x))
-
     for name in AUTO:
         assert_as_eager(name, lambda x: soft(B @ x) * x, (X3,), staged=False)
 
