@@ -374,6 +374,35 @@ def _check_complex_inputs(leaves, fname):
                             f"inputs (pass x.astype(complex))")
 
 
+def holomorphic_checked(what, f, argnums, has_aux):
+    """``(checked_f, check_args)`` for a Jacobian or Hessian taken with ``holomorphic=True``
+    (JAX's flag): ``checked_f`` is ``f`` raising a TypeError where an output is not complex,
+    ``check_args(args)`` raises one where a differentiated argument is not. riesz's Jacobians
+    of complex functions are already the complex ones JAX's flag asks for (f'(z) for a
+    holomorphic f), so the flag only checks that the function is of that kind."""
+    fname = getattr(f, "__name__", "f")
+
+    def check_args(args):
+        nums, _ = _argnums_tuple(argnums, len(args), what)
+        for i in nums:
+            for x in tree_flatten(args[i])[0]:
+                if dtype_of(x).kind != "c":
+                    raise TypeError(f"{what}(..., holomorphic=True): argument {i} of {fname} has "
+                                    f"dtype {dtype_of(x)}; a holomorphic derivative needs complex "
+                                    f"inputs (pass x.astype(complex)), or drop holomorphic=True")
+
+    @functools.wraps(f)
+    def checked_f(*args, **kwargs):
+        out = f(*args, **kwargs)
+        for y in tree_flatten(_split_aux(out)[0] if has_aux else out)[0]:
+            if dtype_of(y).kind != "c":
+                raise TypeError(f"{what}(..., holomorphic=True): {fname} returned a value of "
+                                f"dtype {dtype_of(y)}; a holomorphic function returns complex "
+                                f"values (drop holomorphic=True for a real-valued one)")
+        return out
+    return checked_f, check_args
+
+
 def _check_scalar_output(value, fname, holomorphic=False):
     if isinstance(value, (tuple, list, dict)):
         raise TypeError(f"grad: {fname} returned a {type(value).__name__}; grad needs a real "

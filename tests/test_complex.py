@@ -130,3 +130,65 @@ def test_real_operand_of_a_complex_rule_gets_the_real_part(name):
     f, z0 = MIXED[name]
     assert np.allclose(grad(f)(z0), _finite_difference_grad(f, z0), atol=1e-6)
     check_grads(f, (z0,), order=2)
+
+
+# ---------------------------------------------------------------- JAX's holomorphic=True
+
+def _holomorphic_map(z):
+    return np.sin(z[:2] * z[1:]) + z[:2] ** 3
+
+
+def _holomorphic_map_jacobian(z):
+    """∂/∂z of (sin(z₀z₁) + z₀³, sin(z₁z₂) + z₁³), by hand."""
+    c = np.cos(z[:2] * z[1:])
+    return np.array([[c[0] * z[1] + 3 * z[0] ** 2, c[0] * z[0], 0],
+                     [0, c[1] * z[2] + 3 * z[1] ** 2, c[1] * z[1]]])
+
+
+@pytest.mark.parametrize("name", ["jacfwd", "jacrev", "jacobian"])
+def test_holomorphic_jacobians_are_the_complex_derivative(name):
+    rng = np.random.default_rng(0)
+    J = getattr(riesz, name)(_holomorphic_map, holomorphic=True)
+    for _ in range(3):   # eager, staged, the program
+        z = rng.standard_normal(3) + 1j * rng.standard_normal(3)
+        np.testing.assert_allclose(J(z), _holomorphic_map_jacobian(z), rtol=1e-12)
+        np.testing.assert_allclose(J(z), getattr(riesz, name)(_holomorphic_map)(z), rtol=1e-14)
+
+
+def test_holomorphic_hessian_is_the_second_complex_derivative():
+    f = lambda z: np.sum(z ** 3 * z[0])   # noqa: E731  ∂²/∂zᵢ∂zⱼ by hand below
+    z = np.array([1.0 + 2.0j, -0.5 + 0.3j])
+    want = np.array([[12 * z[0] ** 2, 3 * z[1] ** 2], [3 * z[1] ** 2, 6 * z[0] * z[1]]])
+    H = riesz.hessian(f, holomorphic=True)
+    for _ in range(3):
+        np.testing.assert_allclose(H(z), want, rtol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["jacfwd", "jacrev", "jacobian", "hessian"])
+def test_holomorphic_flag_checks_inputs_and_outputs(name):
+    transform = getattr(riesz, name)
+    with pytest.raises(TypeError, match=r"holomorphic=True\): argument 0 of f has dtype "
+                                        r"float64; a holomorphic derivative needs complex"):
+        def f(z):
+            return z * 2j
+        transform(f, holomorphic=True)(np.ones(2))
+    with pytest.raises(TypeError, match=r"holomorphic=True\): g returned a value of dtype "
+                                        r"float64; a holomorphic function returns complex"):
+        def g(z):
+            return np.sum(np.abs(z) ** 2)
+        transform(g, holomorphic=True)(np.ones(2, complex))
+
+
+@pytest.mark.parametrize("name", ["jacfwd", "jacrev", "hessian"])
+def test_holomorphic_derivatives_match_jax(name):
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+
+    def f(xp):
+        return lambda z: xp.sum(xp.sin(z) * z[::-1] ** 2) if name == "hessian" else \
+            xp.exp(z) * z[::-1]
+    z = np.array([0.3 + 0.1j, -1.2 + 0.7j, 0.5 - 0.4j])
+    want = getattr(jax, name)(f(jnp), holomorphic=True)(jnp.asarray(z))
+    np.testing.assert_allclose(getattr(riesz, name)(f(np), holomorphic=True)(z),
+                               np.asarray(want), rtol=1e-12)

@@ -78,7 +78,8 @@ import numpy as np
 
 from .. import transforms as eager
 from ..debug import config
-from ..transforms import Recording, _jacrev_from_pullback, _split_args, _transform, jacobian_mode
+from ..transforms import (Recording, _jacrev_from_pullback, _split_args, _transform,
+                          holomorphic_checked, jacobian_mode)
 from ..tree import tree_flatten, tree_unflatten
 from .ir import Eqn, Var
 from .simplify import simplify
@@ -165,9 +166,19 @@ class _Programs:
 _EAGER_TRANSFORMS = {"jacfwd": eager.jacfwd, "jacrev": eager.jacrev, "hessian": eager.hessian}
 
 
-def _auto_staged(kind, f, argnums, has_aux, mode=None):
+def _auto_staged(kind, f, argnums, has_aux, mode=None, holomorphic=False):
     """The function computing transform ``kind`` ("jacfwd", "jacrev", "hessian"; for
-    "jacobian", ``mode`` picks one) of ``f``, auto-staged as the module docstring says."""
+    "jacobian", ``mode`` picks one) of ``f``, auto-staged as the module docstring says
+    (with ``holomorphic``, of ``f`` checked to be a complex function of complex inputs)."""
+    if holomorphic:
+        f, check_args = holomorphic_checked(kind, f, argnums, has_aux)
+        derivative = _auto_staged(kind, f, argnums, has_aux, mode)
+
+        def holomorphic_derivative(*args, **kwargs):
+            check_args(args)
+            return derivative(*args, **kwargs)
+        holomorphic_derivative.programs = derivative.programs
+        return holomorphic_derivative
     programs = _Programs()
     fname = getattr(f, "__name__", "f")
     fname = fname if isinstance(fname, str) else "f"
@@ -304,31 +315,36 @@ def _reading_recorded_values(fn, args, name, tape):
 
 @_transform("the Jacobian (forward mode)")
 def jacfwd(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-           has_aux: bool = False) -> Callable[..., Any]:
+           has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by forward mode (:func:`riesz.transforms.jacfwd`: ∂f(x) applied
     to every standard basis vector of the input in one batched pass), staged per
     structural key of the recorded forward pass from its second sighting on (see
-    :mod:`riesz.staging.replay`); it answers as the eager transform does."""
-    return _auto_staged("jacfwd", f, argnums, has_aux)
+    :mod:`riesz.staging.replay`); it answers as the eager transform does. ``holomorphic``:
+    as :func:`jacobian`."""
+    return _auto_staged("jacfwd", f, argnums, has_aux, holomorphic=holomorphic)
 
 
 @_transform("the Jacobian (reverse mode)")
 def jacrev(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-           has_aux: bool = False) -> Callable[..., Any]:
+           has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
     """The Jacobian of ``f`` by reverse mode (:func:`riesz.transforms.jacrev`: ∂f(x)ᵀ applied
     to every standard basis vector of the output in one batched pass), staged per
     structural key of the recorded forward pass from its second sighting on (see
-    :mod:`riesz.staging.replay`); it answers as the eager transform does."""
-    return _auto_staged("jacrev", f, argnums, has_aux)
+    :mod:`riesz.staging.replay`); it answers as the eager transform does. ``holomorphic``:
+    as :func:`jacobian`."""
+    return _auto_staged("jacrev", f, argnums, has_aux, holomorphic=holomorphic)
 
 
 @_transform("the Jacobian")
 def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str = "auto",
-             has_aux: bool = False) -> Callable[..., Any]:
+             has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
     """The generalized Jacobian of ``f`` (:func:`riesz.transforms.jacobian`: for y = f(x) an
     array of shape ``y.shape + x.shape`` whose entry [i, j] is ∂yᵢ/∂xⱼ; pytrees as in JAX;
     ``mode`` "forward", "reverse" or "auto", by the sizes of input and output; with
-    ``has_aux`` the result is ``(jac, aux)``).
+    ``has_aux`` the result is ``(jac, aux)``). Of a complex function of complex inputs it is
+    the complex Jacobian (∂f/∂z, f'(z) for a holomorphic f), as JAX's with
+    ``holomorphic=True``; that flag is taken too, and checks that the differentiated inputs
+    and the outputs are complex.
 
     Repeated calls run a staged program: the forward pass is recorded on every call (f
     runs as in eager code) and the derivative of the recorded primitives is staged once
@@ -342,24 +358,24 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0, mode: str 
     """
     if mode not in _MODES:
         raise ValueError(f"jacobian: mode={mode!r}; use 'auto', 'forward' or 'reverse'")
-    return _auto_staged("jacobian", f, argnums, has_aux, mode)
+    return _auto_staged("jacobian", f, argnums, has_aux, mode, holomorphic)
 
 
 @_transform("the Hessian")
 def hessian(f: Callable[..., Any], argnums: int | Sequence[int] = 0,
-            has_aux: bool = False) -> Callable[..., Any]:
+            has_aux: bool = False, holomorphic: bool = False) -> Callable[..., Any]:
     """The Hessian of ``f``, forward over reverse: ``jacfwd(jacrev(f))``. For a scalar
     f of x its shape is ``x.shape + x.shape``; in general ``y.shape + x.shape + x.shape``
     (pytrees nest as in :func:`jacobian`).
 
     Repeated calls run a staged program, as for :func:`jacobian`; the answer is the eager
-    transform's (:mod:`riesz.staging.replay`).
+    transform's (:mod:`riesz.staging.replay`). ``holomorphic``: as :func:`jacobian`.
 
     >>> import numpy as np, riesz
     >>> riesz.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0]))    # diag(6x)
     array([[ 6.,  0.],
            [ 0., 12.]])"""
-    return _auto_staged("hessian", f, argnums, has_aux)
+    return _auto_staged("hessian", f, argnums, has_aux, holomorphic=holomorphic)
 
 
 _HVP_PROGRAMS = _Programs()   # one cache for every f: the tape, not f, is what a program stands for
