@@ -281,8 +281,8 @@ def test_unsupported_forms_say_so():
         grad(lambda a: np.sum(np.linalg.svd(a)[0]))(np.ones((3, 2)))
     with pytest.raises(NotImplementedError, match="m < n"):
         grad(lambda a: np.sum(np.linalg.qr(a)[1]))(np.ones((2, 3)))
-    with pytest.raises(NotImplementedError, match="mode='linear_ramp'"):
-        grad(lambda x: np.sum(np.pad(x, 1, mode="linear_ramp")))(np.ones(2))
+    with pytest.raises(NotImplementedError, match="numpy.pad.mode=<function"):
+        grad(lambda x: np.sum(np.pad(x, 1, mode=lambda v, w, i, k: None)))(np.ones(2))
 
 
 def test_cholesky_gradient_reads_the_lower_triangle():

@@ -474,22 +474,49 @@ def diagflat(v, k=0):
 
 # ------------------------------------------------------------ padding
 
-def _pad_widths(pad_width, ndim):
-    widths = np.broadcast_to(np.asarray(lower_all(pad_width), dtype=np.intp), (ndim, 2))
-    if (widths < 0).any():
+def _pad_pairs(value, ndim, dtype=np.intp):
+    """``pad_width``, ``stat_length`` or ``end_values`` as one (before, after) pair per axis,
+    NumPy's broadcasting of a scalar, a pair or a pair per axis."""
+    if isinstance(value, Tracer) or (type(value) in (list, tuple) and any(
+            isinstance(v, Tracer) for v in np.ravel(np.array(value, dtype=object)))):
+        raise NotImplementedError("numpy.pad on traced values: pad_width, stat_length and "
+                                  "end_values must not be traced; pad with constants and add "
+                                  "the traced values to the border")
+    pairs = np.broadcast_to(np.asarray(value, dtype=dtype), (ndim, 2))
+    if dtype is np.intp and (pairs < 0).any():
         raise ValueError("index can't contain negative values")
-    return [(int(b), int(a)) for b, a in widths]
+    return [tuple(pair.tolist()) for pair in pairs]
+
+
+def _pad_widths(pad_width, ndim):
+    return _pad_pairs(lower_all(pad_width), ndim)
+
+
+_PAD_GATHERS = ("edge", "reflect", "symmetric", "wrap")
+_PAD_STATISTICS = {"maximum": "max", "minimum": "min", "mean": "mean", "median": "median"}
+_PAD_KEYWORDS = {"reflect": {"reflect_type"}, "symmetric": {"reflect_type"},
+                 "linear_ramp": {"end_values"}, **dict.fromkeys(_PAD_STATISTICS, {"stat_length"})}
 
 
 @implements(np.pad)
 def pad(array, pad_width, mode="constant", **kwargs):
-    """``numpy.pad`` for modes 'constant' (``constant_values`` one scalar, which may be
-    traced, or constants per axis and side), 'empty' (zeros), 'edge', 'reflect',
-    'symmetric' and 'wrap'.
+    """``numpy.pad`` for every mode but a callable: 'constant' (``constant_values`` one
+    scalar, which may be traced, or constants per axis and side), 'empty' (zeros), 'edge',
+    'reflect', 'symmetric', 'wrap', 'linear_ramp', 'maximum', 'minimum', 'mean' and 'median'.
 
     'constant' places ``array`` into zeros (scatter_add, whose transpose is the slice back)
-    and adds the constant on the border; the other modes gather indices that NumPy's own
-    ``pad`` computes on ``arange(n)``, so repeated border entries add up in the transpose.
+    and adds the constant on the border; 'edge', 'reflect', 'symmetric' and 'wrap' gather
+    indices that NumPy's own ``pad`` computes on ``arange(n)``, so repeated border entries
+    add up in the transpose. The others pad one axis after another, as NumPy does, with
+    borders computed from the entries:
+
+    * ``reflect_type='odd'`` (2·edge − reflection, a linear map): the border is B x along the
+      axis, with B the border rows of NumPy's pad of the identity matrix;
+    * 'linear_ramp': ``end + (edge − end)·i/width``, i = 0 … width − 1 counted from the end
+      value inwards;
+    * the statistics: ``np.max`` (``min``, ``mean``, ``median``) of the first (last)
+      ``stat_length`` entries, repeated; their derivatives are those functions' (at ties,
+      the conventions of np.max and np.median).
     """
     shape = shape_of(array)
     widths = _pad_widths(pad_width, len(shape))
@@ -508,15 +535,51 @@ def pad(array, pad_width, mode="constant", **kwargs):
             border[inner] = 0
             out = out + c * border
         return out
-    if mode not in ("edge", "reflect", "symmetric", "wrap") or kwargs.get("reflect_type", "even") != "even":
+    if mode not in _PAD_GATHERS + ("linear_ramp",) + tuple(_PAD_STATISTICS):
         raise NotImplementedError(
-            f"numpy.pad(mode={mode!r}, {kwargs}) is not supported on traced values; supported: "
-            f"'constant', 'empty', 'edge', 'reflect', 'symmetric', 'wrap' (reflect_type='even')")
+            f"numpy.pad(mode={mode!r}) is not supported on traced values; supported: "
+            f"'constant', 'empty', 'edge', 'reflect', 'symmetric', 'wrap', 'linear_ramp', "
+            f"'maximum', 'minimum', 'mean', 'median'")
+    unknown = set(kwargs) - _PAD_KEYWORDS.get(mode, set())
+    if unknown:
+        raise ValueError(f"unsupported keyword arguments for mode '{mode}': {unknown}")
     for axis, (n, (b, a)) in enumerate(zip(shape, widths)):
         if b or a:
-            index = np.pad(np.arange(n), (b, a), mode=mode)
-            array = getitem(array, idx=(slice(None),) * axis + (index,))
+            array = _pad_axis(array, axis, n, b, a, mode, kwargs)
     return array
+
+
+def _pad_axis(array, axis, n, b, a, mode, kwargs):
+    """``array`` padded by ``b`` entries before and ``a`` after along ``axis`` (of length n)."""
+    ndim = len(shape_of(array))
+
+    def along(idx):
+        return getitem(array, idx=(slice(None),) * axis + (idx,))
+
+    def spread(values, width):   # a vector laid out along the axis
+        return np.reshape(values, (width,) + (1,) * (ndim - axis - 1)).astype(dtype_of(array))
+
+    if mode in _PAD_GATHERS and kwargs.get("reflect_type", "even") == "even":
+        return along(np.pad(np.arange(n), (b, a), mode=mode))
+    if mode in _PAD_GATHERS:   # odd reflections: the border rows of the padded identity
+        rows = np.pad(np.eye(n, dtype=dtype_of(array)), ((b, a), (0, 0)), mode=mode,
+                      reflect_type=kwargs["reflect_type"])
+        borders = [moveaxis(moveaxis(array, axis, -1) @ np.ascontiguousarray(rows[s].T), -1, axis)
+                   for s in (slice(0, b), slice(b + n, None))]
+    elif mode == "linear_ramp":
+        lo, hi = _pad_pairs(kwargs.get("end_values", 0), ndim, dtype_of(array))[axis]
+        borders = [lo + (along(slice(0, 1)) - lo) * spread(np.arange(b) / max(b, 1), b),
+                   hi + (along(slice(n - 1, n)) - hi) * spread(np.arange(a)[::-1] / max(a, 1), a)]
+    else:
+        stat = getattr(np, _PAD_STATISTICS[mode])
+        lengths = kwargs.get("stat_length")
+        sb, sa = (n, n) if lengths is None else _pad_pairs(lengths, ndim)[axis]
+        borders = []
+        for window, width in ((slice(0, min(sb, n)), b), (slice(n - min(sa, n), n), a)):
+            value = stat(along(window), axis=axis, keepdims=True)
+            borders.append(broadcast_to(value, shape=shape_of(value)[:axis] + (width,)
+                                        + shape_of(value)[axis + 1:]))
+    return concat([borders[0], array, borders[1]], axis)
 
 
 # ------------------------------------------------------------ sorting and selecting

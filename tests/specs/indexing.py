@@ -38,6 +38,9 @@ SPECS = {
                 Case(lambda x: np.rot90(x) + np.rot90(x, -1, axes=(1, 0)), [(3, 3)]),
                 Case(lambda x: np.pad(x, ((1, 2), (3, 0)), mode="edge"), [(2, 3)]),
                 Case(lambda x: np.pad(x, 2, mode="reflect") + np.pad(x, 2, mode="wrap"), [(3,)]),
+                Case(lambda x: np.pad(x, ((4, 1), (0, 2)), mode="reflect", reflect_type="odd")
+                     + np.pad(x, ((4, 1), (0, 2)), mode="linear_ramp", end_values=(1.0, -2.0)),
+                     [(2, 3)]),
                 Case(lambda x: np.take(x, [2, 0, 2], axis=1) + np.take(x, [-1, 5, 0], mode="clip"),
                      [(2, 3)]),
                 Case(lambda x: np.sort(x, axis=0) + np.partition(x, 1, axis=1), [(3, 3)],

@@ -10,6 +10,8 @@ SPECS = {
             Case(lambda x: np.mean(x, axis=-1), [(2, 3, 4)])],
     "amax": [Case(np.max, [(3, 4)], domain="separated"),
              Case(lambda x: np.amax(x, axis=1, keepdims=True), [(3, 4)], domain="separated"),
+             Case(lambda x: np.pad(x, ((1, 2), (2, 1)), mode="maximum", stat_length=2)
+                  + np.pad(x, ((1, 2), (2, 1)), mode="mean"), [(3, 4)], domain="separated"),
              Case(lambda x: x.max(axis=0), [(3, 4)], domain="separated")],
     "amin": [Case(np.min, [(3, 4)], domain="separated"),
              Case(lambda x: np.amin(x, axis=(0, 2)), [(2, 3, 4)], domain="separated")],
