@@ -38,6 +38,8 @@ CASES = [
     ("norm.logcdf", rs.norm.logcdf, ss.norm.logcdf, (X, 0.3 * X, POS)),
     ("norm.sf", rs.norm.sf, ss.norm.sf, (X, 0.3 * X, POS)),
     ("norm.logsf", rs.norm.logsf, ss.norm.logsf, (X, 0.3 * X, POS)),
+    ("norm.ppf", rs.norm.ppf, ss.norm.ppf, (UNIT, 0.3 * X, POS)),
+    ("norm.isf", rs.norm.isf, ss.norm.isf, (UNIT, 0.3 * X, POS)),
     ("multivariate_normal.logpdf", rs.multivariate_normal.logpdf,
      ss.multivariate_normal.logpdf, (PTS, PTS[0] * 0.5, COV)),
     ("multivariate_normal.pdf one point", rs.multivariate_normal.pdf,

@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from ..special import betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, xlogy
+from ..special import (betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, ndtri,
+                       xlogy)
 
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -50,6 +51,14 @@ def norm_logsf(x, loc=0.0, scale=1.0):
     return log_ndtr((loc - x) / scale)
 
 
+def norm_ppf(q, loc=0.0, scale=1.0):
+    """The quantile function, the inverse of the cdf: loc + scale·Φ⁻¹(q)."""
+    return loc + scale * ndtri(q)
+
+
+def norm_isf(q, loc=0.0, scale=1.0):
+    """The inverse of the sf: loc + scale·Φ⁻¹(1 − q) = loc − scale·Φ⁻¹(q)."""
+    return loc - scale * ndtri(q)
 
 
 # ------------------------------------------------------------ multivariate normal
