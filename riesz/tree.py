@@ -17,8 +17,8 @@ from typing import Any, Callable, Iterable, TypeVar
 __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
            "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
            "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey",
-           "register_pytree_node", "register_pytree_node_class", "tree_reduce", "TreeDef",
-           "PyTreeError", "mismatch"]
+           "register_pytree_node", "register_pytree_node_class", "tree_reduce", "tree_all",
+           "TreeDef", "PyTreeError", "mismatch"]
 
 
 @dataclass(frozen=True)
@@ -217,14 +217,19 @@ class PyTreeError(TypeError):
         return f"pytree: at {keystr(self.path) or 'the root'}: {self.message}"
 
 
-def tree_flatten(tree: Any) -> "tuple[list[Any], TreeDef]":
-    """``(leaves, treedef)`` of a pytree."""
+def tree_flatten(tree: Any, is_leaf: Callable[[Any], bool] | None = None
+                 ) -> "tuple[list[Any], TreeDef]":
+    """``(leaves, treedef)`` of a pytree. A node for which ``is_leaf(node)`` is true is a
+    leaf, container or not (JAX's ``is_leaf``)."""
     leaves: list[Any] = []
-    return leaves, _flatten(tree, leaves)
+    return leaves, _flatten(tree, leaves, is_leaf)
 
 
-def _flatten(x, leaves):
+def _flatten(x, leaves, is_leaf=None):
     cls = type(x)
+    if is_leaf is not None and is_leaf(x):
+        leaves.append(x)
+        return _LEAF
     if cls is tuple or cls is list:   # the commonest containers, without their registry entry
         children, aux = x, None
     elif (node := _registry.get(cls)) is not None:
@@ -237,27 +242,29 @@ def _flatten(x, leaves):
     flat = []
     for c in children:
         try:
-            flat.append(_flatten(c, leaves))
+            flat.append(_flatten(c, leaves, is_leaf))
         except PyTreeError as error:   # name the path on the way out
             keys = TreeDef(cls, aux, (_LEAF,) * len(children)).child_keys()
             raise PyTreeError(error.message, (keys[len(flat)],) + error.path) from None
     return TreeDef(cls, aux, tuple(flat))
 
 
-def tree_structure(tree: Any) -> "TreeDef":
+def tree_structure(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> "TreeDef":
     """The :class:`TreeDef` of a pytree (JAX's ``tree_structure``)."""
-    return tree_flatten(tree)[1]
+    return tree_flatten(tree, is_leaf)[1]
 
 
-def tree_flatten_with_path(tree: Any) -> "tuple[list[tuple[tuple[Any, ...], Any]], TreeDef]":
+def tree_flatten_with_path(tree: Any, is_leaf: Callable[[Any], bool] | None = None
+                           ) -> "tuple[list[tuple[tuple[Any, ...], Any]], TreeDef]":
     """``([(key path, leaf), ...], treedef)`` (JAX's ``tree_flatten_with_path``)."""
-    leaves, treedef = tree_flatten(tree)
+    leaves, treedef = tree_flatten(tree, is_leaf)
     return list(zip(treedef.paths(), leaves)), treedef
 
 
-def tree_leaves_with_path(tree: Any) -> "list[tuple[tuple[Any, ...], Any]]":
+def tree_leaves_with_path(tree: Any, is_leaf: Callable[[Any], bool] | None = None
+                          ) -> "list[tuple[tuple[Any, ...], Any]]":
     """``[(key path, leaf), ...]`` (JAX's ``tree_leaves_with_path``)."""
-    return tree_flatten_with_path(tree)[0]
+    return tree_flatten_with_path(tree, is_leaf)[0]
 
 
 def tree_unflatten(treedef: "TreeDef", leaves: Iterable[Any]) -> Any:
@@ -282,8 +289,8 @@ def _unflatten(td, it):
     return td.kind(*children)  # namedtuple
 
 
-def tree_leaves(tree: Any) -> list[Any]:
-    return tree_flatten(tree)[0]
+def tree_leaves(tree: Any, is_leaf: Callable[[Any], bool] | None = None) -> list[Any]:
+    return tree_flatten(tree, is_leaf)[0]
 
 
 def mismatch(what, expected, got):
@@ -295,11 +302,11 @@ def mismatch(what, expected, got):
             f"{keystr(path) or 'the root'}: {differs}{whole}")
 
 
-def _map_leaves(name, tree, rest):
-    leaves, td = tree_flatten(tree)
+def _map_leaves(name, tree, rest, is_leaf):
+    leaves, td = tree_flatten(tree, is_leaf)
     others = []
     for r in rest:
-        rl, rtd = tree_flatten(r)
+        rl, rtd = tree_flatten(r, is_leaf)
         if rtd != td:
             raise ValueError(
                 mismatch(name, td, rtd) + "; it maps leaf by leaf over trees of one structure "
@@ -309,26 +316,35 @@ def _map_leaves(name, tree, rest):
     return leaves, td, others
 
 
-def tree_map(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
-    """Apply ``f`` leaf by leaf to one or more pytrees of the same structure."""
-    leaves, td, others = _map_leaves("tree_map", tree, rest)
+def tree_map(f: Callable[..., Any], tree: Any, *rest: Any,
+             is_leaf: Callable[[Any], bool] | None = None) -> Any:
+    """Apply ``f`` leaf by leaf to one or more pytrees of the same structure (the nodes
+    where ``is_leaf`` holds taken whole, in every tree)."""
+    leaves, td, others = _map_leaves("tree_map", tree, rest, is_leaf)
     return tree_unflatten(td, [f(*xs) for xs in zip(leaves, *others)])
 
 
-def tree_map_with_path(f: Callable[..., Any], tree: Any, *rest: Any) -> Any:
+def tree_map_with_path(f: Callable[..., Any], tree: Any, *rest: Any,
+                      is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """``f(key path, leaf, *other leaves)`` leaf by leaf (JAX's ``tree_map_with_path``)."""
-    leaves, td, others = _map_leaves("tree_map_with_path", tree, rest)
+    leaves, td, others = _map_leaves("tree_map_with_path", tree, rest, is_leaf)
     return tree_unflatten(td, [f(path, *xs) for path, *xs in zip(td.paths(), leaves, *others)])
 
 
 _NO_INITIALIZER = object()
 
 
-def tree_reduce(f: Callable[[Any, Any], Any], tree: Any, initializer: Any = _NO_INITIALIZER) -> Any:
+def tree_reduce(f: Callable[[Any, Any], Any], tree: Any, initializer: Any = _NO_INITIALIZER,
+                is_leaf: Callable[[Any], bool] | None = None) -> Any:
     """``functools.reduce(f, leaves)``, from ``initializer`` when given (JAX's ``tree_reduce``)."""
-    leaves = tree_leaves(tree)
+    leaves = tree_leaves(tree, is_leaf)
     return functools.reduce(f, leaves) if initializer is _NO_INITIALIZER else \
         functools.reduce(f, leaves, initializer)
+
+
+def tree_all(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> bool:
+    """Whether every leaf is true (JAX's ``tree_all``)."""
+    return all(tree_leaves(tree, is_leaf))
 
 
 # jax.tree's short names (jax.tree.map, jax.tree.leaves, ...): riesz.tree ports both
@@ -336,6 +352,7 @@ def tree_reduce(f: Callable[[Any, Any], Any], tree: Any, initializer: Any = _NO_
 # (map, all) inside this module.
 _SHORT_NAMES = {"map": tree_map, "leaves": tree_leaves, "structure": tree_structure,
                 "flatten": tree_flatten, "unflatten": tree_unflatten, "reduce": tree_reduce,
+                "all": tree_all,
                 "map_with_path": tree_map_with_path, "leaves_with_path": tree_leaves_with_path,
                 "flatten_with_path": tree_flatten_with_path}
 

@@ -3,11 +3,12 @@ so that ``from jax import tree_util`` ports as ``from riesz import tree_util``."
 from .tree import (DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey, TreeDef, keystr,
                    register_pytree_node, register_pytree_node_class, tree_flatten,
                    tree_flatten_with_path, tree_leaves, tree_leaves_with_path, tree_map,
-                   tree_map_with_path, tree_reduce, tree_structure, tree_unflatten)
+                   tree_map_with_path, tree_reduce, tree_all, tree_structure,
+                   tree_unflatten)
 
 PyTreeDef = TreeDef
 
 __all__ = ["DictKey", "FlattenedIndexKey", "GetAttrKey", "SequenceKey", "PyTreeDef", "keystr",
            "register_pytree_node", "register_pytree_node_class", "tree_flatten",
            "tree_flatten_with_path", "tree_leaves", "tree_leaves_with_path", "tree_map",
-           "tree_map_with_path", "tree_reduce", "tree_structure", "tree_unflatten"]
+           "tree_map_with_path", "tree_reduce", "tree_all", "tree_structure", "tree_unflatten"]
