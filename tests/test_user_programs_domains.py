@@ -25,6 +25,7 @@ import pytest
 import riesz
 import riesz.nn as nn
 import riesz.scipy.linalg
+import riesz.scipy.signal
 import riesz.scipy.special
 import riesz.scipy.stats
 from riesz import tree_util
@@ -226,6 +227,27 @@ def test_convolution_by_sliding_windows_is_the_one_by_slices():
     np.testing.assert_allclose(riesz.grad(convolution_2d_windows)(img), riesz.grad(f)(img),
                                rtol=1e-12)
     check_grads(convolution_2d_windows, (img,), order=2)
+
+
+@pytest.mark.parametrize("name", ["convolve2d", "correlate2d", "correlate", "fftconvolve"])
+def test_scipy_signal_convolutions_match_scipy(name):
+    scipy_signal = pytest.importorskip("scipy.signal")
+    ours, theirs = getattr(riesz.scipy.signal, name), getattr(scipy_signal, name)
+    for in1, in2 in [(RNG.standard_normal((6, 7)), RNG.standard_normal((2, 4))),
+                     (RNG.standard_normal((3, 4)), RNG.standard_normal((5, 5)) + 0j)]:
+        for mode in ("full", "same", "valid"):
+            np.testing.assert_allclose(ours(in1, in2, mode=mode), theirs(in1, in2, mode=mode),
+                                       rtol=1e-12, atol=1e-13)
+            if in2.dtype.kind == "f":
+                check_grads(lambda a, b: np.sum(np.tanh(ours(a, b, mode=mode))), (in1, in2),
+                            order=2)
+    with pytest.raises(ValueError, match="same dimensionality|2-D"):
+        ours(np.ones(3), np.ones((2, 2)))
+
+
+def test_scipy_signal_boundaries_other_than_zero_fill_say_so():
+    with pytest.raises(NotImplementedError, match="boundary='wrap'.*np.pad"):
+        riesz.scipy.signal.convolve2d(np.ones((3, 3)), np.ones((2, 2)), boundary="wrap")
 
 
 @pytest.mark.parametrize("kw", PAD_MODES, ids=[str(kw) for kw in PAD_MODES])

@@ -1,5 +1,7 @@
 """``riesz.scipy.signal``: HIPS autograd's ``autograd.scipy.signal.convolve``, the n-dimensional
-convolution with summed ("dot") axes that autograd's convnet example is built on.
+convolution with summed ("dot") axes that autograd's convnet example is built on, and
+SciPy's (and ``jax.scipy.signal``'s) ``convolve2d``, ``correlate``, ``correlate2d`` and
+``fftconvolve`` written with it.
 
 It is written with NumPy functions riesz differentiates (a sliding-window view and one
 einsum), so its derivatives in both modes and at every order come from those rules, and it
@@ -7,7 +9,7 @@ runs on plain arrays as well.
 """
 import numpy as np
 
-__all__ = ["convolve"]
+__all__ = ["convolve", "convolve2d", "correlate", "correlate2d", "fftconvolve"]
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -66,3 +68,58 @@ def convolve(A, B, axes=None, dot_axes=((), ()), mode="full"):
         crop.append(slice(min(a, b) - 1, max(a, b)) if mode == "valid"
                     else slice((b - 1) // 2, (b - 1) // 2 + a))
     return full[tuple(crop)]
+
+
+def _scipy_convolve(name, in1, in2, mode):
+    """SciPy's convolution of two arrays of one number of dimensions, all axes convolved."""
+    if np.ndim(in1) != np.ndim(in2):
+        raise ValueError(f"{name}: in1 and in2 should have the same dimensionality, got "
+                         f"{np.ndim(in1)} and {np.ndim(in2)}")
+    return convolve(in1, in2, mode=mode)
+
+
+def _reversed_conjugate(a):
+    return np.conj(a[(slice(None, None, -1),) * np.ndim(a)])
+
+
+def _two_dimensional(name, in1, in2, boundary, fillvalue):
+    if np.ndim(in1) != 2 or np.ndim(in2) != 2:
+        raise ValueError(f"{name} inputs must both be 2-D arrays, got {np.ndim(in1)}-D and "
+                         f"{np.ndim(in2)}-D")
+    if boundary not in ("fill", "fil", "pad") or fillvalue != 0:
+        raise NotImplementedError(f"riesz.scipy.signal.{name}: boundary={boundary!r}, "
+                                  f"fillvalue={fillvalue!r}; only the zero fill is supported "
+                                  f"(np.pad the input with mode 'wrap' or 'symmetric' and use "
+                                  f"mode='valid')")
+
+
+def correlate(in1, in2, mode="full", method="auto"):
+    """``scipy.signal.correlate``: z[k] = Σₗ in1[l + k − N + 1] conj(in2[l]), the convolution
+    of in1 with in2 reversed and conjugated (``method`` only picks SciPy's algorithm)."""
+    return _scipy_convolve("correlate", in1, _reversed_conjugate(in2), mode)
+
+
+def fftconvolve(in1, in2, mode="full", axes=None):
+    """``scipy.signal.fftconvolve``: the convolution of in1 and in2, which equals the FFT's up
+    to rounding; computed directly, as :func:`convolve` (``axes`` must be None)."""
+    if axes is not None:
+        raise NotImplementedError("riesz.scipy.signal.fftconvolve(axes=...): only axes=None "
+                                  "(every axis convolved) is supported")
+    return _scipy_convolve("fftconvolve", in1, in2, mode)
+
+
+def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+    """``scipy.signal.convolve2d`` with the zero fill (``boundary='fill'``, ``fillvalue=0``)."""
+    _two_dimensional("convolve2d", in1, in2, boundary, fillvalue)
+    return convolve(in1, in2, mode=mode)
+
+
+def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
+    """``scipy.signal.correlate2d`` with the zero fill: the 2-D :func:`correlate`, except that
+    SciPy centres ``mode='same'`` differently for an even-sized in2: rows and columns
+    k // 2 … k // 2 + n − 1 of the full correlation (``correlate``'s start at (k − 1) // 2)."""
+    _two_dimensional("correlate2d", in1, in2, boundary, fillvalue)
+    if mode != "same":
+        return correlate(in1, in2, mode=mode)
+    full = correlate(in1, in2, mode="full")
+    return full[tuple(slice(k // 2, k // 2 + n) for n, k in zip(np.shape(in1), np.shape(in2)))]
