@@ -251,7 +251,8 @@ class custom_jvp(_CustomFunction):
         return call.unflatten_out(out)
 
 
-def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = ()) -> Callable[..., Any]:
+def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = (), *,
+               prevent_cse: bool = True, policy: Any = None) -> Callable[..., Any]:
     """``f`` whose reverse mode stores only its inputs and recomputes its intermediates.
 
     A backward pass through ``checkpoint(f)`` reruns ``f`` on the stored inputs,
@@ -265,6 +266,10 @@ def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = ()) -> Cal
     Values being differentiated must be arguments, not closures: for a layer's
     parameters write ``checkpoint(lambda layer, h: layer(h))(layer, h)`` (a module is a
     pytree argument); a closure over them raises a TypeError saying so.
+
+    JAX's ``prevent_cse`` and ``policy`` are taken and change nothing: riesz merges no
+    recomputation away, and it saves the inputs alone (JAX's ``nothing_saveable``), the
+    least memory any policy gives; the derivatives are the same under every policy.
     """
     static_argnums = tuple(static_argnums)
 
