@@ -124,7 +124,8 @@ def signals(lib):
         return (total + m.sum(m.abs(spectrum) ** 2 * m.arange(5.0))
                 + m.sum(m.fft.irfft(spectrum * m.exp(-m.arange(5.0)), n=9) ** 2)
                 + m.sum(m.abs(m.fft.fft2(image)) ** 2 * m.arange(4.0))
-                + m.sum(pooled ** 2) + m.sum(m.mean(m.reshape(image, (4, 2, 2, 2)), axis=(1, 3)) ** 3))
+                + m.sum(pooled ** 2)
+                + m.sum(m.mean(m.reshape(image, (4, 2, 2, 2)), axis=(1, 3)) ** 3))
     return f, RNG.standard_normal(9)
 
 

@@ -65,27 +65,56 @@ def ediff1d(ary, to_end=None, to_begin=None):
 
 @implements(np.gradient)
 def gradient(f, *varargs, axis=None, edge_order=1):
-    """``numpy.gradient`` with uniform spacings (scalars in ``varargs``) and
-    ``edge_order=1``: central differences (f[i+1] - f[i-1]) / 2h inside, one-sided ones
-    at the two ends. Linear in ``f``."""
+    """``numpy.gradient``: second-order differences inside and first- or second-order
+    one-sided ones at the two ends (``edge_order`` 1 or 2), for spacings that are scalars or
+    coordinate arrays (one per axis, NumPy's forms); linear in ``f``, differentiable in
+    the spacings too.
+
+    With steps h₁ = xᵢ − xᵢ₋₁ and h₂ = xᵢ₊₁ − xᵢ (NumPy's formulas; for a scalar spacing
+    h₁ = h₂ = h, the central difference (fᵢ₊₁ − fᵢ₋₁)/2h):
+
+        f'ᵢ = −h₂/(h₁(h₁+h₂)) fᵢ₋₁ + (h₂−h₁)/(h₁h₂) fᵢ + h₁/(h₂(h₁+h₂)) fᵢ₊₁,
+
+    at the ends (f₁ − f₀)/h₁ with ``edge_order=1``, and with ``edge_order=2`` the
+    three-point stencils −(2h₁+h₂)/(h₁(h₁+h₂)) f₀ + (h₁+h₂)/(h₁h₂) f₁ − h₁/(h₂(h₁+h₂)) f₂
+    and its mirror image."""
     nd = len(shape_of(f))
     axes = tuple(range(nd)) if axis is None else tuple(
         a % nd for a in ((axis,) if np.ndim(axis) == 0 else axis))
     if len(varargs) not in (0, 1, len(axes)):
         raise TypeError("invalid number of arguments")
+    if edge_order not in (1, 2):
+        raise ValueError("'edge_order' greater than 2 not supported")
     spacings = varargs if len(varargs) == len(axes) else (varargs or (1.0,)) * len(axes)
-    if edge_order != 1 or any(len(shape_of(h)) != 0 for h in spacings):
-        raise NotImplementedError("numpy.gradient on traced values supports scalar spacings "
-                                  "and edge_order=1; compute other stencils with np.diff")
     out = []
     for ax, h in zip(axes, spacings):
-        if shape_of(f)[ax] < 2:
+        n = shape_of(f)[ax]
+        if n < edge_order + 1:
             raise ValueError("Shape of array too small to calculate a numerical gradient, "
                              "at least (edge_order + 1) elements are required.")
+        if len(shape_of(h)) == 0:
+            steps = lambda piece, h=h: h   # noqa: E731
+        elif shape_of(h) == (n,):
+            dx = np.reshape(np.diff(h), (n - 1,) + (1,) * (nd - 1 - ax))
+            steps = lambda piece, dx=dx: dx[piece]   # noqa: E731
+        else:
+            raise ValueError("when 1d, distances must match the length of the corresponding "
+                             "dimension")
         at = lambda piece, ax=ax: f[_along(ax, nd, piece)]   # noqa: E731
-        inner = (at(slice(2, None)) - at(slice(None, -2))) / (2.0 * h)
-        first = (at(slice(1, 2)) - at(slice(0, 1))) / h
-        last = (at(slice(-1, None)) - at(slice(-2, -1))) / h
+        h1, h2 = steps(slice(None, -1)), steps(slice(1, None))
+        inner = (-h2 / (h1 * (h1 + h2)) * at(slice(None, -2)) + (h2 - h1) / (h1 * h2)
+                 * at(slice(1, -1)) + h1 / (h2 * (h1 + h2)) * at(slice(2, None)))
+        if edge_order == 1:
+            first = (at(slice(1, 2)) - at(slice(0, 1))) / steps(slice(0, 1))
+            last = (at(slice(-1, None)) - at(slice(-2, -1))) / steps(slice(-1, None))
+        else:
+            h1, h2 = steps(slice(0, 1)), steps(slice(1, 2))
+            first = (-(2 * h1 + h2) / (h1 * (h1 + h2)) * at(slice(0, 1))
+                     + (h1 + h2) / (h1 * h2) * at(slice(1, 2))
+                     - h1 / (h2 * (h1 + h2)) * at(slice(2, 3)))
+            h1, h2 = steps(slice(-2, -1)), steps(slice(-1, None))
+            last = (h2 / (h1 * (h1 + h2)) * at(slice(-3, -2)) - (h1 + h2) / (h1 * h2)
+                    * at(slice(-2, -1)) + (2 * h2 + h1) / (h2 * (h1 + h2)) * at(slice(-1, None)))
         out.append(np.concatenate([first, inner, last], axis=ax))
     return out[0] if len(out) == 1 else tuple(out)
 

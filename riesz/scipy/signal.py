@@ -117,7 +117,8 @@ def convolve2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
 def correlate2d(in1, in2, mode="full", boundary="fill", fillvalue=0):
     """``scipy.signal.correlate2d`` with the zero fill: the 2-D :func:`correlate`, except that
     SciPy centres ``mode='same'`` differently for an even-sized in2: rows and columns
-    k // 2 … k // 2 + n − 1 of the full correlation (``correlate``'s start at (k − 1) // 2)."""
+    k // 2 … k // 2 + n − 1 of the full correlation (``correlate``'s start at
+    (k − 1) // 2)."""
     _two_dimensional("correlate2d", in1, in2, boundary, fillvalue)
     if mode != "same":
         return correlate(in1, in2, mode=mode)
