@@ -271,6 +271,24 @@ def test_pad_errors_name_the_argument():
             np.ones(3))
 
 
+QUANTILE_METHODS = ["inverted_cdf", "averaged_inverted_cdf", "closest_observation",
+                    "interpolated_inverted_cdf", "hazen", "weibull", "median_unbiased",
+                    "normal_unbiased", "nearest"]
+
+
+@pytest.mark.parametrize("method", QUANTILE_METHODS)
+def test_every_quantile_method_matches_numpy(method):
+    x = RNG.standard_normal((5, 7))
+    for q in [0.3, np.array([0.0, 0.1, 0.5, 0.77, 1.0])]:
+        for dtype in (np.float64, np.float32):
+            expected = np.quantile(x.astype(dtype), q, axis=1, method=method)
+            got = riesz.jit(lambda x: np.quantile(x, q, axis=1, method=method))(x.astype(dtype))
+            assert got.dtype == expected.dtype
+            np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    check_grads(lambda x: np.sum(np.percentile(x, [10, 50, 77], axis=1, method=method) ** 2),
+                (x,), order=2)
+
+
 def test_median_and_percentile_at_ties_follow_the_stable_sort():
     """docs/numpy.md: at ties the median's derivative goes to the entries a stable sort puts
     in the middle (JAX's convention), where np.max shares it."""

@@ -549,6 +549,8 @@ def bincount(x, weights=None, minlength=0):
 # ------------------------------------------------------------ order statistics
 
 _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint")
+# the methods that take entries, never interpolating: their results keep the array's dtype
+_QUANTILE_ENTRIES = ("lower", "higher", "nearest", "inverted_cdf", "closest_observation")
 
 
 @implements(np.quantile)
@@ -557,16 +559,15 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     """``numpy.quantile``: the derivative flows to the selected entries of the sorted
     values, and for an interpolated quantile to the two neighbours with the
     interpolation weights (1 - f, f). Ties go to the entry NumPy's stable argsort
-    puts first. ``q`` is treated as a constant."""
+    puts first. ``q`` is treated as a constant. Every method of NumPy's: the position
+    (lo + f) of the methods other than linear, lower, higher and midpoint is NumPy's own
+    quantile of the ranks 0 … n − 1."""
     _check_unsupported("quantile", out=out, weights=weights, interpolation=interpolation)
-    if method not in _QUANTILE_METHODS:
-        raise NotImplementedError(f"numpy.quantile(method={method!r}) on traced values: "
-                                  f"supported methods are {_QUANTILE_METHODS}")
     q = full_lower(q)
     qv = np.asarray(q)   # its dtype is NumPy's for the interpolation (float32 q: float32)
     # NumPy's dtype: the array's, promoted by q where q enters the arithmetic (interpolating
     # methods) unless q is a Python number
-    weak = (type(q) in (int, float) or method in ("lower", "higher")   # np.float64 q is not
+    weak = (type(q) in (int, float) or method in _QUANTILE_ENTRIES   # np.float64 q is not
             or (qv.dtype.kind in "iub" and method == "linear"))   # NumPy takes entries
     out_dtype = np.result_type(dtype_of(a), *(() if weak else (qv.dtype,)))
     if np.any((qv < 0) | (qv > 1)):
@@ -576,7 +577,11 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
     x, n = _move_to_end(a, axes)
     rest = shape_of(x)[:-1]
     order = np.argsort(full_lower(x), axis=-1, kind="stable")   # staged where x is
-    pos = qv * (n - 1)
+    if method in _QUANTILE_METHODS:
+        pos = qv * (n - 1)
+    else:   # NumPy's other methods: its quantile of the ranks 0 … n − 1 is the position
+        pos = np.quantile(np.arange(n, dtype=np.result_type(qv.dtype, np.float16)), qv,
+                          method=method)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
     frac = (pos - lo).astype(pos.dtype if pos.dtype.kind == "f" else float)   # in q's precision
