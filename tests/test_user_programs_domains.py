@@ -251,6 +251,40 @@ def test_scipy_signal_boundaries_other_than_zero_fill_say_so():
         riesz.scipy.signal.convolve2d(np.ones((3, 3)), np.ones((2, 2)), boundary="wrap")
 
 
+def test_scipy_linalg_eigh_svd_qr_block_diag_match_scipy():
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    ours = riesz.scipy.linalg
+    s = A4 + A4.T + np.diag([0.0, 3.0, 6.0, 9.0])   # eigenvalues well apart
+    m = RNG.standard_normal((5, 3))
+    for lower in (True, False):
+        a = s + (0 if lower else np.triu(A4, 1))    # SciPy reads one triangle
+        np.testing.assert_allclose(ours.eigh(a, lower=lower)[0],
+                                   scipy_linalg.eigh(a, lower=lower)[0], rtol=1e-12)
+        np.testing.assert_allclose(np.abs(ours.eigh(a, lower=lower)[1]),
+                                   np.abs(scipy_linalg.eigh(a, lower=lower)[1]), rtol=1e-10)
+        np.testing.assert_allclose(ours.eigvalsh(a, lower=lower),
+                                   scipy_linalg.eigvalsh(a, lower=lower), rtol=1e-12)
+    for full in (True, False):
+        for x, y in zip(ours.svd(m, full_matrices=full), scipy_linalg.svd(m, full_matrices=full)):
+            np.testing.assert_allclose(np.abs(x), np.abs(y), rtol=1e-10, atol=1e-12)
+    for mode in ("full", "economic", "r"):
+        ours_qr, theirs = ours.qr(m, mode=mode), scipy_linalg.qr(m, mode=mode)
+        assert len(ours_qr) == len(theirs)
+        for x, y in zip(ours_qr, theirs):
+            np.testing.assert_allclose(np.abs(x), np.abs(y), rtol=1e-10, atol=1e-12)
+    blocks = (A4[:2, :3], 2.0, np.arange(2.0), m[:1])
+    np.testing.assert_array_equal(ours.block_diag(*blocks), scipy_linalg.block_diag(*blocks))
+    check_grads(lambda a: np.sum(ours.eigh(a + a.T + np.diag([0.0, 3, 6, 9]), lower=False)[0] ** 3)
+                + np.sum(ours.eigvalsh(a @ a.T)), (A4,), order=2)
+    check_grads(lambda m: np.sum(ours.svd(m, full_matrices=False)[1] ** 3)
+                + np.sum(ours.qr(m, mode="economic")[1] ** 2) + np.sum(ours.qr(m, mode="r")[0]),
+                (m,), order=2)
+    check_grads(lambda a, m: np.sum(ours.block_diag(a, m, a[0], 3.0) ** 2 * np.arange(12.0)),
+                (A4, m), order=2)
+    with pytest.raises(NotImplementedError, match="generalized"):
+        ours.eigh(s, s)
+
+
 @pytest.mark.parametrize("kw", PAD_MODES, ids=[str(kw) for kw in PAD_MODES])
 def test_every_pad_mode_matches_numpy_under_jit_and_in_float32(kw):
     x = RNG.standard_normal((4, 5))

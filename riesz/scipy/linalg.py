@@ -6,15 +6,17 @@ default, as in SciPy, unlike ``numpy.linalg.cholesky``).
 The solves are written with ``numpy.linalg.solve`` on the referenced triangle only
 (``np.tril``/``np.triu``), so the gradient with respect to the matrix is triangular too:
 entries SciPy never reads get exact zeros; ``solve_banded`` likewise builds the dense
-matrix from the stored diagonals. ``expm``, ``sqrtm`` and ``solve_sylvester`` are
-primitives (:mod:`riesz.rules.scipy_linalg`).
+matrix from the stored diagonals. ``eigh``, ``eigvalsh``, ``svd`` and ``qr`` are NumPy's
+with SciPy's arguments, and ``block_diag`` pads and stacks. ``expm``, ``sqrtm`` and
+``solve_sylvester`` are primitives (:mod:`riesz.rules.scipy_linalg`).
 """
 import numpy as np
 
 from ..rules.scipy_linalg import expm, solve_sylvester, sqrtm
 
 __all__ = ["solve_triangular", "solve_banded", "cholesky", "cho_factor", "cho_solve", "expm",
-           "sqrtm", "solve_sylvester", "solve", "inv", "det"]
+           "sqrtm", "solve_sylvester", "solve", "inv", "det", "eigh", "eigvalsh", "svd", "qr",
+           "block_diag"]
 
 _TRANSPOSES = {0: 0, "N": 0, 1: 1, "T": 1, 2: 2, "C": 2}
 
@@ -94,3 +96,65 @@ def inv(a, overwrite_a=False, check_finite=True):
 def det(a, overwrite_a=False, check_finite=True):
     """det a."""
     return np.linalg.det(a)
+
+
+def eigh(a, b=None, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False,
+         check_finite=True, subset_by_index=None, subset_by_value=None, driver=None, type=1):
+    """The eigenvalues (ascending) and eigenvectors of the Hermitian ``a``, read from its
+    lower triangle (``lower=True``, SciPy's default) or upper: ``numpy.linalg.eigh``. The
+    generalized problem (``b``) and subsets are not supported."""
+    if b is not None or subset_by_index is not None or subset_by_value is not None:
+        raise NotImplementedError("riesz.scipy.linalg.eigh: b= (the generalized problem) and "
+                                  "subsets are not supported; for b = L Lᴴ, solve with L on "
+                                  "both sides of a and call eigh on the result")
+    uplo = "L" if lower else "U"
+    return np.linalg.eigvalsh(a, UPLO=uplo) if eigvals_only else np.linalg.eigh(a, UPLO=uplo)
+
+
+def eigvalsh(a, b=None, lower=True, overwrite_a=False, overwrite_b=False, check_finite=True,
+             subset_by_index=None, subset_by_value=None, driver=None, type=1):
+    """The eigenvalues of the Hermitian ``a``, ascending: :func:`eigh` with
+    ``eigvals_only=True``."""
+    return eigh(a, b, lower, True, subset_by_index=subset_by_index,
+                subset_by_value=subset_by_value)
+
+
+def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
+        lapack_driver="gesdd"):
+    """``numpy.linalg.svd``: (u, s, vh), or s alone with ``compute_uv=False``."""
+    return np.linalg.svd(a, full_matrices=full_matrices, compute_uv=compute_uv)
+
+
+_QR_MODES = {"full": "complete", "economic": "reduced"}
+
+
+def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
+    """``numpy.linalg.qr`` with SciPy's modes: 'full' (q is m × m), 'economic'
+    (q is m × k, k = min(m, n)) and 'r', which returns the 1-tuple ``(r,)`` with the full
+    m × n r, as SciPy's does (NumPy's k × n r above m − k rows of zeros). Column pivoting
+    and mode 'raw' are not supported."""
+    if pivoting or mode not in ("full", "economic", "r"):
+        raise NotImplementedError(f"riesz.scipy.linalg.qr(mode={mode!r}, pivoting={pivoting}): "
+                                  f"the modes 'full', 'economic' and 'r' without pivoting "
+                                  f"are supported")
+    if mode == "r":
+        r = np.linalg.qr(a, mode="r")
+        return (np.pad(r, ((0, np.shape(a)[0] - np.shape(r)[0]), (0, 0))),)
+    return np.linalg.qr(a, mode=_QR_MODES[mode])
+
+
+def block_diag(*arrs):
+    """The block-diagonal matrix with ``arrs`` (scalars and vectors taken as 1 × n rows) on
+    the diagonal and zeros elsewhere: each block padded with zero columns to the full
+    width, and the rows stacked."""
+    blocks = [np.atleast_2d(a) for a in arrs]
+    if any(np.ndim(b) != 2 for b in blocks):
+        raise ValueError("arguments in the following positions have dimension greater than 2: "
+                         f"{[i for i, b in enumerate(blocks) if np.ndim(b) > 2]}")
+    if not blocks:
+        return np.empty((1, 0))
+    widths = [np.shape(b)[1] for b in blocks]
+    dtype = np.result_type(*blocks)
+    before = np.cumsum([0] + widths[:-1])
+    return np.concatenate([np.pad(b.astype(dtype), ((0, 0), (int(s), int(sum(widths) - s - w))))
+                           for b, s, w in zip(blocks, before, widths)], axis=0)
