@@ -10,14 +10,16 @@ children of a registered type the keys its ``keys`` function gives, or else
 :class:`FlattenedIndexKey`), read off the structure alone; :func:`keystr` prints one as ``['layers'][0]``. Errors about a tree
 name the key path where it goes wrong.
 """
+import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_structure",
            "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
            "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey",
-           "register_pytree_node", "register_pytree_node_class", "tree_reduce", "tree_all",
+           "register_pytree_node", "register_pytree_node_class", "register_dataclass",
+           "tree_reduce", "tree_all",
            "TreeDef", "PyTreeError", "mismatch"]
 
 
@@ -90,6 +92,28 @@ def register_pytree_node_class(cls: _T) -> _T:
     ``cls.tree_unflatten(aux, children)``."""
     methods: Any = cls   # any class that defines the two methods
     return register_pytree_node(cls, methods.tree_flatten, methods.tree_unflatten)
+
+
+def register_dataclass(nodetype: _T, data_fields: "Sequence[str] | None" = None,
+                       meta_fields: "Sequence[str] | None" = None,
+                       drop_fields: "Sequence[str]" = ()) -> _T:
+    """JAX's ``register_dataclass``: a dataclass (or any class built from keyword arguments)
+    whose ``data_fields`` are children, named ``.field`` in key paths, and whose
+    ``meta_fields`` are aux data (hashable; part of the structure). Without the lists,
+    the dataclass's fields are data unless marked ``field(metadata={"static": True})``,
+    as in JAX. Usable as a decorator."""
+    if data_fields is None or meta_fields is None:
+        if not dataclasses.is_dataclass(nodetype):
+            raise TypeError(f"register_dataclass: {nodetype.__name__} is not a dataclass; give "
+                            f"data_fields and meta_fields")
+        fields = [f for f in dataclasses.fields(nodetype) if f.init and f.name not in drop_fields]
+        meta_fields = [f.name for f in fields if f.metadata.get("static", False)]
+        data_fields = [f.name for f in fields if f.name not in meta_fields]
+    data, meta = tuple(data_fields), tuple(meta_fields)
+    return register_pytree_node(
+        nodetype, lambda x: ([getattr(x, f) for f in data], tuple(getattr(x, f) for f in meta)),
+        lambda aux, children: nodetype(**dict(zip(data, children)), **dict(zip(meta, aux))),
+        keys=lambda aux: [GetAttrKey(f) for f in data])
 
 
 def _sorted_keys(d):

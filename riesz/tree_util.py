@@ -1,7 +1,8 @@
 """``riesz.tree_util``: JAX's ``jax.tree_util`` names for riesz's pytrees (:mod:`riesz.tree`),
 so that ``from jax import tree_util`` ports as ``from riesz import tree_util``."""
 from .tree import (DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey, TreeDef, keystr,
-                   register_pytree_node, register_pytree_node_class, tree_flatten,
+                   register_dataclass, register_pytree_node, register_pytree_node_class,
+                   tree_flatten,
                    tree_flatten_with_path, tree_leaves, tree_leaves_with_path, tree_map,
                    tree_map_with_path, tree_reduce, tree_all, tree_structure,
                    tree_unflatten)
@@ -9,6 +10,7 @@ from .tree import (DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey, TreeDef,
 PyTreeDef = TreeDef
 
 __all__ = ["DictKey", "FlattenedIndexKey", "GetAttrKey", "SequenceKey", "PyTreeDef", "keystr",
-           "register_pytree_node", "register_pytree_node_class", "tree_flatten",
+           "register_dataclass", "register_pytree_node", "register_pytree_node_class",
+           "tree_flatten",
            "tree_flatten_with_path", "tree_leaves", "tree_leaves_with_path", "tree_map",
            "tree_map_with_path", "tree_reduce", "tree_all", "tree_structure", "tree_unflatten"]

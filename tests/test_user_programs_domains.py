@@ -15,6 +15,7 @@ riesz, or jax.numpy with jax.scipy); its derivatives are checked against central
 differences in both modes to second order and, where JAX is installed (an optional
 oracle), against JAX's gradient (compiling JAX's Hessians of these programs takes longer
 than the rest of the file together)."""
+import dataclasses
 import functools
 import os
 from types import SimpleNamespace
@@ -448,6 +449,27 @@ def test_tree_util_is_leaf_as_in_jax():
         ours = getattr(tree_util, name)(tree, is_leaf=pairs)
         theirs = getattr(jax.tree_util, name)(tree, is_leaf=pairs)
         assert str(ours) in str(theirs)
+
+
+@tree_util.register_dataclass
+@dataclasses.dataclass
+class Affine:
+    weight: object
+    shift: object
+    power: int = dataclasses.field(default=2, metadata={"static": True})
+
+
+def test_register_dataclass_as_in_jax():
+    p = Affine(RNG.standard_normal(3), 0.5, 3)
+    assert [tree_util.keystr(path) for path, _ in tree_util.tree_flatten_with_path(p)[0]] == [
+        ".weight", ".shift"]
+    g = riesz.grad(lambda p: np.sum((p.weight + p.shift) ** p.power))(p)
+    assert isinstance(g, Affine) and g.power == 3
+    np.testing.assert_allclose(g.weight, 3 * (p.weight + 0.5) ** 2)
+    np.testing.assert_allclose(g.shift, np.sum(3 * (p.weight + 0.5) ** 2))
+    assert tree_util.tree_structure(p) != tree_util.tree_structure(Affine(p.weight, 0.5, 2))
+    with pytest.raises(TypeError, match="not a dataclass; give data_fields"):
+        tree_util.register_dataclass(int)
 
 
 class TinyModel(nn.Module):
