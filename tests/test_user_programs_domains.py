@@ -423,6 +423,16 @@ def test_checkpoint_inside_a_loop():
     np.testing.assert_allclose(riesz.grad(loss)(x), plain, rtol=1e-13)
 
 
+def test_jit_takes_jaxs_donation_hints_and_keeps_the_inputs():
+    x = RNG.standard_normal(3)
+    kept = x.copy()
+    step = riesz.jit(lambda x, lr: x - lr * riesz.grad(lambda x: np.sum(x ** 4))(x),
+                     donate_argnums=0)
+    np.testing.assert_allclose(step(x, 0.1), kept - 0.4 * kept ** 3, rtol=1e-13)
+    np.testing.assert_array_equal(x, kept)
+    np.testing.assert_allclose(riesz.jit(lambda x: 2 * x, donate_argnames="x")(x=x), 2 * kept)
+
+
 def test_tree_util_is_leaf_as_in_jax():
     tree = {"a": (1, 2), "b": [3, (4, 5)], "c": None}
 

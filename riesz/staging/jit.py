@@ -112,7 +112,8 @@ def _positional(f):
 
 
 def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: str | None = None,
-        static_argnames: str | Sequence[str] = (), cache_size: int = 64) -> Callable[..., Any]:
+        static_argnames: str | Sequence[str] = (), cache_size: int = 64, *,
+        donate_argnums: Any = (), donate_argnames: Any = ()) -> Callable[..., Any]:
     """``f``, staged once per input signature and run as generated NumPy code.
 
     A staged program depends only on its signature: the pytree structure of the
@@ -137,6 +138,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
     * Outputs are new arrays: they never share memory with each other, with a constant of
       the program, or with an input unless ``f`` itself returns the input (or a view).
       ``x += 1`` on an argument updates the staged value, never the caller's array.
+      JAX's ``donate_argnums``/``donate_argnames`` (an input's memory may be reused) are
+      taken and change nothing.
 
     * A transform applied to the jitted function (``grad(jit(f))``) differentiates the
       program's equations, unless ``f`` holds a ``custom_vjp``/``custom_jvp`` (staged as its
