@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ..special import (betainc, betaln, gammainc, gammaincc, gammaln, log_ndtr, ndtr, ndtri,
-                       xlogy)
+from ..special import (betainc, betaln, expit, gammainc, gammaincc, gammaln, log_ndtr, ndtr,
+                       ndtri, xlog1py, xlogy)
 
 
 LOG_2PI = math.log(2.0 * math.pi)
@@ -209,3 +209,83 @@ def chi2_cdf(x, df, loc=0.0, scale=1.0):
 def poisson_cdf(k, mu, loc=0):
     """Q(⌊k − loc⌋ + 1, μ), the upper regularized gamma function (differentiable in μ)."""
     return gammaincc(np.floor(k - loc) + 1.0, mu)
+
+
+# ------------------------------------------------------------ location-scale families
+
+def expon_logpdf(x, loc=0.0, scale=1.0):
+    """−z − log scale, z = (x − loc)/scale ≥ 0."""
+    z = (x - loc) / scale
+    inside = z >= 0
+    return _outside_to_neg_inf(inside, -np.where(inside, z, 0.0) - np.log(scale))
+
+
+def expon_cdf(x, loc=0.0, scale=1.0):
+    """1 − e⁻ᶻ for z ≥ 0, else 0."""
+    z = (x - loc) / scale
+    return np.where(z >= 0, -np.expm1(-np.maximum(z, 0.0)), 0.0)
+
+
+def laplace_logpdf(x, loc=0.0, scale=1.0):
+    """−|z| − log 2·scale (at z = 0, the derivative in x is 0, the one-sided ones' mean)."""
+    return -np.abs((x - loc) / scale) - np.log(2.0 * scale)
+
+
+def laplace_cdf(x, loc=0.0, scale=1.0):
+    """½ eᶻ below loc, 1 − ½ e⁻ᶻ above."""
+    z = (x - loc) / scale
+    return np.where(z < 0, 0.5 * np.exp(np.minimum(z, 0.0)),
+                    1.0 - 0.5 * np.exp(-np.maximum(z, 0.0)))
+
+
+def cauchy_logpdf(x, loc=0.0, scale=1.0):
+    """−log π − log scale − log(1 + z²)."""
+    z = (x - loc) / scale
+    return -math.log(math.pi) - np.log(scale) - np.log1p(z * z)
+
+
+def cauchy_cdf(x, loc=0.0, scale=1.0):
+    """½ + arctan(z)/π."""
+    return 0.5 + np.arctan((x - loc) / scale) / math.pi
+
+
+def logistic_logpdf(x, loc=0.0, scale=1.0):
+    """−|z| − 2 log(1 + e^−|z|) − log scale (the density is even in z; |z| keeps
+    e^−|z| ≤ 1)."""
+    a = np.abs((x - loc) / scale)
+    return -a - 2.0 * np.log1p(np.exp(-a)) - np.log(scale)
+
+
+def logistic_cdf(x, loc=0.0, scale=1.0):
+    """σ(z) = 1 / (1 + e⁻ᶻ)."""
+    return expit((x - loc) / scale)
+
+
+def uniform_logpdf(x, loc=0.0, scale=1.0):
+    """−log scale on [loc, loc + scale], −∞ outside (no derivative in x)."""
+    z = (x - loc) / scale
+    return _outside_to_neg_inf((z >= 0) & (z <= 1), -np.log(scale) + 0.0 * z)
+
+
+def uniform_cdf(x, loc=0.0, scale=1.0):
+    """z clipped to [0, 1]."""
+    return np.clip((x - loc) / scale, 0.0, 1.0)
+
+
+# ------------------------------------------------------------ Bernoulli and binomial
+
+def bernoulli_logpmf(k, p, loc=0):
+    """k log p + (1 − k) log(1 − p) at k − loc ∈ {0, 1} (−∞ elsewhere)."""
+    k = k - loc
+    inside = (k == 0) | (k == 1)
+    k = np.where(inside, k, 0)
+    return _outside_to_neg_inf(inside, xlogy(k, p) + xlog1py(1 - k, -p))
+
+
+def binom_logpmf(k, n, p, loc=0):
+    """log C(n, k) + k log p + (n − k) log(1 − p) at the counts k − loc in 0 … n."""
+    k = k - loc
+    inside = (k >= 0) & (k <= n) & (np.floor(k) == k)
+    k = np.where(inside, k, 0)
+    log_choose = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
+    return _outside_to_neg_inf(inside, log_choose + xlogy(k, p) + xlog1py(n - k, -p))
