@@ -477,11 +477,6 @@ def diagflat(v, k=0):
 def _pad_pairs(value, ndim, dtype=np.intp):
     """``pad_width``, ``stat_length`` or ``end_values`` as one (before, after) pair per axis,
     NumPy's broadcasting of a scalar, a pair or a pair per axis."""
-    if isinstance(value, Tracer) or (type(value) in (list, tuple) and any(
-            isinstance(v, Tracer) for v in np.ravel(np.array(value, dtype=object)))):
-        raise NotImplementedError("numpy.pad on traced values: pad_width, stat_length and "
-                                  "end_values must not be traced; pad with constants and add "
-                                  "the traced values to the border")
     pairs = np.broadcast_to(np.asarray(value, dtype=dtype), (ndim, 2))
     if dtype is np.intp and (pairs < 0).any():
         raise ValueError("index can't contain negative values")
@@ -490,6 +485,12 @@ def _pad_pairs(value, ndim, dtype=np.intp):
 
 def _pad_widths(pad_width, ndim):
     return _pad_pairs(lower_all(pad_width), ndim)
+
+
+def _traced(value):
+    """Whether ``value`` (a number, an array, or nested lists and tuples) holds a traced value."""
+    return isinstance(value, Tracer) or (type(value) in (list, tuple)
+                                         and any(_traced(v) for v in value))
 
 
 _PAD_GATHERS = ("edge", "reflect", "symmetric", "wrap")
@@ -567,13 +568,20 @@ def _pad_axis(array, axis, n, b, a, mode, kwargs):
         borders = [moveaxis(moveaxis(array, axis, -1) @ np.ascontiguousarray(rows[s].T), -1, axis)
                    for s in (slice(0, b), slice(b + n, None))]
     elif mode == "linear_ramp":
-        lo, hi = _pad_pairs(kwargs.get("end_values", 0), ndim, dtype_of(array))[axis]
+        ends = kwargs.get("end_values", 0)
+        if _traced(ends):
+            raise NotImplementedError("numpy.pad(mode='linear_ramp') on traced values: "
+                                      "end_values must not be traced; pad with end_values=0 "
+                                      "and add the traced ramp yourself")
+        lo, hi = _pad_pairs(ends, ndim, dtype_of(array))[axis]
         borders = [lo + (along(slice(0, 1)) - lo) * spread(np.arange(b) / max(b, 1), b),
                    hi + (along(slice(n - 1, n)) - hi) * spread(np.arange(a)[::-1] / max(a, 1), a)]
     else:
         stat = getattr(np, _PAD_STATISTICS[mode])
         lengths = kwargs.get("stat_length")
         sb, sa = (n, n) if lengths is None else _pad_pairs(lengths, ndim)[axis]
+        if sb == 0 or sa == 0:   # NumPy's error for max and min (mean and median give NaN)
+            raise ValueError("stat_length of 0 yields no value for padding")
         borders = []
         for window, width in ((slice(0, min(sb, n)), b), (slice(n - min(sa, n), n), a)):
             value = stat(along(window), axis=axis, keepdims=True)
