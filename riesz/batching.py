@@ -198,7 +198,8 @@ def _map_by_loop(f, leaves, batched, size):
     return vals, out_tree, [True] * len(vals)
 
 
-def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable[..., Any]:
+def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
+         axis_size: int | None = None) -> Callable[..., Any]:
     """Vectorize ``f`` over an axis of its arguments (JAX's semantics).
 
     ``in_axes`` is an int (the batch axis of every argument), ``None`` (not
@@ -209,7 +210,8 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
     output; outputs that do not depend on a batched input are broadcast along the
     batch axis (``None`` requires that). vmap nests with itself and with every other
     transform. A function that needs the concrete value of a batched argument
-    (``if x > 0``) is called once per example instead.
+    (``if x > 0``) is called once per example instead. ``axis_size`` gives the batch size
+    where no argument is batched (JAX's); where some are, it must equal theirs.
 
     >>> import numpy as np, riesz
     >>> riesz.vmap(lambda x, y: x @ y, in_axes=(0, None))(np.ones((5, 3)), np.ones(3)).shape
@@ -240,9 +242,12 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0) -> Callable
                 sizes.add(shape_of(x)[axis])
                 leaves.append(np.moveaxis(x, axis, 0) if axis % ndim else x)
                 batched.append(True)
+        if axis_size is not None:
+            sizes.add(int(axis_size))
         if len(sizes) != 1:
             raise ValueError(f"vmap({fname}): " + (
-                "no argument is batched (all in_axes are None)" if not sizes else
+                "no argument is batched (all in_axes are None); give axis_size"
+                if not sizes else
                 f"the batched axes have different sizes {sorted(sizes)}; they must agree"))
         size = sizes.pop()
 

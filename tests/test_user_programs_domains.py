@@ -427,6 +427,18 @@ def test_checkpoint_inside_a_loop():
     np.testing.assert_allclose(riesz.grad(loss)(x), plain, rtol=1e-13)
 
 
+def test_vmap_axis_size_as_in_jax():
+    x = RNG.standard_normal(3)
+    np.testing.assert_array_equal(riesz.vmap(lambda x: 2 * x, in_axes=None, axis_size=4)(x),
+                                  np.broadcast_to(2 * x, (4, 3)))
+    np.testing.assert_array_equal(riesz.vmap(lambda: np.ones(2), axis_size=3)(), np.ones((3, 2)))
+    assert riesz.grad(lambda w: np.sum(riesz.vmap(lambda: w ** 2, axis_size=3)()))(2.0) == 12.0
+    with pytest.raises(ValueError, match="different sizes \\[3, 4\\]"):
+        riesz.vmap(lambda x: x, axis_size=4)(x)
+    with pytest.raises(ValueError, match="give axis_size"):
+        riesz.vmap(lambda x: x, in_axes=None)(x)
+
+
 def test_jit_takes_jaxs_donation_hints_and_keeps_the_inputs():
     x = RNG.standard_normal(3)
     kept = x.copy()
