@@ -19,7 +19,7 @@ __all__ = ["tree_flatten", "tree_unflatten", "tree_map", "tree_leaves", "tree_st
            "tree_flatten_with_path", "tree_leaves_with_path", "tree_map_with_path", "keystr",
            "DictKey", "SequenceKey", "GetAttrKey", "FlattenedIndexKey",
            "register_pytree_node", "register_pytree_node_class", "register_dataclass",
-           "tree_reduce", "tree_all",
+           "tree_reduce", "tree_all", "tree_transpose", "Partial",
            "TreeDef", "PyTreeError", "mismatch"]
 
 
@@ -364,6 +364,32 @@ def tree_reduce(f: Callable[[Any, Any], Any], tree: Any, initializer: Any = _NO_
     leaves = tree_leaves(tree, is_leaf)
     return functools.reduce(f, leaves) if initializer is _NO_INITIALIZER else \
         functools.reduce(f, leaves, initializer)
+
+
+def tree_transpose(outer_treedef: "TreeDef", inner_treedef: "TreeDef", pytree_to_transpose: Any
+                   ) -> Any:
+    """An ``outer`` tree of ``inner`` trees turned into an ``inner`` tree of ``outer`` trees
+    (JAX's ``tree_transpose``): ``[(1, 2), (3, 4)]`` becomes ``([1, 3], [2, 4])``."""
+    leaves, treedef = tree_flatten(pytree_to_transpose)
+    expected = tree_structure(tree_unflatten(
+        outer_treedef, [tree_unflatten(inner_treedef, [0] * inner_treedef.num_leaves)]
+        * outer_treedef.num_leaves))
+    if treedef != expected:
+        raise ValueError(mismatch("tree_transpose", expected, treedef))
+    n = inner_treedef.num_leaves
+    groups = [leaves[i::n] for i in range(n)]   # leaf i of every inner tree, in outer order
+    return tree_unflatten(inner_treedef, [tree_unflatten(outer_treedef, g) for g in groups])
+
+
+class Partial(functools.partial):
+    """JAX's ``tree_util.Partial``: a ``functools.partial`` that is a pytree, its bound
+    arguments the children and the function part of the structure, so that it passes
+    through ``jit``, ``vmap`` and ``grad`` as an argument."""
+
+
+register_pytree_node(
+    Partial, lambda p: ((p.args, p.keywords), p.func),
+    lambda func, children: Partial(func, *children[0], **children[1]))
 
 
 def tree_all(tree: Any, *, is_leaf: Callable[[Any], bool] | None = None) -> bool:

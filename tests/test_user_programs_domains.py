@@ -477,6 +477,25 @@ def test_tree_util_is_leaf_as_in_jax():
         assert str(ours) in str(theirs)
 
 
+def test_tree_transpose_and_partial_as_in_jax():
+    pairs = [(1, 2), (3, 4), (5, 6)]
+    outer, inner = tree_util.tree_structure([0, 0, 0]), tree_util.tree_structure((0, 0))
+    assert tree_util.tree_transpose(outer, inner, pairs) == ([1, 3, 5], [2, 4, 6])
+    nested = {"a": {"x": 1, "y": 2}, "b": {"x": 3, "y": 4}}
+    assert tree_util.tree_transpose(tree_util.tree_structure({"a": 0, "b": 0}),
+                                    tree_util.tree_structure({"x": 0, "y": 0}), nested) == {
+        "x": {"a": 1, "b": 3}, "y": {"a": 2, "b": 4}}
+    with pytest.raises(ValueError, match="tree_transpose: the trees have different structures"):
+        tree_util.tree_transpose(tree_util.tree_structure([0, 0]), inner, pairs)
+    # a Partial's bound arguments are leaves: they reach jit as arguments and get gradients
+    scaled = tree_util.Partial(lambda x, s: x * s, s=2.0)
+    apply = riesz.jit(lambda g, x: g(x))
+    np.testing.assert_array_equal(apply(scaled, np.ones(2)), [2.0, 2.0])
+    np.testing.assert_array_equal(apply(tree_util.Partial(scaled.func, s=3.0), np.ones(2)),
+                                  [3.0, 3.0])
+    assert riesz.grad(lambda g, x: g(x))(scaled, 3.0).keywords == {"s": 3.0}
+
+
 @tree_util.register_dataclass
 @dataclasses.dataclass
 class Affine:
