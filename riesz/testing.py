@@ -69,12 +69,18 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
     return None
 
 
+def _dtype(x):
+    """An argument's dtype, read off the array's type (np.asarray would compute a lazy Dask
+    array, or copy a CuPy one to the host); a Python number's as NumPy sees it."""
+    return x.dtype if hasattr(x, "dtype") else np.asarray(x).dtype
+
+
 def _of_floats(f, args):
     """``f`` as a function of its arguments with a floating-point or complex leaf, the
     others fixed at their values (a type test); those arguments; and their names in the
     messages, by their positions among all of ``f``'s."""
     fixed = {i: a for i, a in enumerate(args) if not any(
-        np.issubdtype(np.asarray(x).dtype, np.inexact) for x in tree_flatten(a)[0])}
+        np.issubdtype(_dtype(x), np.inexact) for x in tree_flatten(a)[0])}
     if len(fixed) == len(args):
         raise TypeError("check_grads: no floating-point argument to differentiate")
     labels = [f"argument {i}" for i in range(len(args)) if i not in fixed]

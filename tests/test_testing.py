@@ -69,3 +69,19 @@ def test_float32():
     check_grads(lambda x: np.tanh(x) ** 2, (x.astype(np.float32),))
     with pytest.raises(GradientCheckError):
         check_grads(bad_sin, (x.astype(np.float32),))
+
+
+def test_sorting_the_arguments_reads_types_not_values():
+    # which arguments check_grads differentiates is read off their dtypes: a lazy Dask array
+    # is not computed for it (a scheduler that raises stands guard)
+    da = pytest.importorskip("dask.array")
+    import dask
+    from riesz.testing import _of_floats
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a Dask array was computed")
+    x = da.from_array(np.array([0.5, 1.0, 2.0]), chunks=2)
+    with dask.config.set(scheduler=refuse):
+        _, floats, labels = _of_floats(lambda x, n: x * n, (x, 3))
+    assert len(floats) == 1 and floats[0] is x
+    assert labels == ["argument 0"]
