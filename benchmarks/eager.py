@@ -173,7 +173,7 @@ def breakdown(rounds, widths=(64, 128, 10), batch=32, number=100):
     _, seed_slot = transforms._lower(out, trace)
     one = np.ones((), np.float32)
     # as a pass that consumes it prepares it: a written-out log-softmax is one node
-    VJPTrace.prepare_tape(trace.tape, [(seed_slot, one)])
+    VJPTrace.prepare_tape(trace.tape, [(seed_slot, one)], trace.rewrite_at or (), trace.big_from)
     grads = transforms._backward(trace, [(seed_slot, one)])
 
     def traced_and_backward():   # a fresh tape, walked once, as value_and_grad does

@@ -361,8 +361,8 @@ class VJPTrace(Trace):
     tape entry is a :class:`Node`, ``None`` for an input, or an ``int`` for the
     output slots of a multiple-result node (pointing back to the node).
     """
-    __slots__ = ("tape", "inputs", "nested", "first_reader", "prepare_from", "protected",
-                 "__weakref__")
+    __slots__ = ("tape", "inputs", "nested", "first_reader", "rewrite_at", "big_from",
+                 "protected", "__weakref__")
     add = None      # set by riesz.rules: the differentiable sum of two cotangents
     add_into = None  # set by riesz.rules: the same sum, written into the first where it can
     has_nan = None  # set by riesz.rules: whether a plain cotangent holds a NaN (one pass)
@@ -394,7 +394,8 @@ class VJPTrace(Trace):
         self.inputs = []            # the slots of the inputs
         self.nested = False         # some node's argument is traced at a lower level
         self.first_reader = None    # the first node whose primitive may not propagate NaN
-        self.prepare_from = None    # the first node that prepare_tape may have work for
+        self.rewrite_at = None      # the slots of the nodes prepare_tape may rewrite, if any
+        self.big_from = None        # the first node whose result may be big (prepare_tape)
         self.protected = None       # the constant arrays made read-only while the tape holds them
 
     def __del__(self):
@@ -455,9 +456,11 @@ class VJPTrace(Trace):
         slot = len(tape)
         if not prim.propagates_nan and self.first_reader is None:
             self.first_reader = slot
-        if self.prepare_from is None and (prim in VJPTrace.rewritten or not lower and getattr(
-                ans, "nbytes", 0) >= VJPTrace.big_nbytes):   # (a traced result is never given back)
-            self.prepare_from = slot
+        if prim in VJPTrace.rewritten:
+            self._rewrite_at(slot)
+        if self.big_from is None and not lower and getattr(ans, "nbytes", 0) >= \
+                VJPTrace.big_nbytes:   # (a traced result is never given back)
+            self.big_from = slot
         tape.append(Node(prim, params, parents, vals, ans))
         return VJPTracer(self, ans, slot)
 
@@ -490,9 +493,11 @@ class VJPTrace(Trace):
         slot = len(tape)
         if not prim.propagates_nan and self.first_reader is None:
             self.first_reader = slot
-        if self.prepare_from is None and (prim in VJPTrace.rewritten or not isinstance(
-                ans, Tracer) and getattr(ans, "nbytes", 0) >= VJPTrace.big_nbytes):
-            self.prepare_from = slot
+        if prim in VJPTrace.rewritten:
+            self._rewrite_at(slot)
+        if self.big_from is None and not isinstance(ans, Tracer) and getattr(
+                ans, "nbytes", 0) >= VJPTrace.big_nbytes:
+            self.big_from = slot
         tape.append(Node(prim, params, parents, vals, ans))
         if prim.multiple_results:
             outs = []
@@ -502,12 +507,19 @@ class VJPTrace(Trace):
             return tuple(outs)
         return VJPTracer(self, ans, slot)
 
-    def backward(self, seeds, consume=False):
+    def _rewrite_at(self, slot):
+        if self.rewrite_at is None:
+            self.rewrite_at = [slot]
+        else:
+            self.rewrite_at.append(slot)
+
+    def backward(self, seeds, consume=False, seeds_hold_no_nan=False):
         """Cotangents of every slot reached from ``seeds`` (a list of (slot, g)).
 
         Returns the list of cotangents indexed by slot; inputs keep theirs.
         With ``consume`` the tape is emptied as it is walked, so memory is
-        given back while the pass runs.
+        given back while the pass runs. ``seeds_hold_no_nan``: the caller made the seeds
+        (grad's ones), so they are not tested for NaN.
 
         Zero-safety paid once. The rules multiply cotangents by derivatives with the
         zero-safe product (0 × ∞ = 0, ``riesz.rules.define.scale``), which costs a
@@ -583,11 +595,12 @@ class VJPTrace(Trace):
         tape = self.tape
         # prepare_tape only where recording saw a node it may change; it says whether the
         # tape made big arrays, whose cotangents may then be handed over to be written into
-        donate = consume and self.prepare_from is not None and VJPTrace.prepare_tape(tape, seeds)
+        donate = consume and (self.rewrite_at is not None or self.big_from is not None) and \
+            VJPTrace.prepare_tape(tape, seeds, self.rewrite_at or (), self.big_from)
         # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
         plain_below = 0 if self.nested or any(
-            isinstance(g, Tracer) or VJPTrace.has_nan(g) for _, g in seeds) \
-            else len(tape) if self.first_reader is None else self.first_reader
+            isinstance(g, Tracer) or not seeds_hold_no_nan and VJPTrace.has_nan(g)
+            for _, g in seeds) else len(tape) if self.first_reader is None else self.first_reader
         add = VJPTrace.add
         mode_free, summing = VJPTrace.mode_free, VJPTrace.summing
         mode = product_mode.plain

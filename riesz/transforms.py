@@ -254,14 +254,14 @@ class Recording:
                               [_like(cts[s], x) for s, x in zip(self.in_slots, self.flat)])
 
 
-def _backward(trace, seeds, consume=False):
-    """The backward pass. A rule may form an infinite derivative that the zero-safe product
-    then drops (sqrt'(0) under a zero cotangent, ‖x‖ at 0): NumPy's floating-point
-    warnings about such intermediate values are silenced here, while a NaN or ∞ that
-    reaches a gradient still shows in the result."""
+def _backward(trace, seeds, consume=False, seeds_hold_no_nan=False):
+    """The backward pass (:meth:`VJPTrace.backward`). A rule may form an infinite derivative
+    that the zero-safe product then drops (sqrt'(0) under a zero cotangent, ‖x‖ at 0):
+    NumPy's floating-point warnings about such intermediate values are silenced here, while
+    a NaN or ∞ that reaches a gradient still shows in the result."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"), \
             lazy_only([g for _, g in seeds], "the backward pass"):
-        return trace.backward(seeds, consume)
+        return trace.backward(seeds, consume, seeds_hold_no_nan)
 
 
 def _trace_vjp(f, args, flat, in_tree, has_aux):
@@ -357,7 +357,10 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_
             cts = [None] * len(trace.tape)
         else:
             one = ones(shape_of(value), dtype_of(value), like=value)
-            cts = _backward(trace, [(slot, one)], consume=True)
+            # ones of NumPy hold no NaN (another library's value is never read: it counts
+            # as holding one, and the pass is then zero-safe throughout)
+            cts = _backward(trace, [(slot, one)], consume=True,
+                            seeds_hold_no_nan=type(one) is np.ndarray)
         grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
         g = riesz_map(grads[0] if single else grads)
         value = unwrap(value)

@@ -107,8 +107,8 @@ def test_reads_names_values_of_the_rule():
 def test_a_consuming_pass_releases_exactly_the_values_no_rule_reads(every_array, monkeypatch):
     released = []
 
-    def recording(tape, seeds):
-        big = define.prepare_tape(tape, seeds)
+    def recording(tape, seeds, rewrite_at, big_from):
+        big = define.prepare_tape(tape, seeds, rewrite_at, big_from)
         released.extend((node.prim.name, [_is_stand_in(a) for a in [node.ans, *node.args]])
                         for node in tape if node is not None and type(node) is not int)
         return big

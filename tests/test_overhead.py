@@ -176,17 +176,18 @@ def test_dask_cotangents_take_the_general_paths_lazily():
 
 
 def test_prepare_tape_runs_only_on_tapes_it_may_change(monkeypatch):
-    # the trace notes, as it records, the first node whose primitive has a tape rewrite or
-    # whose result is big; a pass over a tape with neither skips prepare_tape (its walk
-    # would change nothing), and the gradients are the same
+    # the trace notes, as it records, the nodes whose primitive has a tape rewrite and the
+    # first node whose result is big; a pass over a tape with neither skips prepare_tape
+    # (its walk would change nothing), one over a small tape looks at the rewrites' nodes
+    # only, and the gradients are the same
     from riesz.core import VJPTrace
     from riesz.rules.define import RELEASE_NBYTES
     calls = []
     prepare = VJPTrace.prepare_tape
 
-    def recording(tape, seeds):
-        calls.append(len(tape))
-        prepare(tape, seeds)
+    def recording(tape, seeds, rewrite_at, big_from):
+        calls.append((len(tape), list(rewrite_at), big_from))
+        return prepare(tape, seeds, rewrite_at, big_from)
     monkeypatch.setattr(VJPTrace, "prepare_tape", staticmethod(recording))
     f = riesz.grad(lambda x: np.sum(np.exp(x * 3.0) * x))
     small = np.linspace(0.1, 1.0, 6)
@@ -194,9 +195,9 @@ def test_prepare_tape_runs_only_on_tapes_it_may_change(monkeypatch):
     assert calls == []
     big = np.linspace(0.1, 1.0, RELEASE_NBYTES // 8 + 1)   # one float64 array just big enough
     np.testing.assert_allclose(f(big), np.exp(3 * big) * (3 * big + 1))
-    assert len(calls) == 1
+    assert calls == [(5, [], 1)]   # x, x * 3 (the first big result), exp, the product, sum
     w = np.arange(6.0)   # a softmax written out (a divide: its rewrite's primitive), small
     s = riesz.grad(lambda x: np.sum(np.exp(x) / np.sum(np.exp(x)) * w))(small)
     p = np.exp(small) / np.sum(np.exp(small))
     np.testing.assert_allclose(s, p * (w - np.sum(p * w)))
-    assert len(calls) == 2
+    assert calls[1] == (7, [4], None)   # x, exp, exp, sum, the quotient, the product, sum

@@ -33,8 +33,8 @@ def tapes(monkeypatch):
     seen = []
     prepare = VJPTrace.prepare_tape
 
-    def recording(tape, seeds):
-        big = prepare(tape, seeds)
+    def recording(tape, seeds, *noted):
+        big = prepare(tape, seeds, *noted)
         seen.append([n.prim.name for n in tape if n is not None and type(n) is not int])
         return big
     monkeypatch.setattr(VJPTrace, "prepare_tape", staticmethod(recording))

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..backend import is_numpy
-from ..core import Primitive, Tracer, ZERO, product_mode
+from ..core import Node, Primitive, Tracer, ZERO, product_mode
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
@@ -155,14 +155,17 @@ def _read_positions(rules, reads):
 TAPE_REWRITES = {}
 
 
-def prepare_tape(tape, seeds):
-    """Before a backward pass that consumes ``tape`` (seeded at ``seeds``, (slot, g) pairs),
-    node by node: the rewrites of :data:`TAPE_REWRITES`; then each NumPy array of at least
-    :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is kept
-    (:data:`READS`: the node's result, the arguments of the nodes that read it) is
+def prepare_tape(tape, seeds, rewrite_at=(), big_from=None):
+    """Before a backward pass that consumes ``tape`` (seeded at ``seeds``, (slot, g) pairs):
+    the rewrites of :data:`TAPE_REWRITES` at the slots ``rewrite_at`` (in increasing order);
+    then, from ``big_from`` on (None: the tape made no big value), each NumPy array of at
+    least :data:`RELEASE_NBYTES` that the tape made and that no VJP rule reads where it is
+    kept (:data:`READS`: the node's result, the arguments of the nodes that read it) is
     replaced by a read-only stand-in of its shape and dtype (one element, broadcast).
     Returns whether the tape made such an array: only then does the pass hand cotangents
     over to be written into (:func:`product`; small arrays would only pay for the test).
+    Recording gives both slot arguments (riesz.core.VJPTrace), so a small tape costs only
+    the rewrites it may have, not a look at every node.
 
     The array's memory is given back before the backward pass allocates its cotangents,
     as a hand-written backward pass never holds the values it does not need (the scores
@@ -170,16 +173,23 @@ def prepare_tape(tape, seeds):
     stand-in's shape and dtype. Only a backward pass that consumes its tape calls this (a
     tape walked again by ``linearize``'s forward rules keeps every value). A value is
     taken as big by its maker's result, one test a node: an argument the tape did not
-    make is held by the caller anyway."""
-    uses = _Uses(tape, seeds)
+    make is held by the caller anyway. The rewrites come first: they drop nodes and
+    change what the remaining ones read."""
+    if rewrite_at:
+        uses = _Uses(tape, seeds)
+        for slot in rewrite_at:
+            node = tape[slot]
+            rewrite = TAPE_REWRITES.get(node.prim) if type(node) is Node else None
+            if rewrite is not None:   # (a node an earlier rewrite dropped is None)
+                rewrite(tape, slot, uses)
+    if big_from is None:
+        return False
     big = {}   # the slots of big results: their stand-in, once made
-    rewrites, ndarray, size = TAPE_REWRITES, np.ndarray, RELEASE_NBYTES   # (a hot loop)
-    for slot, node in enumerate(tape):
+    ndarray, size = np.ndarray, RELEASE_NBYTES   # (a hot loop)
+    for slot in range(big_from, len(tape)):
+        node = tape[slot]
         if node is None or type(node) is int:
             continue
-        rewrite = rewrites.get(node.prim)
-        if rewrite is not None:
-            rewrite(tape, slot, uses)
         ans = node.ans
         if type(ans) is ndarray and ans.nbytes >= size:
             big[slot] = None
@@ -314,7 +324,10 @@ def scale(g, d):
     the only way a plain product can show, and then walks again with this zero-safe
     one), a plain product; otherwise the product and one finiteness check of it.
     """
-    if type(d) is float and d != 0.0 and math.isfinite(d):
+    if type(g) is np.ndarray and type(d) is np.ndarray:   # the commonest case, by types
+        if not product_mode.plain:
+            return zero_safe_scale(g, d)
+    elif type(d) is float and d != 0.0 and math.isfinite(d):
         pass   # a finite nonzero constant cannot meet 0 × ∞, at any order
     elif isinstance(g, Tracer) or isinstance(d, Tracer):
         return zero_safe_multiply(g, d)

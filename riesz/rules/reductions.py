@@ -86,9 +86,11 @@ def _masked(a, where, fill):
 def sum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """``numpy.sum``; entries outside ``where`` count as 0, ``initial`` is added."""
     a = as_array(a)
-    _check_unsupported("sum", out=out)
+    if out is not None:
+        _check_unsupported("sum", out=out)
     x = a if dtype is None else a.astype(dtype)
-    x = _masked(x, where, 0)
+    if where is not None:
+        x = _masked(x, where, 0)
     total = sum_p(x, axis=normalize_axis(axis, len(shape_of(x))), keepdims=bool(keepdims))
     return total if initial is None else total + initial
 
@@ -151,11 +153,13 @@ def _extreme(name, impl, ufunc):
     prim = defprim(name, extreme_impl, jvp=[_extreme_jvp], vjp=[_extreme_vjp])
 
     def reduce(a, axis=None, out=None, keepdims=False, initial=None, where=None):
-        _check_unsupported(name, out=out)
-        if where is not None and where is not True and initial is None:
-            raise ValueError(f"reduction operation '{name[1:]}imum' does not have an identity, "
-                             f"so to use a where mask one has to specify 'initial'")
-        a = _masked(a, where, initial)
+        if out is not None:
+            _check_unsupported(name, out=out)
+        if where is not None and where is not True:
+            if initial is None:
+                raise ValueError(f"reduction operation '{name[1:]}imum' does not have an "
+                                 f"identity, so to use a where mask one has to specify 'initial'")
+            a = _masked(a, where, initial)
         axes = normalize_axis(axis, len(shape_of(a)))
         if initial is not None and not isinstance(initial, Tracer) and any(
                 shape_of(a)[i] == 0 for i in axes):

@@ -65,12 +65,11 @@ def _log_softmax_vjp(g, ans, x, axis):
     # g + p (−Σg) (the same numbers as g − p Σg): a staged program then adds a picked
     # cotangent g (the negative log-likelihood's) into p (−Σg) in place
     if type(g) is np.ndarray and type(ans) is np.ndarray and g.dtype == ans.dtype:
-        # nothing traced: the same three steps in one new array, NumPy's own (12 µs of
-        # primitives' call layers and temporaries fewer on a 256 × 10 cotangent)
+        # nothing traced: g − p Σg (the same numbers) in one new array, NumPy's own (12 µs
+        # of primitives' call layers and temporaries fewer on a 256 × 10 cotangent)
         p = np.exp(ans)
-        p *= -np.add.reduce(g, axis=axis, keepdims=True)
-        p += g
-        return p
+        p *= np.add.reduce(g, axis=axis, keepdims=True)
+        return np.subtract(g, p, out=p)
     return g + exp(ans) * -_total(g, axis)
 
 
