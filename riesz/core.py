@@ -373,8 +373,8 @@ class VJPTrace(Trace):
     # node counts
     rewritten: "Container[Primitive]" = frozenset()
     big_nbytes = 0
-    # set by riesz.rules: keep_constants(trace, prim, parents, vals) makes the constant
-    # arguments of a node (not traced here) safe from the user's code writing into them after
+    # set by riesz.rules: keep_constants(trace, prim, parents, vals, positions) makes the
+    # constant arguments of a node (not traced here, at ``positions``) safe from the user's code writing into them after
     # the call (a NumPy array refilled in a loop, buf[:] = ...), so that its rules read the
     # values the primitive was applied to; release_constants(arrays) undoes its protections
     keep_constants = None
@@ -428,7 +428,8 @@ class VJPTrace(Trace):
         vals = []   # _unbox, inlined: this runs once per recorded operation
         parents = []
         lower = False
-        constants = False   # an argument not traced here whose type keep_constants guards
+        constants = None   # the positions of the arguments not traced here whose type
+        # keep_constants guards
         kept = VJPTrace.kept_types
         i = 0
         for a in args:
@@ -436,7 +437,10 @@ class VJPTrace(Trace):
                 parents.append((i, a.slot))
                 a = a.primal
             elif type(a) in kept:
-                constants = True
+                if constants is None:
+                    constants = [i]
+                else:
+                    constants.append(i)
             if isinstance(a, Tracer):
                 lower = True
             vals.append(a)
@@ -448,8 +452,8 @@ class VJPTrace(Trace):
             ans = prim.impl(*vals, **params)
         if not parents:
             return ans
-        if constants:
-            vals = VJPTrace.keep_constants(self, prim, parents, vals)
+        if constants is not None:
+            vals = VJPTrace.keep_constants(self, prim, parents, vals, constants)
         if prim.multiple_results:
             return self._record(prim, params, parents, vals, ans)
         tape = self.tape   # _record's single-result case, inlined on the hot path

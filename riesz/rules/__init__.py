@@ -42,11 +42,12 @@ SNAPSHOTS_WHILE_STAGING = _Snapshots()
 PROTECT_NBYTES = define.RELEASE_NBYTES
 
 
-def _keep_constants(trace, prim, parents, vals):
+def _keep_constants(trace, prim, parents, vals, positions):
     """``vals`` of a node being recorded, with each NumPy array argument that is not traced
-    here and that a VJP rule of the traced ones reads made safe from the user's code writing
-    into it after the call (``buf[:] = ...`` refilling a buffer in a loop): the rule must
-    read the values the primitive was applied to.
+    here (at ``positions``, as recording found them) and that a VJP rule of the traced ones
+    reads made safe from the user's code writing into it after the call (``buf[:] = ...``
+    refilling a buffer in a loop): the rule must read the values the primitive was applied
+    to.
 
     A small array is copied (while staging, the copy is remembered as the array's, so that
     the program shares and names the user's array: riesz.staging.tracer). A big one (of
@@ -55,11 +56,11 @@ def _keep_constants(trace, prim, parents, vals):
     such a write raises NumPy's "assignment destination is read-only" instead of changing
     the derivative; a write through a view taken before is not seen."""
     unread = define.unread_positions(prim, parents)
-    traced = {i for i, _ in parents}
     out = vals
-    for i, a in enumerate(vals):
-        if type(a) is not np.ndarray or i in traced or i in unread:
+    for i in positions:
+        if i in unread:
             continue
+        a = vals[i]
         if a.nbytes < PROTECT_NBYTES:
             if out is vals:
                 out = list(vals)
