@@ -502,6 +502,10 @@ def _all_positive(x):
     return x if (x > 0).all() else -x
 
 
+def _reshape_to(x, shape):
+    return x.reshape(shape)   # a shape passed as an ordinary (staged) argument
+
+
 def _boolean_mask(x):
     return x[x > 0] ** 2   # the result's shape depends on the values
 
@@ -518,6 +522,7 @@ CONTROL_FLOW = {   # function, extra arguments, the text of the line the error m
     "math.exp": (_math_exp, (), "return math.exp(x[0]) * x"),
     "(x > 0).all()": (_all_positive, (), "return x if (x > 0).all() else -x"),
     "x[x > 0]": (_boolean_mask, (), "return x[x > 0] ** 2"),
+    "x.reshape(shape) of a staged tuple": (_reshape_to, ((3, 1),), "return x.reshape(shape)"),
 }
 
 
@@ -577,8 +582,31 @@ def test_static_arguments_hashable_and_unhashable():
             f(x, 1, unhashable)
     with pytest.raises(ValueError, match="static_argnames names 'nmae'"):
         riesz.jit(repeat, static_argnames="nmae")
-    with pytest.raises(TypeError, match="leaf 1 is a str.*static_argnums"):
-        riesz.jit(lambda x, s: x)(x, "text")
+    for not_an_array in ("text", np.float32, np.dtype(np.float32)):   # dtypes too
+        with pytest.raises(TypeError, match="leaf 1 is a .*not an array.*static_argnums"):
+            riesz.jit(lambda x, s: x.astype(s))(x, not_an_array)
+
+
+def test_keyword_only_parameters():
+    """``def loss(w, *, reg=0.1, training=False)``: keywords reach the program as inputs,
+    static by name where Python branches on them, and left out they keep the defaults."""
+    def loss(w, x, *, reg=0.1, training=False):
+        out = np.mean((x @ w) ** 2) + reg * np.sum(w ** 2)
+        if training:
+            out = out * 2.0
+        return out
+
+    w, x = np.array([0.5, -1.0]), X34[:, :2]
+    f = riesz.jit(loss, static_argnames="training")
+    g = riesz.jit(riesz.grad(loss), static_argnames="training")
+    for kwargs in ({}, {"reg": 0.5}, {"training": True}, {"reg": 0.0, "training": True},
+                   {"reg": 0.5}):
+        _assert_same(f(w, x, **kwargs), loss(w, x, **kwargs), repr(kwargs))
+        _assert_same(g(w, x, **kwargs), riesz.grad(loss)(w, x, **kwargs), repr(kwargs))
+    assert len(f.programs) == 4   # reg given or not, training given or not
+    with pytest.raises(riesz.ConcretizationError, match="if training:"):
+        riesz.jit(loss)(w, x, training=True)   # not static: staged, and branched on
+    check_grads(lambda w: f(w, x, reg=0.3), (w,), order=1)
 
 
 # ---------------------------------------------------------------- Dask and array-api-strict

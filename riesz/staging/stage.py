@@ -117,7 +117,8 @@ def check_leaf(x, position, who):
     or a traced value: a Dask or CuPy array (say) is not staged into a NumPy program."""
     if isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
         return
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
+    if not isinstance(x, type) and hasattr(x, "shape") and hasattr(x, "dtype"):
+        # an array of another library (np.float32 the class has the attributes too)
         raise TypeError(f"{who}: argument leaf {position} is a {type(x).__module__}."
                         f"{type(x).__qualname__}, not a NumPy array: riesz.jit, riesz.trace and "
                         f"riesz.source stage NumPy programs. Call the function eagerly (without "
