@@ -810,7 +810,7 @@ def test_fit_checks_its_output_directories_before_training(tmp_path):
     assert calls == []
 
 
-def test_save_load_round_trip_and_damaged_files(tmp_path):
+def test_save_load_round_trip_and_damaged_files(tmp_path, monkeypatch):
     model = _fit(nn.MLP([4, 8, 2], rng=np.random.default_rng(0)))
     opt = optim.AdamW(lr=1e-2)
     tree = {"model": model.model, "opt": model.opt_state}
@@ -841,6 +841,19 @@ def test_save_load_round_trip_and_damaged_files(tmp_path):
     # a failed save leaves the old file as it was and no temporary file behind
     with pytest.raises(nn.CheckpointError, match="object"):
         nn.save(path, {"model": model.model, "bad": object()})
+    assert path.read_bytes() == data
+    written = []
+
+    def fail_on_the_second(member, array, **kwargs):   # the disk fills up mid-file
+        written.append(1)
+        if len(written) == 2:
+            raise OSError(28, "No space left on device")
+        return original(member, array, **kwargs)
+    original = np.lib.format.write_array
+    monkeypatch.setattr(np.lib.format, "write_array", fail_on_the_second)
+    with pytest.raises(OSError, match="No space left"):
+        nn.save(path, {"model": model.model})
+    monkeypatch.undo()
     assert path.read_bytes() == data
     with pytest.raises(FileNotFoundError, match="nn.save cannot write .*no_dir.*os.makedirs"):
         nn.save(tmp_path / "no_dir" / "run.npz", tree)
