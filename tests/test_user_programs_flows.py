@@ -582,6 +582,14 @@ def test_static_arguments_hashable_and_unhashable():
             f(x, 1, unhashable)
     with pytest.raises(ValueError, match="static_argnames names 'nmae'"):
         riesz.jit(repeat, static_argnames="nmae")
+    # a model as a static argument: hashable (by identity), but its arrays would be frozen
+    # into the program, and a change in place would not be seen: refused
+    layer = nn.Linear(2, 1, rng=np.random.default_rng(0))
+    apply = riesz.jit(lambda layer, x: layer(x), static_argnums=0)
+    with pytest.raises(TypeError, match="static argument 0 is a Linear holding arrays"):
+        apply(layer, x[None])
+    activation = riesz.jit(lambda act, x: act(x), static_argnums=0)   # a function: fine
+    _assert_same(activation(np.tanh, x), np.tanh(x), "np.tanh static")
     for not_an_array in ("text", np.float32, np.dtype(np.float32)):   # dtypes too
         with pytest.raises(TypeError, match="leaf 1 is a .*not an array.*static_argnums"):
             riesz.jit(lambda x, s: x.astype(s))(x, not_an_array)

@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..core import NoRuleError, Tracer
-from ..tree import register_pytree_node, tree_flatten, tree_unflatten
+from ..tree import register_pytree_node, tree_flatten, tree_leaves, tree_unflatten
 from .fusion import fused
 from .stage import check_leaf, static_positions, static_values, trace
 from .tracer import ConcretizationError
@@ -61,6 +61,14 @@ def _static_key(fixed):
         raise TypeError(f"riesz.jit: static argument(s) {sorted(fixed)} must be hashable: "
                         f"a static argument is part of the cache key (use a tuple instead of "
                         f"a list, or pass arrays as ordinary arguments)") from None
+    for i, value in fixed.items():
+        # hashable, but by identity, with arrays inside (an nn.Module): the program would
+        # keep the arrays' values of the first call, and miss a change made in place
+        if any(isinstance(leaf, (np.ndarray, Tracer)) for leaf in tree_leaves(value)):
+            raise TypeError(f"riesz.jit: static argument {i} is a {type(value).__name__} "
+                            f"holding arrays, whose values would be frozen into the program "
+                            f"(a change to them in place would not be seen): pass it as an "
+                            f"ordinary argument, and its arrays become the program's inputs")
     return key
 
 
@@ -159,7 +167,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
 
     * ``static_argnums`` (or ``static_argnames``, by parameter name) names arguments
       whose values steer Python control flow (or are not arrays); each value gets its
-      own program (``1``, ``1.0`` and ``True`` each their own).
+      own program (``1``, ``1.0`` and ``True`` each their own). A static argument must be
+      hashable and hold no arrays (an ``nn.Module`` is passed as an ordinary argument).
     * Where the function needs a value the signature does not hold (``if x > 0``,
       ``int(x)``, a slice bound ``x[:n]``, the size of ``np.nonzero``/``np.unique``'s
       result, ``f"{x:.3f}"``; a plain ``f"{x}"`` shows the staged type), it raises :class:`riesz.ConcretizationError` naming the line and the
