@@ -582,6 +582,13 @@ def test_static_arguments_hashable_and_unhashable():
             f(x, 1, unhashable)
     with pytest.raises(ValueError, match="static_argnames names 'nmae'"):
         riesz.jit(repeat, static_argnames="nmae")
+    # 0.0 == -0.0 in Python, but 1 / s is inf or -inf: static floats are keyed by their
+    # bits (which also lets a NaN, unequal to itself, find its program again)
+    divide = riesz.jit(lambda x, s: x / s[0] + np.copysign(1.0, s[1]), static_argnums=1)
+    for s in [(0.0, 1.0), (-0.0, 1.0), (-0.0, -0.0), (np.float64(-0.0), 0.0), (np.float32(0.0), 1.0),
+              (complex(1, -0.0).imag, np.nan), (0.0, np.nan), (0.0, np.nan)]:
+        _assert_same(divide(x, s), x / s[0] + np.copysign(1.0, s[1]), repr(s))
+    assert len(divide.programs) == 7   # the second (0.0, nan) found the first's program
     # a model as a static argument: hashable (by identity), but its arrays would be frozen
     # into the program, and a change in place would not be seen: refused
     layer = nn.Linear(2, 1, rng=np.random.default_rng(0))

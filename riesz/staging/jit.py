@@ -29,6 +29,7 @@ from ..core import NoRuleError, Tracer
 from ..tree import register_pytree_node, tree_flatten, tree_leaves, tree_unflatten
 from .fusion import fused
 from .stage import check_leaf, static_positions, static_values, trace
+from .tape import typed
 from .tracer import ConcretizationError
 
 __all__ = ["jit"]
@@ -47,9 +48,13 @@ def _leaf_signature(x, argnum):
 
 def _typed(value):
     """A static value with its type, through tuples: ``1``, ``1.0`` and ``True``
-    are equal in Python but stage different programs."""
+    are equal in Python but stage different programs; floats by their bits, as
+    :func:`~riesz.staging.tape.typed` keys them (``0.0 == -0.0``, but ``1 / s`` is ∞ or −∞;
+    a NaN, unequal to itself, would stage again at every call)."""
     if type(value) is tuple:
         return (tuple, tuple(_typed(v) for v in value))
+    if type(value) in (float, complex) or isinstance(value, (np.floating, np.complexfloating)):
+        return typed(value)
     return (type(value), value)
 
 
