@@ -923,3 +923,16 @@ def test_linear_maps_print_and_apply():
     cotangent = dp.T(np.array([1.0, 2.0]))
     np.testing.assert_allclose(cotangent["a"], np.outer([1.0, 2.0], np.ones(3)))
     np.testing.assert_allclose(cotangent["b"], [3.0, 3.0, 3.0])
+
+
+def test_source_of_a_model_gradient_names_leaves_by_their_key_paths():
+    model = nn.MLP([4, 3, 2], rng=np.random.default_rng(0))
+    loss = riesz.grad(_classifier_loss)
+    text = riesz.source(loss, model, X_NN[:5], Y_NN[:5])
+    assert "def grad__classifier_loss(model_layers_0_weight, model_layers_0_bias, " \
+           "model_layers_1_weight, model_layers_1_bias, x, y):" in text
+    assert "return dmodel_layers_0_weight, dmodel_layers_0_bias" in text
+    namespace = {}
+    exec(text, namespace)
+    printed = namespace["grad__classifier_loss"](*riesz.tree_leaves(model), X_NN[:5], Y_NN[:5])
+    _assert_same(list(printed), riesz.tree_leaves(loss(model, X_NN[:5], Y_NN[:5])), text)
