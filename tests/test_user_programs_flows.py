@@ -687,6 +687,21 @@ def test_dask_under_a_local_cluster_and_the_mixes():
     np.testing.assert_allclose(mixed.compute(), 2 * X.sum(axis=0), rtol=1e-12)
     with pytest.raises(TypeError, match="dask.*not a NumPy array.*eagerly"):
         riesz.jit(riesz.grad(_least_squares))(w, Xd, yd)
+    # nn.fit stages its step: Dask training data is refused before the first step, with the
+    # ways to train on it
+    model = nn.Linear(3, 1, rng=np.random.default_rng(0))
+
+    def mse(model, x, y):
+        return np.mean((model(x)[:, 0] - y) ** 2)
+    with pytest.raises(TypeError, match="training inputs are a dask.*compute.*DataParallel"):
+        nn.fit(model, mse, optim.SGD(0.1), (Xd, yd), rng=np.random.default_rng(0),
+               progress=False)
+    eager = nn.fit(model, mse, optim.SGD(0.1), (Xd, yd), rng=np.random.default_rng(0),
+                   progress=False, jit=False, batch_size=100)
+    staged = nn.fit(model, mse, optim.SGD(0.1), (X, y), rng=np.random.default_rng(0),
+                    progress=False, batch_size=100)
+    np.testing.assert_allclose(eager.history["train_loss"], staged.history["train_loss"],
+                               rtol=1e-12)
 
 
 def _strict():

@@ -356,7 +356,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
     * ``loss_fn(model, x, y, rng)`` returns the mean loss of a batch; ``rng`` is a
       ``numpy.random.Generator`` for dropout during training and None in evaluation.
       A ``loss_fn(model, x, y)`` without it works too (no dropout).
-    * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
+    * ``train`` and ``validation`` are (inputs, targets) pairs of arrays (NumPy's for
+      ``train`` with ``jit=True``: another library's raise before the first step); ``rng`` also
       shuffles the training set each epoch, so a seed fixes the whole run. ``train`` may be
       a :class:`riesz.nn.DataParallel` (rows held by ``dask.distributed`` workers): each
       step's gradient is then computed there, shard by shard, and summed.
@@ -421,6 +422,15 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
             total = run.step
     # a DataParallel training set: each step's gradient is computed on its workers, eagerly
     parallel = data_parallel_value_and_grad(train, with_rng)
+    if jit and parallel is None:
+        for what, data in (("inputs", x), ("targets", y)):
+            if not isinstance(data, np.ndarray):   # before the first step: a type test
+                raise TypeError(
+                    f"fit: the training {what} are a {type(data).__module__}."
+                    f"{type(data).__qualname__}, and jit=True stages the step as a NumPy "
+                    f"program. Pass NumPy arrays (x.compute() for a Dask array that fits in "
+                    f"memory), nn.DataParallel(client, x, y) for rows held by dask.distributed "
+                    f"workers, or jit=False to train eagerly on these arrays")
     steps = (_StagedSteps if jit and parallel is None else _Steps)(
         _training_step(with_rng, optimizer, clip_norm, parallel), run.model, run.opt_state)
     history = run.history
