@@ -643,8 +643,9 @@ def plot_history(history: "Mapping[str, Any]", path: "Union[str, os.PathLike[str
                  reference_losses: "Optional[Mapping[str, float]]" = None
                  ) -> "Union[str, os.PathLike[str], None]":
     """Save the training and validation loss (left; on a log axis, or a linear one where a
-    loss is zero or negative) and the validation metrics (right) as a PNG at ``path``; ``reference_losses`` ({label: value}) draws horizontal lines
-    on the loss plot (a baseline to beat). Returns the path, or None (with a note on
+    loss is zero or negative) and the validation metrics (right) as a PNG at ``path``;
+    ``reference_losses`` ({label: value}) draws horizontal lines on the loss plot (a
+    baseline to beat). Returns the path, or None (with a note on
     ``sys.stderr``) without matplotlib.
 
     The plot is drawn on a ``matplotlib.figure.Figure`` of its own, so matplotlib's

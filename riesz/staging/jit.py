@@ -176,8 +176,9 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
       hashable and hold no arrays (an ``nn.Module`` is passed as an ordinary argument).
     * Where the function needs a value the signature does not hold (``if x > 0``,
       ``int(x)``, a slice bound ``x[:n]``, the size of ``np.nonzero``/``np.unique``'s
-      result, ``f"{x:.3f}"``; a plain ``f"{x}"`` shows the staged type), it raises :class:`riesz.ConcretizationError` naming the line and the
-      fixes (a static argument, ``np.where``, running eagerly). A Python number argument
+      result, ``f"{x:.3f}"``; a plain ``f"{x}"`` shows the staged type), it raises
+      :class:`riesz.ConcretizationError` naming the line and the fixes (a static
+      argument, ``np.where``, running eagerly). A Python number argument
       is staged by its type, as a 0-d value. Where one of riesz's own rules needs
       values, the function runs eagerly for that signature, with a warning.
     * A random draw while staging (``np.random.normal``, a ``Generator``'s method) raises:
