@@ -942,6 +942,8 @@ def test_linear_maps_print_and_apply():
     transpose = riesz.linear_transpose(lambda v: W @ v, np.ones(2))
     assert str(transpose) == "∂<lambda>.T: f64[3] -> f64[2]"
     np.testing.assert_allclose(transpose(np.ones(3)), W.T @ np.ones(3))
+    # not linear: the transpose of the derivative at the primal (documented, not checked)
+    np.testing.assert_allclose(riesz.linear_transpose(np.sin, x)(np.ones(2)), np.cos(x))
     _, dp = riesz.linearize(lambda p: p["a"] @ p["b"], {"a": np.ones((2, 3)), "b": np.ones(3)})
     assert str(dp) == "∂<lambda>: {'a': f64[2,3], 'b': f64[3]} -> f64[2]"
     cotangent = dp.T(np.array([1.0, 2.0]))
