@@ -742,6 +742,8 @@ def test_array_api_strict_arrays_through_grad_keep_their_device():
         riesz.jit(f)(x)
     with pytest.raises(ValueError, match="different devices"):
         riesz.grad(lambda a, b: np.sum(a * b))(x, xp.asarray(data))
+    with pytest.raises(TypeError, match="numpy.ndarray"):   # refused as the library refuses it
+        riesz.grad(lambda a: np.sum(a * data))(x)
 
 
 @pytest.mark.xfail(strict=True, raises=AttributeError,
