@@ -257,7 +257,11 @@ def linearize(f: Callable[..., Any], *primals: Any) -> "tuple[Any, LinearMap]":
 def linear_transpose(f: Callable[..., Any], *primals: Any) -> "LinearMap":
     """The transpose fᵀ of a linear ``f``, as a :class:`LinearMap` (``primals`` give the
     input's shapes and dtypes; their values do not matter for a linear f). For one
-    primal ``fᵀ(ct)`` returns one cotangent, for several a tuple of them."""
+    primal ``fᵀ(ct)`` returns one cotangent, for several a tuple of them.
+
+    Linearity is not checked (that would take values): for an ``f`` that is not linear
+    this is the transpose of its derivative at ``primals``, ∂f(x)ᵀ, the ``.T`` of
+    :func:`linearize`'s map (JAX raises there)."""
     return linearize(f, *primals)[1].T
 
 
