@@ -102,6 +102,13 @@ class _FlatCall:
             c_leaves, c_tree = tree_flatten(c)
             self.check_like(c_leaves, c_tree, a_leaves, a_tree,
                             f"the backward rule's cotangent {k}", f"differentiable argument {k}")
+            for x, like in zip(c_leaves, a_leaves):
+                if dtype_of(x).kind == "c" and dtype_of(like).kind != "c":
+                    raise TypeError(f"custom rule of {self.name}: the backward rule's cotangent "
+                                    f"{k} is complex ({dtype_of(x)}) but differentiable argument "
+                                    f"{k} is real ({dtype_of(like)}); its imaginary part would "
+                                    f"be dropped. Return the real cotangent (np.real(...) where "
+                                    f"that is the derivative)")
             leaves.extend(c_leaves)
         return leaves
 
@@ -229,8 +236,14 @@ class custom_jvp(_CustomFunction):
 
         def jvp(primals, tangents):
             tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
-            out, t_out = self.jvp(*static, tuple(call.diff_args(primals)),
-                                  tuple(call.diff_args(tangents)))
+            pair = self.jvp(*static, tuple(call.diff_args(primals)),
+                            tuple(call.diff_args(tangents)))
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(f"custom_jvp {self.__name__}: the rule must return a pair "
+                                f"(output, output tangent), got {type(pair).__name__}"
+                                + (f" of length {len(pair)}" if isinstance(pair, (tuple, list))
+                                   else ""))
+            out, t_out = pair
             t_leaves, t_tree = tree_flatten(t_out)
             call.check_like(t_leaves, t_tree, *tree_flatten(out), "the rule's output tangent",
                             "the output")
