@@ -334,7 +334,7 @@ def fuse(program, backend="numexpr"):
 def _kernel_eqn(root, kernel, compiled):
     prim = Primitive("numexpr", compiled)
     return Eqn(prim, kernel.inputs, {"expression": kernel.expression}, root.outputs, root.where,
-               root.group, root.names)
+               root.group, root.names, root.errstate)
 
 
 def _kernel_source(e, args, ctx):

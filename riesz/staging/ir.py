@@ -68,15 +68,21 @@ class Where:
 
 class Eqn:
     """``outputs = prim(*inputs, **params)``; ``group`` tells one execution of a user
-    statement (or one transposed operation) from the next."""
-    __slots__ = ("prim", "inputs", "params", "outputs", "where", "group", "names")
+    statement (or one transposed operation) from the next; ``errstate``, NumPy's handling
+    of floating-point errors that the equation was recorded under where it differs from
+    the caller's (``(("divide", "ignore"), ...)``, the keywords of ``np.errstate``; None
+    where it is the same): a backward pass silences the warnings of the infinite
+    derivatives that its zero-safe products drop, and the program does the same."""
+    __slots__ = ("prim", "inputs", "params", "outputs", "where", "group", "names", "errstate")
 
-    def __init__(self, prim, inputs, params, outputs, where=None, group=None, names=None):
+    def __init__(self, prim, inputs, params, outputs, where=None, group=None, names=None,
+                 errstate=None):
         self.prim, self.inputs, self.params, self.outputs = prim, inputs, params, outputs
         self.where, self.group = where, group
         # how to name the result: ("assign", the statement's target name), ("d", the Var
         # whose cotangent it is) or ("dot", the Var whose tangent it is); None: a temporary
         self.names = names
+        self.errstate = errstate
 
     def param(self, name, position):
         """Parameter ``name``, given by keyword or as the literal input at ``position``

@@ -479,7 +479,8 @@ class Code(str):
 def expression(e, args, ctx):
     if arity(e) < len(e.inputs):   # x[perm, ...] with perm computed by the program
         args, params = resolve(e, args[:arity(e)] + [Code(a) for a in args[arity(e):]])
-        e = Eqn(e.prim, e.inputs[:len(args)], params, e.outputs, e.where, e.group, e.names)
+        e = Eqn(e.prim, e.inputs[:len(args)], params, e.outputs, e.where, e.group, e.names,
+                e.errstate)
     hint = HINTS.get(e.prim.name)
     if hint is not None:
         text = hint(e, args, ctx) if hint.__code__.co_argcount == 3 else hint(e, args)

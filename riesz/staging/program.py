@@ -91,7 +91,11 @@ class Program:
             args = [i.value if isinstance(i, Literal) else env[id(i)] for i in e.inputs]
             n = arity(e)   # an index read from the params carries no derivative: lowered
             args, params = resolve(e, args[:n] + [full_lower(x) for x in args[n:]])
-            ans = bind(e.prim, args, params)
+            if e.errstate is None:
+                ans = bind(e.prim, args, params)
+            else:   # as the program's source runs it (source.program_source)
+                with np.errstate(**dict(e.errstate)):
+                    ans = bind(e.prim, args, params)
             for v, x in zip(e.outputs, ans if e.prim.multiple_results else (ans,)):
                 env[id(v)] = x
         return [o.value if isinstance(o, Literal) else env[id(o)] for o in self.outputs]

@@ -308,7 +308,7 @@ def _reading_recorded_values(fn, args, name, tape):
         return read.get(id(v), v) if isinstance(v, Var) else v
 
     eqns = [Eqn(e.prim, [input_for(x) for x in e.inputs], e.params, e.outputs, e.where,
-                e.group, e.names) for e in program.eqns]
+                e.group, e.names, e.errstate) for e in program.eqns]
     # the equations computing the recorded values are read no more: simplify drops them
     return simplify(program.replace(eqns, [input_for(o) for o in program.outputs])), slots
 

@@ -86,7 +86,7 @@ def _rewrite(eqns, named):
     while todo:
         e = todo.pop()
         inputs = _narrow(e, [st.resolve(i) for i in e.inputs], st)
-        e = Eqn(e.prim, inputs, e.params, e.outputs, e.where, e.group, e.names)
+        e = Eqn(e.prim, inputs, e.params, e.outputs, e.where, e.group, e.names, e.errstate)
         if _fold(e, st) or _identity(e, st):
             continue
         replacement = (_row_sum_of_picks(e, st) or _sum_of_broadcast(e, st)
@@ -245,7 +245,7 @@ def _row_sum_of_picks(e, st):
     if not (isinstance(rows, np.ndarray) and rows.shape == (n,) and g.shape == (n,)
             and g.dtype == out.dtype and np.array_equal(rows, np.arange(n))):
         return None
-    return [Eqn(reshape, [g], {"shape": out.shape}, [out], e.where, e.group, e.names)]
+    return [Eqn(reshape, [g], {"shape": out.shape}, [out], e.where, e.group, e.names, e.errstate)]
 
 
 def _sum_of_broadcast(e, st):
@@ -271,9 +271,11 @@ def _sum_of_broadcast(e, st):
     new = []
     if y.shape != out.shape:
         mid = Var(np.empty(out.shape, dtype=y.dtype))
-        new.append(Eqn(reshape, [y], {"shape": out.shape}, [mid], e.where, e.group))
+        new.append(Eqn(reshape, [y], {"shape": out.shape}, [mid], e.where, e.group,
+                       errstate=e.errstate))
         y = mid
-    new.append(Eqn(multiply, [y, Literal(count)], {}, [out], e.where, e.group, e.names))
+    new.append(Eqn(multiply, [y, Literal(count)], {}, [out], e.where, e.group, e.names,
+                   e.errstate))
     return new
 
 
@@ -286,12 +288,13 @@ def _reshape_like(e, st):
         moved = [a for a in (axes or ()) if x.shape[a] != 1]
         if axes is None or moved != sorted(moved):
             return None
-        return [Eqn(reshape, [x], {"shape": out.shape}, [out], e.where, e.group, e.names)]
+        return [Eqn(reshape, [x], {"shape": out.shape}, [out], e.where, e.group, e.names,
+                    e.errstate)]
     if e.prim.name == "reshape" and isinstance(x, Var):
         inner = st.producer.get(id(x))
         if inner is not None and inner.prim is reshape:
             return [Eqn(reshape, [inner.inputs[0]], {"shape": out.shape}, [out], e.where,
-                        e.group, e.names)]
+                        e.group, e.names, e.errstate)]
     return None
 
 
@@ -302,7 +305,7 @@ def _negation(e, st):
     for k in (0, 1):
         x = e.inputs[1 - k]
         if st.uniform(e.inputs[k]) == -1 and isinstance(x, Var) and _same_type(e.outputs[0], x):
-            return [Eqn(negative, [x], {}, e.outputs, e.where, e.group, e.names)]
+            return [Eqn(negative, [x], {}, e.outputs, e.where, e.group, e.names, e.errstate)]
     return None
 
 
@@ -319,7 +322,8 @@ def _plain_product(e, st):
     for x in e.inputs:
         c = st.uniform(x)
         if c is not None and np.isfinite(c) and c != 0:
-            return [Eqn(multiply, list(e.inputs), {}, e.outputs, e.where, e.group, e.names)]
+            return [Eqn(multiply, list(e.inputs), {}, e.outputs, e.where, e.group, e.names,
+                        e.errstate)]
     return None
 
 
@@ -341,11 +345,11 @@ def _contraction(e, st):
         if (a.shape == product.shape and len(v.shape) == 1 and len(a.shape) >= 2
                 and a.dtype == v.dtype == product.dtype and product.dtype.kind in "fc"):
             if out.shape == product.shape[:-1]:
-                return [Eqn(matmul, [a, v], {}, [out], e.where, e.group, e.names)]
+                return [Eqn(matmul, [a, v], {}, [out], e.where, e.group, e.names, e.errstate)]
             rows = Var(np.empty(product.shape[:-1], dtype=product.dtype))
-            return [Eqn(matmul, [a, v], {}, [rows], e.where, e.group),
+            return [Eqn(matmul, [a, v], {}, [rows], e.where, e.group, errstate=e.errstate),
                     Eqn(reshape, [rows], {"shape": out.shape}, [out], e.where, e.group,
-                        e.names)]
+                        e.names, e.errstate)]
     return None
 
 
@@ -359,8 +363,9 @@ def _negated_sum(e, st):
         return None
     out = e.outputs[0]
     total = Var(np.empty(out.shape, dtype=out.dtype))
-    return [Eqn(e.prim, [inner.inputs[0]] + e.inputs[1:], e.params, [total], e.where, e.group),
-            Eqn(negative, [total], {}, e.outputs, e.where, e.group, e.names)]
+    return [Eqn(e.prim, [inner.inputs[0]] + e.inputs[1:], e.params, [total], e.where, e.group,
+                errstate=e.errstate),
+            Eqn(negative, [total], {}, e.outputs, e.where, e.group, e.names, e.errstate)]
 
 
 def _subtraction(e, st):
@@ -382,9 +387,10 @@ def _subtraction(e, st):
         if reshaped is not None:
             view = Var(np.empty(reshaped.outputs[0].shape, dtype=b.dtype))
             new.append(Eqn(reshaped.prim, [b] + reshaped.inputs[1:], reshaped.params, [view],
-                           reshaped.where, reshaped.group))
+                           reshaped.where, reshaped.group, errstate=reshaped.errstate))
             b = view
-        new.append(Eqn(subtract, [e.inputs[k], b], {}, e.outputs, e.where, e.group, e.names))
+        new.append(Eqn(subtract, [e.inputs[k], b], {}, e.outputs, e.where, e.group, e.names,
+                       e.errstate))
         return new
     return None
 
@@ -411,11 +417,11 @@ def _matrix_vector(e, st):
     if isinstance(b, Var) and out.shape == shape[:-1] and b.shape[-1] == 1:
         v = _vector_under(b, st, b.shape)
         if v is not None:
-            return [Eqn(inner.prim, [a, v], {}, [out], e.where, e.group, e.names)]
+            return [Eqn(inner.prim, [a, v], {}, [out], e.where, e.group, e.names, e.errstate)]
     if isinstance(a, Var) and len(shape) >= 2 and out.shape == shape[:-2] + shape[-1:] and a.shape[-2] == 1:
         v = _vector_under(a, st, a.shape)
         if v is not None:
-            return [Eqn(inner.prim, [v, b], {}, [out], e.where, e.group, e.names)]
+            return [Eqn(inner.prim, [v, b], {}, [out], e.where, e.group, e.names, e.errstate)]
     return None
 
 

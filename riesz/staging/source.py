@@ -69,7 +69,11 @@ def program_source(program, name=None, inplace=True, reserved=frozenset(), check
     inlined = {}           # id(Var) -> its expression, written into its one consumer
     scattered = {}         # id(Var) -> (scatter_add equation, its arguments), not yet written
     where_key = None
+    errstate = None        # the floating-point error handling set around the lines now
     for i, e in enumerate(program.eqns):
+        if e.errstate != errstate:
+            errstate = e.errstate
+            body.append(_Errstate(errstate))
         if e.where is not None and e.where.key() != where_key:
             body.append(comment_text(e.where.comment()))
             where_key = e.where.key()
@@ -121,6 +125,7 @@ def program_source(program, name=None, inplace=True, reserved=frozenset(), check
         body.append(f"{lhs} = {expression(e, args, ctx)}")
         if _fresh_result(e):
             owned.add(id(out))
+    body.append(_Errstate(None))
     results = _results(program, ctx, namer, owned)
     returned = _rebuilt(program.out_tree, iter(results), ctx) if arguments is not None else None
     # the leaves as a tuple (none: an empty one, which the caller's unflatten takes apart)
@@ -150,12 +155,38 @@ def program_source(program, name=None, inplace=True, reserved=frozenset(), check
     lines.extend("    " + line for line in prelude)
     if checks:
         lines.extend("    " + _check_line(p, v, fname) for p, v in zip(leaf_names, program.invars))
-    lines.extend("    " + line for line in body)
+    lines.extend("    " + line for line in _with_errstate_blocks(body))
     module_names = set(ctx.helpers.values()) | ctx.defined
     if module_names & set(namer.holder) and not module_names <= set(reserved):
         # a variable took the name of a helper found later: name them apart
         return program_source(program, name, inplace, frozenset(reserved) | module_names, checks)
     return Generated("\n".join(lines) + "\n", fname, ctx.constants)
+
+
+class _Errstate:
+    """In a body's lines: the equations below run under this floating-point error handling
+    (``Eqn.errstate``; None: the caller's)."""
+    __slots__ = ("state",)
+
+    def __init__(self, state):
+        self.state = state
+
+
+def _with_errstate_blocks(body):
+    """The body's lines, those between an :class:`_Errstate` and the next in a
+    ``with np.errstate(...):`` block: warnings where eager code warns, and only there."""
+    out, block, state = [], [], None
+    for line in body + [_Errstate(None)]:
+        if type(line) is not _Errstate:
+            (block if state is not None else out).append(line)
+            continue
+        if block:
+            settings = ", ".join(f"{kind}={how!r}" for kind, how in state)
+            out.append(f"with np.errstate({settings}):")
+            out.extend("    " + b for b in block)
+            block = []
+        state = line.state
+    return out
 
 
 _CONTAINERS = (tuple, list, dict, type(None))
@@ -487,7 +518,8 @@ def compile_program(program):
 def _with_plain_products(program):
     """``program`` with plain products for its zero-safe ones, simplified again (a plain
     product may become a matrix product, say)."""
-    eqns = [Eqn(multiply, e.inputs, e.params, e.outputs, e.where, e.group, e.names)
+    eqns = [Eqn(multiply, e.inputs, e.params, e.outputs, e.where, e.group, e.names,
+                e.errstate)
             if e.prim.name == "zero_safe_multiply" else e for e in program.eqns]
     return simplify(program.replace(eqns))
 
