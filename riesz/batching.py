@@ -285,6 +285,11 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
                                      f"depends on the batched inputs; give it a batch axis")
                 result.append(v)
                 continue
+            ndim = len(shape_of(v)) + (0 if b else 1)
+            if not -ndim <= axis < ndim:
+                raise ValueError(f"vmap({fname}): out_axes={axis} but the output has "
+                                 f"{ndim - 1} dimension(s) of its own, so its batch axis "
+                                 f"goes at a position from {-ndim} to {ndim - 1}")
             if not b:
                 v = repeated(v, size)
             result.append(np.moveaxis(v, 0, axis) if axis else v)

@@ -40,7 +40,7 @@ import numpy as np
 
 from .core import bind_custom_vjp, bind_custom_jvp
 from .rules.define import shape_of, dtype_of
-from .transforms import vjp, _split_args
+from .transforms import check_callable, vjp, _split_args
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
@@ -136,6 +136,9 @@ class _CustomFunction:
     ``f(x, n=3)`` and ``f(x, 3)`` are the same call."""
 
     def __init__(self, fun, nondiff_argnums=()):
+        check_callable(fun, f"riesz.{type(self).__name__}",
+                       f"@riesz.{type(self).__name__} above def f(x): ..., or "
+                       f"riesz.{type(self).__name__}(f)")
         functools.update_wrapper(self, fun, updated=())
         # a functools.partial or a callable object (a Module) has no __name__ of its own
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
@@ -284,6 +287,7 @@ def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = (), *,
     recomputation away, and it saves the inputs alone (JAX's ``nothing_saveable``), the
     least memory any policy gives; the derivatives are the same under every policy.
     """
+    check_callable(f, "riesz.checkpoint", "riesz.checkpoint(f)(x), not riesz.checkpoint(f(x))")
     static_argnums = tuple(static_argnums)
 
     def fwd(*args):

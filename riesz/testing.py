@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .numpy.dispatch import conversions_named
-from .transforms import jvp, vjp
+from .transforms import check_callable, jvp, vjp
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["check_grads", "GradientCheckError"]
@@ -55,6 +55,7 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
     Without ``args`` it returns the check as a function of the arguments, as HIPS
     autograd's ``check_grads(f, modes=..., order=...)(*args)`` does.
     """
+    check_callable(f, "check_grads", "check_grads(f, (x,)), not check_grads(f(x), (x,))")
     if args is None:
         return lambda *args: check_grads(f, args, order, modes, atol, rtol, eps, seed)
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)

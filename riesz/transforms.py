@@ -74,12 +74,8 @@ def _transform(what: str) -> Callable[[_TransformT], _TransformT]:
     def decorate(transform):
         @functools.wraps(transform)
         def make(f, *args, argnum=None, **kwargs):
-            if not callable(f):
-                raise TypeError(f"riesz.{transform.__name__}: the first argument is a "
-                                f"{type(f).__name__} ({f!r:.40}), not a function; pass the "
-                                f"function and call the result on the point, "
-                                f"riesz.{transform.__name__}(f)(x), not "
-                                f"riesz.{transform.__name__}(f(x))")
+            name = transform.__name__
+            check_callable(f, f"riesz.{name}", f"riesz.{name}(f)(x), not riesz.{name}(f(x))")
             if argnum is not None:
                 if args or "argnums" in kwargs:
                     raise TypeError(f"riesz.{transform.__name__}: give argnums (JAX's name) or "
@@ -91,6 +87,13 @@ def _transform(what: str) -> Callable[[_TransformT], _TransformT]:
 
 
 # ---------------------------------------------------------------- checks
+
+def check_callable(f, what, usage):
+    """A TypeError where the function given to ``what`` is a value (``grad(f(x))``)."""
+    if not callable(f):
+        raise TypeError(f"{what}: the function given is a {type(f).__name__} ({f!r:.40}), "
+                        f"not a function; pass the function itself: {usage}")
+
 
 def _is_inexact(dtype):
     return np.dtype(dtype).kind in "fc"
@@ -115,21 +118,31 @@ def _check_differentiable(leaves, what, treedef):
             raise TypeError(f"{what}{_leaf_path(treedef, i)} is a {type(x).__module__}."
                             f"{type(x).__name__}; {fix}")
         if not (isinstance(x, Tracer) or is_array(x)):
-            register = (f" To differentiate with respect to its fields, register the class: "
-                        f"riesz.tree.register_dataclass({type(x).__name__}) (or "
-                        f"riesz.register_pytree_node for another class)."
-                        if dataclasses.is_dataclass(x) else "")
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "
-                f"differentiates with respect to arrays, numbers and pytrees of them only.{register} "
-                f"Pass it as a keyword argument or an argument outside argnums, or keep it out "
-                f"of the pytree")
+                f"differentiates with respect to arrays, numbers and pytrees of them only."
+                f"{_container_fix(x)} Pass it as a keyword argument or an argument outside "
+                f"argnums, or keep it out of the pytree")
         dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} has dtype {dtype}; riesz differentiates with "
                 f"respect to floating-point or complex values only. Pass floats (e.g. 3.0 "
                 f"instead of 3, or x.astype(float)), or leave this argument out of argnums")
+
+
+def _container_fix(x):
+    """How to make the container ``x`` (of a type that is no pytree) one riesz looks into."""
+    name = type(x).__name__
+    if dataclasses.is_dataclass(x):
+        return (f" To differentiate with respect to its fields, register the class: "
+                f"riesz.tree.register_dataclass({name}).")
+    for plain in (dict, list, tuple):   # OrderedDict, defaultdict, a subclass
+        if isinstance(x, plain):
+            return (f" Pass it as a plain {plain.__name__}, {plain.__name__}(x): riesz's pytrees "
+                    f"are dicts, lists, tuples, namedtuples and registered classes "
+                    f"(riesz.register_pytree_node({name}, flatten, unflatten)).")
+    return ""
 
 
 def _leaf_path(treedef, i):
@@ -258,6 +271,8 @@ class Recording:
 
     def __init__(self, f, primals, has_aux, flattened=None):
         # flattened: (leaves, tree) of primals, flattened and checked by the caller already
+        check_callable(f, "riesz.vjp", "riesz.vjp(f, x) (or riesz.linearize(f, x)), not "
+                                       "riesz.vjp(f(x), x)")
         if flattened is None:
             flattened = _flatten_inputs(primals)
             _check_differentiable(flattened[0], "vjp: the inputs", flattened[1])
@@ -594,6 +609,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
 
     (∂f(x)(ẋ) = 2x ⊙ ẋ.)
     """
+    check_callable(f, "riesz.jvp", "riesz.jvp(f, (x,), (xdot,)), not riesz.jvp(f(x), ...)")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. jvp(f, (x,), (xdot,))")
@@ -894,6 +910,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     >>> riesz.hvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
     array([ 6., 12.])
     """
+    check_callable(f, "riesz.hvp", "riesz.hvp(f, (x,), (v,)), not riesz.hvp(f(x), ...)")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. hvp(f, (x,), (v,))")

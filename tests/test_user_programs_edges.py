@@ -11,7 +11,7 @@ order (riesz.testing.check_grads) and, where JAX is installed (an optional oracl
 against JAX. Each bad input must raise an error that names the problem and the fix."""
 import dataclasses
 import functools
-from collections import namedtuple
+from collections import OrderedDict, defaultdict, namedtuple
 
 import numpy as np
 import pytest
@@ -108,6 +108,19 @@ def test_an_unregistered_dataclass_is_an_error_naming_register_dataclass():
     g = riesz.grad(lambda p: np.sum(p.w ** 2) * p.b)(Registered(np.ones(2), 0.5))
     assert isinstance(g, Registered) and g.b == 2.0
     np.testing.assert_array_equal(g.w, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("container, fix", [
+    (OrderedDict(y=2.0, x=3.0), r"plain dict, dict\(x\)"),
+    (defaultdict(float, y=2.0, x=3.0), r"plain dict, dict\(x\)"),
+    (type("Row", (tuple,), {})((3.0, 2.0)), r"plain tuple.*register_pytree_node\(Row,"),
+])
+def test_a_container_riesz_does_not_look_into_names_the_plain_one(container, fix):
+    with pytest.raises(TypeError, match=fix):
+        riesz.grad(lambda p: p["x"] * p["y"] if isinstance(p, dict) else p[0] * p[1])(container)
+    plain = dict(container) if isinstance(container, dict) else tuple(container)
+    g = riesz.grad(lambda p: p["x"] * p["y"] if isinstance(p, dict) else p[0] * p[1])(plain)
+    assert g == ({"x": 2.0, "y": 3.0} if isinstance(g, dict) else (2.0, 3.0))
 
 
 @pytest.mark.parametrize("shape", [(0,), (3, 0)])
@@ -270,6 +283,21 @@ def test_transforming_a_value_instead_of_a_function_says_so(not_a_function):
                       riesz.jacrev, riesz.elementwise_grad):
         with pytest.raises(TypeError, match=r"not a function; .*\(f\)\(x\), not "):
             transform(not_a_function)
+    calls = [lambda f: riesz.vjp(f, 1.0), lambda f: riesz.jvp(f, (1.0,), (1.0,)),
+             lambda f: riesz.linearize(f, 1.0), lambda f: riesz.hvp(f, (1.0,), (1.0,)),
+             lambda f: riesz.checkpoint(f), lambda f: riesz.custom_vjp(f),
+             lambda f: riesz.custom_jvp(f), lambda f: check_grads(f, (1.0,))]
+    for call in calls:                                    # were "... is not callable"
+        with pytest.raises(TypeError, match="not a function; pass the function itself"):
+            call(not_a_function)
+
+
+def test_vmap_out_axes_out_of_range_says_where_the_batch_axis_may_go():
+    with pytest.raises(ValueError, match=r"out_axes=3 .* from -2 to 1"):  # was NumPy's AxisError
+        riesz.vmap(lambda a: 2 * a, out_axes=3)(np.ones((4, 2)))
+    with pytest.raises(ValueError, match=r"out_axes=1 .* from -1 to 0"):
+        riesz.vmap(lambda a: 1.0, out_axes=1)(np.ones(4))
+    assert riesz.vmap(lambda a: 2 * a, out_axes=-1)(np.ones((4, 2))).shape == (2, 4)
 
 
 class Scaled:
