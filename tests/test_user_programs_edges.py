@@ -133,6 +133,14 @@ def test_empty_arrays_have_empty_gradients_jacobians_and_vmaps(shape):
     check_grads(lambda x: np.sin(x) * x, (x,), order=2)
 
 
+def test_an_empty_list_as_an_index_selects_nothing_as_in_numpy():
+    x = np.arange(12.0).reshape(3, 4)
+    f = lambda x: np.sum(x[[]] ** 2) + np.sum(x[:, []]) + x[1, 2]   # noqa: E731
+    assert f(x) == 6.0 and riesz.grad(f)(x)[1, 2] == 1.0             # was IndexError
+    assert riesz.grad(f)(x).sum() == 1.0
+    check_grads(lambda x: x[[]], (x,), order=2)
+
+
 def test_vmap_over_zero_examples_also_when_it_loops_over_examples():
     def sign_flip(x):   # needs concrete values: vmap calls it once per example
         return 2 * x if x > 0 else -x
