@@ -229,3 +229,14 @@ def test_a_kept_sum_of_a_product_with_a_broadcast_vector_is_a_reshaped_matrix_ve
     v = np.arange(5.0, dtype=np.float32)
     np.testing.assert_allclose(jit(g)(v), g(v), rtol=1e-6)
     assert jit(g)(v).shape == (2, 3, 1) and jit(g)(v).dtype == np.float32
+
+
+@pytest.mark.parametrize("x", [np.array([0.0, -2.0, 3.0]), np.array([0.0, np.inf, 1.0])])
+def test_a_power_of_zero_is_ones_and_its_product_is_dropped(x):
+    # the second derivative of Σ x² runs the power rule at exponent 1: y x^(y−1) = 1·x⁰,
+    # ones for every x (0 and ∞ too), so the product with it goes
+    def hvp(x):
+        return riesz.jvp(grad(lambda x: np.sum(x ** 2)), (x,), (np.ones_like(x),))[1]
+    assert "power" not in prims(hvp, x)
+    np.testing.assert_array_equal(jit(hvp)(x), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(jit(hvp)(x), hvp(x))

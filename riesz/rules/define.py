@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..backend import is_numpy
-from ..core import Node, Primitive, Tracer, ZERO, product_mode
+from ..core import Primitive, Tracer, ZERO, product_mode
 
 __all__ = ["PRIMITIVES", "ELEMENTWISE", "NAN_PROPAGATING", "defprim", "defunary", "unbroadcast",
            "fit_shape", "ZERO", "shape_of", "dtype_of", "scale", "defbinary", "is_complex",
@@ -179,9 +179,10 @@ def prepare_tape(tape, seeds, rewrite_at=(), big_from=None):
         uses = _Uses(tape, seeds)
         for slot in rewrite_at:
             node = tape[slot]
-            rewrite = TAPE_REWRITES.get(node.prim) if type(node) is Node else None
-            if rewrite is not None:   # (a node an earlier rewrite dropped is None)
-                rewrite(tape, slot, uses)
+            if node is not None:   # (not dropped by an earlier rewrite)
+                rewrite = TAPE_REWRITES.get(node.prim)
+                if rewrite is not None:
+                    rewrite(tape, slot, uses)
     if big_from is None:
         return False
     big = {}   # the slots of big results: their stand-in, once made

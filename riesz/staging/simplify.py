@@ -21,7 +21,7 @@ rewrites replaced, then for each equation
   with a vector the matmul rule promoted to a matrix and back as the matrix-vector
   product, and so a sum over the last axis of a product with a broadcast vector (its
   axis kept or not), a zero-safe product with a finite nonzero constant as a plain
-  product;
+  product, x⁰ as ones (a derivative's factor y xʸ⁻¹ at y = 1);
 * reuses an earlier equation with the same primitive, inputs and parameters.
 
 A backward walk then drops every equation no output needs.
@@ -31,7 +31,7 @@ import numpy as np
 from ..rules.define import ELEMENTWISE
 from ..rules.elementwise import multiply, negative, subtract
 from ..rules.linalg import matmul
-from ..rules.shape import reshape
+from ..rules.shape import broadcast_to, reshape
 from .ir import Eqn, Literal, Var, resolve
 
 __all__ = ["simplify"]
@@ -93,7 +93,7 @@ def _rewrite(eqns, named):
                        or _matrix_vector(e, st)
                        or _reshape_like(e, st) or _negation(e, st) or _plain_product(e, st)
                        or _contraction(e, st)
-                       or _negated_sum(e, st) or _subtraction(e, st))
+                       or _negated_sum(e, st) or _subtraction(e, st) or _power_of_zero(e, st))
         if replacement is not None:
             todo.extend(reversed(replacement))
             continue
@@ -201,8 +201,11 @@ def _kept_input(e, st):
     if name in ("multiply", "divide") and e.outputs[0].dtype.kind == "c":
         return None   # NumPy's complex x · (1 + 0j) is not x: (−∞ + 0j)·1 = −∞ + nan j,
                       # (−0 − 1j)·1 = +0 − 1j (and likewise x / 1 at infinities)
-    if name == "multiply":
-        return ins[0] if st.uniform(ins[1]) == 1 else ins[1] if st.uniform(ins[0]) == 1 else None
+    if name == "multiply":   # (the factor that is not 1, of the product's type)
+        for x, one in ((ins[0], ins[1]), (ins[1], ins[0])):
+            if st.uniform(one) == 1 and _same_type(e.outputs[0], x):
+                return x
+        return None
     if name == "divide":
         return ins[0] if st.uniform(ins[1]) == 1 else None
     if name == "power":
@@ -393,6 +396,17 @@ def _subtraction(e, st):
                        e.errstate))
         return new
     return None
+
+
+def _power_of_zero(e, st):
+    """x ** 0 as ones: 1 for every x, 0, ±∞ and NaN included (IEEE 754's pow), so that a
+    product with it is dropped."""
+    if e.prim.name != "power" or len(e.inputs) != 2 or _zero_signs(st.uniform(e.inputs[1])) \
+            is None:
+        return None
+    out = e.outputs[0]
+    return [Eqn(broadcast_to, [Literal(out.dtype.type(1))], {"shape": out.shape}, [out],
+                e.where, e.group, e.names, e.errstate)]
 
 
 def _vector_under(x, st, shape):
