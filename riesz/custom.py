@@ -102,18 +102,12 @@ class _FlatCall:
             c_leaves, c_tree = tree_flatten(c)
             self.check_like(c_leaves, c_tree, a_leaves, a_tree,
                             f"the backward rule's cotangent {k}", f"differentiable argument {k}")
-            for x, like in zip(c_leaves, a_leaves):
-                if dtype_of(x).kind == "c" and dtype_of(like).kind != "c":
-                    raise TypeError(f"custom rule of {self.name}: the backward rule's cotangent "
-                                    f"{k} is complex ({dtype_of(x)}) but differentiable argument "
-                                    f"{k} is real ({dtype_of(like)}); its imaginary part would "
-                                    f"be dropped. Return the real cotangent (np.real(...) where "
-                                    f"that is the derivative)")
             leaves.extend(c_leaves)
         return leaves
 
     def check_like(self, leaves, tree, like_leaves, like_tree, what, like_what):
-        """A rule's (co)tangent has the structure and shapes of the value it pairs with."""
+        """A rule's (co)tangent has the structure and shapes of the value it pairs with, and
+        is real where that value is (a complex one's imaginary part would be dropped)."""
         if tree != like_tree:
             raise TypeError(f"custom rule of {self.name}: {what} has structure {tree} but "
                             f"{like_what} has structure {like_tree}")
@@ -121,6 +115,11 @@ class _FlatCall:
             if shape_of(x) != shape_of(like):
                 raise ValueError(f"custom rule of {self.name}: {what} has shape {shape_of(x)} "
                                  f"but {like_what} has shape {shape_of(like)}")
+            if dtype_of(x).kind == "c" and dtype_of(like).kind != "c":
+                raise TypeError(f"custom rule of {self.name}: {what} is complex "
+                                f"({dtype_of(x)}) but {like_what} is real ({dtype_of(like)}); "
+                                f"its imaginary part would be dropped. Return a real value "
+                                f"(np.real(...) where that is the derivative)")
 
     def output_cotangents(self, g, outs):
         """The engine's output cotangent (one, or a tuple with None for zero) as the
@@ -257,11 +256,21 @@ class custom_jvp(_CustomFunction):
             return out, (leaves, call.out_leaves(out))
 
         def bwd(res, g):
-            # ∂f(x)ᵀ g: the transpose of the rule's linear map ẋ ↦ jvp(x, ẋ)[1]
+            # ∂f(x)ᵀ g: the transpose of the rule's linear map ẋ ↦ jvp(x, ẋ)[1], in the
+            # directions of the floating-point leaves (an integer argument, a count or an
+            # index, keeps a zero tangent and gets no cotangent)
             leaves, outs = res
             g_flat = tree_flatten(call.output_cotangents(g, outs))[0]
-            _, pullback = vjp(lambda *ts: jvp(leaves, ts)[1], *[_zeros(x) for x in leaves])
-            return list(pullback(call.single_or_tuple(g_flat)))
+            moving = [k for k, x in enumerate(leaves) if _all_inexact(x)]
+
+            def linear(*ts):
+                full = [_zeros(x) for x in leaves]
+                for k, t in zip(moving, ts):
+                    full[k] = t
+                return jvp(leaves, full)[1]
+            _, pullback = vjp(linear, *[_zeros(leaves[k]) for k in moving])
+            cts = dict(zip(moving, pullback(call.single_or_tuple(g_flat))))
+            return [cts.get(k) for k in range(len(leaves))]
 
         out = bind_custom_jvp(self.__name__, fun, jvp, fwd, bwd, call.leaves)
         return call.unflatten_out(out)

@@ -465,6 +465,45 @@ def test_custom_rules_and_checkpoint_take_python_floats_float32_and_pytrees():
     check_grads(lambda p: block(p, 2), ({"a": 0.3, "b": np.array([1.0, 2.0])},), order=2)
 
 
+def test_a_custom_jvp_rule_with_an_integer_argument_transposes_in_the_float_directions():
+    @riesz.custom_jvp
+    def power(x, n):
+        return x ** n
+
+    @power.defjvp
+    def power_jvp(primals, tangents):
+        (x, n), (x_dot, _) = primals, tangents
+        return x ** n, n * x ** (n - 1) * x_dot
+    assert riesz.grad(lambda x: power(x, 3))(2.0) == 12.0   # was "vjp: the inputs at [1] ..."
+    assert riesz.hessian(lambda x: power(x, 3))(2.0) == 12.0
+    check_grads(lambda x: power(x, 3), (np.array([0.5, 2.0]),), order=2)
+
+
+def test_a_custom_jvp_rule_returning_a_complex_tangent_for_a_real_output_is_an_error():
+    @riesz.custom_jvp
+    def double(x):
+        return 2 * x
+
+    @double.defjvp
+    def double_jvp(primals, tangents):
+        return 2 * primals[0], 2j * tangents[0]
+    for run in (lambda: riesz.jvp(double, (np.ones(2),), (np.ones(2),)),   # was 0, silently
+                lambda: riesz.grad(lambda x: np.sum(double(x)))(np.ones(2))):
+        with pytest.raises(TypeError, match=r"output tangent is complex .* output is real"):
+            run()
+
+
+def test_vspace_of_a_value_with_other_leaves_names_the_leaf():
+    with pytest.raises(TypeError, match=r"leaf at \['f'\] is a object"):   # was NumPy's dtype
+        riesz.vspace({"w": np.ones(2), "f": object()})
+    with pytest.raises(TypeError, match=r"register_dataclass\(Params\)"):
+        riesz.vspace(Params(np.ones(2), 0.5))
+    with pytest.raises(TypeError, match="has dtype int64"):
+        riesz.vspace({"n": 3})
+    space = riesz.vspace((np.ones(2, np.float16), None, 1.0))
+    assert space.size == 3 and space.leaves[0].dtype == np.float16
+
+
 # ---------------------------------------------------------------- check_grads
 
 def test_check_grads_takes_one_mode_as_a_string():
