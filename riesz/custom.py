@@ -55,6 +55,24 @@ def _all_inexact(tree):
     return all(np.issubdtype(dtype_of(x), np.inexact) for x in tree_flatten(tree)[0])
 
 
+def _none_as_zeros(ct, like_tree, like_leaves):
+    """The leaves of the cotangent ``ct`` in the structure ``like_tree`` of its argument
+    (whose leaves are ``like_leaves``), a None in ``ct`` standing for zeros of the whole
+    subtree at its place (JAX's convention for a backward rule: ``{"w": g_w, "b": None}``);
+    None where ``ct`` has another structure."""
+    ct_leaves, tree_ct = tree_flatten(ct, is_leaf=lambda v: v is None)
+    out, given, like = [], iter(ct_leaves), iter(like_leaves)
+
+    def walk(t, lt):
+        if t.kind is None:   # a value, or None for zeros of the subtree lt
+            c, sub = next(given), [next(like) for _ in range(lt.num_leaves)]
+            out.extend([_zeros(x) for x in sub] if c is None else [c])
+            return c is None or lt.kind is None
+        return (t.kind is lt.kind and t.aux == lt.aux and len(t.children) == len(lt.children)
+                and all([walk(a, b) for a, b in zip(t.children, lt.children)]))
+    return out if walk(tree_ct, like_tree) else None
+
+
 class _FlatCall:
     """One call of a custom-rule function, seen by the engine as a function of the leaves
     of its differentiable arguments returning one leaf or a tuple of leaves."""
@@ -96,10 +114,9 @@ class _FlatCall:
         leaves = []
         for k, (c, a) in enumerate(zip(cts, self.diff)):
             a_leaves, a_tree = tree_flatten(a)
-            if c is None:
-                leaves.extend(_zeros(x) for x in a_leaves)
-                continue
-            c_leaves, c_tree = tree_flatten(c)
+            c_leaves, c_tree = _none_as_zeros(c, a_tree, a_leaves), a_tree
+            if c_leaves is None:   # another structure: check_like says where
+                c_leaves, c_tree = tree_flatten(c)
             self.check_like(c_leaves, c_tree, a_leaves, a_tree,
                             f"the backward rule's cotangent {k}", f"differentiable argument {k}")
             leaves.extend(c_leaves)
@@ -186,7 +203,8 @@ class custom_vjp(_CustomFunction):
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> "custom_vjp":
         """``fwd(*args) -> (out, residuals)`` takes every argument;
         ``bwd(*nondiff_args, residuals, g) -> tuple of cotangents``, one per
-        differentiable argument, each of its argument's structure (``None`` for zero).
+        differentiable argument, each of its argument's structure (``None`` for zero, for a
+        whole argument or a part of its pytree: ``({"w": g_w, "b": None},)``).
         As in JAX the arguments in ``nondiff_argnums`` come first in ``bwd``, in order."""
         self.fwd, self.bwd = fwd, bwd
         return self

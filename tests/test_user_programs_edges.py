@@ -451,6 +451,21 @@ def test_a_custom_jvp_rule_returning_one_value_says_return_a_pair():
         riesz.grad(f)(1.0)
 
 
+def test_a_custom_vjp_backward_rule_may_give_none_for_part_of_a_pytree_as_in_jax():
+    @riesz.custom_vjp
+    def affine(p, x):
+        return p["w"] * x + p["b"]
+    affine.defvjp(lambda p, x: (affine(p, x), (p, x)),
+                  lambda r, g: ({"w": g * r[1], "b": None}, g * r[0]["w"]))
+    p = {"w": 2.0, "b": 1.0}
+    gp, gx = riesz.grad(lambda p, x: affine(p, x[0]) + x[1], argnums=(0, 1))(p, (3.0, 5.0))
+    assert gp == {"w": 3.0, "b": 0.0}                    # was a structure error
+    assert gx == (2.0, 1.0)
+    with pytest.raises(TypeError, match=r"cotangent 0 has structure \{'w': \*\} but"):
+        affine.defvjp(lambda p, x: (affine(p, x), x), lambda r, g: ({"w": g}, None))
+        riesz.grad(affine)(p, 3.0)
+
+
 def test_custom_rules_and_checkpoint_take_python_floats_float32_and_pytrees():
     @riesz.custom_vjp
     def mul(x, y):
