@@ -109,7 +109,8 @@ _SUBCLASS_FIXES = {
 }
 
 
-def _check_differentiable(leaves, what, treedef):
+def _check_differentiable(leaves, what, treedef, first=False):
+    # first: the leaves are those of a function's argument 0, which a method's self is
     for i, x in enumerate(leaves):
         if type(x) is np.ndarray and x.dtype.kind in "fc":
             continue   # the commonest leaf, accepted on its type and dtype alone
@@ -118,11 +119,14 @@ def _check_differentiable(leaves, what, treedef):
             raise TypeError(f"{what}{_leaf_path(treedef, i)} is a {type(x).__module__}."
                             f"{type(x).__name__}; {fix}")
         if not (isinstance(x, Tracer) or is_array(x)):
+            method = (" A method's self is its argument 0: argnums=1 names the first argument "
+                      "after it (or differentiate a function of the arguments alone)."
+                      if first and treedef.kind is None else "")
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "
                 f"differentiates with respect to arrays, numbers and pytrees of them only."
-                f"{_container_fix(x)} Pass it as a keyword argument or an argument outside "
-                f"argnums, or keep it out of the pytree")
+                f"{_container_fix(x)}{method} Pass it as a keyword argument or an argument "
+                f"outside argnums, or keep it out of the pytree")
         dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
@@ -372,7 +376,7 @@ def _split_args(f, args, kwargs, argnums, what):
         for i, arg_tree in zip(nums, treedef.children):
             stop = start + arg_tree.num_leaves
             _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}",
-                                  arg_tree)
+                                  arg_tree, first=i == 0)
             start = stop
     if not kwargs and len(nums) == len(args) and nums == tuple(range(len(args))):
         return f, diff_args, single, leaves, treedef

@@ -319,6 +319,20 @@ class Scaled:
         return self.k * np.sum(np.sin(x))
 
 
+def test_grad_decorating_a_method_says_self_is_argument_0():
+    class Model:
+        k = 2.0
+
+        @riesz.grad
+        def loss(self, x):
+            return self.k * x ** 2
+
+        dloss = riesz.grad(lambda self, x: self.k * x ** 2, argnums=1)
+    with pytest.raises(TypeError, match="A method's self is its argument 0: argnums=1"):
+        Model().loss(3.0)
+    assert Model().dloss(3.0) == 12.0
+
+
 def _varargs(*xs):
     return xs[0] * xs[1] ** 2
 
