@@ -58,7 +58,7 @@ def _api_dtype(xp, dtype):
 def full(shape, value, dtype, like):
     """An array of ``shape`` filled with ``value``, of ``dtype``, made by ``like``'s library
     on ``like``'s device."""
-    like = full_lower(like)
+    like = _concrete(like)
     if isinstance(like, ArrayAPIValue):
         like = like.array
     if is_numpy(like) or isinstance(like, Tracer):   # a staged value stands for a NumPy one
@@ -68,6 +68,15 @@ def full(shape, value, dtype, like):
         return np.full(shape, value, dtype=dtype, like=like)
     xp = namespace(like)
     return ArrayAPIValue(xp.full(shape, value, dtype=_api_dtype(xp, dtype), device=like.device))
+
+
+def _concrete(x):
+    """:func:`~riesz.core.full_lower` for the library of ``x``: a batch of examples (a
+    vmapped value, which has no one concrete value) stands by the array that holds them,
+    of their library (so ``vmap(grad(f))`` seeds its backward pass batched, not per example)."""
+    while isinstance(x, Tracer) and not x.abstract:
+        x = x.batch_array if hasattr(x, "batch_array") else x.primal
+    return x
 
 
 def zeros(shape, dtype, like):

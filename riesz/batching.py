@@ -48,6 +48,9 @@ class BatchTracer(Tracer):
 
     shape = property(lambda self: shape_of(self.val)[1:])
     dtype = property(lambda self: dtype_of(self.val))
+    # the array that holds the examples (a scaled basis by its diagonal): what their library
+    # is read off (riesz.backend.full), never their values
+    batch_array = property(lambda self: self.val.v if type(self.val) is ScaledBasis else self.val)
 
     @property
     def primal(self):
@@ -188,9 +191,24 @@ def batch_map(f, leaves, batched, size):
     return vals, out_tree, flags
 
 
+def repeated(v, size):
+    """``size`` copies of the unbatched output ``v`` along a new axis 0: a writable NumPy
+    array of its own, as a batched output is (np.broadcast_to's read-only view of one
+    copy elsewhere, for a traced value or another library's array)."""
+    v = np.broadcast_to(v, (size,) + shape_of(v))
+    return v.copy() if type(v) is np.ndarray else v
+
+
 def _map_by_loop(f, leaves, batched, size):
     """:func:`batch_map` one example at a time, for functions that need concrete values."""
     leaves = [densify(x) for x in leaves]
+    if size == 0:
+        # no example to call f on: the outputs' structure, shapes and dtypes from a call on
+        # zeros of an example's shape, stacked zero times
+        outs, out_tree = tree_flatten(f(*[np.zeros(shape_of(x)[1:], dtype_of(x)) if b else x
+                                          for x, b in zip(leaves, batched)]))
+        vals = [np.zeros((0,) + shape_of(o), dtype_of(o)) for o in outs]
+        return vals, out_tree, [True] * len(vals)
     per_example = [tree_flatten(f(*[x[k] if b else x for x, b in zip(leaves, batched)]))
                    for k in range(size)]
     out_tree = per_example[0][1]
@@ -267,8 +285,13 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
                                      f"depends on the batched inputs; give it a batch axis")
                 result.append(v)
                 continue
+            ndim = len(shape_of(v)) + (0 if b else 1)
+            if not -ndim <= axis < ndim:
+                raise ValueError(f"vmap({fname}): out_axes={axis} but the output has "
+                                 f"{ndim - 1} dimension(s) of its own, so its batch axis "
+                                 f"goes at a position from {-ndim} to {ndim - 1}")
             if not b:
-                v = np.broadcast_to(v, (size,) + shape_of(v))
+                v = repeated(v, size)
             result.append(np.moveaxis(v, 0, axis) if axis else v)
         return tree_unflatten(out_tree, result)
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from .core import bind_custom_vjp, bind_custom_jvp
 from .rules.define import shape_of, dtype_of
-from .transforms import vjp, _split_args
+from .transforms import check_callable, vjp, _split_args
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
@@ -53,6 +53,24 @@ def _zeros(x):
 def _all_inexact(tree):
     """Whether every leaf of ``tree`` is floating-point or complex (differentiable)."""
     return all(np.issubdtype(dtype_of(x), np.inexact) for x in tree_flatten(tree)[0])
+
+
+def _none_as_zeros(ct, like_tree, like_leaves):
+    """The leaves of the cotangent ``ct`` in the structure ``like_tree`` of its argument
+    (whose leaves are ``like_leaves``), a None in ``ct`` standing for zeros of the whole
+    subtree at its place (JAX's convention for a backward rule: ``{"w": g_w, "b": None}``);
+    None where ``ct`` has another structure."""
+    ct_leaves, tree_ct = tree_flatten(ct, is_leaf=lambda v: v is None)
+    out, given, like = [], iter(ct_leaves), iter(like_leaves)
+
+    def walk(t, lt):
+        if t.kind is None:   # a value, or None for zeros of the subtree lt
+            c, sub = next(given), [next(like) for _ in range(lt.num_leaves)]
+            out.extend([_zeros(x) for x in sub] if c is None else [c])
+            return c is None or lt.kind is None
+        return (t.kind is lt.kind and t.aux == lt.aux and len(t.children) == len(lt.children)
+                and all([walk(a, b) for a, b in zip(t.children, lt.children)]))
+    return out if walk(tree_ct, like_tree) else None
 
 
 class _FlatCall:
@@ -96,17 +114,17 @@ class _FlatCall:
         leaves = []
         for k, (c, a) in enumerate(zip(cts, self.diff)):
             a_leaves, a_tree = tree_flatten(a)
-            if c is None:
-                leaves.extend(_zeros(x) for x in a_leaves)
-                continue
-            c_leaves, c_tree = tree_flatten(c)
+            c_leaves, c_tree = _none_as_zeros(c, a_tree, a_leaves), a_tree
+            if c_leaves is None:   # another structure: check_like says where
+                c_leaves, c_tree = tree_flatten(c)
             self.check_like(c_leaves, c_tree, a_leaves, a_tree,
                             f"the backward rule's cotangent {k}", f"differentiable argument {k}")
             leaves.extend(c_leaves)
         return leaves
 
     def check_like(self, leaves, tree, like_leaves, like_tree, what, like_what):
-        """A rule's (co)tangent has the structure and shapes of the value it pairs with."""
+        """A rule's (co)tangent has the structure and shapes of the value it pairs with, and
+        is real where that value is (a complex one's imaginary part would be dropped)."""
         if tree != like_tree:
             raise TypeError(f"custom rule of {self.name}: {what} has structure {tree} but "
                             f"{like_what} has structure {like_tree}")
@@ -114,6 +132,11 @@ class _FlatCall:
             if shape_of(x) != shape_of(like):
                 raise ValueError(f"custom rule of {self.name}: {what} has shape {shape_of(x)} "
                                  f"but {like_what} has shape {shape_of(like)}")
+            if dtype_of(x).kind == "c" and dtype_of(like).kind != "c":
+                raise TypeError(f"custom rule of {self.name}: {what} is complex "
+                                f"({dtype_of(x)}) but {like_what} is real ({dtype_of(like)}); "
+                                f"its imaginary part would be dropped. Return a real value "
+                                f"(np.real(...) where that is the derivative)")
 
     def output_cotangents(self, g, outs):
         """The engine's output cotangent (one, or a tuple with None for zero) as the
@@ -129,6 +152,9 @@ class _CustomFunction:
     ``f(x, n=3)`` and ``f(x, 3)`` are the same call."""
 
     def __init__(self, fun, nondiff_argnums=()):
+        check_callable(fun, f"riesz.{type(self).__name__}",
+                       f"@riesz.{type(self).__name__} above def f(x): ..., or "
+                       f"riesz.{type(self).__name__}(f)")
         functools.update_wrapper(self, fun, updated=())
         # a functools.partial or a callable object (a Module) has no __name__ of its own
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
@@ -177,7 +203,8 @@ class custom_vjp(_CustomFunction):
     def defvjp(self, fwd: Callable[..., Any], bwd: Callable[..., Any]) -> "custom_vjp":
         """``fwd(*args) -> (out, residuals)`` takes every argument;
         ``bwd(*nondiff_args, residuals, g) -> tuple of cotangents``, one per
-        differentiable argument, each of its argument's structure (``None`` for zero).
+        differentiable argument, each of its argument's structure (``None`` for zero, for a
+        whole argument or a part of its pytree: ``({"w": g_w, "b": None},)``).
         As in JAX the arguments in ``nondiff_argnums`` come first in ``bwd``, in order."""
         self.fwd, self.bwd = fwd, bwd
         return self
@@ -229,8 +256,14 @@ class custom_jvp(_CustomFunction):
 
         def jvp(primals, tangents):
             tangents = [_zeros(p) if t is None else t for p, t in zip(primals, tangents)]
-            out, t_out = self.jvp(*static, tuple(call.diff_args(primals)),
-                                  tuple(call.diff_args(tangents)))
+            pair = self.jvp(*static, tuple(call.diff_args(primals)),
+                            tuple(call.diff_args(tangents)))
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+                raise TypeError(f"custom_jvp {self.__name__}: the rule must return a pair "
+                                f"(output, output tangent), got {type(pair).__name__}"
+                                + (f" of length {len(pair)}" if isinstance(pair, (tuple, list))
+                                   else ""))
+            out, t_out = pair
             t_leaves, t_tree = tree_flatten(t_out)
             call.check_like(t_leaves, t_tree, *tree_flatten(out), "the rule's output tangent",
                             "the output")
@@ -241,11 +274,21 @@ class custom_jvp(_CustomFunction):
             return out, (leaves, call.out_leaves(out))
 
         def bwd(res, g):
-            # ∂f(x)ᵀ g: the transpose of the rule's linear map ẋ ↦ jvp(x, ẋ)[1]
+            # ∂f(x)ᵀ g: the transpose of the rule's linear map ẋ ↦ jvp(x, ẋ)[1], in the
+            # directions of the floating-point leaves (an integer argument, a count or an
+            # index, keeps a zero tangent and gets no cotangent)
             leaves, outs = res
             g_flat = tree_flatten(call.output_cotangents(g, outs))[0]
-            _, pullback = vjp(lambda *ts: jvp(leaves, ts)[1], *[_zeros(x) for x in leaves])
-            return list(pullback(call.single_or_tuple(g_flat)))
+            moving = [k for k, x in enumerate(leaves) if _all_inexact(x)]
+
+            def linear(*ts):
+                full = [_zeros(x) for x in leaves]
+                for k, t in zip(moving, ts):
+                    full[k] = t
+                return jvp(leaves, full)[1]
+            _, pullback = vjp(linear, *[_zeros(leaves[k]) for k in moving])
+            cts = dict(zip(moving, pullback(call.single_or_tuple(g_flat))))
+            return [cts.get(k) for k in range(len(leaves))]
 
         out = bind_custom_jvp(self.__name__, fun, jvp, fwd, bwd, call.leaves)
         return call.unflatten_out(out)
@@ -271,6 +314,7 @@ def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = (), *,
     recomputation away, and it saves the inputs alone (JAX's ``nothing_saveable``), the
     least memory any policy gives; the derivatives are the same under every policy.
     """
+    check_callable(f, "riesz.checkpoint", "riesz.checkpoint(f)(x), not riesz.checkpoint(f(x))")
     static_argnums = tuple(static_argnums)
 
     def fwd(*args):

@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .numpy.dispatch import conversions_named
-from .transforms import jvp, vjp
+from .transforms import check_callable, jvp, vjp
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["check_grads", "GradientCheckError"]
@@ -21,6 +21,10 @@ _DEFAULTS = {np.dtype(np.float64): (1e-6, 1e-5, 1e-5),
              np.dtype(np.float32): (1e-3, 5e-3, 5e-3),
              np.dtype(np.complex64): (1e-3, 5e-3, 5e-3),
              np.dtype(np.float16): (1e-4, 5e-2, 5e-2)}
+
+
+_NO_FLOAT_ARGUMENT = ("check_grads: no floating-point argument to differentiate; pass floats "
+                      "(1.0 rather than 1, or x.astype(float))")
 
 
 class GradientCheckError(AssertionError):
@@ -51,6 +55,7 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
     Without ``args`` it returns the check as a function of the arguments, as HIPS
     autograd's ``check_grads(f, modes=..., order=...)(*args)`` does.
     """
+    check_callable(f, "check_grads", "check_grads(f, (x,)), not check_grads(f(x), (x,))")
     if args is None:
         return lambda *args: check_grads(f, args, order, modes, atol, rtol, eps, seed)
     args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
@@ -61,6 +66,7 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
     d_eps, d_atol, d_rtol = _DEFAULTS.get(dtype, _DEFAULTS[np.dtype(np.float64)])
     tol = dict(eps=d_eps if eps is None else eps, atol=d_atol if atol is None else atol,
                rtol=d_rtol if rtol is None else rtol)
+    modes = (modes,) if isinstance(modes, str) else tuple(modes)   # modes="rev" is one mode
     for mode in modes:
         if mode not in ("fwd", "rev"):
             raise ValueError(f"check_grads: unknown mode {mode!r}; use 'fwd' and/or 'rev'")
@@ -82,7 +88,7 @@ def _of_floats(f, args):
     fixed = {i: a for i, a in enumerate(args) if not any(
         np.issubdtype(_dtype(x), np.inexact) for x in tree_flatten(a)[0])}
     if len(fixed) == len(args):
-        raise TypeError("check_grads: no floating-point argument to differentiate")
+        raise TypeError(_NO_FLOAT_ARGUMENT)
     labels = [f"argument {i}" for i in range(len(args)) if i not in fixed]
     if not fixed:
         return f, args, labels
@@ -110,8 +116,17 @@ def _check(f, args, labels, order, level, modes, tol, rng):
         if "rev" in modes:
             # the VJP as a function of the arguments and the cotangent: a rule applied to the
             # cotangent alone (g ↦ h(g)) is checked too, through h's own derivative
+            # (its floating-point leaves: an integer output's cotangent is held at zero)
             n = len(args)
-            _check(lambda *a: vjp(f, *a[:n])[1](a[n]), args + (cotangent,),
+            ct_leaves, ct_tree = tree_flatten(cotangent)
+            floats = [k for k, c in enumerate(ct_leaves) if np.issubdtype(_dtype(c), np.inexact)]
+
+            def vjp_of(*a):
+                leaves = list(ct_leaves)
+                for k, c in zip(floats, a[n]):
+                    leaves[k] = c
+                return vjp(f, *a[:n])[1](tree_unflatten(ct_tree, leaves))
+            _check(vjp_of, args + ([ct_leaves[k] for k in floats],),
                    labels + [f"argument {n} of the VJP (the cotangent)"], order - 1,
                    level + 1, modes, tol, rng)
 
@@ -135,6 +150,9 @@ def _check_jvp(f, args, i, label, tangents, level, tol):
     fd = _finite_difference(f, args, direction, tol["eps"])
     for k, (a, b) in enumerate(zip(tree_flatten(t_out)[0], tree_flatten(fd)[0])):
         a, b = np.asarray(a), np.asarray(b)
+        if not np.issubdtype(a.dtype, np.inexact):
+            continue   # an integer output (argmax, a count) has a zero tangent; its finite
+            # difference only tells where it jumps (reverse mode pairs it with a zero cotangent)
         if a.shape != b.shape:
             raise GradientCheckError(f"forward mode, order {level}, {label}: the JVP has "
                                      f"shape {a.shape} but the output has shape {b.shape}")
@@ -158,7 +176,8 @@ def _check_vjp(f, args, i, label, tangents, cotangent, level, tol):
     lhs, lhs_scale = _inner(ct_in[i], direction[i])
     fd = _finite_difference(f, args, direction, tol["eps"])
     rhs, rhs_scale = _inner(cotangent, fd)
-    if not abs(lhs - rhs) <= tol["atol"] + tol["rtol"] * max(lhs_scale, rhs_scale):
+    both_nan = np.isnan(lhs) and np.isnan(rhs)   # f is NaN there: agreed, as forward mode's
+    if not (both_nan or abs(lhs - rhs) <= tol["atol"] + tol["rtol"] * max(lhs_scale, rhs_scale)):
         raise GradientCheckError(
             f"reverse mode, order {level}, {label}: the VJP disagrees with central "
             f"finite differences: <vjp(c), t> = {lhs!r} but <c, (f(x+et)-f(x-et))/2e> = "
@@ -221,5 +240,5 @@ def _narrowest_dtype(tree):
     dtypes = [np.asarray(x).dtype for x in tree_flatten(tree)[0]]
     inexact = [d for d in dtypes if np.issubdtype(d, np.inexact)]
     if not inexact:
-        raise TypeError("check_grads: no floating-point argument to differentiate")
+        raise TypeError(_NO_FLOAT_ARGUMENT)
     return min(inexact, key=lambda d: d.itemsize / (2 if d.kind == "c" else 1))

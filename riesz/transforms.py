@@ -8,6 +8,7 @@ vector ∇f(x) that represents it under the inner product:
 ⟨∇f(x), ẋ⟩ = ∂f(x)(ẋ) for every ẋ, with ⟨A, B⟩ = Σᵢⱼ AᵢⱼBᵢⱼ = tr(AᵀB) for
 matrices. Arguments and results may be pytrees (:mod:`riesz.tree`).
 """
+import dataclasses
 import functools
 import math
 import types
@@ -18,7 +19,7 @@ import numpy as np
 
 from . import rules  # noqa: F401  (registers the primitives)
 from .backend import asarray_like, is_array, is_numpy, lazy_only, ones, unwrap, wrap, zeros
-from .batching import batch_map
+from .batching import batch_map, repeated
 from .rules.batching import ScaledBasis
 from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
 from .numpy.dispatch import conversions_named
@@ -73,6 +74,8 @@ def _transform(what: str) -> Callable[[_TransformT], _TransformT]:
     def decorate(transform):
         @functools.wraps(transform)
         def make(f, *args, argnum=None, **kwargs):
+            name = transform.__name__
+            check_callable(f, f"riesz.{name}", f"riesz.{name}(f)(x), not riesz.{name}(f(x))")
             if argnum is not None:
                 if args or "argnums" in kwargs:
                     raise TypeError(f"riesz.{transform.__name__}: give argnums (JAX's name) or "
@@ -84,6 +87,13 @@ def _transform(what: str) -> Callable[[_TransformT], _TransformT]:
 
 
 # ---------------------------------------------------------------- checks
+
+def check_callable(f, what, usage):
+    """A TypeError where the function given to ``what`` is a value (``grad(f(x))``)."""
+    if not callable(f):
+        raise TypeError(f"{what}: the function given is a {type(f).__name__} ({f!r:.40}), "
+                        f"not a function; pass the function itself: {usage}")
+
 
 def _is_inexact(dtype):
     return np.dtype(dtype).kind in "fc"
@@ -99,7 +109,8 @@ _SUBCLASS_FIXES = {
 }
 
 
-def _check_differentiable(leaves, what, treedef):
+def _check_differentiable(leaves, what, treedef, first=False):
+    # first: the leaves are those of a function's argument 0, which a method's self is
     for i, x in enumerate(leaves):
         if type(x) is np.ndarray and x.dtype.kind in "fc":
             continue   # the commonest leaf, accepted on its type and dtype alone
@@ -108,16 +119,34 @@ def _check_differentiable(leaves, what, treedef):
             raise TypeError(f"{what}{_leaf_path(treedef, i)} is a {type(x).__module__}."
                             f"{type(x).__name__}; {fix}")
         if not (isinstance(x, Tracer) or is_array(x)):
+            method = (" A method's self is its argument 0: argnums=1 names the first argument "
+                      "after it (or differentiate a function of the arguments alone)."
+                      if first and treedef.kind is None else "")
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "
-                f"differentiates with respect to arrays and numbers only. Pass it as a keyword "
-                f"argument or an argument outside argnums, or keep it out of the pytree")
+                f"differentiates with respect to arrays, numbers and pytrees of them only."
+                f"{_container_fix(x)}{method} Pass it as a keyword argument or an argument "
+                f"outside argnums, or keep it out of the pytree")
         dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} has dtype {dtype}; riesz differentiates with "
                 f"respect to floating-point or complex values only. Pass floats (e.g. 3.0 "
                 f"instead of 3, or x.astype(float)), or leave this argument out of argnums")
+
+
+def _container_fix(x):
+    """How to make the container ``x`` (of a type that is no pytree) one riesz looks into."""
+    name = type(x).__name__
+    if dataclasses.is_dataclass(x):
+        return (f" To differentiate with respect to its fields, register the class: "
+                f"riesz.tree.register_dataclass({name}).")
+    for plain in (dict, list, tuple):   # OrderedDict, defaultdict, a subclass
+        if isinstance(x, plain):
+            return (f" Pass it as a plain {plain.__name__}, {plain.__name__}(x): riesz's pytrees "
+                    f"are dicts, lists, tuples, namedtuples and registered classes "
+                    f"(riesz.register_pytree_node({name}, flatten, unflatten)).")
+    return ""
 
 
 def _leaf_path(treedef, i):
@@ -138,6 +167,12 @@ def _check_outputs(leaves, what):
 
 def _argnums_tuple(argnums, nargs, fname):
     single = isinstance(argnums, (int, np.integer))
+    if not single and not (isinstance(argnums, (tuple, list)) and all(
+            isinstance(a, (int, np.integer)) for a in argnums)):
+        raise TypeError(f"{fname}: argnums={argnums!r}; give the position of an argument (an "
+                        f"int, e.g. argnums=1) or a tuple of positions (argnums=(0, 2)). "
+                        f"Keyword arguments are not differentiated: pass the differentiated "
+                        f"ones positionally")
     nums = (int(argnums),) if single else tuple(int(a) for a in argnums)
     for a in nums:
         if not -nargs <= a < nargs:
@@ -168,6 +203,28 @@ def _like(ct, x):
     # a read-only view (sum's cotangent broadcasts one value) becomes an array of its own,
     # so that g *= lr works; a fresh array is returned as it is
     return ct if ct.flags.writeable else ct.copy()
+
+
+def _unshared(results, held=()):
+    """``results`` (the leaves a transform returns) with each NumPy array whose memory
+    overlaps an earlier result's, or one of ``held`` (the caller's own tangents or
+    cotangents), replaced by a copy: writing into one result then changes no other value
+    (add's cotangent reaches both of its operands as one array; an identity hands a tangent
+    back). Decided on the arrays' owners (a view's base) and bounds, never their values."""
+    by_owner = {}
+    for h in held:
+        if type(h) is np.ndarray:
+            by_owner.setdefault(id(h if h.base is None else h.base), []).append(h)
+    out = []
+    for r in results:
+        if type(r) is np.ndarray:
+            owned = by_owner.setdefault(id(r if r.base is None else r.base), [])
+            if any(np.may_share_memory(r, o) for o in owned):
+                r = r.copy()   # an owner of its own
+            else:
+                owned.append(r)
+        out.append(r)
+    return out
 
 
 def _flatten_inputs(tree):
@@ -218,6 +275,8 @@ class Recording:
 
     def __init__(self, f, primals, has_aux, flattened=None):
         # flattened: (leaves, tree) of primals, flattened and checked by the caller already
+        check_callable(f, "riesz.vjp", "riesz.vjp(f, x) (or riesz.linearize(f, x)), not "
+                                       "riesz.vjp(f(x), x)")
         if flattened is None:
             flattened = _flatten_inputs(primals)
             _check_differentiable(flattened[0], "vjp: the inputs", flattened[1])
@@ -250,8 +309,8 @@ class Recording:
             if slot is not None:
                 seeds.append((slot, c))
         cts = _backward(self.trace, seeds)
-        return tree_unflatten(self.in_tree,
-                              [_like(cts[s], x) for s, x in zip(self.in_slots, self.flat)])
+        return tree_unflatten(self.in_tree, _unshared(
+            [_like(cts[s], x) for s, x in zip(self.in_slots, self.flat)], held=ct_flat))
 
 
 def _backward(trace, seeds, consume=False, seeds_hold_no_nan=False):
@@ -317,7 +376,7 @@ def _split_args(f, args, kwargs, argnums, what):
         for i, arg_tree in zip(nums, treedef.children):
             stop = start + arg_tree.num_leaves
             _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}",
-                                  arg_tree)
+                                  arg_tree, first=i == 0)
             start = stop
     if not kwargs and len(nums) == len(args) and nums == tuple(range(len(args))):
         return f, diff_args, single, leaves, treedef
@@ -554,6 +613,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
 
     (∂f(x)(ẋ) = 2x ⊙ ẋ.)
     """
+    check_callable(f, "riesz.jvp", "riesz.jvp(f, (x,), (xdot,)), not riesz.jvp(f(x), ...)")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. jvp(f, (x,), (xdot,))")
@@ -562,6 +622,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     if t_tree != in_tree:
         raise ValueError(mismatch("jvp: the tangents against the primals", in_tree, t_tree))
     _check_differentiable(flat, "jvp: the primals", in_tree)
+    t_given = t_flat
     t_flat = [wrap(_tangent_like(t, x, k)) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
     boxed = [JVPTracer(trace, x, t) for x, t in zip(flat, t_flat)]
@@ -576,7 +637,8 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
         else:
             vals.append(o)
             tans.append(_like(None, o))
-    result = (tree_unflatten(out_tree, [unwrap(v) for v in vals]), tree_unflatten(out_tree, tans))
+    result = (tree_unflatten(out_tree, [unwrap(v) for v in vals]),
+              tree_unflatten(out_tree, _unshared(tans, held=t_given)))
     return result + (aux,) if has_aux else result
 
 
@@ -643,7 +705,7 @@ def _push_basis(fn, basis, n):
         out_leaves, tree = tree_flatten(fn(*[b[0] for b in basis]))
         return [np.reshape(o, (1,) + shape_of(o)) for o in out_leaves], tree
     vals, tree, batched = batch_map(fn, basis, [True] * len(basis), n)
-    return [v if b else np.broadcast_to(v, (n,) + shape_of(v)) for v, b in zip(vals, batched)], tree
+    return [v if b else repeated(v, n) for v, b in zip(vals, batched)], tree
 
 
 def _blocks(stacked, leaves, forward):
@@ -852,6 +914,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     >>> riesz.hvp(f, (np.array([1.0, 2.0]),), (np.array([1.0, 1.0]),))
     array([ 6., 12.])
     """
+    check_callable(f, "riesz.hvp", "riesz.hvp(f, (x,), (v,)), not riesz.hvp(f(x), ...)")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. hvp(f, (x,), (v,))")

@@ -30,7 +30,9 @@ import numpy as np
 
 from . import numpy as rnp
 from .rules.define import dtype_of, shape_of
-from .transforms import _standard_basis
+from .backend import is_array
+from .core import Tracer
+from .transforms import _container_fix, _standard_basis
 from .tree import TreeDef, keystr, tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["vspace", "Space"]
@@ -187,7 +189,14 @@ def vspace(value: Any) -> Space:
     >>> float(vs.inner_prod(vs.ones(), vs.ones()))     # |1 + i|² + 6 · 1²
     8.0
     """
-    space = Space.of(value)
+    leaves, tree = tree_flatten(value)
+    for path, x in zip(tree.paths(), leaves):
+        if not (isinstance(x, Tracer) or is_array(x)):
+            raise TypeError(f"vspace: the leaf at {keystr(path) or 'the root'} is a "
+                            f"{type(x).__name__} ({x!r:.40}); a vector space's leaves are arrays "
+                            f"and numbers.{_container_fix(x)} Keep other values out of the "
+                            f"value whose space you ask for")
+    space = Space(tree, leaves)
     for path, leaf in zip(space.tree.paths(), space.leaves):
         if leaf.dtype.kind not in "fc":
             raise TypeError(f"vspace: the leaf at {keystr(path) or 'the root'} has dtype "

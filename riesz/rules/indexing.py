@@ -87,8 +87,8 @@ def normalize_index(idx):
     out = []
     for i in items:
         i = lower_all(i)
-        if isinstance(i, list):
-            i = np.asarray(i)
+        if isinstance(i, list):   # an empty list selects nothing: NumPy reads it as intp
+            i = np.asarray(i) if i else np.asarray(i, dtype=np.intp)
         out.append(i)
     return tuple(out) if isinstance(idx, tuple) else out[0]
 
