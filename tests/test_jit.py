@@ -629,3 +629,14 @@ def test_the_users_errstate_is_staged_with_the_lines_it_covers():
         np.testing.assert_array_equal(y, [-np.inf, -np.inf])
         np.testing.assert_array_equal(z, [np.inf, np.inf])
     assert "with np.errstate(divide='ignore'):" in riesz.trace(f)(x).source()
+
+
+def test_a_staged_size_in_numpys_own_error_names_static_argnums():
+    # np.zeros(n) converts n itself and replaces riesz's error with its own, which quotes
+    # the staged value's repr: the fix is in it
+    def f(x, n):
+        return np.zeros(n) + np.sum(x)
+    with pytest.raises(TypeError, match=r"StagingTracer\(int64\[\]: a size must be static, "
+                                        r"static_argnums\)"):
+        jit(f)(np.ones(3), np.array(3))
+    np.testing.assert_array_equal(jit(f, static_argnums=1)(np.ones(3), 3), [3.0, 3.0, 3.0])
