@@ -41,7 +41,7 @@ import numpy as np
 from .core import bind_custom_vjp, bind_custom_jvp
 from .rules.define import shape_of, dtype_of
 from .transforms import check_callable, vjp, _split_args
-from .tree import tree_flatten, tree_unflatten
+from .tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
 
@@ -247,6 +247,25 @@ class custom_jvp(_CustomFunction):
         """Set the rule; returns it, so ``@f.defjvp`` works as a decorator."""
         self.jvp = jvp
         return jvp
+
+    def defjvps(self, *jvps: Callable[..., Any] | None) -> None:
+        """Set the rule one argument at a time, as JAX's ``defjvps``: ``jvps[i](ẋᵢ, out,
+        *primals)`` is the output's tangent for argument i's tangent ẋᵢ (``None``: f does
+        not vary with argument i), and the rule is their sum, ∂f(x)(ẋ) = Σᵢ ∂ᵢf(x)(ẋᵢ)."""
+        if self.nondiff_argnums:
+            raise TypeError(f"custom_jvp {self.__name__}: defjvps cannot be used with "
+                            f"nondiff_argnums; write one rule with defjvp")
+
+        def jvp(primals, tangents):
+            if len(jvps) != len(primals):
+                raise TypeError(f"custom_jvp {self.__name__}: defjvps got {len(jvps)} rule(s) "
+                                f"for {len(primals)} argument(s); give one per argument, "
+                                f"None where f does not vary with it")
+            out = self(*primals)
+            parts = [rule(t, out, *primals) for rule, t in zip(jvps, tangents) if rule]
+            return out, (tree_map(lambda *ts: functools.reduce(np.add, ts), *parts) if parts
+                         else tree_map(_zeros, out))
+        self.jvp = jvp
 
     def __call__(self, *args, **kwargs):
         if self.jvp is None:

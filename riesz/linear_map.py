@@ -217,8 +217,10 @@ def _to_vector(tree, like_shape):
     return vector.reshape(-1, 1) if len(like_shape) == 2 else vector
 
 
-def linearize(f: Callable[..., Any], *primals: Any) -> "tuple[Any, LinearMap]":
-    """``(f(*primals), df)`` with ``df`` the :class:`LinearMap` ∂f(primals).
+def linearize(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> Any:
+    """``(f(*primals), df)`` with ``df`` the :class:`LinearMap` ∂f(primals); with
+    ``has_aux=True`` f returns a pair ``(output, aux)`` and linearize returns
+    ``(output, df, aux)``, ``aux`` not differentiated (as JAX's ``linearize``).
 
     ``df(*tangents)`` equals ``jvp(f, primals, tangents)[1]``, ``df.T(ct)`` equals
     ``vjp(f, *primals)[1](ct)`` (for one primal without the 1-tuple), and f is
@@ -233,7 +235,7 @@ def linearize(f: Callable[..., Any], *primals: Any) -> "tuple[Any, LinearMap]":
     >>> df.T(np.ones(2))
     array([ 1., -1.])
     """
-    rec = Recording(f, primals, has_aux=False)
+    rec = Recording(f, primals, has_aux=has_aux)
     single = len(primals) == 1
     in_space = Space(tree_flatten(primals[0])[1] if single else rec.in_tree, rec.flat)
     out_space = Space(rec.out_tree, [v for v, _ in rec.lowered])
@@ -250,8 +252,9 @@ def linearize(f: Callable[..., Any], *primals: Any) -> "tuple[Any, LinearMap]":
         return cts[0] if single else cts
 
     name = f"∂{getattr(f, '__name__', 'f')}"
-    return rec.out, LinearMap(apply, transpose, in_space, out_space, name=name,
-                              nargs=None if single else len(primals))
+    df = LinearMap(apply, transpose, in_space, out_space, name=name,
+                   nargs=None if single else len(primals))
+    return (rec.out, df, rec.aux) if has_aux else (rec.out, df)
 
 
 def linear_transpose(f: Callable[..., Any], *primals: Any) -> "LinearMap":
