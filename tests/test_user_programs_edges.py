@@ -554,6 +554,15 @@ def test_check_grads_holds_integer_outputs_fixed():
         check_grads(lambda x: (bad(x), np.argmax(x)), (np.ones(2),), order=1, modes="rev")
 
 
+def test_check_grads_holds_integer_and_string_leaves_of_a_pytree_fixed():
+    p = {"w": np.array([2.0, 0.5]), "n": 3, "tag": "cubic"}
+    check_grads(lambda p, s: p["w"] ** p["n"] * s, (p, 1.5), order=2)   # was "jvp: the primals"
+    bad = riesz.custom_vjp(lambda x, n: x ** n)
+    bad.defvjp(lambda x, n: (x ** n, (x, n)), lambda r, g: (g, None))   # derivative 1
+    with pytest.raises(GradientCheckError, match="reverse mode, order 1, argument 0"):
+        check_grads(lambda p: bad(p["w"], p["n"]), (p,), modes="rev")
+
+
 def test_check_grads_at_a_nan_point_agrees_in_both_modes_and_an_int_point_says_pass_floats():
     check_grads(np.sin, (np.array([np.nan, 1.0]),), order=2)   # rev failed as nan != nan
     with pytest.raises(TypeError, match=r"no floating-point argument .*1.0 rather than 1"):
