@@ -14,7 +14,9 @@ Off (the default) it costs nothing: switching it on replaces seven methods of th
 engine's classes (``Primitive.rule``; ``process`` and ``process_custom_jvp`` of
 ``JVPTrace``; ``process``, ``process_custom_vjp``, ``add`` and ``add_into`` of
 ``VJPTrace``) with checking versions, and switching it off puts the originals
-back, so the engine's hot path never tests a flag. The switch is global (all threads).
+back, so the engine's hot path never tests a flag; it also gives ``linearize``'s
+``df(v)``, which walks a recorded tape with the forward-mode rules, a check of each
+tangent (``riesz.linear_map.check_tangent``). The switch is global (all threads).
 
 The checks look at values, so they run on the eager transforms only: a program staged by
 :func:`riesz.jit` runs as generated NumPy code without them (call the function without
@@ -29,19 +31,22 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from . import linear_map
 from .core import (ZERO, JVPTrace, JVPTracer, Node, Primitive, Tracer, VJPTrace, VJPTracer,
                    product_mode)
 from .staging.tracer import user_frame
 
 __all__ = ["config", "debug_nans"]
 
-_ORIGINALS: "dict[tuple[type, str], Callable[..., Any]]" = {(Primitive, "rule"): Primitive.rule, (JVPTrace, "process"): JVPTrace.process,
+_ORIGINALS: "dict[tuple[Any, str], Any]" = {(Primitive, "rule"): Primitive.rule, (JVPTrace, "process"): JVPTrace.process,
               (JVPTrace, "process_custom_jvp"): JVPTrace.process_custom_jvp,
               (VJPTrace, "process"): VJPTrace.process,
               (VJPTrace, "process_custom_vjp"): VJPTrace.process_custom_vjp,
               # the backward pass's sums (staticmethods, kept as such)
               (VJPTrace, "add"): VJPTrace.__dict__["add"],
-              (VJPTrace, "add_into"): VJPTrace.__dict__["add_into"]}
+              (VJPTrace, "add_into"): VJPTrace.__dict__["add_into"],
+              # the forward walk of linearize's df(v) over a recorded tape
+              (linear_map, "check_tangent"): None}
 
 
 class _Config:
@@ -133,6 +138,15 @@ def _checking_rule(self: Primitive, kind: str, argnum: int) -> Any:
     return checked
 
 
+def _check_tangent(node: Any, tangent: Any) -> None:
+    """``linear_map.check_tangent``: the tangent that linearize's df(v) computed for a
+    recorded node, checked."""
+    if _has_nan(tangent):
+        _fail(f"the tangent (forward-mode derivative) of {node.prim.name} in linearize's "
+              f"df(v)", "the recorded line " + getattr(node, "line", "(line not recorded: "
+                                                       "linearize ran with debug_nans off)"))
+
+
 def _checking_jvp(name: str) -> Any:
     """JVPTrace's ``name`` method (process, process_custom_jvp), checking the results and
     their tangents."""
@@ -203,9 +217,10 @@ def _checking_sum(name: str) -> Any:
     return staticmethod(checked)
 
 
-_CHECKING: "dict[tuple[type, str], Callable[..., Any]]" = {(Primitive, "rule"): _checking_rule, (JVPTrace, "process"): _checking_jvp("process"),
+_CHECKING: "dict[tuple[Any, str], Any]" = {(Primitive, "rule"): _checking_rule, (JVPTrace, "process"): _checking_jvp("process"),
              (JVPTrace, "process_custom_jvp"): _checking_jvp("process_custom_jvp"),
              (VJPTrace, "process"): _recording("process"),
              (VJPTrace, "process_custom_vjp"): _recording("process_custom_vjp"),
              (VJPTrace, "add"): _checking_sum("add"),
-             (VJPTrace, "add_into"): _checking_sum("add_into")}
+             (VJPTrace, "add_into"): _checking_sum("add_into"),
+             (linear_map, "check_tangent"): _check_tangent}

@@ -257,13 +257,23 @@ def linearize(f: Callable[..., Any], *primals: Any) -> "tuple[Any, LinearMap]":
 def linear_transpose(f: Callable[..., Any], *primals: Any) -> "LinearMap":
     """The transpose fᵀ of a linear ``f``, as a :class:`LinearMap` (``primals`` give the
     input's shapes and dtypes; their values do not matter for a linear f). For one
-    primal ``fᵀ(ct)`` returns one cotangent, for several a tuple of them."""
+    primal ``fᵀ(ct)`` returns one cotangent, for several a tuple of them.
+
+    Linearity is not checked (that would take values): for an ``f`` that is not linear
+    this is the transpose of its derivative at ``primals``, ∂f(x)ᵀ, the ``.T`` of
+    :func:`linearize`'s map (JAX raises there)."""
     return linearize(f, *primals)[1].T
+
+
+# set by riesz.debug while riesz.config.debug_nans is on: check_tangent(node, tangent) raises
+# naming the node's primitive and line where the tangent holds a NaN (None: no checks)
+check_tangent = None
 
 
 def _tape_jvp(trace, in_slots, in_tangents, out_slots):
     """∂f(x)(ẋ) by walking a recorded tape forward with the primitives' JVP rules, from
     the values stored on it (f is not evaluated again). ``None`` marks a zero tangent."""
+    check = check_tangent
     tape = trace.tape
     tans = [None] * len(tape)
     for slot, t in zip(in_slots, in_tangents):
@@ -294,6 +304,8 @@ def _tape_jvp(trace, in_slots, in_tangents, out_slots):
             tangents = tuple(given[i] if i in given else _like(None, a)
                              for i, a in enumerate(node.args))
             out = jvp(prim.impl, tuple(node.args), tangents)[1]
+        if check is not None:
+            check(node, out)
         if prim.multiple_results:
             tans[slot + 1: slot + 1 + len(out)] = list(out)
         else:

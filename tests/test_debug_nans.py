@@ -123,3 +123,22 @@ def test_the_switch_restores_the_engine_and_checks_its_argument():
     assert (VJPTrace.__dict__["add"], VJPTrace.__dict__["add_into"]) == sums
     with pytest.raises(TypeError, match="takes True or False"):
         riesz.config.debug_nans = 1
+
+
+def test_linearizes_df_checks_each_tangent_and_names_the_recorded_line():
+    # √x − √x at x = 0 along ẋ = 1: the tangents ∞ − ∞ = NaN (the values are fine)
+    def f(x):
+        return np.sqrt(x) - np.sqrt(x)
+    x, v = np.array([4.0, 0.0]), np.array([1.0, 1.0])
+    _, df = riesz.linearize(f, x)
+    assert np.isnan(df(v)[1])   # off: the NaN goes through
+    with riesz.debug_nans():
+        with pytest.raises(FloatingPointError, match="tangent .* of subtract in "
+                           "linearize's df.*line not recorded"):
+            df(v)
+        _, df = riesz.linearize(f, x)   # recorded with the switch on: the line is known
+        with pytest.raises(FloatingPointError, match=r"subtract in linearize's df.*"
+                           r"test_debug_nans.py:\d+: return np.sqrt\(x\) - np.sqrt\(x\)"):
+            df(v)
+    # off again; along ẋ = 0 at x = 0 the zero-safe product keeps the tangents 0
+    np.testing.assert_array_equal(df(np.array([1.0, 0.0])), [0.0, 0.0])

@@ -104,7 +104,11 @@ def save(path: PathLike, tree: Any) -> None:
     directory, base = os.path.split(os.path.abspath(path))
     temporary = os.path.join(directory, f".{base}.{uuid.uuid4().hex[:12]}.tmp")
     # O_EXCL: never another file of that name; mode 0o666 less the umask, as open(path, "w")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as e:   # named by the user's path, not the temporary one
+        raise _path_error(e, path, f"the directory {directory!r} must exist and be "
+                                   f"writable (os.makedirs creates it)") from None
     try:
         with os.fdopen(descriptor, "wb") as file:
             # the .npz layout that np.savez writes (one NAME.npy per array in a zip), written
@@ -115,11 +119,19 @@ def save(path: PathLike, tree: Any) -> None:
                         np.lib.format.write_array(member, array, allow_pickle=False)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, path)
+        try:
+            os.replace(temporary, path)
+        except IsADirectoryError as e:
+            raise _path_error(e, path, "name a file in that directory") from None
     except BaseException:
         os.unlink(temporary)
         raise
     _sync_directory(directory)
+
+
+def _path_error(error: OSError, path: str, fix: str) -> OSError:
+    """``error`` (same type and errno) saying that ``path`` cannot be saved to, and why."""
+    return type(error)(error.errno, f"nn.save cannot write {path!r}: {error.strerror}; {fix}")
 
 
 def _storable(name: str, leaf: Any) -> np.ndarray:

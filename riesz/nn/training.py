@@ -356,7 +356,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
     * ``loss_fn(model, x, y, rng)`` returns the mean loss of a batch; ``rng`` is a
       ``numpy.random.Generator`` for dropout during training and None in evaluation.
       A ``loss_fn(model, x, y)`` without it works too (no dropout).
-    * ``train`` and ``validation`` are (inputs, targets) pairs of arrays; ``rng`` also
+    * ``train`` and ``validation`` are (inputs, targets) pairs of arrays (NumPy's for
+      ``train`` with ``jit=True``: another library's raise before the first step); ``rng`` also
       shuffles the training set each epoch, so a seed fixes the whole run. ``train`` may be
       a :class:`riesz.nn.DataParallel` (rows held by ``dask.distributed`` workers): each
       step's gradient is then computed there, shard by shard, and summed.
@@ -370,7 +371,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
       a time limit makes the number of steps depend on the machine).
     * ``progress`` shows a progress bar (tqdm if installed, else plain lines); the bar,
       the evaluation lines and the notes all go to ``sys.stderr``. ``plot`` is a PNG
-      path for :func:`plot_history`; ``result.plot`` is the path, or None when nothing
+      path for :func:`plot_history` (its directory, like ``checkpoint``'s, must exist:
+      that is checked before the first step); ``result.plot`` is the path, or None when nothing
       was written (no matplotlib).
     * ``checkpoint=path, every=N`` saves the run's whole state (model, optimizer state,
       step, the generator's state, the epoch's shuffle, the history, early stopping's
@@ -410,6 +412,8 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
         _warn("fit: the model has stochastic layers (Dropout) but loss_fn takes "
               "(model, x, y) only, so they get no random generator and stay off; "
               "define loss_fn(model, x, y, rng) and call model(x, rng=rng)", UserWarning)
+    for argument, path in (("checkpoint", checkpoint), ("plot", plot)):
+        _check_directory(argument, path)   # before training, not after it
     names = ["loss"] + (list(metrics or {}) if validation is not None else [])
     run = _Run(model, opt_state, names, n, patience is not None)
     if checkpoint is not None and os.path.exists(checkpoint):
@@ -418,6 +422,15 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
             total = run.step
     # a DataParallel training set: each step's gradient is computed on its workers, eagerly
     parallel = data_parallel_value_and_grad(train, with_rng)
+    if jit and parallel is None:
+        for what, data in (("inputs", x), ("targets", y)):
+            if not isinstance(data, np.ndarray):   # before the first step: a type test
+                raise TypeError(
+                    f"fit: the training {what} are a {type(data).__module__}."
+                    f"{type(data).__qualname__}, and jit=True stages the step as a NumPy "
+                    f"program. Pass NumPy arrays (x.compute() for a Dask array that fits in "
+                    f"memory), nn.DataParallel(client, x, y) for rows held by dask.distributed "
+                    f"workers, or jit=False to train eagerly on these arrays")
     steps = (_StagedSteps if jit and parallel is None else _Steps)(
         _training_step(with_rng, optimizer, clip_norm, parallel), run.model, run.opt_state)
     history = run.history
@@ -469,6 +482,17 @@ def fit(model: Any, loss_fn: Callable[..., Any], optimizer: Any, train: "tuple[A
             if checkpoint is not None else ""), file=sys.stderr, flush=True)
     written = plot_history(history, plot) if plot is not None else None
     return FitResult(steps.model, steps.opt_state, history, interrupted, written)
+
+
+def _check_directory(argument, path):
+    """A FileNotFoundError, raised before any step, where ``path``'s directory is missing:
+    the file is written during or after the run, whose work would then be lost."""
+    if path is None:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"fit: the directory of {argument}={os.fspath(path)!r} does "
+                                f"not exist ({directory!r}); create it first (os.makedirs)")
 
 
 class _Run:
@@ -618,9 +642,10 @@ class _PlainProgress(_Silent):
 def plot_history(history: "Mapping[str, Any]", path: "Union[str, os.PathLike[str]]",
                  reference_losses: "Optional[Mapping[str, float]]" = None
                  ) -> "Union[str, os.PathLike[str], None]":
-    """Save the training and validation loss (left) and the validation metrics (right)
-    as a PNG at ``path``; ``reference_losses`` ({label: value}) draws horizontal lines
-    on the loss plot (a baseline to beat). Returns the path, or None (with a note on
+    """Save the training and validation loss (left; on a log axis, or a linear one where a
+    loss is zero or negative) and the validation metrics (right) as a PNG at ``path``;
+    ``reference_losses`` ({label: value}) draws horizontal lines on the loss plot (a
+    baseline to beat). Returns the path, or None (with a note on
     ``sys.stderr``) without matplotlib.
 
     The plot is drawn on a ``matplotlib.figure.Figure`` of its own, so matplotlib's
@@ -645,7 +670,12 @@ def plot_history(history: "Mapping[str, Any]", path: "Union[str, os.PathLike[str
         ax.plot(history["eval_step"], history["val_loss"], "o-", color="C1", label="validation")
     for k, (label, value) in enumerate((reference_losses or {}).items()):
         ax.axhline(value, linestyle="--", color=f"C{k + 2}", label=label)
-    ax.set(xlabel="step", ylabel="loss", yscale="log", title="loss")
+    # a log axis shows losses that fall by orders of magnitude; one that reaches zero or
+    # below (a negative log-likelihood, a loss minus its floor) gets a linear axis
+    drawn = np.concatenate([losses, np.asarray(history["val_loss"], dtype=float),
+                            list((reference_losses or {}).values())])
+    scale = "log" if drawn.size and np.min(drawn) > 0 else "linear"
+    ax.set(xlabel="step", ylabel="loss", yscale=scale, title="loss")
     ax.legend()
     for name in metric_names:
         axes[0, 1].plot(history["eval_step"], history[name], "o-", label=name)

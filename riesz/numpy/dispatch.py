@@ -504,9 +504,19 @@ def _install():
     T.sort = _sort_in_place
     T.fill = _fill
     T.flat = property(_Flat)
+    T.__array_namespace__ = _array_namespace
     T.copy = lambda self, order="C": HANDLED[np.copy](self)
     T.__copy__ = lambda self: HANDLED[np.copy](self)
     T.__deepcopy__ = lambda self, memo: HANDLED[np.copy](self)
+
+
+def _array_namespace(self, api_version=None):
+    """The array API namespace of a traced value (``xp = x.__array_namespace__()``, which
+    ``array_api_compat.array_namespace`` asks): :mod:`riesz.numpy`, NumPy's functions with
+    derivatives (NumPy's namespace holds the array API's names since NumPy 2), whatever the
+    library of the value under it; its functions of traced values keep that library."""
+    from .. import numpy as riesz_numpy
+    return riesz_numpy
 
 
 _install()

@@ -64,7 +64,11 @@ broadcast_to = defprim("broadcast_to", _broadcast_view,
 
 
 def _shape_arg(shape):
-    return (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+    # decided on the type: np.ndim of a tuple holding a staged value would convert it to an
+    # array, where int() of each entry raises naming the user's line
+    if isinstance(shape, (tuple, list)) or (isinstance(shape, np.ndarray) and shape.ndim):
+        return tuple(int(n) for n in shape)
+    return (int(shape),)
 
 
 @implements(np.reshape)

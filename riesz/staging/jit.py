@@ -26,9 +26,10 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..core import NoRuleError, Tracer
-from ..tree import tree_flatten, tree_unflatten
+from ..tree import register_pytree_node, tree_flatten, tree_leaves, tree_unflatten
 from .fusion import fused
 from .stage import check_leaf, static_positions, static_values, trace
+from .tape import typed
 from .tracer import ConcretizationError
 
 __all__ = ["jit"]
@@ -47,9 +48,13 @@ def _leaf_signature(x, argnum):
 
 def _typed(value):
     """A static value with its type, through tuples: ``1``, ``1.0`` and ``True``
-    are equal in Python but stage different programs."""
+    are equal in Python but stage different programs; floats by their bits, as
+    :func:`~riesz.staging.tape.typed` keys them (``0.0 == -0.0``, but ``1 / s`` is ∞ or −∞;
+    a NaN, unequal to itself, would stage again at every call)."""
     if type(value) is tuple:
         return (tuple, tuple(_typed(v) for v in value))
+    if type(value) in (float, complex) or isinstance(value, (np.floating, np.complexfloating)):
+        return typed(value)
     return (type(value), value)
 
 
@@ -61,6 +66,14 @@ def _static_key(fixed):
         raise TypeError(f"riesz.jit: static argument(s) {sorted(fixed)} must be hashable: "
                         f"a static argument is part of the cache key (use a tuple instead of "
                         f"a list, or pass arrays as ordinary arguments)") from None
+    for i, value in fixed.items():
+        # hashable, but by identity, with arrays inside (an nn.Module): the program would
+        # keep the arrays' values of the first call, and miss a change made in place
+        if any(isinstance(leaf, (np.ndarray, Tracer)) for leaf in tree_leaves(value)):
+            raise TypeError(f"riesz.jit: static argument {i} is a {type(value).__name__} "
+                            f"holding arrays, whose values would be frozen into the program "
+                            f"(a change to them in place would not be seen): pass it as an "
+                            f"ordinary argument, and its arrays become the program's inputs")
     return key
 
 
@@ -82,33 +95,70 @@ def _stage_or_eager(staged, args):
         return _EAGER
 
 
+class _Default:
+    """A keyword-only parameter that the call left out: the function's own default applies,
+    a constant of the program as in an eager call (a pytree with no leaves, so never a
+    staged input)."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<the default>"
+
+
+_DEFAULT = _Default()
+register_pytree_node(_Default, lambda d: ((), None), lambda aux, children: _DEFAULT)
+
+
 def _positional(f):
-    """``(to_positional(args, kwargs) -> args, position_of(name) -> int)`` for ``f``'s
+    """``(g, to_positional(args, kwargs) -> args, position_of(name) -> int)`` for ``f``'s
     signature: keyword arguments are passed on by position (a program's inputs are
-    positional), with the defaults of those left out filled in."""
+    positional), with the defaults of those left out filled in. ``g`` is ``f`` taking its
+    keyword-only parameters (``def loss(w, *, reg=0.1)``) by position too, after the others
+    (``f`` itself where it has none)."""
     try:
         parameters = list(inspect.signature(f).parameters.values())
     except (TypeError, ValueError):   # no signature to read: keywords are refused below
         parameters = None
     fname = getattr(f, "__name__", "f")
+    variadic = parameters is None or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                                         for p in parameters)
+    keyword_only = [] if variadic else [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
+    count = len(parameters or ()) - len(keyword_only)
 
     def to_positional(args, kwargs):
-        if parameters is None or any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY)
-                                     for p in parameters):
+        if variadic:
             raise TypeError(f"riesz.jit({fname}): pass arguments positionally (got keyword(s) "
-                            f"{sorted(kwargs)}); keywords work for a function whose "
-                            f"parameters can all be given by position")
-        bound = inspect.Signature(parameters).bind(*args, **kwargs)
+                            f"{sorted(kwargs)}); keywords work for a function without *args "
+                            f"and **kwargs")
+        try:
+            bound = inspect.Signature(parameters).bind(*args, **kwargs)
+        except TypeError as e:   # Python's words for a call that f refuses as well
+            raise TypeError(f"riesz.jit({fname}): {e}") from None
         bound.apply_defaults()
-        return bound.args
+        return bound.args + tuple(kwargs.get(name, _DEFAULT) for name in keyword_only)
 
     def position_of(name):
         names = [p.name for p in parameters or ()]
         if name not in names:
             raise ValueError(f"riesz.jit({fname}): static_argnames names {name!r}, which is "
                              f"not a parameter of {fname} ({', '.join(names) or 'unknown'})")
-        return names.index(name)
-    return to_positional, position_of
+        return count + keyword_only.index(name) if name in keyword_only else names.index(name)
+
+    if not keyword_only:
+        return f, to_positional, position_of
+
+    def by_position(*args):
+        return f(*args[:count], **{name: value for name, value in zip(keyword_only, args[count:])
+                                   if value is not _DEFAULT})
+    functools.update_wrapper(by_position, f)
+    # the parameters in that order, as the program's arguments are named (no defaults:
+    # to_positional fills them in)
+    by_position.__signature__ = inspect.Signature(
+        [p.replace(kind=p.POSITIONAL_OR_KEYWORD, default=p.empty) for p in parameters
+         if p.kind is not p.KEYWORD_ONLY] +
+        [p.replace(kind=p.POSITIONAL_OR_KEYWORD, default=p.empty) for p in parameters
+         if p.kind is p.KEYWORD_ONLY])
+    return by_position, to_positional, position_of
 
 
 def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: str | None = None,
@@ -122,11 +172,13 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
 
     * ``static_argnums`` (or ``static_argnames``, by parameter name) names arguments
       whose values steer Python control flow (or are not arrays); each value gets its
-      own program (``1``, ``1.0`` and ``True`` each their own).
+      own program (``1``, ``1.0`` and ``True`` each their own). A static argument must be
+      hashable and hold no arrays (an ``nn.Module`` is passed as an ordinary argument).
     * Where the function needs a value the signature does not hold (``if x > 0``,
       ``int(x)``, a slice bound ``x[:n]``, the size of ``np.nonzero``/``np.unique``'s
-      result), it raises :class:`riesz.ConcretizationError` naming the line and the
-      fixes (a static argument, ``np.where``, running eagerly). A Python number argument
+      result, ``f"{x:.3f}"``; a plain ``f"{x}"`` shows the staged type), it raises
+      :class:`riesz.ConcretizationError` naming the line and the fixes (a static
+      argument, ``np.where``, running eagerly). A Python number argument
       is staged by its type, as a 0-d value. Where one of riesz's own rules needs
       values, the function runs eagerly for that signature, with a warning.
     * A random draw while staging (``np.random.normal``, a ``Generator``'s method) raises:
@@ -148,7 +200,8 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
     ``cache_size`` bounds the programs kept per function (least recently used first out,
     with a warning when one is dropped: a function that keeps meeting new shapes or
     static values stages again and again); ``jitted.clear_cache()`` drops them all.
-    Arguments may be passed by keyword; they are passed on by position.
+    Arguments may be passed by keyword, keyword-only parameters included (``def loss(w,
+    *, reg=0.1)``; ``static_argnames`` may name them); they are passed on by position.
     ``fuse="numexpr"`` runs chains of elementwise operations as numexpr kernels
     (:mod:`riesz.staging.fusion`; needs numexpr installed).
 
@@ -158,10 +211,10 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
     True
     """
     static = static_positions(static_argnums, "jit")
-    to_positional, position_of = _positional(f)
+    positional_f, to_positional, position_of = _positional(f)
     names = (static_argnames,) if isinstance(static_argnames, str) else tuple(static_argnames)
     static = tuple(sorted(set(static) | {position_of(name) for name in names}))
-    staged = trace(f, static_argnums=static)
+    staged = trace(positional_f, static_argnums=static)
     if fuse is not None:
         staged = fused(staged, fuse)
     cache = collections.OrderedDict()   # signature -> program, least recently used first
@@ -185,12 +238,12 @@ def jit(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), fuse: s
             args = to_positional(args, kwargs)
         program, leaves = program_and_leaves(args)
         if program is _EAGER:
-            return f(*args)
+            return positional_f(*args)
         if quick is not None:
             arrays_only[quick] = (program.compiled(), program.out_tree, len(program.outputs) == 1)
         if any(isinstance(x, Tracer) for x in leaves):
             if program.custom_rules:   # a transform around jit must see f's custom rules
-                return f(*args)
+                return positional_f(*args)
             return tree_unflatten(program.out_tree, program.bind_eval(leaves))
         out = program.compiled()(*leaves)
         return tree_unflatten(program.out_tree, [out] if len(program.outputs) == 1 else list(out))

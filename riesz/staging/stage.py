@@ -14,7 +14,7 @@ import numpy as np
 from ..core import Tracer, abstract_trace_open
 from ..numpy.dispatch import conversions_named
 from ..rules import SNAPSHOTS_WHILE_STAGING
-from ..tree import tree_flatten, tree_unflatten
+from ..tree import tree_flatten, tree_flatten_with_path, tree_unflatten
 from .graph import program_dot
 from .program import Program
 from .simplify import simplify
@@ -24,10 +24,22 @@ from .tracer import StagingTrace, example_of, user_error, var_of
 __all__ = ["trace", "stage", "source", "graph", "check_leaf", "program_name", "static_positions"]
 
 
+def _key_text(entry):
+    """A key path entry as part of a name (``W`` of a dict's "W", ``0`` of a list's first
+    entry, ``weight`` of a module's attribute), or None for a key of another kind."""
+    key = getattr(entry, "name", getattr(entry, "key", getattr(entry, "idx", None)))
+    if isinstance(key, str):
+        return str.__str__(key)
+    if isinstance(key, int) and not isinstance(key, bool):
+        return int.__repr__(key)
+    return None
+
+
 def _arg_names(f, args):
     """(name, whether it is made up from a pytree position) per flattened argument leaf: the
     parameter names of ``f`` (``x``; ``params_0``, ``params_W`` for a tuple's or a dict's
-    entries), or ``a0``, ``a1``, ... where they cannot be read."""
+    entries, ``model_layers_0_weight`` along a registered pytree's key path), or ``a0``,
+    ``a1``, ... where they cannot be read."""
     try:
         params = [p.name for p in inspect.signature(f).parameters.values()
                   if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
@@ -36,14 +48,13 @@ def _arg_names(f, args):
     names = []
     for i, a in enumerate(args):
         base = params[i] if i < len(params) else f"a{i}"
-        leaves, tree = tree_flatten(a)
-        if len(leaves) == 1 and tree.kind is None:
+        paths, tree = tree_flatten_with_path(a)
+        if len(paths) == 1 and tree.kind is None:
             names.append((base, False))
             continue
-        keys = sorted(a) if isinstance(a, dict) else None   # the order tree_flatten takes
-        for k in range(len(leaves)):
-            key = keys[k] if keys is not None and len(keys) == len(leaves) else k
-            key = str.__str__(key) if isinstance(key, str) else int.__repr__(k)
+        for k, (path, _) in enumerate(paths):
+            texts = [_key_text(entry) for entry in path]
+            key = "_".join(texts) if None not in texts else int.__repr__(k)
             names.append((base + "_" + key, True))   # a Python name or not: the printer checks
     return names
 
@@ -117,7 +128,8 @@ def check_leaf(x, position, who):
     or a traced value: a Dask or CuPy array (say) is not staged into a NumPy program."""
     if isinstance(x, (Tracer, np.ndarray, np.generic, bool, int, float, complex)):
         return
-    if hasattr(x, "shape") and hasattr(x, "dtype"):
+    if not isinstance(x, type) and hasattr(x, "shape") and hasattr(x, "dtype"):
+        # an array of another library (np.float32 the class has the attributes too)
         raise TypeError(f"{who}: argument leaf {position} is a {type(x).__module__}."
                         f"{type(x).__qualname__}, not a NumPy array: riesz.jit, riesz.trace and "
                         f"riesz.source stage NumPy programs. Call the function eagerly (without "
