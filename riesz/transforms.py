@@ -927,9 +927,16 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     return out[0] if len(primals) == 1 else out
 
 
-def _at_argument(f, args, argnums, kwargs):
-    """x ↦ f(*args) with x in place of the argument ``argnums`` (an int), the others fixed."""
-    return lambda x: f(*args[:argnums], x, *args[argnums + 1:], **kwargs)
+def _at_argument(f, args, argnums, kwargs, what):
+    """``(x ↦ f(*args) with x in place of the argument argnums, the others fixed; that
+    argument's value)`` for the autograd-style transform ``what``, whose ``argnums`` is
+    one int (negative counting from the end)."""
+    nums, single = _argnums_tuple(argnums, len(args), what)
+    if not single:
+        raise TypeError(f"{what}: argnum={argnums!r}; it differentiates with respect to one "
+                        f"argument: give its position as an int")
+    i = nums[0]
+    return (lambda x: f(*args[:i], x, *args[i + 1:], **kwargs)), args[i]
 
 
 @_transform("the Hessian-vector product")
@@ -939,7 +946,8 @@ def hessian_vector_product(f: Callable[..., Any], argnums: int = 0) -> Callable[
     argument ``argnums`` names (an int): :func:`hvp` at that argument, the others fixed."""
     def hvp_f(*args, **kwargs):
         *args, v = args
-        return hvp(_at_argument(f, args, argnums, kwargs), (args[argnums],), (v,))
+        at, x = _at_argument(f, args, argnums, kwargs, "hessian_vector_product")
+        return hvp(at, (x,), (v,))
     return hvp_f
 
 
@@ -949,8 +957,8 @@ def make_hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     Hessian-vector product at x as a function of v (the forward pass done once, for many
     v) and the gradient. ∇²f is symmetric, so v ↦ ∇²f(x) v is the VJP of ∇f at x."""
     def make_hvp_f(*args, **kwargs):
-        gradient, pullback = vjp(_at_argument(grad(f, argnums), args, argnums, kwargs),
-                                 args[argnums])
+        at, x = _at_argument(f, args, argnums, kwargs, "make_hvp")
+        gradient, pullback = vjp(grad(at), x)
         return (lambda v: pullback(v)[0]), gradient
     return make_hvp_f
 
@@ -961,7 +969,7 @@ def make_vjp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     argument ``argnums`` names (an int): :func:`vjp`'s pair in autograd's order, its
     pullback returning the one cotangent rather than a 1-tuple."""
     def make_vjp_f(*args, **kwargs):
-        ans, pullback = vjp(_at_argument(f, args, argnums, kwargs), args[argnums])
+        ans, pullback = vjp(*_at_argument(f, args, argnums, kwargs, "make_vjp"))
         return (lambda u: pullback(u)[0]), ans
     return make_vjp_f
 
@@ -971,7 +979,8 @@ def make_jvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """autograd's ``make_jvp``: ``make_jvp(f)(*args)`` is ``v ↦ (f(x), ∂f(x)v)``, x the
     argument ``argnums`` names (an int): :func:`jvp` at x along v."""
     def make_jvp_f(*args, **kwargs):
-        return lambda v: jvp(_at_argument(f, args, argnums, kwargs), (args[argnums],), (v,))
+        at, x = _at_argument(f, args, argnums, kwargs, "make_jvp")
+        return lambda v: jvp(at, (x,), (v,))
     return make_jvp_f
 
 
@@ -981,12 +990,12 @@ def make_ggnvp(f: Callable[..., Any], g: Callable[[Any], Any] | None = None,
     v ↦ J_f(x)ᵀ ∇²g(f(x)) J_f(x) v, the generalized Gauss-Newton matrix of g∘f at x (the
     argument ``f_argnum``) applied to v, without forming it: a JVP of f, a Hessian-vector
     product of g and a VJP of f. ``g`` defaults to y ↦ ½ Σ y² over the last axis."""
+    check_callable(f, "riesz.make_ggnvp", "riesz.make_ggnvp(f, g)(x), not "
+                                          "riesz.make_ggnvp(f(x), g)")
     g = (lambda y: 0.5 * np.sum(y ** 2, axis=-1)) if g is None else g
 
     def make_ggnvp_f(*args, **kwargs):
-        def at(x):
-            return f(*args[:f_argnum], x, *args[f_argnum + 1:], **kwargs)
-        x = args[f_argnum]
+        at, x = _at_argument(f, args, f_argnum, kwargs, "make_ggnvp")
         y, pullback = vjp(at, x)
 
         def ggnvp(v):

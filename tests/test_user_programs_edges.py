@@ -280,6 +280,23 @@ def test_bad_argnums_are_errors_naming_the_fix(argnums, error, message):
             transform(_abc, argnums=argnums)(2.0, 3.0)
 
 
+def test_autograd_s_make_vjp_make_jvp_make_hvp_take_one_argnum_negative_or_not():
+    f = lambda x, y: np.sum(x ** 2 * y)   # noqa: E731
+    x = np.array([1.0, 2.0])
+    assert riesz.make_vjp(f, -1)(x, 2.0)[0](1.0) == 5.0       # was f called with 4 arguments
+    assert riesz.make_jvp(f, -1)(x, 2.0)(1.0) == (10.0, 5.0)
+    np.testing.assert_array_equal(riesz.make_hvp(f, -2)(x, 2.0)[0](np.ones(2)), [4.0, 4.0])
+    np.testing.assert_array_equal(riesz.hessian_vector_product(f, -2)(x, 2.0, np.ones(2)),
+                                  [4.0, 4.0])
+    for make in (riesz.make_vjp, riesz.make_jvp, riesz.make_hvp):
+        with pytest.raises(ValueError, match="argnums=5 but the function was called with 2"):
+            make(f, 5)(x, 2.0)                                # was IndexError
+        with pytest.raises(TypeError, match=r"argnum=\(0, 1\); .* give its position as an int"):
+            make(f, (0, 1))(x, 2.0)
+    with pytest.raises(ValueError, match="argnums=3"):
+        riesz.make_ggnvp(lambda x: 2 * x, f_argnum=3)(x)
+
+
 def test_differentiated_arguments_passed_by_keyword_are_an_error_saying_pass_them_positionally():
     with pytest.raises(ValueError, match="pass the differentiated ones positionally"):
         riesz.grad(_abc)(a=2.0, b=3.0)
