@@ -167,8 +167,9 @@ def _check_outputs(leaves, what):
 
 def _argnums_tuple(argnums, nargs, fname):
     single = isinstance(argnums, (int, np.integer))
-    if not single and not (isinstance(argnums, (tuple, list)) and all(
-            isinstance(a, (int, np.integer)) for a in argnums)):
+    # a sequence of positions: a tuple, a list, a range, an integer array (never a string)
+    if not single and not (hasattr(argnums, "__iter__") and not isinstance(argnums, str)
+                           and all(isinstance(a, (int, np.integer)) for a in argnums)):
         raise TypeError(f"{fname}: argnums={argnums!r}; give the position of an argument (an "
                         f"int, e.g. argnums=1) or a tuple of positions (argnums=(0, 2)). "
                         f"Keyword arguments are not differentiated: pass the differentiated "

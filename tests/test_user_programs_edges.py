@@ -262,6 +262,8 @@ def test_argnums_negative_tuples_lists_and_keywords():
     assert riesz.grad(_abc, argnums=-1)(2.0, 3.0) == 12.0
     assert riesz.grad(_abc, argnums=(1, 0))(2.0, 3.0) == (12.0, 9.0)
     assert riesz.grad(_abc, argnums=[0, 1])(2.0, 3.0) == (9.0, 12.0)
+    assert riesz.grad(_abc, argnums=range(2))(2.0, 3.0) == (9.0, 12.0)
+    assert riesz.grad(_abc, argnums=np.array([1, 0]))(2.0, 3.0) == (12.0, 9.0)
     assert riesz.grad(_abc, argnums=np.int64(1))(2.0, 3.0, c=2.0) == 24.0
     assert riesz.grad(_abc, argnum=1)(2.0, 3.0) == 12.0      # autograd's name
 
