@@ -109,8 +109,17 @@ _SUBCLASS_FIXES = {
 }
 
 
-def _check_differentiable(leaves, what, treedef, first=False):
-    # first: the leaves are those of a function's argument 0, which a method's self is
+# how to hold a value fixed: for a transform with argnums, and for vjp and jvp (whose
+# primals are all differentiated)
+_HOLD_FIXED = {"argnums": "pass it as a keyword argument or an argument outside argnums",
+               "primals": "hold it fixed by closing over it: differentiate lambda x: f(x, n) "
+                          "(or functools.partial(f, n=n)) at x alone"}
+
+
+def _check_differentiable(leaves, what, treedef, first=False, fixed="argnums"):
+    # first: the leaves are those of a function's argument 0, which a method's self is;
+    # fixed: the _HOLD_FIXED entry that says how to keep a value out of the differentiation
+    hold = _HOLD_FIXED[fixed]
     for i, x in enumerate(leaves):
         if type(x) is np.ndarray and x.dtype.kind in "fc":
             continue   # the commonest leaf, accepted on its type and dtype alone
@@ -125,14 +134,14 @@ def _check_differentiable(leaves, what, treedef, first=False):
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "
                 f"differentiates with respect to arrays, numbers and pytrees of them only."
-                f"{_container_fix(x)}{method} Pass it as a keyword argument or an argument "
-                f"outside argnums, or keep it out of the pytree")
+                f"{_container_fix(x)}{method} To differentiate the others, {hold}, or keep "
+                f"it out of the pytree")
         dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} has dtype {dtype}; riesz differentiates with "
                 f"respect to floating-point or complex values only. Pass floats (e.g. 3.0 "
-                f"instead of 3, or x.astype(float)), or leave this argument out of argnums")
+                f"instead of 3, or x.astype(float)), or {hold}")
 
 
 def _container_fix(x):
@@ -280,7 +289,8 @@ class Recording:
                                        "riesz.vjp(f(x), x)")
         if flattened is None:
             flattened = _flatten_inputs(primals)
-            _check_differentiable(flattened[0], "vjp: the inputs", flattened[1])
+            _check_differentiable(flattened[0], "vjp: the inputs", flattened[1],
+                                  fixed="primals")
         self.flat, self.in_tree = flattened
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
@@ -622,7 +632,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     t_flat, t_tree = _flatten_inputs(tuple(tangents))
     if t_tree != in_tree:
         raise ValueError(mismatch("jvp: the tangents against the primals", in_tree, t_tree))
-    _check_differentiable(flat, "jvp: the primals", in_tree)
+    _check_differentiable(flat, "jvp: the primals", in_tree, fixed="primals")
     t_given = t_flat
     t_flat = [wrap(_tangent_like(t, x, k)) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()

@@ -184,6 +184,14 @@ def test_integer_bool_object_and_structured_inputs_are_refused_with_the_fix(x, k
         riesz.jvp(lambda x: x * 1.0, (x,), (x,))
 
 
+def test_an_integer_primal_of_vjp_or_jvp_says_close_over_it():
+    for run in (lambda: riesz.vjp(lambda x, m: x * m, np.ones(2), np.ones(2, bool)),
+                lambda: riesz.jvp(lambda x, n: x ** n, (np.ones(2), 2), (np.ones(2), 2))):
+        with pytest.raises(TypeError, match=r"at \[1\] has dtype .*closing over it: "
+                                            r"differentiate lambda x: f\(x, n\)"):
+            run()                                        # was "... out of argnums"
+
+
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 @pytest.mark.parametrize("make, fix", [(np.matrix, r"np.asarray\(x\)"),
                                        (np.ma.array, r"x.filled\(value\)")])
