@@ -492,6 +492,20 @@ def test_a_custom_jvp_rule_returning_one_value_says_return_a_pair():
         riesz.grad(f)(1.0)
 
 
+def test_nondiff_argnums_and_static_argnums_may_be_an_int_or_negative():
+    for nondiff in (1, (-1,)):
+        power = riesz.custom_vjp(lambda x, n: x ** n, nondiff_argnums=nondiff)
+        power.defvjp(lambda x, n: (x ** n, x), lambda n, x, g: (n * x ** (n - 1) * g,))
+        assert riesz.grad(power)(2.0, 3) == 12.0     # -1 was no argument: n differentiated
+    for static in (1, (-1,)):
+        block = riesz.checkpoint(lambda x, n: np.sum(x ** n), static_argnums=static)
+        np.testing.assert_array_equal(riesz.grad(block)(np.ones(2), 3), [3.0, 3.0])
+    block = riesz.checkpoint(lambda x, n: np.sum(x ** n), static_argnums=(5,))
+    with pytest.raises(ValueError, match=r"nondiff_argnums: argnums=\(5,\) but the function "
+                                         r"was called with 2"):   # was IndexError
+        riesz.grad(block)(np.ones(2), 3)
+
+
 def test_a_custom_vjp_backward_rule_may_give_none_for_part_of_a_pytree_as_in_jax():
     @riesz.custom_vjp
     def affine(p, x):
