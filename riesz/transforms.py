@@ -930,6 +930,8 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. hvp(f, (x,), (v,))")
     tangents = tuple(tangents)
+    flat, tree = _flatten_inputs(tuple(primals))
+    _check_differentiable(flat, "hvp: the primals", tree, fixed="primals")
 
     def directional_derivative(*xs):
         return jvp(f, xs, tangents)[1]

@@ -182,6 +182,10 @@ def test_integer_bool_object_and_structured_inputs_are_refused_with_the_fix(x, k
             transform(lambda x: np.sum(x * 1.0))(x)
     with pytest.raises(TypeError, match="Pass floats"):
         riesz.jvp(lambda x: x * 1.0, (x,), (x,))
+    with pytest.raises(TypeError, match="hvp: the primals .*Pass floats"):   # was the name
+        riesz.hvp(lambda x: np.sum(x * x * 1.0), (x,), (x,))   # of riesz's inner function
+    with pytest.raises(TypeError, match="Pass floats"):
+        riesz.linearize(lambda x: x * 1.0, x)
 
 
 def test_an_integer_primal_of_vjp_or_jvp_says_close_over_it():
