@@ -182,6 +182,18 @@ def test_integer_bool_object_and_structured_inputs_are_refused_with_the_fix(x, k
             transform(lambda x: np.sum(x * 1.0))(x)
     with pytest.raises(TypeError, match="Pass floats"):
         riesz.jvp(lambda x: x * 1.0, (x,), (x,))
+    with pytest.raises(TypeError, match="hvp: the primals .*Pass floats"):   # was the name
+        riesz.hvp(lambda x: np.sum(x * x * 1.0), (x,), (x,))   # of riesz's inner function
+    with pytest.raises(TypeError, match="Pass floats"):
+        riesz.linearize(lambda x: x * 1.0, x)
+
+
+def test_an_integer_primal_of_vjp_or_jvp_says_close_over_it():
+    for run in (lambda: riesz.vjp(lambda x, m: x * m, np.ones(2), np.ones(2, bool)),
+                lambda: riesz.jvp(lambda x, n: x ** n, (np.ones(2), 2), (np.ones(2), 2))):
+        with pytest.raises(TypeError, match=r"at \[1\] has dtype .*closing over it: "
+                                            r"differentiate lambda x: f\(x, n\)"):
+            run()                                        # was "... out of argnums"
 
 
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
@@ -262,6 +274,8 @@ def test_argnums_negative_tuples_lists_and_keywords():
     assert riesz.grad(_abc, argnums=-1)(2.0, 3.0) == 12.0
     assert riesz.grad(_abc, argnums=(1, 0))(2.0, 3.0) == (12.0, 9.0)
     assert riesz.grad(_abc, argnums=[0, 1])(2.0, 3.0) == (9.0, 12.0)
+    assert riesz.grad(_abc, argnums=range(2))(2.0, 3.0) == (9.0, 12.0)
+    assert riesz.grad(_abc, argnums=np.array([1, 0]))(2.0, 3.0) == (12.0, 9.0)
     assert riesz.grad(_abc, argnums=np.int64(1))(2.0, 3.0, c=2.0) == 24.0
     assert riesz.grad(_abc, argnum=1)(2.0, 3.0) == 12.0      # autograd's name
 
@@ -278,6 +292,23 @@ def test_bad_argnums_are_errors_naming_the_fix(argnums, error, message):
     for transform in (riesz.grad, riesz.jacobian, riesz.jacfwd, riesz.hessian):
         with pytest.raises(error, match=message):
             transform(_abc, argnums=argnums)(2.0, 3.0)
+
+
+def test_autograd_s_make_vjp_make_jvp_make_hvp_take_one_argnum_negative_or_not():
+    f = lambda x, y: np.sum(x ** 2 * y)   # noqa: E731
+    x = np.array([1.0, 2.0])
+    assert riesz.make_vjp(f, -1)(x, 2.0)[0](1.0) == 5.0       # was f called with 4 arguments
+    assert riesz.make_jvp(f, -1)(x, 2.0)(1.0) == (10.0, 5.0)
+    np.testing.assert_array_equal(riesz.make_hvp(f, -2)(x, 2.0)[0](np.ones(2)), [4.0, 4.0])
+    np.testing.assert_array_equal(riesz.hessian_vector_product(f, -2)(x, 2.0, np.ones(2)),
+                                  [4.0, 4.0])
+    for make in (riesz.make_vjp, riesz.make_jvp, riesz.make_hvp):
+        with pytest.raises(ValueError, match="argnums=5 but the function was called with 2"):
+            make(f, 5)(x, 2.0)                                # was IndexError
+        with pytest.raises(TypeError, match=r"argnum=\(0, 1\); .* give its position as an int"):
+            make(f, (0, 1))(x, 2.0)
+    with pytest.raises(ValueError, match="argnums=3"):
+        riesz.make_ggnvp(lambda x: 2 * x, f_argnum=3)(x)
 
 
 def test_differentiated_arguments_passed_by_keyword_are_an_error_saying_pass_them_positionally():
@@ -465,6 +496,20 @@ def test_a_custom_jvp_rule_returning_one_value_says_return_a_pair():
         riesz.grad(f)(1.0)
 
 
+def test_nondiff_argnums_and_static_argnums_may_be_an_int_or_negative():
+    for nondiff in (1, (-1,)):
+        power = riesz.custom_vjp(lambda x, n: x ** n, nondiff_argnums=nondiff)
+        power.defvjp(lambda x, n: (x ** n, x), lambda n, x, g: (n * x ** (n - 1) * g,))
+        assert riesz.grad(power)(2.0, 3) == 12.0     # -1 was no argument: n differentiated
+    for static in (1, (-1,)):
+        block = riesz.checkpoint(lambda x, n: np.sum(x ** n), static_argnums=static)
+        np.testing.assert_array_equal(riesz.grad(block)(np.ones(2), 3), [3.0, 3.0])
+    block = riesz.checkpoint(lambda x, n: np.sum(x ** n), static_argnums=(5,))
+    with pytest.raises(ValueError, match=r"nondiff_argnums: argnums=\(5,\) but the function "
+                                         r"was called with 2"):   # was IndexError
+        riesz.grad(block)(np.ones(2), 3)
+
+
 def test_a_custom_vjp_backward_rule_may_give_none_for_part_of_a_pytree_as_in_jax():
     @riesz.custom_vjp
     def affine(p, x):
@@ -552,6 +597,15 @@ def test_check_grads_holds_integer_outputs_fixed():
     bad.defvjp(lambda x: (np.sin(x), x), lambda x, g: (g,))
     with pytest.raises(GradientCheckError):
         check_grads(lambda x: (bad(x), np.argmax(x)), (np.ones(2),), order=1, modes="rev")
+
+
+def test_check_grads_holds_integer_and_string_leaves_of_a_pytree_fixed():
+    p = {"w": np.array([2.0, 0.5]), "n": 3, "tag": "cubic"}
+    check_grads(lambda p, s: p["w"] ** p["n"] * s, (p, 1.5), order=2)   # was "jvp: the primals"
+    bad = riesz.custom_vjp(lambda x, n: x ** n)
+    bad.defvjp(lambda x, n: (x ** n, (x, n)), lambda r, g: (g, None))   # derivative 1
+    with pytest.raises(GradientCheckError, match="reverse mode, order 1, argument 0"):
+        check_grads(lambda p: bad(p["w"], p["n"]), (p,), modes="rev")
 
 
 def test_check_grads_at_a_nan_point_agrees_in_both_modes_and_an_int_point_says_pass_floats():
