@@ -933,6 +933,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     flat, tree = _flatten_inputs(tuple(primals))
     _check_differentiable(flat, "hvp: the primals", tree, fixed="primals")
 
+    @functools.wraps(f)   # f's name in grad's errors (a non-scalar f)
     def directional_derivative(*xs):
         return jvp(f, xs, tangents)[1]
 

@@ -188,6 +188,13 @@ def test_integer_bool_object_and_structured_inputs_are_refused_with_the_fix(x, k
         riesz.linearize(lambda x: x * 1.0, x)
 
 
+def test_hvp_of_a_function_with_an_array_output_names_that_function():
+    def cube(p):
+        return np.stack(p) ** 3
+    with pytest.raises(TypeError, match=r"cube returned an array of shape \(2,\)"):
+        riesz.hvp(cube, ([1.0, 2.0],), ([1.0, 1.0],))    # was "directional_derivative"
+
+
 def test_an_integer_primal_of_vjp_or_jvp_says_close_over_it():
     for run in (lambda: riesz.vjp(lambda x, m: x * m, np.ones(2), np.ones(2, bool)),
                 lambda: riesz.jvp(lambda x, n: x ** n, (np.ones(2), 2), (np.ones(2), 2))):
