@@ -658,6 +658,12 @@ JAX_CASES = {
     "jacrev to a pytree": (lambda m, x: {"s": m.sin(x), "c": (m.cos(x), x ** 2)},
                            (np.arange(3.0),), "jacrev", {}),
     "jacfwd of a tuple": (lambda m, p: p[0] * p[1], ((np.arange(3.0), np.ones(3)),), "jacfwd", {}),
+    "hessian of an int-keyed dict of namedtuples": (
+        lambda m, p: p[1].w ** 2 * m.sum(p[2] * p[1].b) + m.sin(p[2][0]),
+        ({1: Pair(0.5, np.array([1.0, 2.0])), 2: np.array([0.3, -0.2])},), "hessian", {}),
+    "vmap of grad, in_axes and out_axes": (
+        lambda m, x, y: m.sum(m.sin(x) * y), (np.arange(6.0).reshape(2, 3), np.ones(2)),
+        "vmap_grad", {"in_axes": (1, None), "out_axes": 1}),
 }
 
 
@@ -665,8 +671,13 @@ JAX_CASES = {
 @pytest.mark.parametrize("name", JAX_CASES)
 def test_edges_against_jax(name):
     f, args, transform, kwargs = JAX_CASES[name]
-    ours = getattr(riesz, transform)(functools.partial(f, np), **kwargs)(*args)
-    theirs = getattr(jax, transform)(functools.partial(f, jnp), **kwargs)(*args)
+    if transform == "vmap_grad":
+        ours = riesz.vmap(riesz.grad(functools.partial(f, np)), **kwargs)(*args)
+        theirs = jax.vmap(jax.grad(functools.partial(f, jnp)), **kwargs)(*args)
+    else:
+        ours = getattr(riesz, transform)(functools.partial(f, np), **kwargs)(*args)
+        theirs = getattr(jax, transform)(functools.partial(f, jnp), **kwargs)(*args)
+    assert riesz.tree_flatten(ours)[1].num_leaves == jax.tree_util.tree_structure(theirs).num_leaves
     ours_leaves, ours_tree = riesz.tree_flatten(ours)
     theirs_leaves = jax.tree_util.tree_leaves(theirs)
     assert len(ours_leaves) == len(theirs_leaves)
