@@ -79,6 +79,26 @@ def test_gradients_of_every_kind_of_input_keep_its_shape_and_dtype(name):
     check_grads(lambda x: _sum_sq_sin(np, x), (x,), order=2, modes=("fwd", "rev"))
 
 
+def _updates_in_place(x):
+    x += 1.0
+    x[0] = 5.0
+    x *= 2.0
+    return np.sum(x ** 2)
+
+
+def test_in_place_updates_inside_the_function_leave_the_caller_s_arrays_alone():
+    runs = {"grad": lambda x: riesz.grad(_updates_in_place)(x),
+            "jvp": lambda x: riesz.jvp(_updates_in_place, (x,), (np.ones_like(x),))[1],
+            "vjp": lambda x: riesz.vjp(_updates_in_place, x)[1](1.0)[0],
+            "hessian": lambda x: riesz.hessian(_updates_in_place)(x),
+            "vmap of grad": lambda x: riesz.vmap(riesz.grad(_updates_in_place))(x[None])[0]}
+    for name, run in runs.items():
+        x = np.ones(3)
+        run(x)
+        np.testing.assert_array_equal(x, 1.0, err_msg=name)
+    np.testing.assert_array_equal(riesz.grad(_updates_in_place)(np.ones(3)), [0.0, 16.0, 16.0])
+
+
 def test_python_lists_tuples_int_keyed_dicts_namedtuples_and_none_leaves():
     def f(p):
         (a, b), d, pair, skip = p
