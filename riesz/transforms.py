@@ -312,8 +312,11 @@ class Recording:
         seeds = []
         for k, ((v, slot), c) in enumerate(zip(self.lowered, ct_flat)):
             if shape_of(c) != shape_of(v):
+                batch = (" To pull back a batch of cotangents (stacked along axis 0), map the "
+                         "pullback: riesz.vmap(pullback)(cts)"
+                         if shape_of(c)[1:] == shape_of(v) else "")
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
-                                 f"output it pairs with has shape {shape_of(v)}")
+                                 f"output it pairs with has shape {shape_of(v)}.{batch}")
             _check_cotangent_kind(c, v, k)
             if is_numpy(c) and not (is_numpy(v) or isinstance(v, Tracer)):
                 c = asarray_like(c, v)   # a number for a CuPy (Dask, ...) output: made there

@@ -461,6 +461,16 @@ def test_a_pullback_s_cotangents_share_memory_with_nothing_of_the_caller_s():
     np.testing.assert_array_equal(gb, [1.0, 1.0])        # was 0: ga was gb
 
 
+def test_a_batch_of_cotangents_given_to_a_pullback_names_vmap():
+    _, pullback = riesz.vjp(lambda x: 2 * np.sin(x), np.arange(3.0))
+    with pytest.raises(ValueError, match=r"shape \(3, 3\) .* riesz.vmap\(pullback\)\(cts\)"):
+        pullback(np.eye(3))
+    (rows,) = riesz.vmap(pullback)(np.eye(3))
+    np.testing.assert_allclose(rows, np.diag(2 * np.cos(np.arange(3.0))))
+    with pytest.raises(ValueError, match=r"has shape \(2,\) but the output .* shape \(3,\)\.$"):
+        pullback(np.ones(2))
+
+
 def test_a_jvp_s_tangents_share_memory_with_nothing_of_the_caller_s():
     t = np.ones(3)
     _, (ta, tb) = riesz.jvp(lambda x: (x, x[::-1]), (np.zeros(3),), (t,))
