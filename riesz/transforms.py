@@ -660,8 +660,12 @@ def _tangent_like(t, x, k):
     """Tangent ``k`` checked against its primal ``x`` and given ``x``'s dtype: a tangent
     lives in the primal's space, so only its precision may differ (float32 for float64)."""
     if shape_of(t) != shape_of(x):
+        batch = (" To push a batch of tangents (stacked along axis 0), map the JVP: "
+                 "riesz.vmap(lambda t: riesz.jvp(f, (x,), (t,))[1])(ts), or take "
+                 "riesz.jacfwd(f)(x) for every direction of the basis"
+                 if shape_of(t)[1:] == shape_of(x) else "")
         raise ValueError(f"jvp: tangent {k} has shape {shape_of(t)} but its primal has "
-                         f"shape {shape_of(x)}")
+                         f"shape {shape_of(x)}.{batch}")
     t_dtype, x_dtype = np.dtype(dtype_of(t)), np.dtype(dtype_of(x))
     if not _is_inexact(t_dtype) or (t_dtype.kind == "c" and x_dtype.kind != "c"):
         raise TypeError(f"jvp: tangent {k} has dtype {t_dtype} but its primal has dtype "

@@ -461,7 +461,7 @@ def test_a_pullback_s_cotangents_share_memory_with_nothing_of_the_caller_s():
     np.testing.assert_array_equal(gb, [1.0, 1.0])        # was 0: ga was gb
 
 
-def test_a_batch_of_cotangents_given_to_a_pullback_names_vmap():
+def test_a_batch_of_cotangents_or_tangents_names_vmap():
     _, pullback = riesz.vjp(lambda x: 2 * np.sin(x), np.arange(3.0))
     with pytest.raises(ValueError, match=r"shape \(3, 3\) .* riesz.vmap\(pullback\)\(cts\)"):
         pullback(np.eye(3))
@@ -469,6 +469,11 @@ def test_a_batch_of_cotangents_given_to_a_pullback_names_vmap():
     np.testing.assert_allclose(rows, np.diag(2 * np.cos(np.arange(3.0))))
     with pytest.raises(ValueError, match=r"has shape \(2,\) but the output .* shape \(3,\)\.$"):
         pullback(np.ones(2))
+    x = np.arange(3.0)
+    with pytest.raises(ValueError, match=r"tangent 0 has shape \(3, 3\) .*riesz.vmap\(lambda t"):
+        riesz.jvp(np.sin, (x,), (np.eye(3),))
+    columns = riesz.vmap(lambda t: riesz.jvp(np.sin, (x,), (t,))[1])(np.eye(3))
+    np.testing.assert_allclose(columns, np.diag(np.cos(x)))
 
 
 def test_a_jvp_s_tangents_share_memory_with_nothing_of_the_caller_s():
