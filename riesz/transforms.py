@@ -312,8 +312,11 @@ class Recording:
         seeds = []
         for k, ((v, slot), c) in enumerate(zip(self.lowered, ct_flat)):
             if shape_of(c) != shape_of(v):
+                batch = (" To pull back a batch of cotangents (stacked along axis 0), map the "
+                         "pullback: riesz.vmap(pullback)(cts)"
+                         if shape_of(c)[1:] == shape_of(v) else "")
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
-                                 f"output it pairs with has shape {shape_of(v)}")
+                                 f"output it pairs with has shape {shape_of(v)}.{batch}")
             _check_cotangent_kind(c, v, k)
             if is_numpy(c) and not (is_numpy(v) or isinstance(v, Tracer)):
                 c = asarray_like(c, v)   # a number for a CuPy (Dask, ...) output: made there
@@ -657,8 +660,12 @@ def _tangent_like(t, x, k):
     """Tangent ``k`` checked against its primal ``x`` and given ``x``'s dtype: a tangent
     lives in the primal's space, so only its precision may differ (float32 for float64)."""
     if shape_of(t) != shape_of(x):
+        batch = (" To push a batch of tangents (stacked along axis 0), map the JVP: "
+                 "riesz.vmap(lambda t: riesz.jvp(f, (x,), (t,))[1])(ts), or take "
+                 "riesz.jacfwd(f)(x) for every direction of the basis"
+                 if shape_of(t)[1:] == shape_of(x) else "")
         raise ValueError(f"jvp: tangent {k} has shape {shape_of(t)} but its primal has "
-                         f"shape {shape_of(x)}")
+                         f"shape {shape_of(x)}.{batch}")
     t_dtype, x_dtype = np.dtype(dtype_of(t)), np.dtype(dtype_of(x))
     if not _is_inexact(t_dtype) or (t_dtype.kind == "c" and x_dtype.kind != "c"):
         raise TypeError(f"jvp: tangent {k} has dtype {t_dtype} but its primal has dtype "
@@ -933,6 +940,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     flat, tree = _flatten_inputs(tuple(primals))
     _check_differentiable(flat, "hvp: the primals", tree, fixed="primals")
 
+    @functools.wraps(f)   # f's name in grad's errors (a non-scalar f)
     def directional_derivative(*xs):
         return jvp(f, xs, tangents)[1]
 

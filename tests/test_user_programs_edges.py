@@ -79,6 +79,26 @@ def test_gradients_of_every_kind_of_input_keep_its_shape_and_dtype(name):
     check_grads(lambda x: _sum_sq_sin(np, x), (x,), order=2, modes=("fwd", "rev"))
 
 
+def _updates_in_place(x):
+    x += 1.0
+    x[0] = 5.0
+    x *= 2.0
+    return np.sum(x ** 2)
+
+
+def test_in_place_updates_inside_the_function_leave_the_caller_s_arrays_alone():
+    runs = {"grad": lambda x: riesz.grad(_updates_in_place)(x),
+            "jvp": lambda x: riesz.jvp(_updates_in_place, (x,), (np.ones_like(x),))[1],
+            "vjp": lambda x: riesz.vjp(_updates_in_place, x)[1](1.0)[0],
+            "hessian": lambda x: riesz.hessian(_updates_in_place)(x),
+            "vmap of grad": lambda x: riesz.vmap(riesz.grad(_updates_in_place))(x[None])[0]}
+    for name, run in runs.items():
+        x = np.ones(3)
+        run(x)
+        np.testing.assert_array_equal(x, 1.0, err_msg=name)
+    np.testing.assert_array_equal(riesz.grad(_updates_in_place)(np.ones(3)), [0.0, 16.0, 16.0])
+
+
 def test_python_lists_tuples_int_keyed_dicts_namedtuples_and_none_leaves():
     def f(p):
         (a, b), d, pair, skip = p
@@ -186,6 +206,13 @@ def test_integer_bool_object_and_structured_inputs_are_refused_with_the_fix(x, k
         riesz.hvp(lambda x: np.sum(x * x * 1.0), (x,), (x,))   # of riesz's inner function
     with pytest.raises(TypeError, match="Pass floats"):
         riesz.linearize(lambda x: x * 1.0, x)
+
+
+def test_hvp_of_a_function_with_an_array_output_names_that_function():
+    def cube(p):
+        return np.stack(p) ** 3
+    with pytest.raises(TypeError, match=r"cube returned an array of shape \(2,\)"):
+        riesz.hvp(cube, ([1.0, 2.0],), ([1.0, 1.0],))    # was "directional_derivative"
 
 
 def test_an_integer_primal_of_vjp_or_jvp_says_close_over_it():
@@ -434,6 +461,21 @@ def test_a_pullback_s_cotangents_share_memory_with_nothing_of_the_caller_s():
     np.testing.assert_array_equal(gb, [1.0, 1.0])        # was 0: ga was gb
 
 
+def test_a_batch_of_cotangents_or_tangents_names_vmap():
+    _, pullback = riesz.vjp(lambda x: 2 * np.sin(x), np.arange(3.0))
+    with pytest.raises(ValueError, match=r"shape \(3, 3\) .* riesz.vmap\(pullback\)\(cts\)"):
+        pullback(np.eye(3))
+    (rows,) = riesz.vmap(pullback)(np.eye(3))
+    np.testing.assert_allclose(rows, np.diag(2 * np.cos(np.arange(3.0))))
+    with pytest.raises(ValueError, match=r"has shape \(2,\) but the output .* shape \(3,\)\.$"):
+        pullback(np.ones(2))
+    x = np.arange(3.0)
+    with pytest.raises(ValueError, match=r"tangent 0 has shape \(3, 3\) .*riesz.vmap\(lambda t"):
+        riesz.jvp(np.sin, (x,), (np.eye(3),))
+    columns = riesz.vmap(lambda t: riesz.jvp(np.sin, (x,), (t,))[1])(np.eye(3))
+    np.testing.assert_allclose(columns, np.diag(np.cos(x)))
+
+
 def test_a_jvp_s_tangents_share_memory_with_nothing_of_the_caller_s():
     t = np.ones(3)
     _, (ta, tb) = riesz.jvp(lambda x: (x, x[::-1]), (np.zeros(3),), (t,))
@@ -651,6 +693,12 @@ JAX_CASES = {
     "jacrev to a pytree": (lambda m, x: {"s": m.sin(x), "c": (m.cos(x), x ** 2)},
                            (np.arange(3.0),), "jacrev", {}),
     "jacfwd of a tuple": (lambda m, p: p[0] * p[1], ((np.arange(3.0), np.ones(3)),), "jacfwd", {}),
+    "hessian of an int-keyed dict of namedtuples": (
+        lambda m, p: p[1].w ** 2 * m.sum(p[2] * p[1].b) + m.sin(p[2][0]),
+        ({1: Pair(0.5, np.array([1.0, 2.0])), 2: np.array([0.3, -0.2])},), "hessian", {}),
+    "vmap of grad, in_axes and out_axes": (
+        lambda m, x, y: m.sum(m.sin(x) * y), (np.arange(6.0).reshape(2, 3), np.ones(2)),
+        "vmap_grad", {"in_axes": (1, None), "out_axes": 1}),
 }
 
 
@@ -658,8 +706,13 @@ JAX_CASES = {
 @pytest.mark.parametrize("name", JAX_CASES)
 def test_edges_against_jax(name):
     f, args, transform, kwargs = JAX_CASES[name]
-    ours = getattr(riesz, transform)(functools.partial(f, np), **kwargs)(*args)
-    theirs = getattr(jax, transform)(functools.partial(f, jnp), **kwargs)(*args)
+    if transform == "vmap_grad":
+        ours = riesz.vmap(riesz.grad(functools.partial(f, np)), **kwargs)(*args)
+        theirs = jax.vmap(jax.grad(functools.partial(f, jnp)), **kwargs)(*args)
+    else:
+        ours = getattr(riesz, transform)(functools.partial(f, np), **kwargs)(*args)
+        theirs = getattr(jax, transform)(functools.partial(f, jnp), **kwargs)(*args)
+    assert riesz.tree_flatten(ours)[1].num_leaves == jax.tree_util.tree_structure(theirs).num_leaves
     ours_leaves, ours_tree = riesz.tree_flatten(ours)
     theirs_leaves = jax.tree_util.tree_leaves(theirs)
     assert len(ours_leaves) == len(theirs_leaves)
