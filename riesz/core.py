@@ -374,9 +374,10 @@ class VJPTrace(Trace):
     rewritten: "Container[Primitive]" = frozenset()
     big_nbytes = 0
     # set by riesz.rules: keep_constants(trace, prim, parents, vals, positions) makes the
-    # constant arguments of a node (not traced here, at ``positions``) safe from the user's code writing into them after
-    # the call (a NumPy array refilled in a loop, buf[:] = ...), so that its rules read the
-    # values the primitive was applied to; release_constants(arrays) undoes its protections
+    # constant arguments of a node (not traced here, at ``positions``) safe from the user's
+    # code writing into them after the call (a NumPy array refilled in a loop,
+    # buf[:] = ...), so that its rules read the values the primitive was applied to;
+    # release_constants(arrays) undoes its protections
     keep_constants = None
     release_constants = None
     kept_types: "frozenset[type]" = frozenset()   # the types keep_constants is asked about
@@ -428,8 +429,7 @@ class VJPTrace(Trace):
         vals = []   # _unbox, inlined: this runs once per recorded operation
         parents = []
         lower = False
-        constants = None   # the positions of the arguments not traced here whose type
-        # keep_constants guards
+        constants = None   # positions of arguments not traced here of kept_types
         kept = VJPTrace.kept_types
         i = 0
         for a in args:

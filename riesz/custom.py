@@ -40,7 +40,7 @@ import numpy as np
 
 from .core import bind_custom_vjp, bind_custom_jvp
 from .rules.define import shape_of, dtype_of
-from .transforms import check_callable, vjp, _split_args
+from .transforms import check_callable, vjp, _argnums_tuple, _split_args
 from .tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]
@@ -53,6 +53,14 @@ def _zeros(x):
 def _all_inexact(tree):
     """Whether every leaf of ``tree`` is floating-point or complex (differentiable)."""
     return all(np.issubdtype(dtype_of(x), np.inexact) for x in tree_flatten(tree)[0])
+
+
+def _positions(argnums, nargs, name):
+    """``nondiff_argnums`` (``static_argnums``) as non-negative positions among the ``nargs``
+    arguments of a call of ``name``: an int or a sequence of them, negative ones counting
+    from the end, each naming an argument once."""
+    return _argnums_tuple(() if argnums is None else argnums, nargs,
+                          f"{name}: nondiff_argnums")[0]
 
 
 def _none_as_zeros(ct, like_tree, like_leaves):
@@ -80,7 +88,7 @@ class _FlatCall:
     def __init__(self, name, args, nondiff_argnums):
         self.name = name
         self.nargs = len(args)
-        self.static = {i: args[i] for i in nondiff_argnums}
+        self.static = {i: args[i] for i in _positions(nondiff_argnums, len(args), name)}
         self.diff = [a for i, a in enumerate(args) if i not in self.static]
         self.leaves, self.in_tree = tree_flatten(tuple(self.diff))
         self.out_tree = None
@@ -159,7 +167,7 @@ class _CustomFunction:
         # a functools.partial or a callable object (a Module) has no __name__ of its own
         self.__name__ = getattr(fun, "__name__", type(fun).__name__)
         self.fun = fun
-        self.nondiff_argnums = tuple(nondiff_argnums)
+        self.nondiff_argnums = nondiff_argnums
         try:
             self._signature = inspect.signature(fun)
         except (TypeError, ValueError):   # builtins without one take positional arguments
@@ -334,20 +342,19 @@ def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = (), *,
     least memory any policy gives; the derivatives are the same under every policy.
     """
     check_callable(f, "riesz.checkpoint", "riesz.checkpoint(f)(x), not riesz.checkpoint(f(x))")
-    static_argnums = tuple(static_argnums)
-
     def fwd(*args):
         return f(*args), args
 
     def bwd(*static_and_residuals):
         args, g = static_and_residuals[-2:]   # the static arguments are also in args
+        static = _positions(static_argnums, len(args), "checkpoint")
         diff = tuple(i for i, a in enumerate(args)
-                     if i not in static_argnums and _all_inexact(a))
+                     if i not in static and _all_inexact(a))
         cts = {}
         if diff:
             f_of_diff, diff_args, _, _, _ = _split_args(f, args, {}, diff, "checkpoint")
             cts = dict(zip(diff, vjp(f_of_diff, *diff_args)[1](g)))
-        return tuple(cts.get(i) for i in range(len(args)) if i not in static_argnums)
+        return tuple(cts.get(i) for i in range(len(args)) if i not in static)
 
     wrapped = custom_vjp(f, nondiff_argnums=static_argnums)
     wrapped.defvjp(fwd, bwd)

@@ -38,7 +38,8 @@ from .staging.tracer import user_frame
 
 __all__ = ["config", "debug_nans"]
 
-_ORIGINALS: "dict[tuple[Any, str], Any]" = {(Primitive, "rule"): Primitive.rule, (JVPTrace, "process"): JVPTrace.process,
+_ORIGINALS: "dict[tuple[Any, str], Any]" = {
+              (Primitive, "rule"): Primitive.rule, (JVPTrace, "process"): JVPTrace.process,
               (JVPTrace, "process_custom_jvp"): JVPTrace.process_custom_jvp,
               (VJPTrace, "process"): VJPTrace.process,
               (VJPTrace, "process_custom_vjp"): VJPTrace.process_custom_vjp,
@@ -217,7 +218,8 @@ def _checking_sum(name: str) -> Any:
     return staticmethod(checked)
 
 
-_CHECKING: "dict[tuple[Any, str], Any]" = {(Primitive, "rule"): _checking_rule, (JVPTrace, "process"): _checking_jvp("process"),
+_CHECKING: "dict[tuple[Any, str], Any]" = {
+             (Primitive, "rule"): _checking_rule, (JVPTrace, "process"): _checking_jvp("process"),
              (JVPTrace, "process_custom_jvp"): _checking_jvp("process_custom_jvp"),
              (VJPTrace, "process"): _recording("process"),
              (VJPTrace, "process_custom_vjp"): _recording("process_custom_vjp"),

@@ -49,8 +49,8 @@ def check_grads(f: Callable[..., Any], args: Any = None, order: int = 2,
     arguments' dtype. Raises :class:`GradientCheckError` naming the mode, the
     order and the argument that failed.
 
-    Arguments with no floating-point or complex leaf (an int, a bool, a string) are held
-    fixed: there is nothing to differentiate there.
+    Arguments and leaves that are not floating-point or complex (an int, a bool, a string,
+    ``{"w": w, "n": 3}``'s n) are held fixed: there is nothing to differentiate there.
 
     Without ``args`` it returns the check as a function of the arguments, as HIPS
     autograd's ``check_grads(f, modes=..., order=...)(*args)`` does.
@@ -82,21 +82,35 @@ def _dtype(x):
 
 
 def _of_floats(f, args):
-    """``f`` as a function of its arguments with a floating-point or complex leaf, the
-    others fixed at their values (a type test); those arguments; and their names in the
-    messages, by their positions among all of ``f``'s."""
-    fixed = {i: a for i, a in enumerate(args) if not any(
-        np.issubdtype(_dtype(x), np.inexact) for x in tree_flatten(a)[0])}
-    if len(fixed) == len(args):
+    """``f`` as a function of the floating-point and complex leaves of its arguments, the
+    others (an int exponent, a flag, a string; a whole argument or a leaf of one) fixed at
+    their values (a type test); the arguments with such leaves (an argument holding others
+    too as the list of its float leaves); and their names in the messages, by their
+    positions among all of ``f``'s."""
+    flat = [tree_flatten(a) for a in args]
+    floats = [[k for k, x in enumerate(leaves) if np.issubdtype(_dtype(x), np.inexact)]
+              for leaves, _ in flat]
+    moving = [i for i, ks in enumerate(floats) if ks]
+    if not moving:
         raise TypeError(_NO_FLOAT_ARGUMENT)
-    labels = [f"argument {i}" for i in range(len(args)) if i not in fixed]
-    if not fixed:
+    labels = [f"argument {i}" for i in moving]
+    whole = [len(ks) == len(leaves) for ks, (leaves, _) in zip(floats, flat)]
+    if all(whole):
         return f, args, labels
 
-    def of_floats(*floats):
-        given = iter(floats)
-        return f(*[fixed[i] if i in fixed else next(given) for i in range(len(args))])
-    return of_floats, tuple(a for i, a in enumerate(args) if i not in fixed), labels
+    def of_floats(*given):
+        given, full = iter(given), list(args)
+        for i in moving:
+            part = next(given)
+            if not whole[i]:
+                leaves, tree = list(flat[i][0]), flat[i][1]
+                for k, x in zip(floats[i], part):
+                    leaves[k] = x
+                part = tree_unflatten(tree, leaves)
+            full[i] = part
+        return f(*full)
+    return of_floats, tuple(args[i] if whole[i] else [flat[i][0][k] for k in floats[i]]
+                            for i in moving), labels
 
 
 def _check(f, args, labels, order, level, modes, tol, rng):

@@ -109,8 +109,17 @@ _SUBCLASS_FIXES = {
 }
 
 
-def _check_differentiable(leaves, what, treedef, first=False):
-    # first: the leaves are those of a function's argument 0, which a method's self is
+# how to hold a value fixed: for a transform with argnums, and for vjp and jvp (whose
+# primals are all differentiated)
+_HOLD_FIXED = {"argnums": "pass it as a keyword argument or an argument outside argnums",
+               "primals": "hold it fixed by closing over it: differentiate lambda x: f(x, n) "
+                          "(or functools.partial(f, n=n)) at x alone"}
+
+
+def _check_differentiable(leaves, what, treedef, first=False, fixed="argnums"):
+    # first: the leaves are those of a function's argument 0, which a method's self is;
+    # fixed: the _HOLD_FIXED entry that says how to keep a value out of the differentiation
+    hold = _HOLD_FIXED[fixed]
     for i, x in enumerate(leaves):
         if type(x) is np.ndarray and x.dtype.kind in "fc":
             continue   # the commonest leaf, accepted on its type and dtype alone
@@ -125,14 +134,14 @@ def _check_differentiable(leaves, what, treedef, first=False):
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} is a {type(x).__name__} ({x!r:.40}); riesz "
                 f"differentiates with respect to arrays, numbers and pytrees of them only."
-                f"{_container_fix(x)}{method} Pass it as a keyword argument or an argument "
-                f"outside argnums, or keep it out of the pytree")
+                f"{_container_fix(x)}{method} To differentiate the others, {hold}, or keep "
+                f"it out of the pytree")
         dtype = x.dtype if type(x) is np.ndarray or isinstance(x, Tracer) else np.result_type(x)
         if not _is_inexact(dtype):
             raise TypeError(
                 f"{what}{_leaf_path(treedef, i)} has dtype {dtype}; riesz differentiates with "
                 f"respect to floating-point or complex values only. Pass floats (e.g. 3.0 "
-                f"instead of 3, or x.astype(float)), or leave this argument out of argnums")
+                f"instead of 3, or x.astype(float)), or {hold}")
 
 
 def _container_fix(x):
@@ -167,8 +176,9 @@ def _check_outputs(leaves, what):
 
 def _argnums_tuple(argnums, nargs, fname):
     single = isinstance(argnums, (int, np.integer))
-    if not single and not (isinstance(argnums, (tuple, list)) and all(
-            isinstance(a, (int, np.integer)) for a in argnums)):
+    # a sequence of positions: a tuple, a list, a range, an integer array (never a string)
+    if not single and not (hasattr(argnums, "__iter__") and not isinstance(argnums, str)
+                           and all(isinstance(a, (int, np.integer)) for a in argnums)):
         raise TypeError(f"{fname}: argnums={argnums!r}; give the position of an argument (an "
                         f"int, e.g. argnums=1) or a tuple of positions (argnums=(0, 2)). "
                         f"Keyword arguments are not differentiated: pass the differentiated "
@@ -279,7 +289,8 @@ class Recording:
                                        "riesz.vjp(f(x), x)")
         if flattened is None:
             flattened = _flatten_inputs(primals)
-            _check_differentiable(flattened[0], "vjp: the inputs", flattened[1])
+            _check_differentiable(flattened[0], "vjp: the inputs", flattened[1],
+                                  fixed="primals")
         self.flat, self.in_tree = flattened
         out, self.aux, self.trace, self.in_slots = _trace_vjp(f, primals, self.flat,
                                                               self.in_tree, has_aux)
@@ -301,8 +312,11 @@ class Recording:
         seeds = []
         for k, ((v, slot), c) in enumerate(zip(self.lowered, ct_flat)):
             if shape_of(c) != shape_of(v):
+                batch = (" To pull back a batch of cotangents (stacked along axis 0), map the "
+                         "pullback: riesz.vmap(pullback)(cts)"
+                         if shape_of(c)[1:] == shape_of(v) else "")
                 raise ValueError(f"pullback: cotangent {k} has shape {shape_of(c)} but the "
-                                 f"output it pairs with has shape {shape_of(v)}")
+                                 f"output it pairs with has shape {shape_of(v)}.{batch}")
             _check_cotangent_kind(c, v, k)
             if is_numpy(c) and not (is_numpy(v) or isinstance(v, Tracer)):
                 c = asarray_like(c, v)   # a number for a CuPy (Dask, ...) output: made there
@@ -621,7 +635,7 @@ def jvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any],
     t_flat, t_tree = _flatten_inputs(tuple(tangents))
     if t_tree != in_tree:
         raise ValueError(mismatch("jvp: the tangents against the primals", in_tree, t_tree))
-    _check_differentiable(flat, "jvp: the primals", in_tree)
+    _check_differentiable(flat, "jvp: the primals", in_tree, fixed="primals")
     t_given = t_flat
     t_flat = [wrap(_tangent_like(t, x, k)) for k, (x, t) in enumerate(zip(flat, t_flat))]
     trace = JVPTrace()
@@ -646,8 +660,12 @@ def _tangent_like(t, x, k):
     """Tangent ``k`` checked against its primal ``x`` and given ``x``'s dtype: a tangent
     lives in the primal's space, so only its precision may differ (float32 for float64)."""
     if shape_of(t) != shape_of(x):
+        batch = (" To push a batch of tangents (stacked along axis 0), map the JVP: "
+                 "riesz.vmap(lambda t: riesz.jvp(f, (x,), (t,))[1])(ts), or take "
+                 "riesz.jacfwd(f)(x) for every direction of the basis"
+                 if shape_of(t)[1:] == shape_of(x) else "")
         raise ValueError(f"jvp: tangent {k} has shape {shape_of(t)} but its primal has "
-                         f"shape {shape_of(x)}")
+                         f"shape {shape_of(x)}.{batch}")
     t_dtype, x_dtype = np.dtype(dtype_of(t)), np.dtype(dtype_of(x))
     if not _is_inexact(t_dtype) or (t_dtype.kind == "c" and x_dtype.kind != "c"):
         raise TypeError(f"jvp: tangent {k} has dtype {t_dtype} but its primal has dtype "
@@ -919,7 +937,10 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         raise TypeError("hvp(f, primals, tangents): primals and tangents must be tuples, "
                         "e.g. hvp(f, (x,), (v,))")
     tangents = tuple(tangents)
+    flat, tree = _flatten_inputs(tuple(primals))
+    _check_differentiable(flat, "hvp: the primals", tree, fixed="primals")
 
+    @functools.wraps(f)   # f's name in grad's errors (a non-scalar f)
     def directional_derivative(*xs):
         return jvp(f, xs, tangents)[1]
 
@@ -927,9 +948,16 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     return out[0] if len(primals) == 1 else out
 
 
-def _at_argument(f, args, argnums, kwargs):
-    """x ↦ f(*args) with x in place of the argument ``argnums`` (an int), the others fixed."""
-    return lambda x: f(*args[:argnums], x, *args[argnums + 1:], **kwargs)
+def _at_argument(f, args, argnums, kwargs, what):
+    """``(x ↦ f(*args) with x in place of the argument argnums, the others fixed; that
+    argument's value)`` for the autograd-style transform ``what``, whose ``argnums`` is
+    one int (negative counting from the end)."""
+    nums, single = _argnums_tuple(argnums, len(args), what)
+    if not single:
+        raise TypeError(f"{what}: argnum={argnums!r}; it differentiates with respect to one "
+                        f"argument: give its position as an int")
+    i = nums[0]
+    return (lambda x: f(*args[:i], x, *args[i + 1:], **kwargs)), args[i]
 
 
 @_transform("the Hessian-vector product")
@@ -939,7 +967,8 @@ def hessian_vector_product(f: Callable[..., Any], argnums: int = 0) -> Callable[
     argument ``argnums`` names (an int): :func:`hvp` at that argument, the others fixed."""
     def hvp_f(*args, **kwargs):
         *args, v = args
-        return hvp(_at_argument(f, args, argnums, kwargs), (args[argnums],), (v,))
+        at, x = _at_argument(f, args, argnums, kwargs, "hessian_vector_product")
+        return hvp(at, (x,), (v,))
     return hvp_f
 
 
@@ -949,8 +978,8 @@ def make_hvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     Hessian-vector product at x as a function of v (the forward pass done once, for many
     v) and the gradient. ∇²f is symmetric, so v ↦ ∇²f(x) v is the VJP of ∇f at x."""
     def make_hvp_f(*args, **kwargs):
-        gradient, pullback = vjp(_at_argument(grad(f, argnums), args, argnums, kwargs),
-                                 args[argnums])
+        at, x = _at_argument(f, args, argnums, kwargs, "make_hvp")
+        gradient, pullback = vjp(grad(at), x)
         return (lambda v: pullback(v)[0]), gradient
     return make_hvp_f
 
@@ -961,7 +990,7 @@ def make_vjp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     argument ``argnums`` names (an int): :func:`vjp`'s pair in autograd's order, its
     pullback returning the one cotangent rather than a 1-tuple."""
     def make_vjp_f(*args, **kwargs):
-        ans, pullback = vjp(_at_argument(f, args, argnums, kwargs), args[argnums])
+        ans, pullback = vjp(*_at_argument(f, args, argnums, kwargs, "make_vjp"))
         return (lambda u: pullback(u)[0]), ans
     return make_vjp_f
 
@@ -971,7 +1000,8 @@ def make_jvp(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     """autograd's ``make_jvp``: ``make_jvp(f)(*args)`` is ``v ↦ (f(x), ∂f(x)v)``, x the
     argument ``argnums`` names (an int): :func:`jvp` at x along v."""
     def make_jvp_f(*args, **kwargs):
-        return lambda v: jvp(_at_argument(f, args, argnums, kwargs), (args[argnums],), (v,))
+        at, x = _at_argument(f, args, argnums, kwargs, "make_jvp")
+        return lambda v: jvp(at, (x,), (v,))
     return make_jvp_f
 
 
@@ -981,12 +1011,12 @@ def make_ggnvp(f: Callable[..., Any], g: Callable[[Any], Any] | None = None,
     v ↦ J_f(x)ᵀ ∇²g(f(x)) J_f(x) v, the generalized Gauss-Newton matrix of g∘f at x (the
     argument ``f_argnum``) applied to v, without forming it: a JVP of f, a Hessian-vector
     product of g and a VJP of f. ``g`` defaults to y ↦ ½ Σ y² over the last axis."""
+    check_callable(f, "riesz.make_ggnvp", "riesz.make_ggnvp(f, g)(x), not "
+                                          "riesz.make_ggnvp(f(x), g)")
     g = (lambda y: 0.5 * np.sum(y ** 2, axis=-1)) if g is None else g
 
     def make_ggnvp_f(*args, **kwargs):
-        def at(x):
-            return f(*args[:f_argnum], x, *args[f_argnum + 1:], **kwargs)
-        x = args[f_argnum]
+        at, x = _at_argument(f, args, f_argnum, kwargs, "make_ggnvp")
         y, pullback = vjp(at, x)
 
         def ggnvp(v):

@@ -79,6 +79,26 @@ def test_gradients_of_every_kind_of_input_keep_its_shape_and_dtype(name):
     check_grads(lambda x: _sum_sq_sin(np, x), (x,), order=2, modes=("fwd", "rev"))
 
 
+def _updates_in_place(x):
+    x += 1.0
+    x[0] = 5.0
+    x *= 2.0
+    return np.sum(x ** 2)
+
+
+def test_in_place_updates_inside_the_function_leave_the_caller_s_arrays_alone():
+    runs = {"grad": lambda x: riesz.grad(_updates_in_place)(x),
+            "jvp": lambda x: riesz.jvp(_updates_in_place, (x,), (np.ones_like(x),))[1],
+            "vjp": lambda x: riesz.vjp(_updates_in_place, x)[1](1.0)[0],
+            "hessian": lambda x: riesz.hessian(_updates_in_place)(x),
+            "vmap of grad": lambda x: riesz.vmap(riesz.grad(_updates_in_place))(x[None])[0]}
+    for name, run in runs.items():
+        x = np.ones(3)
+        run(x)
+        np.testing.assert_array_equal(x, 1.0, err_msg=name)
+    np.testing.assert_array_equal(riesz.grad(_updates_in_place)(np.ones(3)), [0.0, 16.0, 16.0])
+
+
 def test_python_lists_tuples_int_keyed_dicts_namedtuples_and_none_leaves():
     def f(p):
         (a, b), d, pair, skip = p
@@ -182,6 +202,25 @@ def test_integer_bool_object_and_structured_inputs_are_refused_with_the_fix(x, k
             transform(lambda x: np.sum(x * 1.0))(x)
     with pytest.raises(TypeError, match="Pass floats"):
         riesz.jvp(lambda x: x * 1.0, (x,), (x,))
+    with pytest.raises(TypeError, match="hvp: the primals .*Pass floats"):   # was the name
+        riesz.hvp(lambda x: np.sum(x * x * 1.0), (x,), (x,))   # of riesz's inner function
+    with pytest.raises(TypeError, match="Pass floats"):
+        riesz.linearize(lambda x: x * 1.0, x)
+
+
+def test_hvp_of_a_function_with_an_array_output_names_that_function():
+    def cube(p):
+        return np.stack(p) ** 3
+    with pytest.raises(TypeError, match=r"cube returned an array of shape \(2,\)"):
+        riesz.hvp(cube, ([1.0, 2.0],), ([1.0, 1.0],))    # was "directional_derivative"
+
+
+def test_an_integer_primal_of_vjp_or_jvp_says_close_over_it():
+    for run in (lambda: riesz.vjp(lambda x, m: x * m, np.ones(2), np.ones(2, bool)),
+                lambda: riesz.jvp(lambda x, n: x ** n, (np.ones(2), 2), (np.ones(2), 2))):
+        with pytest.raises(TypeError, match=r"at \[1\] has dtype .*closing over it: "
+                                            r"differentiate lambda x: f\(x, n\)"):
+            run()                                        # was "... out of argnums"
 
 
 @pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
@@ -262,6 +301,8 @@ def test_argnums_negative_tuples_lists_and_keywords():
     assert riesz.grad(_abc, argnums=-1)(2.0, 3.0) == 12.0
     assert riesz.grad(_abc, argnums=(1, 0))(2.0, 3.0) == (12.0, 9.0)
     assert riesz.grad(_abc, argnums=[0, 1])(2.0, 3.0) == (9.0, 12.0)
+    assert riesz.grad(_abc, argnums=range(2))(2.0, 3.0) == (9.0, 12.0)
+    assert riesz.grad(_abc, argnums=np.array([1, 0]))(2.0, 3.0) == (12.0, 9.0)
     assert riesz.grad(_abc, argnums=np.int64(1))(2.0, 3.0, c=2.0) == 24.0
     assert riesz.grad(_abc, argnum=1)(2.0, 3.0) == 12.0      # autograd's name
 
@@ -278,6 +319,23 @@ def test_bad_argnums_are_errors_naming_the_fix(argnums, error, message):
     for transform in (riesz.grad, riesz.jacobian, riesz.jacfwd, riesz.hessian):
         with pytest.raises(error, match=message):
             transform(_abc, argnums=argnums)(2.0, 3.0)
+
+
+def test_autograd_s_make_vjp_make_jvp_make_hvp_take_one_argnum_negative_or_not():
+    f = lambda x, y: np.sum(x ** 2 * y)   # noqa: E731
+    x = np.array([1.0, 2.0])
+    assert riesz.make_vjp(f, -1)(x, 2.0)[0](1.0) == 5.0       # was f called with 4 arguments
+    assert riesz.make_jvp(f, -1)(x, 2.0)(1.0) == (10.0, 5.0)
+    np.testing.assert_array_equal(riesz.make_hvp(f, -2)(x, 2.0)[0](np.ones(2)), [4.0, 4.0])
+    np.testing.assert_array_equal(riesz.hessian_vector_product(f, -2)(x, 2.0, np.ones(2)),
+                                  [4.0, 4.0])
+    for make in (riesz.make_vjp, riesz.make_jvp, riesz.make_hvp):
+        with pytest.raises(ValueError, match="argnums=5 but the function was called with 2"):
+            make(f, 5)(x, 2.0)                                # was IndexError
+        with pytest.raises(TypeError, match=r"argnum=\(0, 1\); .* give its position as an int"):
+            make(f, (0, 1))(x, 2.0)
+    with pytest.raises(ValueError, match="argnums=3"):
+        riesz.make_ggnvp(lambda x: 2 * x, f_argnum=3)(x)
 
 
 def test_differentiated_arguments_passed_by_keyword_are_an_error_saying_pass_them_positionally():
@@ -403,6 +461,21 @@ def test_a_pullback_s_cotangents_share_memory_with_nothing_of_the_caller_s():
     np.testing.assert_array_equal(gb, [1.0, 1.0])        # was 0: ga was gb
 
 
+def test_a_batch_of_cotangents_or_tangents_names_vmap():
+    _, pullback = riesz.vjp(lambda x: 2 * np.sin(x), np.arange(3.0))
+    with pytest.raises(ValueError, match=r"shape \(3, 3\) .* riesz.vmap\(pullback\)\(cts\)"):
+        pullback(np.eye(3))
+    (rows,) = riesz.vmap(pullback)(np.eye(3))
+    np.testing.assert_allclose(rows, np.diag(2 * np.cos(np.arange(3.0))))
+    with pytest.raises(ValueError, match=r"has shape \(2,\) but the output .* shape \(3,\)\.$"):
+        pullback(np.ones(2))
+    x = np.arange(3.0)
+    with pytest.raises(ValueError, match=r"tangent 0 has shape \(3, 3\) .*riesz.vmap\(lambda t"):
+        riesz.jvp(np.sin, (x,), (np.eye(3),))
+    columns = riesz.vmap(lambda t: riesz.jvp(np.sin, (x,), (t,))[1])(np.eye(3))
+    np.testing.assert_allclose(columns, np.diag(np.cos(x)))
+
+
 def test_a_jvp_s_tangents_share_memory_with_nothing_of_the_caller_s():
     t = np.ones(3)
     _, (ta, tb) = riesz.jvp(lambda x: (x, x[::-1]), (np.zeros(3),), (t,))
@@ -463,6 +536,20 @@ def test_a_custom_jvp_rule_returning_one_value_says_return_a_pair():
         riesz.jvp(f, (1.0,), (1.0,))                     # was "cannot unpack non-iterable"
     with pytest.raises(TypeError, match="must return a pair"):
         riesz.grad(f)(1.0)
+
+
+def test_nondiff_argnums_and_static_argnums_may_be_an_int_or_negative():
+    for nondiff in (1, (-1,)):
+        power = riesz.custom_vjp(lambda x, n: x ** n, nondiff_argnums=nondiff)
+        power.defvjp(lambda x, n: (x ** n, x), lambda n, x, g: (n * x ** (n - 1) * g,))
+        assert riesz.grad(power)(2.0, 3) == 12.0     # -1 was no argument: n differentiated
+    for static in (1, (-1,)):
+        block = riesz.checkpoint(lambda x, n: np.sum(x ** n), static_argnums=static)
+        np.testing.assert_array_equal(riesz.grad(block)(np.ones(2), 3), [3.0, 3.0])
+    block = riesz.checkpoint(lambda x, n: np.sum(x ** n), static_argnums=(5,))
+    with pytest.raises(ValueError, match=r"nondiff_argnums: argnums=\(5,\) but the function "
+                                         r"was called with 2"):   # was IndexError
+        riesz.grad(block)(np.ones(2), 3)
 
 
 def test_a_custom_vjp_backward_rule_may_give_none_for_part_of_a_pytree_as_in_jax():
@@ -554,6 +641,15 @@ def test_check_grads_holds_integer_outputs_fixed():
         check_grads(lambda x: (bad(x), np.argmax(x)), (np.ones(2),), order=1, modes="rev")
 
 
+def test_check_grads_holds_integer_and_string_leaves_of_a_pytree_fixed():
+    p = {"w": np.array([2.0, 0.5]), "n": 3, "tag": "cubic"}
+    check_grads(lambda p, s: p["w"] ** p["n"] * s, (p, 1.5), order=2)   # was "jvp: the primals"
+    bad = riesz.custom_vjp(lambda x, n: x ** n)
+    bad.defvjp(lambda x, n: (x ** n, (x, n)), lambda r, g: (g, None))   # derivative 1
+    with pytest.raises(GradientCheckError, match="reverse mode, order 1, argument 0"):
+        check_grads(lambda p: bad(p["w"], p["n"]), (p,), modes="rev")
+
+
 def test_check_grads_at_a_nan_point_agrees_in_both_modes_and_an_int_point_says_pass_floats():
     check_grads(np.sin, (np.array([np.nan, 1.0]),), order=2)   # rev failed as nan != nan
     with pytest.raises(TypeError, match=r"no floating-point argument .*1.0 rather than 1"):
@@ -597,6 +693,12 @@ JAX_CASES = {
     "jacrev to a pytree": (lambda m, x: {"s": m.sin(x), "c": (m.cos(x), x ** 2)},
                            (np.arange(3.0),), "jacrev", {}),
     "jacfwd of a tuple": (lambda m, p: p[0] * p[1], ((np.arange(3.0), np.ones(3)),), "jacfwd", {}),
+    "hessian of an int-keyed dict of namedtuples": (
+        lambda m, p: p[1].w ** 2 * m.sum(p[2] * p[1].b) + m.sin(p[2][0]),
+        ({1: Pair(0.5, np.array([1.0, 2.0])), 2: np.array([0.3, -0.2])},), "hessian", {}),
+    "vmap of grad, in_axes and out_axes": (
+        lambda m, x, y: m.sum(m.sin(x) * y), (np.arange(6.0).reshape(2, 3), np.ones(2)),
+        "vmap_grad", {"in_axes": (1, None), "out_axes": 1}),
 }
 
 
@@ -604,8 +706,13 @@ JAX_CASES = {
 @pytest.mark.parametrize("name", JAX_CASES)
 def test_edges_against_jax(name):
     f, args, transform, kwargs = JAX_CASES[name]
-    ours = getattr(riesz, transform)(functools.partial(f, np), **kwargs)(*args)
-    theirs = getattr(jax, transform)(functools.partial(f, jnp), **kwargs)(*args)
+    if transform == "vmap_grad":
+        ours = riesz.vmap(riesz.grad(functools.partial(f, np)), **kwargs)(*args)
+        theirs = jax.vmap(jax.grad(functools.partial(f, jnp)), **kwargs)(*args)
+    else:
+        ours = getattr(riesz, transform)(functools.partial(f, np), **kwargs)(*args)
+        theirs = getattr(jax, transform)(functools.partial(f, jnp), **kwargs)(*args)
+    assert riesz.tree_flatten(ours)[1].num_leaves == jax.tree_util.tree_structure(theirs).num_leaves
     ours_leaves, ours_tree = riesz.tree_flatten(ours)
     theirs_leaves = jax.tree_util.tree_leaves(theirs)
     assert len(ours_leaves) == len(theirs_leaves)

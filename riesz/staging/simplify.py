@@ -133,7 +133,22 @@ def _narrow(e, inputs, st):
         same = np.broadcast_shapes(*[x.shape for x in narrow]) == e.outputs[0].shape
     except ValueError:
         same = False
-    return narrow if same else inputs
+    # and the same dtype: NumPy 1's value-based casting takes a scalar (or a 0-d array) by
+    # its value's kind, so np.where(c, np.float32(1), 0.0) is float64 where the float32
+    # array it stands for kept float32 (NumPy 2 decides on the dtypes alone: no change)
+    return narrow if same and _promoted(narrow) == _promoted(inputs) else inputs
+
+
+def _promoted(inputs):
+    """The result type NumPy gives these inputs, from their shapes and dtypes (a variable's
+    values do not matter: both sides of the comparison hold the same zeros)."""
+    def example(x):
+        if isinstance(x, Literal):
+            return x.value
+        if x.scalar_type is not None:
+            return x.scalar_type(0)
+        return np.zeros((1,) * len(x.shape), x.dtype) if x.shape else np.zeros((), x.dtype)
+    return np.result_type(*[example(x) for x in inputs])
 
 
 def _adds_leading_axes(e):
