@@ -117,8 +117,12 @@ class _FlatCall:
     def cotangent_leaves(self, cts):
         """The leaves of the cotangents ``bwd`` returned, zeros for ``None``."""
         if not isinstance(cts, (tuple, list)) or len(cts) != len(self.diff):
+            got = (f"a {type(cts).__name__} of length {len(cts)}"
+                   if isinstance(cts, (tuple, list)) else f"a {type(cts).__name__}")
             raise TypeError(f"custom rule of {self.name}: the backward rule must return a tuple "
-                            f"of {len(self.diff)} cotangent(s), one per differentiable argument")
+                            f"of {len(self.diff)} cotangent(s), one per differentiable argument "
+                            f"(None for zero), got {got}"
+                            + (": for one argument return (ct,)" if len(self.diff) == 1 else ""))
         leaves = []
         for k, (c, a) in enumerate(zip(cts, self.diff)):
             a_leaves, a_tree = tree_flatten(a)

@@ -19,10 +19,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import JVPTrace, ZERO
+from .core import JVPTrace, Tracer, ZERO
 from .rules.define import dtype_of, shape_of
 from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble, _tangent_like
-from .tree import tree_flatten, tree_unflatten
+from .tree import tree_flatten, tree_map, tree_unflatten
 from .vspace import Space
 
 __all__ = ["LinearMap", "linearize", "linear_transpose"]
@@ -259,13 +259,24 @@ def linearize(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> An
 
 def linear_transpose(f: Callable[..., Any], *primals: Any) -> "LinearMap":
     """The transpose fᵀ of a linear ``f``, as a :class:`LinearMap` (``primals`` give the
-    input's shapes and dtypes; their values do not matter for a linear f). For one
+    input's shapes and dtypes; their values do not matter for a linear f). A primal may be
+    an array or a shape-and-dtype spec, JAX's ``ShapeDtypeStruct`` or any object with
+    ``.shape`` and ``.dtype`` that is not an array, which stands for zeros. For one
     primal ``fᵀ(ct)`` returns one cotangent, for several a tuple of them.
 
     Linearity is not checked (that would take values): for an ``f`` that is not linear
     this is the transpose of its derivative at ``primals``, ∂f(x)ᵀ, the ``.T`` of
     :func:`linearize`'s map (JAX raises there)."""
-    return linearize(f, *primals)[1].T
+    examples = tree_map(lambda x: np.zeros(x.shape, x.dtype) if _is_spec(x) else x, primals)
+    return linearize(f, *examples)[1].T
+
+
+def _is_spec(x):
+    """Whether ``x`` describes an array by its shape and dtype without being one (JAX's
+    ShapeDtypeStruct), decided by its type: it has no ``__array__`` or array namespace."""
+    t = type(x)
+    return (hasattr(t, "shape") or hasattr(x, "shape")) and hasattr(x, "dtype") and not (
+        hasattr(t, "__array__") or hasattr(t, "__array_namespace__") or isinstance(x, Tracer))
 
 
 # set by riesz.debug while riesz.config.debug_nans is on: check_tangent(node, tangent) raises

@@ -643,3 +643,44 @@ def test_log1pexp_overflow_against_jax():
         assert grad(_log1pexp_plain)(np.float32(100.0)) == 0.0
     with np.errstate(over="ignore"):
         assert grad(log1pexp)(np.float32(100.0)) == 1.0
+
+
+def test_custom_vjp_bwd_returning_a_bare_cotangent_names_the_fix():
+    """The pdb example of JAX's doc writes `return g` for one argument; JAX and riesz both
+    refuse it, riesz saying what it got and to return (g,)."""
+    @custom_vjp
+    def debug(x):
+        return x
+
+    debug.defvjp(lambda x: (x, x), lambda x, g: g)
+    with pytest.raises(TypeError, match=r"tuple of 1 cotangent.*got a float64: for one "
+                                        r"argument return \(ct,\)"):
+        grad(lambda x: np.sin(debug(x ** 2)))(3.0)
+    debug.defvjp(lambda x: (x, x), lambda x, g: (g,))
+    assert grad(lambda x: np.sin(debug(x ** 2)))(3.0) == 6.0 * np.cos(9.0)
+
+
+def test_linear_transpose_takes_shape_dtype_specs():
+    """jax.linear_transpose's docstring passes ShapeDtypeStructs as primals; riesz raised
+    vjp's error about a non-array input, which told the user to close over it. Any object
+    with .shape and .dtype that is not an array now stands for zeros of that type."""
+    import types
+    spec = types.SimpleNamespace(shape=(), dtype=np.dtype(np.float32))
+    f_transpose = riesz.linear_transpose(lambda x, y: 0.5 * x - 0.5 * y, spec, spec)
+    ct = f_transpose(1.0)
+    assert ct == (0.5, -0.5) and all(type(c) is np.float32 for c in ct)
+    A = RNG.normal(size=(3, 2))
+    u = RNG.normal(size=3)
+    spec2 = types.SimpleNamespace(shape=(2,), dtype=np.dtype(np.float64))
+    _close(riesz.linear_transpose(lambda d: A @ d["v"], {"v": spec2})(u), {"v": A.T @ u},
+           rtol=1e-14)
+
+
+@needs_jax
+def test_linear_transpose_of_jax_shape_dtype_structs():
+    scalar = jax.ShapeDtypeStruct(shape=(), dtype=np.dtype(np.float32))
+    ours = riesz.linear_transpose(lambda x, y: 0.5 * x - 0.5 * y, scalar, scalar)(1.0)
+    theirs = jax.linear_transpose(lambda x, y: 0.5 * x - 0.5 * y, scalar, scalar)(
+        np.float32(1.0))
+    _close(ours, theirs)
+    assert [c.dtype for c in ours] == [c.dtype for c in theirs]
