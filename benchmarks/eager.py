@@ -134,16 +134,49 @@ def mlp_step_riesz(lr):
     return step
 
 
+def mlp_step_torch(params, x, onehot, lr):
+    """The same step in PyTorch (eager autograd, one thread), when it is installed: the peer
+    the issue quotes. None without it."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    tparams = [(torch.tensor(W, requires_grad=True), torch.tensor(b, requires_grad=True))
+               for W, b in params]
+    tx, tonehot = torch.from_numpy(x), torch.from_numpy(onehot)
+
+    def step():
+        (W1, b1), (W2, b2) = tparams
+        h = tx @ W1 + b1
+        h = h * (h > 0)
+        z = h @ W2 + b2
+        z = z - torch.amax(z, dim=1, keepdim=True)
+        logp = z - torch.log(torch.sum(torch.exp(z), dim=1, keepdim=True))
+        loss = -torch.sum(logp * tonehot) / tx.shape[0]
+        grads = torch.autograd.grad(loss, [p for pair in tparams for p in pair])
+        with torch.no_grad():
+            return loss, [p - lr * g for p, g in zip([p for pair in tparams for p in pair], grads)]
+    return step
+
+
 def mlp(widths, batch, rounds, number):
     params, x, onehot = mlp_inputs(widths, batch)
     step = mlp_step_riesz(0.1)
     for (W, b), (W_, b_) in zip(step(params, x, onehot)[1], mlp_by_hand(params, x, onehot, 0.1)[1]):
         np.testing.assert_allclose(W, W_, rtol=1e-4, atol=1e-6)
         np.testing.assert_allclose(b, b_, rtol=1e-4, atol=1e-6)
+    candidates = {"hand-written NumPy": lambda: mlp_by_hand(params, x, onehot, 0.1),
+                  "riesz eager": lambda: step(params, x, onehot)}
+    torch_step = mlp_step_torch(params, x, onehot, 0.1)
+    if torch_step is not None:
+        new = [p.numpy() for p in torch_step()[1]]
+        for got, (W_, b_) in zip((new[:2], new[2:]), mlp_by_hand(params, x, onehot, 0.1)[1]):
+            np.testing.assert_allclose(got[0], W_, rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(got[1], b_, rtol=1e-4, atol=1e-6)
+        candidates["PyTorch eager"] = torch_step
     arrows = "→".join(map(str, widths))
-    report(f"MLP step {arrows}, batch {batch}, float32",
-           interleaved({"hand-written NumPy": lambda: mlp_by_hand(params, x, onehot, 0.1),
-                        "riesz eager": lambda: step(params, x, onehot)}, rounds, number))
+    report(f"MLP step {arrows}, batch {batch}, float32", interleaved(candidates, rounds, number))
 
 
 def mlp_inputs(widths, batch):
