@@ -17,7 +17,7 @@ import pytest
 import riesz
 from riesz import grad, jit, jvp, vjp, vmap, jacfwd, jacrev, hessian, value_and_grad
 from riesz import custom_jvp, custom_vjp
-from riesz.testing import check_grads
+from riesz.testing import check_grads, GradientCheckError
 
 try:
     import jax
@@ -684,3 +684,19 @@ def test_linear_transpose_of_jax_shape_dtype_structs():
         np.float32(1.0))
     _close(ours, theirs)
     assert [c.dtype for c in ours] == [c.dtype for c in theirs]
+
+
+@pytest.mark.parametrize("rule", [lambda x, t: np.cos(x) * t ** 2,
+                                  lambda x, t: np.cos(x) * t + 1.0], ids=["t**2", "t+1"])
+def test_custom_jvp_rule_not_linear_in_tangents_is_caught_by_check_grads(rule):
+    """JAX raises when it transposes a rule that is not linear in the tangents; riesz does not
+    check (README): its two modes disagree, and check_grads says so."""
+    @custom_jvp
+    def f(x):
+        return np.sin(x)
+
+    f.defjvp(lambda primals, tangents: (f(primals[0]), rule(primals[0], tangents[0])))
+    assert jvp(f, (1.0,), (2.0,))[1] == rule(1.0, 2.0)          # the rule, as written
+    assert grad(f)(1.0) == grad(lambda t: rule(1.0, t))(0.0)    # its derivative at t = 0
+    with pytest.raises(GradientCheckError):
+        check_grads(f, (np.array([0.3, 1.0]),), order=1)
