@@ -700,3 +700,23 @@ def test_custom_jvp_rule_not_linear_in_tangents_is_caught_by_check_grads(rule):
     assert grad(f)(1.0) == grad(lambda t: rule(1.0, t))(0.0)    # its derivative at t = 0
     with pytest.raises(GradientCheckError):
         check_grads(f, (np.array([0.3, 1.0]),), order=1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cookbook_complex_jvp_and_vjp_of_a_real_linear_map(seed):
+    """The cookbook's check: f(x + iy) = u(x, y) + i v(x, y) with u, v real-linear; the JVP
+    and the VJP are read off the 2×2 real Jacobian of (u, v)."""
+    rng = np.random.default_rng(seed)
+    a, b, c, d = rng.uniform(size=4)
+    u = lambda x, y: a * x + b * y
+    v = lambda x, y: c * x + d * y
+    fun = lambda z: u(np.real(z), np.imag(z)) + v(np.real(z), np.imag(z)) * 1j
+    x, y = rng.uniform(size=2)
+    dx, dy = rng.uniform(size=2)
+    ux, uy, vx, vy = grad(u, 0)(x, y), grad(u, 1)(x, y), grad(v, 0)(x, y), grad(v, 1)(x, y)
+    _, tangent = jvp(fun, (x + y * 1j,), (dx + dy * 1j,))
+    np.testing.assert_allclose(tangent, ux * dx + uy * dy + 1j * (vx * dx + vy * dy), rtol=1e-14)
+    ct, = vjp(fun, x + y * 1j)[1](np.array(dx + dy * 1j))
+    np.testing.assert_allclose(ct, ux * dx - vx * dy - 1j * (uy * dx - vy * dy), rtol=1e-14)
+    # holomorphic=True on a function that is not: the derivative of Re f, as in JAX
+    assert grad(np.conjugate, holomorphic=True)(3.0 + 4j) == 1 - 0j
