@@ -63,6 +63,23 @@ def _positions(argnums, nargs, name):
                           f"{name}: nondiff_argnums")[0]
 
 
+def _argname_positions(f, argnames, name):
+    """The positions of the parameters of ``f`` named in ``argnames`` (JAX's
+    ``static_argnames``): positional parameters only, as custom rules take their arguments
+    by position."""
+    names = (argnames,) if isinstance(argnames, str) else tuple(argnames)
+    if not names:
+        return ()
+    params = [p.name for p in inspect.signature(f).parameters.values()
+              if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for n in names:
+        if n not in params:
+            raise ValueError(f"riesz.{name}: static_argnames names {n!r}, which is not a "
+                             f"positional parameter of {getattr(f, '__name__', 'f')} "
+                             f"({', '.join(params) or 'none'})")
+    return tuple(params.index(n) for n in names)
+
+
 def _none_as_zeros(ct, like_tree, like_leaves):
     """The leaves of the cotangent ``ct`` in the structure ``like_tree`` of its argument
     (whose leaves are ``like_leaves``), a None in ``ct`` standing for zeros of the whole
@@ -325,15 +342,17 @@ class custom_jvp(_CustomFunction):
         return call.unflatten_out(out)
 
 
-def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = (), *,
-               prevent_cse: bool = True, policy: Any = None) -> Callable[..., Any]:
+def checkpoint(f: Callable[..., Any], static_argnums: int | Sequence[int] = (), *,
+               static_argnames: str | Sequence[str] = (), prevent_cse: bool = True,
+               policy: Any = None) -> Callable[..., Any]:
     """``f`` whose reverse mode stores only its inputs and recomputes its intermediates.
 
     A backward pass through ``checkpoint(f)`` reruns ``f`` on the stored inputs,
     records it, and pulls the cotangent back through that record, which is freed
     right after: peak memory holds one checkpointed segment's intermediates instead
     of all of them, for one extra forward pass. The derivatives are the same as
-    ``f``'s. Arguments listed in ``static_argnums`` are not differentiated (for
+    ``f``'s. Arguments listed in ``static_argnums`` (or named in ``static_argnames``,
+    positional parameters passed by position or keyword) are not differentiated (for
     flags, sizes and other values that steer the computation); integer and boolean
     arguments get no cotangent either way. Forward mode is unaffected.
 
@@ -346,12 +365,15 @@ def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = (), *,
     least memory any policy gives; the derivatives are the same under every policy.
     """
     check_callable(f, "riesz.checkpoint", "riesz.checkpoint(f)(x), not riesz.checkpoint(f(x))")
+    nondiff = ((static_argnums,) if isinstance(static_argnums, int) else tuple(static_argnums)) \
+        + _argname_positions(f, static_argnames, "checkpoint")
+
     def fwd(*args):
         return f(*args), args
 
     def bwd(*static_and_residuals):
         args, g = static_and_residuals[-2:]   # the static arguments are also in args
-        static = _positions(static_argnums, len(args), "checkpoint")
+        static = _positions(nondiff, len(args), "checkpoint")
         diff = tuple(i for i, a in enumerate(args)
                      if i not in static and _all_inexact(a))
         cts = {}
@@ -360,7 +382,7 @@ def checkpoint(f: Callable[..., Any], static_argnums: Sequence[int] = (), *,
             cts = dict(zip(diff, vjp(f_of_diff, *diff_args)[1](g)))
         return tuple(cts.get(i) for i in range(len(args)) if i not in static)
 
-    wrapped = custom_vjp(f, nondiff_argnums=static_argnums)
+    wrapped = custom_vjp(f, nondiff_argnums=nondiff)
     wrapped.defvjp(fwd, bwd)
     return wrapped
 

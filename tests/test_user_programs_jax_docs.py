@@ -720,3 +720,23 @@ def test_cookbook_complex_jvp_and_vjp_of_a_real_linear_map(seed):
     np.testing.assert_allclose(ct, ux * dx - vx * dy - 1j * (uy * dx - vy * dy), rtol=1e-14)
     # holomorphic=True on a function that is not: the derivative of Re f, as in JAX
     assert grad(np.conjugate, holomorphic=True)(3.0 + 4j) == 1 - 0j
+
+
+def test_checkpoint_static_argnames():
+    """jax.checkpoint takes static_argnames; riesz's raised a TypeError on the keyword."""
+    def foo(x, is_training):
+        return np.sin(x) if is_training else np.cos(x)
+
+    c = riesz.checkpoint(foo, static_argnames="is_training")
+    assert grad(c)(1.0, is_training=True) == np.cos(1.0)
+    assert grad(c)(1.0, False) == -np.sin(1.0)
+    assert jit(grad(c), static_argnames="is_training")(1.0, is_training=False) == -np.sin(1.0)
+
+    @functools.partial(riesz.checkpoint, static_argnums=1, static_argnames=("n",))
+    def power(x, flag, n=2):
+        return x ** n if flag else x
+
+    assert (grad(power)(3.0, True, n=3), grad(power)(3.0, True)) == (27.0, 6.0)
+    with pytest.raises(ValueError, match=r"names 'train', which is not a positional "
+                                         r"parameter of foo \(x, is_training\)"):
+        riesz.checkpoint(foo, static_argnames="train")
