@@ -21,7 +21,8 @@ import numpy as np
 
 from .core import JVPTrace, Tracer, ZERO
 from .rules.define import dtype_of, shape_of
-from .transforms import Recording, jvp, jacobian_blocks, _like, _assemble, _tangent_like
+from .transforms import (Recording, jvp, jacobian_blocks, _like, _assemble, _tangent_like,
+                         _unshared)
 from .tree import tree_flatten, tree_map, tree_unflatten
 from .vspace import Space
 
@@ -245,7 +246,10 @@ def linearize(f: Callable[..., Any], *primals: Any, has_aux: bool = False) -> An
                     for k, (t, x) in enumerate(zip(tree_flatten(v)[0], rec.flat))]
         outs = _tape_jvp(rec.trace, rec.in_slots, tangents,
                          [slot for _, slot in rec.lowered])
-        return tree_unflatten(rec.out_tree, [_like(t, y) for t, (y, _) in zip(outs, rec.lowered)])
+        # results that share no memory with each other or with the caller's tangents (an
+        # identity hands a tangent back)
+        return tree_unflatten(rec.out_tree, _unshared(
+            [_like(t, y) for t, (y, _) in zip(outs, rec.lowered)], held=tangents))
 
     def transpose(w):
         cts = rec.pullback(w)

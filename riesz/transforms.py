@@ -221,6 +221,14 @@ def _unshared(results, held=()):
     cotangents), replaced by a copy: writing into one result then changes no other value
     (add's cotangent reaches both of its operands as one array; an identity hands a tangent
     back). Decided on the arrays' owners (a view's base) and bounds, never their values."""
+    if not held:   # the commonest case first: arrays that own their memory, all distinct
+        seen = set()
+        for r in results:
+            if type(r) is not np.ndarray or r.base is not None or id(r) in seen:
+                break
+            seen.add(id(r))
+        else:
+            return results
     by_owner = {}
     for h in held:
         if type(h) is np.ndarray:
@@ -434,7 +442,9 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_
             # as holding one, and the pass is then zero-safe throughout)
             cts = _backward(trace, [(slot, one)], consume=True,
                             seeds_hold_no_nan=type(one) is np.ndarray)
-        grads = tree_unflatten(in_tree, [_like(cts[s], x) for s, x in zip(in_slots, flat)])
+        leaves = [_like(cts[s], x) for s, x in zip(in_slots, flat)]
+        # one array per leaf (add hands both of its operands one cotangent)
+        grads = tree_unflatten(in_tree, _unshared(leaves) if len(leaves) > 1 else leaves)
         g = riesz_map(grads[0] if single else grads)
         value = unwrap(value)
         return ((value, aux), g) if has_aux else (value, g)

@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import riesz
 from riesz import grad, jvp, vjp
 
 rng = np.random.default_rng(0)
@@ -119,3 +120,22 @@ def test_bad_arguments_say_what_to_do():
         grad(lambda x: np.quantile(x, 0.5, method="weibul"))(x)
     with pytest.raises(ValueError, match="Invalid norm order"):
         grad(lambda x: np.linalg.norm(x, "nuc", axis=0))(x)
+
+
+@pytest.mark.parametrize("fn, scale", [(np.quantile, 1.0), (np.percentile, 100.0)])
+def test_quantile_levels_computed_from_the_inputs_raise_instead_of_losing_their_derivative(
+        fn, scale):
+    # the derivative with respect to q (the sorted values' slope) is not taken: a q that
+    # depends on the differentiated inputs raises, in both modes; stop_gradient makes it a
+    # constant, whose derivative is then the documented one (through the sorted entries)
+    x = np.array([3.0, 1.0, 4.0, 1.5, 9.0])
+    with pytest.raises(TypeError, match=f"numpy.{fn.__name__}: riesz does not differentiate "
+                                        f"with respect to the levels q"):
+        riesz.grad(lambda q: fn(x, q))(0.3 * scale)
+    with pytest.raises(TypeError, match="levels q"):
+        riesz.jvp(lambda q: fn(x, q), (0.3 * scale,), (1.0,))
+    g = riesz.grad(lambda x: fn(x, riesz.stop_gradient(np.mean(x) / 10 * scale)))(x)
+    # q = 0.37: position 1.48 between the sorted 1.5 (x[3]) and 3.0 (x[0])
+    np.testing.assert_allclose(g, [0.48, 0.0, 0.0, 0.52, 0.0], rtol=1e-12)
+    np.testing.assert_allclose(riesz.grad(lambda x: fn(x, 0.3 * scale))(x),
+                               [0.2, 0.0, 0.0, 0.8, 0.0], rtol=1e-12)

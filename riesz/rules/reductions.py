@@ -6,13 +6,13 @@ import warnings
 import numpy as np
 
 from ..backend import is_numpy
-from ..core import Tracer, full_lower
+from ..core import JVPTracer, Tracer, VJPTracer, full_lower
 from ..numpy.compat import numpy_name
 from ..numpy.creation import asarray
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
-                          sqrt, where as select)
+                          sqrt, stop_gradient, where as select)
 from .shape import broadcast_to, concat, moveaxis, reshape, transpose
 
 
@@ -557,17 +557,34 @@ _QUANTILE_METHODS = ("linear", "lower", "higher", "midpoint")
 _QUANTILE_ENTRIES = ("lower", "higher", "nearest", "inverted_cdf", "closest_observation")
 
 
+def _constant_levels(q, name):
+    """The levels ``q`` of a quantile, lowered to a constant; a ``q`` being differentiated
+    (a value of a transform's inputs) raises instead of losing its derivative silently."""
+    x = q
+    while isinstance(x, Tracer) and not x.abstract:
+        if isinstance(x, JVPTracer) or type(x) is VJPTracer and getattr(
+                x._trace.tape[x.slot], "prim", None) is not stop_gradient:
+            raise TypeError(
+                f"numpy.{name}: riesz does not differentiate with respect to the levels q, "
+                f"which here depend on the differentiated inputs; make q a constant "
+                f"(riesz.stop_gradient(q), or compute it outside the function), or write the "
+                f"interpolation between the sorted values (np.sort(x)[i], ...) yourself")
+        x = x.primal
+    return x
+
+
 @implements(np.quantile)
 def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
              keepdims=False, *, weights=None, interpolation=None):
     """``numpy.quantile``: the derivative flows to the selected entries of the sorted
     values, and for an interpolated quantile to the two neighbours with the
     interpolation weights (1 - f, f). Ties go to the entry NumPy's stable argsort
-    puts first. ``q`` is treated as a constant. Every method of NumPy's: the position
+    puts first. ``q`` is a constant (one computed from the differentiated inputs raises:
+    :func:`_constant_levels`). Every method of NumPy's: the position
     (lo + f) of the methods other than linear, lower, higher and midpoint is NumPy's own
     quantile of the ranks 0 … n − 1."""
     _check_unsupported("quantile", out=out, weights=weights, interpolation=interpolation)
-    q = full_lower(q)
+    q = _constant_levels(q, "quantile")
     qv = np.asarray(q)   # its dtype is NumPy's for the interpolation (float32 q: float32)
     # NumPy's dtype: the array's, promoted by q where q enters the arithmetic (interpolating
     # methods) unless q is a Python number
@@ -624,7 +641,7 @@ def quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
 def percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
                keepdims=False, *, weights=None, interpolation=None):
     """``numpy.percentile`` = quantile(a, q / 100)."""
-    q = full_lower(q)
+    q = _constant_levels(q, "percentile")
     return quantile(a, q / 100 if isinstance(q, (int, float)) else np.asarray(q) / 100,
                     axis=axis, out=out,
                     method=method, keepdims=keepdims, weights=weights,

@@ -70,6 +70,7 @@ about a third of an hvp. ``hessian_vector_product``, ``make_hvp`` and ``make_ggn
 eager.
 """
 import collections
+import functools
 import threading
 import warnings
 from typing import Any, Callable, Sequence
@@ -413,7 +414,8 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
 
     def replayed_hvp(primals, tangents, consts):
         g = _replayed(tape, rec.out_tree, len(primals))
-        return eager.hvp(lambda *xs: g(*xs, consts), primals, tangents)
+        # named as f, whose name eager.hvp's errors give (an array output, say)
+        return eager.hvp(functools.wraps(f)(lambda *xs: g(*xs, consts)), primals, tangents)
 
     entry = _EAGER
     if tape.key is not None:
