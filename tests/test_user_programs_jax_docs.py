@@ -403,38 +403,47 @@ def test_custom_vjp_clip_gradient():
     _close(jvp(clip_sin, (t,), (np.ones(7),))[1], np.cos(t), rtol=1e-14)
 
 
-@functools.partial(custom_vjp, nondiff_argnums=(0,))
-def fixed_point(f, a, x_guess):
+def _until_converged(f, a, x_guess):
     x_prev, x = x_guess, f(a, x_guess)
     while np.abs(x_prev - x) > 1e-10:        # lax.while_loop, as a Python loop
         x_prev, x = x, f(a, x)
     return x
 
 
-def _fixed_point_fwd(f, a, x_init):
-    x_star = fixed_point(f, a, x_init)
-    return x_star, (a, x_star)
+def _thirty_steps(f, a, x):                  # a loop whose length jit can see
+    for _ in range(30):
+        x = f(a, x)
+    return x
 
 
-def _rev_iter(f, packed, u):
-    a, x_star, x_star_bar = packed
-    _, vjp_x = vjp(lambda x: f(a, x), x_star)
-    return x_star_bar + vjp_x(u)[0]
+def _fixed_point(iterate):
+    """JAX's doc's fixed_point (custom_vjp, the function in nondiff_argnums), its backward
+    pass by the implicit function theorem, solving with the loop ``iterate``."""
+    @functools.partial(custom_vjp, nondiff_argnums=(0,))
+    def fixed_point(f, a, x_guess):
+        return iterate(f, a, x_guess)
+
+    def fwd(f, a, x_init):
+        x_star = fixed_point(f, a, x_init)
+        return x_star, (a, x_star)
+
+    def rev_iter(f, packed, u):
+        a, x_star, x_star_bar = packed
+        _, vjp_x = vjp(lambda x: f(a, x), x_star)
+        return x_star_bar + vjp_x(u)[0]
+
+    def rev(f, res, x_star_bar):
+        a, x_star = res
+        _, vjp_a = vjp(lambda a: f(a, x_star), a)
+        a_bar, = vjp_a(fixed_point(functools.partial(rev_iter, f), (a, x_star, x_star_bar),
+                                   x_star_bar))
+        return a_bar, np.zeros_like(x_star)
+
+    fixed_point.defvjp(fwd, rev)
+    return lambda a: fixed_point(lambda a, x: 0.5 * (x + a / x), a, a)   # Newton's √a
 
 
-def _fixed_point_rev(f, res, x_star_bar):
-    a, x_star = res
-    _, vjp_a = vjp(lambda a: f(a, x_star), a)
-    a_bar, = vjp_a(fixed_point(functools.partial(_rev_iter, f), (a, x_star, x_star_bar),
-                               x_star_bar))
-    return a_bar, np.zeros_like(x_star)
-
-
-fixed_point.defvjp(_fixed_point_fwd, _fixed_point_rev)
-
-
-def newton_sqrt(a):
-    return fixed_point(lambda a, x: 0.5 * (x + a / x), a, a)
+newton_sqrt = _fixed_point(_until_converged)
 
 
 def test_custom_vjp_fixed_point_nondiff_argnums():
@@ -446,6 +455,14 @@ def test_custom_vjp_fixed_point_nondiff_argnums():
     # the while loop reads values: jit says so and names the fix
     with pytest.raises(riesz.ConcretizationError, match="static_argnums"):
         jit(grad(newton_sqrt))(2.0)
+    # with a loop of fixed length, the doc's jit(vmap(...)) and more
+    sqrt30 = _fixed_point(_thirty_steps)
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    _close(jit(vmap(sqrt30))(a), np.sqrt(a), rtol=1e-14)
+    _close(jit(vmap(grad(sqrt30)))(a), 0.5 / np.sqrt(a), rtol=1e-12)
+    _close(vmap(grad(grad(sqrt30)))(a), -0.25 * a ** -1.5, rtol=1e-10)
+    _close(hessian(lambda a: np.sum(sqrt30(a)))(a), np.diag(-0.25 * a ** -1.5), rtol=1e-10,
+           atol=1e-15)
 
 
 def test_custom_rules_nondiff_callables():
