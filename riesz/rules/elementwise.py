@@ -15,13 +15,12 @@ holomorphic f is g ↦ f'(z) g, with no conjugation; ``real``, ``imag``,
 ``conj`` and ``absolute`` have their own real-linear rules.
 """
 import math
-from typing import Any
 
 import numpy as np
 
 from ..core import Tracer, bind, full_lower
 from ..numpy.compat import COMPLEX_SIGN_IS_UNIT, numpy_name
-from ..tree import tree_map
+from ..tree import tree_flatten, tree_unflatten
 from ..numpy.dispatch import UFUNC_PRIMITIVES, implements, implements_constant, constant_function
 from .define import (defprim, defunary, defbinary, dtype_of, is_complex, scale, as_dtype, ZERO,
                      shape_of, unbroadcast)
@@ -589,12 +588,13 @@ def isrealobj(x):
     return not iscomplexobj(x)
 
 
+def _held(x):
+    """The value of ``stop_gradient(x)``: ``x``. A pytree (JAX's stop_gradient takes one, a
+    dict of parameters, say) arrives here whole, as the engine looks for traced values among
+    the arguments themselves, not inside containers: it gets the primitive leaf by leaf."""
+    leaves, tree = tree_flatten(x)
+    return x if tree.kind is None else tree_unflatten(tree, [stop_gradient(v) for v in leaves])
+
+
 # the identity with a zero derivative: its result is a constant to every transform
-_stop_gradient = defprim("stop_gradient", lambda x: x, elementwise=True, jvp=[ZERO], vjp=[ZERO])
-
-
-def stop_gradient(x: Any) -> Any:
-    """``x`` held constant by every transform (JAX's ``lax.stop_gradient``): the identity on
-    values, with derivative zero. ``x`` may be a pytree (a dict of parameters, a tuple):
-    each leaf is stopped."""
-    return tree_map(_stop_gradient, x)
+stop_gradient = defprim("stop_gradient", _held, elementwise=True, jvp=[ZERO], vjp=[ZERO])
