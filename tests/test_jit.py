@@ -640,3 +640,15 @@ def test_a_staged_size_in_numpys_own_error_names_static_argnums():
                                         r"static_argnums\)"):
         jit(f)(np.ones(3), np.array(3))
     np.testing.assert_array_equal(jit(f, static_argnums=1)(np.ones(3), 3), [3.0, 3.0, 3.0])
+
+
+def test_a_function_returned_from_a_jitted_function_is_refused():
+    # vjp's pullback closes over the staging's values: calling it after staging gave staged
+    # placeholders, not numbers
+    f = np.sin
+    with pytest.raises(TypeError, match="an output is a function .*returns arrays"):
+        jit(lambda x: vjp(f, x))(np.ones(2))
+    with pytest.raises(TypeError, match="an output is a function"):
+        jit(lambda x: (x, lambda: x * 2))(np.ones(2))
+    (ct,) = jit(lambda x, ct: vjp(f, x)[1](ct))(np.ones(2), np.ones(2))
+    np.testing.assert_allclose(ct, np.cos(np.ones(2)))

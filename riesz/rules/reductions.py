@@ -12,7 +12,7 @@ from ..numpy.creation import asarray
 from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
-                          sqrt, _stop_gradient, where as select)
+                          sqrt, stop_gradient, where as select)
 from .shape import broadcast_to, concat, moveaxis, reshape, transpose
 
 
@@ -563,7 +563,7 @@ def _constant_levels(q, name):
     x = q
     while isinstance(x, Tracer) and not x.abstract:
         if isinstance(x, JVPTracer) or type(x) is VJPTracer and getattr(
-                x._trace.tape[x.slot], "prim", None) is not _stop_gradient:
+                x._trace.tape[x.slot], "prim", None) is not stop_gradient:
             raise TypeError(
                 f"numpy.{name}: riesz does not differentiate with respect to the levels q, "
                 f"which here depend on the differentiated inputs; make q a constant "

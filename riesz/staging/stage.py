@@ -95,6 +95,12 @@ def stage(f, args, name=None, fixed=None):
         if isinstance(o, Tracer) and (var is None or o is not _bottom(o)):
             raise TypeError(f"{fname}: an output is traced by a transform that "
                             f"was still open when the function returned")
+        if callable(o) and not isinstance(o, Tracer):
+            # a function returned (vjp's pullback) would close over the staging's values
+            raise TypeError(f"{fname}: an output is a function ({type(o).__name__}); a staged "
+                            f"program returns arrays. Return the values it computes instead "
+                            f"(the cotangents, not vjp's pullback: jit(lambda x, ct: "
+                            f"vjp(f, x)[1](ct))), or leave this function unjitted")
         outputs.append(var if var is not None else staging.literal(o))
     _keep_names_at_group_ends(staging.eqns)
     copies = staging.freeze_shared()
