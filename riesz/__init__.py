@@ -60,4 +60,9 @@ _JAX_ONLY = {
            "riesz.stop_gradient for lax.stop_gradient",
     "random": "draw with NumPy, rng = numpy.random.default_rng(seed), and pass the draws in "
               "(riesz.nn layers take rng=)",
+    "checkpoint_policies": "riesz.checkpoint saves the inputs of the checkpointed function "
+                           "whatever the policy (it accepts policy= and ignores it): leave "
+                           "policy= out",
+    "ad_checkpoint": "riesz.checkpoint saves the inputs of the checkpointed function only; "
+                     "checkpoint_name and print_saved_residuals have no counterpart",
 }

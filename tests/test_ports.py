@@ -483,7 +483,9 @@ def test_make_vjp_and_make_jvp_in_autograds_order():
 
 
 @pytest.mark.parametrize("name, fix", [("lax", "riesz.stop_gradient for lax.stop_gradient"),
-                                       ("random", "numpy.random.default_rng")])
+                                       ("random", "numpy.random.default_rng"),
+                                       ("checkpoint_policies", "leave policy= out"),
+                                       ("ad_checkpoint", "print_saved_residuals have no")])
 def test_jax_modules_riesz_lacks_name_what_to_write(name, fix):
     with pytest.raises(AttributeError, match=rf"no attribute '{name}' \(JAX's jax.{name}\): .*{fix}"):
         getattr(riesz, name)
