@@ -20,6 +20,7 @@ eager replay, then staging) that a program costs once.
 Reports medians of 21 runs in microseconds, and the ratio to hand-written NumPy.
 One BLAS thread keeps the matrix products comparable on a shared machine.
 """
+import os
 import sys
 import time
 import timeit
@@ -135,6 +136,7 @@ def autograd_versions():
 
 def torch_versions():
     import torch
+    torch.set_num_threads(1)   # as BLAS: a peer's idle threads would spin on the other core
     from torch.func import jacrev, hessian, jvp, grad
     t = lambda a: torch.tensor(a)
     A1, A2, A3 = t(A_JAC), t(A_HESS), t(A_HVP)
@@ -147,6 +149,8 @@ def torch_versions():
 
 
 def jax_versions():
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false "
+                                       "intra_op_parallelism_threads=1")
     import jax
     import jax.numpy as jnp
     jax.config.update("jax_enable_x64", True)
