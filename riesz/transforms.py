@@ -150,11 +150,12 @@ def _container_fix(x):
     if dataclasses.is_dataclass(x):
         return (f" To differentiate with respect to its fields, register the class: "
                 f"riesz.tree.register_dataclass({name}).")
-    for plain in (dict, list, tuple):   # OrderedDict, defaultdict, a subclass
+    for plain in (dict, list, tuple):   # a subclass
         if isinstance(x, plain):
             return (f" Pass it as a plain {plain.__name__}, {plain.__name__}(x): riesz's pytrees "
-                    f"are dicts, lists, tuples, namedtuples and registered classes "
-                    f"(riesz.register_pytree_node({name}, flatten, unflatten)).")
+                    f"are dicts (OrderedDict, defaultdict), lists, tuples, namedtuples and "
+                    f"registered classes (riesz.register_pytree_node({name}, flatten, "
+                    f"unflatten)).")
     return ""
 
 

@@ -1,6 +1,7 @@
 """Pytrees: nested containers of arrays, flattened to a list of leaves and a structure.
 
-Tuples, lists, dicts (in sorted-key order, like JAX), ``None`` (no leaves) and
+Tuples, lists, dicts (in sorted-key order, like JAX; an ``OrderedDict`` in its own order,
+a ``defaultdict`` sorted, keeping its default factory), ``None`` (no leaves) and
 namedtuples are containers; anything else is a leaf unless its type was
 registered with :func:`register_pytree_node`.
 
@@ -10,6 +11,7 @@ children of a registered type the keys its ``keys`` function gives, or else
 :class:`FlattenedIndexKey`), read off the structure alone; :func:`keystr` prints one as ``['layers'][0]``. Errors about a tree
 name the key path where it goes wrong.
 """
+import collections
 import dataclasses
 import functools
 from dataclasses import dataclass
@@ -135,6 +137,21 @@ register_pytree_node(tuple, lambda t: (t, None), lambda _, c: tuple(c))
 register_pytree_node(list, lambda l: (l, None), lambda _, c: list(c))
 register_pytree_node(dict, _flatten_dict, lambda keys, c: dict(zip(keys, c)))
 register_pytree_node(type(None), lambda n: ((), None), lambda _, c: None)
+
+
+def _flatten_defaultdict(d):
+    keys = _sorted_keys(d)
+    return [d[k] for k in keys], (d.default_factory, keys)
+
+
+# JAX's too: an OrderedDict keeps its keys' order (part of its value: PyTorch's state_dict),
+# a defaultdict sorts them as a dict does and keeps its default_factory in the structure
+register_pytree_node(collections.OrderedDict, lambda d: (list(d.values()), tuple(d)),
+                     lambda keys, c: collections.OrderedDict(zip(keys, c)),
+                     keys=lambda keys: [DictKey(k) for k in keys])
+register_pytree_node(collections.defaultdict, _flatten_defaultdict,
+                     lambda aux, c: collections.defaultdict(aux[0], zip(aux[1], c)),
+                     keys=lambda aux: [DictKey(k) for k in aux[1]])
 
 
 class TreeDef:
