@@ -266,6 +266,10 @@ class custom_jvp(_CustomFunction):
     and ``tangents`` tuples of the differentiable arguments (after the
     ``nondiff_argnums`` arguments, which come first: ``jvp(*nondiff, primals,
     tangents)``). Unperturbed arguments get zero tangents.
+
+    Reverse mode transposes the rule's map ẋ ↦ tangent_out, recorded in the one call of the
+    rule that also gives the output (``fun`` itself runs only where the rule calls it, as
+    in JAX): the rule must be linear in the tangents.
     """
 
     def __init__(self, fun: Callable[..., Any], nondiff_argnums: Sequence[int] = ()) -> None:
@@ -318,25 +322,27 @@ class custom_jvp(_CustomFunction):
             return call.flat_out(out), call.single_or_tuple(t_leaves)
 
         def fwd(*leaves):
-            out = fun(*leaves)
-            return out, (leaves, call.out_leaves(out))
-
-        def bwd(res, g):
-            # ∂f(x)ᵀ g: the transpose of the rule's linear map ẋ ↦ jvp(x, ẋ)[1], in the
-            # directions of the floating-point leaves (an integer argument, a count or an
-            # index, keeps a zero tangent and gets no cotangent)
-            leaves, outs = res
-            g_flat = tree_flatten(call.output_cotangents(g, outs))[0]
+            # the rule gives the output and its linear map ẋ ↦ jvp(x, ẋ)[1] in one call, in
+            # the directions of the floating-point leaves (an integer argument, a count or an
+            # index, keeps a zero tangent and gets no cotangent): the map is recorded here
+            # for bwd to transpose, and fun does not run (the rule once per call, as JAX's)
             moving = [k for k, x in enumerate(leaves) if _all_inexact(x)]
 
             def linear(*ts):
                 full = [_zeros(x) for x in leaves]
                 for k, t in zip(moving, ts):
                     full[k] = t
-                return jvp(leaves, full)[1]
-            _, pullback = vjp(linear, *[_zeros(leaves[k]) for k in moving])
+                out, t_out = jvp(leaves, full)
+                return t_out, out
+            _, pullback, out = vjp(linear, *[_zeros(leaves[k]) for k in moving], has_aux=True)
+            return out, (pullback, moving, len(leaves), call.out_leaves(out))
+
+        def bwd(res, g):
+            # ∂f(x)ᵀ g: the transpose of the rule's linear map
+            pullback, moving, n, outs = res
+            g_flat = tree_flatten(call.output_cotangents(g, outs))[0]
             cts = dict(zip(moving, pullback(call.single_or_tuple(g_flat))))
-            return [cts.get(k) for k in range(len(leaves))]
+            return [cts.get(k) for k in range(n)]
 
         out = bind_custom_jvp(self.__name__, fun, jvp, fwd, bwd, call.leaves)
         return call.unflatten_out(out)

@@ -757,3 +757,26 @@ def test_checkpoint_static_argnames():
     with pytest.raises(ValueError, match=r"names 'train', which is not a positional "
                                          r"parameter of foo \(x, is_training\)"):
         riesz.checkpoint(foo, static_argnames="train")
+
+
+def test_custom_jvp_in_reverse_mode_runs_its_rule_once_and_not_the_function_again():
+    # as JAX: reverse mode transposes the rule's linear map, recorded while the rule gives
+    # the output; the function runs only where the rule calls it
+    calls = {"f": 0, "rule": 0}
+
+    @riesz.custom_jvp
+    def softplus(x):
+        calls["f"] += 1
+        return np.log1p(np.exp(x))
+
+    @softplus.defjvp
+    def softplus_jvp(primals, tangents):
+        calls["rule"] += 1
+        (x,), (t,) = primals, tangents
+        return softplus(x), t / (1 + np.exp(-x))
+
+    x = np.array([0.0, 2.0])
+    np.testing.assert_allclose(riesz.grad(lambda x: np.sum(softplus(x)))(x),
+                               1 / (1 + np.exp(-x)), rtol=1e-12)
+    assert calls == {"f": 1, "rule": 1}
+    check_grads(lambda x: np.sum(softplus(x)), (np.array([0.3, -1.2]),), order=2)
