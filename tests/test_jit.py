@@ -652,3 +652,18 @@ def test_a_function_returned_from_a_jitted_function_is_refused():
         jit(lambda x: (x, lambda: x * 2))(np.ones(2))
     (ct,) = jit(lambda x, ct: vjp(f, x)[1](ct))(np.ones(2), np.ones(2))
     np.testing.assert_allclose(ct, np.cos(np.ones(2)))
+
+
+def test_a_staged_value_kept_past_its_staging_raises_when_used():
+    # stored in a list while staging and used afterwards: EscapedTracerError, as for the
+    # other transforms (it gave more staged placeholders, never numbers)
+    saved = []
+
+    def f(x):
+        saved.append(x * 2)
+        return np.sum(x)
+    assert jit(f)(np.ones(3)) == 3.0
+    with pytest.raises(riesz.EscapedTracerError, match="add was applied to a traced value"):
+        saved[0] + 1
+    with pytest.raises(riesz.EscapedTracerError):
+        np.sin(saved[0])

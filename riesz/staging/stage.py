@@ -85,6 +85,7 @@ def stage(f, args, name=None, fixed=None):
             out = f(*tree_unflatten(in_tree, boxed))
     finally:
         SNAPSHOTS_WHILE_STAGING.copies = outer_copies
+        staging.close()   # a staged value used after this raises EscapedTracerError
     drawn = staging.draws.drawn()
     if drawn is not None:
         raise user_error(draw_message(drawn, f" in {fname}"))
