@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .core import Trace, Tracer, bind_custom_vjp, bind_custom_jvp
+from .core import Trace, Tracer, bind_custom_vjp, bind_custom_jvp, check_callable
 from .numpy.dispatch import conversions_named
 from .rules.batching import rule_for, BASIS_RULES, ScaledBasis, densify
 from .rules.define import shape_of, dtype_of
@@ -235,6 +235,7 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
     >>> riesz.vmap(lambda x, y: x @ y, in_axes=(0, None))(np.ones((5, 3)), np.ones(3)).shape
     (5,)
     """
+    check_callable(f, "riesz.vmap", "riesz.vmap(f)(xs), not riesz.vmap(f(xs))")
     fname = getattr(f, "__name__", "f")
 
     @functools.wraps(f)

@@ -147,6 +147,13 @@ class Trace:
                 f"(has_aux=True returns extra values from grad and vjp)")
 
 
+def check_callable(f, what, usage):
+    """A TypeError where the function given to ``what`` is a value (``grad(f(x))``)."""
+    if not callable(f):
+        raise TypeError(f"{what}: the function given is a {type(f).__name__} ({f!r:.40}), "
+                        f"not a function; pass the function itself: {usage}")
+
+
 def _top_trace(args):
     top = None
     for a in args:

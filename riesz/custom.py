@@ -38,9 +38,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .core import bind_custom_vjp, bind_custom_jvp
+from .core import bind_custom_vjp, bind_custom_jvp, check_callable
 from .rules.define import shape_of, dtype_of
-from .transforms import check_callable, vjp, _argnums_tuple, _split_args
+from .transforms import vjp, _argnums_tuple, _split_args
 from .tree import tree_flatten, tree_map, tree_unflatten
 
 __all__ = ["custom_vjp", "custom_jvp", "checkpoint", "remat"]

@@ -8,7 +8,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .numpy.dispatch import conversions_named
-from .transforms import check_callable, jvp, vjp
+from .core import check_callable
+from .transforms import jvp, vjp
 from .tree import tree_flatten, tree_unflatten
 
 __all__ = ["check_grads", "GradientCheckError"]

@@ -21,7 +21,7 @@ from . import rules  # noqa: F401  (registers the primitives)
 from .backend import asarray_like, is_array, is_numpy, lazy_only, ones, unwrap, wrap, zeros
 from .batching import batch_map, repeated
 from .rules.batching import ScaledBasis
-from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer
+from .core import JVPTrace, JVPTracer, Tracer, VJPTrace, VJPTracer, check_callable
 from .numpy.dispatch import conversions_named
 from .rules.define import shape_of, dtype_of
 from .rules.elementwise import astype
@@ -87,13 +87,6 @@ def _transform(what: str) -> Callable[[_TransformT], _TransformT]:
 
 
 # ---------------------------------------------------------------- checks
-
-def check_callable(f, what, usage):
-    """A TypeError where the function given to ``what`` is a value (``grad(f(x))``)."""
-    if not callable(f):
-        raise TypeError(f"{what}: the function given is a {type(f).__name__} ({f!r:.40}), "
-                        f"not a function; pass the function itself: {usage}")
-
 
 def _is_inexact(dtype):
     return np.dtype(dtype).kind in "fc"

@@ -753,3 +753,9 @@ def test_ordered_and_default_dicts_are_pytrees_as_in_jax():
     assert paths == ["['w']", "['b']"]
     out = riesz.vmap(lambda p: p["w"] * p["b"])(OrderedDict(w=np.ones((3, 2)), b=np.arange(3.0)))
     np.testing.assert_array_equal(out, [[0.0, 0.0], [1.0, 1.0], [2.0, 2.0]])
+
+
+def test_vmap_of_a_value_says_so_when_made():
+    with pytest.raises(TypeError, match=r"riesz.vmap: the function given is a float .*"
+                                        r"riesz.vmap\(f\)\(xs\), not riesz.vmap\(f\(xs\)\)"):
+        riesz.vmap(3.0)
