@@ -58,11 +58,13 @@ def _api_dtype(xp, dtype):
 def full(shape, value, dtype, like):
     """An array of ``shape`` filled with ``value``, of ``dtype``, made by ``like``'s library
     on ``like``'s device."""
-    like = _concrete(like)
-    if isinstance(like, ArrayAPIValue):
-        like = like.array
-    if is_numpy(like) or isinstance(like, Tracer):   # a staged value stands for a NumPy one
-        # np.array makes a 0-d array (a gradient's seed) without np.full's Python layer
+    if type(like) is not np.ndarray and not isinstance(like, np.generic):   # decided on types
+        like = _concrete(like)
+        if isinstance(like, ArrayAPIValue):
+            like = like.array
+    if type(like) is np.ndarray or is_numpy(like) or isinstance(like, Tracer):
+        # (a staged value stands for a NumPy one) np.array makes a 0-d array (a gradient's
+        # seed) without np.full's Python layer
         return np.array(value, dtype=dtype) if shape == () else np.full(shape, value, dtype=dtype)
     if hasattr(type(like), "__array_function__"):
         return np.full(shape, value, dtype=dtype, like=like)

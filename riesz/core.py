@@ -608,11 +608,13 @@ class VJPTrace(Trace):
         # tape made big arrays, whose cotangents may then be handed over to be written into
         donate = consume and (self.rewrite_at is not None or self.big_from is not None) and \
             VJPTrace.prepare_tape(tape, seeds, self.rewrite_at or (), self.big_from)
-        # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
-        plain_below = 0 if self.nested or any(
-            isinstance(g, Tracer) or not seeds_hold_no_nan and VJPTrace.has_nan(g)
-            for _, g in seeds) else len(tape) if self.first_reader is None else self.first_reader
-        add = VJPTrace.add
+        add, has_nan = VJPTrace.add, VJPTrace.has_nan
+        plain_below = 0 if self.nested else \
+            len(tape) if self.first_reader is None else self.first_reader
+        for _, g in seeds:
+            # a seed that is traced, of another library, or holding a NaN: zero-safe throughout
+            if isinstance(g, Tracer) or not seeds_hold_no_nan and has_nan(g):
+                plain_below = 0
         mode_free, summing = VJPTrace.mode_free, VJPTrace.summing
         mode = product_mode.plain
         try:
@@ -679,10 +681,15 @@ class VJPTrace(Trace):
                     if unsure is not None and not (
                             sure and (prim in mode_free or not product_mode.plain)):
                         unsure.update(reached)
-                if not plain_below or not any(
-                        cts[s] is not None and (unsure is None or s in unsure)
-                        and VJPTrace.has_nan(cts[s]) for s in self.inputs):
+                if not plain_below:
                     break
+                for s in self.inputs:
+                    ct = cts[s]
+                    if ct is not None and (unsure is None or s in unsure) and has_nan(ct):
+                        break
+                else:
+                    break
+                ct = None
                 plain_below = 0   # a NaN: walk again, with zero-safe products
         finally:
             product_mode.plain = mode

@@ -40,6 +40,8 @@ def _broadcast_view(x, shape):
     broadcasting adds or stretches. A contiguous NumPy array's view is built directly, without
     np.broadcast_to's Python layer (2 µs, where the view costs 0.5: the transpose of a sum,
     on every small backward pass)."""
+    if isinstance(x, np.generic) and not x.dtype.hasobject:
+        x = np.asarray(x)   # a NumPy scalar (a full reduction's value, and its cotangent)
     if type(x) is np.ndarray and x.flags.c_contiguous and not x.dtype.hasobject and \
             x.ndim <= len(shape):
         lead = len(shape) - x.ndim
