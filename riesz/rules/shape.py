@@ -54,7 +54,7 @@ def _broadcast_view(x, shape):
             else:   # not broadcastable: NumPy's error
                 return np.broadcast_to(x, shape)
         view = np.ndarray(shape, x.dtype, x, 0, tuple(strides))
-        view.flags.writeable = False
+        view.setflags(write=False)
         return view
     return np.broadcast_to(x, shape)
 
