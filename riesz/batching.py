@@ -10,12 +10,14 @@ array travels as a :class:`~riesz.rules.batching.ScaledBasis`, its diagonal alon
 through the primitives of ``BASIS_RULES`` (products with shared factors and matrices,
 sums, reshapes), and is made dense for any other.
 
-A batched value has no single concrete value (there is one per example). When
-the function needs one (Python control flow such as ``if x > 0``, a comparison
-feeding ``np.where``, a derivative rule that looks at ties of ``max``), vmap
-falls back to calling the function once per example and stacking the results:
-correct, but a Python loop. Batches of tangents or cotangents (``jacobian``,
-``hessian``) never need it, since the points themselves are not batched.
+A batched value has no single concrete value (there is one per example). A function
+of the values without a derivative that acts entry by entry (a comparison feeding
+``np.where``, the signs, ties and masks that derivative rules compute) runs on the whole
+batch and gives a batch of results. When the function needs one value (Python control
+flow such as ``if x > 0``, ``float(x)``, ``np.nonzero``, ``np.argsort``), vmap falls
+back to calling the function once per example and stacking the results: correct, but a
+Python loop. Batches of tangents or cotangents (``jacobian``, ``hessian``) never need it,
+since the points themselves are not batched.
 """
 import functools
 from typing import Any, Callable
@@ -41,6 +43,7 @@ class BatchTracer(Tracer):
     ``val`` is an array, or a :class:`~riesz.rules.batching.ScaledBasis` (a scaled standard
     basis, held as its diagonal: how Jacobians push their basis)."""
     __slots__ = ("val",)
+    is_batch = True   # (core.lower_to_values stops here)
 
     def __init__(self, trace, val):
         self._trace = trace
@@ -56,7 +59,7 @@ class BatchTracer(Tracer):
     def primal(self):
         raise BatchedValueError(
             "vmap: this needs the concrete value of a batched value, and there is one per "
-            "example (Python control flow such as `if x > 0`, float(x), or a comparison)")
+            "example (Python control flow such as `if x > 0`, float(x), np.nonzero)")
 
     def __repr__(self):
         return (f"BatchTracer(level={self._trace.level}, {self._trace.size} examples of "

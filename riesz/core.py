@@ -110,6 +110,10 @@ class Tracer:
     # a staged tracer (riesz.staging) stands for every value of its shape and dtype:
     # there is no concrete value under it, so full_lower stops there
     abstract = False
+    # a batch of examples (riesz.vmap) holds one value per example, none for the batch:
+    # lower_to_values stops there (full_lower asks for the one value, and vmap then maps
+    # the function one example at a time)
+    is_batch = False
 
 
 class Trace:
@@ -236,6 +240,16 @@ def full_lower(x):
     """The concrete value under every level of tracing (or the staged, abstract tracer
     at the bottom, when a program is being staged)."""
     while isinstance(x, Tracer) and not x.abstract:
+        x = x.primal
+    return x
+
+
+def lower_to_values(x):
+    """:func:`full_lower`, stopping also at a batch of examples (riesz.vmap): the value that
+    a function without a derivative (a comparison, a mask, the sign) is computed from by
+    array operations, which run on a staged value as a staged program's operations and on a
+    batch as the batch's, one call for every example."""
+    while isinstance(x, Tracer) and not (x.abstract or x.is_batch):
         x = x.primal
     return x
 

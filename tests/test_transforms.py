@@ -229,6 +229,54 @@ def test_vmap_needing_concrete_values_maps_one_example_at_a_time():
     assert per_example.shape == (4, 3, 2)
 
 
+_W3 = rng.standard_normal((4, 3))
+# functions whose derivative rules, or the user's code, compute masks from the values
+# (comparisons, signs, ties, NaN tests) or reshape a batch of basis vectors: under vmap these
+# run on the whole batch at once, as one example's would
+_MASKED_FROM_VALUES = {
+    "relu": lambda x: np.sum(np.maximum(_W3 @ x, 0.0) ** 2),
+    "abs": lambda x: np.sum(np.abs(x) ** 3),
+    "where": lambda x: np.sum(np.where(x > 0, x ** 2, -x)),
+    "max with ties": lambda x: np.max(np.floor(x) * x),
+    "clip": lambda x: np.sum(np.clip(x, -0.5, 0.5) ** 2),
+    "copysign": lambda x: np.sum(np.copysign(x ** 2, x - 0.1) * x),
+    "nansum": lambda x: np.nansum(np.log(x) * x),
+    "reshape": lambda x: np.sum(x.reshape(3, 1) * np.tanh(x.reshape(1, 3))),
+    "logsumexp": lambda x: np.log(np.sum(np.exp(_W3 @ x))) + 0.5 * x @ x,
+}
+
+
+@pytest.mark.parametrize("transform", [grad, hessian], ids=["grad", "hessian"])
+@pytest.mark.parametrize("name", sorted(_MASKED_FROM_VALUES))
+def test_vmap_of_derivatives_batches_masks_computed_from_values(name, transform, monkeypatch):
+    f = _MASKED_FROM_VALUES[name]
+    X = np.abs(rng.standard_normal((5, 3))) + 0.2 if name == "nansum" else \
+        rng.standard_normal((5, 3)) * 2
+    X[0, :2] = X[0, 2]    # ties (max), equal signs
+    expected = np.stack([transform(f)(x) for x in X])
+
+    def one_at_a_time(*args):
+        raise AssertionError("vmap mapped the function one example at a time")
+    monkeypatch.setattr(riesz.batching, "_map_by_loop", one_at_a_time)
+    np.testing.assert_allclose(vmap(transform(f))(X), expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("in_axes, shape", [(0, (3, 2, 2)), (1, (2, 3, 2))])
+def test_vmap_reshape_is_a_view_where_each_examples_is(in_axes, shape):
+    # a write into x after y = x.reshape(-1) reaches y where NumPy's reshape of the example
+    # is a view (contiguous examples), and not where it copies (examples strided across
+    # the batch); vmap asks the batch's first example, without mapping one at a time
+    def write_after(x):
+        y = x.reshape(-1)
+        x[0, 0] = 9.0
+        return y
+    X = np.arange(12.0).reshape(shape)
+    # each example as vmap takes it: a view into the batch (a copy of X, written into)
+    expected = np.stack([write_after(X.copy()[(slice(None),) * in_axes + (k,)]) for k in range(3)])
+    np.testing.assert_array_equal(vmap(write_after, in_axes=in_axes)(X), expected)
+    assert (expected[:, 0] == 9.0).all() == (in_axes == 0)
+
+
 def test_vmap_of_grad_per_example_gradients():
     X, w = rng.standard_normal((5, 3)), rng.standard_normal(3)
     loss = lambda w, x: np.sum(np.tanh(x @ w) ** 2)

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower
+from ..core import Tracer, NoRuleError, Primitive, ZERO, bind, full_lower, lower_to_values
 
 __all__ = ["HANDLED", "UFUNC_PRIMITIVES", "UFUNC_METHODS", "implements", "implements_constant", "constant_function",
            "lower_all"]
@@ -44,12 +44,13 @@ def implements(*np_funcs):
     return register
 
 
-def lower_all(x):
-    """``x`` with every traced value replaced by its concrete value (through lists and tuples)."""
+def lower_all(x, lower=full_lower):
+    """``x`` with every traced value replaced by its concrete value (through lists and tuples),
+    or what ``lower`` gives for it."""
     if isinstance(x, Tracer):
-        return full_lower(x)
+        return lower(x)
     if type(x) in (list, tuple):
-        return type(x)(lower_all(v) for v in x)
+        return type(x)(lower_all(v, lower) for v in x)
     return x
 
 
@@ -62,10 +63,18 @@ def implements_constant(*np_funcs, shape_only=False):
         HANDLED[f] = _constant(f, shape_only)
 
 
+def is_elementwise_constant(prim):
+    """Whether ``prim`` is a function without a derivative that acts entry by entry (a ufunc
+    of one result: a comparison, ``isnan``, ``floor``)."""
+    return type(prim) is ConstantPrimitive and isinstance(prim.impl, np.ufunc) and \
+        prim.impl.nout == 1
+
+
 class ConstantPrimitive(Primitive):
     """A NumPy function with a zero derivative as a primitive. It is bound only when its
-    arguments have no concrete value (a program being staged, riesz.staging), so that the
-    staged program computes it instead of baking in one result."""
+    arguments have no concrete value: a program being staged (riesz.staging), so that the
+    staged program computes it instead of baking in one result, and for a ufunc a batch of
+    examples (riesz.vmap), so that it runs on the batch at once."""
     __slots__ = ()
 
     def rule(self, kind, argnum):
@@ -81,13 +90,17 @@ def _stand_in(x):
 
 def _constant(f, shape_only=False):
     prim = ConstantPrimitive(f.__name__, f)
+    # a ufunc of one result acts entry by entry: on a batch of examples (riesz.vmap) it is
+    # one call on the whole batch (riesz.rules.batching); any other function needs each
+    # example's value (vmap then maps the function over the examples one at a time)
+    lower = lower_to_values if is_elementwise_constant(prim) else full_lower
 
     def run(*args, **kwargs):
         if shape_only:
             return f(*map(_stand_in, args), **kwargs)
-        args = lower_all(args)
-        kwargs = {k: lower_all(v) for k, v in kwargs.items()}
-        # staged (an argument, or an index passed by keyword): record the operation
+        args = lower_all(args, lower)
+        kwargs = {k: lower_all(v, lower) for k, v in kwargs.items()}
+        # staged or batched (an argument, or an index passed by keyword): record the operation
         if any(isinstance(a, Tracer) for a in args + tuple(_flat(kwargs.values()))):
             # constant lists (np.isin(x, [1, 2])) enter the staged program as arrays
             args = tuple(np.asarray(a) if type(a) is list else a for a in args)
@@ -474,7 +487,14 @@ def _install():
     compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal,
                "eq": np.equal, "ne": np.not_equal}
     for name, f in compare.items():
-        setattr(T, f"__{name}__", lambda self, other, f=f: f(full_lower(self), full_lower(other)))
+        setattr(T, f"__{name}__",
+                lambda self, other, f=f: f(lower_to_values(self), lower_to_values(other)))
+    # bitwise operators on masks (~isnan(x) & (x > 0), in a rule or under vmap): no derivative
+    bitwise = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}
+    for name, f in bitwise.items():
+        setattr(T, f"__{name}__", lambda self, other, f=f: _handler(f)(self, other))
+        setattr(T, f"__r{name}__", lambda self, other, f=f: _handler(f)(other, self))
+    T.__invert__ = lambda self: _handler(np.invert)(self)
     T.__hash__ = object.__hash__
     T.__neg__ = lambda self: bind(UFUNC_PRIMITIVES[np.negative], (self,), {})
     T.__pos__ = lambda self: _handler(np.positive)(self)

@@ -23,6 +23,7 @@ import string
 
 import numpy as np
 
+from ..numpy.dispatch import is_elementwise_constant
 from .define import ELEMENTWISE, shape_of, dtype_of
 from .elementwise import multiply, where
 from .indexing import getitem, scatter_add, selection_shape
@@ -375,6 +376,8 @@ BASIS_RULES = {
 
 def rule_for(prim):
     """The batching rule of ``prim``: its table entry, the elementwise rule, or the loop."""
+    if is_elementwise_constant(prim):   # (named after its ufunc, as a primitive may be)
+        return batch_elementwise
     rule = BATCH_RULES.get(prim.name)
     if rule is not None:
         return rule

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ..core import Tracer, bind, full_lower
+from ..core import Tracer, bind, full_lower, lower_to_values
 from ..numpy.compat import COMPLEX_SIGN_IS_UNIT, numpy_name
 from ..tree import tree_flatten, tree_unflatten
 from ..numpy.dispatch import UFUNC_PRIMITIVES, implements, implements_constant, constant_function
@@ -125,16 +125,16 @@ hypot = defbinary("hypot", np.hypot, _hypot_partial, lambda ans, x, y: _hypot_pa
 
 # copysign(x, y) = |x| sign(y): ∂ₓ = sign(x) sign(y) (0 at x = 0); piecewise constant in y
 copysign = defbinary("copysign", np.copysign,
-                     lambda ans, x, y: np.sign(full_lower(x)) * np.copysign(1.0, full_lower(y)),
+                     lambda ans, x, y: np.sign(lower_to_values(x)) * np.copysign(1.0, lower_to_values(y)),
                      ZERO)
 
 # x mod y = x - ⌊x / y⌋ y: ∂ₓ = 1, ∂ᵧ = -⌊x / y⌋ (⌊x / y⌋ is piecewise constant)
 remainder = defbinary("remainder", np.remainder, lambda ans, x, y: 1.0,
-                      lambda ans, x, y: -np.floor_divide(full_lower(x), full_lower(y)))
+                      lambda ans, x, y: -np.floor_divide(lower_to_values(x), lower_to_values(y)))
 
 # fmod(x, y) = x - trunc(x / y) y (C's remainder, the sign of x): ∂ₓ = 1, ∂ᵧ = -trunc(x / y)
 fmod = defbinary("fmod", np.fmod, lambda ans, x, y: 1.0,
-                 lambda ans, x, y: -np.trunc(np.true_divide(full_lower(x), full_lower(y))))
+                 lambda ans, x, y: -np.trunc(np.true_divide(lower_to_values(x), lower_to_values(y))))
 
 
 # ------------------------------------------------------------ selecting functions
@@ -143,7 +143,7 @@ def _share(wins, x, y, dtype, nan_loses):
     """The part of the derivative that goes to x when f picks x or y by ``wins(x, y)``:
     1 where x wins, ½ at ties (the mean of the one-sided derivatives), and with
     ``nan_loses`` (fmax, fmin) 1 where only y is NaN."""
-    x, y = full_lower(x), full_lower(y)
+    x, y = lower_to_values(x), lower_to_values(y)
     share = wins(x, y) + 0.5 * (x == y)
     if nan_loses:
         share = share + (np.isnan(y) & ~np.isnan(x))
@@ -206,7 +206,7 @@ arccosh = defunary("arccosh", np.arccosh, lambda ans, x: 1.0 / (sqrt(x - 1.0) * 
 arctanh = defunary("arctanh", np.arctanh, lambda ans, x: _inverse(1.0 - x * x), reads="x")
 
 # |x|' = sign(x) for real x, 0 at x = 0 (the minimum-norm subgradient)
-fabs = defunary("fabs", np.fabs, lambda ans, x: np.sign(full_lower(x)), reads="x")
+fabs = defunary("fabs", np.fabs, lambda ans, x: np.sign(lower_to_values(x)), reads="x")
 
 
 def _sinc_derivative(ans, x):
@@ -267,7 +267,7 @@ def _times_sign(v, ans, x):
     # exact cases exact (grad of |z|² at 3+4j is 6-8j to the last bit)
     if is_complex(x):
         return scale(v / where(ans == 0, 1.0, ans), conjugate(x))
-    return scale(v, np.sign(full_lower(x)))
+    return scale(v, np.sign(lower_to_values(x)))
 
 
 # ∂|z|(ż) = Re(z̄/|z| ż); transpose: g ↦ g z̄/|z| (for real x: sign(x) ẋ, its own transpose)
@@ -448,7 +448,7 @@ def where_(condition, x=None, y=None):
         if isinstance(condition, Tracer):   # staged: the result's shape depends on the values
             raise condition.concretization_error("np.where(condition) with one argument")
         return np.where(condition)
-    return where(full_lower(condition), x, y)
+    return where(lower_to_values(condition), x, y)
 
 
 @implements(np.sign)
@@ -461,7 +461,7 @@ def sign(x):
     # (Re z / r, Im z / r) with r = hypot(Re z, Im z), as NumPy computes it (not z / |z|)
     re, im = real(x), imag(x)
     radius = hypot(re, im)
-    at_zero = full_lower(radius) == 0
+    at_zero = lower_to_values(radius) == 0
     safe = where(at_zero, 1.0, radius)
     return where(at_zero, 0.0, re / safe + 1j * (im / safe))
 
@@ -498,7 +498,7 @@ def real_if_close(a, tol=100):
 def modf(x):
     """``numpy.modf``: (x - trunc(x), trunc(x)); the fractional part has derivative 1, the
     integral part 0."""
-    whole = np.trunc(full_lower(x))
+    whole = np.trunc(lower_to_values(x))
     return x - whole, whole
 
 
@@ -529,7 +529,7 @@ _power_of_two = constant_function(np.ldexp)   # c 2ⁱ, a constant
 def divmod_(x, y):
     """``numpy.divmod`` = (floor_divide(x, y), remainder(x, y)): the quotient is piecewise
     constant, the remainder is ``remainder``."""
-    return np.floor_divide(full_lower(x), full_lower(y)), remainder(x, y)
+    return np.floor_divide(lower_to_values(x), lower_to_values(y)), remainder(x, y)
 
 
 # piecewise constant (zero derivative) or boolean-valued: computed on the concrete values
@@ -537,7 +537,8 @@ implements_constant(np.greater, np.greater_equal, np.less, np.less_equal, np.equ
                     np.not_equal, np.floor, np.ceil, np.rint, np.trunc, np.round, np.fix,
                     np.around, np.isnan, np.isfinite, np.isinf, np.isposinf, np.isneginf,
                     np.isreal, np.iscomplex, np.logical_and, np.logical_or, np.logical_not,
-                    np.logical_xor, np.floor_divide, np.heaviside, np.signbit, np.spacing)
+                    np.logical_xor, np.floor_divide, np.heaviside, np.signbit, np.spacing,
+                    np.invert, np.bitwise_and, np.bitwise_or, np.bitwise_xor)
 _constant_sign = constant_function(np.sign)
 
 

@@ -11,7 +11,7 @@ import weakref
 import numpy as np
 
 from .. import backend
-from ..backend import is_numpy, library_errors, unsupported
+from ..backend import is_array, is_numpy, library_errors, unsupported
 from ..core import Tracer, full_lower
 from ..numpy.dispatch import HANDLED, constant_function, implements, lower_all
 from .define import as_dtype, defprim, shape_of, dtype_of, unbroadcast
@@ -528,21 +528,38 @@ def _in_memory(x):
     return is_numpy(x) or hasattr(x, "__cuda_array_interface__")
 
 
+def _laid_out(x):
+    """The concrete array whose memory layout says whether a reshape of ``x`` is a view: x's
+    concrete value, or for a batch of examples (riesz.vmap) its first example, whose strides
+    every example has (asking for the value of a batch would make vmap map the function one
+    example at a time); None where there is none to ask: a staged value (riesz.jit), an
+    empty batch, a batch held by its structure (a Jacobian's basis, dense when made)."""
+    while isinstance(x, Tracer):
+        if x.abstract:
+            return None
+        if x.is_batch:
+            batch = _laid_out(x.val) if isinstance(x.val, Tracer) or is_array(x.val) else None
+            return None if batch is None or shape_of(batch)[0] == 0 else batch[0]
+        x = x.primal
+    return x
+
+
 def _reshape_view(a, *args, order="C", **kwargs):
     # reshape gives a view where the layout allows it: in C order, of a value whose concrete
-    # result shares its memory. A staged value has no layout to ask: a program's own results
-    # are contiguous (a view), but a view of one may not be, and a write then raises
+    # result shares its memory (a batch's: its first example's). A staged value has no layout
+    # to ask: a program's own results are contiguous (a view), but a view of one may not be,
+    # and a write then raises
     reshape = HANDLED[np.reshape].__wrapped__
     out = reshape(a, *args, order=order, **kwargs)
-    concrete_a, concrete_out = full_lower(a), full_lower(out)
     if order != "C":
         return out
 
     def read(base):
         return reshape(base, shape_of(out))
 
-    if not isinstance(concrete_a, Tracer):
-        if _in_memory(concrete_a) and np.may_share_memory(concrete_a, concrete_out):
+    concrete_a = _laid_out(a)
+    if concrete_a is not None:
+        if _in_memory(concrete_a) and np.may_share_memory(concrete_a, _laid_out(out)):
             mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)), read)
     elif not is_view(a):
         mark_view(out, a, lambda view, base: np.reshape(view, shape_of(base)), read)
@@ -552,6 +569,9 @@ def _reshape_view(a, *args, order="C", **kwargs):
 
 
 def _unknown_layout(view, base):
+    # a batch of examples (riesz.vmap) has each example's layout: asking for the value makes
+    # vmap map the function one example at a time (BatchedValueError), as NumPy runs it
+    full_lower(base)
     raise ValueError(
         "y[idx] = v into y.reshape(...) of a view (y.T.reshape(-1), say), staged by riesz.jit: "
         "NumPy's reshape copies or views by the memory layout, which a staged value does not "

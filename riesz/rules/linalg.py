@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ..backend import asarray_like, is_numpy
-from ..core import Tracer, VJPTrace, VJPTracer, full_lower
+from ..core import Tracer, VJPTrace, VJPTracer, full_lower, lower_to_values
 from ..numpy.compat import SOLVE_READS_VECTORS_BY_NDIM, numpy_name
 from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
@@ -627,7 +627,7 @@ eigvalsh_p = defprim("eigvalsh", lambda a, uplo: np.linalg.eigvalsh(a, UPLO=uplo
 
 def _safe_reciprocal(name, s):
     # 1/σ, taken as 0 where σ = 0 (that direction's derivative does not exist)
-    zero = full_lower(s) == 0   # array operations: staged where s is (riesz.jit)
+    zero = lower_to_values(s) == 0   # array operations: staged where s is (riesz.jit)
     if not isinstance(zero, Tracer) and zero.any():
         warnings.warn(f"{name}: zero singular values of a non-square matrix; the derivative "
                       f"of the singular vectors does not exist there (taken as zero)",

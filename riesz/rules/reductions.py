@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..backend import is_numpy
-from ..core import JVPTracer, Tracer, VJPTracer, full_lower
+from ..core import JVPTracer, Tracer, VJPTracer, full_lower, lower_to_values
 from ..numpy.compat import numpy_name
 from ..numpy.creation import asarray
 from ..numpy.dispatch import implements, implements_constant
@@ -70,7 +70,7 @@ def as_array(a):
 def _mask_of(where):
     """``where=`` as a boolean array of its library, by array operations (a staged mask
     under jit stays staged)."""
-    mask = full_lower(where)
+    mask = lower_to_values(where)
     return as_dtype(mask if hasattr(mask, "dtype") else np.asarray(mask), bool)
 
 
@@ -120,7 +120,7 @@ def _ties(ans, x, axis):
     the kept-shape count k of those places, in x's dtype: ties share the derivative
     equally, 1/k each (the mean of the one-sided derivatives). Two passes over x (the
     comparison, the count of a boolean array); the rules then make one product."""
-    a, xv = full_lower(ans), full_lower(x)   # array operations, so a staged program has them
+    a, xv = lower_to_values(ans), lower_to_values(x)   # array operations, so a staged program has them
     hit = xv == np.reshape(a, _kept_shape(shape_of(xv), axis))
     return hit, as_dtype(np.sum(hit, axis=axis, keepdims=True), dtype_of(xv))
 
@@ -442,7 +442,7 @@ def ptp(a, axis=None, out=None, keepdims=False):
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """``numpy.nansum``: NaN entries count as 0 and get a zero gradient."""
     _check_unsupported("nansum", out=out, initial=initial, where=where)
-    return sum(select(np.isnan(full_lower(a)), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
+    return sum(select(np.isnan(lower_to_values(a)), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
 
 
 @implements(np.nanmean)
@@ -450,14 +450,14 @@ def nanmean(a, axis=None, dtype=None, out=None, keepdims=False, where=None):
     """``numpy.nanmean``: the mean of the entries that are not NaN (NaN gets a zero
     gradient)."""
     _check_unsupported("nanmean", out=out, where=where)
-    count = np.sum(~np.isnan(full_lower(a)), axis=normalize_axis(axis, len(shape_of(a))),
+    count = np.sum(~np.isnan(lower_to_values(a)), axis=normalize_axis(axis, len(shape_of(a))),
                    keepdims=keepdims)
     total = nansum(a, axis=axis, dtype=dtype, keepdims=keepdims)
     return total / count.astype(dtype_of(total))
 
 
 def _nan_mask(a):
-    return np.isnan(full_lower(a))
+    return np.isnan(lower_to_values(a))
 
 
 def _nan_extreme(name, reduce, fill):
@@ -757,7 +757,7 @@ def _vector_norm(x, ord, axis, keepdims):
         return amin(absolute(x), axis=axis, keepdims=keepdims)
     if ord == 0:
         # the count of nonzero entries, in x's real dtype as NumPy gives it
-        nonzero = (full_lower(x) != 0).astype(np.finfo(dtype_of(x)).dtype)
+        nonzero = (lower_to_values(x) != 0).astype(np.finfo(dtype_of(x)).dtype)
         return np.sum(nonzero, axis=axis, keepdims=keepdims)
     if ord == 1:
         return sum(absolute(x), axis=axis, keepdims=keepdims)

@@ -16,7 +16,7 @@ import math
 import numpy as np
 from scipy import special
 
-from ..core import NoRuleError, Tracer, bind, full_lower
+from ..core import NoRuleError, Tracer, bind, lower_to_values
 from ..numpy.dispatch import implements, implements_constant
 from .define import register_import_path, defprim, defunary, defbinary
 from .elementwise import _ufunc, exp, i0, i1, log, log1p, where
@@ -189,7 +189,7 @@ iv = _of_order("iv", special.iv,
                lambda ans, x, v: 0.5 * (iv(v - 1.0, x) + iv(v + 1.0, x)))
 ive = _of_order("ive", special.ive,
                 lambda ans, x, v: 0.5 * (ive(v - 1.0, x) + ive(v + 1.0, x))
-                - np.sign(full_lower(x)) * ans)
+                - np.sign(lower_to_values(x)) * ans)
 yn = _of_order("yn", special.yn,
                lambda ans, x, v: 0.5 * (yv(v - 1.0, x) - yv(v + 1.0, x)))
 

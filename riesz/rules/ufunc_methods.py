@@ -8,7 +8,7 @@ entry (correct for any ufunc, O(n) operations).
 """
 import numpy as np
 
-from ..core import Tracer, full_lower
+from ..core import Tracer, lower_to_values
 from ..numpy.dispatch import UFUNC_METHODS
 from .define import shape_of
 from .indexing import at, cannot_write, rebind
@@ -27,7 +27,7 @@ def _log_sum_exp(x, axis, keepdims, base):
     # log Σ bˣ = m + log_b Σ b^(x - m) with m = max x, for any m: its derivative is the
     # softmax of x ln b exactly, whatever derivative m gets
     m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(full_lower(m)), m, 0.0)
+    m = np.where(np.isfinite(lower_to_values(m)), m, 0.0)
     log, power = (np.log, np.exp) if base == "e" else (np.log2, np.exp2)
     out = log(np.sum(power(x - m), axis=axis, keepdims=True)) + m
     return out if keepdims else reshape(out, shape=tuple(
