@@ -448,7 +448,7 @@ def real_for_real(ct, x):
 def _real_for_real(rule, argnum):
     def vjp(g, ans, *args, **params):
         ct = rule(g, ans, *args, **params)
-        if type(ct) is np.ndarray and ct.dtype.kind != "c":
+        if (type(ct) is np.ndarray or isinstance(ct, np.generic)) and ct.dtype.kind != "c":
             return ct   # real already: decided on the type and dtype alone
         return real_for_real(ct, args[argnum])
     return vjp
@@ -458,9 +458,10 @@ def _unbroadcast_input(rule, argnum):
     def vjp(g, ans, *args, **params):
         x = args[argnum]
         ct = rule(g, ans, *args, **params)
-        if type(ct) is np.ndarray and (ct.dtype.kind != "c" or is_complex(x)):
+        if (type(ct) is np.ndarray or isinstance(ct, np.generic)) and (
+                ct.dtype.kind != "c" or is_complex(x)):
             # real for real already (a dtype test); of x's shape (a shape test), as it is
-            if type(x) is np.ndarray and ct.shape == x.shape:
+            if ct.shape == (x.shape if type(x) is np.ndarray else shape_of(x)):
                 return ct
             return unbroadcast(ct, shape_of(x))
         return unbroadcast(real_for_real(ct, x), shape_of(x))

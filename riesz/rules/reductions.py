@@ -13,7 +13,7 @@ from ..numpy.dispatch import implements, implements_constant
 from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
                           sqrt, stop_gradient, where as select)
-from .shape import broadcast_to, concat, moveaxis, reshape, transpose
+from .shape import broadcast_to, broadcast_view, concat, moveaxis, reshape, transpose
 
 
 def normalize_axis(axis, ndim):
@@ -37,6 +37,8 @@ def expand_reduced(g, axis, keepdims, shape):
     over ``axis`` is copying along it."""
     if not keepdims and axis != tuple(range(len(axis))):   # broadcasting adds leading axes
         g = reshape(g, shape=tuple(1 if i in axis else n for i, n in enumerate(shape)))
+    if type(g) is np.ndarray or isinstance(g, np.generic):
+        return broadcast_view(g, shape)   # the primitive's own computation, without its layers
     return broadcast_to(g, shape=shape)
 
 

@@ -35,7 +35,7 @@ transpose = defprim("transpose", lambda x, axes: _method_or_function(x, "transpo
                     vjp=[lambda g, ans, x, axes: transpose(g, axes=tuple(np.argsort(axes)))],
                     reads=[""])
 
-def _broadcast_view(x, shape):
+def broadcast_view(x, shape):
     """``np.broadcast_to(x, shape)``: a read-only view with stride 0 along each axis that
     broadcasting adds or stretches. A contiguous NumPy array's view is built directly, without
     np.broadcast_to's Python layer (2 µs, where the view costs 0.5: the transpose of a sum,
@@ -60,7 +60,7 @@ def _broadcast_view(x, shape):
 
 
 # the transpose of broadcasting (copying) is summing the copies
-broadcast_to = defprim("broadcast_to", _broadcast_view,
+broadcast_to = defprim("broadcast_to", broadcast_view,
                        jvp=[lambda t, ans, x, shape: broadcast_to(t, shape=shape)],
                        vjp=[lambda g, ans, x, shape: unbroadcast(g, shape_of(x))], reads=[""])
 
