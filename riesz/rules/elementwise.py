@@ -125,7 +125,8 @@ hypot = defbinary("hypot", np.hypot, _hypot_partial, lambda ans, x, y: _hypot_pa
 
 # copysign(x, y) = |x| sign(y): ∂ₓ = sign(x) sign(y) (0 at x = 0); piecewise constant in y
 copysign = defbinary("copysign", np.copysign,
-                     lambda ans, x, y: np.sign(lower_to_values(x)) * np.copysign(1.0, lower_to_values(y)),
+                     lambda ans, x, y: (np.sign(lower_to_values(x))
+                                        * np.copysign(1.0, lower_to_values(y))),
                      ZERO)
 
 # x mod y = x - ⌊x / y⌋ y: ∂ₓ = 1, ∂ᵧ = -⌊x / y⌋ (⌊x / y⌋ is piecewise constant)
@@ -134,7 +135,8 @@ remainder = defbinary("remainder", np.remainder, lambda ans, x, y: 1.0,
 
 # fmod(x, y) = x - trunc(x / y) y (C's remainder, the sign of x): ∂ₓ = 1, ∂ᵧ = -trunc(x / y)
 fmod = defbinary("fmod", np.fmod, lambda ans, x, y: 1.0,
-                 lambda ans, x, y: -np.trunc(np.true_divide(lower_to_values(x), lower_to_values(y))))
+                 lambda ans, x, y: -np.trunc(np.true_divide(lower_to_values(x),
+                                                            lower_to_values(y))))
 
 
 # ------------------------------------------------------------ selecting functions

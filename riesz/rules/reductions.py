@@ -10,7 +10,7 @@ from ..core import JVPTracer, Tracer, VJPTracer, full_lower, lower_to_values
 from ..numpy.compat import numpy_name
 from ..numpy.creation import asarray
 from ..numpy.dispatch import implements, implements_constant
-from .define import as_dtype, defprim, shape_of, dtype_of, is_complex, scale
+from .define import RELEASE_NBYTES, as_dtype, defprim, shape_of, dtype_of, is_complex, scale
 from .elementwise import (absolute, conjugate, imag, maximum, minimum, power, real, real_,
                           sqrt, stop_gradient, where as select)
 from .shape import broadcast_to, broadcast_view, concat, moveaxis, reshape, transpose
@@ -38,7 +38,14 @@ def expand_reduced(g, axis, keepdims, shape):
     if not keepdims and axis != tuple(range(len(axis))):   # broadcasting adds leading axes
         g = reshape(g, shape=tuple(1 if i in axis else n for i, n in enumerate(shape)))
     if type(g) is np.ndarray or isinstance(g, np.generic):
-        return broadcast_view(g, shape)   # the primitive's own computation, without its layers
+        # the primitive's own computation, without its layers; a small one copied into an
+        # array of its own: NumPy's loops run several times faster over it than over a
+        # broadcast view (a scalar loss's cotangent meets the next rule's product)
+        if math.prod(shape) * g.itemsize < RELEASE_NBYTES:
+            copies = np.empty(shape, g.dtype)
+            copies[...] = g
+            return copies
+        return broadcast_view(g, shape)
     return broadcast_to(g, shape=shape)
 
 
@@ -122,7 +129,8 @@ def _ties(ans, x, axis):
     the kept-shape count k of those places, in x's dtype: ties share the derivative
     equally, 1/k each (the mean of the one-sided derivatives). Two passes over x (the
     comparison, the count of a boolean array); the rules then make one product."""
-    a, xv = lower_to_values(ans), lower_to_values(x)   # array operations, so a staged program has them
+    # array operations, so that a staged program (and a batch, under vmap) has them
+    a, xv = lower_to_values(ans), lower_to_values(x)
     hit = xv == np.reshape(a, _kept_shape(shape_of(xv), axis))
     return hit, as_dtype(np.sum(hit, axis=axis, keepdims=True), dtype_of(xv))
 
@@ -444,7 +452,8 @@ def ptp(a, axis=None, out=None, keepdims=False):
 def nansum(a, axis=None, dtype=None, out=None, keepdims=False, initial=None, where=None):
     """``numpy.nansum``: NaN entries count as 0 and get a zero gradient."""
     _check_unsupported("nansum", out=out, initial=initial, where=where)
-    return sum(select(np.isnan(lower_to_values(a)), 0.0, a), axis=axis, dtype=dtype, keepdims=keepdims)
+    return sum(select(np.isnan(lower_to_values(a)), 0.0, a), axis=axis, dtype=dtype,
+               keepdims=keepdims)
 
 
 @implements(np.nanmean)
