@@ -214,7 +214,7 @@ fabs = defunary("fabs", np.fabs, lambda ans, x: np.sign(lower_to_values(x)), rea
 def _sinc_derivative(ans, x):
     # sinc(x) = sin(πx)/(πx): sinc'(x) = (cos(πx) - sinc(x)) / x, and near 0, where that
     # cancels, its Taylor series -π²x/3 + π⁴x³/30 (so sinc''(0) = -π²/3 is right too)
-    small = abs(full_lower(x)) < 1e-3
+    small = abs(lower_to_values(x)) < 1e-3
     safe_x = where(small, 1.0, x)
     series = x * (-math.pi ** 2 / 3 + x * x * (math.pi ** 4 / 30))
     return where(small, series, (cos(math.pi * x) - ans) / safe_x)

@@ -1,0 +1,47 @@
+"""Every primitive under vmap: the reverse-mode derivative of a batch of examples, in one
+batched pass, equals the derivative of each example alone (the batching rules of the
+primitives and of their derivative rules, with the masks, signs and ties those rules compute
+from the values run on the whole batch)."""
+import numpy as np
+import pytest
+
+import riesz
+import riesz.batching
+from riesz import vjp, vmap
+
+from specs import SPECS
+
+CASES = [(name, i, case) for name, cases in sorted(SPECS.items()) for i, case in enumerate(cases)
+         if "rev" in case.modes]
+
+# the cases that vmap maps one example at a time, and why: a rule that warns where a value
+# makes the derivative undefined (repeated eigenvalues or singular values: the test needs
+# each example's values), a rank or a sort order read off the values, an index computed
+# from them
+ONE_AT_A_TIME = {
+    "eig-0", "eig-1", "eig-2", "eig-3", "eigh-1", "eigh-2", "eigh-3", "eigh-4",
+    "svd-1", "svd-2", "svd-3", "svd-4", "svd-5",
+    "singular_values-0", "singular_values-1", "singular_values-2",
+    "pinv-2",           # lstsq's rank
+    "getitem-12",       # np.sort's permutation
+    "getitem-13", "index_update-3",   # an index computed from the values
+}
+
+
+@pytest.mark.parametrize("name,i,case", CASES, ids=[f"{n}-{i}" for n, i, _ in CASES])
+def test_vjp_of_a_batch_equals_each_examples(name, i, case, monkeypatch):
+    examples = [case.args(np.random.default_rng(100 * i + k), "float64") for k in range(3)]
+    cts = [riesz.tree_map(lambda y: np.random.default_rng(k).standard_normal(np.shape(y)),
+                          case.fn(*args)) for k, args in enumerate(examples)]
+    expected = [vjp(case.fn, *args)[1](ct) for args, ct in zip(examples, cts)]
+    batch = [np.stack(leaves) for leaves in zip(*examples)]
+    ct_batch = riesz.tree_map(lambda *ys: np.stack(ys), *cts)
+    one_at_a_time = []
+    map_by_loop = riesz.batching._map_by_loop
+    monkeypatch.setattr(riesz.batching, "_map_by_loop",
+                        lambda *args: one_at_a_time.append(1) or map_by_loop(*args))
+    got = vmap(lambda ct, *args: vjp(case.fn, *args)[1](ct))(ct_batch, *batch)
+    for k in range(3):
+        for g, w in zip(riesz.tree_flatten(got)[0], riesz.tree_flatten(expected[k])[0]):
+            np.testing.assert_allclose(np.asarray(g)[k], w, rtol=1e-10, atol=1e-12)
+    assert bool(one_at_a_time) == (f"{name}-{i}" in ONE_AT_A_TIME)
