@@ -12,9 +12,10 @@ sums, reshapes), and is made dense for any other.
 
 A batched value has no single concrete value (there is one per example). A function
 of the values without a derivative that acts entry by entry (a comparison feeding
-``np.where``, the signs, ties and masks that derivative rules compute) runs on the whole
-batch and gives a batch of results. When the function needs one value (Python control
-flow such as ``if x > 0``, ``float(x)``, ``np.nonzero``, ``np.argsort``), vmap falls
+``np.where``, the signs, ties and masks that derivative rules compute) or along an axis
+(``argmax``, ``argsort``) runs on the whole batch and gives a batch of results. When the
+function needs one value (Python control flow such as ``if x > 0``, ``float(x)``,
+``np.nonzero``, the permutation in ``np.sort``'s derivative), vmap falls
 back to calling the function once per example and stacking the results: correct, but a
 Python loop. Batches of tangents or cotangents (``jacobian``, ``hessian``) never need it,
 since the points themselves are not batched.

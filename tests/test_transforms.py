@@ -261,6 +261,35 @@ def test_vmap_of_derivatives_batches_masks_computed_from_values(name, transform,
     np.testing.assert_allclose(vmap(transform(f))(X), expected, rtol=1e-12, atol=1e-14)
 
 
+_INDICES_FROM_VALUES = {
+    "argmax": lambda x: np.argmax(x),
+    "argmin along 0": lambda x: np.argmin(x, axis=0),
+    "argmax method, kept": lambda x: x.argmax(axis=-1, keepdims=True),
+    "nanargmax": lambda x: np.nanargmax(x, axis=1),
+    "argsort": lambda x: np.argsort(x),
+    "argsort flattened, stable": lambda x: np.argsort(x, axis=None, kind="stable"),
+    "argsort, axis by position": lambda x: np.argsort(x, 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_INDICES_FROM_VALUES))
+def test_vmap_runs_argmax_and_argsort_on_the_batch(name, monkeypatch):
+    f = _INDICES_FROM_VALUES[name]
+    X = np.round(rng.standard_normal((5, 3, 4)), 1)   # (ties: the first of them, as NumPy)
+    expected = np.stack([f(x) for x in X])
+
+    def one_at_a_time(*args):
+        raise AssertionError("vmap mapped the function one example at a time")
+    monkeypatch.setattr(riesz.batching, "_map_by_loop", one_at_a_time)
+    for got in (vmap(f)(X), riesz.jit(vmap(f))(X)):
+        np.testing.assert_array_equal(got, expected)
+        assert got.dtype == expected.dtype
+    # per-example accuracy beside per-example gradients (has_aux), in one batched pass
+    g, aux = vmap(grad(lambda x: (np.sum(x ** 2), f(x)), has_aux=True))(X)
+    np.testing.assert_array_equal(aux, expected)
+    np.testing.assert_allclose(g, 2 * X)
+
+
 @pytest.mark.parametrize("in_axes, shape", [(0, (3, 2, 2)), (1, (2, 3, 2))])
 def test_vmap_reshape_is_a_view_where_each_examples_is(in_axes, shape):
     # a write into x after y = x.reshape(-1) reaches y where NumPy's reshape of the example

@@ -63,11 +63,17 @@ def implements_constant(*np_funcs, shape_only=False):
         HANDLED[f] = _constant(f, shape_only)
 
 
-def is_elementwise_constant(prim):
-    """Whether ``prim`` is a function without a derivative that acts entry by entry (a ufunc
-    of one result: a comparison, ``isnan``, ``floor``)."""
-    return type(prim) is ConstantPrimitive and isinstance(prim.impl, np.ufunc) and \
-        prim.impl.nout == 1
+# {function without a derivative: its batching rule} for those that riesz.vmap runs on a
+# whole batch at once besides the ufuncs (riesz.rules.batching fills it: argmax, argsort)
+BATCHED_CONSTANTS = {}
+
+
+def runs_on_batches(f):
+    """Whether riesz.vmap runs ``f``, a function without a derivative, on a whole batch of
+    examples at once: a ufunc of one result (a comparison, ``isnan``, ``floor``: entry by
+    entry), or a function with a batching rule in :data:`BATCHED_CONSTANTS`. Any other needs
+    each example's value (vmap then maps the function over the examples one at a time)."""
+    return isinstance(f, np.ufunc) and f.nout == 1 or f in BATCHED_CONSTANTS
 
 
 class ConstantPrimitive(Primitive):
@@ -90,14 +96,12 @@ def _stand_in(x):
 
 def _constant(f, shape_only=False):
     prim = ConstantPrimitive(f.__name__, f)
-    # a ufunc of one result acts entry by entry: on a batch of examples (riesz.vmap) it is
-    # one call on the whole batch (riesz.rules.batching); any other function needs each
-    # example's value (vmap then maps the function over the examples one at a time)
-    lower = lower_to_values if is_elementwise_constant(prim) else full_lower
 
     def run(*args, **kwargs):
         if shape_only:
             return f(*map(_stand_in, args), **kwargs)
+        # on a batch of examples (riesz.vmap), one call on the whole batch where it can
+        lower = lower_to_values if runs_on_batches(f) else full_lower
         args = lower_all(args, lower)
         kwargs = {k: lower_all(v, lower) for k, v in kwargs.items()}
         # staged or batched (an argument, or an index passed by keyword): record the operation

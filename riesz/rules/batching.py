@@ -23,7 +23,7 @@ import string
 
 import numpy as np
 
-from ..numpy.dispatch import is_elementwise_constant
+from ..numpy.dispatch import BATCHED_CONSTANTS, ConstantPrimitive, runs_on_batches
 from .define import ELEMENTWISE, shape_of, dtype_of
 from .elementwise import multiply, where
 from .indexing import getitem, scatter_add, selection_shape
@@ -177,6 +177,28 @@ def _insert_axis(x, where):
     shape = shape_of(x)
     where = where % (len(shape) + 1)
     return reshape(x, shape=shape[:where] + (1,) + shape[where:])
+
+
+def _along_one_axis(default_axis):
+    """The batching rule of argmax, argmin (``default_axis`` None) or argsort (-1), functions
+    without a derivative: along an example's axis a is along the batch's a + 1, over each
+    example flattened (axis None) along the batch's flattened examples. An axis given by
+    position, or kept dimensions, go one example at a time."""
+    def rule(prim, vals, batched, size, **params):
+        if len(vals) != 1 or params.get("keepdims"):
+            return batch_by_loop(prim, vals, batched, size, **params)
+        (x,) = vals
+        shape = shape_of(x)
+        axis = params.pop("axis", default_axis)
+        if axis is None:
+            return prim(reshape(x, shape=(size, math.prod(shape[1:]))), axis=1, **params)
+        return prim(x, axis=int(axis) % (len(shape) - 1) + 1, **params)
+    return rule
+
+
+for _f in (np.argmax, np.argmin, np.nanargmax, np.nanargmin):
+    BATCHED_CONSTANTS[_f] = _along_one_axis(None)
+BATCHED_CONSTANTS[np.argsort] = _along_one_axis(-1)
 
 
 BATCH_RULES = {
@@ -376,8 +398,9 @@ BASIS_RULES = {
 
 def rule_for(prim):
     """The batching rule of ``prim``: its table entry, the elementwise rule, or the loop."""
-    if is_elementwise_constant(prim):   # (named after its ufunc, as a primitive may be)
-        return batch_elementwise
+    if type(prim) is ConstantPrimitive:   # (named after its function, as a primitive may be)
+        rule = BATCHED_CONSTANTS.get(prim.impl)
+        return rule or (batch_elementwise if runs_on_batches(prim.impl) else batch_by_loop)
     rule = BATCH_RULES.get(prim.name)
     if rule is not None:
         return rule
