@@ -4,6 +4,7 @@ import gc
 import os
 import sys
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -288,6 +289,22 @@ def test_vmap_runs_argmax_and_argsort_on_the_batch(name, monkeypatch):
     g, aux = vmap(grad(lambda x: (np.sum(x ** 2), f(x)), has_aux=True))(X)
     np.testing.assert_array_equal(aux, expected)
     np.testing.assert_allclose(g, 2 * X)
+
+
+def test_vmap_through_eigh_warns_where_one_example_has_repeated_eigenvalues(monkeypatch):
+    # the warning reads the whole batch's values; the derivative stays batched
+    def one_at_a_time(*args):
+        raise AssertionError("vmap mapped the function one example at a time")
+    monkeypatch.setattr(riesz.batching, "_map_by_loop", one_at_a_time)
+    f = lambda a: np.sum(np.linalg.eigh(a + a.T)[1][:, 0] ** 3)
+    A = rng.standard_normal((3, 4, 4))
+    expected = np.stack([grad(f)(a) for a in A])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(vmap(grad(f))(A), expected, rtol=1e-9, atol=1e-12)
+    A[1] = np.diag([1.0, 1.0, 2.0, 3.0]) / 2   # repeated eigenvalues in one example
+    with pytest.warns(RuntimeWarning, match="repeated eigenvalues"):
+        vmap(grad(f))(A)
 
 
 @pytest.mark.parametrize("in_axes, shape", [(0, (3, 2, 2)), (1, (2, 3, 2))])

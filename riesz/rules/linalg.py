@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from ..backend import asarray_like, is_numpy
-from ..core import Tracer, VJPTrace, VJPTracer, full_lower, lower_to_values
+from ..core import Tracer, VJPTrace, VJPTracer, full_lower, lower_to_values, values_of_every_example
 from ..numpy.compat import SOLVE_READS_VECTORS_BY_NDIM, numpy_name
 from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
@@ -358,12 +358,13 @@ def _gap_inverse(name, values, squared=False):
     gaps = _col(lam) - reshape(lam, shape=shape_of(lam) + (1,))
     # repeated: |λⱼ − λᵢ| ≤ 100 ε max|λ| for i ≠ j, computed with array operations on the
     # values without derivatives, so that a staged program (riesz.jit) computes it too
-    v, k = full_lower(lam), shape_of(values)[-1]
+    v, k = lower_to_values(lam), shape_of(values)[-1]
     scale = np.max(np.abs(v), axis=-1, keepdims=True)[..., None] if k else 1.0
     tol = 100 * np.finfo(np.result_type(dtype_of(v), np.float32)).eps * np.maximum(scale, 1e-300)
     off = ~np.eye(k, dtype=bool)
-    repeated = off & (np.abs(full_lower(gaps)) <= tol)
-    if not isinstance(repeated, Tracer) and repeated.any():   # concrete values: warn
+    repeated = off & (np.abs(lower_to_values(gaps)) <= tol)
+    seen = values_of_every_example(repeated)
+    if seen is not None and seen.any():   # concrete values (a batch's: any example's): warn
         what = "singular values" if squared else "eigenvalues"
         warnings.warn(f"{name}: repeated {what}; the derivative of the "
                       f"{'singular vectors' if squared else 'eigenvectors'} does not exist "

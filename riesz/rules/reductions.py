@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 
 from ..backend import is_numpy
-from ..core import JVPTracer, Tracer, VJPTracer, full_lower, lower_to_values
+from ..core import JVPTracer, Tracer, VJPTracer, full_lower, lower_to_values, values_of_every_example
 from ..numpy.compat import numpy_name
 from ..numpy.creation import asarray
 from ..numpy.dispatch import implements, implements_constant
@@ -738,11 +738,12 @@ def singular_values_for(name, x, needs):
     :data:`_SINGULAR_NEEDS`). Where the derivative ``name`` needs does not exist (repeated
     or zero singular values, to 100 ε σ_max) a RuntimeWarning says so, as for svd: the
     derivative given is the one along the singular vectors NumPy's SVD picks, one
-    subgradient among many. Staged values (riesz.jit) are not checked."""
+    subgradient among many. Staged values (riesz.jit) are not checked; a batch (riesz.vmap)
+    warns where one of its examples would."""
     s = singular_values(x)
-    v = full_lower(s)
+    v = values_of_every_example(s)
     k = shape_of(s)[-1]
-    if isinstance(v, Tracer) or k == 0:
+    if v is None or k == 0:
         return s
     tol = 100 * np.finfo(np.result_type(v.dtype, np.float32)).eps * np.max(v, axis=-1,
                                                                            keepdims=True)
