@@ -136,12 +136,15 @@ def library_errors(what, x):
 
 def lazy_only(values, what):
     """A context in which a Dask graph that ``what`` would compute raises instead, when one of
-    ``values`` is a Dask array (a type test; for other values it does nothing).
+    ``values`` is a Dask array, or a traced value over one (a batch of Dask examples under
+    vmap): a type test; for other values it does nothing.
 
     Dask computes behind riesz's back in two ways: reading a value (``bool(x)`` for control
     flow, ``float(x)``) and a NumPy function that Dask lacks (it warns, computes, and calls
     NumPy's). Both become a TypeError naming the cause."""
     for v in values:
+        if type(v) is not np.ndarray and isinstance(v, Tracer):
+            v = _concrete(v)   # a batch of Dask examples (vmap(grad(f))) is as lazy
         if type(v) is not np.ndarray and type(v).__module__.startswith("dask."):
             return _dask_lazy_only(what)
     return _NOTHING

@@ -157,6 +157,10 @@ def test_what_dask_cannot_do_raises_naming_the_function():
         riesz.grad(nd_fancy)(x)
     with no_compute(), pytest.raises(TypeError, match="compute"):
         riesz.grad(lambda x: np.sum(x) if np.sum(x) > 0 else -np.sum(x))(x)
+    # per-example gradients of a batch of Dask examples (vmap runs them batched): as lazy
+    with no_compute(), pytest.raises(TypeError, match="numpy.linalg.eigh"):
+        riesz.vmap(riesz.grad(lambda x: np.sum(np.linalg.eigh(x[:3, :3] @ x[:3, :3].T)[1] ** 3)))(
+            da.stack([x, x]))
 
 
 @pytest.fixture(scope="module")
