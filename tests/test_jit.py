@@ -631,6 +631,15 @@ def test_the_users_errstate_is_staged_with_the_lines_it_covers():
     assert "with np.errstate(divide='ignore'):" in riesz.trace(f)(x).source()
 
 
+def test_a_backward_pass_written_into_later_lines_leaves_no_empty_errstate_block():
+    # each pullback is a transpose, written as a view into the stack: the backward pass's
+    # error handling block has its comment and no statement (an IndentationError before)
+    f = lambda X, CT: np.stack([vjp(lambda x: x.T, X[k])[1](CT[k])[0] for k in range(2)])
+    X, CT = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 4, 3))
+    np.testing.assert_array_equal(jit(f)(X, CT), f(X, CT))
+    compile(riesz.source(f, X, CT), "<source>", "exec")
+
+
 def test_a_staged_size_in_numpys_own_error_names_static_argnums():
     # np.zeros(n) converts n itself and replaces riesz's error with its own, which quotes
     # the staged value's repr: the fix is in it

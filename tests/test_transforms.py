@@ -260,6 +260,9 @@ def test_vmap_of_derivatives_batches_masks_computed_from_values(name, transform,
         raise AssertionError("vmap mapped the function one example at a time")
     monkeypatch.setattr(riesz.batching, "_map_by_loop", one_at_a_time)
     np.testing.assert_allclose(vmap(transform(f))(X), expected, rtol=1e-12, atol=1e-14)
+    # staged, too: one batched program, not one unrolled per example
+    np.testing.assert_allclose(riesz.jit(vmap(transform(f)))(X), expected, rtol=1e-12,
+                               atol=1e-14)
 
 
 _INDICES_FROM_VALUES = {

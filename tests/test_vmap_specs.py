@@ -75,3 +75,18 @@ def test_jvp_of_a_batch_equals_each_examples(name, i, case):
         expected = riesz.jvp(case.fn, args, tuple(0.5 * a for a in args))[1]
         for g, w in zip(riesz.tree_flatten(got)[0], riesz.tree_flatten(expected)[0]):
             np.testing.assert_allclose(np.asarray(g)[k], w, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,i,case", CASES, ids=[f"{n}-{i}" for n, i, _ in CASES])
+def test_staged_vjp_of_a_batch_equals_each_examples(name, i, case):
+    # riesz.jit of the batched pass: one program for the batch (the simplifier once took a
+    # batch of scalars, reshaped to (n, 1, 1) for a product, for a vector matmul promoted)
+    examples, batch = _batch_of_examples(case, i)
+    cts = [riesz.tree_map(lambda y: np.random.default_rng(k).standard_normal(np.shape(y)),
+                          case.fn(*args)) for k, args in enumerate(examples)]
+    ct_batch = riesz.tree_map(lambda *ys: np.stack(ys), *cts)
+    got = riesz.jit(vmap(lambda ct, *args: vjp(case.fn, *args)[1](ct)))(ct_batch, *batch)
+    for k, (args, ct) in enumerate(zip(examples, cts)):
+        expected = vjp(case.fn, *args)[1](ct)
+        for g, w in zip(riesz.tree_flatten(got)[0], riesz.tree_flatten(expected)[0]):
+            np.testing.assert_allclose(np.asarray(g)[k], w, rtol=1e-10, atol=1e-12)

@@ -426,13 +426,15 @@ def _power_of_zero(e, st):
                 e.where, e.group, e.names, e.errstate)]
 
 
-def _vector_under(x, st, shape):
-    """The vector v when ``x`` is ``reshape(v, shape)``, else None."""
+def _vector_under(x, st, promoted):
+    """The vector v when ``x`` is ``reshape(v, promoted(v.shape))``, else None: v made a
+    column (n, 1) or a row (1, n), as matmul promotes a vector. (A reshape to (n, 1, 1), say
+    a batch of n scalars under vmap, is not one: the product broadcasts over its n.)"""
     inner = st.producer.get(id(x)) if isinstance(x, Var) else None
-    if inner is None or inner.prim.name != "reshape" or inner.param("shape", 1) != shape:
+    if inner is None or inner.prim.name != "reshape":
         return None
     v = inner.inputs[0]
-    return v if len(v.shape) == 1 else None
+    return v if len(v.shape) == 1 and x.shape == promoted(v.shape) else None
 
 
 def _matrix_vector(e, st):
@@ -446,11 +448,11 @@ def _matrix_vector(e, st):
     a, b = inner.inputs
     shape, out = inner.outputs[0].shape, e.outputs[0]
     if isinstance(b, Var) and out.shape == shape[:-1] and b.shape[-1] == 1:
-        v = _vector_under(b, st, b.shape)
+        v = _vector_under(b, st, lambda n: n + (1,))
         if v is not None:
             return [Eqn(inner.prim, [a, v], {}, [out], e.where, e.group, e.names, e.errstate)]
     if isinstance(a, Var) and len(shape) >= 2 and out.shape == shape[:-2] + shape[-1:] and a.shape[-2] == 1:
-        v = _vector_under(a, st, a.shape)
+        v = _vector_under(a, st, lambda n: (1,) + n)
         if v is not None:
             return [Eqn(inner.prim, [v, b], {}, [out], e.where, e.group, e.names, e.errstate)]
     return None

@@ -174,17 +174,21 @@ class _Errstate:
 
 def _with_errstate_blocks(body):
     """The body's lines, those between an :class:`_Errstate` and the next in a
-    ``with np.errstate(...):`` block: warnings where eager code warns, and only there."""
+    ``with np.errstate(...):`` block: warnings where eager code warns, and only there. A
+    block of comments alone (its equations were written into later lines, as views) stays
+    without its ``with``, which would have no statement."""
     out, block, state = [], [], None
     for line in body + [_Errstate(None)]:
         if type(line) is not _Errstate:
             (block if state is not None else out).append(line)
             continue
-        if block:
+        if any(not b.startswith("#") for b in block):
             settings = ", ".join(f"{kind}={how!r}" for kind, how in state)
             out.append(f"with np.errstate({settings}):")
             out.extend("    " + b for b in block)
-            block = []
+        else:
+            out.extend(block)
+        block = []
         state = line.state
     return out
 
