@@ -275,20 +275,27 @@ def batched():
     per_example = riesz.vmap(grad_one, in_axes=(None, None, None, None, 0, 0))
     hess_one = riesz.hessian(lambda x: hess_f(np, x))
     hessians = riesz.vmap(hess_one)
+    staged_per_example, staged_hessians = riesz.jit(per_example), riesz.jit(hessians)
     cases = {
         "per-example gradients of a 64→128→10 ReLU MLP, 32 examples (vmap(grad))": (
             per_example_by_hand,
             {"riesz.vmap(riesz.grad)": lambda: per_example(W1, B1, W2, B2, X_MLP, Y_MLP),
+             "riesz.jit of it": lambda: staged_per_example(W1, B1, W2, B2, X_MLP, Y_MLP),
              "a loop of riesz.grad": lambda: [grad_one(W1, B1, W2, B2, x, y)
                                               for x, y in zip(X_MLP, Y_MLP)]}),
         "Hessians of logsumexp(A x) + ½xᵀx at 64 points, 50×50 (vmap(hessian))": (
             hessians_by_hand,
             {"riesz.vmap(riesz.hessian)": lambda: hessians(X_POINTS),
+             "riesz.jit of it": lambda: staged_hessians(X_POINTS),
              "a loop of riesz.hessian": lambda: [hess_one(x) for x in X_POINTS]}),
     }
     for got, expected in zip(per_example(W1, B1, W2, B2, X_MLP, Y_MLP), per_example_by_hand()):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(hessians(X_POINTS), hessians_by_hand(), rtol=1e-10, atol=1e-12)
+    for got, expected in zip(staged_per_example(W1, B1, W2, B2, X_MLP, Y_MLP),
+                             per_example_by_hand()):
+        np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+    for fn in (hessians, staged_hessians):
+        np.testing.assert_allclose(fn(X_POINTS), hessians_by_hand(), rtol=1e-10, atol=1e-12)
     peers = {}
     try:
         peers.update(jax_batched())
