@@ -357,7 +357,8 @@ def _gap_inverse(name, values, squared=False):
     lam = values * values if squared else values
     gaps = _col(lam) - reshape(lam, shape=shape_of(lam) + (1,))
     # repeated: |λⱼ − λᵢ| ≤ 100 ε max|λ| for i ≠ j, computed with array operations on the
-    # values without derivatives, so that a staged program (riesz.jit) computes it too
+    # values without derivatives, so that a staged program (riesz.jit) computes it too, and
+    # a batch (riesz.vmap) for all of its examples at once
     v, k = lower_to_values(lam), shape_of(values)[-1]
     scale = np.max(np.abs(v), axis=-1, keepdims=True)[..., None] if k else 1.0
     tol = 100 * np.finfo(np.result_type(dtype_of(v), np.float32)).eps * np.maximum(scale, 1e-300)
