@@ -220,6 +220,12 @@ class ArrayAPIValue:
         raise TypeError(f"an array on device {self.device} cannot become a NumPy array: "
                         f"riesz keeps it in its own namespace")
 
+    def __array_namespace__(self, api_version=None):
+        # as a traced value's (riesz.numpy): array-API code (xp = array_namespace(x, w)) gets
+        # this view for an argument it does not differentiate, beside traced ones
+        from . import numpy as riesz_numpy
+        return riesz_numpy
+
     def __getitem__(self, idx):
         return ArrayAPIValue(self.array[_every_axis(idx, self.ndim)])
 

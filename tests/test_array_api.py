@@ -103,3 +103,17 @@ def test_the_stand_in_refuses_numpy_as_cupy_does():
         np.asarray(x)
     with pytest.raises(TypeError):
         x + np.ones(3)
+
+
+def test_array_api_code_gets_a_namespace_for_the_arguments_it_does_not_differentiate():
+    # xp = array_namespace(x, w), as array-API code writes it: w is traced, x is riesz's
+    # NumPy-protocol view of the device array, and both answer riesz.numpy
+    strict = Strict()
+    from array_api_compat import array_namespace
+
+    def f(w, x):
+        xp = array_namespace(x, w)
+        return xp.sum(xp.tanh(x @ w) ** 2)
+    got = riesz.grad(f)(strict.put(WN), strict.put(XN))
+    want = riesz.grad(lambda w, x: np.sum(np.tanh(x @ w) ** 2))(WN, XN)
+    np.testing.assert_allclose(strict.get(got), want, rtol=1e-12)
