@@ -25,6 +25,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .backend import unwrap, wrap
 from .core import Trace, Tracer, bind_custom_vjp, bind_custom_jvp, check_callable
 from .numpy.dispatch import conversions_named
 from .rules.batching import rule_for, BASIS_RULES, ScaledBasis, densify
@@ -251,6 +252,9 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
             arg_leaves, tree = tree_flatten(arg)
             arg_trees.append(tree)
             for x, axis in zip(arg_leaves, _axes_per_leaf(spec, tree, fname, "in_axes")):
+                # an array that speaks only the array API, viewed with NumPy's protocols (as
+                # the other transforms view their inputs, riesz.backend.ArrayAPIValue)
+                x = x if type(x) is np.ndarray else wrap(x)
                 if axis is None:
                     leaves.append(x)
                     batched.append(False)
@@ -297,7 +301,7 @@ def vmap(f: Callable[..., Any], in_axes: Any = 0, out_axes: Any = 0,
                                  f"goes at a position from {-ndim} to {ndim - 1}")
             if not b:
                 v = repeated(v, size)
-            result.append(np.moveaxis(v, 0, axis) if axis else v)
+            result.append(unwrap(np.moveaxis(v, 0, axis) if axis else v))
         return tree_unflatten(out_tree, result)
 
     return vmapped

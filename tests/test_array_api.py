@@ -117,3 +117,13 @@ def test_array_api_code_gets_a_namespace_for_the_arguments_it_does_not_different
     got = riesz.grad(f)(strict.put(WN), strict.put(XN))
     want = riesz.grad(lambda w, x: np.sum(np.tanh(x @ w) ** 2))(WN, XN)
     np.testing.assert_allclose(strict.get(got), want, rtol=1e-12)
+
+
+def test_vmap_of_a_derivative_stays_on_the_device(lib):
+    # per-example gradients of a batch on the device: viewed as the other transforms view
+    # their inputs (the batch was mixed with NumPy's arrays, which the device refuses)
+    f = FUNCTIONS["logistic"]
+    batch = np.stack([XN, 0.5 * XN, -XN])
+    got = riesz.vmap(riesz.grad(f, argnums=1), in_axes=(0, None))(lib.put(batch), lib.put(WN))
+    want = np.stack([riesz.grad(f, argnums=1)(x, WN) for x in batch])
+    np.testing.assert_allclose(lib.get(got), want, rtol=1e-12)
