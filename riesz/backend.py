@@ -58,11 +58,11 @@ def _api_dtype(xp, dtype):
 def full(shape, value, dtype, like):
     """An array of ``shape`` filled with ``value``, of ``dtype``, made by ``like``'s library
     on ``like``'s device."""
-    if type(like) is not np.ndarray and not isinstance(like, np.generic):   # decided on types
-        like = _concrete(like)
+    if type(like) is not np.ndarray:   # (a NumPy array, the commonest, decided at once)
+        like = values_under(like)
         if isinstance(like, ArrayAPIValue):
             like = like.array
-    if type(like) is np.ndarray or is_numpy(like) or isinstance(like, Tracer):
+    if is_numpy(like) or isinstance(like, Tracer):
         # (a staged value stands for a NumPy one) np.array makes a 0-d array (a gradient's
         # seed) without np.full's Python layer
         return np.array(value, dtype=dtype) if shape == () else np.full(shape, value, dtype=dtype)
@@ -72,12 +72,14 @@ def full(shape, value, dtype, like):
     return ArrayAPIValue(xp.full(shape, value, dtype=_api_dtype(xp, dtype), device=like.device))
 
 
-def _concrete(x):
-    """:func:`~riesz.core.full_lower` for the library of ``x``: a batch of examples (a
-    vmapped value, which has no one concrete value) stands by the array that holds them,
-    of their library (so ``vmap(grad(f))`` seeds its backward pass batched, not per example)."""
+def values_under(x):
+    """:func:`~riesz.core.full_lower`, where a batch of examples (a vmapped value, which has
+    no one concrete value) stands by the array that holds them all: their library (so
+    ``vmap(grad(f))`` seeds its backward pass batched, not per example), and every
+    example's values for a check that only warns (a batch warns where one of its examples
+    would). A staged value (riesz.jit) stays itself: it has none."""
     while isinstance(x, Tracer) and not x.abstract:
-        x = x.batch_array if hasattr(x, "batch_array") else x.primal
+        x = x.batch_array if x.is_batch else x.primal
     return x
 
 
@@ -144,7 +146,7 @@ def lazy_only(values, what):
     NumPy's). Both become a TypeError naming the cause."""
     for v in values:
         if type(v) is not np.ndarray and isinstance(v, Tracer):
-            v = _concrete(v)   # a batch of Dask examples (vmap(grad(f))) is as lazy
+            v = values_under(v)   # a batch of Dask examples (vmap(grad(f))) is as lazy
         if type(v) is not np.ndarray and type(v).__module__.startswith("dask."):
             return _dask_lazy_only(what)
     return _NOTHING

@@ -254,18 +254,6 @@ def lower_to_values(x):
     return x
 
 
-def values_of_every_example(x):
-    """The concrete value under ``x``, or for a batch of examples (riesz.vmap) the concrete
-    array that holds every example's; None under a staged value (riesz.jit), which has none.
-    For a check that only warns (a derivative that does not exist at repeated eigenvalues):
-    a batch warns where one of its examples would."""
-    while isinstance(x, Tracer):
-        if x.abstract:
-            return None
-        x = x.batch_array if x.is_batch else x.primal
-    return x
-
-
 # ---------------------------------------------------------------- forward mode
 
 class JVPTracer(Tracer):

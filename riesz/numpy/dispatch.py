@@ -79,8 +79,9 @@ def runs_on_batches(f):
 class ConstantPrimitive(Primitive):
     """A NumPy function with a zero derivative as a primitive. It is bound only when its
     arguments have no concrete value: a program being staged (riesz.staging), so that the
-    staged program computes it instead of baking in one result, and for a ufunc a batch of
-    examples (riesz.vmap), so that it runs on the batch at once."""
+    staged program computes it instead of baking in one result, and a batch of examples
+    (riesz.vmap) for a function that runs on batches (:func:`runs_on_batches`), so that it
+    runs on the whole batch at once."""
     __slots__ = ()
 
     def rule(self, kind, argnum):

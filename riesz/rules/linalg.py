@@ -16,8 +16,8 @@ import warnings
 
 import numpy as np
 
-from ..backend import asarray_like, is_numpy
-from ..core import Tracer, VJPTrace, VJPTracer, full_lower, lower_to_values, values_of_every_example
+from ..backend import asarray_like, is_numpy, values_under
+from ..core import Tracer, VJPTrace, VJPTracer, full_lower, lower_to_values
 from ..numpy.compat import SOLVE_READS_VECTORS_BY_NDIM, numpy_name
 from ..numpy.dispatch import constant_function, implements
 from .define import as_dtype, defprim, defvariadic, dtype_of, shape_of, unbroadcast
@@ -364,8 +364,8 @@ def _gap_inverse(name, values, squared=False):
     tol = 100 * np.finfo(np.result_type(dtype_of(v), np.float32)).eps * np.maximum(scale, 1e-300)
     off = ~np.eye(k, dtype=bool)
     repeated = off & (np.abs(lower_to_values(gaps)) <= tol)
-    seen = values_of_every_example(repeated)
-    if seen is not None and seen.any():   # concrete values (a batch's: any example's): warn
+    seen = values_under(repeated)
+    if not isinstance(seen, Tracer) and seen.any():   # concrete (a batch's: any example's)
         what = "singular values" if squared else "eigenvalues"
         warnings.warn(f"{name}: repeated {what}; the derivative of the "
                       f"{'singular vectors' if squared else 'eigenvectors'} does not exist "
