@@ -1,4 +1,5 @@
-"""Debugging switches: ``riesz.config.debug_nans``, and :func:`debug_nans` for a block.
+"""Debugging switches: ``riesz.config.debug_nans``, and :func:`debug_nans` for a block;
+``riesz.config.stage_derivatives`` (the auto-staged derivatives on or off).
 
 With ``riesz.config.debug_nans = True`` (or inside ``with riesz.debug_nans():``) every
 primitive that a transform (``grad``, ``vjp``, ``jvp``, ``hessian``, ...) applies is
@@ -52,6 +53,24 @@ _ORIGINALS: "dict[tuple[Any, str], Any]" = {
 
 class _Config:
     """riesz's global switches (``riesz.config``)."""
+    _stage_derivatives = True
+
+    @property
+    def stage_derivatives(self) -> bool:
+        """Whether ``grad``, ``value_and_grad``, ``jacobian``, ``jacfwd``, ``jacrev``,
+        ``hessian`` and ``hvp`` run a staged program for the derivative of a recorded
+        forward pass whose structure they have seen before (True, the default:
+        :mod:`riesz.staging.replay`); False runs the eager transforms only, which give the
+        same answers (to rounding) more slowly: a switch to rule the programs out when
+        chasing a wrong number. ``debug_nans`` runs the eager transforms too."""
+        return self._stage_derivatives
+
+    @stage_derivatives.setter
+    def stage_derivatives(self, enabled: bool) -> None:
+        if not isinstance(enabled, bool):
+            raise TypeError(f"riesz.config.stage_derivatives takes True or False, not "
+                            f"{enabled!r}")
+        type(self)._stage_derivatives = enabled
 
     @property
     def debug_nans(self) -> bool:
@@ -66,7 +85,8 @@ class _Config:
             setattr(cls, name, _CHECKING[cls, name] if enabled else original)
 
     def __repr__(self) -> str:
-        return f"riesz.config(debug_nans={self.debug_nans})"
+        return (f"riesz.config(debug_nans={self.debug_nans}, "
+                f"stage_derivatives={self.stage_derivatives})")
 
 
 config = _Config()

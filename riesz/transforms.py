@@ -406,6 +406,12 @@ def _split_args(f, args, kwargs, argnums, what):
     return f_of_diff, diff_args, single, leaves, treedef
 
 
+# set by riesz.staging.replay: staged_gradient(trace, in_slots, flat, value, slot,
+# holomorphic, fname), the gradient leaves of a recorded scalar output from a program staged
+# for the tape's structure, or None where the eager backward pass runs
+staged_gradient: Callable[..., Any] = lambda *recorded: None
+
+
 @_transform("the value and the gradient")
 def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool = False, *,
                    metric: Any = None, holomorphic: bool = False) -> Callable[..., Any]:
@@ -428,17 +434,23 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_
         out, aux, trace, in_slots = _trace_vjp(f_of_diff, diff_args, flat, in_tree, has_aux)
         value, slot = _lower(out, trace)
         _check_scalar_output(value, fname, holomorphic)
-        if slot is None:
-            cts = [None] * len(trace.tape)
-        else:
-            one = ones(shape_of(value), dtype_of(value), like=value)
-            # ones of NumPy hold no NaN (another library's value is never read: it counts
-            # as holding one, and the pass is then zero-safe throughout)
-            cts = _backward(trace, [(slot, one)], consume=True,
-                            seeds_hold_no_nan=type(one) is np.ndarray)
-        leaves = [_like(cts[s], x) for s, x in zip(in_slots, flat)]
-        # one array per leaf (add hands both of its operands one cotangent)
-        grads = tree_unflatten(in_tree, _unshared(leaves) if len(leaves) > 1 else leaves)
+        # from a program staged for this tape's structure, where it has one
+        leaves = None if slot is None else \
+            staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname)
+        if leaves is None:
+            if slot is None:
+                cts = [None] * len(trace.tape)
+            else:
+                one = ones(shape_of(value), dtype_of(value), like=value)
+                # ones of NumPy hold no NaN (another library's value is never read: it counts
+                # as holding one, and the pass is then zero-safe throughout)
+                cts = _backward(trace, [(slot, one)], consume=True,
+                                seeds_hold_no_nan=type(one) is np.ndarray)
+            leaves = [_like(cts[s], x) for s, x in zip(in_slots, flat)]
+            # one array per leaf (add hands both of its operands one cotangent)
+            if len(leaves) > 1:
+                leaves = _unshared(leaves)
+        grads = tree_unflatten(in_tree, leaves)
         g = riesz_map(grads[0] if single else grads)
         value = unwrap(value)
         return ((value, aux), g) if has_aux else (value, g)

@@ -350,6 +350,13 @@ def _symmetric_from_transpose(s, uplo):
     return low if uplo == "L" else _mT(low)
 
 
+# the primitives whose derivative rules warn, reading values (_gap_inverse), where the
+# derivative of their vectors does not exist: a staged program does not warn (riesz.jit),
+# so the auto-staged backward pass of grad leaves their tapes to the eager pass
+# (riesz.staging.replay.staged_gradient)
+WARNS_FROM_VALUES = frozenset({"eigh", "svd", "eig"})
+
+
 def _gap_inverse(name, values, squared=False):
     """F with F_ij = 1/(λⱼ − λᵢ) (or 1/(σⱼ² − σᵢ²)) off the diagonal and 0 on it, built
     with riesz ops so it differentiates again. Where two values coincide (to rounding) the

@@ -1,6 +1,8 @@
-"""Jacobians and Hessians staged without asking: ``riesz.jacobian``, ``jacfwd``, ``jacrev``
-and ``hessian`` record the user's function on every call and run a staged program for
-the derivative of what was recorded.
+"""Derivatives staged without asking: ``riesz.jacobian``, ``jacfwd``, ``jacrev``,
+``hessian``, ``hvp``, and the backward pass of ``grad`` and ``value_and_grad``, record the
+user's function on every call and run a staged program for the derivative of what was
+recorded. ``riesz.config.stage_derivatives = False`` turns this off (the eager
+transforms give the same answers, to rounding, more slowly).
 
 The derivative of f at x depends only on the primitives f applied at x: the tape that
 reverse mode records (:class:`riesz.core.VJPTrace`, one :class:`~riesz.core.Node` per
@@ -68,6 +70,16 @@ tape is the key); it pays at every size measured, 50 to 1000 (benchmarks/README.
 though a key that differs on every call costs one recorded forward pass more than eager,
 about a third of an hvp. ``hessian_vector_product``, ``make_hvp`` and ``make_ggnvp`` stay
 eager.
+
+``grad`` and ``value_and_grad`` record as they always did (the eager reverse mode is a
+recording); what is staged is their backward pass, ``grad`` of the replay, read from the
+recorded values (:func:`staged_gradient`), in one cache for all functions as for ``hvp``.
+It runs only on tapes of small values, where walking the tape in Python costs more than
+its arithmetic: the 64→128→10 training step of benchmarks/eager.py spends a quarter of
+its time there eagerly. A tape holding a value of
+:data:`riesz.rules.define.RELEASE_NBYTES` bytes or more keeps the eager pass, which gives
+memory back as it walks. A key seen on every call costs the key (about half a microsecond
+a node) and nothing else.
 """
 import collections
 import functools
@@ -108,30 +120,39 @@ _STAGE = "stage"   # what _Programs.get answers on a key's second sighting
 
 
 class _Programs:
-    """Compiled programs by structural key: at most :data:`CACHE_SIZE` keys, least recently
-    used first out (without a warning: the user did not ask for staging), each staged on
-    its second sighting; shared by threads. Also, per tape key, the log-sum-exps its
-    tapes write out (as many keys, first in first out)."""
+    """Compiled programs by structural key: at most ``size`` keys (:data:`CACHE_SIZE` by
+    default), least recently used first out (without a warning: the user did not ask for
+    staging), each staged on its second sighting; shared by threads. Also, per tape key,
+    the log-sum-exps its tapes write out (as many keys, first in first out)."""
 
-    def __init__(self):
+    def __init__(self, size=None):
+        self.size = size   # None: CACHE_SIZE, read at each use
         self.entries = collections.OrderedDict()   # key -> _SEEN, a program or _EAGER
         self.found = {}   # tape key -> (that key, written_out_logsumexps of its tapes)
         self.lock = threading.Lock()
+        # (key, entry) of the last program found: a loop calling one function compares its
+        # key with it once, where the dictionary hashes it and compares it twice (a lookup,
+        # then the move to the end), a few microseconds on a small step's tape
+        self.last = None
 
     def get(self, key):
         """The entry for ``key``: a compiled program, _EAGER (staging failed) or _SEEN (the
         first sighting): evaluate eagerly; or _STAGE (the second): stage the program and
         :meth:`put` it."""
+        last = self.last   # one read: another thread may replace it meanwhile
+        if last is not None and last[0] == key:
+            return last[1]
         with self.lock:   # another thread may drop the key between reading and moving it
             entry = self.entries.get(key)
             if entry is None:
-                if len(self.entries) >= CACHE_SIZE:
+                if len(self.entries) >= (self.size or CACHE_SIZE):
                     self.entries.popitem(last=False)
                 self.entries[key] = _SEEN
                 return _SEEN
             if entry is _SEEN:   # staged outside the lock (it takes a while), so two
                 return _STAGE    # threads may both stage it: the same program
             self.entries.move_to_end(key)
+            self.last = (key, entry)
             return entry
 
     def put(self, key, entry):
@@ -150,12 +171,12 @@ class _Programs:
         numbers where logsumexp's give NaN, and the reverse), so that call replays the
         chain as recorded: the recorded value, not the type, decides, as the recording
         decides which primitives run, and the key names the fused steps."""
-        tape_nodes = tape.rec.trace.tape
+        tape_nodes = tape.nodes
         known = self.found.get(tape.key)
         if known is None:
-            known = tape.key, written_out_logsumexps(tape_nodes, tape.rec.lowered)
+            known = tape.key, written_out_logsumexps(tape_nodes, tape.lowered)
             with self.lock:
-                if len(self.found) >= CACHE_SIZE:
+                if len(self.found) >= (self.size or CACHE_SIZE):
                     del self.found[next(iter(self.found))]
                 self.found[tape.key] = known
         # the key as first seen: the program's key then holds the same object, which
@@ -192,13 +213,15 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None, holomorphic=False):
     def derivative(*args, **kwargs):
         f_of_diff, diff_args, single, leaves, in_tree = _split_args(f, args, kwargs, argnums, kind)
         # traced, Dask, CuPy, numbers; or riesz.config.debug_nans on, which checks every
-        # primitive of the eager transform (a staged program's are not checked); or an f
-        # seen applying a custom rule, whose recording forward mode cannot use
-        if config.debug_nans or custom_rules or not all(type(x) is np.ndarray for x in leaves):
+        # primitive of the eager transform (a staged program's are not checked), or
+        # stage_derivatives off; or an f seen applying a custom rule, whose recording
+        # forward mode cannot use
+        if config.debug_nans or not config.stage_derivatives or custom_rules or \
+                not all(type(x) is np.ndarray for x in leaves):
             return (eager_transform(kind) if mode is None else
                     eager.jacobian(f, argnums, mode, has_aux))(*args, **kwargs)
         rec = Recording(f_of_diff, diff_args, has_aux, (leaves, in_tree))
-        tape = Tape(rec)
+        tape = Tape(rec.trace, rec.in_slots, rec.flat, rec.lowered)
         # jacobian's mode "auto" is chosen by the sizes and dtypes of the inputs and the
         # outputs, which the key holds (the inputs' as such, the outputs' by the tape's
         # structure): a program found under the key needs no choice
@@ -215,9 +238,9 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None, holomorphic=False):
                 custom_rules.append(True)                        # call's values: f runs
                 return eager_transform(which)(*args, **kwargs)   # again (this time only)
             if entry is _STAGE:
-                entry = programs.put(key, _compiled(_transformed(which, tape, diff_args, single),
-                                                    (*diff_args, tape.consts), f"{which}_{fname}",
-                                                    tape))
+                entry = programs.put(key, _compiled(
+                    _transformed(which, tape, rec.out_tree, diff_args, single),
+                    (*diff_args, tape.consts), f"{which}_{fname}", tape))
         # the forward pass warned (as NumPy does) when f ran; computing it again for the
         # derivative stays silent, as the eager backward pass is
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -226,16 +249,17 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None, holomorphic=False):
             elif which == "jacrev":   # the recording is the eager jacrev's
                 jac = _jacrev_from_pullback(rec.out, rec.pullback, diff_args, single)
             else:
-                jac = _transformed(which, tape, diff_args, single)(*diff_args, tape.consts)
+                jac = _transformed(which, tape, rec.out_tree, diff_args, single)(
+                    *diff_args, tape.consts)
         return (jac, rec.aux) if has_aux else jac
 
     derivative.programs = programs.entries
     return derivative
 
 
-def _transformed(which, tape, diff_args, single):
+def _transformed(which, tape, out_tree, diff_args, single):
     """T(replay): transform ``which`` of the tape's function of (*diff_args, consts)."""
-    g = _replayed(tape, tape.rec.out_tree, len(diff_args))
+    g = _replayed(tape, out_tree, len(diff_args))
     return _EAGER_TRANSFORMS[which](g, 0 if single else tuple(range(len(diff_args))))
 
 
@@ -290,7 +314,7 @@ def _reading_recorded_values(fn, args, name, tape):
     product Ax (a pass over A) runs once per call where it ran twice. Which steps these
     are follows from the key (the types of the recorded values: NumPy's result types do
     not depend on values)."""
-    nodes = tape.rec.trace.tape
+    nodes = tape.nodes
     fused = {slot for slot, _ in tape.fused}
     slots = [slot for slot, prim, _, _ in tape.steps()[0] if slot not in fused and
              not prim.multiple_results and type(nodes[slot].ans) is np.ndarray]
@@ -404,11 +428,11 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
     primals, tangents = tuple(primals), tuple(tangents)
     p_leaves, p_tree = tree_flatten(primals)
     t_leaves, t_tree = tree_flatten(tangents)
-    if config.debug_nans or not all(type(x) is np.ndarray and x.dtype.kind in "fc"
-                                    for x in p_leaves + t_leaves):
+    if config.debug_nans or not config.stage_derivatives or not all(
+            type(x) is np.ndarray and x.dtype.kind in "fc" for x in p_leaves + t_leaves):
         return eager.hvp(f, primals, tangents)   # as in jacobian; an integer: eager's error
     rec = Recording(f, primals, False, (p_leaves, p_tree))
-    tape = Tape(rec)
+    tape = Tape(rec.trace, rec.in_slots, rec.flat, rec.lowered)
     if not tape.replayable:   # a custom rule holds this call's values: f runs again
         return eager.hvp(f, primals, tangents)
 
@@ -433,3 +457,75 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         if callable(entry):
             return entry(p_leaves + t_leaves, tape)
         return replayed_hvp(primals, tangents, tape.consts)
+
+
+# ---------------------------------------------------------------- gradients
+
+GRADIENT_CACHE_SIZE = 128   # keys kept by the gradients' one cache, shared by every function
+
+_GRADIENT_PROGRAMS = _Programs(GRADIENT_CACHE_SIZE)   # the tape is the key, as for hvp
+
+
+def staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname):
+    """The gradient leaves of ``value`` (the scalar output recorded at ``slot`` of the
+    tape of ``trace``) with respect to the inputs ``flat`` (at ``in_slots``), from a staged
+    program: the backward pass of ``riesz.grad`` and ``riesz.value_and_grad``
+    (:mod:`riesz.transforms`), auto-staged as the module docstring says, in one cache for
+    every function (the tape is all a program depends on: ``riesz.grad(loss)(w)`` written
+    in a loop stages once). None where the eager backward pass runs instead: a key's first
+    sighting, or a call the key cannot stand for or the program would change:
+
+    * ``riesz.config.debug_nans`` on (its checks name the user's lines), an input that is
+      not an ndarray, a nested tape (all decided before the key is built);
+    * a tape holding big values (from :data:`riesz.rules.define.RELEASE_NBYTES` bytes, by
+      shapes and dtypes): the eager pass gives their memory back as it walks and writes
+      into cotangents only it holds, which keeps its peak within a hand-written backward's
+      (benchmarks/eager.py memory), and on such arrays the few microseconds a staged
+      program saves per operation are nothing; the program pays on small ones, where the
+      walk costs more than the arithmetic (the 64→128→10 step of benchmarks/eager.py);
+    * a node whose primitive is outside the rule table, an unhashable parameter, a
+      constant of another library (:class:`~riesz.staging.tape.Tape`'s key is None), or a
+      key whose staging failed;
+    * a node of ``eigh``, ``eig`` or ``svd``, whose rules warn where the derivative of the
+      vectors does not exist (repeated eigenvalues), reading values: the program would not
+      (:data:`riesz.rules.linalg.WARNS_FROM_VALUES`).
+
+    The program is ``grad`` of the tape's replay (eager rules applied to staged values), so
+    its gradient is the eager pass's: the same rules, plain products tested once for NaN
+    with the zero-safe program as the fallback (:func:`riesz.staging.source.nan_checked_outputs`),
+    where the eager pass tests its results the same way. Its output arrays are new, as the
+    eager pass's are (a gradient that is a constant, or an input, is copied)."""
+    if config.debug_nans or not config.stage_derivatives or trace.nested or \
+            trace.big_from is not None:
+        return None
+    for x in flat:
+        if type(x) is not np.ndarray:
+            return None
+    tape = Tape(trace, in_slots, flat, ((value, slot),))
+    if tape.key is None or tape.warns:
+        return None
+    key = (holomorphic, tape.key)
+    entry = _GRADIENT_PROGRAMS.get(key)
+    if entry is _STAGE:
+        entry = _GRADIENT_PROGRAMS.put(key, _compiled(
+            _replayed_gradient(tape, len(flat), holomorphic), (*flat, tape.consts),
+            f"grad_{fname}", tape))
+    if not callable(entry):
+        return None
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # as the eager pass
+        return list(entry(flat, tape))
+
+
+def _replayed_gradient(tape, n, holomorphic):
+    """``g(*leaves, consts)``: the gradient leaves (a tuple) of the tape's scalar function
+    of its ``n`` input leaves and the list of its constants, by the eager ``grad``."""
+    def gradient(*args):
+        consts = args[n]
+
+        def replayed(*leaves):
+            return tape.replay(list(leaves), consts)[0]
+        return eager.grad(replayed, tuple(range(n)), holomorphic=holomorphic)(*args[:n])
+    return gradient
+
+
+eager.staged_gradient = staged_gradient

@@ -7,6 +7,7 @@ import numpy as np
 from ..core import Node, Tracer, bind
 from ..rules.define import PRIMITIVES
 from ..rules.elementwise import add
+from ..rules.linalg import WARNS_FROM_VALUES
 from ..rules.softmax import logsumexp, written_out_logsumexp
 from .tracer import var_of
 
@@ -49,6 +50,21 @@ def typed(v):
     raise _Unstageable   # traced, an array of another library, an object of unknown kind
 
 
+_INT = frozenset({int})
+
+
+def _typed_params(params):
+    """:func:`typed` of a node's parameters (a dict), its common values (ints, bools, None,
+    strings, tuples of ints: an axis) without a call each: a tuple of (name, type, value)
+    or (name, typed value)."""
+    items = []
+    for name, v in params.items():
+        t = type(v)
+        items.append((name, t, v) if t in _BY_VALUE or t is tuple and _INT.issuperset(
+            map(type, v)) else (name, typed(v)))
+    return tuple(items)
+
+
 def tree_key(tree):
     """A pytree structure as a key: the common ones (a leaf, a tuple of leaves) as tuples
     that hash without calling Python, others as the TreeDef itself."""
@@ -67,7 +83,10 @@ def is_constant(a):
 
 
 class Tape:
-    """A recorded call as a staged program needs it, found in one loop over the tape: the
+    """A recorded call as a staged program needs it, found in one loop over the tape
+    (``trace``'s, with the inputs' slots ``in_slots`` and values ``flat``, and the outputs
+    ``lowered``, (value, slot or None) each, as :class:`riesz.transforms.Recording` holds
+    them): the
     structural ``key`` (None where the tape may not be staged; it holds the shapes and
     dtypes of the inputs, NumPy arrays here), the ndarray constants ``consts`` in tape
     order, and ``replayable`` (False where a node's primitive is not in the rule table:
@@ -77,47 +96,59 @@ class Tape:
     result's slot and :func:`~riesz.rules.softmax.written_out_logsumexp`'s answer), as the
     caller chose them for this call (``_Programs.fused`` in :mod:`riesz.staging.replay`),
     and the caller's key names them."""
-    __slots__ = ("rec", "consts", "key", "replayable", "fused", "staged", "_steps")
+    __slots__ = ("nodes", "in_slots", "lowered", "consts", "key", "replayable", "warns",
+                 "fused", "staged", "_steps")
 
-    def __init__(self, rec):
-        self.rec = rec
+    def __init__(self, trace, in_slots, flat, lowered):
+        self.nodes = trace.tape
+        self.in_slots = in_slots
+        self.lowered = lowered
         self.consts = []
         self.replayable = True
+        self.warns = False   # a node's derivative rules warn, reading values (eigh's)
         self.key = None
         self.fused = ()
         self.staged = None
         self._steps = None
-        stageable = not rec.trace.nested
+        stageable = not trace.nested
         keys = []
-        for node in rec.trace.tape:
+        for node in self.nodes:
             if type(node) is not Node:   # an input; an output of a multiple-result node
                 continue
             prim = node.prim
             if PRIMITIVES.get(prim.name) is not prim:
                 self.replayable = False
                 return
+            if prim.multiple_results and prim.name in WARNS_FROM_VALUES:
+                self.warns = True
             parents, args, params = node.parents, node.args, node.params
-            types = []
-            if len(parents) != len(args):   # some argument not traced: a constant or a value
-                traced = {i for i, _ in parents}
-                for i, a in enumerate(args):
-                    if i not in traced:
-                        stageable &= self._operand(a, types)
-            if stageable:
-                try:
-                    keys.append((prim, tuple(parents), tuple(types),
-                                 typed(params) if params else None))
-                except _Unstageable:
-                    stageable = False
+            try:
+                params = _typed_params(params) if params else None
+            except _Unstageable:
+                stageable = False
+            if len(parents) == len(args):   # every argument traced: the commonest node
+                keys.append((prim, tuple(parents), params))
+                continue
+            types = []   # some argument not traced: a constant or a value
+            traced = [i for i, _ in parents]
+            for i, a in enumerate(args):
+                if i in traced:
+                    continue
+                if type(a) is np.ndarray and not a.dtype.hasobject:   # _operand's commonest
+                    self.consts.append(a)
+                    types.append((a.shape, a.dtype))
+                else:
+                    stageable &= self._operand(a, types)
+            keys.append((prim, tuple(parents), params, tuple(types)))
         outputs = []
-        for value, slot in rec.lowered:
+        for value, slot in lowered:
             if slot is None:
                 stageable &= self._operand(value, outputs)
             else:
                 outputs.append(slot)
         if stageable:   # (the inputs' types: what is found on the tape depends on them)
-            self.key = (tuple(keys), tuple(rec.in_slots), tuple(outputs),
-                        tuple([(x.shape, x.dtype) for x in rec.flat]))
+            self.key = (tuple(keys), tuple(in_slots), tuple(outputs),
+                        tuple([(x.shape, x.dtype) for x in flat]))
 
     def _operand(self, a, types):
         """Append to ``types`` the key of ``a``, a value that does not depend on the inputs:
@@ -151,7 +182,7 @@ class Tape:
                 return (_CONST, n_consts - 1)
             return (_VALUE, a)
 
-        for slot, node in enumerate(self.rec.trace.tape):
+        for slot, node in enumerate(self.nodes):
             if type(node) is not Node:
                 continue
             traced = dict(node.parents)
@@ -164,21 +195,21 @@ class Tape:
             elif slot not in skipped:
                 steps.append((slot, node.prim, node.params, sources))
         outputs = [(_SLOT, slot) if slot is not None else source(value)
-                   for value, slot in self.rec.lowered]
+                   for value, slot in self.lowered]
         self._steps = steps, outputs
         return self._steps
 
     def recorded(self, slots):
         """The values the recording computed at ``slots``."""
-        nodes = self.rec.trace.tape
+        nodes = self.nodes
         return [nodes[slot].ans for slot in slots]
 
     def replay(self, leaves, consts):
         """The outputs (flattened) of the recorded primitives applied to the input leaves
         ``leaves`` and the constants ``consts``."""
         steps, outputs = self.steps()
-        env = [None] * len(self.rec.trace.tape)
-        for s, x in zip(self.rec.in_slots, leaves):
+        env = [None] * len(self.nodes)
+        for s, x in zip(self.in_slots, leaves):
             env[s] = x
         for slot, prim, params, sources in steps:
             ans = bind(prim, [v if k == _VALUE else env[v] if k == _SLOT else consts[v]
