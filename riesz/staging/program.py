@@ -45,10 +45,13 @@ class Program:
         self.custom_rules = ()
         self._compiled = None
 
-    def replace(self, eqns: list[Any], outputs: list[Any] | None = None) -> "Program":
-        """The same function with other equations (and outputs): a rewrite of it."""
-        new = Program(self.name, self.invars, self.outputs if outputs is None else outputs,
-                      eqns, self.in_tree, self.out_tree)
+    def replace(self, eqns: list[Any], outputs: list[Any] | None = None,
+                inputs: "tuple[list[Any], Any] | None" = None) -> "Program":
+        """The same function with other equations (and outputs, and inputs: ``(invars,
+        in_tree)``): a rewrite of it."""
+        invars, in_tree = (self.invars, self.in_tree) if inputs is None else inputs
+        new = Program(self.name, invars, self.outputs if outputs is None else outputs,
+                      eqns, in_tree, self.out_tree)
         new.const_hints, new.arguments = self.const_hints, self.arguments
         new.custom_rules = self.custom_rules
         return new

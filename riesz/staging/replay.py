@@ -274,23 +274,39 @@ def _auto_mode(rec):
     return "jacfwd" if jacobian_mode(rec.flat, out_leaves) == "forward" else "jacrev"
 
 
-def _compiled(fn, args, name, tape):
+# the handling of NumPy's floating-point errors that a staged derivative runs under
+_SILENT = frozenset({("divide", "ignore"), ("invalid", "ignore"), ("over", "ignore")})
+
+
+def _compiled(fn, args, name, tape, flat=False):
     """``fn`` (a transform of ``tape``'s replay) staged at the example arguments ``args``
     and compiled, as a function ``run(leaves, tape)`` of the flattened leaves of the
     differentiated arguments and of a call's tape (its constants, and the values it
     recorded that the program reads: :func:`_reading_recorded_values`), returning
-    ``fn``'s result; or _EAGER where staging fails. Staging runs riesz's own
+    ``fn``'s result (with ``flat``, the list of its leaves); or _EAGER where staging fails. Staging runs riesz's own
     rules only (the user's function is not called), so any failure is the library's (a
     rule reading values), never the user's: the key then replays eagerly, without a
-    warning."""
+    warning. ``run`` is called with NumPy's warnings of division, invalid values and
+    overflow silenced (:data:`_SILENT`: the forward pass warned when f ran, and the eager
+    backward pass is silent), so the program sets no handling of its own where it would
+    set that one (a microsecond a call)."""
     try:
         with warnings.catch_warnings():   # the user did not ask for staging: no word of it
             warnings.simplefilter("ignore")
             program, slots = _reading_recorded_values(fn, args, name, tape)
+            if all(e.errstate is None or _SILENT.issuperset(e.errstate) for e in program.eqns):
+                program = program.replace([Eqn(e.prim, e.inputs, e.params, e.outputs, e.where,
+                                               e.group, e.names) for e in program.eqns])
             compiled = program.compiled()
     except Exception:   # noqa: BLE001  (see the docstring: the eager replay stays right)
         return _EAGER
-    if len(program.outputs) == 1 and program.out_tree.kind is None:
+    if flat:
+        one = len(program.outputs) == 1
+
+        def run(leaves, tape):
+            out = compiled(*leaves, *tape.consts, *tape.recorded(slots))
+            return [out] if one else list(out)
+    elif len(program.outputs) == 1 and program.out_tree.kind is None:
         def run(leaves, tape):   # one array: the compiled function's own result
             return compiled(*leaves, *tape.consts, *tape.recorded(slots))
     else:
@@ -335,7 +351,14 @@ def _reading_recorded_values(fn, args, name, tape):
     eqns = [Eqn(e.prim, [input_for(x) for x in e.inputs], e.params, e.outputs, e.where,
                 e.group, e.names, e.errstate) for e in program.eqns]
     # the equations computing the recorded values are read no more: simplify drops them
-    return simplify(program.replace(eqns, [input_for(o) for o in program.outputs])), slots
+    program = simplify(program.replace(eqns, [input_for(o) for o in program.outputs]))
+    # and the recorded values the program does not read are not passed in
+    used = {id(x) for e in program.eqns for x in e.inputs} | {id(o) for o in program.outputs}
+    kept = [k for k, v in enumerate(inputs) if id(v) in used]
+    in_tree = tree_flatten((*args, [recorded[k] for k in kept]))[1]
+    return program.replace(program.eqns, inputs=(
+        program.invars[:len(program.invars) - len(recorded)] + [inputs[k] for k in kept],
+        in_tree)), [slots[k] for k in kept]
 
 
 @_transform("the Jacobian (forward mode)")
@@ -509,11 +532,11 @@ def staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname):
     if entry is _STAGE:
         entry = _GRADIENT_PROGRAMS.put(key, _compiled(
             _replayed_gradient(tape, len(flat), holomorphic), (*flat, tape.consts),
-            f"grad_{fname}", tape))
+            f"grad_{fname}", tape, flat=True))
     if not callable(entry):
         return None
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # as the eager pass
-        return list(entry(flat, tape))
+        return entry(flat, tape)
 
 
 def _replayed_gradient(tape, n, holomorphic):
