@@ -175,6 +175,33 @@ def test_a_training_step_runs_plain_products_first():
         np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-14)
 
 
+def relu_layer_loss(W, b, x, c):
+    h = x @ W + b
+    return np.sum((h * (h > 0)) * c)
+
+
+def test_the_bias_gradient_tests_for_the_weights():
+    # the ReLU mask's product reaches both gradients; the bias's is its sum over the batch,
+    # so its test (3 entries) proves the product NaN-free and stands for the weights' (12)
+    rng = np.random.default_rng(2)
+    W, b, x = rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal((5, 4))
+    c = rng.standard_normal((5, 3))
+    step = grad(relu_layer_loss, argnums=(0, 1))
+    program = riesz.trace(step)(W, b, x, c)
+    assert nan_checked_outputs(program) == [1]
+    for a, e in zip(jit(step)(W, b, x, c), step(W, b, x, c)):
+        np.testing.assert_allclose(a, e, rtol=1e-13, atol=1e-14)
+    # an infinite cotangent where the mask is 0: 0 × ∞ in the product, NaN in the plain
+    # run's bias gradient, so the zero-safe run's answer (finite where the mask is 0)
+    h = x @ W + b
+    c_inf = np.where(h <= 0, np.inf, c)
+    with np.errstate(invalid="ignore"):   # the loss is NaN: 0 × ∞ in the forward pass
+        got, want = jit(step)(W, b, x, c_inf), step(W, b, x, c_inf)
+    for a, e in zip(got, want):
+        np.testing.assert_array_equal(a, e)
+        assert np.all(np.isfinite(a))
+
+
 def test_a_product_that_reaches_a_comparison_keeps_the_zero_safe_code():
     def f(x):
         return np.where(grad(lambda y: np.sum(np.sin(y) * y * y))(x) > 0, 1.0, 0.0)
