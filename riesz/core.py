@@ -454,15 +454,17 @@ class VJPTrace(Trace):
         kept = VJPTrace.kept_types
         i = 0
         for a in args:
-            if type(a) is VJPTracer and a._trace is self:
+            t = type(a)
+            if t is VJPTracer and a._trace is self:
                 parents.append((i, a.slot))
                 a = a.primal
-            elif type(a) in kept:
+                t = type(a)
+            elif t in kept:
                 if constants is None:
                     constants = [i]
                 else:
                     constants.append(i)
-            if isinstance(a, Tracer):
+            if t not in kept and isinstance(a, Tracer):   # (an array of a kept type is not)
                 lower = True
             vals.append(a)
             i += 1

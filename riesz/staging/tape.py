@@ -112,20 +112,24 @@ class Tape:
         self._steps = None
         stageable = not trace.nested
         keys = []
+        in_table = PRIMITIVES.get
         for node in self.nodes:
             if type(node) is not Node:   # an input; an output of a multiple-result node
                 continue
             prim = node.prim
-            if PRIMITIVES.get(prim.name) is not prim:
+            if in_table(prim.name) is not prim:
                 self.replayable = False
                 return
             if prim.multiple_results and prim.name in WARNS_FROM_VALUES:
                 self.warns = True
             parents, args, params = node.parents, node.args, node.params
-            try:
-                params = _typed_params(params) if params else None
-            except _Unstageable:
-                stageable = False
+            if params:
+                try:
+                    params = _typed_params(params)
+                except _Unstageable:
+                    stageable = False
+            else:
+                params = None
             if len(parents) == len(args):   # every argument traced: the commonest node
                 keys.append((prim, tuple(parents), params))
                 continue
