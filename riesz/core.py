@@ -331,6 +331,9 @@ class VJPTracer(Tracer):
         self.slot = slot
 
 
+_new = object.__new__   # an instance without a call of its __init__ (the recording's hot path)
+
+
 class Node:
     """One recorded primitive application: what its VJP rules need, nothing more."""
     __slots__ = ("prim", "params", "parents", "args", "ans")
@@ -488,8 +491,18 @@ class VJPTrace(Trace):
         if self.big_from is None and not lower and getattr(ans, "nbytes", 0) >= \
                 VJPTrace.big_nbytes:   # (a traced result is never given back)
             self.big_from = slot
-        tape.append(Node(prim, params, parents, vals, ans))
-        return VJPTracer(self, ans, slot)
+        node = _new(Node)   # Node(prim, params, parents, vals, ans) without __init__'s call
+        node.prim = prim
+        node.params = params
+        node.parents = parents
+        node.args = vals
+        node.ans = ans
+        tape.append(node)
+        tracer = _new(VJPTracer)   # VJPTracer(self, ans, slot), the same way
+        tracer._trace = self
+        tracer.primal = ans
+        tracer.slot = slot
+        return tracer
 
     def process_custom_jvp(self, name, fun, jvp, fwd, bwd, args):
         return self.process_custom_vjp(name, fun, fwd, bwd, args)

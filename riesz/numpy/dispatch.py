@@ -146,6 +146,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     if not kwargs and method == "__call__":
         prim = UFUNC_PRIMITIVES.get(ufunc)
         if prim is not None:
+            if len(inputs) == 1:   # bind's choice of trace, made here: np.exp(x) is x's
+                return self._trace.process(prim, inputs, {})
             return bind(prim, inputs, {})
     if method != "__call__":
         impl = UFUNC_METHODS.get(method)
@@ -182,8 +184,13 @@ def _operator(ufunc, reflected):
     def apply(self, other):
         args = (other, self) if reflected else (self, other)
         prim = UFUNC_PRIMITIVES.get(ufunc)
+        # bind's choice of trace, made here for two operands (the hottest call of all):
+        # the higher level's
+        top = self._trace
+        if isinstance(other, Tracer) and other._trace.level > top.level:
+            top = other._trace
         try:
-            return bind(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
+            return top.process(prim, args, {}) if prim is not None else _handler(ufunc)(*args)
         except TypeError:
             # NumPy's binary operators defer to an operand that sets __array_ufunc__ = None
             # (a riesz.LinearMap: a * A is A.__rmul__(a)); tested once NumPy refused it
@@ -501,7 +508,7 @@ def _install():
         setattr(T, f"__r{name}__", lambda self, other, f=f: _handler(f)(other, self))
     T.__invert__ = lambda self: _handler(np.invert)(self)
     T.__hash__ = object.__hash__
-    T.__neg__ = lambda self: bind(UFUNC_PRIMITIVES[np.negative], (self,), {})
+    T.__neg__ = lambda self: self._trace.process(UFUNC_PRIMITIVES[np.negative], (self,), {})
     T.__pos__ = lambda self: _handler(np.positive)(self)
     T.__abs__ = lambda self: np.absolute(self)
     T.__getitem__ = lambda self, idx: HANDLED["getitem"](self, idx)
