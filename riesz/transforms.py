@@ -243,7 +243,10 @@ def _flatten_inputs(tree):
     """The leaves and treedef of a transform's inputs; an array that speaks only the array
     API is viewed with NumPy's protocols (:class:`riesz.backend.ArrayAPIValue`)."""
     leaves, treedef = tree_flatten(tree)
-    return [x if type(x) is np.ndarray else wrap(x) for x in leaves], treedef
+    for k, x in enumerate(leaves):
+        if type(x) is not np.ndarray:
+            leaves[k] = wrap(x)
+    return leaves, treedef
 
 
 def _lower_aux(aux, trace):
@@ -341,17 +344,23 @@ def _backward(trace, seeds, consume=False, seeds_hold_no_nan=False):
 
 def _trace_vjp(f, args, flat, in_tree, has_aux):
     trace = VJPTrace()
-    boxed = [trace.new_input(x) for x in flat]
-    in_slots = [b.slot for b in boxed]   # before the call: x += 1 rebinds an input's tracer
-    out, aux = _call_traced(f, trace, boxed, in_tree, has_aux)
+    boxed, in_slots = [], []   # the slots before the call: x += 1 rebinds an input's tracer
+    for x in flat:
+        b = trace.new_input(x)
+        boxed.append(b)
+        in_slots.append(b.slot)
+    out, aux = _call_traced(f, trace, boxed, in_tree, has_aux, flat)
     return out, aux, trace, in_slots
 
 
-def _call_traced(f, trace, boxed, in_tree, has_aux):
-    """``(output, aux)`` of ``f`` on the traced inputs ``boxed``; the trace is closed after
-    the call (a tracer that escapes it raises when used), and aux holds concrete values."""
+def _call_traced(f, trace, boxed, in_tree, has_aux, primals=None):
+    """``(output, aux)`` of ``f`` on the traced inputs ``boxed`` (of values ``primals``, by
+    default read from them); the trace is closed after the call (a tracer that escapes it
+    raises when used), and aux holds concrete values."""
+    if primals is None:
+        primals = [b.primal for b in boxed]
     try:
-        with lazy_only([b.primal for b in boxed], "tracing the function"), conversions_named():
+        with lazy_only(primals, "tracing the function"), conversions_named():
             out = f(*tree_unflatten(in_tree, boxed))
     finally:
         trace.close()
@@ -381,13 +390,18 @@ def _split_args(f, args, kwargs, argnums, what):
     ``argnums`` is an int, and the flattened tuple of those arguments (every leaf checked
     to be differentiable)."""
     if type(argnums) is int and 0 <= argnums < len(args):   # the commonest case, at once
-        nums, single = (argnums,), True
+        nums, single, diff_args = (argnums,), True, (args[argnums],)
     else:
         nums, single = _argnums_tuple(argnums, len(args), what)
-    diff_args = tuple([args[i] for i in nums])
+        diff_args = tuple([args[i] for i in nums])
     leaves, treedef = _flatten_inputs(diff_args)
-    if not all([type(x) is np.ndarray and x.dtype.kind in "fc" for x in leaves]):
-        fname = getattr(f, "__name__", "f")   # (a float array is differentiable: no check)
+    for x in leaves:   # (a float array is differentiable: no check)
+        if type(x) is not np.ndarray or x.dtype.kind not in "fc":
+            break
+    else:
+        x = None
+    if x is not None:
+        fname = getattr(f, "__name__", "f")
         start = 0
         for i, arg_tree in zip(nums, treedef.children):
             stop = start + arg_tree.num_leaves
@@ -398,7 +412,10 @@ def _split_args(f, args, kwargs, argnums, what):
         return f, diff_args, single, leaves, treedef
 
     def f_of_diff(*dargs):
-        full = [wrap(a) for a in args]
+        full = list(args)
+        for i, a in enumerate(full):   # the fixed arguments, viewed as the inputs are
+            if type(a) is not np.ndarray:
+                full[i] = wrap(a)
         for i, a in zip(nums, dargs):
             full[i] = a
         return f(*full, **kwargs)

@@ -66,6 +66,9 @@ def keystr(path: Iterable[Any]) -> str:
     return "".join(map(str, path))
 
 _registry: "dict[type, tuple[Callable[[Any], Any], Callable[[Any, Any], Any]]]" = {}
+# the types met as leaves (arrays, numbers): a child of one is taken without a call of
+# _flatten; registering a type as a container takes it out
+_LEAF_TYPES: "set[type]" = set()
 _child_keys: "dict[type, Callable[[Any], Iterable[Any]]]" = {}
 _T = TypeVar("_T", bound=type)
 
@@ -80,6 +83,7 @@ def register_pytree_node(cls: _T, flatten: Callable[[Any], tuple[Any, Any]],
     attribute's child ``GetAttrKey("W")``, printed ``.W``); without it they are
     ``FlattenedIndexKey(i)``, printed ``[<flat index i>]``."""
     _registry[cls] = (flatten, unflatten)
+    _LEAF_TYPES.discard(cls)
     if keys is None:
         _child_keys.pop(cls, None)
     else:
@@ -279,9 +283,14 @@ def _flatten(x, leaves, is_leaf=None):
         children, aux = x, None
     else:
         leaves.append(x)
+        _LEAF_TYPES.add(cls)
         return _LEAF
     flat = []
     for c in children:
+        if is_leaf is None and type(c) in _LEAF_TYPES:
+            leaves.append(c)
+            flat.append(_LEAF)
+            continue
         try:
             flat.append(_flatten(c, leaves, is_leaf))
         except PyTreeError as error:   # name the path on the way out
@@ -319,7 +328,9 @@ def _unflatten(td, it):
     kind = td.kind
     if kind is None:
         return next(it)
-    children = [_unflatten(c, it) for c in td.children]
+    children = []
+    for c in td.children:   # a leaf without a call of its own
+        children.append(next(it) if c.kind is None else _unflatten(c, it))
     if kind is list:   # the commonest containers, without their registry entry
         return children
     if kind is tuple:

@@ -205,8 +205,10 @@ class Tape:
 
     def recorded(self, slots):
         """The values the recording computed at ``slots``."""
-        nodes = self.nodes
-        return [nodes[slot].ans for slot in slots]
+        nodes, values = self.nodes, []
+        for slot in slots:   # (a loop: a comprehension is a call of its own)
+            values.append(nodes[slot].ans)
+        return values
 
     def replay(self, leaves, consts):
         """The outputs (flattened) of the recorded primitives applied to the input leaves
