@@ -428,9 +428,14 @@ class VJPTrace(Trace):
             VJPTrace.release_constants(self.protected)
 
     def new_input(self, value):
+        slot = len(self.tape)
         self.tape.append(None)
-        self.inputs.append(len(self.tape) - 1)
-        return VJPTracer(self, value, len(self.tape) - 1)
+        self.inputs.append(slot)
+        tracer = _new(VJPTracer)   # VJPTracer(self, value, slot), as process makes it
+        tracer._trace = self
+        tracer.primal = value
+        tracer.slot = slot
+        return tracer
 
     def _unbox(self, args):
         """The arguments one level down, ((argnum, slot), ...) of those traced here,

@@ -134,7 +134,9 @@ class Tape:
                 keys.append((prim, tuple(parents), params))
                 continue
             types = []   # some argument not traced: a constant or a value
-            traced = [i for i, _ in parents]
+            traced = []   # the positions of the traced arguments (a loop: no call)
+            for i, _ in parents:
+                traced.append(i)
             for i, a in enumerate(args):
                 if i in traced:
                     continue
@@ -151,8 +153,10 @@ class Tape:
             else:
                 outputs.append(slot)
         if stageable:   # (the inputs' types: what is found on the tape depends on them)
-            self.key = (tuple(keys), tuple(in_slots), tuple(outputs),
-                        tuple([(x.shape, x.dtype) for x in flat]))
+            types = []
+            for x in flat:
+                types.append((x.shape, x.dtype))
+            self.key = (tuple(keys), tuple(in_slots), tuple(outputs), tuple(types))
 
     def _operand(self, a, types):
         """Append to ``types`` the key of ``a``, a value that does not depend on the inputs:
