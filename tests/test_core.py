@@ -201,6 +201,20 @@ def test_registered_container():
     assert isinstance(g, Pair) and (g.a, g.b) == (9.0, 12.0)
 
 
+def test_a_type_met_as_a_leaf_then_registered_is_a_container():
+    # the pytree code remembers the types it met as leaves; registering one takes it out
+    class Box:
+        def __init__(self, v):
+            self.v = v
+    box = Box(np.ones(2))
+    assert riesz.tree_leaves([box, (box,)]) == [box, box]
+    riesz.register_pytree_node(Box, lambda b: ((b.v,), None), lambda _, c: Box(*c))
+    leaves, tree = riesz.tree_flatten([box, (box,)])
+    assert len(leaves) == 2 and all(leaf is box.v for leaf in leaves)
+    rebuilt = riesz.tree_unflatten(tree, [np.zeros(2), np.ones(2)])
+    assert isinstance(rebuilt[1][0], Box) and rebuilt[0].v.sum() == 0
+
+
 def test_python_scalars():
     g = grad(lambda x: x ** 3)(2.0)
     assert isinstance(g, float) and g == 12.0
