@@ -395,19 +395,16 @@ def _split_args(f, args, kwargs, argnums, what):
         nums, single = _argnums_tuple(argnums, len(args), what)
         diff_args = tuple([args[i] for i in nums])
     leaves, treedef = _flatten_inputs(diff_args)
-    for x in leaves:   # (a float array is differentiable: no check)
+    for x in leaves:   # (a float array is differentiable: checked when another leaf is not)
         if type(x) is not np.ndarray or x.dtype.kind not in "fc":
+            fname = getattr(f, "__name__", "f")
+            start = 0
+            for i, arg_tree in zip(nums, treedef.children):
+                stop = start + arg_tree.num_leaves
+                _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}",
+                                      arg_tree, first=i == 0)
+                start = stop
             break
-    else:
-        x = None
-    if x is not None:
-        fname = getattr(f, "__name__", "f")
-        start = 0
-        for i, arg_tree in zip(nums, treedef.children):
-            stop = start + arg_tree.num_leaves
-            _check_differentiable(leaves[start:stop], f"{what}: argument {i} of {fname}",
-                                  arg_tree, first=i == 0)
-            start = stop
     if not kwargs and len(nums) == len(args) and nums == tuple(range(len(args))):
         return f, diff_args, single, leaves, treedef
 
