@@ -362,3 +362,16 @@ def test_eigh_warns_as_eagerly():
     with pytest.warns(RuntimeWarning, match="repeated eigenvalues"):
         g(repeated)
     assert not staged_programs()
+
+
+def test_a_big_constant_with_small_results_is_staged_and_given_back():
+    # A (320 kB) is protected while a tape holds it, not copied; the results are small, so
+    # the program runs, and A is writable again after each call
+    A = RNG.standard_normal((200, 200))
+    g = riesz.grad(lambda x: np.sum(np.tanh(A @ x)))
+    for k in range(4):
+        A[0, 0] = k   # between calls, after the program is staged too
+        x = RNG.standard_normal(200)
+        np.testing.assert_allclose(g(x), A.T @ (1 - np.tanh(A @ x) ** 2), rtol=1e-12)
+        assert A.flags.writeable
+    assert staged_programs()
