@@ -436,6 +436,11 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_
     ``has_aux`` ``f`` returns ``(value, aux)`` and the result is
     ``((value, aux), grad)``. ``metric`` and ``holomorphic`` are described in
     :func:`grad`.
+
+    ``f`` runs, recorded, on every call. On small arrays the backward pass runs as a
+    staged program from the second call that records the same structure on (the same
+    primitives, parameters, shapes and dtypes; :func:`riesz.staging.replay.staged_gradient`),
+    with the eager pass's answer; ``riesz.config.stage_derivatives = False`` turns that off.
     """
     fname = getattr(f, "__name__", "f")
     riesz_map = _metric_inverse(metric, fname)
@@ -545,7 +550,8 @@ def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_aux: bool 
     ``grad(f)(x)`` has the structure, shape and dtype of ``x``; ``argnums``
     picks the arguments (a tuple of them gives a tuple of gradients); with
     ``has_aux`` ``f`` returns ``(value, aux)`` and the result is ``(grad, aux)``.
-    Nest it for higher derivatives: ``grad(grad(f))``.
+    Nest it for higher derivatives: ``grad(grad(f))``. Repeated calls run a staged
+    backward pass where the arrays are small (see :func:`value_and_grad`).
 
     ``metric`` changes the inner product the gradient represents ∂f(x) under:
     with ⟨u, v⟩_M = uᵀMv the gradient is the vector g with ⟨g, ẋ⟩_M = ∂f(x)(ẋ),
