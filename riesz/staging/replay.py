@@ -74,12 +74,12 @@ eager.
 ``grad`` and ``value_and_grad`` record as they always did (the eager reverse mode is a
 recording); what is staged is their backward pass, ``grad`` of the replay, read from the
 recorded values (:func:`staged_gradient`), in one cache for all functions as for ``hvp``.
-It runs only on tapes of small values, where walking the tape in Python costs more than
-its arithmetic: the 64→128→10 training step of benchmarks/eager.py spends a quarter of
-its time there eagerly. A tape holding a value of
-:data:`riesz.rules.define.RELEASE_NBYTES` bytes or more keeps the eager pass, which gives
-memory back as it walks. A key seen on every call costs the key (about half a microsecond
-a node) and nothing else.
+It runs only on tapes of small values, where the eager pass's Python (rule lookups, the
+rules' wrappers, accumulation, NaN tests) costs more than its arithmetic: on the
+64→128→10 training step of benchmarks/eager.py it made 3.1–3.3× hand-written NumPy
+2.4×. A tape holding a value of :data:`riesz.rules.define.RELEASE_NBYTES` bytes or more
+keeps the eager pass, which gives memory back as it walks. A key that differs on every
+call costs the key (about half a microsecond a node) and nothing else.
 """
 import collections
 import functools
@@ -283,10 +283,10 @@ def _compiled(fn, args, name, tape, flat=False):
     and compiled, as a function ``run(leaves, tape)`` of the flattened leaves of the
     differentiated arguments and of a call's tape (its constants, and the values it
     recorded that the program reads: :func:`_reading_recorded_values`), returning
-    ``fn``'s result (with ``flat``, the list of its leaves); or _EAGER where staging fails. Staging runs riesz's own
-    rules only (the user's function is not called), so any failure is the library's (a
-    rule reading values), never the user's: the key then replays eagerly, without a
-    warning. ``run`` is called with NumPy's warnings of division, invalid values and
+    ``fn``'s result (with ``flat``, the list of its leaves); or _EAGER where staging
+    fails. Staging runs riesz's own rules only (the user's function is not called), so
+    any failure is the library's (a rule reading values), never the user's: the key then
+    replays eagerly, without a warning. ``run`` is called with NumPy's warnings of division, invalid values and
     overflow silenced (:data:`_SILENT`: the forward pass warned when f ran, and the eager
     backward pass is silent), so the program sets no handling of its own where it would
     set that one (a microsecond a call)."""
@@ -515,8 +515,9 @@ def staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname):
 
     The program is ``grad`` of the tape's replay (eager rules applied to staged values), so
     its gradient is the eager pass's: the same rules, plain products tested once for NaN
-    with the zero-safe program as the fallback (:func:`riesz.staging.source.nan_checked_outputs`),
-    where the eager pass tests its results the same way. Its output arrays are new, as the
+    with the zero-safe program as the fallback
+    (:func:`riesz.staging.source.nan_checked_outputs`), where the eager pass tests its
+    results the same way. Its output arrays are new, as the
     eager pass's are (a gradient that is a constant, or an input, is copied)."""
     if config.debug_nans or not config.stage_derivatives or trace.nested or \
             trace.big_from is not None:
