@@ -11,7 +11,8 @@
 * peak memory (tracemalloc) of ``riesz.grad`` of an elementwise chain on big arrays
   against the hand-written backward pass of the chain;
 * ``breakdown`` (the 64→128→10 step) and ``breakdown-big`` (784→1024→10): the phases of
-  ``value_and_grad`` timed one by one, and each reverse rule alone on the tape's values.
+  ``value_and_grad`` timed one by one (the staged backward pass it runs on small tapes,
+  and the eager one), and each reverse rule alone on the tape's values.
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/eager.py [--rounds 11] [--mib 64] [--clock wall]
                                 [attention] [mlp] [memory] [breakdown] [breakdown-big]
@@ -231,20 +232,29 @@ def breakdown(rounds, widths=(64, 128, 10), batch=32, number=100):
     def all_rules():
         for r in rules.values():
             plain(r)()
+    # the staged backward pass that value_and_grad runs from a tape's second sighting on,
+    # on a tape recorded as value_and_grad records it (not prepared: its key is the call's)
+    from riesz.staging.replay import staged_gradient
+    out2, _, trace2, slots2 = traced()
+    value2, seed_slot2 = transforms._lower(out2, trace2)
+    staged = lambda: staged_gradient(trace2, slots2, flat, value2, seed_slot2, False, "loss")
+    for _ in range(2):
+        staged()
     t = interleaved({
         "hand-written step": lambda: mlp_by_hand(params, x, onehot, 0.1),
         "NumPy forward alone": lambda: mlp_loss(params, x, onehot),
         "riesz value_and_grad": lambda: vg(params, x, onehot),
         "argnums, flatten, checks": split,
         "traced forward": traced,
+        "staged backward (key, program)": staged,
         "traced forward and backward": traced_and_backward,
         "backward pass, one tape again": lambda: transforms._backward(trace, [(seed_slot, one)]),
         f"{len(rules)} reverse rules alone": all_rules,
         "NaN test of the results": lambda: [has_nan(grads[s]) for s in slots + [seed_slot]],
     }, rounds, number)
-    t["backward pass"] = t["traced forward and backward"] - t["traced forward"]
+    t["eager backward pass"] = t["traced forward and backward"] - t["traced forward"]
     t["rest of the entry and exit"] = (t["riesz value_and_grad"] - t["argnums, flatten, checks"]
-                                       - t["traced forward and backward"])
+                                       - t["traced forward"] - t["staged backward (key, program)"])
     t["backward: walk, lookups, sums"] = (t["backward pass, one tape again"]
                                           - t[f"{len(rules)} reverse rules alone"]
                                           - t["NaN test of the results"])
