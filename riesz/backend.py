@@ -83,6 +83,15 @@ def values_under(x):
     return x
 
 
+def computes_with_booleans(x):
+    """Whether the library of ``x`` takes a boolean array as numbers (``g * mask``,
+    ``mask + 0.5``, ``Σ mask``): NumPy does, and so do the libraries of its dispatch protocols
+    (CuPy, Dask); one that speaks only the array API (viewed as :class:`ArrayAPIValue`)
+    refuses, so masks are cast first there. A type test, through a batch to its array; a
+    staged value stands for NumPy's."""
+    return not isinstance(values_under(x), ArrayAPIValue)
+
+
 def zeros(shape, dtype, like):
     """Zeros of ``shape`` and ``dtype``, made like ``like`` (see :func:`full`)."""
     return full(shape, 0, dtype, like)

@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from ..backend import computes_with_booleans
 from ..core import Tracer, bind, full_lower, lower_to_values
 from ..numpy.compat import COMPLEX_SIGN_IS_UNIT, numpy_name
 from ..tree import tree_flatten, tree_unflatten
@@ -146,7 +147,10 @@ def _share(wins, x, y, dtype, nan_loses):
     1 where x wins, ½ at ties (the mean of the one-sided derivatives), and with
     ``nan_loses`` (fmax, fmin) 1 where only y is NaN."""
     x, y = lower_to_values(x), lower_to_values(y)
-    share = wins(x, y) + 0.5 * (x == y)
+    won, tied = wins(x, y), x == y
+    if not computes_with_booleans(won):
+        won, tied = as_dtype(won, dtype), as_dtype(tied, dtype)
+    share = won + 0.5 * tied
     if nan_loses:
         share = share + (np.isnan(y) & ~np.isnan(x))
     return as_dtype(share, dtype)   # array operations, so that a staged program has them

@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 
-from ..backend import is_numpy, values_under
+from ..backend import computes_with_booleans, is_numpy, values_under
 from ..core import JVPTracer, Tracer, VJPTracer, full_lower, lower_to_values
 from ..numpy.compat import numpy_name
 from ..numpy.creation import asarray
@@ -132,6 +132,8 @@ def _ties(ans, x, axis):
     # array operations, so that a staged program (and a batch, under vmap) has them
     a, xv = lower_to_values(ans), lower_to_values(x)
     hit = xv == np.reshape(a, _kept_shape(shape_of(xv), axis))
+    if not computes_with_booleans(hit):
+        hit = as_dtype(hit, dtype_of(xv))
     return hit, as_dtype(np.sum(hit, axis=axis, keepdims=True), dtype_of(xv))
 
 
