@@ -53,7 +53,10 @@ later call of this transformed function runs the eager transform alone, f once);
 tape (an argument traced at a lower level: a Jacobian inside ``grad`` closing over the
 outer variable), a constant of another library or an unhashable parameter replays
 eagerly; and a key whose staging fails (a rule that branches on a value) replays
-eagerly from then on, silently, as the user did not ask for staging.
+eagerly from then on, silently, as the user did not ask for staging. A tape holding
+``eigh``, ``eig`` or ``svd`` replays eagerly too: their rules warn where the derivative
+of the vectors does not exist (repeated eigenvalues), reading values, and a program would
+not (:data:`riesz.rules.linalg.WARNS_FROM_VALUES`).
 
 One difference the tape cannot see: an array that f writes into *after* an operation
 used it (a work buffer reused in a loop) is held by the tape as one object, so its last
@@ -227,7 +230,7 @@ def _auto_staged(kind, f, argnums, has_aux, mode=None, holomorphic=False):
         # structure): a program found under the key needs no choice
         which = kind if mode is None else _MODES[mode]
         entry, key = _EAGER, None
-        if tape.key is not None:
+        if tape.key is not None and not tape.warns:   # (eigh's warnings come as eagerly)
             tape.fused = programs.fused(tape)
             key = (which or mode, single, tree_key(in_tree), tree_key(rec.out_tree), tape.key,
                    tuple([slot for slot, _ in tape.fused]))
@@ -465,7 +468,7 @@ def hvp(f: Callable[..., Any], primals: Sequence[Any], tangents: Sequence[Any]) 
         return eager.hvp(functools.wraps(f)(lambda *xs: g(*xs, consts)), primals, tangents)
 
     entry = _EAGER
-    if tape.key is not None:
+    if tape.key is not None and not tape.warns:
         tape.fused = _HVP_PROGRAMS.fused(tape)
         key = ("hvp", tree_key(p_tree), tree_key(t_tree), tree_key(rec.out_tree),
                tuple([(x.shape, x.dtype) for x in t_leaves]), tape.key,
