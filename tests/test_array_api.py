@@ -123,10 +123,12 @@ def test_array_api_code_gets_a_namespace_for_the_arguments_it_does_not_different
     np.testing.assert_allclose(strict.get(got), want, rtol=1e-12)
 
 
-def test_vmap_of_a_derivative_stays_on_the_device(lib):
+@pytest.mark.parametrize("fname", ["logistic", "relu, clip, max"])
+def test_vmap_of_a_derivative_stays_on_the_device(lib, fname):
     # per-example gradients of a batch on the device: viewed as the other transforms view
-    # their inputs (the batch was mixed with NumPy's arrays, which the device refuses)
-    f = FUNCTIONS["logistic"]
+    # their inputs (the batch was mixed with NumPy's arrays, which the device refuses); the
+    # masks of a batch are cast as one example's are
+    f = FUNCTIONS[fname]
     batch = np.stack([XN, 0.5 * XN, -XN])
     got = riesz.vmap(riesz.grad(f, argnums=1), in_axes=(0, None))(lib.put(batch), lib.put(WN))
     want = np.stack([riesz.grad(f, argnums=1)(x, WN) for x in batch])
