@@ -66,7 +66,8 @@ while eager forward mode used each value as it was. Write a new array instead.
 A key that differs on every call (a Python number that changes each time, say) is
 never staged: each call then costs the eager transform plus one recorded forward pass.
 The cache is per transformed function, bounded (:data:`CACHE_SIZE` keys, least recently
-used first out, without a warning) and shared by threads.
+used first out, without a warning) and shared by threads; the keys seen once are kept
+apart, as many, so that a stream of keys that differ on every call pushes no program out.
 
 ``hvp`` is staged the same way, its programs kept in one cache for all functions (the
 tape is the key); it pays at every size measured, 50 to 1000 (benchmarks/README.md),
@@ -125,12 +126,15 @@ _STAGE = "stage"   # what _Programs.get answers on a key's second sighting
 class _Programs:
     """Compiled programs by structural key: at most ``size`` keys (:data:`CACHE_SIZE` by
     default), least recently used first out (without a warning: the user did not ask for
-    staging), each staged on its second sighting; shared by threads. Also, per tape key,
-    the log-sum-exps its tapes write out (as many keys, first in first out)."""
+    staging), each staged on its second sighting; shared by threads. The keys seen once are
+    kept apart (as many, first in first out), so that keys that differ on every call (a
+    Python number that changes) never push a program out. Also, per tape key, the
+    log-sum-exps its tapes write out (as many keys, first in first out)."""
 
     def __init__(self, size=None):
         self.size = size   # None: CACHE_SIZE, read at each use
-        self.entries = collections.OrderedDict()   # key -> _SEEN, a program or _EAGER
+        self.entries = collections.OrderedDict()   # key -> a program or _EAGER
+        self.seen = collections.OrderedDict()      # key -> True: the keys seen once
         self.found = {}   # tape key -> (that key, written_out_logsumexps of its tapes)
         self.lock = threading.Lock()
         # (key, entry) of the last program found: a loop calling one function compares its
@@ -147,20 +151,23 @@ class _Programs:
             return last[1]
         with self.lock:   # another thread may drop the key between reading and moving it
             entry = self.entries.get(key)
-            if entry is None:
-                if len(self.entries) >= (self.size or CACHE_SIZE):
-                    self.entries.popitem(last=False)
-                self.entries[key] = _SEEN
-                return _SEEN
-            if entry is _SEEN:   # staged outside the lock (it takes a while), so two
-                return _STAGE    # threads may both stage it: the same program
-            self.entries.move_to_end(key)
-            self.last = (key, entry)
-            return entry
+            if entry is not None:
+                self.entries.move_to_end(key)
+                self.last = (key, entry)
+                return entry
+            if key in self.seen:   # staged outside the lock (it takes a while), so two
+                return _STAGE      # threads may both stage it: the same program
+            if len(self.seen) >= (self.size or CACHE_SIZE):
+                self.seen.popitem(last=False)
+            self.seen[key] = True
+            return _SEEN
 
     def put(self, key, entry):
         """Keep ``entry`` (a compiled program or _EAGER) for ``key``; return it."""
         with self.lock:
+            self.seen.pop(key, None)
+            if key not in self.entries and len(self.entries) >= (self.size or CACHE_SIZE):
+                self.entries.popitem(last=False)
             self.entries[key] = entry
         return entry
 
