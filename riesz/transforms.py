@@ -438,9 +438,10 @@ def value_and_grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0, has_
     :func:`grad`.
 
     ``f`` runs, recorded, on every call. On small arrays the backward pass runs as a
-    staged program from the second call that records the same structure on (the same
-    primitives, parameters, shapes and dtypes; :func:`riesz.staging.replay.staged_gradient`),
-    with the eager pass's answer; ``riesz.config.stage_derivatives = False`` turns that off.
+    staged program once calls have recorded the same structure a few times (the same
+    primitives, parameters, shapes and dtypes: twice for a short tape, up to 32 times for a
+    long one; :func:`riesz.staging.replay.staged_gradient`), with the eager pass's answer;
+    ``riesz.config.stage_derivatives = False`` turns that off.
     """
     fname = getattr(f, "__name__", "f")
     riesz_map = _metric_inverse(metric, fname)

@@ -23,11 +23,17 @@ B = RNG.standard_normal((3, 3))
 X3 = RNG.standard_normal(3)
 
 
+SIGHTINGS_TO_STAGE = replay._sightings_to_stage
+
+
 @pytest.fixture(autouse=True)
 def fresh_cache(monkeypatch):
-    """A cache of this test's own (the programs of other tests' tapes not in it)."""
+    """A cache of this test's own (the programs of other tests' tapes not in it), whose
+    programs are staged on a key's second sighting whatever the tape's length (the tests
+    of the answers need the program to run from the third call on)."""
     monkeypatch.setattr(replay, "_GRADIENT_PROGRAMS",
                         replay._Programs(replay.GRADIENT_CACHE_SIZE))
+    monkeypatch.setattr(replay, "_sightings_to_stage", lambda n_slots: 2)
 
 
 def staged_programs():
@@ -375,3 +381,22 @@ def test_a_big_constant_with_small_results_is_staged_and_given_back():
         np.testing.assert_allclose(g(x), A.T @ (1 - np.tanh(A @ x) ** 2), rtol=1e-12)
         assert A.flags.writeable
     assert staged_programs()
+
+
+def test_a_long_tape_is_staged_later(monkeypatch):
+    # staging costs about as much as 25-45 eager calls: a longer tape waits for more
+    # sightings (the 32nd from 240 slots on), a small one is staged on the second
+    monkeypatch.setattr(replay, "_sightings_to_stage", SIGHTINGS_TO_STAGE)
+    assert [SIGHTINGS_TO_STAGE(n) for n in (3, 16, 20, 200, 240, 10_000)] == [2, 4, 4, 27, 32, 32]
+
+    def chain(x):
+        for _ in range(50):
+            x = np.tanh(x * 1.01 + 0.1)
+        return np.sum(x)
+    g = riesz.grad(chain)
+    x = RNG.standard_normal(5)
+    want = eager(riesz.grad, chain)(x)
+    for k in range(32):
+        np.testing.assert_array_equal(g(x), want)
+        # 150 nodes, the sum and the input: 152 slots, staged on the 21st call
+        assert bool(staged_programs()) == (k >= 20)

@@ -77,7 +77,9 @@ eager.
 
 ``grad`` and ``value_and_grad`` record as they always did (the eager reverse mode is a
 recording); what is staged is their backward pass, ``grad`` of the replay, read from the
-recorded values (:func:`staged_gradient`), in one cache for all functions as for ``hvp``.
+recorded values (:func:`staged_gradient`), in one cache for all functions as for ``hvp``,
+on a key's second sighting for a short tape and later for a long one (up to the 32nd:
+:func:`_sightings_to_stage`), since staging costs about as much as 25–45 eager calls.
 It runs only on tapes of small values, where the eager pass's Python (rule lookups, the
 rules' wrappers, accumulation, NaN tests) costs more than its arithmetic: on the
 64→128→10 training step of benchmarks/eager.py it made 3.1–3.3× hand-written NumPy
@@ -120,13 +122,14 @@ def _replayed(tape, out_tree, n_args):
     return replayed
 
 
-_STAGE = "stage"   # what _Programs.get answers on a key's second sighting
+_STAGE = "stage"   # what _Programs.get answers on the sighting that stages a key
 
 
 class _Programs:
     """Compiled programs by structural key: at most ``size`` keys (:data:`CACHE_SIZE` by
     default), least recently used first out (without a warning: the user did not ask for
-    staging), each staged on its second sighting; shared by threads. The keys seen once are
+    staging), each staged on its second sighting (or a later one the caller names); shared
+    by threads. The keys seen once are
     kept apart (as many, first in first out), so that keys that differ on every call (a
     Python number that changes) never push a program out. Also, per tape key, the
     log-sum-exps its tapes write out (as many keys, first in first out)."""
@@ -134,7 +137,7 @@ class _Programs:
     def __init__(self, size=None):
         self.size = size   # None: CACHE_SIZE, read at each use
         self.entries = collections.OrderedDict()   # key -> a program or _EAGER
-        self.seen = collections.OrderedDict()      # key -> True: the keys seen once
+        self.seen = collections.OrderedDict()      # key -> its sightings, not yet staged
         self.found = {}   # tape key -> (that key, written_out_logsumexps of its tapes)
         self.lock = threading.Lock()
         # (key, entry) of the last program found: a loop calling one function compares its
@@ -142,10 +145,10 @@ class _Programs:
         # then the move to the end), a few microseconds on a small step's tape
         self.last = None
 
-    def get(self, key):
-        """The entry for ``key``: a compiled program, _EAGER (staging failed) or _SEEN (the
-        first sighting): evaluate eagerly; or _STAGE (the second): stage the program and
-        :meth:`put` it."""
+    def get(self, key, sightings=2):
+        """The entry for ``key``: a compiled program, _EAGER (staging failed) or _SEEN (one
+        of the first ``sightings - 1`` sightings): evaluate eagerly; or _STAGE (a later
+        one): stage the program and :meth:`put` it."""
         last = self.last   # one read: another thread may replace it meanwhile
         if last is not None and last[0] == key:
             return last[1]
@@ -155,11 +158,12 @@ class _Programs:
                 self.entries.move_to_end(key)
                 self.last = (key, entry)
                 return entry
-            if key in self.seen:   # staged outside the lock (it takes a while), so two
-                return _STAGE      # threads may both stage it: the same program
-            if len(self.seen) >= (self.size or CACHE_SIZE):
+            seen = self.seen.get(key, 0)
+            if seen + 1 >= sightings:   # staged outside the lock (it takes a while), so
+                return _STAGE           # two threads may both stage it: the same program
+            if not seen and len(self.seen) >= (self.size or CACHE_SIZE):
                 self.seen.popitem(last=False)
-            self.seen[key] = True
+            self.seen[key] = seen + 1
             return _SEEN
 
     def put(self, key, entry):
@@ -506,7 +510,8 @@ def staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname):
     (:mod:`riesz.transforms`), auto-staged as the module docstring says, in one cache for
     every function (the tape is all a program depends on: ``riesz.grad(loss)(w)`` written
     in a loop stages once). None where the eager backward pass runs instead: a key's first
-    sighting, or a call the key cannot stand for or the program would change:
+    sightings (:func:`_sightings_to_stage`), or a call the key cannot stand for or the
+    program would change:
 
     * ``riesz.config.debug_nans`` on (its checks name the user's lines), an input that is
       not an ndarray, a nested tape (all decided before the key is built);
@@ -539,7 +544,7 @@ def staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname):
     if tape.key is None or tape.warns:
         return None
     key = (holomorphic, tape.key)
-    entry = _GRADIENT_PROGRAMS.get(key)
+    entry = _GRADIENT_PROGRAMS.get(key, _sightings_to_stage(len(tape.nodes)))
     if entry is _STAGE:
         entry = _GRADIENT_PROGRAMS.put(key, _compiled(
             _replayed_gradient(tape, len(flat), holomorphic), (*flat, tape.consts),
@@ -548,6 +553,20 @@ def staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname):
         return None
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):   # as the eager pass
         return entry(flat, tape)
+
+
+def _sightings_to_stage(n_slots):
+    """On which sighting of a key a gradient's program is staged, for a tape of ``n_slots``
+    slots: the second for a small tape, later for a longer one, the 32nd from 240 slots on.
+    Staging costs about as much as 25–45 eager calls at any length (100–175 µs a node,
+    against 3–4 µs a node for an eager call; benchmarks/README.md), and a call of the
+    program saves a fraction of one: a function called a few times would pay staging for
+    nothing (the 200-op chain's second call took 35 ms against 0.8 ms eagerly). Waiting
+    bounds that cost, for a function called exactly that many times, to about twice the
+    eager time, and costs a training loop of thousands of steps nothing measurable. A
+    count of slots, not a time: which call runs the program is decided the same way on
+    every run."""
+    return min(32, 2 + n_slots // 8)
 
 
 def _replayed_gradient(tape, n, holomorphic):
