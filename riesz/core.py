@@ -431,11 +431,7 @@ class VJPTrace(Trace):
         slot = len(self.tape)
         self.tape.append(None)
         self.inputs.append(slot)
-        tracer = _new(VJPTracer)   # VJPTracer(self, value, slot), as process makes it
-        tracer._trace = self
-        tracer.primal = value
-        tracer.slot = slot
-        return tracer
+        return VJPTracer(self, value, slot)
 
     def _unbox(self, args):
         """The arguments one level down, ((argnum, slot), ...) of those traced here,

@@ -129,9 +129,9 @@ class _Programs:
     """Compiled programs by structural key: at most ``size`` keys (:data:`CACHE_SIZE` by
     default), least recently used first out (without a warning: the user did not ask for
     staging), each staged on its second sighting (or a later one the caller names); shared
-    by threads. The keys seen once are
-    kept apart (as many, first in first out), so that keys that differ on every call (a
-    Python number that changes) never push a program out. Also, per tape key, the
+    by threads. The keys not yet staged are kept apart (as many, first in first out), so
+    that keys that differ on every call (a Python number that changes) never push a
+    program out. Also, per tape key, the
     log-sum-exps its tapes write out (as many keys, first in first out)."""
 
     def __init__(self, size=None):
@@ -300,10 +300,10 @@ def _compiled(fn, args, name, tape, flat=False):
     ``fn``'s result (with ``flat``, the list of its leaves); or _EAGER where staging
     fails. Staging runs riesz's own rules only (the user's function is not called), so
     any failure is the library's (a rule reading values), never the user's: the key then
-    replays eagerly, without a warning. ``run`` is called with NumPy's warnings of division, invalid values and
-    overflow silenced (:data:`_SILENT`: the forward pass warned when f ran, and the eager
-    backward pass is silent), so the program sets no handling of its own where it would
-    set that one (a microsecond a call)."""
+    replays eagerly, without a warning. ``run`` is called with NumPy's warnings of
+    division, invalid values and overflow silenced (:data:`_SILENT`: the forward pass
+    warned when f ran, and the eager backward pass is silent), so the program sets no
+    handling of its own where it would set that one (a microsecond a call)."""
     try:
         with warnings.catch_warnings():   # the user did not ask for staging: no word of it
             warnings.simplefilter("ignore")
@@ -532,8 +532,8 @@ def staged_gradient(trace, in_slots, flat, value, slot, holomorphic, fname):
     its gradient is the eager pass's: the same rules, plain products tested once for NaN
     with the zero-safe program as the fallback
     (:func:`riesz.staging.source.nan_checked_outputs`), where the eager pass tests its
-    results the same way. Its output arrays are new, as the
-    eager pass's are (a gradient that is a constant, or an input, is copied)."""
+    results the same way. Its output arrays are new, as the eager pass's are (a gradient
+    that is a constant, or an input, is copied)."""
     if config.debug_nans or not config.stage_derivatives or trace.nested or \
             trace.big_from is not None:
         return None
@@ -572,13 +572,10 @@ def _sightings_to_stage(n_slots):
 def _replayed_gradient(tape, n, holomorphic):
     """``g(*leaves, consts)``: the gradient leaves (a tuple) of the tape's scalar function
     of its ``n`` input leaves and the list of its constants, by the eager ``grad``."""
-    def gradient(*args):
-        consts = args[n]
+    return eager.grad(_replayed(tape, _ONE_LEAF, n), tuple(range(n)), holomorphic=holomorphic)
 
-        def replayed(*leaves):
-            return tape.replay(list(leaves), consts)[0]
-        return eager.grad(replayed, tuple(range(n)), holomorphic=holomorphic)(*args[:n])
-    return gradient
+
+_ONE_LEAF = tree_flatten(0)[1]   # the structure of a gradient's one output
 
 
 eager.staged_gradient = staged_gradient

@@ -138,12 +138,7 @@ class Tape:
             for i, _ in parents:
                 traced.append(i)
             for i, a in enumerate(args):
-                if i in traced:
-                    continue
-                if type(a) is np.ndarray and not a.dtype.hasobject:   # _operand's commonest
-                    self.consts.append(a)
-                    types.append((a.shape, a.dtype))
-                else:
+                if i not in traced:
                     stageable &= self._operand(a, types)
             keys.append((prim, tuple(parents), params, tuple(types)))
         outputs = []
